@@ -1,0 +1,23 @@
+"""SQLAlchemy models: tables, relationships and small predicates; no Flask."""
+
+from .accounts import QUERY_ITEMS, AccountItem, AccountKind, AccountStatus, AgencyQueryItem, WebirAccount
+from .base import Base, utcnow
+from .org import ROLE_LABELS, Agency, AgencyKind, Delegation, Person, Role, RoleHolding, Unit
+from .process import (
+    Application,
+    ApplicationState,
+    AuditEvent,
+    DefinitionVersion,
+    HistoryEntry,
+    HumanTask,
+    ProcessDefinition,
+    TaskCandidate,
+    TaskState,
+)
+
+__all__ = [
+    "QUERY_ITEMS", "ROLE_LABELS", "AccountItem", "AccountKind", "AccountStatus", "Agency", "AgencyKind",
+    "AgencyQueryItem", "Application", "ApplicationState", "AuditEvent", "Base", "Delegation",
+    "DefinitionVersion", "HistoryEntry", "HumanTask", "Person", "ProcessDefinition", "Role", "RoleHolding",
+    "TaskCandidate", "TaskState", "Unit", "WebirAccount", "utcnow",
+]

@@ -1,0 +1,171 @@
+"""The organisation: agencies, units, people, the roles they hold, and delegates."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .base import Base, utcnow
+
+
+class AgencyKind(enum.StrEnum):
+    CENTRAL = "central"  # 總管理機關 (資訊中心 / 資訊處)
+    AUTHORITY = "authority"  # 權責管理機關 (勞工局)
+    REQUESTING = "requesting"  # 資料需求機關
+    BUREAU = "bureau"  # 勞保局
+
+
+class Role(enum.StrEnum):
+    """Role keys as in shared/glossary.md; BPMN lane names use the same words."""
+
+    APPLICANT = "applicant"
+    QUERIER = "querier"
+    UNIT_HEAD = "unit_head"
+    AGENCY_HEAD = "agency_head"
+    AGENCY_MANAGER = "agency_manager"
+    AUTHORITY_CLERK = "authority_clerk"
+    AUTHORITY_SECTION_HEAD = "authority_section_head"
+    AUTHORITY_DIRECTOR = "authority_director"
+    CENTRAL_CLERK = "central_clerk"
+    CENTRAL_SECTION_HEAD = "central_section_head"
+    CENTRAL_DIRECTOR = "central_director"
+    BUREAU_LIAISON = "bureau_liaison"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+ROLE_LABELS = {
+    Role.APPLICANT: "申請人",
+    Role.QUERIER: "資料查詢者",
+    Role.UNIT_HEAD: "單位主管",
+    Role.AGENCY_HEAD: "機關首長（或授權人員）",
+    Role.AGENCY_MANAGER: "機關管理者",
+    Role.AUTHORITY_CLERK: "權責管理機關承辦人",
+    Role.AUTHORITY_SECTION_HEAD: "權責管理機關單位主管",
+    Role.AUTHORITY_DIRECTOR: "權責管理機關首長",
+    Role.CENTRAL_CLERK: "總管理機關承辦人",
+    Role.CENTRAL_SECTION_HEAD: "總管理機關單位主管",
+    Role.CENTRAL_DIRECTOR: "總管理機關首長",
+    Role.BUREAU_LIAISON: "勞保局窗口",
+    Role.AUDITOR: "查核人員",
+    Role.ADMIN: "系統管理者",
+}
+
+
+class Agency(Base):
+    __tablename__ = "agency"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[AgencyKind] = mapped_column(Enum(AgencyKind, native_enum=False, length=20))
+    city: Mapped[str] = mapped_column(String(40), index=True)
+    oid: Mapped[str | None] = mapped_column(String(80))
+    client_ip: Mapped[str | None] = mapped_column(String(45))
+
+    units: Mapped[list[Unit]] = relationship(back_populates="agency", order_by="Unit.id")
+
+
+class Unit(Base):
+    """A section (科室) inside an agency."""
+
+    __tablename__ = "unit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+    agency: Mapped[Agency] = relationship(back_populates="units")
+
+
+class Person(Base):
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(60))
+    title: Mapped[str | None] = mapped_column(String(60))
+    email: Mapped[str | None] = mapped_column(String(120))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    national_id: Mapped[str | None] = mapped_column(String(10))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    is_admin: Mapped[bool] = mapped_column(default=False)
+
+    agency: Mapped[Agency] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+    roles: Mapped[list[RoleHolding]] = relationship(back_populates="person", foreign_keys="RoleHolding.person_id")
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def holds(self, role: str, on: date | None = None) -> bool:
+        return any(h.role == role and h.valid_on(on) for h in self.roles)
+
+    # Flask-Login's user protocol, written out so models need not import Flask.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class RoleHolding(Base):
+    """A person holds a role within an agency (and for unit heads, a unit)."""
+
+    __tablename__ = "role_holding"
+    __table_args__ = (Index("ix_role_holding_role_agency", "role", "agency_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    role: Mapped[str] = mapped_column(String(40))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    valid_from: Mapped[date | None]
+    valid_until: Mapped[date | None]
+
+    person: Mapped[Person] = relationship(back_populates="roles", foreign_keys=[person_id])
+    agency: Mapped[Agency] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+
+    def valid_on(self, on: date | None) -> bool:
+        on = on or utcnow().date()
+        return (self.valid_from is None or self.valid_from <= on) and (
+            self.valid_until is None or on <= self.valid_until
+        )
+
+
+class Delegation(Base):
+    """A delegate (授權人員) may sign in place of the principal for one role."""
+
+    __tablename__ = "delegation"
+    __table_args__ = (UniqueConstraint("principal_id", "delegate_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    principal_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    delegate_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    role: Mapped[str] = mapped_column(String(40))
+    valid_from: Mapped[date | None]
+    valid_until: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    principal: Mapped[Person] = relationship(foreign_keys=[principal_id])
+    delegate: Mapped[Person] = relationship(foreign_keys=[delegate_id])

@@ -1,0 +1,169 @@
+"""Diagram versions, applications (process instances) and their projections."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+from .org import Agency, Person, Unit
+
+
+class ProcessDefinition(Base):
+    """A process key (e.g. ``querier_account``) within a jurisdiction."""
+
+    __tablename__ = "process_definition"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    jurisdiction: Mapped[str] = mapped_column(String(40))
+
+    versions: Mapped[list[DefinitionVersion]] = relationship(
+        back_populates="definition", order_by="DefinitionVersion.version"
+    )
+
+
+class DefinitionVersion(Base):
+    """One deployed, immutable diagram; same content hash, same version."""
+
+    __tablename__ = "definition_version"
+    __table_args__ = (UniqueConstraint("definition_id", "version"), UniqueConstraint("definition_id", "sha256"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
+    version: Mapped[int]
+    bpmn_xml: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    definition: Mapped[ProcessDefinition] = relationship(back_populates="versions")
+
+
+class ApplicationState(enum.StrEnum):
+    RUNNING = "running"
+    RETURNED = "returned"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class Application(Base):
+    """A filed form travelling its chain: the app's process instance."""
+
+    __tablename__ = "application"
+    __table_args__ = (Index("ix_application_applicant_created", "applicant_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_key: Mapped[str] = mapped_column(String(60), index=True)
+    definition_version_id: Mapped[int] = mapped_column(ForeignKey("definition_version.id"))
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    state: Mapped[ApplicationState] = mapped_column(
+        Enum(ApplicationState, native_enum=False, length=20), default=ApplicationState.RUNNING, index=True
+    )
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    workflow_state: Mapped[str] = mapped_column(Text)
+    serializer_version: Mapped[str] = mapped_column(String(10))
+    next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
+    outcome_reason: Mapped[str | None] = mapped_column(Text)
+    lock_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+
+    # An optimistic version: two writers advancing one instance cannot both commit.
+    __mapper_args__ = {"version_id_col": lock_version}
+
+    definition_version: Mapped[DefinitionVersion] = relationship()
+    applicant: Mapped[Person] = relationship()
+    agency: Mapped[Agency] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+    tasks: Mapped[list[HumanTask]] = relationship(back_populates="application", order_by="HumanTask.id")
+    history: Mapped[list[HistoryEntry]] = relationship(back_populates="application", order_by="HistoryEntry.id")
+
+
+class TaskState(enum.StrEnum):
+    OPEN = "open"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class HumanTask(Base):
+    """Inbox projection of a ready user task, written in the same transaction as the step."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (Index("ix_human_task_state_created", "state", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    task_guid: Mapped[str] = mapped_column(String(36), unique=True)
+    step: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(40))
+    form: Mapped[str | None] = mapped_column(String(40))
+    state: Mapped[TaskState] = mapped_column(Enum(TaskState, native_enum=False, length=20), default=TaskState.OPEN)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+
+    application: Mapped[Application] = relationship(back_populates="tasks")
+    candidates: Mapped[list[TaskCandidate]] = relationship(cascade="all, delete-orphan")
+    completed_by: Mapped[Person | None] = relationship()
+
+
+class TaskCandidate(Base):
+    """A person who may complete a task, resolved from role and context when it opened."""
+
+    __tablename__ = "task_candidate"
+    __table_args__ = (Index("ix_task_candidate_person_open", "person_id", "is_open", "created_at"),)
+
+    human_task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), primary_key=True)
+    # Copied from the task so the inbox is one index range scan, no join on state.
+    is_open: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    person: Mapped[Person] = relationship()
+
+
+class HistoryEntry(Base):
+    """The sign-off record (簽核紀錄): who decided what, in which role, when."""
+
+    __tablename__ = "history_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    step: Mapped[str] = mapped_column(String(100))
+    step_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(40))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    decision: Mapped[str] = mapped_column(String(20))
+    opinion: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    actor: Mapped[Person | None] = relationship()
+    application: Mapped[Application] = relationship(back_populates="history")
+
+
+class AuditEvent(Base):
+    """Append-only audit trail; event types read ``<subject>_<past_tense_verb>``."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_subject", "subject_type", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(60), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    subject_type: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[int | None]
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -1,0 +1,1 @@
+"""The core: use cases over the engine and the models. Never imports Flask."""

@@ -1,0 +1,10 @@
+"""The only package that imports SpiffWorkflow; typed values at its edge."""
+
+from .diagrams import DiagramError, ParsedDiagram, UserTaskInfo, parse_diagram
+from .expressions import ExpressionError, check_expression
+from .runtime import SERIALIZER_VERSION, EngineError, ReadyTask, Run
+
+__all__ = [
+    "SERIALIZER_VERSION", "DiagramError", "EngineError", "ExpressionError", "ParsedDiagram",
+    "ReadyTask", "Run", "UserTaskInfo", "check_expression", "parse_diagram",
+]

@@ -1,0 +1,93 @@
+"""Parse BPMN diagrams safely into executable specs."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.bpmn_task_spec import BpmnTaskSpec
+from SpiffWorkflow.spiff.parser import SpiffBpmnParser
+
+MAX_DIAGRAM_BYTES = 2 * 1024 * 1024
+
+
+class DiagramError(ValueError):
+    """A diagram is refused; ``problems`` lists (element id, message) pairs."""
+
+    def __init__(self, problems: list[tuple[str | None, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{eid or '-'}: {msg}" for eid, msg in problems))
+
+
+@dataclass(frozen=True)
+class UserTaskInfo:
+    """A human step as the diagram declares it."""
+
+    step: str
+    name: str
+    lane: str | None
+    form: str | None
+
+
+@dataclass
+class ParsedDiagram:
+    """An executable process spec with what the app needs to know about it."""
+
+    process_id: str
+    name: str
+    spec: Any
+    subprocess_specs: dict
+    user_tasks: dict[str, UserTaskInfo] = field(default_factory=dict)
+    expressions: list[tuple[str, str]] = field(default_factory=list)
+    script_elements: list[str] = field(default_factory=list)
+    sha256: str = ""
+
+
+def _safe_tree(xml: bytes):
+    if len(xml) > MAX_DIAGRAM_BYTES:
+        raise DiagramError([(None, f"diagram larger than {MAX_DIAGRAM_BYTES // 1024} KB")])
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, dtd_validation=False
+    )
+    try:
+        root = etree.fromstring(xml, parser)
+    except etree.XMLSyntaxError as exc:
+        raise DiagramError([(None, f"not well-formed XML: {exc}")]) from None
+    if root.getroottree().docinfo.doctype:
+        raise DiagramError([(None, "DOCTYPE declarations are not allowed")])
+    return root
+
+
+def parse_diagram(xml: bytes, process_id: str | None = None) -> ParsedDiagram:
+    """Parse one BPMN file holding one executable process."""
+    root = _safe_tree(xml)
+    parser = SpiffBpmnParser()
+    try:
+        parser.add_bpmn_xml(etree.ElementTree(root), filename=process_id or "upload.bpmn")
+        ids = parser.get_process_ids()
+        if not ids:
+            raise DiagramError([(None, "no executable process in the diagram")])
+        pid = process_id or ids[0]
+        spec = parser.get_spec(pid)
+        subprocess_specs = parser.get_subprocess_specs(pid)
+    except ValidationException as exc:
+        raise DiagramError([(exc.id or None, str(exc).splitlines()[0])]) from None
+    diagram = ParsedDiagram(pid, spec.description or pid, spec, subprocess_specs,
+                            sha256=hashlib.sha256(xml).hexdigest())
+    for task_spec in spec.task_specs.values():
+        for condition, _target in getattr(task_spec, "cond_task_specs", []):
+            if condition is not None:
+                diagram.expressions.append((task_spec.bpmn_id, condition.args[0]))
+        if getattr(task_spec, "script", None) or getattr(task_spec, "prescript", None) or getattr(
+            task_spec, "postscript", None
+        ):
+            diagram.script_elements.append(task_spec.bpmn_id)
+        if isinstance(task_spec, BpmnTaskSpec) and task_spec.manual:
+            props = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
+            diagram.user_tasks[task_spec.bpmn_id] = UserTaskInfo(
+                task_spec.bpmn_id, task_spec.bpmn_name or task_spec.bpmn_id, task_spec.lane, props.get("form")
+            )
+    return diagram

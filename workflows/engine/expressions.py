@@ -1,0 +1,82 @@
+"""A restricted evaluator for the expressions diagrams may carry.
+
+Gateway conditions and timer expressions are plain Python in SpiffWorkflow and
+run through ``eval`` by default. Diagrams are data that administrators edit in
+a browser, so every expression is checked against an AST allow-list before it
+is compiled, and evaluated with no builtins beyond a few pure helpers.
+"""
+
+from __future__ import annotations
+
+import ast
+from functools import lru_cache
+from typing import Any
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+
+HELPERS: dict[str, Any] = {
+    "len": len,
+    "any": any,
+    "all": all,
+    "min": min,
+    "max": max,
+    "set": set,
+}
+
+_ALLOWED_NODES = (
+    ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd,
+    ast.BinOp, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod,
+    ast.Compare, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn,
+    ast.Is, ast.IsNot, ast.Name, ast.Load, ast.Constant, ast.Subscript, ast.Slice,
+    ast.List, ast.Tuple, ast.IfExp, ast.Call,
+)
+MAX_EXPRESSION_LENGTH = 500
+
+
+class ExpressionError(ValueError):
+    """An expression in a diagram is not allowed or does not parse."""
+
+
+def check_expression(expression: str) -> ast.Expression:
+    """Parse an expression and refuse anything outside the allow-list."""
+    if len(expression) > MAX_EXPRESSION_LENGTH:
+        raise ExpressionError(f"expression longer than {MAX_EXPRESSION_LENGTH} characters")
+    try:
+        tree = ast.parse(expression.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(f"syntax error: {exc.msg}") from None
+    for node in ast.walk(tree):
+        if not isinstance(node, _ALLOWED_NODES):
+            raise ExpressionError(f"{type(node).__name__} is not allowed")
+        if isinstance(node, ast.Name) and node.id.startswith("_"):
+            raise ExpressionError(f"name '{node.id}' is not allowed")
+        if isinstance(node, ast.Call) and not (
+            isinstance(node.func, ast.Name) and node.func.id in HELPERS and not node.keywords
+        ):
+            raise ExpressionError(f"only calls to {', '.join(sorted(HELPERS))} are allowed")
+        if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)) and len(node.value) > 200:
+            raise ExpressionError("literal too long")
+    return tree
+
+
+@lru_cache(maxsize=1024)
+def _compiled(expression: str):
+    return compile(check_expression(expression), "<diagram expression>", "eval")
+
+
+class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
+    """Evaluate allow-listed expressions; refuse scripts outright."""
+
+    def evaluate(self, expression, context, external_context=None):
+        names = {**(external_context or {}), **context, **HELPERS}
+        return eval(_compiled(expression), {"__builtins__": {}}, names)  # noqa: S307 - allow-listed AST
+
+    def execute(self, script, context, external_context=None):
+        raise ExpressionError("script tasks are not allowed in deployed diagrams")
+
+    def call_service(self, context, **kwargs):
+        raise ExpressionError("service tasks are not allowed in deployed diagrams")
+
+
+SCRIPT_ENGINE = PythonScriptEngine(environment=RestrictedEnvironment())

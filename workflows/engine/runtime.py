@@ -1,0 +1,165 @@
+"""Run one workflow instance: start, restore, complete, save.
+
+Instances are saved without their spec: the spec lives once per diagram
+version and is re-attached on restore, so a running instance always finishes
+on the version it started with.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
+from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
+from SpiffWorkflow.util.task import TaskState
+
+from .diagrams import ParsedDiagram
+from .expressions import SCRIPT_ENGINE
+
+SERIALIZER_VERSION = "1.5"
+
+
+class EngineError(RuntimeError):
+    """The engine could not advance the instance (bad expression, missing data)."""
+
+
+class _SpecFreeConverter(BpmnWorkflowConverter):
+    """Leave the spec out of saved state; the caller supplies it on restore."""
+
+    diagram: ParsedDiagram | None = None
+
+    def to_dict(self, workflow):
+        dct = super().to_dict(workflow)
+        dct.pop("spec")
+        dct.pop("subprocess_specs")
+        return dct
+
+    def from_dict(self, dct):
+        # Mirrors BpmnWorkflowConverter.from_dict, but reuses the already-parsed
+        # spec objects instead of rebuilding them from JSON on every restore.
+        workflow = self.target_class(self.diagram.spec, self.diagram.subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+_local = threading.local()
+
+
+def _serializer(diagram: ParsedDiagram) -> BpmnWorkflowSerializer:
+    """One serializer per diagram and thread: the registry is neither shareable nor cheap to build."""
+    cache = _local.__dict__.setdefault("serializers", {})
+    key = (diagram.process_id, diagram.sha256)
+    if key not in cache:
+        converter = type("SpecFreeConverter", (_SpecFreeConverter,), {"diagram": diagram})
+        config = dict(DEFAULT_CONFIG)
+        config[BpmnWorkflow] = converter
+        registry = BpmnWorkflowSerializer.configure(config)
+        cache[key] = BpmnWorkflowSerializer(registry, version=SERIALIZER_VERSION)
+    return cache[key]
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    """A human task waiting for someone."""
+
+    guid: str
+    step: str
+    name: str
+    lane: str | None
+    form: str | None
+
+
+class Run:
+    """One workflow instance in memory for the length of a use case."""
+
+    def __init__(self, diagram: ParsedDiagram, workflow: BpmnWorkflow):
+        self.diagram = diagram
+        self._wf = workflow
+        self._wf.script_engine = SCRIPT_ENGINE  # never trust the default engine after a restore
+
+    @classmethod
+    def start(cls, diagram: ParsedDiagram, data: dict[str, Any]) -> Run:
+        run = cls(diagram, BpmnWorkflow(diagram.spec, diagram.subprocess_specs, script_engine=SCRIPT_ENGINE))
+        run._wf.get_next_task(state=TaskState.READY).data.update(data)
+        run._advance()
+        return run
+
+    @classmethod
+    def restore(cls, diagram: ParsedDiagram, state: str) -> Run:
+        return cls(diagram, _serializer(diagram).deserialize_json(state))
+
+    def save(self) -> str:
+        return _serializer(self.diagram).serialize_json(self._wf)
+
+    def ready_tasks(self) -> list[ReadyTask]:
+        return [self._ready(t) for t in self._wf.get_tasks(state=TaskState.READY, manual=True)]
+
+    def complete(self, guid: str, data: dict[str, Any]) -> None:
+        """Complete a ready human task with the decision data and run on."""
+        try:
+            task = self._wf.get_task_from_id(UUID(guid))
+        except (TaskNotFoundException, ValueError):
+            raise EngineError(f"task {guid} is not in this instance") from None
+        if task.state != TaskState.READY or not task.task_spec.manual:
+            raise EngineError(f"task {guid} is not waiting for a person")
+        task.data.update(data)
+        try:
+            task.run()
+        except SpiffWorkflowException as exc:
+            raise EngineError(str(exc)) from exc
+        self._advance()
+
+    def update_data(self, guid: str, data: dict[str, Any]) -> None:
+        """Replace form data on a ready task before it is completed (amendment)."""
+        self._wf.get_task_from_id(UUID(guid)).data.update(data)
+
+    def cancel(self) -> None:
+        self._wf.cancel()
+
+    @property
+    def is_completed(self) -> bool:
+        return self._wf.is_completed()
+
+    @property
+    def data(self) -> dict[str, Any]:
+        last = self._wf.last_task
+        return dict(self._wf.data or (last.data if last else {}))
+
+    def completed_elements(self) -> list[str]:
+        """BPMN ids of every finished flow node, for marking the diagram."""
+        seen = []
+        for task in self._wf.get_tasks(state=TaskState.COMPLETED):
+            bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+            if bpmn_id and bpmn_id not in seen:
+                seen.append(bpmn_id)
+        return seen
+
+    def next_timer_at(self) -> datetime | None:
+        due = [e.value for e in self._wf.waiting_events() if "Time" in e.event_type and isinstance(e.value, str)]
+        parsed = [datetime.fromisoformat(v) for v in due]
+        return min(parsed) if parsed else None
+
+    def _advance(self) -> None:
+        try:
+            self._wf.do_engine_steps()
+        except SpiffWorkflowException as exc:
+            raise EngineError(str(exc)) from exc
+
+    def _ready(self, task) -> ReadyTask:
+        spec = task.task_spec
+        info = self.diagram.user_tasks.get(spec.bpmn_id)
+        return ReadyTask(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, spec.lane,
+                         info.form if info else None)
+
+

@@ -1,0 +1,25 @@
+"""Domain errors; the web layer maps each to an HTTP status."""
+
+
+class WorkflowError(Exception):
+    """Base for errors a person can act on."""
+
+
+class NotFound(WorkflowError):
+    """404: no such thing, or not visible to this actor."""
+
+
+class Forbidden(WorkflowError):
+    """403: the actor may not do this."""
+
+
+class Conflict(WorkflowError):
+    """409: the thing changed under the actor (already completed, concurrent step)."""
+
+
+class Invalid(WorkflowError):
+    """422: input does not fit; ``errors`` maps field names to messages."""
+
+    def __init__(self, errors: dict[str, str], message: str = "輸入資料有誤"):
+        super().__init__(message)
+        self.errors = errors

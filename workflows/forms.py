@@ -1,0 +1,259 @@
+"""The official forms and the per-step forms, described once as data.
+
+The web layer builds WTForms classes from these descriptions and the API
+publishes them; both validate through ``clean_fields`` so a rule lives once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from models import QUERY_ITEMS
+
+from . import validators as v
+
+FIELD_TYPES = ("string", "text", "email", "phone", "date", "boolean", "choice", "multichoice",
+               "national_id", "ipv4", "integer")
+ITEM_CHOICES = tuple((code, f"{code} {name}") for code, name in QUERY_ITEMS.items())
+MAX_TEXT = 2000
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    type: str
+    required: bool = False
+    choices: tuple[tuple[str, str], ...] = ()
+    help: str = ""
+    # Required only when another field holds one of these values, e.g. {"request_type": ("add",)}.
+    required_when: tuple[str, tuple[str, ...]] | None = None
+    sensitive: bool = False  # personal data: masked where not needed
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "label": self.label, "type": self.type,
+                               "required": self.required}
+        if self.choices:
+            out["choices"] = [{"value": c, "label": label} for c, label in self.choices]
+        return out
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    key: str
+    title: str
+    source: str
+    fields: tuple[Field, ...]
+    filer_role: str | None = None  # None: any staff member may file
+    check: Callable[[dict[str, Any]], dict[str, str]] | None = None
+    summary_fields: tuple[str, ...] = ()
+
+
+DECISION_LABELS = {
+    "approve": "同意",
+    "reject": "不同意",
+    "return": "退回補正",
+    "resubmit": "補正後重新送出",
+    "withdraw": "撤回申請",
+}
+
+
+@dataclass(frozen=True)
+class StepForm:
+    """What a step asks beyond the opinion: its decisions and extra fields."""
+
+    key: str
+    decisions: tuple[str, ...]
+    fields: tuple[Field, ...] = ()
+    approve_label: str = "同意"
+
+
+_ATTEST_EGOV = Field("has_egov_account", "已於「我的e政府」平台完成公務帳號申請", "boolean", required=True,
+                     required_when=("request_type", ("add",)))
+_ATTEST_CERT = Field("has_citizen_certificate", "已於「我的e政府」綁定並上傳自然人憑證", "boolean", required=True,
+                     required_when=("request_type", ("add",)))
+_PHONE = Field("phone", "公務電話", "phone", required=True)
+_EMAIL = Field("email", "E-mail", "email", required=True)
+_NAME = Field("name", "姓名", "string", required=True)
+
+
+def _items_change_check(data: dict[str, Any]) -> dict[str, str]:
+    errors = {}
+    if not data.get("add_items") and not data.get("remove_items"):
+        errors["add_items"] = "請至少勾選一項新增或刪除的查調項目"
+    both = set(data.get("add_items") or ()) & set(data.get("remove_items") or ())
+    if both:
+        errors["remove_items"] = f"同一項目不可同時新增與刪除：{', '.join(sorted(both))}"
+    return errors
+
+
+FORMS: dict[str, FormSpec] = {f.key: f for f in (
+    FormSpec(
+        "manager_account", "勞保 WebIR 機關管理者帳號申請表", "000 附表二；001 第五點",
+        (
+            Field("request_type", "申請事項", "choice", required=True,
+                  choices=(("add", "申請機關管理者"), ("delete", "刪除機關管理者"))),
+            _NAME,
+            Field("agency_oid", "機關 OID", "string", required=True),
+            _PHONE, _EMAIL,
+            Field("egov_account", "「我的e政府」公務帳號", "string", required=True),
+            _ATTEST_EGOV, _ATTEST_CERT,
+            Field("reason", "申請說明", "text"),
+        ),
+        summary_fields=("request_type", "name"),
+    ),
+    FormSpec(
+        "querier_account", "勞保 WebIR 資料查詢者帳號申請表", "000 附表三；003 附表1；001 第五點第二款",
+        (
+            Field("request_type", "申請事項", "choice", required=True, choices=(
+                ("add", "新增資料查詢者"), ("change_items", "異動查調項目"),
+                ("delete", "刪除資料查詢者"), ("job_change", "職務異動"))),
+            _NAME,
+            Field("job_title", "職稱", "string", required=True),
+            Field("national_id", "身分證字號", "national_id", required=True, sensitive=True),
+            _PHONE, _EMAIL,
+            Field("egov_account", "「我的e政府」公務帳號", "string", required=True),
+            _ATTEST_EGOV, _ATTEST_CERT,
+            Field("read_pdpa", "已詳讀並熟悉個人資料保護法規定，並依要點規定進行資料查詢作業", "boolean",
+                  required=True, required_when=("request_type", ("add", "change_items", "job_change"))),
+            Field("items", "申請查調服務項目", "multichoice", required=True, choices=ITEM_CHOICES,
+                  required_when=("request_type", ("add", "change_items"))),
+            Field("reason", "申請事由", "text", required=True),
+        ),
+        summary_fields=("request_type", "name"),
+    ),
+    FormSpec(
+        "query_items_change", "勞保 WebIR 查調服務項目異動申請表", "000 附表四及查調服務項目申請表；001 第五點",
+        (
+            _NAME, _PHONE, _EMAIL,
+            Field("client_ip", "連線勞保查詢系統之電腦合法 IP", "ipv4", required=True),
+            Field("add_items", "欲新增項目（打勾）", "multichoice", choices=ITEM_CHOICES),
+            Field("remove_items", "欲刪除項目（打叉）", "multichoice", choices=ITEM_CHOICES),
+            Field("legal_basis", "法令依據", "text", required=True),
+        ),
+        filer_role="agency_manager",
+        check=_items_change_check,
+        summary_fields=("add_items", "remove_items"),
+    ),
+    FormSpec(
+        "query_registration", "查調資料登記表", "000 附表一；001 第九點第一款；003 附表2",
+        (
+            Field("case_number", "案號", "string", required=True),
+            Field("query_date", "申請日期", "date", required=True),
+            Field("subject_name", "被查詢人姓名", "string", required=True),
+            Field("subject_national_id", "被查詢人身分證字號", "national_id", required=True, sensitive=True),
+            Field("item", "查調類別", "choice", required=True, choices=ITEM_CHOICES),
+            Field("reason", "查調事由（釋明業務執行與查詢之關聯性）", "text", required=True),
+            Field("legal_basis", "法令依據", "text", required=True),
+        ),
+        filer_role="querier",
+        summary_fields=("case_number", "item"),
+    ),
+)}
+
+_REVIEW = ("approve", "reject", "return")
+STEP_FORMS: dict[str, StepForm] = {s.key: s for s in (
+    StepForm("review", _REVIEW),
+    StepForm("account_setup", _REVIEW, (
+        Field("effective_date", "帳號設定完成日期", "date", required=True, required_when=("decision", ("approve",))),
+    ), approve_label="同意並完成設定"),
+    StepForm("item_review", _REVIEW, (
+        Field("approved_items", "同意之項目（未勾選者為不同意）", "multichoice"),
+    )),
+    StepForm("bureau_answer", ("approve",), (
+        Field("bureau_approved_items", "勞保局同意之項目（未勾選者為不同意）", "multichoice"),
+        Field("bureau_letter_no", "勞保局函文號", "string", required=True),
+        Field("answered_on", "勞保局回復日期", "date", required=True),
+    ), approve_label="登錄審核結果"),
+    StepForm("apply_items", ("approve",), (
+        Field("applied_on", "查調權限異動完成日期", "date", required=True),
+    ), approve_label="完成設定"),
+    StepForm("amend", ("resubmit", "withdraw")),
+)}
+
+_CLEANERS: dict[str, Callable[[Any], Any]] = {
+    "email": v.email, "phone": v.phone, "date": v.iso_date, "national_id": v.national_id,
+    "ipv4": v.ipv4, "integer": v.integer,
+}
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value is False
+
+
+def _required(f: Field, data: dict[str, Any]) -> bool:
+    if not f.required:
+        return False
+    if f.required_when is None:
+        return True
+    other, values = f.required_when
+    return data.get(other) in values
+
+
+def _clean_one(f: Field, value: Any, choices: tuple[tuple[str, str], ...]) -> Any:
+    allowed = {c for c, _ in choices}
+    if f.type == "boolean":
+        if not isinstance(value, bool):
+            raise v.FieldError("請勾選或取消勾選")
+        return value
+    if f.type == "multichoice":
+        if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+            raise v.FieldError("請提供選項清單")
+        bad = [x for x in value if x not in allowed]
+        if bad:
+            raise v.FieldError(f"不在可選範圍內：{', '.join(bad)}")
+        order = [c for c, _ in choices]
+        return sorted(set(value), key=order.index)
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise v.FieldError("格式不正確")
+    if f.type == "choice":
+        if value not in allowed:
+            raise v.FieldError("不在可選範圍內")
+        return value
+    if f.type in _CLEANERS:
+        return _CLEANERS[f.type](value)
+    text = str(value).strip()
+    if len(text) > (MAX_TEXT if f.type == "text" else 200):
+        raise v.FieldError("內容過長")
+    return text
+
+
+def clean_fields(fields: tuple[Field, ...], data: dict[str, Any],
+                 choices: dict[str, tuple[tuple[str, str], ...]] | None = None,
+                 context: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """Validate raw values; return the cleaned data and {field name: message}."""
+    choices = choices or {}
+    ctx = {**(context or {}), **data}
+    clean: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for f in fields:
+        value = data.get(f.name)
+        if _is_blank(value) and f.type != "boolean":
+            if _required(f, ctx):
+                errors[f.name] = f"「{f.label}」為必填"
+            clean[f.name] = [] if f.type == "multichoice" else None
+            continue
+        try:
+            clean[f.name] = _clean_one(f, False if value is None else value, choices.get(f.name, f.choices))
+        except v.FieldError as exc:
+            errors[f.name] = f"「{f.label}」{exc}"
+            continue
+        if f.type == "boolean" and _required(f, ctx) and not clean[f.name]:
+            errors[f.name] = f"「{f.label}」須勾選確認"
+    unknown = set(data) - {f.name for f in fields}
+    for name in sorted(unknown):
+        errors[name] = f"未知的欄位：{name}"
+    return clean, errors
+
+
+def clean_form(form: FormSpec, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    clean, errors = clean_fields(form.fields, data)
+    if not errors and form.check:
+        errors.update(form.check(clean))
+    return clean, errors
+
+
+def decision_label(step: StepForm, decision: str) -> str:
+    return step.approve_label if decision == "approve" else DECISION_LABELS[decision]

@@ -1,0 +1,75 @@
+"""Keep an application's projections in step with its engine state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from models import Application, ApplicationState, HumanTask, Person, Role, TaskCandidate, TaskState
+
+from . import audit
+from .definitions import load_diagram
+from .effects import apply_effects
+from .engine import SERIALIZER_VERSION, Run
+from .people import resolve_candidates
+
+_OUTCOMES = {"reject": ApplicationState.REJECTED, "withdraw": ApplicationState.WITHDRAWN}
+
+
+def restore(app: Application) -> Run:
+    return Run.restore(load_diagram(app.definition_version), app.workflow_state)
+
+
+def close_task(row: HumanTask, state: TaskState, now: datetime, actor: Person | None = None) -> None:
+    row.state = state
+    row.closed_at = now
+    row.completed_by_id = actor.id if actor else None
+    for candidate in row.candidates:
+        candidate.is_open = False
+
+
+def sync(session: Session, app: Application, run: Run, now: datetime,
+         outcome: ApplicationState | None = None) -> None:
+    """Write the engine state back: inbox rows, state, saved workflow, next timer.
+
+    ``outcome`` overrides the state read from the engine (a chain cancelled by withdrawal).
+    """
+    ready = {t.guid: t for t in run.ready_tasks()}
+    known = {row.task_guid for row in app.tasks}
+    for row in app.tasks:
+        if row.state == TaskState.OPEN and row.task_guid not in ready:
+            close_task(row, TaskState.CANCELLED, now)
+    for guid, task in ready.items():
+        if guid not in known:
+            _open_task(session, app, task, now)
+    app.state = outcome or _state_of(app, run)
+    if app.state not in (ApplicationState.RUNNING, ApplicationState.RETURNED):
+        app.closed_at = now
+        data = run.data
+        if app.state == ApplicationState.REJECTED:
+            app.outcome_reason = data.get("opinion")
+        if app.state == ApplicationState.COMPLETED:
+            apply_effects(session, app, data, now)
+        audit.record(session, f"application_{app.state.value}", actor=None, subject_type="application",
+                     subject_id=app.id, now=now)
+    app.workflow_state = run.save()
+    app.serializer_version = SERIALIZER_VERSION
+    app.next_timer_at = run.next_timer_at()
+    app.updated_at = now
+
+
+def _open_task(session: Session, app: Application, task, now: datetime) -> None:
+    people = resolve_candidates(session, task.lane, app, now.date())
+    row = HumanTask(application=app, task_guid=task.guid, step=task.step, name=task.name,
+                    role=task.lane or "", form=task.form, created_at=now,
+                    candidates=[TaskCandidate(person_id=p.id, created_at=now) for p in people])
+    session.add(row)
+
+
+def _state_of(app: Application, run: Run) -> ApplicationState:
+    if run.is_completed:
+        return _OUTCOMES.get(run.data.get("decision"), ApplicationState.COMPLETED)
+    if any(t.lane == Role.APPLICANT for t in run.ready_tasks()):
+        return ApplicationState.RETURNED
+    return ApplicationState.RUNNING

@@ -1,0 +1,59 @@
+"""Who holds a step: concrete people resolved from the lane's role and the application."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from models import Agency, AgencyKind, Application, Delegation, Person, Role, RoleHolding
+
+# Roles held inside the applicant's own unit or agency; the others belong to a fixed agency of the city.
+_UNIT_ROLES = {Role.UNIT_HEAD}
+_AGENCY_ROLES = {Role.AGENCY_HEAD, Role.AGENCY_MANAGER}
+_CITY_ROLES = {
+    Role.AUTHORITY_CLERK: AgencyKind.AUTHORITY, Role.AUTHORITY_SECTION_HEAD: AgencyKind.AUTHORITY,
+    Role.AUTHORITY_DIRECTOR: AgencyKind.AUTHORITY, Role.CENTRAL_CLERK: AgencyKind.CENTRAL,
+    Role.CENTRAL_SECTION_HEAD: AgencyKind.CENTRAL, Role.CENTRAL_DIRECTOR: AgencyKind.CENTRAL,
+    Role.BUREAU_LIAISON: AgencyKind.BUREAU,
+}
+
+
+def _valid(model, on: date):
+    return (or_(model.valid_from.is_(None), model.valid_from <= on),
+            or_(model.valid_until.is_(None), model.valid_until >= on))
+
+
+def role_holders(session: Session, role: str, application: Application, on: date) -> list[Person]:
+    """The people holding ``role`` for this application's unit, agency or city."""
+    query = select(Person).join(RoleHolding, RoleHolding.person_id == Person.id).where(
+        RoleHolding.role == role, Person.active.is_(True), *_valid(RoleHolding, on))
+    if role in _UNIT_ROLES:
+        query = query.where(RoleHolding.unit_id == application.unit_id)
+    elif role in _AGENCY_ROLES:
+        query = query.where(RoleHolding.agency_id == application.agency_id)
+    elif role in _CITY_ROLES:
+        query = query.join(Agency, Agency.id == RoleHolding.agency_id).where(
+            Agency.kind == _CITY_ROLES[Role(role)], Agency.city == application.agency.city)
+    else:
+        return []
+    return list(session.scalars(query.order_by(Person.id)).unique())
+
+
+def delegates_of(session: Session, principals: list[Person], role: str, on: date) -> list[Person]:
+    if not principals:
+        return []
+    query = select(Person).join(Delegation, Delegation.delegate_id == Person.id).where(
+        Delegation.principal_id.in_([p.id for p in principals]), Delegation.role == role,
+        Person.active.is_(True), *_valid(Delegation, on))
+    return list(session.scalars(query.order_by(Person.id)).unique())
+
+
+def resolve_candidates(session: Session, role: str | None, application: Application, on: date) -> list[Person]:
+    """Everyone who may complete a step in ``role``; never the applicant, except on their own amend step."""
+    if role == Role.APPLICANT:
+        return [application.applicant]
+    holders = role_holders(session, role or "", application, on)
+    people = holders + [d for d in delegates_of(session, holders, role or "", on) if d not in holders]
+    return [p for p in people if p.id != application.applicant_id]

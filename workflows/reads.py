@@ -1,0 +1,142 @@
+"""Read models for pages and the API: small dataclasses, no engine, no writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from models import ROLE_LABELS, Application, HistoryEntry, HumanTask, Person, TaskCandidate, TaskState
+
+from .errors import NotFound
+from .forms import FORMS
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    task_id: int
+    application_id: int
+    form_key: str
+    form_title: str
+    step: str
+    step_name: str
+    role: str
+    role_label: str
+    applicant: str
+    agency: str
+    since: datetime
+
+
+@dataclass(frozen=True)
+class CurrentTask:
+    id: int
+    step: str
+    name: str
+    role: str
+    role_label: str
+    candidates: list[str]
+    candidate_names: list[str]
+    since: datetime
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    step: str
+    step_name: str
+    role: str
+    role_label: str
+    actor: str | None
+    actor_name: str | None
+    decision: str
+    opinion: str | None
+    data: dict[str, Any] | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ApplicationView:
+    id: int
+    form_key: str
+    form_title: str
+    state: str
+    definition_key: str
+    definition_version: int
+    applicant: str
+    applicant_name: str
+    agency: str
+    unit: str | None
+    data: dict[str, Any]
+    created_at: datetime
+    closed_at: datetime | None
+    outcome_reason: str | None
+    current_tasks: list[CurrentTask] = field(default_factory=list)
+    history: list[HistoryRow] = field(default_factory=list)
+
+
+def _inbox_query(person: Person, form_key: str | None):
+    query = (select(HumanTask, Application).join(TaskCandidate, TaskCandidate.human_task_id == HumanTask.id)
+             .join(Application, Application.id == HumanTask.application_id)
+             .where(TaskCandidate.person_id == person.id, TaskCandidate.is_open.is_(True)))
+    return query.where(Application.form_key == form_key) if form_key else query
+
+
+def list_inbox(session: Session, person: Person, form_key: str | None = None, limit: int = 200) -> list[InboxRow]:
+    """My open tasks, oldest first."""
+    query = (_inbox_query(person, form_key).options(joinedload(Application.applicant), joinedload(Application.agency))
+             .order_by(HumanTask.created_at, HumanTask.id).limit(limit))
+    return [InboxRow(t.id, a.id, a.form_key, FORMS[a.form_key].title, t.step, t.name, t.role,
+                     ROLE_LABELS.get(t.role, t.role), a.applicant.name, a.agency.name, t.created_at)
+            for t, a in session.execute(query)]
+
+
+def inbox_counts(session: Session, person: Person) -> dict[str, int]:
+    """Open tasks per form key."""
+    query = (select(Application.form_key, func.count()).select_from(TaskCandidate)
+             .join(HumanTask, HumanTask.id == TaskCandidate.human_task_id)
+             .join(Application, Application.id == HumanTask.application_id)
+             .where(TaskCandidate.person_id == person.id, TaskCandidate.is_open.is_(True))
+             .group_by(Application.form_key))
+    return dict(session.execute(query).all())
+
+
+def may_view(session: Session, app: Application, person: Person) -> bool:
+    """The applicant, anyone who holds or held one of its steps, auditors and administrators."""
+    if person.is_admin or app.applicant_id == person.id or person.holds("auditor"):
+        return True
+    involved = select(TaskCandidate.person_id).join(HumanTask).where(
+        HumanTask.application_id == app.id, TaskCandidate.person_id == person.id)
+    return session.scalar(involved.limit(1)) is not None
+
+
+def get_application_view(session: Session, application_id: int, viewer: Person) -> ApplicationView:
+    app = session.scalar(select(Application).where(Application.id == application_id).options(
+        selectinload(Application.tasks).selectinload(HumanTask.candidates).joinedload(TaskCandidate.person),
+        selectinload(Application.history).joinedload(HistoryEntry.actor)))
+    if app is None or not may_view(session, app, viewer):
+        raise NotFound("no such application")
+    return _view(app)
+
+
+def _view(app: Application) -> ApplicationView:
+    current = [CurrentTask(t.id, t.step, t.name, t.role, ROLE_LABELS.get(t.role, t.role),
+                           [c.person.username for c in t.candidates], [c.person.name for c in t.candidates],
+                           t.created_at) for t in app.tasks if t.state == TaskState.OPEN]
+    history = [HistoryRow(h.step, h.step_name, h.role, ROLE_LABELS.get(h.role, h.role),
+                          h.actor.username if h.actor else None, h.actor.name if h.actor else None,
+                          h.decision, h.opinion, h.data, h.created_at) for h in app.history]
+    version = app.definition_version
+    return ApplicationView(app.id, app.form_key, FORMS[app.form_key].title, app.state.value,
+                           version.definition.key, version.version, app.applicant.username, app.applicant.name,
+                           app.agency.name, app.unit.name if app.unit else None, app.data, app.created_at,
+                           app.closed_at, app.outcome_reason, current, history)
+
+
+def list_my_applications(session: Session, person: Person, limit: int = 200) -> list[ApplicationView]:
+    apps = session.scalars(select(Application).where(Application.applicant_id == person.id)
+                           .options(selectinload(Application.tasks).selectinload(HumanTask.candidates)
+                                    .joinedload(TaskCandidate.person))
+                           .order_by(Application.created_at.desc(), Application.id.desc()).limit(limit))
+    return [_view(a) for a in apps]

@@ -1,0 +1,117 @@
+"""Use cases of an approver: read a step's form and decide it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from models import QUERY_ITEMS, Application, HistoryEntry, HumanTask, Person, Role, TaskCandidate, TaskState
+
+from . import audit
+from .applications import amend_application, withdraw_application
+from .errors import Conflict, Forbidden, Invalid, NotFound
+from .forms import FORMS, STEP_FORMS, Field, StepForm, clean_fields
+from .instances import close_task, restore, sync
+
+
+@dataclass(frozen=True)
+class StepFields:
+    """The decisions and fields one open step asks for, with choices bound to the application."""
+
+    step: StepForm
+    fields: tuple[Field, ...]
+
+
+def _item_choices(codes) -> tuple[tuple[str, str], ...]:
+    return tuple((c, f"{c} {QUERY_ITEMS[c]}") for c in codes if c in QUERY_ITEMS)
+
+
+def _earlier(app: Application, key: str) -> list[str]:
+    for entry in reversed(app.history):
+        if entry.data and key in entry.data:
+            return entry.data[key] or []
+    return []
+
+
+def step_fields(app: Application, task: HumanTask) -> StepFields:
+    step = STEP_FORMS.get(task.form or "review", STEP_FORMS["review"])
+    if step.key == "amend":
+        return StepFields(step, FORMS[app.form_key].fields)
+    choices = {
+        "approved_items": _item_choices([*app.data.get("add_items", []), *app.data.get("remove_items", [])]),
+        "bureau_approved_items": _item_choices(_earlier(app, "approved_items")),
+    }
+    bound = tuple(replace(f, choices=choices.get(f.name, f.choices)) for f in step.fields)
+    return StepFields(step, bound)
+
+
+def is_candidate(session: Session, task: HumanTask, person: Person) -> bool:
+    return session.scalar(select(TaskCandidate.person_id).where(
+        TaskCandidate.human_task_id == task.id, TaskCandidate.person_id == person.id)) is not None
+
+
+def get_task_for(session: Session, task_id: int, actor: Person) -> HumanTask:
+    """A task the actor may act on (or has acted on); 404 when absent, 403 when not theirs."""
+    task = session.get(HumanTask, task_id)
+    if task is None:
+        raise NotFound("no such task")
+    if not is_candidate(session, task, actor):
+        raise Forbidden("this task is not yours")
+    return task
+
+
+def _check_decision(fields: StepFields, decision: str, opinion: str, data: dict[str, Any]) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    if decision not in fields.step.decisions:
+        errors["decision"] = f"「決定」須為 {', '.join(fields.step.decisions)} 之一"
+    if decision in ("reject", "return") and not opinion.strip():
+        errors["opinion"] = "不同意或退回補正時，請填寫意見（理由）"
+    if len(opinion) > 2000:
+        errors["opinion"] = "意見過長"
+    clean, field_errors = clean_fields(fields.fields, data, context={"decision": decision})
+    errors.update(field_errors)
+    if decision == "approve" and "approved_items" in clean and not clean["approved_items"]:
+        errors["approved_items"] = "未同意任何項目時，請選擇「不同意」"
+    if errors:
+        raise Invalid(errors)
+    return clean
+
+
+def complete_task(session: Session, *, task_id: int, actor: Person, decision: str, opinion: str = "",
+                  data: dict[str, Any] | None = None, now: datetime) -> Application:
+    """Decide one step: approve, reject or return; then run the chain on and commit once."""
+    task = get_task_for(session, task_id, actor)
+    if task.state != TaskState.OPEN:
+        raise Conflict("此案件已由他人處理或已結束")
+    app = task.application
+    if task.role == Role.APPLICANT:
+        if decision == "withdraw":
+            return withdraw_application(session, application_id=app.id, actor=actor, now=now, reason=opinion)
+        if decision != "resubmit":
+            raise Invalid({"decision": "補正步驟的決定須為 resubmit 或 withdraw"})
+        return amend_application(session, application_id=app.id, data=data or app.data, actor=actor, now=now,
+                                 note=opinion)
+    if actor.id == app.applicant_id:
+        raise Forbidden("申請人不得審核自己的申請")
+    clean = _check_decision(step_fields(app, task), decision, opinion, data or {})
+    run = restore(app)
+    run.complete(task.task_guid, {**clean, "decision": decision, "opinion": opinion})
+    close_task(task, TaskState.COMPLETED, now, actor)
+    session.add(HistoryEntry(application=app, step=task.step, step_name=task.name, role=task.role,
+                             actor_id=actor.id, decision=decision, opinion=opinion or None,
+                             data={k: v for k, v in clean.items() if v not in (None, [], "")} or None,
+                             created_at=now))
+    audit.record(session, "task_completed", actor=actor, subject_type="human_task", subject_id=task.id, now=now,
+                 application=app.id, step=task.step, decision=decision)
+    sync(session, app, run, now)
+    try:
+        session.commit()
+    except StaleDataError:
+        session.rollback()
+        raise Conflict("此案件剛被其他人處理，請重新整理後再試") from None
+    return app

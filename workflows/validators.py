@@ -1,0 +1,72 @@
+"""Field validators shared by the HTML forms and the JSON API."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import date
+
+from email_validator import EmailNotValidError, validate_email
+
+_LETTER_CODES = dict(zip("ABCDEFGHJKLMNPQRSTUVXYWZIO", range(10, 36), strict=True))
+_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 1)
+_PHONE = re.compile(r"^(?:\(0\d{1,2}\)|0\d{1,2})-?\d{3,4}-?\d{4}(?:#\d{1,6})?$|^09\d{2}-?\d{3}-?\d{3}$")
+_ROC_DATE = re.compile(r"^(\d{2,3})[/.-](\d{1,2})[/.-](\d{1,2})$")
+
+
+class FieldError(ValueError):
+    """A value does not fit its field; the message is shown to the person."""
+
+
+def national_id(value: str) -> str:
+    """Check a Taiwan national ID (or new-style resident certificate) and its checksum."""
+    v = value.strip().upper()
+    if not re.fullmatch(r"[A-Z][1289]\d{8}", v):
+        raise FieldError("身分證字號格式不正確（1 個英文字母加 9 個數字）")
+    code = _LETTER_CODES[v[0]]
+    total = code // 10 + (code % 10) * 9 + sum(int(d) * w for d, w in zip(v[1:9], _WEIGHTS, strict=True)) + int(v[9])
+    if total % 10:
+        raise FieldError("身分證字號檢查碼不正確")
+    return v
+
+
+def email(value: str) -> str:
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise FieldError("電子郵件格式不正確") from None
+
+
+def phone(value: str) -> str:
+    v = re.sub(r"\s+", "", value)
+    if not _PHONE.match(v):
+        raise FieldError("電話格式不正確，例如 07-3368333#1234 或 0912-345-678")
+    return v
+
+
+def ipv4(value: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(value.strip()))
+    except ValueError:
+        raise FieldError("IP 位址格式不正確，例如 10.1.2.3") from None
+
+
+def iso_date(value: str | date) -> str:
+    """Accept ISO dates and ROC dates (115/11/25); store ISO."""
+    if isinstance(value, date):
+        return value.isoformat()
+    v = str(value).strip()
+    roc = _ROC_DATE.match(v)
+    try:
+        if roc:
+            return date(int(roc[1]) + 1911, int(roc[2]), int(roc[3])).isoformat()
+        return date.fromisoformat(v).isoformat()
+    except ValueError:
+        raise FieldError("日期格式不正確，例如 2026-11-25 或 115/11/25") from None
+
+
+def integer(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise FieldError("請輸入整數") from None

@@ -22,11 +22,11 @@ def national_id(value: str) -> str:
     """Check a Taiwan national ID (or new-style resident certificate) and its checksum."""
     v = value.strip().upper()
     if not re.fullmatch(r"[A-Z][1289]\d{8}", v):
-        raise FieldError("身分證字號格式不正確（1 個英文字母加 9 個數字）")
+        raise FieldError("格式不正確（1 個英文字母加 9 個數字）")
     code = _LETTER_CODES[v[0]]
     total = code // 10 + (code % 10) * 9 + sum(int(d) * w for d, w in zip(v[1:9], _WEIGHTS, strict=True)) + int(v[9])
     if total % 10:
-        raise FieldError("身分證字號檢查碼不正確")
+        raise FieldError("檢查碼不正確")
     return v
 
 
@@ -34,13 +34,13 @@ def email(value: str) -> str:
     try:
         return validate_email(value.strip(), check_deliverability=False).normalized
     except EmailNotValidError:
-        raise FieldError("電子郵件格式不正確") from None
+        raise FieldError("格式不正確") from None
 
 
 def phone(value: str) -> str:
     v = re.sub(r"\s+", "", value)
     if not _PHONE.match(v):
-        raise FieldError("電話格式不正確，例如 07-3368333#1234 或 0912-345-678")
+        raise FieldError("格式不正確，例如 07-3368333#1234 或 0912-345-678")
     return v
 
 
@@ -48,7 +48,7 @@ def ipv4(value: str) -> str:
     try:
         return str(ipaddress.IPv4Address(value.strip()))
     except ValueError:
-        raise FieldError("IP 位址格式不正確，例如 10.1.2.3") from None
+        raise FieldError("格式不正確，例如 10.1.2.3") from None
 
 
 def iso_date(value: str | date) -> str:
@@ -62,7 +62,7 @@ def iso_date(value: str | date) -> str:
             return date(int(roc[1]) + 1911, int(roc[2]), int(roc[3])).isoformat()
         return date.fromisoformat(v).isoformat()
     except ValueError:
-        raise FieldError("日期格式不正確，例如 2026-11-25 或 115/11/25") from None
+        raise FieldError("格式不正確，例如 2026-11-25 或 115/11/25") from None
 
 
 def integer(value) -> int:

@@ -1,0 +1,40 @@
+"""The Flask app: the factory only wires configuration, extensions and blueprints."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from .config import Config
+from .extensions import csrf, db, login_manager, migrate
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Config)
+    if test_config:
+        app.config.update(test_config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Config.BPMN_DIR.parent.parent / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    with app.app_context():
+        from .database import tune_sqlite
+
+        tune_sqlite(db.engine)
+
+    from . import auth, filters
+    from .api import bp as api_bp
+    from .applications import bp as applications_bp
+    from .cli import register_cli
+    from .inbox import bp as inbox_bp
+
+    filters.register(app)
+    auth.init(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(inbox_bp)
+    app.register_blueprint(applications_bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)  # token-authenticated, no cookies
+    register_cli(app)
+    return app

@@ -1,0 +1,119 @@
+"""Forms, applications and tasks as JSON."""
+
+from __future__ import annotations
+
+from flask import g, jsonify, url_for
+
+from workflows.applications import amend_application, forms_for, may_file, submit_application, withdraw_application
+from workflows.errors import Forbidden, Invalid, NotFound
+from workflows.forms import FORMS
+from workflows.reads import ApplicationView, get_application_view, list_inbox
+from workflows.tasks import complete_task, get_task_for, step_fields
+
+from .. import clock
+from ..extensions import db
+from . import bp, json_body, token_required
+
+
+def _application_json(view: ApplicationView) -> dict:
+    return {
+        "id": view.id, "form": view.form_key, "title": view.form_title, "state": view.state,
+        "definition": {"key": view.definition_key, "version": view.definition_version},
+        "applicant": view.applicant, "agency": view.agency, "data": view.data,
+        "created_at": view.created_at.isoformat(),
+        "closed_at": view.closed_at.isoformat() if view.closed_at else None,
+        "outcome_reason": view.outcome_reason,
+        "current_tasks": [{"id": t.id, "step": t.step, "name": t.name, "role": t.role, "candidates": t.candidates,
+                           "since": t.since.isoformat()} for t in view.current_tasks],
+        "history": [{"step": h.step, "step_name": h.step_name, "role": h.role, "actor": h.actor,
+                     "decision": h.decision, "opinion": h.opinion, "data": h.data, "at": h.at.isoformat()}
+                    for h in view.history],
+    }
+
+
+@bp.get("/forms")
+@token_required
+def forms():
+    return jsonify([{"key": f.key, "title": f.title, "source": f.source} for f in forms_for(g.actor)])
+
+
+@bp.get("/forms/<key>")
+@token_required
+def form(key: str):
+    spec = FORMS.get(key)
+    if spec is None:
+        raise NotFound(f"no form '{key}'")
+    if not may_file(g.actor, spec):
+        raise Forbidden(f"you may not file '{key}'")
+    return jsonify(key=spec.key, title=spec.title, source=spec.source, fields=[f.as_dict() for f in spec.fields])
+
+
+@bp.post("/applications")
+@token_required
+def file_application():
+    body = json_body()
+    data = body.get("data")
+    if not isinstance(body.get("form"), str) or not isinstance(data, dict):
+        raise Invalid({"form": "give 'form' (a form key) and 'data' (an object)"})
+    app = submit_application(db.session, form_key=body["form"], data=data, actor=g.actor, now=clock.now())
+    response = jsonify(id=app.id, state=app.state.value)
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.application", application_id=app.id)
+    return response
+
+
+@bp.get("/applications/<int:application_id>")
+@token_required
+def application(application_id: int):
+    return jsonify(_application_json(get_application_view(db.session, application_id, g.actor)))
+
+
+@bp.post("/applications/<int:application_id>/amend")
+@token_required
+def amend(application_id: int):
+    body = json_body()
+    if not isinstance(body.get("data"), dict):
+        raise Invalid({"data": "give the corrected form data as an object"})
+    app = amend_application(db.session, application_id=application_id, data=body["data"], actor=g.actor,
+                            now=clock.now(), note=str(body.get("note", "")))
+    return jsonify(id=app.id, state=app.state.value)
+
+
+@bp.post("/applications/<int:application_id>/withdraw")
+@token_required
+def withdraw(application_id: int):
+    body = json_body()
+    app = withdraw_application(db.session, application_id=application_id, actor=g.actor, now=clock.now(),
+                               reason=str(body.get("reason", "")))
+    return jsonify(id=app.id, state=app.state.value)
+
+
+@bp.get("/tasks")
+@token_required
+def tasks():
+    return jsonify([{"id": r.task_id, "application": r.application_id, "form": r.form_key, "step": r.step,
+                     "name": r.step_name, "role": r.role, "applicant": r.applicant, "agency": r.agency,
+                     "since": r.since.isoformat()} for r in list_inbox(db.session, g.actor)])
+
+
+@bp.get("/tasks/<int:task_id>")
+@token_required
+def task(task_id: int):
+    row = get_task_for(db.session, task_id, g.actor)
+    fields = step_fields(row.application, row)
+    view = get_application_view(db.session, row.application_id, g.actor)
+    return jsonify(id=row.id, step=row.step, name=row.name, role=row.role, state=row.state.value,
+                   since=row.created_at.isoformat(), decisions=list(fields.step.decisions),
+                   fields=[f.as_dict() for f in fields.fields], application=_application_json(view))
+
+
+@bp.post("/tasks/<int:task_id>/complete")
+@token_required
+def complete(task_id: int):
+    body = json_body()
+    data = body.get("data") or {}
+    if not isinstance(data, dict) or not isinstance(body.get("decision"), str):
+        raise Invalid({"decision": "give 'decision' and, if the step asks for fields, 'data' as an object"})
+    app = complete_task(db.session, task_id=task_id, actor=g.actor, decision=body["decision"],
+                        opinion=str(body.get("opinion") or ""), data=data, now=clock.now())
+    return jsonify(application=app.id, state=app.state.value)

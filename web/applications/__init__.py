@@ -1,0 +1,110 @@
+"""Applicants file the official forms, follow them, amend after a return, or withdraw."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from models import ApplicationState
+from workflows.applications import amend_application, forms_for, may_file, submit_application, withdraw_application
+from workflows.errors import Conflict, Forbidden, Invalid, NotFound
+from workflows.forms import FORMS
+from workflows.reads import get_application_view, list_my_applications
+
+from .. import clock
+from ..extensions import db
+from ..wtforms_builder import apply_errors, form_class, form_values
+
+bp = Blueprint("applications", __name__, url_prefix="/applications")
+
+
+def _prefill(form_key: str) -> dict:
+    person = current_user
+    values = {"name": person.name, "phone": person.phone, "email": person.email, "job_title": person.title,
+              "agency_oid": person.agency.oid, "national_id": person.national_id}
+    return {f.name: values[f.name] for f in FORMS[form_key].fields if values.get(f.name)}
+
+
+@bp.get("/new")
+@login_required
+def choose():
+    return render_template("applications/choose.html", forms=forms_for(current_user))
+
+
+@bp.route("/new/<form_key>", methods=["GET", "POST"])
+@login_required
+def new(form_key: str):
+    spec = FORMS.get(form_key) or abort(404)
+    if not may_file(current_user, spec):
+        abort(403)
+    form = form_class(spec.fields)(data=_prefill(form_key) if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            app = submit_application(db.session, form_key=form_key, data=form_values(form, spec.fields),
+                                     actor=current_user, now=clock.now())
+        except Invalid as exc:
+            apply_errors(form, exc.errors)
+        else:
+            flash(f"已送出申請（案號 {app.id}）", "success")
+            return redirect(url_for("applications.detail", application_id=app.id))
+    return render_template("applications/new.html", spec=spec, form=form, amend=None)
+
+
+@bp.get("/mine")
+@login_required
+def mine():
+    return render_template("applications/mine.html", views=list_my_applications(db.session, current_user))
+
+
+@bp.get("/<int:application_id>")
+@login_required
+def detail(application_id: int):
+    try:
+        view = get_application_view(db.session, application_id, current_user)
+    except NotFound:
+        abort(404)
+    return render_template("applications/detail.html", view=view, spec=FORMS[view.form_key],
+                           is_applicant=view.applicant == current_user.username)
+
+
+@bp.route("/<int:application_id>/amend", methods=["GET", "POST"])
+@login_required
+def amend(application_id: int):
+    try:
+        view = get_application_view(db.session, application_id, current_user)
+    except NotFound:
+        abort(404)
+    if view.applicant != current_user.username:
+        abort(403)
+    if view.state != ApplicationState.RETURNED:
+        flash("此申請目前不需補正", "error")
+        return redirect(url_for("applications.detail", application_id=application_id))
+    spec = FORMS[view.form_key]
+    form = form_class(spec.fields)(data=view.data if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            amend_application(db.session, application_id=application_id, data=form_values(form, spec.fields),
+                              actor=current_user, now=clock.now(), note=request.form.get("note", ""))
+        except Invalid as exc:
+            apply_errors(form, exc.errors)
+        except Conflict as exc:
+            flash(str(exc), "error")
+        else:
+            flash("已補正並重新送出", "success")
+            return redirect(url_for("applications.detail", application_id=application_id))
+    return render_template("applications/new.html", spec=spec, form=form, amend=view)
+
+
+@bp.post("/<int:application_id>/withdraw")
+@login_required
+def withdraw(application_id: int):
+    try:
+        withdraw_application(db.session, application_id=application_id, actor=current_user, now=clock.now(),
+                             reason=request.form.get("reason", ""))
+    except NotFound:
+        abort(404)
+    except (Conflict, Forbidden) as exc:
+        flash(str(exc), "error")
+    else:
+        flash("申請已撤回", "success")
+    return redirect(url_for("applications.detail", application_id=application_id))

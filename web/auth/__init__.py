@@ -1,0 +1,62 @@
+"""Log in and out with a username and a hashed password."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired
+
+from models import Person
+
+from ..extensions import db, login_manager
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    username = StringField("帳號", validators=[DataRequired(message="請輸入帳號")])
+    password = PasswordField("密碼", validators=[DataRequired(message="請輸入密碼")])
+
+
+def find_person(username: str, password: str) -> Person | None:
+    person = db.session.scalar(select(Person).where(Person.username == username.strip()))
+    if person and person.active and person.check_password(password):
+        return person
+    return None
+
+
+def init(app) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "請先登入"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> Person | None:
+        return db.session.get(Person, int(user_id))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        person = find_person(form.username.data, form.password.data)
+        if person:
+            login_user(person)
+            target = request.args.get("next", "")
+            # Only same-site relative paths: an open redirect would hand the session to another site.
+            if not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
+                target = url_for("inbox.index")
+            return redirect(target)
+        flash("帳號或密碼錯誤", "error")
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    return redirect(url_for("auth.login"))

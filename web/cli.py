@@ -1,0 +1,36 @@
+"""flask commands: load the demo city, deploy the diagrams."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from workflows.definitions import deploy_directory
+from workflows.demo import DEMO_PASSWORD, PEOPLE, load_demo
+
+from . import clock
+from .extensions import db
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    def seed_demo():
+        """Create the Kaohsiung demo organisation and deploy its diagrams (idempotent)."""
+        created = load_demo(db.session, now=clock.now(), bpmn_dir=current_app.config["BPMN_DIR"])
+        db.session.commit()
+        click.echo("demo data loaded" if created else "demo data already present; diagrams checked")
+
+    @app.cli.command("deploy-diagrams")
+    def deploy_diagrams():
+        """Deploy every diagram in the jurisdiction's folder as a new version if it changed."""
+        versions = deploy_directory(db.session, current_app.config["BPMN_DIR"], now=clock.now(),
+                                    jurisdiction=current_app.config["JURISDICTION"])
+        for v in versions:
+            click.echo(f"{v.definition.key}: version {v.version}")
+
+    @app.cli.command("demo-logins")
+    def demo_logins():
+        """Print the demo accounts (all with the same password)."""
+        for username, name, title, agency, unit, roles in PEOPLE:
+            click.echo(f"  {username:<14} {name} {title}（{unit}）{' '.join(r.value for r in roles)}")
+        click.echo(f"  password for every account: {DEMO_PASSWORD}")

@@ -1,0 +1,45 @@
+"""Template filters: ROC dates in Taipei time, masked ID numbers, labels."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from models import ROLE_LABELS, QUERY_ITEMS
+from workflows.forms import DECISION_LABELS
+
+TAIPEI = ZoneInfo("Asia/Taipei")
+STATE_LABELS = {"running": "審核中", "returned": "退回補正", "completed": "核准結案", "rejected": "不同意結案",
+                "withdrawn": "已撤回"}
+DECISION_TEXT = {**DECISION_LABELS, "submit": "提出申請"}
+
+
+def roc_date(value: date | datetime | str | None) -> str:
+    """民國 115 年 11 月 25 日 style, as the official forms print it."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
+    if isinstance(value, datetime):
+        value = value.astimezone(TAIPEI)
+    return f"{value.year - 1911}年{value.month:02d}月{value.day:02d}日"
+
+
+def roc_datetime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    local = value.astimezone(TAIPEI)
+    return f"{roc_date(local)} {local:%H:%M}"
+
+
+def mask_id(value: str | None) -> str:
+    """A123456789 → A12****789: enough to recognise, not enough to misuse."""
+    if not value:
+        return ""
+    return value[:3] + "*" * (len(value) - 6) + value[-3:] if len(value) > 6 else "*" * len(value)
+
+
+def register(app) -> None:
+    app.jinja_env.filters.update(roc_date=roc_date, roc_datetime=roc_datetime, mask_id=mask_id)
+    app.jinja_env.globals.update(ROLE_LABELS=ROLE_LABELS, STATE_LABELS=STATE_LABELS, DECISION_TEXT=DECISION_TEXT,
+                                 QUERY_ITEMS=QUERY_ITEMS)

@@ -1,0 +1,71 @@
+"""The approver's inbox and the task page where a step is decided."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from wtforms import RadioField, TextAreaField
+
+from models import TaskState
+from workflows.errors import Conflict, Forbidden, Invalid, NotFound
+from workflows.forms import FORMS, decision_label
+from workflows.reads import get_application_view, inbox_counts, list_inbox
+from workflows.tasks import complete_task, get_task_for, step_fields
+
+from .. import clock
+from ..extensions import db
+from ..wtforms_builder import apply_errors, form_class, form_values
+
+bp = Blueprint("inbox", __name__)
+
+
+@bp.get("/")
+@login_required
+def index():
+    form_key = request.args.get("form") or None
+    if form_key and form_key not in FORMS:
+        abort(404)
+    rows = list_inbox(db.session, current_user, form_key)
+    counts = inbox_counts(db.session, current_user)
+    return render_template("inbox/index.html", rows=rows, counts=counts, forms=FORMS, selected=form_key,
+                           now=clock.now())
+
+
+def _decision_form(app, task):
+    fields = step_fields(app, task)
+    choices = [(d, decision_label(fields.step, d)) for d in fields.step.decisions]
+    extra = {"decision": RadioField("決定", choices=choices, default=choices[0][0]),
+             "opinion": TextAreaField("意見", render_kw={"rows": 3})}
+    return fields, form_class(fields.fields, extra)
+
+
+@bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
+@login_required
+def task(task_id: int):
+    try:
+        row = get_task_for(db.session, task_id, current_user)
+    except NotFound:
+        abort(404)
+    except Forbidden:
+        abort(403)
+    if row.role == "applicant":
+        return redirect(url_for("applications.amend", application_id=row.application_id))
+    fields, form_cls = _decision_form(row.application, row)
+    form = form_cls()
+    if form.validate_on_submit():
+        try:
+            complete_task(db.session, task_id=task_id, actor=current_user, decision=form.decision.data,
+                          opinion=form.opinion.data or "", data=form_values(form, fields.fields), now=clock.now())
+        except Invalid as exc:
+            apply_errors(form, exc.errors)
+        except Conflict as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("inbox.index"))
+        except Forbidden as exc:
+            abort(403, str(exc))
+        else:
+            flash(f"已送出：{row.name}（{decision_label(fields.step, form.decision.data)}）", "success")
+            return redirect(url_for("inbox.index"))
+    view = get_application_view(db.session, row.application_id, current_user)
+    return render_template("inbox/task.html", task=row, view=view, form=form, fields=fields.fields,
+                           is_open=row.state == TaskState.OPEN, spec=FORMS[view.form_key])

@@ -1,0 +1,57 @@
+"""Build WTForms classes from the form descriptions in workflows.forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, RadioField, SelectMultipleField, StringField, TextAreaField, widgets
+from wtforms.validators import Optional
+
+from workflows.forms import Field
+
+
+class CheckboxListField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+def _wt_field(f: Field):
+    kw: dict[str, Any] = {"label": f.label, "description": f.help}
+    if f.type == "boolean":
+        return BooleanField(**kw)
+    if f.type == "multichoice":
+        return CheckboxListField(choices=list(f.choices), validators=[Optional()], **kw)
+    if f.type == "choice":
+        return RadioField(choices=list(f.choices), validators=[Optional()], **kw)
+    if f.type == "date":
+        return DateField(validators=[Optional()], render_kw={"type": "date"}, **kw)
+    if f.type == "text":
+        return TextAreaField(render_kw={"rows": 3}, **kw)
+    # Field rules live in workflows.forms (one source for pages and API); errors come back via apply_errors.
+    return StringField(**kw)
+
+
+def form_class(fields: tuple[Field, ...], extra: dict[str, Any] | None = None) -> type[FlaskForm]:
+    """A FlaskForm (CSRF included) with one WTForms field per described field."""
+    attrs = {f.name: _wt_field(f) for f in fields}
+    attrs.update(extra or {})
+    return type("GeneratedForm", (FlaskForm,), attrs)
+
+
+def form_values(form: FlaskForm, fields: tuple[Field, ...]) -> dict[str, Any]:
+    """The submitted values as plain data for the service layer to validate."""
+    out: dict[str, Any] = {}
+    for f in fields:
+        value = form[f.name].data
+        if f.type == "date" and value is not None:
+            value = value.isoformat()
+        out[f.name] = value
+    return out
+
+
+def apply_errors(form: FlaskForm, errors: dict[str, str]) -> None:
+    """Show the service layer's errors next to their fields."""
+    for name, message in errors.items():
+        if name in form:
+            form[name].errors = [*form[name].errors, message]

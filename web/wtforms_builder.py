@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, RadioField, SelectMultipleField, StringField, TextAreaField, widgets
+from wtforms import (
+    BooleanField,
+    DateField,
+    RadioField,
+    SelectChoice,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
 from wtforms.validators import Optional
 
 from workflows.forms import Field
@@ -16,14 +25,18 @@ class CheckboxListField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
+def choices(pairs) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
 def _wt_field(f: Field):
     kw: dict[str, Any] = {"label": f.label, "description": f.help}
     if f.type == "boolean":
         return BooleanField(**kw)
     if f.type == "multichoice":
-        return CheckboxListField(choices=list(f.choices), validators=[Optional()], **kw)
+        return CheckboxListField(choices=choices(f.choices), validators=[Optional()], **kw)
     if f.type == "choice":
-        return RadioField(choices=list(f.choices), validators=[Optional()], **kw)
+        return RadioField(choices=choices(f.choices), validators=[Optional()], **kw)
     if f.type == "date":
         return DateField(validators=[Optional()], render_kw={"type": "date"}, **kw)
     if f.type == "text":

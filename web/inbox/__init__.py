@@ -14,7 +14,7 @@ from workflows.tasks import complete_task, get_task_for, step_fields
 
 from .. import clock
 from ..extensions import db
-from ..wtforms_builder import apply_errors, form_class, form_values
+from ..wtforms_builder import apply_errors, choices, form_class, form_values
 
 bp = Blueprint("inbox", __name__)
 
@@ -33,8 +33,8 @@ def index():
 
 def _decision_form(app, task):
     fields = step_fields(app, task)
-    choices = [(d, decision_label(fields.step, d)) for d in fields.step.decisions]
-    extra = {"decision": RadioField("決定", choices=choices, default=choices[0][0]),
+    decisions = [(d, decision_label(fields.step, d)) for d in fields.step.decisions]
+    extra = {"decision": RadioField("決定", choices=choices(decisions), default=decisions[0][0]),
              "opinion": TextAreaField("意見", render_kw={"rows": 3})}
     return fields, form_class(fields.fields, extra)
 

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: f0964a3fc723
+Revision ID: 0e440c94e865
 Revises: 
-Create Date: 2026-11-25 02:39:06.947192
+Create Date: 2026-11-25 02:40:45.834581
 
 """
 from alembic import op
@@ -10,9 +10,11 @@ import sqlalchemy as sa
 
 import models.base
 
+import models.base
+
 
 # revision identifiers, used by Alembic.
-revision = 'f0964a3fc723'
+revision = '0e440c94e865'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -102,8 +104,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['created_by_id'], ['person.id'], name=op.f('fk_definition_version_created_by_id_person')),
     sa.ForeignKeyConstraint(['definition_id'], ['process_definition.id'], name=op.f('fk_definition_version_definition_id_process_definition')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_definition_version')),
-    sa.UniqueConstraint('definition_id', 'sha256', name=op.f('uq_definition_version_definition_id')),
-    sa.UniqueConstraint('definition_id', 'version', name=op.f('uq_definition_version_definition_id'))
+    sa.UniqueConstraint('definition_id', 'sha256', name=op.f('uq_definition_version_definition_id_sha256')),
+    sa.UniqueConstraint('definition_id', 'version', name=op.f('uq_definition_version_definition_id_version'))
     )
     op.create_table('delegation',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -116,7 +118,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['delegate_id'], ['person.id'], name=op.f('fk_delegation_delegate_id_person')),
     sa.ForeignKeyConstraint(['principal_id'], ['person.id'], name=op.f('fk_delegation_principal_id_person')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_delegation')),
-    sa.UniqueConstraint('principal_id', 'delegate_id', 'role', name=op.f('uq_delegation_principal_id'))
+    sa.UniqueConstraint('principal_id', 'delegate_id', 'role', name=op.f('uq_delegation_principal_id_delegate_id_role'))
     )
     with op.batch_alter_table('delegation', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_delegation_delegate_id'), ['delegate_id'], unique=False)
@@ -178,7 +180,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['agency_id'], ['agency.id'], name=op.f('fk_agency_query_item_agency_id_agency')),
     sa.ForeignKeyConstraint(['application_id'], ['application.id'], name=op.f('fk_agency_query_item_application_id_application')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_agency_query_item')),
-    sa.UniqueConstraint('agency_id', 'item_code', name=op.f('uq_agency_query_item_agency_id'))
+    sa.UniqueConstraint('agency_id', 'item_code', name=op.f('uq_agency_query_item_agency_id_item_code'))
     )
     with op.batch_alter_table('agency_query_item', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_agency_query_item_agency_id'), ['agency_id'], unique=False)

@@ -1,0 +1,41 @@
+# Two commands for a fresh machine: `make run` (the demo on SQLite) and `make test` (every test).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 5000
+WORKERS ?= 2
+export FLASK_APP := web
+
+.PHONY: install run test test-sqlite test-postgres system-deps lint
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	mkdir -p instance
+	$(VENV)/bin/flask db upgrade
+	$(VENV)/bin/flask seed-demo
+	@echo
+	@echo "勞保 WebIR 申請簽核系統: http://127.0.0.1:$(PORT)/login"
+	@echo "Demo log-ins (password: demo):"
+	@$(VENV)/bin/flask demo-logins
+	@echo
+	$(VENV)/bin/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - 'web:create_app()'
+
+system-deps:
+	bash scripts/system-deps.sh
+
+lint: install
+	$(VENV)/bin/lint-imports
+
+test: install system-deps lint test-sqlite test-postgres
+
+test-sqlite: install
+	$(PY) -m pytest -q
+
+test-postgres: install
+	bash scripts/with-postgres.sh $(PY) -m pytest -q

@@ -1,0 +1,120 @@
+"""Fixtures: a real database (SQLite file, or PostgreSQL via TEST_DATABASE_URL), the demo city, clients."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Base, Person
+from web import create_app
+from web.extensions import db
+from workflows.demo import load_demo
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": False,
+                      "SECRET_KEY": "test-secret"})
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def fresh_db(app):
+    """Every test starts from the demo city with the shipped diagrams deployed.
+
+    No app context stays pushed during the test: requests must get their own, as in production
+    (a shared one would share ``g`` and so the logged-in user between test clients).
+    """
+    with app.app_context():
+        Base.metadata.drop_all(db.engine)
+        Base.metadata.create_all(db.engine)
+        load_demo(db.session, now=NOW, bpmn_dir=ROOT / "bpmn" / "kaohsiung")
+        db.session.commit()
+        db.session.remove()
+
+
+@pytest.fixture
+def engine(app):
+    with app.app_context():
+        return db.engine
+
+
+@pytest.fixture
+def session(engine):
+    """A plain session for calling the service layer directly, as a timer job would."""
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def person(session):
+    def get(username: str) -> Person:
+        return session.scalar(select(Person).where(Person.username == username))
+    return get
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def api(app):
+    """An API client: api.as_('sw_unit_head').get('/api/v1/tasks')."""
+    return ApiClient(app)
+
+
+class ApiClient:
+    def __init__(self, app):
+        self.client = app.test_client()
+        self.headers: dict[str, str] = {}
+
+    def as_(self, username: str) -> ApiClient:
+        response = self.client.post("/api/v1/login", json={"username": username, "password": "demo"})
+        assert response.status_code == 200, response.get_json()
+        other = ApiClient.__new__(ApiClient)
+        other.client, other.headers = self.client, {"Authorization": f"Bearer {response.get_json()['token']}"}
+        return other
+
+    def get(self, url: str):
+        return self.client.get(url, headers=self.headers)
+
+    def post(self, url: str, json=None):
+        return self.client.post(url, json=json if json is not None else {}, headers=self.headers)
+
+
+QUERIER_ADD = {
+    "request_type": "add", "name": "吳佩珊", "job_title": "科員", "national_id": "A123456789",
+    "phone": "07-3368333#1234", "email": "peishan@demo.kcg.gov.tw", "egov_account": "peishan.wu",
+    "has_egov_account": True, "has_citizen_certificate": True, "read_pdpa": True,
+    "items": ["C0101", "B0101"], "reason": "辦理低收入戶審核需查詢投保資料",
+}
+MANAGER_ADD = {
+    "request_type": "add", "name": "吳佩珊", "agency_oid": "2.16.886.101.20002", "phone": "07-3368333",
+    "email": "peishan@demo.kcg.gov.tw", "egov_account": "peishan.wu", "has_egov_account": True,
+    "has_citizen_certificate": True, "reason": "接任機關管理者",
+}
+ITEMS_CHANGE = {
+    "name": "王美玲", "phone": "07-3368333", "email": "manager@demo.kcg.gov.tw", "client_ip": "10.20.30.40",
+    "add_items": ["C0201", "F0101"], "remove_items": ["T0101"], "legal_basis": "社會救助法第十八條",
+}
+REGISTRATION = {
+    "case_number": "115-社救-0001", "query_date": "2026-11-25", "subject_name": "陳小明",
+    "subject_national_id": "E123456783", "item": "C0101", "reason": "低收入戶資格審查",
+    "legal_basis": "社會救助法第四十四條之三",
+}

@@ -75,7 +75,7 @@ def test_file_decide_and_follow_in_the_browser_pages(app):
 
     login(manager, "manager")
     assert "機關管理者設定帳號" in manager.get("/").text
-    assert "核准" in staff.get("/applications/mine").text
+    assert "機關管理者設定帳號（王美玲）" in staff.get("/applications/mine").text
 
 
 def test_a_stranger_cannot_open_an_application_or_task(app):

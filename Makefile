@@ -5,7 +5,9 @@ PORT ?= 5000
 WORKERS ?= 2
 export FLASK_APP := web
 
-.PHONY: install run test test-sqlite test-postgres system-deps lint
+ASSETS := web/static/vendor/.built
+
+.PHONY: install assets run test test-sqlite test-postgres system-deps lint
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -15,7 +17,14 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-run: install
+# bpmn-js and friends from npm (exact versions in frontend/package-lock.json), copied or bundled into web/static/vendor.
+$(ASSETS): frontend/package.json frontend/package-lock.json $(wildcard frontend/src/*.js frontend/scripts/*)
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent
+	touch $@
+
+assets: $(ASSETS)
+
+run: install assets
 	mkdir -p instance
 	$(VENV)/bin/flask db upgrade
 	$(VENV)/bin/flask seed-demo
@@ -32,7 +41,7 @@ system-deps:
 lint: install
 	$(VENV)/bin/lint-imports
 
-test: install system-deps lint test-sqlite test-postgres
+test: install assets system-deps lint test-sqlite test-postgres
 
 test-sqlite: install
 	$(PY) -m pytest -q

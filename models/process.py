@@ -73,6 +73,8 @@ class Application(Base):
     workflow_state: Mapped[str] = mapped_column(Text)
     serializer_version: Mapped[str] = mapped_column(String(10))
     next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Where the instance has been, for marking the diagram without restoring the engine.
+    trail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     outcome_reason: Mapped[str | None] = mapped_column(Text)
     lock_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -111,6 +113,7 @@ class HumanTask(Base):
     form: Mapped[str | None] = mapped_column(String(40))
     state: Mapped[TaskState] = mapped_column(Enum(TaskState, native_enum=False, length=20), default=TaskState.OPEN)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
 

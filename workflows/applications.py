@@ -141,11 +141,13 @@ def _finish(session: Session, app: Application, run: Run, task, actor: Person, n
             decision: str, note: str, event: str, outcome: ApplicationState | None = None) -> Application:
     if task is not None:
         close_task(task, TaskState.COMPLETED, now, actor)
-    sync(session, app, run, now, outcome)
+    sync(session, app, run, now, outcome, actor=actor)
     session.add(HistoryEntry(application=app, step=task.step if task else "withdraw",
                              step_name=task.name if task else "撤回申請", role=Role.APPLICANT,
                              actor_id=actor.id, decision=decision, opinion=note or None, created_at=now))
-    audit.record(session, event, actor=actor, subject_type="application", subject_id=app.id, now=now)
+    if app.state in (ApplicationState.RUNNING, ApplicationState.RETURNED):
+        # A closing event (application_withdrawn) is already recorded by sync, with the actor.
+        audit.record(session, event, actor=actor, subject_type="application", subject_id=app.id, now=now)
     try:
         session.commit()
     except StaleDataError:

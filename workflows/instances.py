@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from models import Application, ApplicationState, HumanTask, Person, Role, TaskCandidate, TaskState
 
 from . import audit
+from .calendar import add_working_days
 from .definitions import load_diagram
 from .effects import apply_effects
 from .engine import SERIALIZER_VERSION, Run
@@ -30,10 +31,11 @@ def close_task(row: HumanTask, state: TaskState, now: datetime, actor: Person | 
 
 
 def sync(session: Session, app: Application, run: Run, now: datetime,
-         outcome: ApplicationState | None = None) -> None:
+         outcome: ApplicationState | None = None, actor: Person | None = None) -> None:
     """Write the engine state back: inbox rows, state, saved workflow, next timer.
 
-    ``outcome`` overrides the state read from the engine (a chain cancelled by withdrawal).
+    ``outcome`` overrides the state read from the engine (a chain cancelled by withdrawal);
+    ``actor`` is recorded on the closing audit event when a person closed the application.
     """
     ready = {t.guid: t for t in run.ready_tasks()}
     known = {row.task_guid for row in app.tasks}
@@ -51,8 +53,10 @@ def sync(session: Session, app: Application, run: Run, now: datetime,
             app.outcome_reason = data.get("opinion")
         if app.state == ApplicationState.COMPLETED:
             apply_effects(session, app, data, now)
-        audit.record(session, f"application_{app.state.value}", actor=None, subject_type="application",
+        audit.record(session, f"application_{app.state.value}", actor=actor, subject_type="application",
                      subject_id=app.id, now=now)
+    trail = run.trail()
+    app.trail = {"done": trail.done, "flows": [list(f) for f in trail.flows]}
     app.workflow_state = run.save()
     app.serializer_version = SERIALIZER_VERSION
     app.next_timer_at = run.next_timer_at()
@@ -63,6 +67,7 @@ def _open_task(session: Session, app: Application, task, now: datetime) -> None:
     people = resolve_candidates(session, task.lane, app, now.date())
     row = HumanTask(application=app, task_guid=task.guid, step=task.step, name=task.name,
                     role=task.lane or "", form=task.form, created_at=now,
+                    due_at=add_working_days(now, task.due_working_days) if task.due_working_days else None,
                     candidates=[TaskCandidate(person_id=p.id, created_at=now) for p in people])
     session.add(row)
 

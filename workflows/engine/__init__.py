@@ -2,9 +2,9 @@
 
 from .diagrams import DiagramError, ParsedDiagram, UserTaskInfo, parse_diagram
 from .expressions import ExpressionError, check_expression
-from .runtime import SERIALIZER_VERSION, EngineError, ReadyTask, Run
+from .runtime import SERIALIZER_VERSION, EngineError, ReadyTask, Run, Trail
 
 __all__ = [
     "SERIALIZER_VERSION", "DiagramError", "EngineError", "ExpressionError", "ParsedDiagram",
-    "ReadyTask", "Run", "UserTaskInfo", "check_expression", "parse_diagram",
+    "ReadyTask", "Run", "Trail", "UserTaskInfo", "check_expression", "parse_diagram",
 ]

@@ -30,6 +30,7 @@ class UserTaskInfo:
     name: str
     lane: str | None
     form: str | None
+    due_working_days: int | None = None
 
 
 @dataclass
@@ -87,7 +88,9 @@ def parse_diagram(xml: bytes, process_id: str | None = None) -> ParsedDiagram:
             diagram.script_elements.append(task_spec.bpmn_id)
         if isinstance(task_spec, BpmnTaskSpec) and task_spec.manual:
             props = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
+            due = props.get("due_working_days")
             diagram.user_tasks[task_spec.bpmn_id] = UserTaskInfo(
-                task_spec.bpmn_id, task_spec.bpmn_name or task_spec.bpmn_id, task_spec.lane, props.get("form")
+                task_spec.bpmn_id, task_spec.bpmn_name or task_spec.bpmn_id, task_spec.lane, props.get("form"),
+                int(due) if due and due.isdigit() else None,
             )
     return diagram

@@ -78,6 +78,13 @@ class ReadyTask:
     name: str
     lane: str | None
     form: str | None
+    due_working_days: int | None = None
+
+
+@dataclass(frozen=True)
+class Trail:
+    done: list[str]
+    flows: list[tuple[str, str]]
 
 
 class Run:
@@ -136,14 +143,20 @@ class Run:
         last = self._wf.last_task
         return dict(self._wf.data or (last.data if last else {}))
 
-    def completed_elements(self) -> list[str]:
-        """BPMN ids of every finished flow node, for marking the diagram."""
-        seen = []
-        for task in self._wf.get_tasks(state=TaskState.COMPLETED):
+    def trail(self) -> Trail:
+        """Finished flow nodes and the (source, target) pairs actually travelled, for the diagram."""
+        done: list[str] = []
+        flows: list[tuple[str, str]] = []
+        for task in self._wf.get_tasks(state=TaskState.COMPLETED | TaskState.READY | TaskState.WAITING):
             bpmn_id = getattr(task.task_spec, "bpmn_id", None)
-            if bpmn_id and bpmn_id not in seen:
-                seen.append(bpmn_id)
-        return seen
+            if bpmn_id is None:
+                continue
+            if task.state == TaskState.COMPLETED and bpmn_id not in done:
+                done.append(bpmn_id)
+            parent_id = getattr(task.parent.task_spec, "bpmn_id", None) if task.parent else None
+            if parent_id and task.parent.state == TaskState.COMPLETED and (parent_id, bpmn_id) not in flows:
+                flows.append((parent_id, bpmn_id))
+        return Trail(done, flows)
 
     def next_timer_at(self) -> datetime | None:
         due = [e.value for e in self._wf.waiting_events() if "Time" in e.event_type and isinstance(e.value, str)]
@@ -160,6 +173,6 @@ class Run:
         spec = task.task_spec
         info = self.diagram.user_tasks.get(spec.bpmn_id)
         return ReadyTask(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, spec.lane,
-                         info.form if info else None)
+                         info.form if info else None, info.due_working_days if info else None)
 
 

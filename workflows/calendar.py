@@ -1,0 +1,31 @@
+"""Working days in Taiwan: weekends and national holidays are not counted."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+TAIPEI = ZoneInfo("Asia/Taipei")
+
+
+@lru_cache(maxsize=32)
+def _holidays(year: int) -> holidays.HolidayBase:
+    return holidays.country_holidays("TW", years=year)
+
+
+def is_working_day(day: date) -> bool:
+    return day.weekday() < 5 and day not in _holidays(day.year)
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    """The same local time ``days`` working days after ``start`` (Asia/Taipei calendar)."""
+    local = start.astimezone(TAIPEI)
+    day = local.date()
+    while days > 0:
+        day += timedelta(days=1)
+        if is_working_day(day):
+            days -= 1
+    return datetime.combine(day, local.timetz()).astimezone(start.tzinfo)

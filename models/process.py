@@ -58,7 +58,11 @@ class Application(Base):
     """A filed form travelling its chain: the app's process instance."""
 
     __tablename__ = "application"
-    __table_args__ = (Index("ix_application_applicant_created", "applicant_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_application_applicant_created", "applicant_id", "created_at"),
+        Index("ix_application_agency_created", "agency_id", "created_at"),
+        Index("ix_application_created", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     form_key: Mapped[str] = mapped_column(String(60), index=True)
@@ -75,6 +79,8 @@ class Application(Base):
     next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
     # Where the instance has been, for marking the diagram without restoring the engine.
     trail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Since when the oldest open step has waited; None when nobody holds it. Indexed for "stuck" lists.
+    waiting_since: Mapped[datetime | None] = mapped_column(index=True)
     outcome_reason: Mapped[str | None] = mapped_column(Text)
     lock_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -102,10 +108,13 @@ class HumanTask(Base):
     """Inbox projection of a ready user task, written in the same transaction as the step."""
 
     __tablename__ = "human_task"
-    __table_args__ = (Index("ix_human_task_state_created", "state", "created_at"),)
+    __table_args__ = (
+        Index("ix_human_task_state_created", "state", "created_at"),
+        Index("ix_human_task_application_state", "application_id", "state"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"))
     task_guid: Mapped[str] = mapped_column(String(36), unique=True)
     step: Mapped[str] = mapped_column(String(100))
     name: Mapped[str] = mapped_column(String(200))

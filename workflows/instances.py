@@ -46,6 +46,8 @@ def sync(session: Session, app: Application, run: Run, now: datetime,
         if guid not in known:
             _open_task(session, app, task, now)
     app.state = outcome or _state_of(app, run)
+    waiting = [row.created_at for row in app.tasks if row.state == TaskState.OPEN]
+    app.waiting_since = min(waiting) if waiting else None
     if app.state not in (ApplicationState.RUNNING, ApplicationState.RETURNED):
         app.closed_at = now
         data = run.data

@@ -180,7 +180,8 @@ _CLEANERS: dict[str, Callable[[Any], Any]] = {
 
 
 def _is_blank(value: Any) -> bool:
-    return value is None or value == "" or value == [] or value is False
+    # Whitespace only counts as empty, so a required field cannot be satisfied by spaces.
+    return value is None or (isinstance(value, str) and not value.strip()) or value == [] or value is False
 
 
 def _required(f: Field, data: dict[str, Any]) -> bool:

@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from models import ROLE_LABELS, Application, HistoryEntry, HumanTask, Person, TaskCandidate, TaskState
+from models import ROLE_LABELS, Application, HistoryEntry, HumanTask, Person, TaskCandidate, TaskState, utcnow
 
 from .errors import NotFound
 from .forms import FORMS
+from .tracking import may_view
 
 
 @dataclass(frozen=True)
@@ -102,20 +103,11 @@ def inbox_counts(session: Session, person: Person) -> dict[str, int]:
     return dict(session.execute(query).all())
 
 
-def may_view(session: Session, app: Application, person: Person) -> bool:
-    """The applicant, anyone who holds or held one of its steps, auditors and administrators."""
-    if person.is_admin or app.applicant_id == person.id or person.holds("auditor"):
-        return True
-    involved = select(TaskCandidate.person_id).join(HumanTask).where(
-        HumanTask.application_id == app.id, TaskCandidate.person_id == person.id)
-    return session.scalar(involved.limit(1)) is not None
-
-
 def get_application_view(session: Session, application_id: int, viewer: Person) -> ApplicationView:
     app = session.scalar(select(Application).where(Application.id == application_id).options(
         selectinload(Application.tasks).selectinload(HumanTask.candidates).joinedload(TaskCandidate.person),
         selectinload(Application.history).joinedload(HistoryEntry.actor)))
-    if app is None or not may_view(session, app, viewer):
+    if app is None or not may_view(session, app.id, viewer, utcnow().date()):
         raise NotFound("no such application")
     return _view(app)
 

@@ -133,7 +133,9 @@ def test_bad_national_id_is_reported_next_to_its_field(page: Page, session, arti
     log_in(page, "sw_staff", "吳佩珊")
     open_querier_form(page)
     fill_querier_form(page, "A123456788")  # wrong check digit
-    page.get_by_role("button", name="送出申請").click()
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.get_by_role("button", name="送出申請").click()
+    assert posted.value.status == 200  # the form comes back with its errors: not a redirect, not a 500
     page.wait_for_load_state()
 
     expect(page).to_have_url(re.compile(r"/applications/new/querier_account$"))

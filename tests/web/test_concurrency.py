@@ -84,7 +84,7 @@ def race(monkeypatch, task_id: int, workers: list[Callable[[], Any]]) -> tuple[l
     def run(i: int) -> None:
         try:
             results[i] = ("returned", workers[i]())
-        except BaseException as exc:  # noqa: BLE001 - handed back to the test to assert on
+        except BaseException as exc:  # handed back to the test to assert on
             results[i] = ("raised", exc)
 
     with monkeypatch.context() as m:

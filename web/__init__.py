@@ -28,12 +28,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .applications import bp as applications_bp
     from .cli import register_cli
     from .inbox import bp as inbox_bp
+    from .tracking import bp as tracking_bp
 
     filters.register(app)
     auth.init(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(applications_bp)
+    app.register_blueprint(tracking_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # token-authenticated, no cookies
     register_cli(app)

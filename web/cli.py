@@ -31,6 +31,6 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("demo-logins")
     def demo_logins():
         """Print the demo accounts (all with the same password)."""
-        for username, name, title, agency, unit, roles in PEOPLE:
+        for username, name, title, _agency, unit, roles in PEOPLE:
             click.echo(f"  {username:<14} {name} {title}（{unit}）{' '.join(r.value for r in roles)}")
         click.echo(f"  password for every account: {DEMO_PASSWORD}")

@@ -1,7 +1,7 @@
 """The one place the web layer reads the time, so tests can move it."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

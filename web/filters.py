@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from models import ROLE_LABELS, QUERY_ITEMS
+from models import QUERY_ITEMS, ROLE_LABELS
 from workflows.forms import DECISION_LABELS
 
 TAIPEI = ZoneInfo("Asia/Taipei")

@@ -7,7 +7,7 @@ publishes them; both validate through ``clean_fields`` so a rule lives once.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from models import QUERY_ITEMS

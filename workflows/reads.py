@@ -41,6 +41,7 @@ class CurrentTask:
     candidates: list[str]
     candidate_names: list[str]
     since: datetime
+    due_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class ApplicationView:
     outcome_reason: str | None
     current_tasks: list[CurrentTask] = field(default_factory=list)
     history: list[HistoryRow] = field(default_factory=list)
+    trail: dict[str, Any] = field(default_factory=dict)
 
 
 def _inbox_query(person: Person, form_key: str | None):
@@ -115,7 +117,7 @@ def get_application_view(session: Session, application_id: int, viewer: Person) 
 def _view(app: Application) -> ApplicationView:
     current = [CurrentTask(t.id, t.step, t.name, t.role, ROLE_LABELS.get(t.role, t.role),
                            [c.person.username for c in t.candidates], [c.person.name for c in t.candidates],
-                           t.created_at) for t in app.tasks if t.state == TaskState.OPEN]
+                           t.created_at, t.due_at) for t in app.tasks if t.state == TaskState.OPEN]
     history = [HistoryRow(h.step, h.step_name, h.role, ROLE_LABELS.get(h.role, h.role),
                           h.actor.username if h.actor else None, h.actor.name if h.actor else None,
                           h.decision, h.opinion, h.data, h.created_at) for h in app.history]
@@ -123,7 +125,7 @@ def _view(app: Application) -> ApplicationView:
     return ApplicationView(app.id, app.form_key, FORMS[app.form_key].title, app.state.value,
                            version.definition.key, version.version, app.applicant.username, app.applicant.name,
                            app.agency.name, app.unit.name if app.unit else None, app.data, app.created_at,
-                           app.closed_at, app.outcome_reason, current, history)
+                           app.closed_at, app.outcome_reason, current, history, app.trail or {})
 
 
 def list_my_applications(session: Session, person: Person, limit: int = 200) -> list[ApplicationView]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import g, jsonify, url_for
+from flask import g, jsonify, request, url_for
 
 from workflows.applications import amend_application, forms_for, may_file, submit_application, withdraw_application
 from workflows.errors import Forbidden, Invalid, NotFound
 from workflows.forms import FORMS
 from workflows.reads import ApplicationView, get_application_view, list_inbox
 from workflows.tasks import complete_task, get_task_for, step_fields
+from workflows.tracking import Filters, dashboard, parse_waiting, search_applications
 
 from .. import clock
 from ..extensions import db
@@ -117,3 +118,44 @@ def complete(task_id: int):
     app = complete_task(db.session, task_id=task_id, actor=g.actor, decision=body["decision"],
                         opinion=str(body.get("opinion") or ""), data=data, now=clock.now())
     return jsonify(application=app.id, state=app.state.value)
+
+
+@bp.get("/applications")
+@token_required
+def list_applications():
+    args = request.args
+    try:
+        waiting = parse_waiting(args.get("waiting_longer_than"))
+    except ValueError as exc:
+        raise Invalid({"waiting_longer_than": str(exc)}) from None
+    if args.get("form") and args["form"] not in FORMS:
+        raise Invalid({"form": f"unknown form '{args['form']}'"})
+    filters = Filters(form=args.get("form"), state=args.get("state"), agency_id=args.get("agency", type=int),
+                      applicant=args.get("applicant"), step=args.get("step"), holder=args.get("holder"),
+                      waiting_days=waiting)
+    page = search_applications(db.session, g.actor, filters, now=clock.now(), sort=args.get("sort", "-id"),
+                               page=max(1, args.get("page", 1, type=int)),
+                               per_page=min(200, max(1, args.get("per_page", 50, type=int))))
+    return jsonify(total=page.total, page=page.page, per_page=page.per_page, items=[{
+        "id": a.id, "form": a.form_key, "state": a.state, "applicant": a.applicant, "agency": a.agency,
+        "created_at": a.created_at.isoformat(),
+        "waiting_since": a.waiting_since.isoformat() if a.waiting_since else None,
+        "current_tasks": [{"step": t.step, "name": t.name, "holders": t.holders, "since": t.since.isoformat()}
+                          for t in a.current]} for a in page.items])
+
+
+@bp.get("/dashboard/steps")
+@token_required
+def dashboard_steps():
+    process = request.args.get("process")
+    if process and process not in FORMS:
+        raise Invalid({"process": f"unknown process '{process}'"})
+    board = dashboard(db.session, g.actor, now=clock.now(), process=process,
+                      agency_id=request.args.get("agency", type=int))
+    return jsonify(steps=[{
+        "process": s.process, "version": s.version, "step": s.step, "name": s.name, "role": s.role,
+        "waiting": s.waiting, "median_days": round(s.median_days, 3), "p95_days": round(s.p95_days, 3),
+        "oldest_days": round(s.oldest_days, 3), "oldest_application": s.oldest_application} for s in board.steps],
+        ageing=board.ageing,
+        stuck=[{"application": s.application_id, "step_name": s.step_name, "days": round(s.days, 3),
+                "overdue_days": round(s.overdue_days, 3) if s.overdue_days else None} for s in board.stuck])

@@ -1,0 +1,385 @@
+"""The engine wrapper on its own: parsing, checking, expressions, hostile XML and saved state. No database."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from workflows.definitions import KNOWN_ROLES, check_diagram
+from workflows.engine import DiagramError, EngineError, ExpressionError, Run, check_expression, parse_diagram
+from workflows.engine.diagrams import MAX_DIAGRAM_BYTES
+from workflows.engine.expressions import SCRIPT_ENGINE
+from workflows.forms import STEP_FORMS
+
+BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn" / "kaohsiung"
+SHIPPED = sorted(BPMN_DIR.glob("*.bpmn"))
+QUERIER = (BPMN_DIR / "querier_account.bpmn").read_text(encoding="utf-8")
+
+
+@pytest.fixture(autouse=True)
+def fresh_db():
+    """Overrides the database fixture of tests/conftest.py: these tests need no database."""
+    yield
+
+
+def user_task(step: str, xml: str = QUERIER) -> str:
+    match = re.search(rf'<bpmn:userTask id="{step}".*?</bpmn:userTask>', xml, re.S)
+    assert match, step
+    return match.group(0)
+
+
+def with_condition(flow_id: str, expression: str, xml: str = QUERIER) -> str:
+    pattern = rf'(<bpmn:sequenceFlow id="{flow_id}"[^>]*>\s*<bpmn:conditionExpression[^>]*>)[^<]*(<)'
+    changed, n = re.subn(pattern, lambda m: m.group(1) + expression.replace("&", "&amp;").replace("<", "&lt;")
+                         .replace('"', "&quot;") + m.group(2), xml)
+    assert n == 1, flow_id
+    return changed
+
+
+def problems_of(xml: str) -> list[tuple[str | None, str]]:
+    with pytest.raises(DiagramError) as exc:
+        check_diagram(parse_diagram(xml.encode()))
+    return exc.value.problems
+
+
+# ---------------------------------------------------------------- shipped diagrams
+
+EXPECTED_STEPS = {
+    "querier_account": {"amend": "amend", "unit_head_review": "review", "agency_manager_setup": "account_setup"},
+    "manager_account": {
+        "amend": "amend", "unit_head_review": "review", "agency_head_review": "review",
+        "authority_clerk_review": "review", "authority_section_head_review": "review",
+        "authority_director_review": "review", "central_clerk_setup": "account_setup",
+        "central_section_head_review": "review", "central_director_review": "review"},
+    "query_items_change": {
+        "amend": "amend", "unit_head_review": "review", "agency_head_review": "review",
+        "authority_clerk_review": "item_review", "authority_section_head_review": "review",
+        "authority_director_review": "review", "central_clerk_filing": "review",
+        "central_section_head_review": "review", "central_director_review": "review",
+        "bureau_answer": "bureau_answer", "central_clerk_apply": "apply_items"},
+    "query_registration": {"amend": "amend", "unit_head_review": "review"},
+}
+
+
+def test_all_four_diagrams_are_shipped():
+    assert sorted(p.stem for p in SHIPPED) == sorted(EXPECTED_STEPS)
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_every_shipped_diagram_parses_and_passes_the_check(path):
+    diagram = parse_diagram(path.read_bytes())
+    check_diagram(diagram)  # raises on any problem
+
+    assert diagram.process_id == path.stem
+    assert {s: t.form for s, t in diagram.user_tasks.items()} == EXPECTED_STEPS[path.stem]
+    assert all(t.lane in KNOWN_ROLES and t.form in STEP_FORMS for t in diagram.user_tasks.values())
+    assert diagram.user_tasks["amend"].lane == "applicant"
+    assert diagram.script_elements == []
+    assert diagram.expressions, "decisions are routed by gateway conditions"
+    for _element, expression in diagram.expressions:
+        check_expression(expression)
+    assert len(diagram.sha256) == 64
+
+
+def test_lanes_of_the_long_chain():
+    diagram = parse_diagram((BPMN_DIR / "query_items_change.bpmn").read_bytes())
+    lanes = {s: t.lane for s, t in diagram.user_tasks.items()}
+    assert lanes["authority_clerk_review"] == "authority_clerk"
+    assert lanes["bureau_answer"] == "bureau_liaison"
+    assert lanes["central_clerk_apply"] == "central_clerk"
+
+
+# ---------------------------------------------------------------- expressions
+
+@pytest.mark.parametrize("expression", [
+    'decision == "approve"', "len(items) > 0", 'decision in ("approve", "return")', "not approved_items",
+    "max(1, 2) >= min(3, 4)", "any(items) and all(items)",
+    'len(set(add_items) - set(remove_items)) == 0 if add_items else True', "items[0] == 'C0101'", "items[::-1]",
+    "-1 < 0 and (1 + 2) * 3 % 2 != 0", "decision is not None",
+])
+def test_allowed_expressions(expression):
+    check_expression(expression)
+
+
+@pytest.mark.parametrize("expression", [
+    "__import__('os')", "__import__('os').system('id')", "().__class__", "().__class__.__bases__[0]",
+    "open('/etc/passwd')", "open('/etc/passwd').read()", "decision.upper()", "items.__len__()",
+    "lambda: 1", "(lambda x: x)(1)", "[x for x in items]", "{x for x in items}", "{x: 1 for x in items}",
+    "any(x for x in items)", "(x := 1)", "__builtins__", "_secret", "len(items, key=len)", "getattr(items, 'x')",
+    "eval('1')", "exec('x=1')", "globals()", "type(items)", "2 ** 64", "f'{decision}'", "{'a': 1}",
+    "decision = 'approve'", "import os", "x" * 501, "'" + "a" * 201 + "'", "1 +",
+    "len(items)(1)",
+])
+def test_refused_expressions(expression):
+    with pytest.raises(ExpressionError):
+        check_expression(expression)
+
+
+def test_expressions_evaluate_without_builtins():
+    env = SCRIPT_ENGINE.environment
+    assert env.evaluate('decision == "approve"', {"decision": "approve"}) is True
+    assert env.evaluate("len(items) > 0", {"items": []}) is False
+    with pytest.raises(NameError):
+        env.evaluate("open is not None", {})
+    with pytest.raises(ExpressionError):
+        env.evaluate("().__class__", {})
+    with pytest.raises(ExpressionError):
+        env.execute("x = 1", {})
+
+
+# ---------------------------------------------------------------- hostile XML
+
+@contextmanager
+def tripwire(tmp_path: Path):
+    """A FIFO whose writer, a separate process, drops a flag file the moment anyone opens the FIFO to read."""
+    fifo, flag = tmp_path / "secret.txt", tmp_path / "opened.flag"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(["sh", "-c", 'exec 3>"$1"; : > "$2"; echo TOP-SECRET >&3', "sh", str(fifo), str(flag)])
+    try:
+        yield fifo, flag
+    finally:
+        writer.kill()
+        writer.wait()
+
+
+def _assert_never_opened(xml: bytes, fifo: Path, flag: Path) -> DiagramError:
+    with pytest.raises(DiagramError) as exc:
+        parse_diagram(xml)
+    time.sleep(0.05)  # a reader that did open the FIFO would have let the writer drop the flag by now
+    assert not flag.exists(), "the parser opened the referenced file"
+    assert "TOP-SECRET" not in str(exc.value)
+    return exc.value
+
+
+@pytest.mark.parametrize("where", ["text", "attribute"])
+def test_external_entity_is_refused_and_never_read(tmp_path, where):
+    with tripwire(tmp_path) as (fifo, flag):
+        xml = QUERIER.replace('<?xml version="1.0" encoding="UTF-8"?>',
+                              f'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE bpmn:definitions '
+                              f'[<!ENTITY xxe SYSTEM "file://{fifo}">]>', 1)
+        if where == "text":
+            xml = xml.replace("<bpmn:documentation>", "<bpmn:documentation>&xxe;", 1)
+        else:
+            xml = xml.replace('name="單位主管核准"', 'name="&xxe;"', 1)
+        _assert_never_opened(xml.encode(), fifo, flag)
+
+
+def test_the_tripwire_catches_a_parser_that_does_read(tmp_path):
+    """Guards the tests above: a permissive parser on the same input trips the wire."""
+    from lxml import etree
+
+    with tripwire(tmp_path) as (fifo, flag):
+        xml = f'<!DOCTYPE d [<!ENTITY xxe SYSTEM "file://{fifo}">]><d>&xxe;</d>'.encode()
+        root = etree.fromstring(xml, etree.XMLParser(resolve_entities=True, load_dtd=True))
+        assert "TOP-SECRET" in root.text
+        assert flag.exists()
+
+
+def test_external_parameter_entity_and_dtd_are_never_read(tmp_path):
+    body = QUERIER.split("?>", 1)[1]
+    with tripwire(tmp_path) as (fifo, flag):
+        _assert_never_opened(f'<!DOCTYPE d [<!ENTITY % p SYSTEM "file://{fifo}"> %p;]>{body}'.encode(), fifo, flag)
+        _assert_never_opened(f'<!DOCTYPE d SYSTEM "file://{fifo}">{body}'.encode(), fifo, flag)
+
+
+def test_xinclude_is_not_processed(tmp_path):
+    with tripwire(tmp_path) as (fifo, flag):
+        xml = QUERIER.replace(
+            '<bpmn:documentation>',
+            f'<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="file://{fifo}" parse="text"/>'
+            '<bpmn:documentation>', 1)
+        diagram = parse_diagram(xml.encode())
+        time.sleep(0.05)
+        assert not flag.exists()
+    assert "TOP-SECRET" not in (diagram.spec.description or "")
+
+
+def test_billion_laughs_is_refused_quickly():
+    entities = ['<!ENTITY lol "lol">'] + [
+        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10)]
+    body = QUERIER.split("?>", 1)[1].replace('name="單位主管核准"', 'name="&lol9;"', 1)
+    xml = f'<?xml version="1.0"?>\n<!DOCTYPE bpmn:definitions [{"".join(entities)}]>{body}'.encode()
+    started = time.monotonic()
+    with pytest.raises(DiagramError):
+        parse_diagram(xml)
+    assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize("xml", [b"", b"hello", b"<bpmn:definitions", QUERIER.encode()[:-40],
+                                 QUERIER.replace("</bpmn:process>", "", 1).encode(), b"\xff\xfe<a/>"])
+def test_malformed_xml_is_refused(xml):
+    with pytest.raises(DiagramError) as exc:
+        parse_diagram(xml)
+    assert exc.value.problems
+
+
+def test_a_file_over_the_size_limit_is_refused_before_parsing(tmp_path):
+    valid = QUERIER.encode()
+    at_limit = valid + b" " * (MAX_DIAGRAM_BYTES - len(valid))
+    assert parse_diagram(at_limit).process_id == "querier_account"
+    with pytest.raises(DiagramError, match="larger than"):
+        parse_diagram(at_limit + b" ")
+    with tripwire(tmp_path) as (fifo, flag):
+        hostile = f'<!DOCTYPE d [<!ENTITY x SYSTEM "file://{fifo}">]>'.encode() + at_limit
+        with pytest.raises(DiagramError, match="larger than"):
+            parse_diagram(hostile)
+        time.sleep(0.05)
+        assert not flag.exists()
+
+
+def test_a_diagram_without_an_executable_process_is_refused():
+    xml = QUERIER.replace('isExecutable="true"', 'isExecutable="false"')
+    with pytest.raises(DiagramError):
+        parse_diagram(xml.encode())
+
+
+# ---------------------------------------------------------------- check_diagram refusals
+
+def test_a_script_task_is_refused_with_its_id():
+    script = ('<bpmn:scriptTask id="unit_head_review" name="單位主管核准" scriptFormat="python">'
+              '<bpmn:script>import os; os.system("id")</bpmn:script></bpmn:scriptTask>')
+    xml = QUERIER.replace(user_task("unit_head_review"), script)
+    assert ("unit_head_review", "scripts are not allowed in deployed diagrams") in problems_of(xml)
+
+
+def test_a_pre_script_on_a_user_task_is_refused_with_its_id():
+    task = user_task("agency_manager_setup")
+    with_script = task.replace("</spiffworkflow:properties>",
+                               "</spiffworkflow:properties><spiffworkflow:preScript>x = 1</spiffworkflow:preScript>")
+    problems = problems_of(QUERIER.replace(task, with_script))
+    assert ("agency_manager_setup", "scripts are not allowed in deployed diagrams") in problems
+
+
+def test_an_unknown_lane_is_refused_with_the_task_id():
+    xml = QUERIER.replace('<bpmn:lane id="lane_agency_manager" name="agency_manager">',
+                          '<bpmn:lane id="lane_agency_manager" name="janitor">')
+    [(element, message)] = problems_of(xml)
+    assert element == "agency_manager_setup" and "janitor" in message
+
+
+def test_an_unknown_or_missing_form_is_refused_with_the_task_id():
+    task = user_task("agency_manager_setup")
+    [(element, message)] = problems_of(QUERIER.replace(task, task.replace('value="account_setup"',
+                                                                          'value="free_text"')))
+    assert element == "agency_manager_setup" and "free_text" in message
+    bare = '<bpmn:userTask id="agency_manager_setup" name="機關管理者設定帳號"></bpmn:userTask>'
+    [(element, _)] = problems_of(QUERIER.replace(task, bare))
+    assert element == "agency_manager_setup"
+
+
+def test_an_unsafe_condition_is_refused_with_the_gateway_id():
+    xml = with_condition("flow_unit_head_review_approve", '__import__("os").system("id") == 0')
+    [(element, message)] = problems_of(xml)
+    assert element == "gw_unit_head_review" and "__import__" in message
+
+
+def test_an_unknown_process_id_and_several_problems_are_all_reported():
+    xml = QUERIER.replace('id="querier_account"', 'id="coffee_order"').replace(
+        'processRef="querier_account"', 'processRef="coffee_order"').replace(
+        '<bpmn:lane id="lane_unit_head" name="unit_head">', '<bpmn:lane id="lane_unit_head" name="boss">')
+    elements = [element for element, _ in problems_of(xml)]
+    assert "coffee_order" in elements and "unit_head_review" in elements
+
+
+# ---------------------------------------------------------------- running
+
+def querier_diagram(xml: str = QUERIER):
+    return parse_diagram(xml.encode())
+
+
+def test_save_and_restore_keep_the_ready_tasks():
+    diagram = querier_diagram()
+    run = Run.start(diagram, {"request_type": "add", "items": ["C0101"]})
+    [first] = run.ready_tasks()
+    assert (first.step, first.lane, first.form) == ("unit_head_review", "unit_head", "review")
+
+    state = run.save()
+    saved = json.loads(state)
+    assert "spec" not in saved and "subprocess_specs" not in saved  # the spec lives once per version
+    restored = Run.restore(diagram, state)
+    assert restored.ready_tasks() == [first]
+    assert not restored.is_completed
+
+    restored.complete(first.guid, {"decision": "approve", "opinion": "同意"})
+    [second] = restored.ready_tasks()
+    assert (second.step, second.lane, second.form) == ("agency_manager_setup", "agency_manager", "account_setup")
+
+    again = Run.restore(diagram, restored.save())
+    assert again.ready_tasks() == [second]
+    with pytest.raises(EngineError):  # already done
+        again.complete(first.guid, {"decision": "approve"})
+    with pytest.raises(EngineError):
+        again.complete("00000000-0000-0000-0000-000000000000", {"decision": "approve"})
+    with pytest.raises(EngineError):
+        again.complete("not-a-guid", {"decision": "approve"})
+
+    again.complete(second.guid, {"decision": "approve", "effective_date": "2026-11-25"})
+    assert again.is_completed and again.ready_tasks() == []
+    data = Run.restore(diagram, again.save()).data
+    assert (data["decision"], data["items"], data["effective_date"]) == ("approve", ["C0101"], "2026-11-25")
+
+
+def test_return_resubmit_and_withdraw_routes():
+    diagram = querier_diagram()
+    run = Run.start(diagram, {})
+    run.complete(run.ready_tasks()[0].guid, {"decision": "return", "opinion": "補正"})
+    [amend] = run.ready_tasks()
+    assert (amend.step, amend.lane) == ("amend", "applicant")
+    run = Run.restore(diagram, run.save())
+    run.complete(amend.guid, {"decision": "resubmit"})
+    [review] = run.ready_tasks()
+    assert review.step == "unit_head_review" and review.guid != amend.guid
+    run.complete(review.guid, {"decision": "return", "opinion": "再補正"})
+    run.complete(run.ready_tasks()[0].guid, {"decision": "withdraw"})
+    assert run.is_completed and run.data["decision"] == "withdraw"
+
+
+def test_reject_ends_and_cancel_stops_everything():
+    diagram = querier_diagram()
+    rejected = Run.start(diagram, {})
+    rejected.complete(rejected.ready_tasks()[0].guid, {"decision": "reject", "opinion": "不符"})
+    assert rejected.is_completed and rejected.data["opinion"] == "不符"
+
+    cancelled = Run.start(diagram, {})
+    cancelled.cancel()
+    assert cancelled.ready_tasks() == []
+    assert Run.restore(diagram, cancelled.save()).ready_tasks() == []
+
+
+def test_a_condition_using_a_helper_runs():
+    xml = with_condition("flow_unit_head_review_approve", 'decision == "approve" and len(items) > 1')
+    run = Run.start(querier_diagram(xml), {"items": ["C0101"]})
+    run.complete(run.ready_tasks()[0].guid, {"decision": "approve"})
+    assert run.is_completed  # one item only: the approve flow does not match, the default (reject) is taken
+    run = Run.start(querier_diagram(xml), {"items": ["C0101", "B0101"]})
+    run.complete(run.ready_tasks()[0].guid, {"decision": "approve"})
+    assert [t.step for t in run.ready_tasks()] == ["agency_manager_setup"]
+
+
+@pytest.mark.parametrize("expression", [
+    '__import__("pathlib").Path("{marker}").touch() is None',
+    'open("{marker}", "w").write("x") == 1',
+    '().__class__.__base__.__subclasses__() == [] or "{marker}" == ""',
+])
+def test_a_hostile_condition_fails_at_runtime_without_executing(tmp_path, expression):
+    marker = tmp_path / "pwned"
+    xml = with_condition("flow_unit_head_review_approve", expression.format(marker=marker))
+    diagram = querier_diagram(xml)  # parsing alone does not vet expressions; check_diagram would refuse it
+    run = Run.start(diagram, {})
+    with pytest.raises(EngineError):
+        run.complete(run.ready_tasks()[0].guid, {"decision": "approve"})
+    assert not marker.exists()
+
+
+def test_a_name_outside_the_data_fails_at_runtime():
+    xml = with_condition("flow_unit_head_review_approve", "open is not None")
+    run = Run.start(querier_diagram(xml), {})
+    with pytest.raises(EngineError):
+        run.complete(run.ready_tasks()[0].guid, {"decision": "approve"})

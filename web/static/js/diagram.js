@@ -1,0 +1,56 @@
+// Draw a deployed diagram with bpmn-js's viewer and mark where an application has been and is now.
+(function () {
+  async function draw(container, xmlUrl) {
+    const viewer = new BpmnJS({ container });
+    const xml = await (await fetch(xmlUrl, { credentials: 'same-origin' })).text();
+    await viewer.importXML(xml);
+    viewer.get('canvas').zoom('fit-viewport', 'auto');
+    return viewer;
+  }
+
+  function connectionsBetween(registry, source, target) {
+    return registry.filter(e => e.waypoints && e.source && e.target && e.source.id === source && e.target.id === target);
+  }
+
+  function esc(text) {
+    const div = document.createElement('div');
+    div.textContent = text;
+    return div.innerHTML;
+  }
+
+  // Application page: finished nodes and flows green, current steps orange with who holds them.
+  async function showTrail(container, trailUrl) {
+    const trail = await (await fetch(trailUrl, { credentials: 'same-origin' })).json();
+    const viewer = await draw(container, trail.xml);
+    const canvas = viewer.get('canvas'), registry = viewer.get('elementRegistry'), overlays = viewer.get('overlays');
+    trail.done.forEach(id => registry.get(id) && canvas.addMarker(id, 'done'));
+    trail.flows.forEach(([a, b]) => connectionsBetween(registry, a, b).forEach(c => canvas.addMarker(c.id, 'done')));
+    trail.current.forEach(t => {
+      if (!registry.get(t.step)) return;
+      canvas.removeMarker(t.step, 'done');
+      canvas.addMarker(t.step, 'current-step');
+      const late = t.overdue_days !== null ? `<div class="late">逾期 ${t.overdue_days} 天</div>` : '';
+      overlays.add(t.step, 'holder', { position: { bottom: -8, left: -10 },
+        html: `<div class="holder-note">${esc(t.holders.join('、') || '尚無承辦人')}<br>${esc(t.since_text)}${late}</div>` });
+    });
+    container.dataset.ready = 'true';
+    return viewer;
+  }
+
+  // Dashboard: a count badge and a heat colour per step.
+  async function showBadges(container, xmlUrl, badges) {
+    const viewer = await draw(container, xmlUrl);
+    const canvas = viewer.get('canvas'), registry = viewer.get('elementRegistry'), overlays = viewer.get('overlays');
+    const max = Math.max(1, ...Object.values(badges).map(b => b.count));
+    Object.entries(badges).forEach(([step, b]) => {
+      if (!registry.get(step)) return;
+      canvas.addMarker(step, 'heat-' + Math.min(4, Math.ceil(4 * b.count / max)));
+      overlays.add(step, 'count', { position: { top: -12, right: 12 },
+        html: `<div class="count-badge" data-step="${esc(step)}" title="中位數 ${b.median} 天">${b.count}</div>` });
+    });
+    container.dataset.ready = 'true';
+    return viewer;
+  }
+
+  window.WebirDiagram = { showTrail, showBadges };
+})();

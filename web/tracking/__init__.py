@@ -1,0 +1,171 @@
+"""Where is it stuck: search and export, the diagram of one application, the bottleneck dashboard."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+from flask import Blueprint, Response, abort, jsonify, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from wtforms import DateField, Form, IntegerField, SelectField, StringField
+from wtforms.validators import NumberRange, Optional
+
+from models import ROLE_LABELS, Agency, ApplicationState, DefinitionVersion, ProcessDefinition
+from workflows.errors import NotFound
+from workflows.forms import FORMS
+from workflows.reads import get_application_view
+from workflows.tracking import Filters, dashboard, search_applications
+
+from .. import clock
+from ..extensions import db
+from ..filters import STATE_LABELS, roc_date, roc_datetime
+from ..wtforms_builder import choices
+
+bp = Blueprint("tracking", __name__)
+EXPORT_LIMIT = 10_000
+
+
+class SearchForm(Form):
+    form = SelectField("表單", validators=[Optional()])
+    state = SelectField("狀態", validators=[Optional()])
+    agency = SelectField("機關", validators=[Optional()])
+    applicant = StringField("申請人", validators=[Optional()])
+    step = StringField("目前步驟", validators=[Optional()])
+    holder = StringField("目前承辦人帳號", validators=[Optional()])
+    waiting = IntegerField("等待超過（天）", validators=[Optional(), NumberRange(min=0, max=3650)])
+    created_from = DateField("申請日期起", validators=[Optional()], render_kw={"type": "date"})
+    created_to = DateField("申請日期迄", validators=[Optional()], render_kw={"type": "date"})
+
+
+def _search_form() -> SearchForm:
+    form = SearchForm(request.args)
+    form.form.choices = choices([("", "全部"), *((k, f.title) for k, f in FORMS.items())])
+    form.state.choices = choices([("", "全部"), *((s.value, STATE_LABELS[s.value]) for s in ApplicationState)])
+    agencies = db.session.execute(select(Agency.id, Agency.name).order_by(Agency.id)).all()
+    form.agency.choices = choices([("", "全部"), *((str(i), n) for i, n in agencies)])
+    return form
+
+
+def _filters(form: SearchForm) -> Filters:
+    data = form.data if form.validate() else {}
+    return Filters(form=data.get("form") or None, state=data.get("state") or None,
+                   agency_id=int(data["agency"]) if data.get("agency") else None,
+                   applicant=data.get("applicant") or None, step=data.get("step") or None,
+                   holder=data.get("holder") or None, waiting_days=data.get("waiting"),
+                   created_from=data.get("created_from"), created_to=data.get("created_to"))
+
+
+@bp.get("/applications/")
+@login_required
+def search():
+    form = _search_form()
+    sort = request.args.get("sort", "-id")
+    page = max(1, request.args.get("page", 1, type=int))
+    result = search_applications(db.session, current_user, _filters(form), now=clock.now(), sort=sort, page=page)
+    args = {k: v for k, v in request.args.items() if k not in ("page", "sort")}
+    return render_template("tracking/list.html", form=form, result=result, sort=sort, args=args, now=clock.now())
+
+
+EXPORT_HEADER = ["案號", "表單", "申請人", "機關", "單位", "狀態", "目前步驟", "目前承辦人", "等待天數",
+                 "申請日期", "結案日期"]
+
+
+def _export_rows():
+    now = clock.now()
+    result = search_applications(db.session, current_user, _filters(_search_form()), now=now,
+                                 sort=request.args.get("sort", "-id"), per_page=EXPORT_LIMIT)
+    for a in result.items:
+        yield [a.id, a.form_title, a.applicant, a.agency, a.unit or "", STATE_LABELS[a.state],
+               "、".join(t.name for t in a.current), "、".join(h for t in a.current for h in t.holders),
+               round((now - a.waiting_since).total_seconds() / 86400, 1) if a.waiting_since else "",
+               roc_date(a.created_at), roc_date(a.closed_at)]
+
+
+@bp.get("/applications/export.csv")
+@login_required
+def export_csv():
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_HEADER)
+    writer.writerows(_export_rows())
+    # A BOM so Excel on Windows opens the Chinese text as UTF-8.
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename=applications-{date.today()}.csv"})
+
+
+@bp.get("/applications/export.xlsx")
+@login_required
+def export_xlsx():
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "申請案件"
+    sheet.append(EXPORT_HEADER)
+    for row in _export_rows():
+        sheet.append(row)
+    sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    buffer.seek(0)
+    return send_file(buffer, as_attachment=True, download_name=f"applications-{date.today()}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.get("/applications/<int:application_id>/trail.json")
+@login_required
+def trail(application_id: int):
+    """What the diagram viewer marks: finished nodes and flows, the current steps and who holds them."""
+    try:
+        view = get_application_view(db.session, application_id, current_user)
+    except NotFound:
+        abort(404)
+    now = clock.now()
+    return jsonify(
+        xml=url_for("tracking.diagram_xml", key=view.definition_key, version=view.definition_version),
+        done=view.trail.get("done", []), flows=view.trail.get("flows", []),
+        current=[{"step": t.step, "name": t.name, "role": t.role_label, "holders": t.candidate_names,
+                  "since": t.since.isoformat(), "since_text": _since_text(t.since, now),
+                  "overdue_days": _overdue(t.due_at, now)} for t in view.current_tasks])
+
+
+def _since_text(since, now) -> str:
+    return f"自 {roc_datetime(since)}（{(now - since).days} 天）"
+
+
+def _overdue(due_at, now) -> int | None:
+    return (now - due_at).days if due_at and due_at < now else None
+
+
+@bp.get("/definitions/<key>/versions/<int:version>.bpmn")
+@login_required
+def diagram_xml(key: str, version: int):
+    row = db.session.scalar(select(DefinitionVersion).join(ProcessDefinition)
+                            .where(ProcessDefinition.key == key, DefinitionVersion.version == version))
+    if row is None:
+        abort(404)
+    response = Response(row.bpmn_xml, mimetype="application/xml")
+    response.set_etag(row.sha256)  # a version never changes: let the browser keep it
+    response.cache_control.private = True
+    response.cache_control.max_age = 86400
+    return response.make_conditional(request)
+
+
+@bp.get("/dashboard")
+@login_required
+def dashboard_page():
+    form = _search_form()
+    filters = _filters(form)
+    process = filters.form or next(iter(FORMS))
+    board = dashboard(db.session, current_user, now=clock.now(), process=filters.form, agency_id=filters.agency_id,
+                      created_from=filters.created_from, created_to=filters.created_to)
+    versions = sorted({(s.process, s.version) for s in board.steps if s.process == process})
+    latest = db.session.scalar(select(DefinitionVersion.version).join(ProcessDefinition)
+                               .where(ProcessDefinition.key == process).order_by(DefinitionVersion.version.desc()))
+    version = request.args.get("version", type=int) or (versions[-1][1] if versions else latest)
+    badges = {s.step: {"count": s.waiting, "median": round(s.median_days, 1)}
+              for s in board.steps if s.process == process and s.version == version}
+    return render_template("tracking/dashboard.html", form=form, board=board, process=process, version=version,
+                           badges=badges, forms=FORMS, roles=ROLE_LABELS)

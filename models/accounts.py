@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, utcnow
+from .base import Base, str_enum, utcnow
 from .org import Agency, Person
 
 # 勞保 WebIR 查調服務項目 (000_847d99bbd62f1c61.txt, 查調服務項目申請表); codes are the keys.
@@ -54,10 +54,10 @@ class WebirAccount(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
-    kind: Mapped[AccountKind] = mapped_column(Enum(AccountKind, native_enum=False, length=20))
+    kind: Mapped[AccountKind] = mapped_column(str_enum(AccountKind))
     egov_account: Mapped[str] = mapped_column(String(80))
     status: Mapped[AccountStatus] = mapped_column(
-        Enum(AccountStatus, native_enum=False, length=20), default=AccountStatus.ACTIVE
+        str_enum(AccountStatus), default=AccountStatus.ACTIVE
     )
     effective_on: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

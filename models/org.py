@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .base import Base, utcnow
+from .base import Base, str_enum, utcnow
 
 
 class AgencyKind(enum.StrEnum):
@@ -62,7 +62,7 @@ class Agency(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(100))
-    kind: Mapped[AgencyKind] = mapped_column(Enum(AgencyKind, native_enum=False, length=20))
+    kind: Mapped[AgencyKind] = mapped_column(str_enum(AgencyKind))
     city: Mapped[str] = mapped_column(String(40), index=True)
     oid: Mapped[str | None] = mapped_column(String(80))
     client_ip: Mapped[str | None] = mapped_column(String(45))

@@ -6,10 +6,10 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, utcnow
+from .base import Base, str_enum, utcnow
 from .org import Agency, Person, Unit
 
 
@@ -71,7 +71,7 @@ class Application(Base):
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
     state: Mapped[ApplicationState] = mapped_column(
-        Enum(ApplicationState, native_enum=False, length=20), default=ApplicationState.RUNNING, index=True
+        str_enum(ApplicationState), default=ApplicationState.RUNNING, index=True
     )
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     workflow_state: Mapped[str] = mapped_column(Text)
@@ -120,7 +120,7 @@ class HumanTask(Base):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(40))
     form: Mapped[str | None] = mapped_column(String(40))
-    state: Mapped[TaskState] = mapped_column(Enum(TaskState, native_enum=False, length=20), default=TaskState.OPEN)
+    state: Mapped[TaskState] = mapped_column(str_enum(TaskState), default=TaskState.OPEN)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     due_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]

@@ -8,6 +8,7 @@ from .process import (
     ApplicationState,
     AuditEvent,
     DefinitionVersion,
+    DiagramDraft,
     HistoryEntry,
     HumanTask,
     ProcessDefinition,
@@ -18,6 +19,6 @@ from .process import (
 __all__ = [
     "QUERY_ITEMS", "ROLE_LABELS", "AccountItem", "AccountKind", "AccountStatus", "Agency", "AgencyKind",
     "AgencyQueryItem", "Application", "ApplicationState", "AuditEvent", "Base", "Delegation",
-    "DefinitionVersion", "HistoryEntry", "HumanTask", "Person", "ProcessDefinition", "Role", "RoleHolding",
+    "DefinitionVersion", "DiagramDraft", "HistoryEntry", "HumanTask", "Person", "ProcessDefinition", "Role", "RoleHolding",
     "TaskCandidate", "TaskState", "Unit", "WebirAccount", "utcnow",
 ]

@@ -46,6 +46,24 @@ class DefinitionVersion(Base):
     definition: Mapped[ProcessDefinition] = relationship(back_populates="versions")
 
 
+class DiagramDraft(Base):
+    """An administrator's unsaved redraw of a process, kept until it is deployed or discarded."""
+
+    __tablename__ = "diagram_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_key: Mapped[str] = mapped_column(String(60), index=True)
+    base_version_id: Mapped[int | None] = mapped_column(ForeignKey("definition_version.id"))
+    bpmn_xml: Mapped[bytes] = mapped_column(LargeBinary)
+    note: Mapped[str | None] = mapped_column(Text)
+    author_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    base_version: Mapped[DefinitionVersion | None] = relationship()
+    author: Mapped[Person] = relationship()
+
+
 class ApplicationState(enum.StrEnum):
     RUNNING = "running"
     RETURNED = "returned"

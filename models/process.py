@@ -85,7 +85,8 @@ class Application(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     form_key: Mapped[str] = mapped_column(String(60), index=True)
     definition_version_id: Mapped[int] = mapped_column(ForeignKey("definition_version.id"))
-    applicant_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    # None for the duties the scheduler starts (a yearly review has no applicant).
+    applicant_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
     state: Mapped[ApplicationState] = mapped_column(
@@ -109,7 +110,7 @@ class Application(Base):
     __mapper_args__ = {"version_id_col": lock_version}
 
     definition_version: Mapped[DefinitionVersion] = relationship()
-    applicant: Mapped[Person] = relationship()
+    applicant: Mapped[Person | None] = relationship()
     agency: Mapped[Agency] = relationship()
     unit: Mapped[Unit | None] = relationship()
     tasks: Mapped[list[HumanTask]] = relationship(back_populates="application", order_by="HumanTask.id")

@@ -17,6 +17,7 @@ from .engine import SERIALIZER_VERSION, Run
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .forms import FORMS, FormSpec, clean_form
 from .instances import close_task, restore, sync
+from .settings import timer_data
 
 
 def forms_for(person: Person) -> list[FormSpec]:
@@ -80,7 +81,7 @@ def submit_application(session: Session, *, form_key: str, data: dict[str, Any],
         raise Forbidden(f"only a {form.filer_role} may file {form.title}")
     clean = _validated(session, form, data, actor)
     version = latest_version(session, form_key)
-    run = Run.start(load_diagram(version), clean)
+    run = Run.start(load_diagram(version), {**clean, **timer_data()})
     app = Application(form_key=form_key, definition_version=version, applicant=actor, agency_id=actor.agency_id,
                       unit_id=actor.unit_id, data=clean, workflow_state="", serializer_version=SERIALIZER_VERSION,
                       created_at=now, updated_at=now)

@@ -13,6 +13,7 @@ from .calendar import add_working_days
 from .definitions import load_diagram
 from .effects import apply_effects
 from .engine import SERIALIZER_VERSION, Run
+from .notifications import notify_fired_timers
 from .people import resolve_candidates
 
 _OUTCOMES = {"reject": ApplicationState.REJECTED, "withdraw": ApplicationState.WITHDRAWN}
@@ -57,6 +58,8 @@ def sync(session: Session, app: Application, run: Run, now: datetime,
             apply_effects(session, app, data, now)
         audit.record(session, f"application_{app.state.value}", actor=actor, subject_type="application",
                      subject_id=app.id, now=now)
+    if run.fired:
+        notify_fired_timers(session, app, run, now)
     trail = run.trail()
     app.trail = {"done": trail.done, "flows": [list(f) for f in trail.flows]}
     app.workflow_state = run.save()

@@ -22,6 +22,8 @@ BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn" / "kaohsiung"
 SHIPPED = sorted(BPMN_DIR.glob("*.bpmn"))
 QUERIER = (BPMN_DIR / "querier_account.bpmn").read_text(encoding="utf-8")
 
+TIMERS = {"reminder_days": 3, "escalation_days": 5}  # what the diagrams' boundary timers read
+
 
 @pytest.fixture(autouse=True)
 def fresh_db():
@@ -304,7 +306,7 @@ def querier_diagram(xml: str = QUERIER):
 
 def test_save_and_restore_keep_the_ready_tasks():
     diagram = querier_diagram()
-    run = Run.start(diagram, {"request_type": "add", "items": ["C0101"]})
+    run = Run.start(diagram, {**TIMERS, "request_type": "add", "items": ["C0101"]})
     [first] = run.ready_tasks()
     assert (first.step, first.lane, first.form) == ("unit_head_review", "unit_head", "review")
 
@@ -336,7 +338,7 @@ def test_save_and_restore_keep_the_ready_tasks():
 
 def test_return_resubmit_and_withdraw_routes():
     diagram = querier_diagram()
-    run = Run.start(diagram, {})
+    run = Run.start(diagram, dict(TIMERS))
     run.complete(run.ready_tasks()[0].guid, {"decision": "return", "opinion": "補正"})
     [amend] = run.ready_tasks()
     assert (amend.step, amend.lane) == ("amend", "applicant")
@@ -351,11 +353,11 @@ def test_return_resubmit_and_withdraw_routes():
 
 def test_reject_ends_and_cancel_stops_everything():
     diagram = querier_diagram()
-    rejected = Run.start(diagram, {})
+    rejected = Run.start(diagram, dict(TIMERS))
     rejected.complete(rejected.ready_tasks()[0].guid, {"decision": "reject", "opinion": "不符"})
     assert rejected.is_completed and rejected.data["opinion"] == "不符"
 
-    cancelled = Run.start(diagram, {})
+    cancelled = Run.start(diagram, dict(TIMERS))
     cancelled.cancel()
     assert cancelled.ready_tasks() == []
     assert Run.restore(diagram, cancelled.save()).ready_tasks() == []
@@ -363,10 +365,10 @@ def test_reject_ends_and_cancel_stops_everything():
 
 def test_a_condition_using_a_helper_runs():
     xml = with_condition("flow_unit_head_review_approve", 'decision == "approve" and len(items) > 1')
-    run = Run.start(querier_diagram(xml), {"items": ["C0101"]})
+    run = Run.start(querier_diagram(xml), {**TIMERS, "items": ["C0101"]})
     run.complete(run.ready_tasks()[0].guid, {"decision": "approve"})
     assert run.is_completed  # one item only: the approve flow does not match, the default (reject) is taken
-    run = Run.start(querier_diagram(xml), {"items": ["C0101", "B0101"]})
+    run = Run.start(querier_diagram(xml), {**TIMERS, "items": ["C0101", "B0101"]})
     run.complete(run.ready_tasks()[0].guid, {"decision": "approve"})
     assert [t.step for t in run.ready_tasks()] == ["agency_manager_setup"]
 
@@ -380,7 +382,7 @@ def test_a_hostile_condition_fails_at_runtime_without_executing(tmp_path, expres
     marker = tmp_path / "pwned"
     xml = with_condition("flow_unit_head_review_approve", expression.format(marker=marker))
     diagram = querier_diagram(xml)  # parsing alone does not vet expressions; check_diagram would refuse it
-    run = Run.start(diagram, {})
+    run = Run.start(diagram, dict(TIMERS))
     with pytest.raises(EngineError):
         run.complete(run.ready_tasks()[0].guid, {"decision": "approve"})
     assert not marker.exists()
@@ -388,6 +390,6 @@ def test_a_hostile_condition_fails_at_runtime_without_executing(tmp_path, expres
 
 def test_a_name_outside_the_data_fails_at_runtime():
     xml = with_condition("flow_unit_head_review_approve", "open is not None")
-    run = Run.start(querier_diagram(xml), {})
+    run = Run.start(querier_diagram(xml), dict(TIMERS))
     with pytest.raises(EngineError):
         run.complete(run.ready_tasks()[0].guid, {"decision": "approve"})

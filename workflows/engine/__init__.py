@@ -1,10 +1,10 @@
 """The only package that imports SpiffWorkflow; typed values at its edge."""
 
-from .diagrams import DiagramError, ParsedDiagram, UserTaskInfo, parse_diagram
+from .diagrams import DiagramError, ParsedDiagram, TimerInfo, UserTaskInfo, parse_diagram
 from .expressions import ExpressionError, check_expression
 from .runtime import SERIALIZER_VERSION, EngineError, ReadyTask, Run, Trail
 
 __all__ = [
     "SERIALIZER_VERSION", "DiagramError", "EngineError", "ExpressionError", "ParsedDiagram",
-    "ReadyTask", "Run", "Trail", "UserTaskInfo", "check_expression", "parse_diagram",
+    "ReadyTask", "Run", "TimerInfo", "Trail", "UserTaskInfo", "check_expression", "parse_diagram",
 ]

@@ -33,6 +33,15 @@ class UserTaskInfo:
     due_working_days: int | None = None
 
 
+@dataclass(frozen=True)
+class TimerInfo:
+    """A boundary timer on a step and whom it tells when it fires (``holder`` or ``superior``)."""
+
+    event: str
+    attached_to: str
+    notify: str | None
+
+
 @dataclass
 class ParsedDiagram:
     """An executable process spec with what the app needs to know about it."""
@@ -44,6 +53,7 @@ class ParsedDiagram:
     user_tasks: dict[str, UserTaskInfo] = field(default_factory=dict)
     expressions: list[tuple[str, str]] = field(default_factory=list)
     script_elements: list[str] = field(default_factory=list)
+    timers: dict[str, TimerInfo] = field(default_factory=dict)
     sha256: str = ""
 
 
@@ -62,6 +72,20 @@ def _safe_tree(xml: bytes):
     return root
 
 
+_NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+       "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
+
+
+def _boundary_timers(root) -> dict[str, TimerInfo]:
+    # SpiffWorkflow keeps no extensions on boundary events, so read the notify property from the XML.
+    timers = {}
+    for node in root.iterfind(".//bpmn:boundaryEvent[bpmn:timerEventDefinition]", _NS):
+        notify = node.find(".//spiffworkflow:property[@name='notify']", _NS)
+        timers[node.get("id")] = TimerInfo(node.get("id"), node.get("attachedToRef"),
+                                           notify.get("value") if notify is not None else None)
+    return timers
+
+
 def parse_diagram(xml: bytes, process_id: str | None = None) -> ParsedDiagram:
     """Parse one BPMN file holding one executable process."""
     root = _safe_tree(xml)
@@ -77,7 +101,7 @@ def parse_diagram(xml: bytes, process_id: str | None = None) -> ParsedDiagram:
     except ValidationException as exc:
         raise DiagramError([(exc.id or None, str(exc).splitlines()[0])]) from None
     diagram = ParsedDiagram(pid, spec.description or pid, spec, subprocess_specs,
-                            sha256=hashlib.sha256(xml).hexdigest())
+                            sha256=hashlib.sha256(xml).hexdigest(), timers=_boundary_timers(root))
     for task_spec in spec.task_specs.values():
         for condition, _target in getattr(task_spec, "cond_task_specs", []):
             if condition is not None:

@@ -93,6 +93,7 @@ class Run:
     def __init__(self, diagram: ParsedDiagram, workflow: BpmnWorkflow):
         self.diagram = diagram
         self._wf = workflow
+        self.fired: list[str] = []  # boundary timers that fired during this use case, in order
         self._wf.script_engine = SCRIPT_ENGINE  # never trust the default engine after a restore
 
     @classmethod
@@ -121,10 +122,14 @@ class Run:
         if task.state != TaskState.READY or not task.task_spec.manual:
             raise EngineError(f"task {guid} is not waiting for a person")
         task.data.update(data)
+        waiting = {t.id: t for t in self._wf.get_tasks(state=TaskState.WAITING)
+                   if t.task_spec.bpmn_id in self.diagram.timers}
         try:
             task.run()
         except SpiffWorkflowException as exc:
             raise EngineError(str(exc)) from exc
+        # Completing a task re-checks waiting timers, so a due one may fire here too.
+        self.fired += [t.task_spec.bpmn_id for t in waiting.values() if t.state == TaskState.COMPLETED]
         self._advance()
 
     def update_data(self, guid: str, data: dict[str, Any]) -> None:
@@ -163,11 +168,22 @@ class Run:
         parsed = [datetime.fromisoformat(v) for v in due]
         return min(parsed) if parsed else None
 
-    def _advance(self) -> None:
+    def tick(self) -> list[str]:
+        """Let due timers fire (SpiffWorkflow needs a refresh, then engine steps); return those that fired."""
+        before = len(self.fired)
+        self._advance(refresh=True)
+        return self.fired[before:]
+
+    def _advance(self, refresh: bool = False) -> None:
+        waiting = {t.id: t for t in self._wf.get_tasks(state=TaskState.WAITING)
+                   if t.task_spec.bpmn_id in self.diagram.timers}
         try:
+            if refresh:
+                self._wf.refresh_timers()
             self._wf.do_engine_steps()
         except SpiffWorkflowException as exc:
             raise EngineError(str(exc)) from exc
+        self.fired += [t.task_spec.bpmn_id for t in waiting.values() if t.state == TaskState.COMPLETED]
 
     def _ready(self, task) -> ReadyTask:
         spec = task.task_spec

@@ -1,0 +1,28 @@
+"""Settings the core needs from the deployment; the web app or the scheduler process sets them once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Settings:
+    reminder_working_days: int = 3  # a step's holder is reminded after this many working days
+    escalation_working_days: int = 5  # ... and the holder's superior or delegate told after this many
+    base_url: str = "http://127.0.0.1:5000"  # for links in e-mails
+    mail_from: str = "webir-bpm@localhost"
+
+
+SETTINGS = Settings()
+
+
+def configure(**values) -> None:
+    for name, value in values.items():
+        if not hasattr(SETTINGS, name):
+            raise AttributeError(f"unknown setting {name}")
+        setattr(SETTINGS, name, value)
+
+
+def timer_data() -> dict[str, int]:
+    """Variables the diagrams' timer expressions read (``working_days(reminder_days)``)."""
+    return {"reminder_days": SETTINGS.reminder_working_days, "escalation_days": SETTINGS.escalation_working_days}

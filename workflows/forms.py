@@ -68,6 +68,7 @@ class StepForm:
     decisions: tuple[str, ...]
     fields: tuple[Field, ...] = ()
     approve_label: str = "同意"
+    check: Callable[[dict[str, Any]], dict[str, str]] | None = None
 
 
 _ATTEST_EGOV = Field("has_egov_account", "已於「我的e政府」平台完成公務帳號申請", "boolean", required=True,
@@ -153,6 +154,37 @@ FORMS: dict[str, FormSpec] = {f.key: f for f in (
     ),
 )}
 
+SCHEDULER = "scheduler"  # no person holds this role: duties are started by the scheduler, never filed
+
+
+def _duty(key: str, title: str, source: str) -> FormSpec:
+    return FormSpec(key, title, source, (), filer_role=SCHEDULER)
+
+
+for _duty_form in (
+    _duty("account_review", "年度使用者帳號權限清查", "001 第六點第六款"),
+    _duty("usage_check", "每三個月使用紀錄檢查", "000 第三點第四款第三目；003 第七點"),
+    _duty("monthly_sampling", "每月查詢紀錄抽查", "001 第十二點第一款"),
+    _duty("agency_audit", "年度稽核", "001 第十二點第三款；000 第六點第二款"),
+    _duty("items_review", "年度查調項目需求檢視", "001 第九點第三款"),
+    _duty("password_reminder", "定期變更密碼提醒", "004 第七點"),
+):
+    FORMS[_duty_form.key] = _duty_form
+
+
+def _sampling_check(data: dict[str, Any]) -> dict[str, str]:
+    """001 §12(1): at least 3 % and at least 10 records a month; all of them when fewer than 10."""
+    total, sampled = data.get("total_queries"), data.get("sampled_records")
+    if total is None or sampled is None:
+        return {}
+    if sampled > total:
+        return {"sampled_records": "抽查筆數不可多於查詢總筆數"}
+    needed = total if total < 10 else max(10, -(-3 * total // 100))
+    if sampled < needed:
+        return {"sampled_records": f"本月應至少抽查 {needed} 筆（3% 以上且不少於 10 筆；不足 10 筆者全數查核）"}
+    return {}
+
+
 _REVIEW = ("approve", "reject", "return")
 STEP_FORMS: dict[str, StepForm] = {s.key: s for s in (
     StepForm("review", _REVIEW),
@@ -171,6 +203,32 @@ STEP_FORMS: dict[str, StepForm] = {s.key: s for s in (
         Field("applied_on", "查調權限異動完成日期", "date", required=True),
     ), approve_label="完成設定"),
     StepForm("amend", ("resubmit", "withdraw")),
+    StepForm("acknowledge", ("approve",), approve_label="已核閱／完成"),
+    StepForm("account_review", ("approve",), (
+        Field("findings", "清查說明", "text", required=True),
+    ), approve_label="完成清查"),
+    StepForm("usage_check", ("approve",), (
+        Field("period_from", "檢查期間起", "date", required=True),
+        Field("period_to", "檢查期間迄", "date", required=True),
+        Field("anomalies_found", "發現異常情形", "boolean"),
+        Field("findings", "檢查結果", "text", required=True),
+    ), approve_label="送勞工局備查"),
+    StepForm("sampling", ("approve",), (
+        Field("total_queries", "當月查詢總筆數", "integer", required=True),
+        Field("sampled_records", "抽查筆數", "integer", required=True),
+        Field("anomalies_found", "發現重大異常", "boolean"),
+        Field("findings", "查核紀錄", "text", required=True),
+    ), approve_label="完成抽查", check=_sampling_check),
+    StepForm("agency_audit", ("approve",), (
+        Field("audit_date", "稽核日期", "date", required=True),
+        Field("violations_found", "發現違反要點情形", "boolean"),
+        Field("findings", "稽核紀錄", "text", required=True),
+        Field("recommendation", "獎懲或改善建議", "text"),
+    ), approve_label="完成稽核"),
+    StepForm("items_review", ("approve",), (
+        Field("items_to_terminate", "已無需求、應函請勞保局終止之項目", "multichoice", choices=ITEM_CHOICES),
+        Field("findings", "檢視紀錄", "text", required=True),
+    ), approve_label="完成檢視"),
 )}
 
 _CLEANERS: dict[str, Callable[[Any], Any]] = {

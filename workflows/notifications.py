@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from models import Application, HumanTask, Notification, Person, Role, TaskState
+from models import Application, HumanTask, Notification, Person, Role
 
 from . import audit
 from .engine import Run

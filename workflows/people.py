@@ -11,7 +11,7 @@ from models import Agency, AgencyKind, Application, Delegation, Person, Role, Ro
 
 # Roles held inside the applicant's own unit or agency; the others belong to a fixed agency of the city.
 _UNIT_ROLES = {Role.UNIT_HEAD}
-_AGENCY_ROLES = {Role.AGENCY_HEAD, Role.AGENCY_MANAGER}
+_AGENCY_ROLES = {Role.AGENCY_HEAD, Role.AGENCY_MANAGER, Role.AUDITOR}
 _CITY_ROLES = {
     Role.AUTHORITY_CLERK: AgencyKind.AUTHORITY, Role.AUTHORITY_SECTION_HEAD: AgencyKind.AUTHORITY,
     Role.AUTHORITY_DIRECTOR: AgencyKind.AUTHORITY, Role.CENTRAL_CLERK: AgencyKind.CENTRAL,

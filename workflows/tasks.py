@@ -75,6 +75,8 @@ def _check_decision(fields: StepFields, decision: str, opinion: str, data: dict[
         errors["opinion"] = "意見過長"
     clean, field_errors = clean_fields(fields.fields, data, context={"decision": decision})
     errors.update(field_errors)
+    if not field_errors and fields.step.check:
+        errors.update(fields.step.check(clean))
     if decision == "approve" and "approved_items" in clean and not clean["approved_items"]:
         errors["approved_items"] = "未同意任何項目時，請選擇「不同意」"
     if errors:

@@ -9,8 +9,8 @@ is compiled, and evaluated with no builtins beyond a few pure helpers.
 from __future__ import annotations
 
 import ast
+from datetime import UTC, datetime
 from functools import lru_cache
-from datetime import datetime, timezone
 from typing import Any
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
@@ -18,11 +18,12 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 
 from ..calendar import add_working_days
 
+
 def working_days(days: int) -> str:
     """A timer date ``days`` Taiwanese working days from now, for timeDate expressions."""
     if not isinstance(days, int) or not 0 <= days <= 3650:
         raise ExpressionError("working_days() takes a whole number of days between 0 and 3650")
-    return add_working_days(datetime.now(timezone.utc), days).isoformat()
+    return add_working_days(datetime.now(UTC), days).isoformat()
 
 
 HELPERS: dict[str, Any] = {

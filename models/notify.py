@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
 from .org import Person
+from .process import Application, HumanTask
 
 
 class Notification(Base):
@@ -36,6 +37,8 @@ class Notification(Base):
     email_error: Mapped[str | None] = mapped_column(Text)
 
     person: Mapped[Person] = relationship()
+    application: Mapped[Application | None] = relationship()
+    human_task: Mapped[HumanTask | None] = relationship()
 
 
 class ScheduleRun(Base):

@@ -23,11 +23,16 @@ def create_app(test_config: dict | None = None) -> Flask:
 
         tune_sqlite(db.engine)
 
-    from . import auth, filters
+    from workflows import settings
+
+    from . import auth, filters, scheduler
+    from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .applications import bp as applications_bp
     from .cli import register_cli
     from .inbox import bp as inbox_bp
+    from .notifications import bp as notifications_bp
+    from .notifications import init as init_notifications
     from .tracking import bp as tracking_bp
 
     filters.register(app)
@@ -36,7 +41,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(inbox_bp)
     app.register_blueprint(applications_bp)
     app.register_blueprint(tracking_bp)
+    app.register_blueprint(notifications_bp)
+    app.register_blueprint(admin_bp)
+    init_notifications(app)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # token-authenticated, no cookies
     register_cli(app)
+    settings.configure(reminder_working_days=app.config["REMINDER_WORKING_DAYS"],
+                       escalation_working_days=app.config["ESCALATION_WORKING_DAYS"],
+                       base_url=app.config["BASE_URL"], mail_from=app.config["MAIL_FROM"])
+    scheduler.init_app(app)
     return app

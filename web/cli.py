@@ -13,6 +13,8 @@ from .extensions import db
 
 
 def register_cli(app: Flask) -> None:
+    register_scheduler_cli(app)
+
     @app.cli.command("seed-demo")
     def seed_demo():
         """Create the Kaohsiung demo organisation and deploy its diagrams (idempotent)."""
@@ -34,3 +36,23 @@ def register_cli(app: Flask) -> None:
         for username, name, title, _agency, unit, roles in PEOPLE:
             click.echo(f"  {username:<14} {name} {title}（{unit}）{' '.join(r.value for r in roles)}")
         click.echo(f"  password for every account: {DEMO_PASSWORD}")
+
+
+def register_scheduler_cli(app: Flask) -> None:
+    @app.cli.command("scheduler")
+    def run_scheduler():
+        """Run the timer sweep, the e-mail outbox and the recurring duties in this process (production)."""
+        from apscheduler.schedulers.blocking import BlockingScheduler
+
+        from .scheduler import TAIPEI, build
+
+        click.echo("scheduler running; Ctrl-C to stop")
+        build(current_app._get_current_object(), BlockingScheduler(timezone=TAIPEI)).start()
+
+    @app.cli.command("sweep-timers")
+    def sweep_once():
+        """Fire every due timer once and exit (cron-friendly)."""
+        from .scheduler import send_emails, sweep_timers
+
+        click.echo(str(sweep_timers(current_app._get_current_object())))
+        click.echo(f"e-mails sent: {send_emails(current_app._get_current_object())}")

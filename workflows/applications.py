@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from models import AccountKind, Application, ApplicationState, HistoryEntry, Person, Role, TaskState
 
@@ -16,7 +15,7 @@ from .effects import active_account, agency_items
 from .engine import SERIALIZER_VERSION, Run
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .forms import FORMS, FormSpec, clean_form
-from .instances import close_task, restore, sync
+from .instances import close_task, restore, single_writer, sync
 from .settings import timer_data
 
 
@@ -140,18 +139,14 @@ def withdraw_application(session: Session, *, application_id: int, actor: Person
 
 def _finish(session: Session, app: Application, run: Run, task, actor: Person, now: datetime,
             decision: str, note: str, event: str, outcome: ApplicationState | None = None) -> Application:
-    if task is not None:
-        close_task(task, TaskState.COMPLETED, now, actor)
-    sync(session, app, run, now, outcome, actor=actor)
-    session.add(HistoryEntry(application=app, step=task.step if task else "withdraw",
-                             step_name=task.name if task else "撤回申請", role=Role.APPLICANT,
-                             actor_id=actor.id, decision=decision, opinion=note or None, created_at=now))
-    if app.state in (ApplicationState.RUNNING, ApplicationState.RETURNED):
-        # A closing event (application_withdrawn) is already recorded by sync, with the actor.
-        audit.record(session, event, actor=actor, subject_type="application", subject_id=app.id, now=now)
-    try:
-        session.commit()
-    except StaleDataError:
-        session.rollback()
-        raise Conflict("此申請剛被其他人處理，請重新整理後再試") from None
+    with single_writer(session, "此申請剛被其他人處理，請重新整理後再試"):
+        if task is not None:
+            close_task(task, TaskState.COMPLETED, now, actor)
+        sync(session, app, run, now, outcome, actor=actor)
+        session.add(HistoryEntry(application=app, step=task.step if task else "withdraw",
+                                 step_name=task.name if task else "撤回申請", role=Role.APPLICANT,
+                                 actor_id=actor.id, decision=decision, opinion=note or None, created_at=now))
+        if app.state in (ApplicationState.RUNNING, ApplicationState.RETURNED):
+            # A closing event (application_withdrawn) is already recorded by sync, with the actor.
+            audit.record(session, event, actor=actor, subject_type="application", subject_id=app.id, now=now)
     return app

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from models import Application, ApplicationState, HumanTask, Person, Role, TaskCandidate, TaskState
 
@@ -13,10 +16,23 @@ from .calendar import add_working_days
 from .definitions import load_diagram
 from .effects import apply_effects
 from .engine import SERIALIZER_VERSION, Run
+from .errors import Conflict
 from .notifications import notify_fired_timers
 from .people import resolve_candidates
 
 _OUTCOMES = {"reject": ApplicationState.REJECTED, "withdraw": ApplicationState.WITHDRAWN}
+
+
+@contextmanager
+def single_writer(session: Session, conflict_message: str) -> Iterator[None]:
+    """Hold every write until the one commit, where the version column refuses a second writer."""
+    try:
+        with session.no_autoflush:
+            yield
+        session.commit()
+    except StaleDataError:
+        session.rollback()
+        raise Conflict(conflict_message) from None
 
 
 def restore(app: Application) -> Run:

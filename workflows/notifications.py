@@ -60,8 +60,7 @@ def notify_fired_timers(session: Session, app: Application, run: Run, now: datet
         body = (f"{task.name}自 {task.created_at:%Y-%m-%d %H:%M} UTC 起由"
                 f"{'、'.join(p.name for p in holders) or '（無承辦人）'}處理，已等待 {days} 天，請儘速辦理。")
         notify(session, people, kind=kind, subject=subject, body=body, now=now, application=app, task=task,
-               link=f"{SETTINGS.base_url}/tasks/{task.id}" if info.notify == "holder"
-               else f"{SETTINGS.base_url}/applications/{app.id}")
+               link=f"/tasks/{task.id}" if info.notify == "holder" else f"/applications/{app.id}")
         audit.record(session, "timer_fired", actor=None, subject_type="application", subject_id=app.id, now=now,
                      event=event, step=task.step, notified=[p.username for p in people])
 
@@ -123,7 +122,8 @@ def send_pending_emails(session: Session, mailer: Mailer, now: datetime, limit: 
             continue
         note = session.get(Notification, note_id)
         try:
-            mailer(note.person.email, note.subject, f"{note.body}\n\n{note.link or ''}\n")
+            link = f"\n\n{SETTINGS.base_url}{note.link}" if note.link else ""
+            mailer(note.person.email, note.subject, f"{note.body}{link}\n")
         except (OSError, smtplib.SMTPException) as exc:
             note.emailed_at, note.email_error = None, str(exc)[:500]
             continue

@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from models import QUERY_ITEMS, Application, HistoryEntry, HumanTask, Person, Role, TaskCandidate, TaskState
 
@@ -16,7 +15,7 @@ from . import audit
 from .applications import amend_application, withdraw_application
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .forms import FORMS, STEP_FORMS, Field, StepForm, clean_fields
-from .instances import close_task, restore, sync
+from .instances import close_task, restore, single_writer, sync
 
 
 @dataclass(frozen=True)
@@ -101,19 +100,15 @@ def complete_task(session: Session, *, task_id: int, actor: Person, decision: st
     if actor.id == app.applicant_id:
         raise Forbidden("申請人不得審核自己的申請")
     clean = _check_decision(step_fields(app, task), decision, opinion, data or {})
-    run = restore(app)
-    run.complete(task.task_guid, {**clean, "decision": decision, "opinion": opinion})
-    close_task(task, TaskState.COMPLETED, now, actor)
-    session.add(HistoryEntry(application=app, step=task.step, step_name=task.name, role=task.role,
-                             actor_id=actor.id, decision=decision, opinion=opinion or None,
-                             data={k: v for k, v in clean.items() if v not in (None, [], "")} or None,
-                             created_at=now))
-    audit.record(session, "task_completed", actor=actor, subject_type="human_task", subject_id=task.id, now=now,
-                 application=app.id, step=task.step, decision=decision)
-    sync(session, app, run, now)
-    try:
-        session.commit()
-    except StaleDataError:
-        session.rollback()
-        raise Conflict("此案件剛被其他人處理，請重新整理後再試") from None
+    with single_writer(session, "此案件剛被其他人處理，請重新整理後再試"):
+        run = restore(app)
+        run.complete(task.task_guid, {**clean, "decision": decision, "opinion": opinion})
+        close_task(task, TaskState.COMPLETED, now, actor)
+        session.add(HistoryEntry(application=app, step=task.step, step_name=task.name, role=task.role,
+                                 actor_id=actor.id, decision=decision, opinion=opinion or None,
+                                 data={k: v for k, v in clean.items() if v not in (None, [], "")} or None,
+                                 created_at=now))
+        audit.record(session, "task_completed", actor=actor, subject_type="human_task", subject_id=task.id,
+                     now=now, application=app.id, step=task.step, decision=decision)
+        sync(session, app, run, now)
     return app

@@ -7,11 +7,11 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from models import Application, ApplicationState
 
-from .instances import restore, sync
+from .errors import Conflict
+from .instances import restore, single_writer, sync
 
 _LIVE = (ApplicationState.RUNNING, ApplicationState.RETURNED)
 
@@ -38,13 +38,12 @@ def wake(session: Session, application_id: int, now: datetime) -> list[str] | No
     if app is None:
         session.rollback()
         return None
-    run = restore(app)
-    fired = run.tick()
-    sync(session, app, run, now)
     try:
-        session.commit()
-    except StaleDataError:
-        session.rollback()
+        with single_writer(session, "woken by another worker"):
+            run = restore(app)
+            fired = run.tick()
+            sync(session, app, run, now)
+    except Conflict:
         return None
     return fired
 

@@ -14,6 +14,7 @@ import pytest
 
 from workflows.definitions import KNOWN_ROLES, check_diagram
 from workflows.engine import DiagramError, EngineError, ExpressionError, Run, check_expression, parse_diagram
+from workflows.engine.checks import SCRIPT_REFUSED
 from workflows.engine.diagrams import MAX_DIAGRAM_BYTES
 from workflows.engine.expressions import SCRIPT_ENGINE
 from workflows.forms import STEP_FORMS
@@ -265,7 +266,7 @@ def test_a_script_task_is_refused_with_its_id():
     script = ('<bpmn:scriptTask id="unit_head_review" name="單位主管核准" scriptFormat="python">'
               '<bpmn:script>import os; os.system("id")</bpmn:script></bpmn:scriptTask>')
     xml = QUERIER.replace(user_task("unit_head_review"), script)
-    assert ("unit_head_review", "scripts are not allowed in deployed diagrams") in problems_of(xml)
+    assert ("unit_head_review", SCRIPT_REFUSED) in problems_of(xml)
 
 
 def test_a_pre_script_on_a_user_task_is_refused_with_its_id():
@@ -273,7 +274,7 @@ def test_a_pre_script_on_a_user_task_is_refused_with_its_id():
     with_script = task.replace("</spiffworkflow:properties>",
                                "</spiffworkflow:properties><spiffworkflow:preScript>x = 1</spiffworkflow:preScript>")
     problems = problems_of(QUERIER.replace(task, with_script))
-    assert ("agency_manager_setup", "scripts are not allowed in deployed diagrams") in problems
+    assert ("agency_manager_setup", SCRIPT_REFUSED) in problems
 
 
 def test_an_unknown_lane_is_refused_with_the_task_id():

@@ -18,7 +18,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 _STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422}
 _TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-           409: "Conflict", 422: "Unprocessable Content"}
+           409: "Conflict", 413: "Content Too Large", 422: "Unprocessable Content"}
 
 
 def problem(status: int, detail: str, **extra):
@@ -79,4 +79,4 @@ def login():
     return jsonify(token=_tokens().dumps({"uid": person.id}))
 
 
-from . import routes  # noqa: E402,F401  - routes attach to bp
+from . import definitions, routes  # noqa: E402,F401  - routes attach to bp

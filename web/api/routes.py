@@ -7,11 +7,13 @@ from flask import g, jsonify, request, url_for
 from workflows.applications import amend_application, forms_for, may_file, submit_application, withdraw_application
 from workflows.errors import Forbidden, Invalid, NotFound
 from workflows.forms import FORMS
+from workflows.notifications import list_notifications
 from workflows.reads import ApplicationView, get_application_view, list_inbox
 from workflows.tasks import complete_task, get_task_for, step_fields
 from workflows.tracking import Filters, dashboard, parse_waiting, search_applications
 
 from .. import clock
+from ..admin import pending_timers, schedule_rows
 from ..extensions import db
 from . import bp, json_body, token_required
 
@@ -159,3 +161,35 @@ def dashboard_steps():
         ageing=board.ageing,
         stuck=[{"application": s.application_id, "step_name": s.step_name, "days": round(s.days, 3),
                 "overdue_days": round(s.overdue_days, 3) if s.overdue_days else None} for s in board.stuck])
+
+
+def _admin_only():
+    if not g.actor.is_admin:
+        raise Forbidden("administrators only")
+
+
+@bp.get("/schedules")
+@token_required
+def schedules():
+    _admin_only()
+    return jsonify([{**{k: r[k] for k in ("name", "process", "last_result")},
+                     "title": r["title"],
+                     "next_run_at": r["next_run_at"].isoformat() if r["next_run_at"] else None,
+                     "last_run_at": r["last_run_at"].isoformat() if r["last_run_at"] else None}
+                    for r in schedule_rows(clock.now())])
+
+
+@bp.get("/timers")
+@token_required
+def pending():
+    _admin_only()
+    return jsonify([{"application": t["application"], "form": t["form"], "step": t["step"],
+                     "due_at": t["due_at"].isoformat()} for t in pending_timers()])
+
+
+@bp.get("/notifications")
+@token_required
+def my_notifications():
+    return jsonify([{"id": n.id, "kind": n.kind, "subject": n.subject, "body": n.body, "link": n.link,
+                     "created_at": n.created_at.isoformat(), "read": n.read_at is not None}
+                    for n in list_notifications(db.session, g.actor)])

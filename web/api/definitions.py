@@ -1,0 +1,54 @@
+"""Process definitions and their versions as JSON; administrators deploy new versions as BPMN XML."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, g, jsonify, request, url_for
+
+from workflows.definition_reads import VersionRow, get_definition, list_definitions
+from workflows.definitions import MAX_DIAGRAM_BYTES, DiagramRefused, deploy_version, get_version, require_admin
+
+from .. import clock
+from ..extensions import db
+from . import bp, problem, token_required
+
+
+def _version_json(key: str, row: VersionRow) -> dict:
+    return {"version": row.version, "author": row.author, "created_at": row.created_at.isoformat(),
+            "note": row.note, "sha256": row.sha256, "waiting_applications": row.waiting,
+            "xml": url_for("api.definition_xml", key=key, version=row.version)}
+
+
+@bp.errorhandler(DiagramRefused)
+def _diagram_refused(exc: DiagramRefused):
+    return problem(422, str(exc), problems=[{"element": element, "message": message}
+                                            for element, message in exc.problems])
+
+
+@bp.get("/process-definitions")
+@token_required
+def definitions():
+    return jsonify([{"key": d.key, "name": d.name, "versions": [_version_json(d.key, v) for v in d.versions]}
+                    for d in list_definitions(db.session)])
+
+
+@bp.get("/process-definitions/<key>/versions/<int:version>/xml")
+@token_required
+def definition_xml(key: str, version: int):
+    row = get_version(db.session, key, version)
+    return Response(row.bpmn_xml, mimetype="application/xml")
+
+
+@bp.post("/process-definitions/<key>/versions")
+@token_required
+def deploy(key: str):
+    require_admin(g.actor)  # before reading a possibly large body
+    request.max_content_length = MAX_DIAGRAM_BYTES  # a larger body is a 413 before it is read
+    deployment = deploy_version(db.session, request.get_data(cache=False), key=key, actor=g.actor,
+                                now=clock.now(), note=request.args.get("note", ""),
+                                jurisdiction=current_app.config["JURISDICTION"])
+    number = deployment.version.version
+    row = next(v for v in get_definition(db.session, key).versions if v.version == number)
+    response = jsonify(key=key, created=deployment.created, **_version_json(key, row))
+    response.status_code = 201 if deployment.created else 200
+    response.headers["Location"] = url_for("api.definition_xml", key=key, version=number)
+    return response

@@ -1,0 +1,185 @@
+"""Administrators redraw a chain: edit in the browser, check, deploy a version, compare, move waiting applications."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from models import ROLE_LABELS, Role
+from workflows.definition_reads import get_definition, list_definitions, list_drafts
+from workflows.definitions import (
+    MAX_DIAGRAM_BYTES,
+    DiagramRefused,
+    deploy_version,
+    get_version,
+    validate_diagram,
+)
+from workflows.drafts import discard_draft, get_draft, save_draft
+from workflows.engine import DiagramError
+from workflows.errors import Conflict, Forbidden, Invalid, NotFound, WorkflowError
+from workflows.forms import STEP_FORMS
+from workflows.migration import list_candidates, migrate_application
+
+from .. import clock
+from ..extensions import db
+
+bp = Blueprint("editor", __name__, url_prefix="/editor")
+
+# JSON bodies carry the XML plus a note; allow for escaping on top of the diagram limit.
+MAX_JSON_BYTES = 2 * MAX_DIAGRAM_BYTES + 64 * 1024
+STEP_FORM_LABELS = {"review": "審核（同意／不同意／退回補正）", "account_setup": "設定帳號", "item_review": "逐項審核",
+                    "bureau_answer": "登錄勞保局審核結果", "apply_items": "套用核准項目", "amend": "申請人補正或撤回"}
+NOTIFY_LABELS = {"holder": "承辦人（提醒）", "superior": "上級主管（通報）"}
+
+
+@bp.before_request
+@login_required
+def _admins_only():
+    if not current_user.is_admin:
+        abort(403)
+
+
+def _editor_options() -> dict:
+    """What the properties panel may offer: the forms, roles and notify targets the app can run."""
+    return {
+        "forms": [{"value": k, "label": f"{STEP_FORM_LABELS.get(k, k)}（{k}）"} for k in STEP_FORMS],
+        "roles": [{"value": r.value, "label": f"{ROLE_LABELS[r]}（{r.value}）"} for r in Role if r != Role.ADMIN],
+        "notify": [{"value": k, "label": v} for k, v in NOTIFY_LABELS.items()],
+    }
+
+
+def _problems_json(problems) -> list[dict]:
+    return [{"element": element, "message": message} for element, message in problems]
+
+
+def _json_body() -> dict:
+    request.max_content_length = MAX_JSON_BYTES
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("xml"), str):
+        raise Invalid({"xml": "請以 JSON 傳送 {\"xml\": ...}"})
+    return body
+
+
+_STATUS = ((Forbidden, 403), (NotFound, 404), (Conflict, 409), (Invalid, 422))
+
+
+@bp.errorhandler(WorkflowError)
+def _workflow_error(exc: WorkflowError):
+    """The editor's fetch calls read JSON; page requests get a flash and go back to the list."""
+    if request.is_json:
+        status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 400)
+        return jsonify(message=str(exc), errors=getattr(exc, "errors", {}),
+                       problems=_problems_json(getattr(exc, "problems", []))), status
+    if isinstance(exc, NotFound):
+        abort(404)
+    flash(str(exc), "error")
+    return redirect(url_for("editor.index"))
+
+
+@bp.get("/")
+def index():
+    return render_template("editor/index.html", definitions=list_definitions(db.session),
+                           drafts=list_drafts(db.session))
+
+
+@bp.get("/<key>/edit")
+def edit(key: str):
+    definition = get_definition(db.session, key)
+    draft_id = request.args.get("draft", type=int)
+    draft = get_draft(db.session, draft_id, current_user) if draft_id else None
+    if draft and draft.definition_key != key:
+        abort(404)
+    base = request.args.get("version", type=int) or (draft.base_version.version if draft and draft.base_version
+                                                     else definition.latest)
+    xml_url = url_for("editor.draft_xml", draft_id=draft.id) if draft else \
+        url_for("tracking.diagram_xml", key=key, version=base)
+    return render_template("editor/edit.html", definition=definition, base=base, draft=draft, xml_url=xml_url,
+                           options=_editor_options())
+
+
+@bp.get("/drafts/<int:draft_id>.bpmn")
+def draft_xml(draft_id: int):
+    return Response(get_draft(db.session, draft_id, current_user).bpmn_xml, mimetype="application/xml")
+
+
+@bp.post("/<key>/check")
+def check(key: str):
+    """Run the server checks without deploying, so problems show on the diagram while editing."""
+    xml = _json_body()["xml"].encode()
+    try:
+        diagram = validate_diagram(xml)
+    except DiagramError as exc:
+        return jsonify(ok=False, problems=_problems_json(exc.problems))
+    if diagram.process_id != key:
+        return jsonify(ok=False, problems=_problems_json([(diagram.process_id, f"流程代碼須為「{key}」")]))
+    return jsonify(ok=True, problems=[])
+
+
+@bp.post("/<key>/drafts")
+def save(key: str):
+    body = _json_body()
+    draft = save_draft(db.session, key=key, xml=body["xml"].encode(), base_version=body.get("base_version"),
+                       note=str(body.get("note") or ""), actor=current_user, now=clock.now())
+    return jsonify(id=draft.id, url=url_for("editor.edit", key=key, draft=draft.id))
+
+
+@bp.post("/drafts/<int:draft_id>/discard")
+def discard(draft_id: int):
+    discard_draft(db.session, draft_id, current_user)
+    flash("已刪除草稿", "success")
+    return redirect(url_for("editor.index"))
+
+
+@bp.post("/<key>/deploy")
+def deploy(key: str):
+    body = _json_body()
+    try:
+        deployment = deploy_version(db.session, body["xml"].encode(), key=key, actor=current_user, now=clock.now(),
+                                    note=str(body.get("note") or ""), jurisdiction=current_app.config["JURISDICTION"])
+    except DiagramRefused as exc:
+        return jsonify(message=str(exc), problems=_problems_json(exc.problems)), 422
+    number = deployment.version.version
+    return jsonify(version=number, created=deployment.created,
+                   history=url_for("editor.index", _anchor=f"process-{key}")), 201 if deployment.created else 200
+
+
+@bp.get("/<key>/diff")
+def diff(key: str):
+    definition = get_definition(db.session, key)
+    latest = definition.latest
+    a = request.args.get("a", type=int) or max(1, latest - 1)
+    b = request.args.get("b", type=int) or latest
+    for number in (a, b):
+        get_version(db.session, key, number)
+    return render_template("editor/diff.html", definition=definition, a=a, b=b)
+
+
+@bp.get("/<key>/migrate")
+def migrate_page(key: str):
+    definition = get_definition(db.session, key)
+    source = request.args.get("from", type=int) or definition.versions[0].version
+    target = request.args.get("to", type=int) or definition.latest
+    candidates = list_candidates(db.session, key=key, from_version=source, to_version=target, actor=current_user) \
+        if source != target else []
+    return render_template("editor/migrate.html", definition=definition, source=source, target=target,
+                           candidates=candidates)
+
+
+@bp.post("/<key>/migrate")
+def migrate(key: str):
+    target = request.form.get("to", type=int)
+    if target is None:
+        raise Invalid({"to": "請選擇目標版本"})
+    moved, refused = [], []
+    for application_id in request.form.getlist("application", type=int):
+        try:
+            migrate_application(db.session, application_id=application_id, to_version=target, actor=current_user,
+                                now=clock.now())
+            moved.append(application_id)
+        except (Conflict, NotFound) as exc:
+            refused.append(str(exc))
+    if moved:
+        flash(f"已移轉到第 {target} 版：案號 {'、'.join(map(str, moved))}", "success")
+    for reason in refused:
+        flash(reason, "error")
+    return redirect(url_for("editor.migrate_page", key=key, **{"from": request.form.get("from"), "to": target}))

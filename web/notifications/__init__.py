@@ -1,0 +1,36 @@
+"""The bell: my notifications, marked read when opened."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from workflows.notifications import list_notifications, mark_read, unread_count
+
+from .. import clock
+from ..extensions import db
+
+bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+
+
+def init(app) -> None:
+    @app.context_processor
+    def bell():
+        if not current_user.is_authenticated:
+            return {}
+        return {"unread_notifications": unread_count(db.session, current_user)}
+
+
+@bp.get("/")
+@login_required
+def index():
+    return render_template("notifications/index.html", notes=list_notifications(db.session, current_user))
+
+
+@bp.post("/read")
+@login_required
+def read():
+    note_id = request.form.get("id", type=int)
+    mark_read(db.session, current_user, clock.now(), note_id)
+    target = request.form.get("next", "")
+    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for(".index"))

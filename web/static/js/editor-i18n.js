@@ -1,0 +1,65 @@
+// Traditional Chinese for the editor strings this app shows (palette, context pad, properties panel, lint).
+// Keys missing here fall back to English. bpmn-js-i18n has only Simplified Chinese, hence a small map of our own.
+(function () {
+  const zhTW = {
+    // palette and tools
+    'Activate hand tool': '啟用拖曳工具', 'Activate lasso tool': '啟用套索工具',
+    'Activate create/remove space tool': '啟用新增／移除空間工具', 'Activate global connect tool': '啟用連線工具',
+    'Create start event': '建立開始事件', 'Create intermediate/boundary event': '建立中間／邊界事件',
+    'Create end event': '建立結束事件', 'Create gateway': '建立閘道', 'Create task': '建立工作',
+    'Create expanded sub-process': '建立展開的子流程', 'Create data object reference': '建立資料物件參照',
+    'Create data store reference': '建立資料儲存參照', 'Create pool/participant': '建立池／參與者',
+    'Create group': '建立群組',
+    // context pad
+    'Append end event': '接上結束事件', 'Append gateway': '接上閘道', 'Append task': '接上工作',
+    'Append intermediate/boundary event': '接上中間／邊界事件', 'Append timer intermediate catch event': '接上計時器事件',
+    'Append message intermediate catch event': '接上訊息事件', 'Append receive task': '接上接收工作',
+    'Append signal intermediate catch event': '接上訊號事件', 'Append conditional intermediate catch event': '接上條件事件',
+    'Append compensation activity': '接上補償活動', 'Add text annotation': '新增文字註解',
+    'Add lane above': '在上方新增泳道', 'Add lane below': '在下方新增泳道',
+    'Divide into two lanes': '分成兩條泳道', 'Divide into three lanes': '分成三條泳道',
+    'Change element': '變更元素類型', 'Connect to other element': '連線到其他元素',
+    'Connect using association': '以關聯連線', 'Delete': '刪除',
+    // properties panel
+    'General': '一般', 'Name': '名稱', 'ID': '代碼', 'Documentation': '文件說明', 'Element documentation': '元素說明',
+    'Process documentation': '流程說明', 'Timer': '計時器', 'Type': '類型', 'Value': '值', 'Date': '日期',
+    'Duration': '期間', 'Cycle': '循環', '<none>': '（無）', 'Condition': '條件',
+    'Condition expression': '條件運算式（Python，例如 decision == "approve"）', 'Process ID': '流程代碼',
+    'Process name': '流程名稱', 'Executable': '可執行', 'Multi-instance': '多執行個體',
+    'Approval settings': '簽核設定', 'Form': '步驟表單', 'Due (working days)': '辦理期限（工作天）',
+    'Whole days, e.g. 3': '請填整數天數，例如 3', 'Role': '角色（泳道名稱）', 'Notify': '逾期通知對象', 'unknown': '未知',
+    'A time duration defined as ISO 8601 durations format.': 'ISO-8601 期間，須加引號，例如 "P3D"。',
+    'A specific point in time defined as ISO 8601 combined date and time representation.':
+      'ISO-8601 日期時間，須加引號並註明時區，例如 "2026-12-31T17:00:00+08:00"。',
+    'A cycle defined as ISO 8601 repeating intervals format, or a cron expression.': 'ISO-8601 循環，須加引號，例如 "R3/P1D"。',
+    // bpmnlint button
+    'Issues': '問題', 'No Issues': '沒有問題', 'Errors': '錯誤', 'Warnings': '提醒',
+  };
+
+  function translate(template, replacements) {
+    const text = zhTW[template] || template;
+    return text.replace(/{([^}]+)}/g, (_, key) => (replacements && key in replacements ? replacements[key] : `{${key}}`));
+  }
+
+  // bpmnlint findings in plain words, by rule.
+  const LINT = {
+    'no-implicit-start': '沒有任何連線進入這個元素，流程永遠走不到這裡',
+    'no-implicit-end': '沒有任何連線離開這個元素；若流程在此結束，請接到結束事件',
+    'no-disconnected': '這個元素沒有接上任何連線',
+    'label-required': '這個元素沒有名稱',
+    'conditional-flows': '這條連線沒有條件，也不是預設路徑',
+    'start-event-required': '流程沒有開始事件', 'end-event-required': '流程沒有結束事件',
+    'fake-join': '多條連線直接進入這個工作；建議先以閘道匯流',
+    'no-gateway-join-fork': '閘道不可同時匯流與分流', 'no-implicit-split': '有多條沒有條件的連線離開這個元素（隱含分流）',
+    'single-blank-start-event': '只能有一個一般開始事件', 'superfluous-gateway': '多餘的閘道（只有一進一出）',
+    'no-duplicate-sequence-flows': '重複的連線', 'no-bpmndi': '這個元素沒有圖形資訊', 'no-overlapping-elements': '元素彼此重疊',
+    'no-inclusive-gateway': '不建議使用包容閘道', 'no-complex-gateway': '不可使用複合閘道',
+    'single-event-definition': '事件只能有一個觸發定義', 'superfluous-termination': '多餘的終止結束事件',
+  };
+
+  function lintMessage(rule, message) {
+    return LINT[rule] || `${message}（${rule}）`;
+  }
+
+  window.EditorI18n = { translate, lintMessage };
+})();

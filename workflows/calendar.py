@@ -29,3 +29,8 @@ def add_working_days(start: datetime, days: int) -> datetime:
         if is_working_day(day):
             days -= 1
     return datetime.combine(day, local.timetz()).astimezone(start.tzinfo)
+
+
+def local_date(moment: datetime) -> date:
+    """The date in Taipei: role and delegation dates are Taiwanese dates, not UTC ones."""
+    return moment.astimezone(TAIPEI).date()

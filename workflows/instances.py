@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from models import Application, ApplicationState, HumanTask, Person, Role, TaskCandidate, TaskState
 
 from . import audit
-from .calendar import add_working_days
+from .calendar import add_working_days, local_date
 from .definitions import load_diagram
 from .effects import apply_effects
 from .engine import SERIALIZER_VERSION, Run
@@ -85,9 +85,9 @@ def sync(session: Session, app: Application, run: Run, now: datetime,
 
 
 def _open_task(session: Session, app: Application, task, now: datetime) -> None:
-    people = resolve_candidates(session, task.lane, app, now.date())
+    people = resolve_candidates(session, task.lane, app, local_date(now))
     row = HumanTask(application=app, task_guid=task.guid, step=task.step, name=task.name,
-                    role=task.lane or "", form=task.form, created_at=now,
+                    role=task.lane or "", form=task.form, state=TaskState.OPEN, created_at=now,
                     due_at=add_working_days(now, task.due_working_days) if task.due_working_days else None,
                     candidates=[TaskCandidate(person_id=p.id, created_at=now) for p in people])
     session.add(row)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from models import Application, HumanTask, Notification, Person, Role
 
 from . import audit
+from .calendar import local_date
 from .engine import Run
 from .people import delegates_of, role_holders
 from .settings import SETTINGS
@@ -38,9 +39,9 @@ def superiors(session: Session, task: HumanTask, app: Application, now: datetime
     """The holder's superior; a top role (agency head, director) is told through its delegates."""
     superior = SUPERIOR.get(task.role)
     if superior:
-        return [p for p in role_holders(session, superior, app, now.date()) if p.id != app.applicant_id]
-    heads = role_holders(session, task.role, app, now.date())
-    return delegates_of(session, heads, task.role, now.date())
+        return [p for p in role_holders(session, superior, app, local_date(now)) if p.id != app.applicant_id]
+    heads = role_holders(session, task.role, app, local_date(now))
+    return delegates_of(session, heads, task.role, local_date(now))
 
 
 def notify_fired_timers(session: Session, app: Application, run: Run, now: datetime) -> None:

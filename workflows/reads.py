@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from models import ROLE_LABELS, Application, HistoryEntry, HumanTask, Person, TaskCandidate, TaskState, utcnow
 
+from .calendar import local_date
 from .errors import NotFound
 from .forms import FORMS
 from .tracking import may_view
@@ -109,7 +110,7 @@ def get_application_view(session: Session, application_id: int, viewer: Person) 
     app = session.scalar(select(Application).where(Application.id == application_id).options(
         selectinload(Application.tasks).selectinload(HumanTask.candidates).joinedload(TaskCandidate.person),
         selectinload(Application.history).joinedload(HistoryEntry.actor)))
-    if app is None or not may_view(session, app.id, viewer, utcnow().date()):
+    if app is None or not may_view(session, app.id, viewer, local_date(utcnow())):
         raise NotFound("no such application")
     return _view(app)
 

@@ -29,7 +29,7 @@ from models import (
     Unit,
 )
 
-from .calendar import TAIPEI
+from .calendar import TAIPEI, local_date
 from .forms import FORMS
 
 _CITY_ROLES = {Role.AUTHORITY_CLERK, Role.AUTHORITY_SECTION_HEAD, Role.AUTHORITY_DIRECTOR, Role.CENTRAL_CLERK,
@@ -85,7 +85,7 @@ class Filters:
 
 
 def _filtered(session: Session, person: Person, f: Filters, now: datetime):
-    conditions = [visible_to(session, person, now.date())]
+    conditions = [visible_to(session, person, local_date(now))]
     if f.form:
         conditions.append(Application.form_key == f.form)
     if f.state:
@@ -157,7 +157,8 @@ def search_applications(session: Session, person: Person, filters: Filters, *, n
     """One page of the applications this person may see, with who holds each now."""
     where = _filtered(session, person, filters, now)
     column = SORTS.get(sort.lstrip("-"), Application.id)
-    order = [column.desc() if sort.startswith("-") else column.asc(), Application.id.desc()]
+    # NULLs (closed applications have no wait) sort last either way, on SQLite as on PostgreSQL.
+    order = [(column.desc() if sort.startswith("-") else column.asc()).nulls_last(), Application.id.desc()]
     total = session.scalar(select(func.count()).select_from(Application).where(where))
     query = (select(Application.id, Application.form_key, Person.name, Agency.name, Application.unit_id,
                     Application.state, Application.created_at, Application.closed_at, Application.waiting_since)

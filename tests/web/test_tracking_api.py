@@ -137,7 +137,6 @@ def test_application_list_pages(api, seeded):
     assert (clamped["per_page"], clamped["page"]) == (200, 1)
 
 
-@pytest.mark.xfail(strict=True, reason="workflows/instances.py: waiting_since is never written (see the report)")
 def test_application_list_waiting_longer_than(api, seeded):
     s = seeded
     assert listed(api, "sw_head", "&waiting_longer_than=P7D") == sorted([s.a2, s.g])
@@ -278,7 +277,6 @@ def test_csv_export_follows_the_search_filters_and_visibility(app, seeded):
     assert [r[0] for r in csv.reader(io.StringIO(ep.get("/applications/export.csv").text[1:]))][1:] == [str(seeded.f)]
 
 
-@pytest.mark.xfail(strict=True, reason="workflows/instances.py: waiting_since is never written (see the report)")
 def test_export_gives_the_days_waited(client, seeded):
     login(client, "sw_head")
     rows = {int(r[0]): r for r in list(csv.reader(io.StringIO(client.get("/applications/export.csv").text[1:])))[1:]}

@@ -388,10 +388,8 @@ def test_sort_orders(world, session, person):
 # workflows/instances.py _open_task builds HumanTask without state, the column default (OPEN) only applies at
 # INSERT, so sync() sees state None, finds no open task and stores waiting_since = None. Every filter and sort on
 # the wait then misses. These tests pass once _open_task sets state=TaskState.OPEN; strict, so they flag the fix.
-WAITING_SINCE_BUG = "workflows/instances.py: new HumanTask has state None until flush, so waiting_since stays None"
 
 
-@pytest.mark.xfail(strict=True, reason=WAITING_SINCE_BUG)
 def test_waiting_since_is_when_the_oldest_open_step_opened(world, session, person):
     w = world
     rows = dict(session.execute(select(Application.id, Application.waiting_since)).all())
@@ -402,7 +400,6 @@ def test_waiting_since_is_when_the_oldest_open_step_opened(world, session, perso
     assert (item.id, item.waiting_since) == (w.b[3], days_ago(40))
 
 
-@pytest.mark.xfail(strict=True, reason=WAITING_SINCE_BUG)
 def test_waiting_filter_in_days(world, session, person):
     w = world
     head, admin = person("sw_head"), person("admin")
@@ -418,7 +415,6 @@ def test_waiting_filter_in_days(world, session, person):
     assert found(form="querier_account", step="agency_manager_setup", waiting_days=10) == {w.b[2], w.b[3]}
 
 
-@pytest.mark.xfail(strict=True, reason=WAITING_SINCE_BUG)
 def test_sort_by_wait(world, session, person):
     w = world
 
@@ -430,7 +426,6 @@ def test_sort_by_wait(world, session, person):
     assert order("-waiting") == longest_first[::-1]
 
 
-@pytest.mark.xfail(strict=True, reason=WAITING_SINCE_BUG + "; and NULLs sort first on SQLite, last on PostgreSQL")
 def test_closed_applications_sort_after_the_waiting_ones_both_ways(world, session, person):
     w = world
 

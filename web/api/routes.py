@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import g, jsonify, request, url_for
 
+from models import ApplicationState
 from workflows.applications import amend_application, forms_for, may_file, submit_application, withdraw_application
 from workflows.errors import Forbidden, Invalid, NotFound
 from workflows.forms import FORMS
@@ -132,6 +133,11 @@ def list_applications():
         raise Invalid({"waiting_longer_than": str(exc)}) from None
     if args.get("form") and args["form"] not in FORMS:
         raise Invalid({"form": f"unknown form '{args['form']}'"})
+    if args.get("state") and args["state"] not in {s.value for s in ApplicationState}:
+        raise Invalid({"state": f"one of {', '.join(s.value for s in ApplicationState)}"})
+    for name in ("agency", "page", "per_page"):
+        if args.get(name) and not args[name].isdigit():
+            raise Invalid({name: "a whole number"})
     filters = Filters(form=args.get("form"), state=args.get("state"), agency_id=args.get("agency", type=int),
                       applicant=args.get("applicant"), step=args.get("step"), holder=args.get("holder"),
                       waiting_days=waiting)

@@ -49,7 +49,8 @@ def _search_form() -> SearchForm:
 
 
 def _filters(form: SearchForm) -> Filters:
-    data = form.data if form.validate() else {}
+    form.validate()  # a bad field is shown with its error and left out; the valid ones still filter
+    data = {name: (None if field.errors else field.data) for name, field in form._fields.items()}
     return Filters(form=data.get("form") or None, state=data.get("state") or None,
                    agency_id=int(data["agency"]) if data.get("agency") else None,
                    applicant=data.get("applicant") or None, step=data.get("step") or None,
@@ -135,8 +136,8 @@ def _since_text(since, now) -> str:
     return f"自 {roc_datetime(since)}（{(now - since).days} 天）"
 
 
-def _overdue(due_at, now) -> int | None:
-    return (now - due_at).days if due_at and due_at < now else None
+def _overdue(due_at, now) -> float | None:
+    return round((now - due_at).total_seconds() / 86400, 1) if due_at and due_at < now else None
 
 
 @bp.get("/definitions/<key>/versions/<int:version>.bpmn")

@@ -30,7 +30,7 @@
       canvas.removeMarker(t.step, 'done');
       canvas.addMarker(t.step, 'current-step');
       const late = t.overdue_days !== null ? `<div class="late">逾期 ${t.overdue_days} 天</div>` : '';
-      overlays.add(t.step, 'holder', { position: { bottom: -8, left: -10 },
+      overlays.add(t.step, 'holder', { position: { top: -46, left: -10 },
         html: `<div class="holder-note">${esc(t.holders.join('、') || '尚無承辦人')}<br>${esc(t.since_text)}${late}</div>` });
     });
     container.dataset.ready = 'true';

@@ -6,6 +6,7 @@ import pytest
 
 from tests.conftest import QUERIER_ADD
 from web import create_app
+from web.extensions import db
 
 
 def login(client, username):
@@ -34,11 +35,15 @@ def test_pages_need_a_login_and_never_redirect_off_site(client):
 def test_forms_without_a_csrf_token_are_refused(app):
     strict = create_app({**app.config, "WTF_CSRF_ENABLED": True})
     client = strict.test_client()
-    response = client.post("/login", data={"username": "applicant", "password": "demo"})
-    assert response.status_code == 400
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/login").text)[1]
-    ok = client.post("/login", data={"username": "applicant", "password": "demo", "csrf_token": token})
-    assert ok.status_code == 302
+    try:
+        response = client.post("/login", data={"username": "applicant", "password": "demo"})
+        assert response.status_code == 400
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/login").text)[1]
+        ok = client.post("/login", data={"username": "applicant", "password": "demo", "csrf_token": token})
+        assert ok.status_code == 302
+    finally:
+        with strict.app_context():
+            db.engine.dispose()  # its own pool: close it, or PostgreSQL connections leak into the next test
 
 
 def test_a_form_error_names_the_field(client):

@@ -33,7 +33,7 @@ run: install assets
 	@echo "Demo log-ins (password: demo):"
 	@$(VENV)/bin/flask demo-logins
 	@echo
-	$(VENV)/bin/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - 'web:create_app()'
+	SCHEDULER_ENABLED=1 $(VENV)/bin/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - 'web:create_app()'
 
 system-deps:
 	bash scripts/system-deps.sh

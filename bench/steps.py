@@ -1,0 +1,232 @@
+"""Benchmark: approval steps per second, from the raw engine up to HTTP.
+
+    .venv/bin/python bench/steps.py                       # SQLite (a fresh file in /tmp)
+    .venv/bin/python bench/steps.py --database-url postgresql+psycopg://postgres@127.0.0.1:55432/postgres
+    .venv/bin/python bench/steps.py --levels engine,service --clients 1,8 --seconds 8 --runs 3
+
+Levels (issue 6):
+  engine   restore -> complete one user task -> engine steps -> save, in memory (manager_account: 8 steps)
+  service  the same through workflows.tasks.complete_task: candidates, inbox rows, history, audit, one commit
+  http     POST /api/v1/tasks/<id>/complete under gunicorn (2 workers), token auth, JSON
+Each client files manager_account applications and walks them to the end (the last step rejects, so
+the applicant can file again), as the real approvers. Clients are processes (1 or 8, closed loop).
+Prints steps/s (median of runs, min-max) and per-step p50 / p95 / p99 in ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CHAIN = ["sw_unit_head", "sw_head", "labor_clerk", "labor_chief", "labor_director", "it_clerk", "it_chief",
+         "it_director"]
+FORM = {"request_type": "add", "name": "吳佩珊", "agency_oid": "2.16.886.101.20002", "phone": "07-3368333",
+        "email": "peishan@demo.kcg.gov.tw", "egov_account": "peishan.wu", "has_egov_account": True,
+        "has_citizen_certificate": True, "reason": "benchmark"}
+APPLICANTS = ["sw_staff", "applicant", "manager", "sw_deputy", "sw_auditor", "sw_it_head", "sw_unit_head",
+              "sw_head"]
+
+
+def decision(step: int) -> dict:
+    last = step == len(CHAIN) - 1
+    data = {"effective_date": "2026-12-01"} if CHAIN[step] == "it_clerk" else {}
+    return {"decision": "reject" if last else "approve", "opinion": "benchmark", "data": data}
+
+
+def percentiles(samples: list[float]) -> tuple[float, float, float]:
+    s = sorted(samples)
+    pick = lambda q: s[min(len(s) - 1, int(q * len(s)))]  # noqa: E731
+    return statistics.median(s), pick(0.95), pick(0.99)
+
+
+# ------------------------------------------------------------------ engine floor
+
+def engine_client(seconds: float, out) -> None:
+    from workflows.engine import Run, parse_diagram
+
+    diagram = parse_diagram((ROOT / "bpmn/kaohsiung/manager_account.bpmn").read_bytes())
+    samples, deadline = [], time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        run = Run.start(diagram, {**FORM, "reminder_days": 3, "escalation_days": 5})
+        state = run.save()
+        for step in range(len(CHAIN)):
+            t0 = time.perf_counter()
+            run = Run.restore(diagram, state)
+            d = decision(step)
+            run.complete(run.ready_tasks()[0].guid, {**d["data"], "decision": d["decision"], "opinion": d["opinion"]})
+            state = run.save()
+            samples.append(time.perf_counter() - t0)
+    out.put(samples)
+
+
+# ------------------------------------------------------------------ service layer
+
+def service_client(url: str, applicant: str, seconds: float, out) -> None:
+    from sqlalchemy import create_engine, select
+    from sqlalchemy.orm import Session
+
+    from models import HumanTask, Person, TaskCandidate, TaskState
+    from web.database import tune_sqlite
+    from workflows.applications import submit_application
+    from workflows.tasks import complete_task
+
+    engine = create_engine(url)
+    tune_sqlite(engine)
+    samples, deadline = [], time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        with Session(engine, expire_on_commit=False) as session:
+            people = {p.username: p for p in session.scalars(select(Person))}
+            now = datetime.now(UTC)
+            app = submit_application(session, form_key="manager_account", data=FORM, actor=people[applicant],
+                                     now=now)
+            for step, approver in enumerate(CHAIN):
+                task_id = session.scalar(select(HumanTask.id).where(
+                    HumanTask.application_id == app.id, HumanTask.state == TaskState.OPEN))
+                actor = approver if approver != applicant else None
+                if actor is None:  # the applicant never approves their own: take another candidate
+                    actor = session.scalar(select(Person.username).join(TaskCandidate).where(
+                        TaskCandidate.human_task_id == task_id))
+                t0 = time.perf_counter()
+                complete_task(session, task_id=task_id, actor=people[actor], now=datetime.now(UTC), **decision(step))
+                samples.append(time.perf_counter() - t0)
+    engine.dispose()
+    out.put(samples)
+
+
+# ------------------------------------------------------------------ HTTP
+
+def http_call(base: str, method: str, path: str, body=None, token=None):
+    request = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body else None,
+                                     headers={"Content-Type": "application/json",
+                                              **({"Authorization": f"Bearer {token}"} if token else {})})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def http_client(base: str, applicant: str, seconds: float, out) -> None:
+    tokens = {u: http_call(base, "POST", "/api/v1/login", {"username": u, "password": "demo"})["token"]
+              for u in {*CHAIN, applicant}}
+    samples, deadline = [], time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        app = http_call(base, "POST", "/api/v1/applications", {"form": "manager_account", "data": FORM},
+                        tokens[applicant])
+        for step, approver in enumerate(CHAIN):
+            detail = http_call(base, "GET", f"/api/v1/applications/{app['id']}", token=tokens[applicant])
+            task = detail["current_tasks"][0]
+            actor = approver if approver in task["candidates"] else task["candidates"][0]
+            token = tokens.get(actor) or http_call(base, "POST", "/api/v1/login",
+                                                   {"username": actor, "password": "demo"})["token"]
+            tokens[actor] = token
+            t0 = time.perf_counter()
+            http_call(base, "POST", f"/api/v1/tasks/{task['id']}/complete", decision(step), token)
+            samples.append(time.perf_counter() - t0)
+    out.put(samples)
+
+
+def start_gunicorn(url: str) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench"}
+    server = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
+                               "web:create_app()"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/login", timeout=1)
+            return server, base
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("gunicorn did not start")
+
+
+# ------------------------------------------------------------------ driver
+
+def prepare(url: str) -> None:
+    from web import create_app
+    from web.extensions import db
+    from workflows.demo import load_demo
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        db.drop_all()
+        db.session.execute(db.text("DROP TABLE IF EXISTS alembic_version"))
+        db.session.commit()
+        from flask_migrate import upgrade
+
+        upgrade()
+        load_demo(db.session, now=datetime.now(UTC), bpmn_dir=ROOT / "bpmn" / "kaohsiung")
+        db.session.commit()
+        db.engine.dispose()
+
+
+def measure(level: str, url: str, clients: int, seconds: float, base: str | None) -> tuple[float, list[float]]:
+    out = mp.Queue()
+    procs = []
+    for i in range(clients):
+        if level == "engine":
+            target, args = engine_client, (seconds, out)
+        elif level == "service":
+            target, args = service_client, (url, APPLICANTS[i % len(APPLICANTS)], seconds, out)
+        else:
+            target, args = http_client, (base, APPLICANTS[i % len(APPLICANTS)], seconds, out)
+        procs.append(mp.Process(target=target, args=args))
+    t0 = time.perf_counter()
+    for p in procs:
+        p.start()
+    samples = [s for _ in procs for s in out.get()]
+    wall = time.perf_counter() - t0
+    for p in procs:
+        p.join()
+    return len(samples) / wall, samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default="sqlite:////tmp/webir-bench-steps.sqlite3")
+    parser.add_argument("--levels", default="engine,service,http")
+    parser.add_argument("--clients", default="1,8")
+    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    if args.database_url.startswith("sqlite:///"):
+        for suffix in ("", "-wal", "-shm"):
+            Path(args.database_url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+    prepare(args.database_url)
+    print(f"database: {args.database_url.split(':')[0]}; {os.cpu_count()} CPUs; {args.runs} runs x {args.seconds:g} s")
+    print("\n| level | clients | steps/s (median) | min-max | p50 ms | p95 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|---:|")
+    for level in args.levels.split(","):
+        server, base = start_gunicorn(args.database_url) if level == "http" else (None, None)
+        try:
+            for clients in map(int, args.clients.split(",")):
+                rates, all_samples = [], []
+                for _ in range(args.runs):
+                    rate, samples = measure(level, args.database_url, clients, args.seconds, base)
+                    rates.append(rate)
+                    all_samples += samples
+                p50, p95, p99 = (x * 1000 for x in percentiles(all_samples))
+                print(f"| {level} | {clients} | {statistics.median(rates):.0f} | {min(rates):.0f}-{max(rates):.0f} "
+                      f"| {p50:.2f} | {p95:.2f} | {p99:.2f} |", flush=True)
+        finally:
+            if server:
+                os.killpg(server.pid, signal.SIGTERM)
+                server.wait(10)
+
+
+if __name__ == "__main__":
+    main()

@@ -209,7 +209,8 @@ def main() -> None:
             Path(args.database_url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
     prepare(args.database_url)
     print(f"database: {args.database_url.split(':')[0]}; {os.cpu_count()} CPUs; {args.runs} runs x {args.seconds:g} s")
-    print("\n| level | clients | steps/s (median) | min-max | p50 ms | p95 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|---:|")
+    print("\n| level | clients | steps/s (median) | min-max | p50 ms | p95 ms | p99 ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for level in args.levels.split(","):
         server, base = start_gunicorn(args.database_url) if level == "http" else (None, None)
         try:

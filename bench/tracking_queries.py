@@ -15,7 +15,7 @@ import random
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +40,7 @@ from web.extensions import db  # noqa: E402
 from workflows.demo import load_demo  # noqa: E402
 from workflows.tracking import Filters, dashboard, percentile, search_applications  # noqa: E402
 
-NOW = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 STATES = [("running", 30), ("returned", 5), ("completed", 50), ("rejected", 10), ("withdrawn", 5)]
 
 
@@ -158,7 +158,7 @@ def main() -> None:
             "dashboard, one process": lambda: dashboard(session, city, now=NOW, process="querier_account"),
             "dashboard, agency head": lambda: dashboard(session, agency, now=NOW),
         }
-        print(f"\n| query | p50 ms | p95 ms |\n|---|---:|---:|")
+        print("\n| query | p50 ms | p95 ms |\n|---|---:|---:|")
         for name, fn in cases.items():
             p50, p95 = timed(fn, args.repeat)
             print(f"| {name} | {p50:.1f} | {p95:.1f} |")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Base, Person
+from models import AccountItem, AccountKind, Agency, Base, Person, RoleHolding, WebirAccount
 from web import create_app
 from web.extensions import db
 from workflows.demo import load_demo
@@ -43,7 +43,7 @@ def fresh_db(app):
     with app.app_context():
         Base.metadata.drop_all(db.engine)
         Base.metadata.create_all(db.engine)
-        load_demo(db.session, now=NOW, bpmn_dir=ROOT / "bpmn" / "kaohsiung")
+        load_demo(db.session, now=NOW, bpmn_dir=ROOT / "bpmn" / "kaohsiung", include_history=False)
         db.session.commit()
         db.session.remove()
 
@@ -118,3 +118,29 @@ REGISTRATION = {
     "subject_national_id": "E123456783", "item": "C0101", "reason": "低收入戶資格審查",
     "legal_basis": "社會救助法第四十四條之三",
 }
+
+
+def make_person(session: Session, username: str, *, agency: str = "KHH-SW", unit: str | None = None,
+                name: str | None = None, national_id: str | None = None, active: bool = True,
+                roles: tuple[str, ...] = ()) -> Person:
+    """A staff member of a demo agency and unit (no password: tests act through the service layer)."""
+    owner = session.scalar(select(Agency).where(Agency.code == agency))
+    section = next((u for u in owner.units if u.name == unit), None) if unit else None
+    person = Person(username=username, name=name or username, agency_id=owner.id, unit=section,
+                    national_id=national_id, email=f"{username}@demo.kcg.gov.tw", password_hash="!", active=active)
+    person.roles = [RoleHolding(role=r, agency_id=owner.id, unit=section) for r in roles]
+    session.add(person)
+    session.flush()
+    return person
+
+
+def make_account(session: Session, person: Person, *, kind: AccountKind = AccountKind.QUERIER,
+                 items: tuple[str, ...] = (), effective_on: date | None = None) -> WebirAccount:
+    """A WebIR account as if approved through its chain on ``effective_on``."""
+    account = WebirAccount(person_id=person.id, agency_id=person.agency_id, kind=kind,
+                           egov_account=f"{person.username}.egov", effective_on=effective_on or NOW.date(),
+                           created_at=NOW,
+                           items=[AccountItem(item_code=c) for c in sorted(items)])
+    session.add(account)
+    session.flush()
+    return account

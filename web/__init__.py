@@ -30,6 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .api import bp as api_bp
     from .applications import bp as applications_bp
     from .cli import register_cli
+    from .editor import bp as editor_bp
     from .inbox import bp as inbox_bp
     from .notifications import bp as notifications_bp
     from .notifications import init as init_notifications
@@ -43,12 +44,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(tracking_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(editor_bp)
     init_notifications(app)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # token-authenticated, no cookies
     register_cli(app)
     settings.configure(reminder_working_days=app.config["REMINDER_WORKING_DAYS"],
                        escalation_working_days=app.config["ESCALATION_WORKING_DAYS"],
+                       idle_days=app.config["ACCOUNT_IDLE_DAYS"],
                        base_url=app.config["BASE_URL"], mail_from=app.config["MAIL_FROM"])
     scheduler.init_app(app)
     return app

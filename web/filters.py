@@ -11,7 +11,7 @@ from workflows.forms import DECISION_LABELS
 TAIPEI = ZoneInfo("Asia/Taipei")
 STATE_LABELS = {"running": "審核中", "returned": "退回補正", "completed": "核准結案", "rejected": "不同意結案",
                 "withdrawn": "已撤回"}
-DECISION_TEXT = {**DECISION_LABELS, "submit": "提出申請"}
+DECISION_TEXT = {**DECISION_LABELS, "submit": "提出申請", "reassign": "職務異動改派"}
 
 
 def roc_date(value: date | datetime | str | None) -> str:

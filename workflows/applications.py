@@ -17,6 +17,7 @@ from .errors import Conflict, Forbidden, Invalid, NotFound
 from .forms import FORMS, FormSpec, clean_form
 from .instances import close_task, restore, single_writer, sync
 from .settings import timer_data
+from .transfers import transfer_errors
 
 
 def forms_for(person: Person) -> list[FormSpec]:
@@ -52,6 +53,8 @@ def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], acto
             errors["add_items"] = f"本機關已核准的項目不需再申請：{', '.join(already)}"
         if missing := sorted(set(data.get("remove_items") or ()) - permitted):
             errors["remove_items"] = f"本機關未核准的項目無法刪除：{', '.join(missing)}"
+    elif form.key == "role_transfer":
+        errors.update(transfer_errors(session, data, actor))
     elif form.key == "query_registration":
         account = active_account(session, actor.id, AccountKind.QUERIER)
         if account is None:

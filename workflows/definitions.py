@@ -32,15 +32,18 @@ def check_diagram(diagram: ParsedDiagram) -> None:
         raise DiagramError(problems)
 
 
-def diagram_problems(diagram: ParsedDiagram) -> list[Problem]:
-    """What this app needs of a parsed diagram, as (element id, plain-words message) pairs."""
+def diagram_problems(diagram: ParsedDiagram, *, expressions: bool = True) -> list[Problem]:
+    """What this app needs of a parsed diagram, as (element id, plain-words message) pairs.
+
+    ``expressions=False`` when the XML checks already vetted every expression, each on its own flow.
+    """
     problems: list[Problem] = []
     if diagram.process_id not in FORMS:
         problems.append((diagram.process_id, f"流程代碼「{diagram.process_id}」不是已知的表單代碼"
                                              f"（可用：{'、'.join(FORMS)}）"))
     for task in diagram.user_tasks.values():
         problems += _user_task_problems(task)
-    for element_id, expression in diagram.expressions:
+    for element_id, expression in diagram.expressions if expressions else ():
         try:
             check_expression(expression)
         except ExpressionError as exc:
@@ -73,7 +76,7 @@ def validate_diagram(xml: bytes) -> ParsedDiagram:
         diagram = parse_diagram(xml)
     except DiagramError as exc:
         raise DiagramError(_unique(problems + exc.problems)) from None
-    problems = _unique(problems + diagram_problems(diagram))
+    problems = _unique(problems + diagram_problems(diagram, expressions=False))
     if problems:
         raise DiagramError(problems)
     return diagram
@@ -162,12 +165,24 @@ def _discard_drafts(session: Session, key: str, author: Person) -> None:
                                                DiagramDraft.author_id == author.id))
 
 
-def deploy_directory(session: Session, directory: Path, *, now: datetime, jurisdiction: str) -> list[DefinitionVersion]:
-    """Deploy every diagram in a folder (file name = process id) and commit."""
+def deploy_directory(session: Session, directory: Path, *, now: datetime, jurisdiction: str,
+                     include_history: bool = True) -> list[DefinitionVersion]:
+    """Deploy a jurisdiction's diagrams and commit: superseded rules first, in order, then the current ones.
+
+    ``history/<edition>/`` holds the diagrams of earlier rules (e.g. ``history/2017``), so a fresh
+    database numbers versions as the rules changed; identical content keeps its version.
+    """
+    editions = sorted(p for p in (directory / "history").glob("*") if p.is_dir()) if include_history else []
     versions = [deploy(session, path.read_bytes(), actor=None, now=now, jurisdiction=jurisdiction,
-                       note=f"deployed from {path.name}") for path in sorted(directory.glob("*.bpmn"))]
+                       note=_note(path, directory))
+                for folder in [*editions, directory] for path in sorted(folder.glob("*.bpmn"))]
     session.commit()
     return versions
+
+
+def _note(path: Path, directory: Path) -> str:
+    edition = f"{path.parent.name} 年版規定" if path.parent != directory else "現行規定"
+    return f"{edition}：{path.relative_to(directory)}"
 
 
 def get_version(session: Session, key: str, number: int) -> DefinitionVersion:

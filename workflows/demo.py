@@ -89,10 +89,14 @@ def valid_national_id(letter: str, digits: str) -> str:
     return f"{letter}{digits}{(10 - total % 10) % 10}"
 
 
-def load_demo(session: Session, *, now: datetime, bpmn_dir: Path) -> bool:
-    """Create the demo city once and deploy its diagrams; return False when already there."""
+def load_demo(session: Session, *, now: datetime, bpmn_dir: Path, include_history: bool = True) -> bool:
+    """Create the demo city once and deploy its diagrams; return False when already there.
+
+    With the history, the 2017 chains become version 1 and the revised ones version 2, as in a city
+    that lived through the change; tests of everything else start from the current rules alone.
+    """
     if session.scalar(select(Person.id).where(Person.username == "admin")):
-        deploy_directory(session, bpmn_dir, now=now, jurisdiction=CITY)
+        deploy_directory(session, bpmn_dir, now=now, jurisdiction=CITY, include_history=include_history)
         return False
     agencies = {code: Agency(code=code, name=name, kind=kind, city=CITY, oid=f"2.16.886.101.{i:05d}")
                 for i, (code, name, kind, _items) in enumerate(AGENCIES, start=20000)}
@@ -127,5 +131,5 @@ def load_demo(session: Session, *, now: datetime, bpmn_dir: Path) -> bool:
         session.add(WebirAccount(person=p, agency_id=p.agency_id, kind=AccountKind.MANAGER, effective_on=now.date(),
                                  egov_account=f"{username}.egov", created_at=now))
     session.flush()
-    deploy_directory(session, bpmn_dir, now=now, jurisdiction=CITY)
+    deploy_directory(session, bpmn_dir, now=now, jurisdiction=CITY, include_history=include_history)
     return True

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from models import (
     AccountItem,
     AccountKind,
-    AccountStatus,
     AgencyQueryItem,
     Application,
     Role,
@@ -21,12 +20,9 @@ from models import (
 )
 
 from . import audit
-
-
-def active_account(session: Session, person_id: int, kind: AccountKind) -> WebirAccount | None:
-    return session.scalar(select(WebirAccount).where(
-        WebirAccount.person_id == person_id, WebirAccount.kind == kind,
-        WebirAccount.status == AccountStatus.ACTIVE))
+from .account_review import apply_review
+from .accounts import active_account, disable_account
+from .transfers import apply_transfer
 
 
 def agency_items(session: Session, agency_id: int) -> set[str]:
@@ -41,18 +37,12 @@ def _set_items(account: WebirAccount, codes: list[str]) -> None:
     account.items = [AccountItem(item_code=c) for c in codes]
 
 
-def _disable(account: WebirAccount, app: Application, now: datetime) -> None:
-    account.status = AccountStatus.DISABLED
-    account.disabled_at = now
-    account.last_application_id = app.id
-
-
 def _querier_account(session: Session, app: Application, data: dict[str, Any], now: datetime) -> dict:
     account = active_account(session, app.applicant_id, AccountKind.QUERIER)
     kind = data["request_type"]
     if kind == "delete" or (kind == "job_change" and not data.get("items")):
         if account:
-            _disable(account, app, now)
+            disable_account(account, app, now)
         return {"account": account.id if account else None, "status": "disabled"}
     if account is None:
         account = WebirAccount(person_id=app.applicant_id, agency_id=app.agency_id, kind=AccountKind.QUERIER,
@@ -72,7 +62,7 @@ def _manager_account(session: Session, app: Application, data: dict[str, Any], n
         RoleHolding.agency_id == app.agency_id, RoleHolding.valid_until.is_(None)))
     if data["request_type"] == "delete":
         if account:
-            _disable(account, app, now)
+            disable_account(account, app, now)
         for holding in holdings:
             holding.valid_until = now.date()
         return {"account": account.id if account else None, "status": "disabled"}
@@ -113,6 +103,8 @@ EFFECTS: dict[str, Callable[[Session, Application, dict[str, Any], datetime], di
     "querier_account": _querier_account,
     "manager_account": _manager_account,
     "query_items_change": _query_items,
+    "account_review": apply_review,
+    "role_transfer": apply_transfer,
 }
 
 

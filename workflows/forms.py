@@ -17,6 +17,12 @@ from . import validators as v
 FIELD_TYPES = ("string", "text", "email", "phone", "date", "boolean", "choice", "multichoice",
                "national_id", "ipv4", "integer")
 ITEM_CHOICES = tuple((code, f"{code} {name}") for code, name in QUERY_ITEMS.items())
+
+
+def item_choices(codes) -> tuple[tuple[str, str], ...]:
+    """Choices for some of the 20 items, in the order given."""
+    return tuple((c, f"{c} {QUERY_ITEMS[c]}") for c in codes if c in QUERY_ITEMS)
+
 MAX_TEXT = 2000
 
 
@@ -37,6 +43,8 @@ class Field:
                                "required": self.required}
         if self.choices:
             out["choices"] = [{"value": c, "label": label} for c, label in self.choices]
+        if self.help:
+            out["help"] = self.help
         return out
 
 
@@ -152,6 +160,22 @@ FORMS: dict[str, FormSpec] = {f.key: f for f in (
         filer_role="querier",
         summary_fields=("case_number", "item"),
     ),
+    FormSpec(
+        "role_transfer", "職務異動", "001 第六點第四款、第五款、第七點；000 第四點末段",
+        (
+            Field("person", "異動人員帳號", "string", required=True, help="本機關人員的登入帳號，例如 manager"),
+            Field("kind", "異動人員類別", "choice", required=True, choices=(
+                ("querier", "資料查詢者"), ("agency_manager", "機關管理者"),
+                ("central_staff", "總管理機關聯繫窗口、專責人員或單位主管"))),
+            Field("effective_date", "異動生效日期", "date", required=True),
+            Field("new_position", "新職務", "string", required=True),
+            Field("successor", "接任者帳號", "string", required=True, required_when=("kind", ("agency_manager",)),
+                  help="機關管理者異動時必填；接任者須已取得有效的機關管理者帳號"),
+            Field("reason", "異動原因", "text", required=True),
+        ),
+        filer_role="agency_head",
+        summary_fields=("person", "kind"),
+    ),
 )}
 
 SCHEDULER = "scheduler"  # no person holds this role: duties are started by the scheduler, never filed
@@ -204,9 +228,20 @@ STEP_FORMS: dict[str, StepForm] = {s.key: s for s in (
     ), approve_label="完成設定"),
     StepForm("amend", ("resubmit", "withdraw")),
     StepForm("acknowledge", ("approve",), approve_label="已核閱／完成"),
+    # The per-account fields (account_<id>_decision / _items / _reason) are bound in tasks.step_fields.
     StepForm("account_review", ("approve",), (
-        Field("findings", "清查說明", "text", required=True),
+        Field("findings", "清查說明（整體）", "text"),
     ), approve_label="完成清查"),
+    StepForm("transfer_account", ("approve",), (
+        Field("account_decision", "帳號異動", "choice", required=True,
+              choices=(("narrow", "縮減查調項目"), ("delete", "刪除（停用）帳號"))),
+        Field("account_items", "縮減後保留之查調項目", "multichoice", required=True,
+              required_when=("account_decision", ("narrow",))),
+    ), approve_label="完成帳號異動"),
+    StepForm("bureau_notice", ("approve",), (
+        Field("notified_on", "通知勞保局日期", "date", required=True),
+        Field("notice_reference", "通知方式或文號", "string", required=True),
+    ), approve_label="已通知勞保局"),
     StepForm("usage_check", ("approve",), (
         Field("period_from", "檢查期間起", "date", required=True),
         Field("period_to", "檢查期間迄", "date", required=True),

@@ -19,6 +19,7 @@ from .engine import SERIALIZER_VERSION, Run
 from .errors import Conflict
 from .notifications import notify_fired_timers
 from .people import resolve_candidates
+from .transfers import TIMER_ACTIONS
 
 _OUTCOMES = {"reject": ApplicationState.REJECTED, "withdraw": ApplicationState.WITHDRAWN}
 
@@ -62,6 +63,7 @@ def sync(session: Session, app: Application, run: Run, now: datetime,
     for guid, task in ready.items():
         if guid not in known:
             _open_task(session, app, task, now)
+    run_timer_actions(session, app, run, now)
     app.state = outcome or _state_of(app, run)
     waiting = [row.created_at for row in app.tasks if row.state == TaskState.OPEN]
     app.waiting_since = min(waiting) if waiting else None
@@ -84,11 +86,29 @@ def sync(session: Session, app: Application, run: Run, now: datetime,
     app.updated_at = now
 
 
+def run_timer_actions(session: Session, app: Application, run: Run, now: datetime) -> None:
+    """Do what a fired intermediate timer stands for, e.g. a role transfer's date arriving (manager_handover)."""
+    for event in run.fired:
+        action = run.diagram.timers[event].action
+        if action is None:
+            continue
+        handler = TIMER_ACTIONS.get(action)
+        result = handler(session, app, now) if handler else {"unknown_action": True}
+        audit.record(session, "timer_fired", actor=None, subject_type="application", subject_id=app.id, now=now,
+                     event=event, action=action, **result)
+
+
+def _due_at(task, now: datetime) -> datetime | None:
+    if task.due_at is not None:
+        return task.due_at
+    return add_working_days(now, task.due_working_days) if task.due_working_days else None
+
+
 def _open_task(session: Session, app: Application, task, now: datetime) -> None:
     people = resolve_candidates(session, task.lane, app, local_date(now))
     row = HumanTask(application=app, task_guid=task.guid, step=task.step, name=task.name,
                     role=task.lane or "", form=task.form, state=TaskState.OPEN, created_at=now,
-                    due_at=add_working_days(now, task.due_working_days) if task.due_working_days else None,
+                    due_at=_due_at(task, now),
                     candidates=[TaskCandidate(person_id=p.id, created_at=now) for p in people])
     session.add(row)
 

@@ -11,7 +11,6 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from models import Application, DefinitionVersion, HumanTask, Person, TaskState
 
@@ -21,7 +20,7 @@ from .definitions import get_version, load_diagram, require_admin
 from .engine import ParsedDiagram, Run
 from .engine.migration import MigrationError, migrate_run
 from .errors import Conflict, NotFound
-from .instances import restore, sync
+from .instances import restore, single_writer, sync
 
 
 @dataclass(frozen=True)
@@ -62,21 +61,17 @@ def migrate_application(session: Session, *, application_id: int, to_version: in
     target = get_version(session, source.definition.key, to_version)
     _check_movable(app, target)
     diagram = load_diagram(target)
-    try:
-        run = migrate_run(restore(app), diagram)
-    except MigrationError as exc:
-        raise Conflict(f"案件 {app.id} 無法移轉到第 {target.version} 版：{exc}") from None
-    _follow_open_tasks(app, run)
-    app.definition_version = target
-    sync(session, app, run, now)
-    audit.record(session, "application_migrated", actor=actor, subject_type="application", subject_id=app.id,
-                 now=now, key=source.definition.key, from_version=source.version, to_version=target.version,
-                 steps=[t.step for t in _open(app)])
-    try:
-        session.commit()
-    except StaleDataError:
-        session.rollback()
-        raise Conflict("此案件剛被其他人處理，請重新整理後再試") from None
+    with single_writer(session, "此案件剛被其他人處理，請重新整理後再試"):
+        try:
+            run = migrate_run(restore(app), diagram)
+        except MigrationError as exc:
+            raise Conflict(f"案件 {app.id} 無法移轉到第 {target.version} 版：{exc}") from None
+        _follow_open_tasks(app, run)
+        app.definition_version = target
+        sync(session, app, run, now)
+        audit.record(session, "application_migrated", actor=actor, subject_type="application",
+                     subject_id=app.id, now=now, key=source.definition.key, from_version=source.version,
+                     to_version=target.version, steps=[t.step for t in _open(app)])
     return app
 
 

@@ -39,7 +39,9 @@ def superiors(session: Session, task: HumanTask, app: Application, now: datetime
     """The holder's superior; a top role (agency head, director) is told through its delegates."""
     superior = SUPERIOR.get(task.role)
     if superior:
-        return [p for p in role_holders(session, superior, app, local_date(now)) if p.id != app.applicant_id]
+        people = role_holders(session, superior, app, local_date(now))
+        # Not the applicant, unless the applicant is the superior (an agency head's own role transfer).
+        return [p for p in people if p.id != app.applicant_id] or people
     heads = role_holders(session, task.role, app, local_date(now))
     return delegates_of(session, heads, task.role, local_date(now))
 

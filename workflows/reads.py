@@ -11,10 +11,13 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from models import ROLE_LABELS, Application, HistoryEntry, HumanTask, Person, TaskCandidate, TaskState, utcnow
 
+from .account_review import describe_decisions
 from .calendar import local_date
 from .errors import NotFound
 from .forms import FORMS
 from .tracking import may_view
+
+SCHEDULED = "（排程自動啟動）"
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class HistoryRow:
     opinion: str | None
     data: dict[str, Any] | None
     at: datetime
+    details: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,7 @@ def list_inbox(session: Session, person: Person, form_key: str | None = None, li
     query = (_inbox_query(person, form_key).options(joinedload(Application.applicant), joinedload(Application.agency))
              .order_by(HumanTask.created_at, HumanTask.id).limit(limit))
     return [InboxRow(t.id, a.id, a.form_key, FORMS[a.form_key].title, t.step, t.name, t.role,
-                     ROLE_LABELS.get(t.role, t.role), a.applicant.name, a.agency.name, t.created_at)
+                     ROLE_LABELS.get(t.role, t.role), _applicant_name(a), a.agency.name, t.created_at)
             for t, a in session.execute(query)]
 
 
@@ -121,12 +125,24 @@ def _view(app: Application) -> ApplicationView:
                            t.created_at, t.due_at) for t in app.tasks if t.state == TaskState.OPEN]
     history = [HistoryRow(h.step, h.step_name, h.role, ROLE_LABELS.get(h.role, h.role),
                           h.actor.username if h.actor else None, h.actor.name if h.actor else None,
-                          h.decision, h.opinion, h.data, h.created_at) for h in app.history]
+                          h.decision, h.opinion, h.data, h.created_at, _details(h.data))
+               for h in app.history]
     version = app.definition_version
     return ApplicationView(app.id, app.form_key, FORMS[app.form_key].title, app.state.value,
-                           version.definition.key, version.version, app.applicant.username, app.applicant.name,
+                           version.definition.key, version.version,
+                           app.applicant.username if app.applicant else "", _applicant_name(app),
                            app.agency.name, app.unit.name if app.unit else None, app.data, app.created_at,
                            app.closed_at, app.outcome_reason, current, history, app.trail or {})
+
+
+def _applicant_name(app: Application) -> str:
+    # Duties (a yearly review) are started by the scheduler and have no applicant.
+    return app.applicant.name if app.applicant else SCHEDULED
+
+
+def _details(data: dict[str, Any] | None) -> list[str]:
+    """Readable lines for structured step data: one per account of a permission review."""
+    return describe_decisions(data["account_decisions"]) if data and data.get("account_decisions") else []
 
 
 def list_my_applications(session: Session, person: Person, limit: int = 200) -> list[ApplicationView]:

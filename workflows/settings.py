@@ -9,6 +9,7 @@ from dataclasses import dataclass
 class Settings:
     reminder_working_days: int = 3  # a step's holder is reminded after this many working days
     escalation_working_days: int = 5  # ... and the holder's superior or delegate told after this many
+    idle_days: int = 180  # the yearly account review flags an account unused for longer (001 §6(6) 長期閒置)
     base_url: str = "http://127.0.0.1:5000"  # for links in e-mails
     mail_from: str = "webir-bpm@localhost"
 

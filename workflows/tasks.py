@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -9,25 +10,30 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import QUERY_ITEMS, Application, HistoryEntry, HumanTask, Person, Role, TaskCandidate, TaskState
+from models import Application, HistoryEntry, HumanTask, Person, Role, TaskCandidate, TaskState
 
-from . import audit
+from . import audit, transfers
+from .account_review import list_reviewed_accounts, review_check, review_fields, review_record
 from .applications import amend_application, withdraw_application
 from .errors import Conflict, Forbidden, Invalid, NotFound
-from .forms import FORMS, STEP_FORMS, Field, StepForm, clean_fields
+from .forms import FORMS, STEP_FORMS, Field, StepForm, clean_fields, item_choices
 from .instances import close_task, restore, single_writer, sync
+
+Check = Callable[[dict[str, Any]], dict[str, str]]
 
 
 @dataclass(frozen=True)
 class StepFields:
-    """The decisions and fields one open step asks for, with choices bound to the application."""
+    """The decisions and fields one open step asks for, with choices bound to the application.
+
+    ``check`` adds rules that need the bound records; ``record`` turns the cleaned fields into what the
+    engine and the sign-off history keep (the account review folds its per-account fields into one list).
+    """
 
     step: StepForm
     fields: tuple[Field, ...]
-
-
-def _item_choices(codes) -> tuple[tuple[str, str], ...]:
-    return tuple((c, f"{c} {QUERY_ITEMS[c]}") for c in codes if c in QUERY_ITEMS)
+    check: Check | None = None
+    record: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 def _earlier(app: Application, key: str) -> list[str]:
@@ -37,13 +43,21 @@ def _earlier(app: Application, key: str) -> list[str]:
     return []
 
 
-def step_fields(app: Application, task: HumanTask) -> StepFields:
+def step_fields(session: Session, app: Application, task: HumanTask, now: datetime) -> StepFields:
+    """What this step asks, bound to the application and, for reviews, to the accounts as of ``now``."""
     step = STEP_FORMS.get(task.form or "review", STEP_FORMS["review"])
     if step.key == "amend":
         return StepFields(step, FORMS[app.form_key].fields)
+    if step.key == "account_review":
+        accounts = list_reviewed_accounts(session, app.agency_id, now)
+        return StepFields(step, review_fields(accounts) + step.fields, review_check(accounts),
+                          review_record(accounts))
+    if step.key == "transfer_account":
+        fields = transfers.account_step_fields(session, app, step.fields)
+        return StepFields(step, fields, transfers.account_step_check(fields))
     choices = {
-        "approved_items": _item_choices([*app.data.get("add_items", []), *app.data.get("remove_items", [])]),
-        "bureau_approved_items": _item_choices(_earlier(app, "approved_items")),
+        "approved_items": item_choices([*app.data.get("add_items", []), *app.data.get("remove_items", [])]),
+        "bureau_approved_items": item_choices(_earlier(app, "approved_items")),
     }
     bound = tuple(replace(f, choices=choices.get(f.name, f.choices)) for f in step.fields)
     return StepFields(step, bound)
@@ -74,8 +88,9 @@ def _check_decision(fields: StepFields, decision: str, opinion: str, data: dict[
         errors["opinion"] = "意見過長"
     clean, field_errors = clean_fields(fields.fields, data, context={"decision": decision})
     errors.update(field_errors)
-    if not field_errors and fields.step.check:
-        errors.update(fields.step.check(clean))
+    for check in (fields.step.check, fields.check):
+        if not field_errors and check:
+            errors.update(check(clean))
     if decision == "approve" and "approved_items" in clean and not clean["approved_items"]:
         errors["approved_items"] = "未同意任何項目時，請選擇「不同意」"
     if errors:
@@ -99,7 +114,10 @@ def complete_task(session: Session, *, task_id: int, actor: Person, decision: st
                                  note=opinion)
     if actor.id == app.applicant_id:
         raise Forbidden("申請人不得審核自己的申請")
-    clean = _check_decision(step_fields(app, task), decision, opinion, data or {})
+    fields = step_fields(session, app, task, now)
+    clean = _check_decision(fields, decision, opinion, data or {})
+    if fields.record:
+        clean = fields.record(clean)
     with single_writer(session, "此案件剛被其他人處理，請重新整理後再試"):
         run = restore(app)
         run.complete(task.task_guid, {**clean, "decision": decision, "opinion": opinion})

@@ -23,6 +23,9 @@ function linkFlows(definitions) {
   (definitions.rootElements || []).filter(e => e.$type === 'bpmn:Process').forEach(visit);
 }
 
+// Open the groups an administrator edits most, so a field is one click away.
+const OPEN_GROUPS = Object.fromEntries(['general', 'approval', 'condition', 'timer'].map(id => [id, { open: true }]));
+
 export function createModeler({ container, properties, translate, options }) {
   const modules = [
     BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, lintModule,
@@ -31,7 +34,8 @@ export function createModeler({ container, properties, translate, options }) {
   ];
   if (translate) modules.push({ translate: ['value', translate] });
   const modeler = new BpmnModeler({
-    container, propertiesPanel: { parent: properties }, appOptions: options || {},
+    container, appOptions: options || {},
+    propertiesPanel: { parent: properties, layout: { groups: OPEN_GROUPS } },
     moddleExtensions: { spiffworkflow: spiffworkflowModdle },
     linting: { bpmnlint: bpmnlintConfig, active: true }, additionalModules: modules,
   });
@@ -45,8 +49,42 @@ export async function lint(modeler) {
   return Object.entries(issues).flatMap(([rule, reports]) => reports.map(r => ({ ...r, rule })));
 }
 
+// What an administrator cares about in one element, to say how it changed (the differ's own attrs
+// swap old and new values and ignore extension properties such as the form).
+function facts(element) {
+  if (!element) return {};
+  const props = {};
+  (element.extensionElements?.values || []).forEach(ext => (ext.properties || []).forEach(p => { props[p.name] = p.value; }));
+  const timer = (element.eventDefinitions || []).find(d => d.$type === 'bpmn:TimerEventDefinition');
+  const timerValue = timer && (timer.timeDate || timer.timeDuration || timer.timeCycle);
+  return {
+    name: element.name, condition: element.conditionExpression?.body, default: element.default?.id,
+    form: props.form, due_working_days: props.due_working_days, notify: props.notify, timer: timerValue?.body,
+  };
+}
+
+function changesOf(before, after) {
+  const a = facts(before), b = facts(after);
+  return Object.keys({ ...a, ...b }).filter(k => (a[k] ?? '') !== (b[k] ?? ''))
+    .map(what => ({ what, from: a[what] ?? null, to: b[what] ?? null }));
+}
+
+const summary = (id, element) => ({ id, name: element?.name || '', type: element?.$type || '' });
+
+// Compare two versions: added, removed, changed (with what changed) and moved-only elements.
 export async function diffXML(oldXml, newXml) {
   const moddle = new BpmnModdle({ spiffworkflow: spiffworkflowModdle });
   const [a, b] = await Promise.all([moddle.fromXML(oldXml), moddle.fromXML(newXml)]);
-  return diff(a.rootElement, b.rootElement);
+  const result = diff(a.rootElement, b.rootElement);
+  const before = a.elementsById, after = b.elementsById;
+  const shared = Object.keys(after).filter(id => before[id] && after[id].$type !== 'bpmndi:BPMNShape'
+    && after[id].$type !== 'bpmndi:BPMNEdge');
+  const changedIds = new Set([...Object.keys(result._changed), ...shared.filter(id => changesOf(before[id], after[id]).length)]);
+  return {
+    ...result,
+    added: Object.keys(result._added).map(id => summary(id, after[id])),
+    removed: Object.keys(result._removed).map(id => summary(id, before[id])),
+    changed: [...changedIds].map(id => ({ ...summary(id, after[id]), changes: changesOf(before[id], after[id]) })),
+    moved: Object.keys(result._layoutChanged).filter(id => !changedIds.has(id)).map(id => summary(id, after[id])),
+  };
 }

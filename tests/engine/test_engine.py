@@ -8,15 +8,25 @@ import re
 import subprocess
 import time
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from workflows.definitions import KNOWN_ROLES, check_diagram
-from workflows.engine import DiagramError, EngineError, ExpressionError, Run, check_expression, parse_diagram
+from workflows.engine import (
+    DiagramError,
+    EngineError,
+    ExpressionError,
+    Run,
+    TimerInfo,
+    check_expression,
+    parse_diagram,
+)
 from workflows.engine.checks import SCRIPT_REFUSED
 from workflows.engine.diagrams import MAX_DIAGRAM_BYTES
-from workflows.engine.expressions import SCRIPT_ENGINE
+from workflows.engine.expressions import HELPERS, SCRIPT_ENGINE
 from workflows.forms import STEP_FORMS
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn" / "kaohsiung"
@@ -74,6 +84,7 @@ EXPECTED_STEPS = {
     "agency_audit": {"authority_audit": "agency_audit", "authority_section_head_ack": "acknowledge"},
     "items_review": {"central_review": "items_review", "central_section_head_ack": "acknowledge"},
     "password_reminder": {"change_password": "acknowledge"},
+    "role_transfer": {"transfer_account": "transfer_account", "notify_bureau": "bureau_notice"},
 }
 
 
@@ -94,7 +105,10 @@ def test_every_shipped_diagram_parses_and_passes_the_check(path):
         assert diagram.user_tasks["amend"].lane == "applicant"
         assert diagram.expressions, "decisions are routed by gateway conditions"
     approval_steps = {s for s in diagram.user_tasks if s != "amend"}
-    assert {t.attached_to for t in diagram.timers.values()} == approval_steps  # every step is reminded
+    boundary = [t for t in diagram.timers.values() if t.attached_to]
+    assert {t.attached_to for t in boundary} == approval_steps  # every step is reminded
+    assert all(t.notify in ("holder", "superior") for t in boundary)
+    assert all(t.action for t in diagram.timers.values() if not t.attached_to)  # a bare timer does something
     for _element, expression in diagram.expressions:
         check_expression(expression)
     assert len(diagram.sha256) == 64
@@ -403,3 +417,50 @@ def test_a_name_outside_the_data_fails_at_runtime():
     run = Run.start(querier_diagram(xml), dict(TIMERS))
     with pytest.raises(EngineError):
         run.complete(run.ready_tasks()[0].guid, {"decision": "approve"})
+
+
+# ---------------------------------------------------------------- dates and intermediate timers
+
+ROLE_TRANSFER = (BPMN_DIR / "role_transfer.bpmn").read_bytes()
+
+
+@pytest.mark.parametrize(("expression", "expected"), [
+    ('at_date("2027-03-01")', "2027-03-01T00:00:00+08:00"),
+    ('at_date("2027-02-28", 7)', "2027-03-07T00:00:00+08:00"),
+    ('at_date("2028-02-28", 1)', "2028-02-29T00:00:00+08:00"),
+])
+def test_at_date_is_midnight_in_taipei(expression, expected):
+    check_expression(expression)
+    assert eval(compile(check_expression(expression), "t", "eval"), {"__builtins__": {}},  # noqa: S307
+                dict(HELPERS)) == expected
+
+
+@pytest.mark.parametrize("expression", ['at_date("2027-13-01")', "at_date(20270301)", 'at_date("2027-03-01", 1.5)',
+                                        'at_date("2027-03-01", 99999)', 'at_date("now")'])
+def test_at_date_refuses_anything_but_an_iso_date_and_whole_days(expression):
+    with pytest.raises(ExpressionError):
+        eval(compile(check_expression(expression), "t", "eval"), {"__builtins__": {}}, dict(HELPERS))  # noqa: S307
+
+
+def test_an_intermediate_timer_carries_its_action_and_fires_on_its_date():
+    diagram = parse_diagram(ROLE_TRANSFER)
+    assert diagram.timers["handover"] == TimerInfo("handover", None, None, "manager_handover")
+    data = {"kind": "agency_manager", "effective_date": "2027-03-01", **TIMERS}
+    with time_machine.travel(datetime(2027, 2, 20, 1, 0, tzinfo=UTC), tick=False) as clock:
+        run = Run.start(diagram, data)
+        assert run.ready_tasks() == [] and run.fired == []
+        assert run.next_timer_at() == datetime(2027, 2, 28, 16, 0, tzinfo=UTC)  # 00:00 on 1 March in Taipei
+        clock.move_to(datetime(2027, 2, 28, 15, 59, tzinfo=UTC))
+        run = Run.restore(diagram, run.save())
+        assert run.tick() == [] and not run.is_completed
+        clock.move_to(datetime(2027, 2, 28, 16, 1, tzinfo=UTC))
+        run = Run.restore(diagram, run.save())
+        assert run.tick() == ["handover"] and run.is_completed
+
+
+def test_a_due_date_expression_sets_the_steps_due_moment():
+    diagram = parse_diagram(ROLE_TRANSFER)
+    assert ("notify_bureau", "at_date(effective_date, 7)") in diagram.expressions  # checked like conditions
+    with time_machine.travel(datetime(2027, 2, 20, 1, 0, tzinfo=UTC), tick=False):
+        [task] = Run.start(diagram, {"kind": "central_staff", "effective_date": "2027-03-01", **TIMERS}).ready_tasks()
+    assert (task.step, task.due_at) == ("notify_bureau", datetime(2027, 3, 7, 16, 0, tzinfo=UTC))

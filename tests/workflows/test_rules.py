@@ -248,7 +248,7 @@ def test_unknown_fields_are_refused(refused, form_key, username, data):
 
 def test_an_unknown_form_is_not_found(submit):
     with pytest.raises(NotFound):
-        submit("sw_staff", "role_transfer", {})
+        submit("sw_staff", "proxy_authorisation", {})
 
 
 # ---------------------------------------------------------------- authorization on steps

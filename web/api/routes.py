@@ -104,7 +104,7 @@ def tasks():
 @token_required
 def task(task_id: int):
     row = get_task_for(db.session, task_id, g.actor)
-    fields = step_fields(row.application, row)
+    fields = step_fields(db.session, row.application, row, clock.now())
     view = get_application_view(db.session, row.application_id, g.actor)
     return jsonify(id=row.id, step=row.step, name=row.name, role=row.role, state=row.state.value,
                    since=row.created_at.isoformat(), decisions=list(fields.step.decisions),

@@ -71,7 +71,7 @@ def _workflow_error(exc: WorkflowError):
         return jsonify(message=str(exc), errors=getattr(exc, "errors", {}),
                        problems=_problems_json(getattr(exc, "problems", []))), status
     if isinstance(exc, NotFound):
-        abort(404)
+        return Response(str(exc), status=404, mimetype="text/plain")
     flash(str(exc), "error")
     return redirect(url_for("editor.index"))
 
@@ -139,6 +139,7 @@ def deploy(key: str):
     except DiagramRefused as exc:
         return jsonify(message=str(exc), problems=_problems_json(exc.problems)), 422
     number = deployment.version.version
+    flash(f"已部署為第 {number} 版" if deployment.created else f"內容與第 {number} 版相同，未建立新版本", "success")
     return jsonify(version=number, created=deployment.created,
                    history=url_for("editor.index", _anchor=f"process-{key}")), 201 if deployment.created else 200
 

@@ -32,7 +32,7 @@ def index():
 
 
 def _decision_form(app, task):
-    fields = step_fields(app, task)
+    fields = step_fields(db.session, app, task, clock.now())
     decisions = [(d, decision_label(fields.step, d)) for d in fields.step.decisions]
     extra = {"decision": RadioField("決定", choices=choices(decisions), default=decisions[0][0]),
              "opinion": TextAreaField("意見", render_kw={"rows": 3})}

@@ -37,6 +37,9 @@ REFUSED_TYPES = {
 _FLOW_NODES = ("task", "userTask", "manualTask", "receiveTask", "subProcess", "exclusiveGateway",
                "parallelGateway", "inclusiveGateway", "eventBasedGateway", "startEvent", "endEvent",
                "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent", *REFUSED_TYPES)
+# Only timers fire on their own here; nothing in the app throws or delivers messages, signals or errors.
+_ALLOWED_EVENTS = {"timerEventDefinition", "terminateEventDefinition"}
+_EXPRESSION_TAGS = {"conditionExpression", "condition", "loopCardinality", "completionCondition"}
 _TIMER_KINDS = {"timeDate": "日期", "timeDuration": "期間", "timeCycle": "循環"}
 _DURATION = re.compile(r"P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?")
 _LOOKS_ISO = re.compile(r"(R\d*/)?P[0-9TYMWDHS.]+|\d{4}-\d{2}-\d{2}.*", re.I)
@@ -77,7 +80,9 @@ def _process_problems(process) -> list[Problem]:
         problems += _container_problems(sub, top_level=False)
     for node in process.iter():
         problems += _type_problems(node)
+        problems += _event_problems(node)
         problems += _timer_problems(node)
+        problems += _expression_problems(node)
     return problems
 
 
@@ -92,7 +97,14 @@ def _container_problems(container, *, top_level: bool) -> list[Problem]:
     problems += _flow_problems(flows, {n.get("id") for n in nodes})
     for node in nodes:
         problems += _connection_problems(node, incoming[node.get("id")], outgoing.get(node.get("id"), []))
+    problems += _boundary_problems(nodes)
     return problems
+
+
+def _boundary_problems(nodes) -> list[Problem]:
+    activities = {n.get("id") for n in nodes if not _local(n).endswith(("Event", "Gateway"))}
+    return [(n.get("id"), "邊界事件須附在同一流程中的工作上") for n in nodes
+            if _local(n) == "boundaryEvent" and n.get("attachedToRef") not in activities]
 
 
 def _start_end_problems(container, nodes, top_level: bool) -> list[Problem]:
@@ -175,6 +187,29 @@ def _type_problems(node) -> list[Problem]:
     kind = _local(node)
     if kind in REFUSED_TYPES and node.tag.startswith("{" + BPMN):
         return [(node.get("id"), REFUSED_TYPES[kind])]
+    return []
+
+
+def _event_problems(node) -> list[Problem]:
+    kind = _local(node)
+    if kind.endswith("LoopCharacteristics"):
+        return [(node.getparent().get("id"), "不支援多執行個體或迴圈工作：每個步驟只由一個人辦理一次")]
+    if kind.endswith("EventDefinition") and kind not in _ALLOWED_EVENTS:
+        return [(node.getparent().get("id"), f"不支援這種事件（{kind}）；系統只處理計時器")]
+    return []
+
+
+def _expression_problems(node) -> list[Problem]:
+    """Every expression the engine would evaluate, wherever it sits, passes the allow-list."""
+    if _local(node) not in _EXPRESSION_TAGS or not (node.text or "").strip():
+        return []
+    try:
+        check_expression(node.text.strip())
+    except ExpressionError as exc:
+        owner = node.getparent()
+        while owner is not None and owner.get("id") is None:
+            owner = owner.getparent()
+        return [(owner.get("id") if owner is not None else None, f"運算式「{node.text.strip()}」不被允許：{exc}")]
     return []
 
 

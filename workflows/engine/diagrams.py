@@ -31,15 +31,21 @@ class UserTaskInfo:
     lane: str | None
     form: str | None
     due_working_days: int | None = None
+    due_date: str | None = None  # an expression giving the step's due moment, e.g. at_date(effective_date)
 
 
 @dataclass(frozen=True)
 class TimerInfo:
-    """A boundary timer on a step and whom it tells when it fires (``holder`` or ``superior``)."""
+    """A timer and what the app does when it fires.
+
+    A boundary timer on a step tells someone (``notify``: ``holder`` or ``superior``); an intermediate
+    timer catch event has no step and names an app ``action`` instead (``manager_handover``).
+    """
 
     event: str
-    attached_to: str
+    attached_to: str | None
     notify: str | None
+    action: str | None = None
 
 
 @dataclass
@@ -76,13 +82,18 @@ _NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
        "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
 
 
-def _boundary_timers(root) -> dict[str, TimerInfo]:
-    # SpiffWorkflow keeps no extensions on boundary events, so read the notify property from the XML.
+def _property(node, name: str) -> str | None:
+    prop = node.find(f".//spiffworkflow:property[@name='{name}']", _NS)
+    return prop.get("value") if prop is not None else None
+
+
+def _timers(root) -> dict[str, TimerInfo]:
+    # SpiffWorkflow keeps no extensions on these events, so read their properties from the XML.
     timers = {}
     for node in root.iterfind(".//bpmn:boundaryEvent[bpmn:timerEventDefinition]", _NS):
-        notify = node.find(".//spiffworkflow:property[@name='notify']", _NS)
-        timers[node.get("id")] = TimerInfo(node.get("id"), node.get("attachedToRef"),
-                                           notify.get("value") if notify is not None else None)
+        timers[node.get("id")] = TimerInfo(node.get("id"), node.get("attachedToRef"), _property(node, "notify"))
+    for node in root.iterfind(".//bpmn:intermediateCatchEvent[bpmn:timerEventDefinition]", _NS):
+        timers[node.get("id")] = TimerInfo(node.get("id"), None, None, _property(node, "action"))
     return timers
 
 
@@ -101,7 +112,7 @@ def parse_diagram(xml: bytes, process_id: str | None = None) -> ParsedDiagram:
     except ValidationException as exc:
         raise DiagramError([(exc.id or None, str(exc).splitlines()[0])]) from None
     diagram = ParsedDiagram(pid, spec.description or pid, spec, subprocess_specs,
-                            sha256=hashlib.sha256(xml).hexdigest(), timers=_boundary_timers(root))
+                            sha256=hashlib.sha256(xml).hexdigest(), timers=_timers(root))
     for task_spec in spec.task_specs.values():
         for condition, _target in getattr(task_spec, "cond_task_specs", []):
             if condition is not None:
@@ -115,6 +126,8 @@ def parse_diagram(xml: bytes, process_id: str | None = None) -> ParsedDiagram:
             due = props.get("due_working_days")
             diagram.user_tasks[task_spec.bpmn_id] = UserTaskInfo(
                 task_spec.bpmn_id, task_spec.bpmn_name or task_spec.bpmn_id, task_spec.lane, props.get("form"),
-                int(due) if due and due.isdigit() else None,
+                int(due) if due and due.isdigit() else None, props.get("due_date") or None,
             )
+            if props.get("due_date"):
+                diagram.expressions.append((task_spec.bpmn_id, props["due_date"]))
     return diagram

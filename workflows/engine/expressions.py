@@ -9,14 +9,14 @@ is compiled, and evaluated with no builtins beyond a few pure helpers.
 from __future__ import annotations
 
 import ast
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
-from ..calendar import add_working_days
+from ..calendar import TAIPEI, add_working_days
 
 
 def working_days(days: int) -> str:
@@ -26,8 +26,22 @@ def working_days(days: int) -> str:
     return add_working_days(datetime.now(UTC), days).isoformat()
 
 
+def at_date(day: str, days: int = 0) -> str:
+    """00:00 in Taipei on an ISO date (``days`` calendar days later), for timeDate and due_date expressions."""
+    if not isinstance(days, int) or isinstance(days, bool) or not -3650 <= days <= 3650:
+        raise ExpressionError("at_date() takes a whole number of days between -3650 and 3650")
+    try:
+        start = date.fromisoformat(day) if isinstance(day, str) else None
+    except ValueError:
+        start = None
+    if start is None:
+        raise ExpressionError("at_date() takes an ISO date such as \"2027-03-01\"")
+    return datetime.combine(start + timedelta(days=days), time(0), TAIPEI).isoformat()
+
+
 HELPERS: dict[str, Any] = {
     "working_days": working_days,
+    "at_date": at_date,
     "len": len,
     "any": any,
     "all": all,

@@ -21,7 +21,7 @@ from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
 from .diagrams import ParsedDiagram
-from .expressions import SCRIPT_ENGINE
+from .expressions import SCRIPT_ENGINE, ExpressionError
 
 SERIALIZER_VERSION = "1.5"
 
@@ -79,6 +79,7 @@ class ReadyTask:
     lane: str | None
     form: str | None
     due_working_days: int | None = None
+    due_at: datetime | None = None  # from the step's due_date expression, when it has one
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ class Run:
     def __init__(self, diagram: ParsedDiagram, workflow: BpmnWorkflow):
         self.diagram = diagram
         self._wf = workflow
-        self.fired: list[str] = []  # boundary timers that fired during this use case, in order
+        self.fired: list[str] = []  # timers (boundary and intermediate) that fired during this use case, in order
         self._wf.script_engine = SCRIPT_ENGINE  # never trust the default engine after a restore
 
     @classmethod
@@ -122,14 +123,13 @@ class Run:
         if task.state != TaskState.READY or not task.task_spec.manual:
             raise EngineError(f"task {guid} is not waiting for a person")
         task.data.update(data)
-        waiting = {t.id: t for t in self._wf.get_tasks(state=TaskState.WAITING)
-                   if t.task_spec.bpmn_id in self.diagram.timers}
+        before = self._fired_timers()
         try:
             task.run()
         except SpiffWorkflowException as exc:
             raise EngineError(str(exc)) from exc
         # Completing a task re-checks waiting timers, so a due one may fire here too.
-        self.fired += [t.task_spec.bpmn_id for t in waiting.values() if t.state == TaskState.COMPLETED]
+        self._note_fired(before)
         self._advance()
 
     def update_data(self, guid: str, data: dict[str, Any]) -> None:
@@ -175,20 +175,35 @@ class Run:
         return self.fired[before:]
 
     def _advance(self, refresh: bool = False) -> None:
-        waiting = {t.id: t for t in self._wf.get_tasks(state=TaskState.WAITING)
-                   if t.task_spec.bpmn_id in self.diagram.timers}
+        before = self._fired_timers()
         try:
             if refresh:
                 self._wf.refresh_timers()
             self._wf.do_engine_steps()
         except SpiffWorkflowException as exc:
             raise EngineError(str(exc)) from exc
-        self.fired += [t.task_spec.bpmn_id for t in waiting.values() if t.state == TaskState.COMPLETED]
+        self._note_fired(before)
+
+    def _fired_timers(self) -> list:
+        return [t for t in self._wf.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id in self.diagram.timers]
+
+    def _note_fired(self, before: list) -> None:
+        # Also timers reached and fired within one step: an intermediate timer whose date has already passed.
+        seen = {t.id for t in before}
+        self.fired += [t.task_spec.bpmn_id for t in self._fired_timers() if t.id not in seen]
 
     def _ready(self, task) -> ReadyTask:
         spec = task.task_spec
         info = self.diagram.user_tasks.get(spec.bpmn_id)
         return ReadyTask(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, spec.lane,
-                         info.form if info else None, info.due_working_days if info else None)
+                         info.form if info else None, info.due_working_days if info else None,
+                         self._due_at(task, info.due_date) if info and info.due_date else None)
+
+    def _due_at(self, task, expression: str) -> datetime:
+        try:
+            value = SCRIPT_ENGINE.evaluate(task, expression)
+            return datetime.fromisoformat(value)
+        except (SpiffWorkflowException, ExpressionError, TypeError, ValueError) as exc:
+            raise EngineError(f"due_date of {task.task_spec.bpmn_id}: {exc}") from exc
 
 

@@ -144,10 +144,14 @@ class HumanTask(Base):
     due_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    # A candidate who took the step: it leaves the other candidates' inboxes until released.
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    claimed_at: Mapped[datetime | None]
 
     application: Mapped[Application] = relationship(back_populates="tasks")
     candidates: Mapped[list[TaskCandidate]] = relationship(cascade="all, delete-orphan")
-    completed_by: Mapped[Person | None] = relationship()
+    completed_by: Mapped[Person | None] = relationship(foreign_keys=[completed_by_id])
+    claimed_by: Mapped[Person | None] = relationship(foreign_keys=[claimed_by_id])
 
 
 class TaskCandidate(Base):

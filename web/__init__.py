@@ -6,6 +6,7 @@ from flask import Flask
 
 from .config import Config
 from .extensions import csrf, db, login_manager, migrate
+from .numbers import BoundedIntConverter
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -14,6 +15,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
 
+    app.url_map.converters["int"] = BoundedIntConverter  # before any route is registered
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Config.BPMN_DIR.parent.parent / "migrations"))
     login_manager.init_app(app)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import AuditEvent, Person
@@ -16,3 +18,38 @@ def record(session: Session, event_type: str, *, actor: Person | None, subject_t
     session.add(AuditEvent(event_type=event_type, actor_id=actor.id if actor else None,
                            subject_type=subject_type, subject_id=subject_id,
                            payload=payload or None, created_at=now))
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: int
+    event_type: str
+    actor: str | None
+    subject_type: str
+    subject_id: int | None
+    payload: dict[str, Any] | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    items: list[AuditRow]
+    total: int
+    page: int
+    per_page: int
+
+
+def list_audit_events(session: Session, *, event_type: str | None = None, subject_type: str | None = None,
+                      subject_id: int | None = None, page: int = 1, per_page: int = 50) -> AuditPage:
+    """Audit events, newest first, in a stable order for paging."""
+    conditions = [c for c in (
+        AuditEvent.event_type == event_type if event_type else None,
+        AuditEvent.subject_type == subject_type if subject_type else None,
+        AuditEvent.subject_id == subject_id if subject_id is not None else None) if c is not None]
+    total = session.scalar(select(func.count()).select_from(AuditEvent).where(*conditions)) or 0
+    rows = session.execute(
+        select(AuditEvent, Person.username).outerjoin(Person, Person.id == AuditEvent.actor_id).where(*conditions)
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(per_page).offset((page - 1) * per_page))
+    items = [AuditRow(e.id, e.event_type, username, e.subject_type, e.subject_id, e.payload, e.created_at)
+             for e, username in rows]
+    return AuditPage(items, total, page, per_page)

@@ -104,6 +104,8 @@ def complete_task(session: Session, *, task_id: int, actor: Person, decision: st
     task = get_task_for(session, task_id, actor)
     if task.state != TaskState.OPEN:
         raise Conflict("此案件已由他人處理或已結束")
+    if task.claimed_by_id not in (None, actor.id):
+        raise Conflict("此案件已由他人認領")
     app = task.application
     if task.role == Role.APPLICANT:
         if decision == "withdraw":

@@ -15,6 +15,8 @@ const files = {
   '@bpmn-io/properties-panel/dist/assets/properties-panel.css': 'properties-panel/properties-panel.css',
   'bpmn-js-bpmnlint/dist/assets/css/bpmn-js-bpmnlint.css': 'bpmnlint/bpmn-js-bpmnlint.css',
   'bpmn-js/LICENSE': 'bpmn-js/LICENSE',
+  'swagger-ui-dist/swagger-ui-bundle.js': 'swagger-ui/swagger-ui-bundle.js',
+  'swagger-ui-dist/swagger-ui.css': 'swagger-ui/swagger-ui.css',
 };
 
 rmSync(out, { recursive: true, force: true });

@@ -79,4 +79,4 @@ def login():
     return jsonify(token=_tokens().dumps({"uid": person.id}))
 
 
-from . import definitions, routes  # noqa: E402,F401  - routes attach to bp
+from . import definitions, openapi, routes  # noqa: E402,F401  - routes attach to bp

@@ -6,6 +6,8 @@ from flask import g, jsonify, request, url_for
 
 from models import ApplicationState
 from workflows.applications import amend_application, forms_for, may_file, submit_application, withdraw_application
+from workflows.assignment import claim_task, reassign_task, release_task
+from workflows.audit import list_audit_events
 from workflows.errors import Forbidden, Invalid, NotFound
 from workflows.forms import FORMS
 from workflows.notifications import list_notifications
@@ -16,6 +18,7 @@ from workflows.tracking import Filters, dashboard, parse_waiting, search_applica
 from .. import clock
 from ..admin import pending_timers, schedule_rows
 from ..extensions import db
+from ..numbers import MAX_ID, small_int
 from . import bp, json_body, token_required
 
 
@@ -135,15 +138,13 @@ def list_applications():
         raise Invalid({"form": f"unknown form '{args['form']}'"})
     if args.get("state") and args["state"] not in {s.value for s in ApplicationState}:
         raise Invalid({"state": f"one of {', '.join(s.value for s in ApplicationState)}"})
-    for name in ("agency", "page", "per_page"):
-        if args.get(name) and not args[name].isdigit():
-            raise Invalid({name: "a whole number"})
-    filters = Filters(form=args.get("form"), state=args.get("state"), agency_id=args.get("agency", type=int),
+    check_numbers(args, "agency", "page", "per_page")
+    filters = Filters(form=args.get("form"), state=args.get("state"), agency_id=args.get("agency", type=small_int),
                       applicant=args.get("applicant"), step=args.get("step"), holder=args.get("holder"),
                       waiting_days=waiting)
     page = search_applications(db.session, g.actor, filters, now=clock.now(), sort=args.get("sort", "-id"),
-                               page=max(1, args.get("page", 1, type=int)),
-                               per_page=min(200, max(1, args.get("per_page", 50, type=int))))
+                               page=max(1, args.get("page", 1, type=small_int)),
+                               per_page=min(200, max(1, args.get("per_page", 50, type=small_int))))
     return jsonify(total=page.total, page=page.page, per_page=page.per_page, items=[{
         "id": a.id, "form": a.form_key, "state": a.state, "applicant": a.applicant, "agency": a.agency,
         "created_at": a.created_at.isoformat(),
@@ -155,11 +156,12 @@ def list_applications():
 @bp.get("/dashboard/steps")
 @token_required
 def dashboard_steps():
+    check_numbers(request.args, "agency")
     process = request.args.get("process")
     if process and process not in FORMS:
         raise Invalid({"process": f"unknown process '{process}'"})
     board = dashboard(db.session, g.actor, now=clock.now(), process=process,
-                      agency_id=request.args.get("agency", type=int))
+                      agency_id=request.args.get("agency", type=small_int))
     return jsonify(steps=[{
         "process": s.process, "version": s.version, "step": s.step, "name": s.name, "role": s.role,
         "waiting": s.waiting, "median_days": round(s.median_days, 3), "p95_days": round(s.p95_days, 3),
@@ -199,3 +201,57 @@ def my_notifications():
     return jsonify([{"id": n.id, "kind": n.kind, "subject": n.subject, "body": n.body, "link": n.link,
                      "created_at": n.created_at.isoformat(), "read": n.read_at is not None}
                     for n in list_notifications(db.session, g.actor)])
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+@token_required
+def claim(task_id: int):
+    task = claim_task(db.session, task_id=task_id, actor=g.actor, now=clock.now())
+    return jsonify(id=task.id, claimed_by=g.actor.username)
+
+
+@bp.post("/tasks/<int:task_id>/release")
+@token_required
+def release(task_id: int):
+    task = release_task(db.session, task_id=task_id, actor=g.actor, now=clock.now())
+    return jsonify(id=task.id, claimed_by=None)
+
+
+@bp.post("/tasks/<int:task_id>/reassign")
+@token_required
+def reassign(task_id: int):
+    body = json_body()
+    if not isinstance(body.get("to"), str):
+        raise Invalid({"to": "give the username of the new holder"})
+    task = reassign_task(db.session, task_id=task_id, actor=g.actor, to_username=body["to"],
+                         reason=str(body.get("reason") or ""), now=clock.now())
+    return jsonify(id=task.id, candidates=[c.person.username for c in task.candidates])
+
+
+@bp.get("/audit-events")
+@token_required
+def audit_events():
+    if not (g.actor.is_admin or g.actor.holds("auditor")):
+        raise Forbidden("administrators and auditors only")
+    args = request.args
+    check_numbers(args, "subject_id", "page", "per_page")
+    page = list_audit_events(db.session, event_type=args.get("event_type"), subject_type=args.get("subject_type"),
+                             subject_id=args.get("subject_id", type=small_int),
+                             page=max(1, args.get("page", 1, type=small_int)),
+                             per_page=min(200, max(1, args.get("per_page", 50, type=small_int))))
+    return jsonify(total=page.total, page=page.page, per_page=page.per_page, items=[{
+        "id": e.id, "event_type": e.event_type, "actor": e.actor, "subject_type": e.subject_type,
+        "subject_id": e.subject_id, "payload": e.payload, "created_at": e.created_at.isoformat()} for e in page.items])
+
+
+def check_numbers(args, *names: str) -> None:
+    """422 naming each query parameter that is not a whole number in range."""
+    errors = {}
+    for name in names:
+        try:
+            if args.get(name):
+                small_int(args[name])
+        except ValueError:
+            errors[name] = f"a whole number from 0 to {MAX_ID}"
+    if errors:
+        raise Invalid(errors)

@@ -22,6 +22,7 @@ from workflows.migration import list_candidates, migrate_application
 
 from .. import clock
 from ..extensions import db
+from ..numbers import small_int
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
 
@@ -85,11 +86,11 @@ def index():
 @bp.get("/<key>/edit")
 def edit(key: str):
     definition = get_definition(db.session, key)
-    draft_id = request.args.get("draft", type=int)
+    draft_id = request.args.get("draft", type=small_int)
     draft = get_draft(db.session, draft_id, current_user) if draft_id else None
     if draft and draft.definition_key != key:
         abort(404)
-    base = request.args.get("version", type=int) or (draft.base_version.version if draft and draft.base_version
+    base = request.args.get("version", type=small_int) or (draft.base_version.version if draft and draft.base_version
                                                      else definition.latest)
     xml_url = url_for("editor.draft_xml", draft_id=draft.id) if draft else \
         url_for("tracking.diagram_xml", key=key, version=base)
@@ -148,8 +149,8 @@ def deploy(key: str):
 def diff(key: str):
     definition = get_definition(db.session, key)
     latest = definition.latest
-    a = request.args.get("a", type=int) or max(1, latest - 1)
-    b = request.args.get("b", type=int) or latest
+    a = request.args.get("a", type=small_int) or max(1, latest - 1)
+    b = request.args.get("b", type=small_int) or latest
     for number in (a, b):
         get_version(db.session, key, number)
     return render_template("editor/diff.html", definition=definition, a=a, b=b)
@@ -158,8 +159,8 @@ def diff(key: str):
 @bp.get("/<key>/migrate")
 def migrate_page(key: str):
     definition = get_definition(db.session, key)
-    source = request.args.get("from", type=int) or definition.versions[0].version
-    target = request.args.get("to", type=int) or definition.latest
+    source = request.args.get("from", type=small_int) or definition.versions[0].version
+    target = request.args.get("to", type=small_int) or definition.latest
     candidates = list_candidates(db.session, key=key, from_version=source, to_version=target, actor=current_user) \
         if source != target else []
     return render_template("editor/migrate.html", definition=definition, source=source, target=target,
@@ -168,11 +169,11 @@ def migrate_page(key: str):
 
 @bp.post("/<key>/migrate")
 def migrate(key: str):
-    target = request.form.get("to", type=int)
+    target = request.form.get("to", type=small_int)
     if target is None:
         raise Invalid({"to": "請選擇目標版本"})
     moved, refused = [], []
-    for application_id in request.form.getlist("application", type=int):
+    for application_id in request.form.getlist("application", type=small_int):
         try:
             migrate_application(db.session, application_id=application_id, to_version=target, actor=current_user,
                                 now=clock.now())

@@ -9,6 +9,7 @@ from workflows.notifications import list_notifications, mark_read, unread_count
 
 from .. import clock
 from ..extensions import db
+from ..numbers import small_int
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
@@ -30,7 +31,7 @@ def index():
 @bp.post("/read")
 @login_required
 def read():
-    note_id = request.form.get("id", type=int)
+    note_id = request.form.get("id", type=small_int)
     mark_read(db.session, current_user, clock.now(), note_id)
     target = request.form.get("next", "")
     return redirect(target if target.startswith("/") and not target.startswith("//") else url_for(".index"))

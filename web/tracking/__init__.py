@@ -21,6 +21,7 @@ from workflows.tracking import Filters, dashboard, search_applications
 from .. import clock
 from ..extensions import db
 from ..filters import STATE_LABELS, roc_date, roc_datetime
+from ..numbers import small_int
 from ..wtforms_builder import choices
 
 bp = Blueprint("tracking", __name__)
@@ -63,7 +64,7 @@ def _filters(form: SearchForm) -> Filters:
 def search():
     form = _search_form()
     sort = request.args.get("sort", "-id")
-    page = max(1, request.args.get("page", 1, type=int))
+    page = max(1, request.args.get("page", 1, type=small_int))
     result = search_applications(db.session, current_user, _filters(form), now=clock.now(), sort=sort, page=page)
     args = {k: v for k, v in request.args.items() if k not in ("page", "sort")}
     return render_template("tracking/list.html", form=form, result=result, sort=sort, args=args, now=clock.now())
@@ -165,7 +166,7 @@ def dashboard_page():
     versions = sorted({(s.process, s.version) for s in board.steps if s.process == process})
     latest = db.session.scalar(select(DefinitionVersion.version).join(ProcessDefinition)
                                .where(ProcessDefinition.key == process).order_by(DefinitionVersion.version.desc()))
-    version = request.args.get("version", type=int) or (versions[-1][1] if versions else latest)
+    version = request.args.get("version", type=small_int) or (versions[-1][1] if versions else latest)
     badges = {s.step: {"count": s.waiting, "median": round(s.median_days, 1)}
               for s in board.steps if s.process == process and s.version == version}
     return render_template("tracking/dashboard.html", form=form, board=board, process=process, version=version,

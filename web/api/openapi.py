@@ -1,0 +1,234 @@
+"""The OpenAPI 3.1 description of /api/v1, served as JSON and as a readable page (Swagger UI from npm)."""
+
+from __future__ import annotations
+
+from flask import jsonify, render_template
+
+from workflows.forms import FIELD_TYPES
+
+from . import bp
+
+STATES = ["running", "returned", "completed", "rejected", "withdrawn"]
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str = "OK") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _problems(*codes: int) -> dict:
+    text = {400: "Bad request", 401: "No or bad token", 403: "Not allowed for this person", 404: "Not found",
+            409: "Conflict: no longer open, or changed by someone else", 413: "Body too large",
+            422: "Invalid input; `errors` (or `problems`) names each field or element"}
+    return {str(c): {"description": text[c], "content": {"application/problem+json": {"schema": _ref("Problem")}}}
+            for c in codes}
+
+
+def _op(summary: str, responses: dict, *, tag: str, params=(), body=None, auth: bool = True,
+        errors=(401,)) -> dict:
+    op = {"summary": summary, "tags": [tag], "responses": {**responses, **_problems(*errors)}}
+    if params:
+        op["parameters"] = list(params)
+    if body:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if not auth:
+        op["security"] = []
+    return op
+
+
+def _path_int(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+
+
+def _query(name: str, schema: dict, description: str = "") -> dict:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+PAGING = [_query("page", {"type": "integer", "minimum": 1}), _query("per_page", {"type": "integer", "minimum": 1,
+                                                                                 "maximum": 200})]
+NULL_TIME = {"type": ["string", "null"], "format": "date-time"}
+TIME = {"type": "string", "format": "date-time"}
+
+SCHEMAS = {
+    "Problem": {"type": "object", "required": ["title", "status"], "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "errors": {"type": "object", "additionalProperties": {"type": "string"}},
+        "problems": {"type": "array", "items": {"type": "object", "properties": {
+            "element": {"type": ["string", "null"]}, "message": {"type": "string"}}}}}},
+    "Field": {"type": "object", "required": ["name", "label", "type", "required"], "properties": {
+        "name": {"type": "string"}, "label": {"type": "string"}, "type": {"enum": list(FIELD_TYPES)},
+        "required": {"type": "boolean"}, "choices": {"type": "array", "items": {"type": "object", "properties": {
+            "value": {"type": "string"}, "label": {"type": "string"}}}}}},
+    "Form": {"type": "object", "required": ["key", "title"], "properties": {
+        "key": {"type": "string"}, "title": {"type": "string"}, "source": {"type": "string"},
+        "fields": {"type": "array", "items": _ref("Field")}}},
+    "CurrentTask": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "step": {"type": "string"}, "name": {"type": "string"},
+        "role": {"type": "string"}, "candidates": {"type": "array", "items": {"type": "string"}}, "since": TIME}},
+    "HistoryEntry": {"type": "object", "properties": {
+        "step": {"type": "string"}, "step_name": {"type": "string"}, "role": {"type": "string"},
+        "actor": {"type": ["string", "null"]}, "decision": {"type": "string"},
+        "opinion": {"type": ["string", "null"]}, "data": {"type": ["object", "null"]}, "at": TIME}},
+    "Application": {"type": "object", "required": ["id", "state", "definition", "current_tasks", "history"],
+                    "properties": {
+        "id": {"type": "integer"}, "form": {"type": "string"}, "title": {"type": "string"},
+        "state": {"enum": STATES}, "definition": {"type": "object", "properties": {
+            "key": {"type": "string"}, "version": {"type": "integer"}}},
+        "applicant": {"type": ["string", "null"]}, "agency": {"type": "string"}, "data": {"type": "object"},
+        "created_at": TIME, "closed_at": NULL_TIME, "outcome_reason": {"type": ["string", "null"]},
+        "current_tasks": {"type": "array", "items": _ref("CurrentTask")},
+        "history": {"type": "array", "items": _ref("HistoryEntry")}}},
+    "Filed": {"type": "object", "required": ["id", "state"], "properties": {
+        "id": {"type": "integer"}, "state": {"enum": STATES}}},
+    "ApplicationPage": {"type": "object", "properties": {
+        "total": {"type": "integer"}, "page": {"type": "integer"}, "per_page": {"type": "integer"},
+        "items": {"type": "array", "items": {"type": "object"}}}},
+    "InboxTask": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "application": {"type": "integer"}, "form": {"type": "string"},
+        "step": {"type": "string"}, "name": {"type": "string"}, "role": {"type": "string"},
+        "applicant": {"type": ["string", "null"]}, "agency": {"type": "string"}, "since": TIME}},
+    "Task": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "step": {"type": "string"}, "name": {"type": "string"},
+        "role": {"type": "string"}, "state": {"enum": ["open", "completed", "cancelled"]}, "since": TIME,
+        "decisions": {"type": "array", "items": {"type": "string"}},
+        "fields": {"type": "array", "items": _ref("Field")}, "application": _ref("Application")}},
+    "Decision": {"type": "object", "required": ["decision"], "properties": {
+        "decision": {"enum": ["approve", "reject", "return", "resubmit", "withdraw"]},
+        "opinion": {"type": "string"}, "data": {"type": "object"}}},
+    "Version": {"type": "object", "properties": {
+        "version": {"type": "integer"}, "author": {"type": ["string", "null"]}, "created_at": TIME,
+        "note": {"type": ["string", "null"]}, "sha256": {"type": "string"},
+        "waiting_applications": {"type": "integer"}, "xml": {"type": "string"}}},
+    "ProcessDefinition": {"type": "object", "properties": {
+        "key": {"type": "string"}, "name": {"type": "string"},
+        "versions": {"type": "array", "items": _ref("Version")}}},
+    "StepFigures": {"type": "object", "properties": {
+        "process": {"type": "string"}, "version": {"type": "integer"}, "step": {"type": "string"},
+        "name": {"type": "string"}, "role": {"type": "string"}, "waiting": {"type": "integer"},
+        "median_days": {"type": "number"}, "p95_days": {"type": "number"}, "oldest_days": {"type": "number"},
+        "oldest_application": {"type": "integer"}}},
+    "Schedule": {"type": "object", "properties": {
+        "name": {"type": "string"}, "title": {"type": "string"}, "process": {"type": "string"},
+        "next_run_at": NULL_TIME, "last_run_at": NULL_TIME, "last_result": {"type": ["string", "null"]}}},
+    "Timer": {"type": "object", "properties": {
+        "application": {"type": "integer"}, "form": {"type": "string"}, "step": {"type": "string"},
+        "due_at": TIME}},
+    "Notification": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "kind": {"type": "string"}, "subject": {"type": "string"},
+        "body": {"type": "string"}, "link": {"type": ["string", "null"]}, "created_at": TIME,
+        "read": {"type": "boolean"}}},
+    "AuditEvent": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "event_type": {"type": "string"}, "actor": {"type": ["string", "null"]},
+        "subject_type": {"type": "string"}, "subject_id": {"type": ["integer", "null"]},
+        "payload": {"type": ["object", "null"]}, "created_at": TIME}},
+}
+
+
+def _array(name: str) -> dict:
+    return {"type": "array", "items": _ref(name)}
+
+
+def document() -> dict:
+    task_id, app_id, key = _path_int("task_id"), _path_int("application_id"), {
+        "name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
+    waiting = _query("waiting_longer_than", {"type": "string"}, "ISO-8601 duration (P7D, PT12H) or days")
+    paths = {
+        "/login": {"post": _op("Exchange username and password for a bearer token", {"200": _json({
+            "type": "object", "properties": {"token": {"type": "string"}}})}, tag="auth", auth=False,
+            body={"type": "object", "required": ["username", "password"], "properties": {
+                "username": {"type": "string"}, "password": {"type": "string"}}}, errors=(401, 422))},
+        "/forms": {"get": _op("Forms this person may file", {"200": _json(_array("Form"))}, tag="forms")},
+        "/forms/{key}": {"get": _op("A form's fields", {"200": _json(_ref("Form"))}, tag="forms", params=[key],
+                                    errors=(401, 403, 404))},
+        "/applications": {
+            "get": _op("Search the applications this person may see (stable order, paged)",
+                       {"200": _json(_ref("ApplicationPage"))}, tag="applications", errors=(401, 422), params=[
+                           _query("form", {"type": "string"}), _query("state", {"enum": STATES}),
+                           _query("agency", {"type": "integer"}), _query("applicant", {"type": "string"}),
+                           _query("step", {"type": "string"}), _query("holder", {"type": "string"}), waiting,
+                           _query("sort", {"enum": ["id", "-id", "created", "-created", "updated", "-updated",
+                                                    "waiting", "-waiting", "state", "-state"]}), *PAGING]),
+            "post": _op("File a form; its chain starts", {"201": _json(_ref("Filed"), "Created")},
+                        tag="applications", errors=(401, 403, 404, 422), body={
+                            "type": "object", "required": ["form", "data"], "properties": {
+                                "form": {"type": "string"}, "data": {"type": "object"}}})},
+        "/applications/{application_id}": {"get": _op("An application: state, version, current steps, history",
+                                                      {"200": _json(_ref("Application"))}, tag="applications",
+                                                      params=[app_id], errors=(401, 404))},
+        "/applications/{application_id}/amend": {"post": _op(
+            "Amend a returned application and resubmit it", {"200": _json(_ref("Filed"))}, tag="applications",
+            params=[app_id], errors=(401, 404, 409, 422), body={"type": "object", "required": ["data"], "properties": {
+                "data": {"type": "object"}, "note": {"type": "string"}}})},
+        "/applications/{application_id}/withdraw": {"post": _op(
+            "Withdraw an application under way", {"200": _json(_ref("Filed"))}, tag="applications",
+            params=[app_id], errors=(401, 404, 409, 422), body={"type": "object", "properties": {
+                "reason": {"type": "string"}}})},
+        "/tasks": {"get": _op("My open tasks, oldest first", {"200": _json(_array("InboxTask"))}, tag="tasks")},
+        "/tasks/{task_id}": {"get": _op("A task, its application and the fields it asks for",
+                                        {"200": _json(_ref("Task"))}, tag="tasks", params=[task_id],
+                                        errors=(401, 403, 404))},
+        "/tasks/{task_id}/complete": {"post": _op("Decide a step", {"200": _json({"type": "object"})}, tag="tasks",
+                                                  params=[task_id], body=_ref("Decision"),
+                                                  errors=(401, 403, 404, 409, 422))},
+        "/tasks/{task_id}/claim": {"post": _op("Claim a shared step", {"200": _json({"type": "object"})},
+                                               tag="tasks", params=[task_id], errors=(401, 403, 404, 409))},
+        "/tasks/{task_id}/release": {"post": _op("Release a claimed step", {"200": _json({"type": "object"})},
+                                                 tag="tasks", params=[task_id], errors=(401, 403, 404, 409))},
+        "/tasks/{task_id}/reassign": {"post": _op(
+            "Hand a step to someone else, with a reason", {"200": _json({"type": "object"})}, tag="tasks",
+            params=[task_id], errors=(401, 403, 404, 409, 422), body={
+                "type": "object", "required": ["to", "reason"], "properties": {
+                    "to": {"type": "string"}, "reason": {"type": "string"}}})},
+        "/process-definitions": {"get": _op("Processes and their versions", {"200": _json(
+            _array("ProcessDefinition"))}, tag="definitions")},
+        "/process-definitions/{key}/versions/{version}/xml": {"get": _op(
+            "A version's BPMN XML", {"200": {"description": "BPMN 2.0 XML", "content": {
+                "application/xml": {"schema": {"type": "string"}}}}}, tag="definitions",
+            params=[key, _path_int("version")], errors=(401, 404))},
+        "/process-definitions/{key}/versions": {"post": {
+            **_op("Deploy BPMN XML as the next version (administrators)", {
+                "201": _json(_ref("Version"), "Deployed"), "200": _json(_ref("Version"), "Identical content")},
+                tag="definitions", params=[key, _query("note", {"type": "string"}, "change note")],
+                errors=(400, 401, 403, 404, 413, 422)),
+            "requestBody": {"required": True, "content": {"application/xml": {"schema": {"type": "string"}}}}}},
+        "/dashboard/steps": {"get": _op("Waiting figures per process version and step", {"200": _json({
+            "type": "object", "properties": {"steps": _array("StepFigures"), "ageing": {"type": "object"},
+                                             "stuck": {"type": "array", "items": {"type": "object"}}}})},
+            tag="tracking", params=[_query("process", {"type": "string"}), _query("agency", {"type": "integer"})],
+            errors=(401, 422))},
+        "/schedules": {"get": _op("Recurring duties with next and last run (administrators)", {
+            "200": _json(_array("Schedule"))}, tag="scheduler", errors=(401, 403))},
+        "/timers": {"get": _op("Pending timers (administrators)", {"200": _json(_array("Timer"))},
+                               tag="scheduler", errors=(401, 403))},
+        "/notifications": {"get": _op("My notifications", {"200": _json(_array("Notification"))},
+                                      tag="notifications")},
+        "/audit-events": {"get": _op("Audit events, newest first (administrators, auditors)", {"200": _json({
+            "type": "object", "properties": {"total": {"type": "integer"}, "page": {"type": "integer"},
+                                             "per_page": {"type": "integer"}, "items": _array("AuditEvent")}})},
+            tag="audit", errors=(401, 403, 422), params=[
+                _query("event_type", {"type": "string"}), _query("subject_type", {"type": "string"}),
+                _query("subject_id", {"type": "integer"}), *PAGING])},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "勞保 WebIR 申請簽核系統 API", "version": "1",
+                 "description": "Everything a person does in the web pages. Errors are application/problem+json."},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {"schemas": SCHEMAS, "securitySchemes": {"bearer": {
+            "type": "http", "scheme": "bearer", "description": "POST /login gives the token"}}},
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_json():
+    return jsonify(document())
+
+
+@bp.get("/docs")
+def docs():
+    return render_template("api/docs.html")

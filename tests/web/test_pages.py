@@ -101,3 +101,20 @@ def test_every_main_page_renders_for_each_role(client, username):
     login(client, username)
     for url in ("/", "/applications/new", "/applications/mine"):
         assert client.get(url).status_code == 200
+
+
+def test_a_holder_claims_and_reassigns_from_the_task_page(app):
+    staff, head = app.test_client(), app.test_client()
+    login(staff, "sw_staff")
+    staff.post("/applications/new/querier_account", data=form_data(QUERIER_ADD))
+    login(head, "sw_unit_head")
+    task_url = re.search(r'href="(/tasks/\d+)"', head.get("/").text)[1]
+    assert "認領此案件" in head.get(task_url).text
+    assert head.post(f"{task_url}/claim").status_code == 302
+    assert "釋出給其他承辦人" in head.get(task_url).text
+    refused = head.post(f"{task_url}/reassign", data={"to": "sw_staff", "reason": "x"}, follow_redirects=True)
+    assert "不可交由申請人審核自己的申請" in refused.text
+    head.post(f"{task_url}/reassign", data={"to": "sw_it_head", "reason": "業務調整"})
+    assert 'id="inbox-count">0<' in head.get("/").text
+    it_head = login(app.test_client(), "sw_it_head")
+    assert task_url in it_head.get("/").text

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from wtforms import RadioField, TextAreaField
 
 from models import TaskState
+from workflows.assignment import claim_task, reassign_task, release_task
 from workflows.errors import Conflict, Forbidden, Invalid, NotFound
 from workflows.forms import FORMS, decision_label
 from workflows.reads import get_application_view, inbox_counts, list_inbox
@@ -69,3 +70,50 @@ def task(task_id: int):
     view = get_application_view(db.session, row.application_id, current_user)
     return render_template("inbox/task.html", task=row, view=view, form=form, fields=fields.fields,
                            is_open=row.state == TaskState.OPEN, spec=FORMS[view.form_key])
+
+
+def _assignment(task_id: int, action, message: str, **kwargs):
+    validate_csrf_or_400()
+    try:
+        action(db.session, task_id=task_id, actor=current_user, now=clock.now(), **kwargs)
+    except NotFound:
+        abort(404)
+    except Forbidden:
+        abort(403)
+    except (Conflict, Invalid) as exc:
+        errors = "；".join(exc.errors.values()) if isinstance(exc, Invalid) else str(exc)
+        flash(errors, "error")
+        return redirect(url_for("inbox.task", task_id=task_id))
+    flash(message, "success")
+    return redirect(url_for("inbox.index"))
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+@login_required
+def claim(task_id: int):
+    return _assignment(task_id, claim_task, "已認領，其他承辦人的待辦中將暫不顯示")
+
+
+@bp.post("/tasks/<int:task_id>/release")
+@login_required
+def release(task_id: int):
+    return _assignment(task_id, release_task, "已釋出")
+
+
+@bp.post("/tasks/<int:task_id>/reassign")
+@login_required
+def reassign(task_id: int):
+    return _assignment(task_id, reassign_task, "已改派", to_username=request.form.get("to", "").strip(),
+                       reason=request.form.get("reason", ""))
+
+
+def validate_csrf_or_400() -> None:
+    from flask_wtf.csrf import CSRFError, validate_csrf
+    from wtforms import ValidationError
+
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError as exc:
+        raise CSRFError(str(exc)) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select, true
 from sqlalchemy.orm import Session
 
 from models import Agency, AgencyKind, Application, Delegation, Person, Role, RoleHolding
@@ -25,20 +25,26 @@ def _valid(model, on: date):
             or_(model.valid_until.is_(None), model.valid_until >= on))
 
 
+def _holder_ids(role: str, application: Application, on: date):
+    """SELECT of the ids holding ``role`` for this application's unit, agency or city; None for no scope."""
+    query = select(RoleHolding.person_id).where(RoleHolding.role == role, *_valid(RoleHolding, on))
+    if role in _UNIT_ROLES:
+        return query.where(RoleHolding.unit_id == application.unit_id)
+    if role in _AGENCY_ROLES:
+        return query.where(RoleHolding.agency_id == application.agency_id)
+    if role in _CITY_ROLES:
+        return query.join(Agency, Agency.id == RoleHolding.agency_id).where(
+            Agency.kind == _CITY_ROLES[Role(role)], Agency.city == application.agency.city)
+    return None
+
+
 def role_holders(session: Session, role: str, application: Application, on: date) -> list[Person]:
     """The people holding ``role`` for this application's unit, agency or city."""
-    query = select(Person).join(RoleHolding, RoleHolding.person_id == Person.id).where(
-        RoleHolding.role == role, Person.active.is_(True), *_valid(RoleHolding, on))
-    if role in _UNIT_ROLES:
-        query = query.where(RoleHolding.unit_id == application.unit_id)
-    elif role in _AGENCY_ROLES:
-        query = query.where(RoleHolding.agency_id == application.agency_id)
-    elif role in _CITY_ROLES:
-        query = query.join(Agency, Agency.id == RoleHolding.agency_id).where(
-            Agency.kind == _CITY_ROLES[Role(role)], Agency.city == application.agency.city)
-    else:
+    holders = _holder_ids(role, application, on)
+    if holders is None:
         return []
-    return list(session.scalars(query.order_by(Person.id)).unique())
+    return list(session.scalars(select(Person).where(Person.id.in_(holders), Person.active.is_(True))
+                                .order_by(Person.id)))
 
 
 def delegates_of(session: Session, principals: list[Person], role: str, on: date) -> list[Person]:
@@ -54,6 +60,14 @@ def resolve_candidates(session: Session, role: str | None, application: Applicat
     """Everyone who may complete a step in ``role``; never the applicant, except on their own amend step."""
     if role == Role.APPLICANT:
         return [application.applicant]
-    holders = role_holders(session, role or "", application, on)
-    people = holders + [d for d in delegates_of(session, holders, role or "", on) if d not in holders]
-    return [p for p in people if p.id != application.applicant_id]
+    holders = _holder_ids(role or "", application, on)
+    if holders is None:
+        return []
+    delegates = select(Delegation.delegate_id).where(
+        Delegation.principal_id.in_(holders), Delegation.role == role, *_valid(Delegation, on))
+    # One query for a step's people: the holders first, then their delegates (授權人員).
+    is_delegate = case((Person.id.in_(holders), 0), else_=1)
+    return list(session.scalars(select(Person).where(
+        or_(Person.id.in_(holders), Person.id.in_(delegates)), Person.active.is_(True),
+        Person.id != application.applicant_id if application.applicant_id else true())
+        .order_by(is_delegate, Person.id)))

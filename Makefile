@@ -40,6 +40,7 @@ system-deps:
 
 lint: install
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check models workflows web bench tests
 
 test: install assets system-deps lint test-sqlite test-postgres
 

@@ -20,6 +20,7 @@ from .process import (
 __all__ = [
     "QUERY_ITEMS", "ROLE_LABELS", "AccountItem", "AccountKind", "AccountStatus", "Agency", "AgencyKind",
     "AgencyQueryItem", "Application", "ApplicationState", "AuditEvent", "Base", "Delegation",
-    "DefinitionVersion", "DiagramDraft", "HistoryEntry", "HumanTask", "Notification", "Person", "ProcessDefinition", "Role", "RoleHolding", "ScheduleRun",
+    "DefinitionVersion", "DiagramDraft", "HistoryEntry", "HumanTask", "Notification", "Person", "ProcessDefinition",
+    "Role", "RoleHolding", "ScheduleRun",
     "TaskCandidate", "TaskState", "Unit", "WebirAccount", "utcnow",
 ]

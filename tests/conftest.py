@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from web.extensions import db
 from workflows.demo import load_demo
 
 ROOT = Path(__file__).resolve().parent.parent
-NOW = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """The minimal JSON API contract (issue 2), through real HTTP on the Flask test client."""
 
-from workflows.forms import FIELD_TYPES
 from tests.conftest import ITEMS_CHANGE, QUERIER_ADD
+from workflows.forms import FIELD_TYPES
 
 
 def file_querier(api, username="sw_staff", data=QUERIER_ADD):
@@ -73,7 +73,8 @@ def test_an_approver_sees_decides_and_the_next_one_gets_it(api):
     detail = head.get(f"/api/v1/tasks/{task['id']}").get_json()
     assert detail["decisions"] == ["approve", "reject", "return"] and detail["fields"] == []
     assert detail["application"]["data"]["items"] == ["C0101", "B0101"]
-    assert head.post(f"/api/v1/tasks/{task['id']}/complete", {"decision": "approve", "opinion": "同意"}).status_code == 200
+    approved = head.post(f"/api/v1/tasks/{task['id']}/complete", {"decision": "approve", "opinion": "同意"})
+    assert approved.status_code == 200
     assert head.post(f"/api/v1/tasks/{task['id']}/complete", {"decision": "approve"}).status_code == 409
     [next_task] = api.as_("manager").get("/api/v1/tasks").get_json()
     fields = api.as_("manager").get(f"/api/v1/tasks/{next_task['id']}").get_json()["fields"]

@@ -17,7 +17,8 @@ def walk_to_authority(api):
     app_id = file_items_change(api)
     for username in ("sw_it_head", "sw_head"):
         [task] = api.as_(username).get("/api/v1/tasks").get_json()
-        assert api.as_(username).post(f"/api/v1/tasks/{task['id']}/complete", {"decision": "approve"}).status_code == 200
+        decided = api.as_(username).post(f"/api/v1/tasks/{task['id']}/complete", {"decision": "approve"})
+        assert decided.status_code == 200
     return app_id
 
 

@@ -123,14 +123,13 @@ class Run:
         if task.state != TaskState.READY or not task.task_spec.manual:
             raise EngineError(f"task {guid} is not waiting for a person")
         task.data.update(data)
+        # Completing a task re-checks waiting timers, so a due one may fire here too: one count around both.
         before = self._fired_timers()
         try:
             task.run()
         except SpiffWorkflowException as exc:
             raise EngineError(str(exc)) from exc
-        # Completing a task re-checks waiting timers, so a due one may fire here too.
-        self._note_fired(before)
-        self._advance()
+        self._advance(before=before)
 
     def update_data(self, guid: str, data: dict[str, Any]) -> None:
         """Replace form data on a ready task before it is completed (amendment)."""
@@ -174,8 +173,8 @@ class Run:
         self._advance(refresh=True)
         return self.fired[before:]
 
-    def _advance(self, refresh: bool = False) -> None:
-        before = self._fired_timers()
+    def _advance(self, refresh: bool = False, before: list | None = None) -> None:
+        before = self._fired_timers() if before is None else before
         try:
             if refresh:
                 self._wf.refresh_timers()

@@ -7,7 +7,7 @@ export FLASK_APP := web
 
 ASSETS := web/static/vendor/.built
 
-.PHONY: install assets run test test-sqlite test-postgres system-deps lint
+.PHONY: install assets run test test-sqlite test-postgres system-deps lint translations
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -15,7 +15,19 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
+# The English catalogue is compiled here (the .mo files are not committed).
 install: $(VENV)/.installed
+	$(VENV)/bin/pybabel -q compile -d web/translations
+
+# Re-extract the UI strings (Chinese msgids; babel.cfg) and merge them into each catalogue, then compile.
+# New strings arrive untranslated: fill in web/translations/<lang>/LC_MESSAGES/messages.po
+# (tests/web/test_language.py fails while any entry is untranslated or fuzzy).
+translations: install
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k _lp:1c,2 --sort-by-file --no-wrap --ignore-dirs ".* _* node_modules" \
+		--project webir-bpm --copyright-holder "webir-bpm contributors" -o web/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i web/translations/messages.pot -d web/translations --no-wrap --no-fuzzy-matching \
+		--ignore-obsolete
+	$(VENV)/bin/pybabel compile -d web/translations --statistics
 
 # bpmn-js and friends from npm (exact versions in frontend/package-lock.json), copied or bundled into web/static/vendor.
 $(ASSETS): frontend/package.json frontend/package-lock.json $(wildcard frontend/src/*.js frontend/scripts/*)

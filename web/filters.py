@@ -1,4 +1,4 @@
-"""Template filters: ROC dates in Taipei time, masked ID numbers, labels."""
+"""Template filters: ROC dates in Taipei time (ISO dates in English), masked ID numbers, labels."""
 
 from __future__ import annotations
 
@@ -8,20 +8,26 @@ from zoneinfo import ZoneInfo
 from models import QUERY_ITEMS, ROLE_LABELS
 from workflows.forms import DECISION_LABELS
 
+from .i18n import _l, _lp, is_chinese, lazy_tr
+
 TAIPEI = ZoneInfo("Asia/Taipei")
-STATE_LABELS = {"running": "審核中", "returned": "退回補正", "completed": "核准結案", "rejected": "不同意結案",
-                "withdrawn": "已撤回"}
-DECISION_TEXT = {**DECISION_LABELS, "submit": "提出申請", "reassign": "職務異動改派"}
+STATE_LABELS = {"running": _lp("state", "審核中"), "returned": _lp("state", "退回補正"),
+                "completed": _lp("state", "核准結案"), "rejected": _lp("state", "不同意結案"),
+                "withdrawn": _lp("state", "已撤回")}
+DECISION_TEXT = {**{key: lazy_tr(label) for key, label in DECISION_LABELS.items()},
+                 "submit": _l("提出申請"), "reassign": _l("職務異動改派")}
 
 
 def roc_date(value: date | datetime | str | None) -> str:
-    """民國 115 年 11 月 25 日 style, as the official forms print it."""
+    """民國 115 年 11 月 25 日 style, as the official forms print it; 2026-11-25 when the UI is in English."""
     if value is None or value == "":
         return ""
     if isinstance(value, str):
         value = date.fromisoformat(value)
     if isinstance(value, datetime):
         value = value.astimezone(TAIPEI)
+    if not is_chinese():
+        return f"{value:%Y-%m-%d}"
     return f"{value.year - 1911}年{value.month:02d}月{value.day:02d}日"
 
 
@@ -41,5 +47,6 @@ def mask_id(value: str | None) -> str:
 
 def register(app) -> None:
     app.jinja_env.filters.update(roc_date=roc_date, roc_datetime=roc_datetime, mask_id=mask_id)
-    app.jinja_env.globals.update(ROLE_LABELS=ROLE_LABELS, STATE_LABELS=STATE_LABELS, DECISION_TEXT=DECISION_TEXT,
-                                 QUERY_ITEMS=QUERY_ITEMS)
+    app.jinja_env.globals.update(ROLE_LABELS={role: lazy_tr(label) for role, label in ROLE_LABELS.items()},
+                                 STATE_LABELS=STATE_LABELS, DECISION_TEXT=DECISION_TEXT,
+                                 QUERY_ITEMS={code: lazy_tr(name) for code, name in QUERY_ITEMS.items()})

@@ -1,4 +1,4 @@
-"""Build WTForms classes from the form descriptions in workflows.forms."""
+"""Build WTForms classes from the form descriptions in workflows.forms (labels and errors in the UI language)."""
 
 from __future__ import annotations
 
@@ -19,18 +19,21 @@ from wtforms.validators import Optional
 
 from workflows.forms import Field
 
+from .i18n import tr_choice, tr_message
+
 
 class CheckboxListField(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
 
 
-def choices(pairs) -> list[SelectChoice]:
-    return [SelectChoice(value, label) for value, label in pairs]
+def choices(pairs, translate: bool = True) -> list[SelectChoice]:
+    """Choices with their labels in the UI language (built per request, like the forms); names are data: as is."""
+    return [SelectChoice(value, tr_choice(value, label) if translate else label) for value, label in pairs]
 
 
 def _wt_field(f: Field):
-    kw: dict[str, Any] = {"label": f.label, "description": f.help}
+    kw: dict[str, Any] = {"label": tr_message(f.label), "description": tr_message(f.help)}
     if f.type == "boolean":
         return BooleanField(**kw)
     if f.type == "multichoice":
@@ -64,7 +67,7 @@ def form_values(form: FlaskForm, fields: tuple[Field, ...]) -> dict[str, Any]:
 
 
 def apply_errors(form: FlaskForm, errors: dict[str, str]) -> None:
-    """Show the service layer's errors next to their fields."""
+    """Show the service layer's errors next to their fields, in the UI language where the catalogue has them."""
     for name, message in errors.items():
         if name in form:
-            form[name].errors = [*form[name].errors, message]
+            form[name].errors = [*form[name].errors, tr_message(message)]

@@ -14,6 +14,7 @@ from workflows import duties
 
 from .. import clock
 from ..extensions import db
+from ..i18n import _, tr
 from ..scheduler import TAIPEI, schedules
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -64,10 +65,12 @@ def schedules_page():
 def run_now(name: str):
     schedule = duties.find_schedule(name, schedules(current_app)) or abort(404)
     result = duties.run_schedule(db.session, schedule, clock.now(), actor=current_user)
+    title = tr(schedule.title)
     if result is None:
-        flash(f"{schedule.title}：本期（{schedule.period(clock.now())}）已執行過，不重複啟動", "error")
+        flash(_("%(title)s：本期（%(period)s）已執行過，不重複啟動", title=title, period=schedule.period(clock.now())),
+              "error")
     elif result.result == "failed":
-        flash(f"{schedule.title}：執行失敗 {result.detail.get('error')}", "error")
+        flash(_("%(title)s：執行失敗 %(error)s", title=title, error=result.detail.get("error")), "error")
     else:
-        flash(f"{schedule.title}：已啟動 {len(result.detail['applications'])} 件", "success")
+        flash(_("%(title)s：已啟動 %(count)s 件", title=title, count=len(result.detail["applications"])), "success")
     return redirect(url_for(".schedules_page"))

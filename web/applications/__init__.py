@@ -13,6 +13,7 @@ from workflows.reads import get_application_view, list_my_applications
 
 from .. import clock
 from ..extensions import db
+from ..i18n import _, tr_message
 from ..wtforms_builder import apply_errors, form_class, form_values
 
 bp = Blueprint("applications", __name__, url_prefix="/applications")
@@ -45,7 +46,7 @@ def new(form_key: str):
         except Invalid as exc:
             apply_errors(form, exc.errors)
         else:
-            flash(f"已送出申請（案號 {app.id}）", "success")
+            flash(_("已送出申請（案號 %(id)s）", id=app.id), "success")
             return redirect(url_for("applications.detail", application_id=app.id))
     return render_template("applications/new.html", spec=spec, form=form, amend=None)
 
@@ -77,7 +78,7 @@ def amend(application_id: int):
     if view.applicant != current_user.username:
         abort(403)
     if view.state != ApplicationState.RETURNED:
-        flash("此申請目前不需補正", "error")
+        flash(_("此申請目前不需補正"), "error")
         return redirect(url_for("applications.detail", application_id=application_id))
     spec = FORMS[view.form_key]
     form = form_class(spec.fields)(data=view.data if request.method == "GET" else None)
@@ -88,9 +89,9 @@ def amend(application_id: int):
         except Invalid as exc:
             apply_errors(form, exc.errors)
         except Conflict as exc:
-            flash(str(exc), "error")
+            flash(tr_message(str(exc)), "error")
         else:
-            flash("已補正並重新送出", "success")
+            flash(_("已補正並重新送出"), "success")
             return redirect(url_for("applications.detail", application_id=application_id))
     return render_template("applications/new.html", spec=spec, form=form, amend=view)
 
@@ -104,7 +105,7 @@ def withdraw(application_id: int):
     except NotFound:
         abort(404)
     except (Conflict, Forbidden) as exc:
-        flash(str(exc), "error")
+        flash(tr_message(str(exc)), "error")
     else:
-        flash("申請已撤回", "success")
+        flash(_("申請已撤回"), "success")
     return redirect(url_for("applications.detail", application_id=application_id))

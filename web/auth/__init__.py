@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -14,13 +12,14 @@ from wtforms.validators import DataRequired
 from models import Person
 
 from ..extensions import db, login_manager
+from ..i18n import N_, _, _l, gettext, same_site_path
 
 bp = Blueprint("auth", __name__)
 
 
 class LoginForm(FlaskForm):
-    username = StringField("帳號", validators=[DataRequired(message="請輸入帳號")])
-    password = PasswordField("密碼", validators=[DataRequired(message="請輸入密碼")])
+    username = StringField(_l("帳號"), validators=[DataRequired(message=_l("請輸入帳號"))])
+    password = PasswordField(_l("密碼"), validators=[DataRequired(message=_l("請輸入密碼"))])
 
 
 def find_person(username: str, password: str) -> Person | None:
@@ -32,7 +31,8 @@ def find_person(username: str, password: str) -> Person | None:
 
 def init(app) -> None:
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "請先登入"
+    login_manager.login_message = N_("請先登入")
+    login_manager.localize_callback = gettext  # flashed as plain text in the UI language
 
     @login_manager.user_loader
     def load_user(user_id: str) -> Person | None:
@@ -46,12 +46,9 @@ def login():
         person = find_person(form.username.data, form.password.data)
         if person:
             login_user(person)
-            target = request.args.get("next", "")
             # Only same-site relative paths: an open redirect would hand the session to another site.
-            if not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
-                target = url_for("inbox.index")
-            return redirect(target)
-        flash("帳號或密碼錯誤", "error")
+            return redirect(same_site_path(request.args.get("next")) or url_for("inbox.index"))
+        flash(_("帳號或密碼錯誤"), "error")
     return render_template("auth/login.html", form=form)
 
 

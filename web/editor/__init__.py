@@ -22,15 +22,17 @@ from workflows.migration import list_candidates, migrate_application
 
 from .. import clock
 from ..extensions import db
+from ..i18n import _, _l, tr, tr_message
 from ..numbers import small_int
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
 
 # JSON bodies carry the XML plus a note; allow for escaping on top of the diagram limit.
 MAX_JSON_BYTES = 2 * MAX_DIAGRAM_BYTES + 64 * 1024
-STEP_FORM_LABELS = {"review": "審核（同意／不同意／退回補正）", "account_setup": "設定帳號", "item_review": "逐項審核",
-                    "bureau_answer": "登錄勞保局審核結果", "apply_items": "套用核准項目", "amend": "申請人補正或撤回"}
-NOTIFY_LABELS = {"holder": "承辦人（提醒）", "superior": "上級主管（通報）"}
+STEP_FORM_LABELS = {"review": _l("審核（同意／不同意／退回補正）"), "account_setup": _l("設定帳號"),
+                    "item_review": _l("逐項審核"), "bureau_answer": _l("登錄勞保局審核結果"),
+                    "apply_items": _l("套用核准項目"), "amend": _l("申請人補正或撤回")}
+NOTIFY_LABELS = {"holder": _l("承辦人（提醒）"), "superior": _l("上級主管（通報）")}
 
 
 @bp.before_request
@@ -43,9 +45,11 @@ def _admins_only():
 def _editor_options() -> dict:
     """What the properties panel may offer: the forms, roles and notify targets the app can run."""
     return {
-        "forms": [{"value": k, "label": f"{STEP_FORM_LABELS.get(k, k)}（{k}）"} for k in STEP_FORMS],
-        "roles": [{"value": r.value, "label": f"{ROLE_LABELS[r]}（{r.value}）"} for r in Role if r != Role.ADMIN],
-        "notify": [{"value": k, "label": v} for k, v in NOTIFY_LABELS.items()],
+        "forms": [{"value": k, "label": _("%(label)s（%(key)s）", label=STEP_FORM_LABELS.get(k, k), key=k)}
+                  for k in STEP_FORMS],
+        "roles": [{"value": r.value, "label": _("%(label)s（%(key)s）", label=tr(ROLE_LABELS[r]), key=r.value)}
+                  for r in Role if r != Role.ADMIN],
+        "notify": [{"value": k, "label": str(v)} for k, v in NOTIFY_LABELS.items()],
     }
 
 
@@ -57,7 +61,7 @@ def _json_body() -> dict:
     request.max_content_length = MAX_JSON_BYTES
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("xml"), str):
-        raise Invalid({"xml": "請以 JSON 傳送 {\"xml\": ...}"})
+        raise Invalid({"xml": _("請以 JSON 傳送 %(body)s", body='{"xml": ...}')})
     return body
 
 
@@ -73,7 +77,7 @@ def _workflow_error(exc: WorkflowError):
                        problems=_problems_json(getattr(exc, "problems", []))), status
     if isinstance(exc, NotFound):
         return Response(str(exc), status=404, mimetype="text/plain")
-    flash(str(exc), "error")
+    flash(tr_message(str(exc)), "error")
     return redirect(url_for("editor.index"))
 
 
@@ -112,7 +116,7 @@ def check(key: str):
     except DiagramError as exc:
         return jsonify(ok=False, problems=_problems_json(exc.problems))
     if diagram.process_id != key:
-        return jsonify(ok=False, problems=_problems_json([(diagram.process_id, f"流程代碼須為「{key}」")]))
+        return jsonify(ok=False, problems=_problems_json([(diagram.process_id, _("流程代碼須為「%(key)s」", key=key))]))
     return jsonify(ok=True, problems=[])
 
 
@@ -127,7 +131,7 @@ def save(key: str):
 @bp.post("/drafts/<int:draft_id>/discard")
 def discard(draft_id: int):
     discard_draft(db.session, draft_id, current_user)
-    flash("已刪除草稿", "success")
+    flash(_("已刪除草稿"), "success")
     return redirect(url_for("editor.index"))
 
 
@@ -140,7 +144,8 @@ def deploy(key: str):
     except DiagramRefused as exc:
         return jsonify(message=str(exc), problems=_problems_json(exc.problems)), 422
     number = deployment.version.version
-    flash(f"已部署為第 {number} 版" if deployment.created else f"內容與第 {number} 版相同，未建立新版本", "success")
+    flash(_("已部署為第 %(number)s 版", number=number) if deployment.created
+          else _("內容與第 %(number)s 版相同，未建立新版本", number=number), "success")
     return jsonify(version=number, created=deployment.created,
                    history=url_for("editor.index", _anchor=f"process-{key}")), 201 if deployment.created else 200
 
@@ -171,7 +176,7 @@ def migrate_page(key: str):
 def migrate(key: str):
     target = request.form.get("to", type=small_int)
     if target is None:
-        raise Invalid({"to": "請選擇目標版本"})
+        raise Invalid({"to": _("請選擇目標版本")})
     moved, refused = [], []
     for application_id in request.form.getlist("application", type=small_int):
         try:
@@ -181,7 +186,8 @@ def migrate(key: str):
         except (Conflict, NotFound) as exc:
             refused.append(str(exc))
     if moved:
-        flash(f"已移轉到第 {target} 版：案號 {'、'.join(map(str, moved))}", "success")
+        ids = _("、").join(map(str, moved))
+        flash(_("已移轉到第 %(version)s 版：案號 %(ids)s", version=target, ids=ids), "success")
     for reason in refused:
-        flash(reason, "error")
+        flash(tr_message(reason), "error")
     return redirect(url_for("editor.migrate_page", key=key, **{"from": request.form.get("from"), "to": target}))

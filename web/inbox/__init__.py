@@ -15,6 +15,7 @@ from workflows.tasks import complete_task, get_task_for, step_fields
 
 from .. import clock
 from ..extensions import db
+from ..i18n import _, _l, tr_message
 from ..wtforms_builder import apply_errors, choices, form_class, form_values
 
 bp = Blueprint("inbox", __name__)
@@ -35,8 +36,8 @@ def index():
 def _decision_form(app, task):
     fields = step_fields(db.session, app, task, clock.now())
     decisions = [(d, decision_label(fields.step, d)) for d in fields.step.decisions]
-    extra = {"decision": RadioField("決定", choices=choices(decisions), default=decisions[0][0]),
-             "opinion": TextAreaField("意見", render_kw={"rows": 3})}
+    extra = {"decision": RadioField(_l("決定"), choices=choices(decisions), default=decisions[0][0]),
+             "opinion": TextAreaField(_l("意見"), render_kw={"rows": 3})}
     return fields, form_class(fields.fields, extra)
 
 
@@ -60,12 +61,13 @@ def task(task_id: int):
         except Invalid as exc:
             apply_errors(form, exc.errors)
         except Conflict as exc:
-            flash(str(exc), "error")
+            flash(tr_message(str(exc)), "error")
             return redirect(url_for("inbox.index"))
         except Forbidden as exc:
             abort(403, str(exc))
         else:
-            flash(f"已送出：{row.name}（{decision_label(fields.step, form.decision.data)}）", "success")
+            flash(_("已送出：%(step)s（%(decision)s）", step=row.name,
+                    decision=tr_message(decision_label(fields.step, form.decision.data))), "success")
             return redirect(url_for("inbox.index"))
     view = get_application_view(db.session, row.application_id, current_user)
     return render_template("inbox/task.html", task=row, view=view, form=form, fields=fields.fields,
@@ -81,7 +83,8 @@ def _assignment(task_id: int, action, message: str, **kwargs):
     except Forbidden:
         abort(403)
     except (Conflict, Invalid) as exc:
-        errors = "；".join(exc.errors.values()) if isinstance(exc, Invalid) else str(exc)
+        errors = _("；").join(map(tr_message, exc.errors.values())) if isinstance(exc, Invalid) \
+            else tr_message(str(exc))
         flash(errors, "error")
         return redirect(url_for("inbox.task", task_id=task_id))
     flash(message, "success")
@@ -91,19 +94,19 @@ def _assignment(task_id: int, action, message: str, **kwargs):
 @bp.post("/tasks/<int:task_id>/claim")
 @login_required
 def claim(task_id: int):
-    return _assignment(task_id, claim_task, "已認領，其他承辦人的待辦中將暫不顯示")
+    return _assignment(task_id, claim_task, _("已認領，其他承辦人的待辦中將暫不顯示"))
 
 
 @bp.post("/tasks/<int:task_id>/release")
 @login_required
 def release(task_id: int):
-    return _assignment(task_id, release_task, "已釋出")
+    return _assignment(task_id, release_task, _("已釋出"))
 
 
 @bp.post("/tasks/<int:task_id>/reassign")
 @login_required
 def reassign(task_id: int):
-    return _assignment(task_id, reassign_task, "已改派", to_username=request.form.get("to", "").strip(),
+    return _assignment(task_id, reassign_task, _("已改派"), to_username=request.form.get("to", "").strip(),
                        reason=request.form.get("reason", ""))
 
 

@@ -7,6 +7,7 @@ import io
 from datetime import date
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request, send_file, url_for
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms import DateField, Form, IntegerField, SelectField, StringField
@@ -21,6 +22,7 @@ from workflows.tracking import Filters, dashboard, search_applications
 from .. import clock
 from ..extensions import db
 from ..filters import STATE_LABELS, roc_date, roc_datetime
+from ..i18n import _, _l, tr
 from ..numbers import small_int
 from ..wtforms_builder import choices
 
@@ -29,23 +31,24 @@ EXPORT_LIMIT = 10_000
 
 
 class SearchForm(Form):
-    form = SelectField("表單", validators=[Optional()])
-    state = SelectField("狀態", validators=[Optional()])
-    agency = SelectField("機關", validators=[Optional()])
-    applicant = StringField("申請人", validators=[Optional()])
-    step = StringField("目前步驟", validators=[Optional()])
-    holder = StringField("目前承辦人帳號", validators=[Optional()])
-    waiting = IntegerField("等待超過（天）", validators=[Optional(), NumberRange(min=0, max=3650)])
-    created_from = DateField("申請日期起", validators=[Optional()], render_kw={"type": "date"})
-    created_to = DateField("申請日期迄", validators=[Optional()], render_kw={"type": "date"})
+    form = SelectField(_l("表單"), validators=[Optional()])
+    state = SelectField(_l("狀態"), validators=[Optional()])
+    agency = SelectField(_l("機關"), validators=[Optional()])
+    applicant = StringField(_l("申請人"), validators=[Optional()])
+    step = StringField(_l("目前步驟"), validators=[Optional()])
+    holder = StringField(_l("目前承辦人帳號"), validators=[Optional()])
+    waiting = IntegerField(_l("等待超過（天）"), validators=[Optional(), NumberRange(min=0, max=3650)])
+    created_from = DateField(_l("申請日期起"), validators=[Optional()], render_kw={"type": "date"})
+    created_to = DateField(_l("申請日期迄"), validators=[Optional()], render_kw={"type": "date"})
 
 
 def _search_form() -> SearchForm:
     form = SearchForm(request.args)
-    form.form.choices = choices([("", "全部"), *((k, f.title) for k, f in FORMS.items())])
-    form.state.choices = choices([("", "全部"), *((s.value, STATE_LABELS[s.value]) for s in ApplicationState)])
+    every = _("全部")
+    form.form.choices = choices([("", every), *((k, f.title) for k, f in FORMS.items())])
+    form.state.choices = choices([("", every), *((s.value, str(STATE_LABELS[s.value])) for s in ApplicationState)])
     agencies = db.session.execute(select(Agency.id, Agency.name).order_by(Agency.id)).all()
-    form.agency.choices = choices([("", "全部"), *((str(i), n) for i, n in agencies)])
+    form.agency.choices = choices([("", every), *((str(i), n) for i, n in agencies)], translate=False)
     return form
 
 
@@ -70,17 +73,22 @@ def search():
     return render_template("tracking/list.html", form=form, result=result, sort=sort, args=args, now=clock.now())
 
 
-EXPORT_HEADER = ["案號", "表單", "申請人", "機關", "單位", "狀態", "目前步驟", "目前承辦人", "等待天數",
-                 "申請日期", "結案日期"]
+EXPORT_HEADER = [_l("案號"), _l("表單"), _l("申請人"), _l("機關"), _l("單位"), _l("狀態"), _l("目前步驟"),
+                 _l("目前承辦人"), _l("等待天數"), _l("申請日期"), _l("結案日期")]
+
+
+def _export_header() -> list[str]:
+    return [str(h) for h in EXPORT_HEADER]
 
 
 def _export_rows():
     now = clock.now()
     result = search_applications(db.session, current_user, _filters(_search_form()), now=now,
                                  sort=request.args.get("sort", "-id"), per_page=EXPORT_LIMIT)
+    sep = _("、")
     for a in result.items:
-        yield [a.id, a.form_title, a.applicant, a.agency, a.unit or "", STATE_LABELS[a.state],
-               "、".join(t.name for t in a.current), "、".join(h for t in a.current for h in t.holders),
+        yield [a.id, tr(a.form_title), a.applicant, a.agency, a.unit or "", str(STATE_LABELS[a.state]),
+               sep.join(t.name for t in a.current), sep.join(h for t in a.current for h in t.holders),
                round((now - a.waiting_since).total_seconds() / 86400, 1) if a.waiting_since else "",
                roc_date(a.created_at), roc_date(a.closed_at)]
 
@@ -90,7 +98,7 @@ def _export_rows():
 def export_csv():
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(EXPORT_HEADER)
+    writer.writerow(_export_header())
     writer.writerows(_export_rows())
     # A BOM so Excel on Windows opens the Chinese text as UTF-8.
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
@@ -104,8 +112,8 @@ def export_xlsx():
 
     book = Workbook()
     sheet = book.active
-    sheet.title = "申請案件"
-    sheet.append(EXPORT_HEADER)
+    sheet.title = _("申請案件")
+    sheet.append(_export_header())
     for row in _export_rows():
         sheet.append(row)
     sheet.freeze_panes = "A2"
@@ -128,13 +136,14 @@ def trail(application_id: int):
     return jsonify(
         xml=url_for("tracking.diagram_xml", key=view.definition_key, version=view.definition_version),
         done=view.trail.get("done", []), flows=view.trail.get("flows", []),
-        current=[{"step": t.step, "name": t.name, "role": t.role_label, "holders": t.candidate_names,
+        current=[{"step": t.step, "name": t.name, "role": tr(t.role_label), "holders": t.candidate_names,
                   "since": t.since.isoformat(), "since_text": _since_text(t.since, now),
                   "overdue_days": _overdue(t.due_at, now)} for t in view.current_tasks])
 
 
 def _since_text(since, now) -> str:
-    return f"自 {roc_datetime(since)}（{(now - since).days} 天）"
+    days = (now - since).days
+    return ngettext("自 %(since)s（%(num)s 天）", "自 %(since)s（%(num)s 天）", days, since=roc_datetime(since))
 
 
 def _overdue(due_at, now) -> float | None:

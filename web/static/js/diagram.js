@@ -1,5 +1,12 @@
 // Draw a deployed diagram with bpmn-js's viewer and mark where an application has been and is now.
 (function () {
+  // Strings in the UI language, put on the page by the server (_client_text.html); Chinese when absent.
+  const TEXT = Object.assign({ overdue: '逾期 {days} 天', noHolder: '尚無承辦人', median: '中位數 {median} 天', sep: '、' },
+    window.WebirText || {});
+  function text(key, values) {
+    return TEXT[key].replace(/{(\w+)}/g, (_, name) => (values && name in values ? values[name] : `{${name}}`));
+  }
+
   async function draw(container, xmlUrl) {
     const viewer = new BpmnJS({ container });
     const xml = await (await fetch(xmlUrl, { credentials: 'same-origin' })).text();
@@ -29,9 +36,9 @@
       if (!registry.get(t.step)) return;
       canvas.removeMarker(t.step, 'done');
       canvas.addMarker(t.step, 'current-step');
-      const late = t.overdue_days !== null ? `<div class="late">逾期 ${t.overdue_days} 天</div>` : '';
+      const late = t.overdue_days !== null ? `<div class="late">${esc(text('overdue', { days: t.overdue_days }))}</div>` : '';
       overlays.add(t.step, 'holder', { position: { top: -46, left: -10 },
-        html: `<div class="holder-note">${esc(t.holders.join('、') || '尚無承辦人')}<br>${esc(t.since_text)}${late}</div>` });
+        html: `<div class="holder-note">${esc(t.holders.join(TEXT.sep) || text('noHolder'))}<br>${esc(t.since_text)}${late}</div>` });
     });
     container.dataset.ready = 'true';
     return viewer;
@@ -46,7 +53,7 @@
       if (!registry.get(step)) return;
       canvas.addMarker(step, 'heat-' + Math.min(4, Math.ceil(4 * b.count / max)));
       overlays.add(step, 'count', { position: { top: -12, right: 12 },
-        html: `<div class="count-badge" data-step="${esc(step)}" title="中位數 ${b.median} 天">${b.count}</div>` });
+        html: `<div class="count-badge" data-step="${esc(step)}" title="${esc(text('median', { median: b.median }))}">${b.count}</div>` });
     });
     container.dataset.ready = 'true';
     return viewer;

@@ -1,6 +1,10 @@
 // Traditional Chinese for the editor strings this app shows (palette, context pad, properties panel, lint).
 // Keys missing here fall back to English. bpmn-js-i18n has only Simplified Chinese, hence a small map of our own.
+// When the page is in English (<html lang="en">) bpmn-js keeps its own English and bpmnlint its own messages.
+// The editor's own messages come from the server in the UI language (window.WebirText, _client_text.html).
 (function () {
+  const english = !(document.documentElement.lang || 'zh').toLowerCase().startsWith('zh');
+
   const zhTW = {
     // palette and tools
     'Activate hand tool': '啟用拖曳工具', 'Activate lasso tool': '啟用套索工具',
@@ -37,7 +41,7 @@
   };
 
   function translate(template, replacements) {
-    const text = zhTW[template] || template;
+    const text = english ? template : (zhTW[template] || template);
     return text.replace(/{([^}]+)}/g, (_, key) => (replacements && key in replacements ? replacements[key] : `{${key}}`));
   }
 
@@ -58,8 +62,15 @@
   };
 
   function lintMessage(rule, message) {
+    if (english) return `${message} (${rule})`;
     return LINT[rule] || `${message}（${rule}）`;
   }
 
-  window.EditorI18n = { translate, lintMessage };
+  // The editor's own messages: text('deployed', { version: 3 }) fills {version}.
+  function text(key, values) {
+    const template = (window.WebirText || {})[key] ?? key;
+    return template.replace(/{(\w+)}/g, (_, name) => (values && name in values ? values[name] : `{${name}}`));
+  }
+
+  window.EditorI18n = { translate, lintMessage, text, english };
 })();

@@ -2,13 +2,14 @@
 (function () {
   const MAX_UPLOAD_BYTES = 2 * 1024 * 1024;
   const csrfToken = () => document.querySelector('meta[name="csrf-token"]').content;
+  const t = (key, values) => EditorI18n.text(key, values);
 
   async function postJSON(url, body) {
     const response = await fetch(url, {
       method: 'POST', credentials: 'same-origin', body: JSON.stringify(body),
       headers: { 'Content-Type': 'application/json', 'X-CSRFToken': csrfToken() },
     });
-    const data = await response.json().catch(() => ({ message: `伺服器回應 ${response.status}` }));
+    const data = await response.json().catch(() => ({ message: t('serverStatus', { status: response.status }) }));
     return { status: response.status, data };
   }
 
@@ -27,7 +28,7 @@
 
   function labelOf(element, id) {
     const name = element && element.businessObject && element.businessObject.name;
-    return name ? `${name}（${id}）` : (id || '整張圖');
+    return name ? `${name}（${id}）` : (id || t('wholeDiagram'));
   }
 
   class Editor {
@@ -58,10 +59,10 @@
         canvas.scroll({ dx: 70, dy: 0 });  // fit-viewport puts the left edge under the palette
         this.clearProblems();
         this.root.dataset.ready = 'true';
-        if (warnings.length) this.say(`已載入，但有 ${warnings.length} 項無法辨識的內容已略過`, 'error');
+        if (warnings.length) this.say(t('loadedWithWarnings', { count: warnings.length }), 'error');
         return true;
       } catch (error) {
-        this.say(`無法開啟這個檔案：${error.message}`, 'error');
+        this.say(t('cannotOpen', { error: error.message }), 'error');
         return false;
       }
     }
@@ -111,12 +112,12 @@
 
     renderList(items) {
       if (!items.length) {
-        this.list.innerHTML = '<li class="ok">沒有發現問題，可以部署。</li>';
+        this.list.innerHTML = `<li class="ok">${esc(t('noProblems'))}</li>`;
         return;
       }
       this.list.innerHTML = items.map((item, n) => `<li class="${item.severity}" data-element="${esc(item.id || '')}">
         ${item.element ? `<button type="button" class="element" data-index="${n}">${esc(labelOf(item.element, item.id))}</button>`
-          : esc(labelOf(null, item.id))}：${esc(item.message)}</li>`).join('');
+          : esc(labelOf(null, item.id))}${esc(t('colon'))}${esc(item.message)}</li>`).join('');
       this.list.querySelectorAll('button.element').forEach(button => button.addEventListener('click', () => {
         const element = items[Number(button.dataset.index)].element;
         this.get('selection').select(element);
@@ -125,15 +126,15 @@
     }
 
     async check() {
-      this.say('檢查中…');
+      this.say(t('checking'));
       const lintIssues = await AppModeler.lint(this.modeler);
       const { status, data } = await postJSON(this.root.dataset.checkUrl, { xml: await this.xml() });
       if (status >= 400) {
-        this.say(data.message || '檢查失敗', 'error');
+        this.say(data.message || t('checkFailed'), 'error');
         return this.showProblems(lintIssues, data.problems || []) || 1;
       }
       const errors = this.showProblems(lintIssues, data.problems);
-      this.say(errors ? `發現 ${errors} 項錯誤，請修正後再部署` : '檢查通過', errors ? 'error' : 'success');
+      this.say(errors ? t('errorsFound', { count: errors }) : t('checkPassed'), errors ? 'error' : 'success');
       return errors;
     }
 
@@ -141,8 +142,9 @@
       const { status, data } = await postJSON(this.root.dataset.draftUrl, {
         xml: await this.xml(), note: this.note(), base_version: Number(this.root.dataset.baseVersion) || null,
       });
-      if (status >= 400) return this.say(data.message || '無法儲存草稿', 'error');
-      this.say(`草稿已儲存（${new Date().toLocaleTimeString('zh-TW')}）`, 'success');
+      if (status >= 400) return this.say(data.message || t('cannotSaveDraft'), 'error');
+      const time = new Date().toLocaleTimeString(EditorI18n.english ? 'en' : 'zh-TW');
+      this.say(t('draftSaved', { time }), 'success');
       history.replaceState(null, '', data.url);
     }
 
@@ -150,19 +152,19 @@
 
     async deploy() {
       if (!this.note()) {
-        this.say('請先填寫變更說明', 'error');
+        this.say(t('noteRequired'), 'error');
         this.root.querySelector('#deploy-note').focus();
         return;
       }
       if (await this.check()) return;
-      this.say('部署中…');
+      this.say(t('deploying'));
       const { status, data } = await postJSON(this.root.dataset.deployUrl, { xml: await this.xml(), note: this.note() });
       if (status === 422 && data.problems) {
         this.showProblems([], data.problems);
-        return this.say(data.message || '流程圖未通過檢查', 'error');
+        return this.say(data.message || t('notPassed'), 'error');
       }
-      if (status >= 400) return this.say(data.message || `部署失敗（${status}）`, 'error');
-      this.say(data.created ? `已部署為第 ${data.version} 版` : `內容與第 ${data.version} 版相同，未建立新版本`, 'success');
+      if (status >= 400) return this.say(data.message || t('deployFailed', { status }), 'error');
+      this.say(t(data.created ? 'deployed' : 'sameAsVersion', { version: data.version }), 'success');
       window.location.assign(data.history);
     }
 
@@ -170,8 +172,8 @@
       const file = input.files[0];
       input.value = '';
       if (!file) return;
-      if (file.size > MAX_UPLOAD_BYTES) return this.say('檔案超過 2 MB，無法開啟', 'error');
-      if (await this.load(await file.text())) this.say(`已開啟 ${file.name}；檢查並部署後才會生效`, 'success');
+      if (file.size > MAX_UPLOAD_BYTES) return this.say(t('tooLarge'), 'error');
+      if (await this.load(await file.text())) this.say(t('opened', { name: file.name }), 'success');
     }
 
     async download() {
@@ -198,16 +200,16 @@
     const editor = new Editor(root);
     editor.bind();
     const response = await fetch(root.dataset.xmlUrl, { credentials: 'same-origin' });
-    if (!response.ok) return editor.say('無法載入流程圖', 'error');
+    if (!response.ok) return editor.say(t('cannotLoad'), 'error');
     await editor.load(await response.text());
     return editor;
   }
 
   // ------------------------------------------------------------------ version diff
 
-  const KINDS = { added: '新增', changed: '修改', moved: '移動', removed: '刪除' };
-  const WHAT = { name: '名稱', condition: '條件', default: '預設路徑', form: '表單', due_working_days: '辦理期限（工作天）',
-    notify: '通知對象', timer: '計時器' };
+  const KINDS = { added: t('added'), changed: t('changed'), moved: t('moved'), removed: t('removed') };
+  const WHAT = Object.fromEntries(['name', 'condition', 'default', 'form', 'due_working_days', 'notify', 'timer']
+    .map(what => [what, t(`what.${what}`)]));
   const MARKERS = { added: 'diff-added', changed: 'diff-changed', moved: 'diff-layout', removed: 'diff-removed' };
 
   async function viewer(container, xml) {
@@ -219,10 +221,11 @@
 
   function describe(kind, item) {
     const details = (item.changes || []).map(c =>
-      `${esc(WHAT[c.what] || c.what)}：${esc(c.from ?? '（無）')} → ${esc(c.to ?? '（無）')}`).join('；');
+      `${esc(WHAT[c.what] || c.what)}${esc(t('colon'))}${esc(c.from ?? t('none'))} → ${esc(c.to ?? t('none'))}`)
+      .join(esc(t('listSep')));
     const label = item.name ? `${item.name}（${item.id}）` : item.id;
-    return `<li class="${kind}" data-element="${esc(item.id)}" data-kind="${kind}"><span class="kind">${KINDS[kind]}</span>
-      ${esc(label)}${details ? `：${details}` : ''}</li>`;
+    return `<li class="${kind}" data-element="${esc(item.id)}" data-kind="${kind}"><span class="kind">${esc(KINDS[kind])}</span>
+      ${esc(label)}${details ? `${esc(t('colon'))}${details}` : ''}</li>`;
   }
 
   function mark(v, id, cls) {
@@ -242,7 +245,7 @@
       if (kind === 'removed' || kind === 'changed') mark(a, item.id, MARKERS[kind]);
       items.push(describe(kind, item));
     }));
-    root.querySelector('.changes').innerHTML = items.join('') || '<li class="muted">兩個版本沒有差異。</li>';
+    root.querySelector('.changes').innerHTML = items.join('') || `<li class="muted">${esc(t('noDifferences'))}</li>`;
     root.dataset.ready = 'true';
     return result;
   }

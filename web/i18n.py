@@ -1,0 +1,216 @@
+"""The UI language: Traditional Chinese, the source text, by default; English from the ``lang`` cookie.
+
+Every msgid is the Chinese text itself, so a string with no translation shows in Chinese. Templates
+and web code mark their own strings with ``_()`` / ``_l()``; the labels and messages that come from
+``workflows`` and ``models`` (which may not import Flask) are translated here, at render time:
+
+* ``tr(text)``: a Chinese label (a form title, a field label, a role, a choice) in the active language.
+* ``tr_message(text)``: also a message composed at run time, e.g. ``「姓名」為必填``. The extractor
+  (``web/i18n_extract.py``) turns such f-strings into msgids with named placeholders,
+  ``「%(label)s」為必填``; here a message is matched against those msgids and the pieces translated.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, has_request_context, redirect, request, url_for
+from flask_babel import Babel, get_locale, get_translations, gettext, pgettext
+from flask_babel.speaklater import LazyString
+from markupsafe import Markup, escape
+
+DEFAULT_LOCALE = "zh_Hant_TW"
+# code → (name in its own language, the value of <html lang>)
+LANGUAGES = {"zh_Hant_TW": ("中文", "zh-Hant-TW"), "en": ("English", "en")}
+COOKIE = "lang"
+COOKIE_MAX_AGE = 400 * 86400  # browsers cap cookies at 400 days
+
+
+class LazyText(LazyString):
+    """Translated when used, and escaped like any str when rendered (Flask-Babel's own is put in unescaped)."""
+
+    def __html__(self) -> Markup:
+        return escape(str(self))
+
+
+_ = gettext
+
+
+def _l(text: str, **variables) -> LazyText:
+    """``gettext`` when the string is used: for module-level labels (form fields, tables)."""
+    return LazyText(gettext, text, **variables)
+
+
+def _lp(context: str, text: str) -> LazyText:
+    """``_l`` with a context, where one Chinese text needs two English ones (a state and a decision)."""
+    return LazyText(pgettext, context, text)
+
+
+def N_(text: str) -> str:  # noqa: N802 - the gettext convention: marks text for extraction only
+    return text
+
+
+babel = Babel()
+bp = Blueprint("i18n", __name__)
+
+
+def select_locale() -> str | None:
+    """The ``lang`` cookie if it names a language we have, else the default (Traditional Chinese)."""
+    if not has_request_context():
+        return None
+    code = request.cookies.get(COOKIE)
+    return code if code in LANGUAGES else None
+
+
+def current_language() -> str:
+    locale = get_locale()
+    code = str(locale) if locale is not None else DEFAULT_LOCALE
+    return code if code in LANGUAGES else DEFAULT_LOCALE
+
+
+def is_chinese() -> bool:
+    return current_language() == DEFAULT_LOCALE
+
+
+# ---------------------------------------------------------------- labels and messages from workflows and models
+
+def tr(text: Any) -> Any:
+    """A Chinese label in the active language (exact catalogue entry); anything else comes back unchanged."""
+    if isinstance(text, LazyString):
+        text = str(text)
+    if not isinstance(text, str) or not text or is_chinese():
+        return text
+    return get_translations().gettext(text)
+
+
+def lazy_tr(text: str) -> LazyText:
+    """``tr`` when the string is used: for module-level tables of labels owned by workflows or models."""
+    return LazyText(tr, text)
+
+
+def tr_message(text: Any) -> Any:
+    """A label or a message composed at run time (``「姓名」為必填``) in the active language, where the catalogue
+    has it or a pattern of it; otherwise unchanged (so still Chinese)."""
+    if isinstance(text, LazyString):
+        text = str(text)
+    if not isinstance(text, str) or not text or is_chinese():
+        return text
+    return _translate(get_translations(), text, depth=0)
+
+
+def tr_choice(value: str, label: str) -> str:
+    """A choice label; ``C0101 被保險人投保資料`` (code, space, item name) translates the name."""
+    out = tr_message(label)
+    if out == label and isinstance(label, str) and label.startswith(f"{value} "):
+        return f"{value} {tr(label[len(value) + 1:])}"
+    return out
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+_CJK_TEXT = re.compile(r"[\u3000-\u303f\u3400-\u9fff]")  # ideographs and CJK punctuation such as 「」、
+_MAX_DEPTH = 2
+# A placeholder's value: shortest first, but never cutting through a 「quoted」 part, so that in
+# 「已於「我的e政府」平台…」須勾選確認 the label is everything between the outer brackets.
+_VALUE = r"(?:[^「」]|「[^「」]*」)+?"
+
+
+def _translate(translations, text: str, depth: int) -> str:
+    out = translations.gettext(text)
+    if out != text or depth > _MAX_DEPTH:
+        return out
+    for regex, msgid, names in _patterns(translations):
+        match = regex.match(text)
+        if match is None:
+            continue
+        values = {name: _translate(translations, match[f"g{i}"], depth + 1) for i, name in enumerate(names)}
+        try:
+            return translations.gettext(msgid) % values
+        except (KeyError, ValueError, TypeError):
+            return text
+    return text
+
+
+def _patterns(translations) -> list[tuple[re.Pattern, str, list[str]]]:
+    """Regexes for the catalogue's msgids with named placeholders, the most literal text first."""
+    cached = getattr(translations, "_webir_patterns", None)
+    if cached is not None:
+        return cached
+    found = []
+    for msgid, msgstr in getattr(translations, "_catalog", {}).items():
+        if not isinstance(msgid, str) or "%(" not in msgid or msgid == msgstr:
+            continue
+        parts = _PLACEHOLDER.split(msgid)
+        literals, names = parts[0::2], parts[1::2]
+        if not _CJK_TEXT.search("".join(literals)):
+            continue  # nothing but placeholders and punctuation: would match too much
+        body = "".join(re.escape(lit.replace("%%", "%")) + (rf"(?P<g{i}>{_VALUE})" if i < len(names) else "")
+                       for i, lit in enumerate(literals))
+        found.append((len("".join(literals)), re.compile(rf"\A{body}\Z", re.S), msgid, names))
+    found.sort(key=lambda row: -row[0])
+    cached = [(regex, msgid, names) for _weight, regex, msgid, names in found]
+    translations._webir_patterns = cached
+    return cached
+
+
+# ---------------------------------------------------------------- the switcher
+
+def same_site_path(target: str | None) -> str | None:
+    """``target`` if it is a path on this site (``/...``), else None: never an open redirect."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    if "\\" in target or any(ord(ch) < 32 for ch in target):
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
+
+
+def here() -> str:
+    """This page's path and query, for the switcher's ``next``."""
+    return request.full_path.rstrip("?") if has_request_context() else "/"
+
+
+@bp.get("/lang/<code>")
+def switch(code: str):
+    """Set the ``lang`` cookie and go back to the page (same site only; anything else goes to the inbox)."""
+    if code not in LANGUAGES:
+        abort(404)
+    response = redirect(same_site_path(request.args.get("next")) or url_for("inbox.index"))
+    response.set_cookie(COOKIE, code, max_age=COOKIE_MAX_AGE, path="/", samesite="Lax", httponly=True,
+                        secure=request.is_secure)
+    return response
+
+
+def _client_text() -> dict[str, str]:
+    """Strings the scripts show (diagram.js, editor.js); ``{name}`` is filled in by the script."""
+    return {
+        "overdue": _("逾期 {days} 天"), "noHolder": _("尚無承辦人"), "median": _("中位數 {median} 天"),
+        "serverStatus": _("伺服器回應 {status}"), "wholeDiagram": _("整張圖"),
+        "loadedWithWarnings": _("已載入，但有 {count} 項無法辨識的內容已略過"),
+        "cannotOpen": _("無法開啟這個檔案：{error}"), "noProblems": _("沒有發現問題，可以部署。"),
+        "checking": _("檢查中…"), "checkFailed": _("檢查失敗"), "errorsFound": _("發現 {count} 項錯誤，請修正後再部署"),
+        "checkPassed": _("檢查通過"), "cannotSaveDraft": _("無法儲存草稿"), "draftSaved": _("草稿已儲存（{time}）"),
+        "noteRequired": _("請先填寫變更說明"), "deploying": _("部署中…"), "notPassed": _("流程圖未通過檢查"),
+        "deployFailed": _("部署失敗（{status}）"), "deployed": _("已部署為第 {version} 版"),
+        "sameAsVersion": _("內容與第 {version} 版相同，未建立新版本"), "tooLarge": _("檔案超過 2 MB，無法開啟"),
+        "opened": _("已開啟 {name}；檢查並部署後才會生效"), "cannotLoad": _("無法載入流程圖"),
+        "added": _("新增"), "changed": _("修改"), "moved": _("移動"), "removed": _("刪除"),
+        "what.name": _("名稱"), "what.condition": _("條件"), "what.default": _("預設路徑"), "what.form": _("表單"),
+        "what.due_working_days": _("辦理期限（工作天）"), "what.notify": _("通知對象"), "what.timer": _("計時器"),
+        "none": _("（無）"), "noDifferences": _("兩個版本沒有差異。"), "sep": _("、"), "listSep": _("；"),
+        "colon": _("："),
+    }
+
+
+def init_app(app) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
+    babel.init_app(app, locale_selector=select_locale)
+    app.register_blueprint(bp)
+    app.jinja_env.filters.update(tr=tr, tr_message=tr_message)
+    app.jinja_env.globals.update(tr_choice=tr_choice, LANGUAGES=LANGUAGES, here=here, client_text=_client_text)
+
+    @app.context_processor
+    def language():
+        code = current_language()
+        return {"current_language": code, "html_lang": LANGUAGES[code][1]}

@@ -37,8 +37,8 @@ CHAIN = ["sw_unit_head", "sw_head", "labor_clerk", "labor_chief", "labor_directo
 FORM = {"request_type": "add", "name": "吳佩珊", "agency_oid": "2.16.886.101.20002", "phone": "07-3368333",
         "email": "peishan@demo.kcg.gov.tw", "egov_account": "peishan.wu", "has_egov_account": True,
         "has_citizen_certificate": True, "reason": "benchmark"}
-APPLICANTS = ["sw_staff", "applicant", "manager", "sw_deputy", "sw_auditor", "sw_it_head", "sw_unit_head",
-              "sw_head"]
+# Staff whose every step has someone else to decide it (unit heads and 勞工局 / 資訊處 staff would not).
+APPLICANTS = ["sw_staff", "applicant", "ep_querier", "yb_querier", "hb_querier"]
 
 
 def decision(step: int) -> dict:
@@ -93,13 +93,11 @@ def service_client(url: str, applicant: str, seconds: float, out) -> None:
             now = datetime.now(UTC)
             app = submit_application(session, form_key="manager_account", data=FORM, actor=people[applicant],
                                      now=now)
-            for step, approver in enumerate(CHAIN):
+            for step in range(len(CHAIN)):
                 task_id = session.scalar(select(HumanTask.id).where(
                     HumanTask.application_id == app.id, HumanTask.state == TaskState.OPEN))
-                actor = approver if approver != applicant else None
-                if actor is None:  # the applicant never approves their own: take another candidate
-                    actor = session.scalar(select(Person.username).join(TaskCandidate).where(
-                        TaskCandidate.human_task_id == task_id))
+                actor = session.scalar(select(Person.username).join(TaskCandidate).where(  # the step's own people
+                    TaskCandidate.human_task_id == task_id).order_by(Person.id))
                 t0 = time.perf_counter()
                 complete_task(session, task_id=task_id, actor=people[actor], now=datetime.now(UTC), **decision(step))
                 samples.append(time.perf_counter() - t0)
@@ -124,10 +122,10 @@ def http_client(base: str, applicant: str, seconds: float, out) -> None:
     while time.perf_counter() < deadline:
         app = http_call(base, "POST", "/api/v1/applications", {"form": "manager_account", "data": FORM},
                         tokens[applicant])
-        for step, approver in enumerate(CHAIN):
+        for step in range(len(CHAIN)):
             detail = http_call(base, "GET", f"/api/v1/applications/{app['id']}", token=tokens[applicant])
             task = detail["current_tasks"][0]
-            actor = approver if approver in task["candidates"] else task["candidates"][0]
+            actor = task["candidates"][0]
             token = tokens.get(actor) or http_call(base, "POST", "/api/v1/login",
                                                    {"username": actor, "password": "demo"})["token"]
             tokens[actor] = token

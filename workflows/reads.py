@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, selectinload
 
-from models import ROLE_LABELS, Application, HistoryEntry, HumanTask, Person, TaskCandidate, TaskState, utcnow
+from models import ROLE_LABELS, Agency, Application, HistoryEntry, HumanTask, Person, TaskCandidate, TaskState, utcnow
 
 from .account_review import describe_decisions
 from .calendar import local_date
@@ -84,20 +84,26 @@ class ApplicationView:
     trail: dict[str, Any] = field(default_factory=dict)
 
 
-def _inbox_query(person: Person, form_key: str | None):
-    query = (select(HumanTask, Application).join(TaskCandidate, TaskCandidate.human_task_id == HumanTask.id)
-             .join(Application, Application.id == HumanTask.application_id)
-             .where(TaskCandidate.person_id == person.id, TaskCandidate.is_open.is_(True)))
-    return query.where(Application.form_key == form_key) if form_key else query
-
-
 def list_inbox(session: Session, person: Person, form_key: str | None = None, limit: int = 200) -> list[InboxRow]:
-    """My open tasks, oldest first."""
-    query = (_inbox_query(person, form_key).options(joinedload(Application.applicant), joinedload(Application.agency))
-             .order_by(HumanTask.created_at, HumanTask.id).limit(limit))
-    return [InboxRow(t.id, a.id, a.form_key, FORMS[a.form_key].title, t.step, t.name, t.role,
-                     ROLE_LABELS.get(t.role, t.role), _applicant_name(a), a.agency.name, t.created_at)
-            for t, a in session.execute(query)]
+    """My open tasks, oldest first (since they reached me).
+
+    Narrow columns only (never the saved workflow state), ordered along the candidate index
+    (person, open, since), so a holder with thousands of open steps reads just the first page.
+    """
+    query = (select(HumanTask.id, Application.id, Application.form_key, HumanTask.step, HumanTask.name,
+                    HumanTask.role, Person.name, Agency.name, TaskCandidate.created_at)
+             .select_from(TaskCandidate)
+             .join(HumanTask, HumanTask.id == TaskCandidate.human_task_id)
+             .join(Application, Application.id == HumanTask.application_id)
+             .join(Agency, Agency.id == Application.agency_id)
+             .outerjoin(Person, Person.id == Application.applicant_id)
+             .where(TaskCandidate.person_id == person.id, TaskCandidate.is_open.is_(True))
+             .order_by(TaskCandidate.created_at, TaskCandidate.human_task_id).limit(limit))
+    if form_key:
+        query = query.where(Application.form_key == form_key)
+    return [InboxRow(task_id, app_id, key, FORMS[key].title, step, name, role, ROLE_LABELS.get(role, role),
+                     applicant or SCHEDULED, agency, since)
+            for task_id, app_id, key, step, name, role, applicant, agency, since in session.execute(query)]
 
 
 def inbox_counts(session: Session, person: Person) -> dict[str, int]:

@@ -79,7 +79,8 @@ def pick(samples: list[float], q: float) -> float:
 def engine_state(session, empty: bool) -> tuple[str, dict | None, dict]:
     """A real saved instance (querier_account waiting at its first step), its trail and its form data.
 
-    The inbox query loads whole Application rows, so the saved engine state (about 10 KB) is read too.
+    Real-sized rows matter: before 854aa3d the inbox query loaded whole Application rows, the saved state
+    (about 10 KB) included, and on SQLite the rows' size decides how many pages a join touches.
     """
     if empty:
         return "{}", None, {"name": "benchmark"}

@@ -358,7 +358,7 @@ def profile(store: Store, wakes: int, when: datetime) -> None:
 
     with time_machine.travel(when, tick=True), Session(engine) as session:
         t0 = time.perf_counter()
-        result = timers.sweep(session, datetime.now(UTC), limit=wakes)
+        result = sweep_exactly(session, wakes)
         elapsed = time.perf_counter() - t0
     n = result.woken
     ms = {label: total * 1000 / n for label, total in watch.total.items()}
@@ -403,7 +403,7 @@ def profile(store: Store, wakes: int, when: datetime) -> None:
     profiler = cProfile.Profile()
     with time_machine.travel(when, tick=True), Session(engine) as session:
         profiler.enable()
-        timers.sweep(session, datetime.now(UTC), limit=wakes)
+        sweep_exactly(session, wakes)
         profiler.disable()
     engine.dispose()
     store.drop_copy()
@@ -454,6 +454,16 @@ def machine(url: str) -> str:
     commit = git_commit()
     return (f"{os.cpu_count()} CPUs ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}, {server}; "
             f"commit {commit or '?'}; load average at start {os.getloadavg()[0]:.2f}")
+
+
+def sweep_exactly(session, wakes: int):
+    """Wake the first ``wakes`` due instances only (timers.sweep would drain them all)."""
+    from workflows import timers
+
+    now = datetime.now(UTC)
+    results = [timers.wake(session, i, now) for i in timers.due_application_ids(session, now, wakes)]
+    done = [r for r in results if r is not None]
+    return timers.SweepResult(len(done), sum(map(len, done)), len(results) - len(done))
 
 
 def main() -> None:

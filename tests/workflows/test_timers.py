@@ -212,3 +212,13 @@ def test_an_unreachable_mail_server_keeps_the_notification_for_a_retry(session, 
     assert notifications.send_pending_emails(session, mailer, REMINDER_DUE + MINUTE) == 0
     [note] = notes(session)
     assert note.emailed_at is None and note.email_attempts == 1 and note.email_error
+
+
+def test_a_backlog_larger_than_one_batch_drains_in_one_sweep(session, person, clock):
+    for _ in range(5):
+        file_querier(session, person)
+    clock.move_to(REMINDER_DUE + MINUTE)
+    session.expire_all()
+    result = timers.sweep(session, REMINDER_DUE + MINUTE, batch=2)  # three batches: 2, 2, 1
+    assert (result.woken, result.fired) == (5, 5)
+    assert len(notes(session, "reminder")) == 5

@@ -37,7 +37,7 @@ class DefinitionVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
     version: Mapped[int]
-    bpmn_xml: Mapped[bytes] = mapped_column(LargeBinary)
+    bpmn_xml: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # loaded only to parse or download
     sha256: Mapped[str] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))

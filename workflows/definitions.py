@@ -203,8 +203,12 @@ def latest_version(session: Session, key: str) -> DefinitionVersion:
 
 
 def load_diagram(version: DefinitionVersion) -> ParsedDiagram:
-    """The parsed diagram of a version, parsed once per process (content-addressed cache)."""
-    key = (version.definition.key, version.sha256)
+    """The parsed diagram of a version, parsed once per process (content-addressed cache).
+
+    The key uses columns of the version row only, and the XML is a deferred column: a cache hit
+    (every step and every timer wake) reads neither the 16 KB of XML nor the definition row.
+    """
+    key = (version.definition_id, version.sha256)
     diagram = _cache.get(key)
     if diagram is None:
         diagram = parse_diagram(version.bpmn_xml, version.definition.key)

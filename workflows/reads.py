@@ -7,9 +7,20 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
-from models import ROLE_LABELS, Agency, Application, HistoryEntry, HumanTask, Person, TaskCandidate, TaskState, utcnow
+from models import (
+    ROLE_LABELS,
+    Agency,
+    Application,
+    DefinitionVersion,
+    HistoryEntry,
+    HumanTask,
+    Person,
+    TaskCandidate,
+    TaskState,
+    utcnow,
+)
 
 from .account_review import describe_decisions
 from .calendar import local_date
@@ -116,10 +127,17 @@ def inbox_counts(session: Session, person: Person) -> dict[str, int]:
     return dict(session.execute(query).all())
 
 
+# Everything _view reads, loaded up front: no query per application or per row.
+_VIEW_LOAD = (
+    selectinload(Application.tasks).selectinload(HumanTask.candidates).joinedload(TaskCandidate.person),
+    selectinload(Application.history).joinedload(HistoryEntry.actor),
+    joinedload(Application.definition_version).joinedload(DefinitionVersion.definition),
+    joinedload(Application.applicant), joinedload(Application.agency), joinedload(Application.unit),
+)
+
+
 def get_application_view(session: Session, application_id: int, viewer: Person) -> ApplicationView:
-    app = session.scalar(select(Application).where(Application.id == application_id).options(
-        selectinload(Application.tasks).selectinload(HumanTask.candidates).joinedload(TaskCandidate.person),
-        selectinload(Application.history).joinedload(HistoryEntry.actor)))
+    app = session.scalar(select(Application).where(Application.id == application_id).options(*_VIEW_LOAD))
     if app is None or not may_view(session, app.id, viewer, local_date(utcnow())):
         raise NotFound("no such application")
     return _view(app)
@@ -152,8 +170,6 @@ def _details(data: dict[str, Any] | None) -> list[str]:
 
 
 def list_my_applications(session: Session, person: Person, limit: int = 200) -> list[ApplicationView]:
-    apps = session.scalars(select(Application).where(Application.applicant_id == person.id)
-                           .options(selectinload(Application.tasks).selectinload(HumanTask.candidates)
-                                    .joinedload(TaskCandidate.person))
+    apps = session.scalars(select(Application).where(Application.applicant_id == person.id).options(*_VIEW_LOAD)
                            .order_by(Application.created_at.desc(), Application.id.desc()).limit(limit))
     return [_view(a) for a in apps]

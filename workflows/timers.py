@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from models import Application, ApplicationState
@@ -15,13 +15,14 @@ from .errors import Conflict
 from .instances import restore, single_writer, sync
 
 _LIVE = (ApplicationState.RUNNING, ApplicationState.RETURNED)
+CLAIM_LEASE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
 class SweepResult:
     woken: int
     fired: int
-    skipped: int  # claimed by another worker, or no longer due
+    skipped: int  # claimed by another worker, or changed by someone else meanwhile
 
 
 def due_application_ids(session: Session, now: datetime, limit: int = 500) -> list[int]:
@@ -30,17 +31,27 @@ def due_application_ids(session: Session, now: datetime, limit: int = 500) -> li
         .order_by(Application.next_timer_at, Application.id).limit(limit)))
 
 
+def claim(session: Session, application_id: int, now: datetime) -> bool:
+    """Take one due instance for this worker with a committed conditional update.
+
+    Its next timer moves a lease into the future, so another sweeper finds it no longer due and goes
+    on to the next one: on SQLite (no SKIP LOCKED) two sweepers would otherwise both do the whole wake
+    and the version column would throw one away. A worker that dies mid-wake leaves the lease to expire.
+    """
+    claimed = session.execute(update(Application).where(
+        Application.id == application_id, Application.next_timer_at <= now, Application.state.in_(_LIVE))
+        .values(next_timer_at=now + CLAIM_LEASE)).rowcount
+    session.commit()
+    return claimed == 1
+
+
 def wake(session: Session, application_id: int, now: datetime) -> list[str] | None:
     """Fire what is due on one instance and commit; None if another worker has it or it is not due."""
-    # PostgreSQL: a worker skips a row another holds. Everywhere: the version column refuses a second commit.
-    app = session.scalar(select(Application).where(
-        Application.id == application_id, Application.next_timer_at <= now, Application.state.in_(_LIVE))
-        .with_for_update(skip_locked=True))
-    if app is None:
-        session.rollback()
+    if not claim(session, application_id, now):
         return None
+    app = session.get(Application, application_id, populate_existing=True)
     try:
-        with single_writer(session, "woken by another worker"):
+        with single_writer(session, "changed by someone else meanwhile"):  # e.g. a person deciding a step
             run = restore(app)
             fired = run.tick()
             sync(session, app, run, now)

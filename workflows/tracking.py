@@ -226,10 +226,14 @@ class Dashboard:
     stuck: list[StuckTask]
 
 
-def percentile(sorted_values: list[float], q: float) -> float:
+def nearest_rank(size: int, q: int) -> int:
+    """1-based rank of the nearest-rank q-th percentile among ``size`` values: ceil(q/100 × size)."""
+    return max(1, (q * size + 99) // 100)
+
+
+def percentile(sorted_values: list[float], q: int) -> float:
     """Nearest-rank percentile: the smallest value with at least q% of values at or below it."""
-    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
+    return sorted_values[nearest_rank(len(sorted_values), q) - 1]
 
 
 def ageing_bucket(days: float) -> str:
@@ -270,7 +274,7 @@ def _step_figures(session: Session, where, now: datetime) -> tuple[list[StepFigu
         *(b.label(f"bucket{i}") for i, b in enumerate(buckets)),
     ).join(ProcessDefinition, ProcessDefinition.id == DefinitionVersion.definition_id).where(where).subquery()
     rn, n = ranked.c.rn, ranked.c.n
-    wanted = or_(rn == (n + 1) // 2, rn == n // 2 + 1, rn == (95 * n + 99) // 100, rn == n)
+    wanted = or_(rn == (n + 1) // 2, rn == n // 2 + 1, rn == (95 * n + 99) // 100, rn == n)  # nearest_rank(n, 95)
     groups: dict[tuple, dict[int, tuple[float, int]]] = defaultdict(dict)
     sizes: dict[tuple, int] = {}
     ageing_by_group: dict[tuple, tuple[int, ...]] = {}
@@ -285,7 +289,7 @@ def _step_figures(session: Session, where, now: datetime) -> tuple[list[StepFigu
         size = sizes[group_key]
         median = (ranks[(size + 1) // 2][0] + ranks[size // 2 + 1][0]) / 2
         oldest_days, oldest_app = ranks[size]
-        figures.append(StepFigures(*group_key, size, median, ranks[(95 * size + 99) // 100][0],
+        figures.append(StepFigures(*group_key, size, median, ranks[nearest_rank(size, 95)][0],
                                    oldest_days, oldest_app))
     totals = [sum(counts[i] for counts in ageing_by_group.values()) for i in range(len(AGEING_BUCKETS))]
     return figures, {name: total for (name, _low, _high), total in zip(AGEING_BUCKETS, totals, strict=True)}

@@ -8,6 +8,7 @@ from models import ApplicationState
 from workflows.applications import amend_application, forms_for, may_file, submit_application, withdraw_application
 from workflows.assignment import claim_task, reassign_task, release_task
 from workflows.audit import list_audit_events
+from workflows.definitions import require_admin
 from workflows.errors import Forbidden, Invalid, NotFound
 from workflows.forms import FORMS
 from workflows.notifications import list_notifications
@@ -171,15 +172,10 @@ def dashboard_steps():
                 "overdue_days": round(s.overdue_days, 3) if s.overdue_days else None} for s in board.stuck])
 
 
-def _admin_only():
-    if not g.actor.is_admin:
-        raise Forbidden("administrators only")
-
-
 @bp.get("/schedules")
 @token_required
 def schedules():
-    _admin_only()
+    require_admin(g.actor)
     return jsonify([{**{k: r[k] for k in ("name", "process", "last_result")},
                      "title": r["title"],
                      "next_run_at": r["next_run_at"].isoformat() if r["next_run_at"] else None,
@@ -190,7 +186,7 @@ def schedules():
 @bp.get("/timers")
 @token_required
 def pending():
-    _admin_only()
+    require_admin(g.actor)
     return jsonify([{"application": t["application"], "form": t["form"], "step": t["step"],
                      "due_at": t["due_at"].isoformat()} for t in pending_timers()])
 

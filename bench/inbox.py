@@ -28,12 +28,10 @@ import http.client
 import json
 import multiprocessing as mp
 import os
-import platform
 import random
 import re
 import signal
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -44,6 +42,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from common import machine  # noqa: E402 - bench/common.py, beside this script
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 HEAVY = "sw_unit_head"
@@ -585,42 +585,6 @@ def measure(level: str, readers: int, load: str, *, url: str, port: int | None, 
             "p99": pick(totals, 0.99), "list": sorted(s[1] * 1000 for s in reads),
             "counts": sorted(s[2] * 1000 for s in reads), "writes": len(writes) / seconds,
             "write_p95": pick(sorted(w * 1000 for w in writes), 0.95), "errors": errors}
-
-
-def git_commit() -> str:
-    """The checked-out commit, read from .git without running git."""
-    git = ROOT / ".git"
-    try:
-        head = (git / "HEAD").read_text().strip()
-        if not head.startswith("ref: "):
-            return head[:7]
-        ref = head[5:]
-        if (git / ref).exists():
-            return (git / ref).read_text().strip()[:7]
-        packed = (git / "packed-refs").read_text().splitlines()
-        return next(line.split()[0][:7] for line in packed if line.endswith(" " + ref))
-    except (OSError, StopIteration):
-        return ""
-
-
-def machine(url: str) -> str:
-    from sqlalchemy import create_engine, text
-
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    mem = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        server = (f"SQLite {sqlite3.sqlite_version}" if engine.dialect.name == "sqlite"
-                  else conn.execute(text("SHOW server_version")).scalar().split()[0])
-        if engine.dialect.name == "postgresql":
-            settings = {k: conn.execute(text(f"SHOW {k}")).scalar() for k in ("fsync", "synchronous_commit",
-                                                                             "shared_buffers")}
-            server = f"PostgreSQL {server} ({', '.join(f'{k}={v}' for k, v in settings.items())})"
-    engine.dispose()
-    commit = git_commit()
-    return (f"{os.cpu_count()} CPUs ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}, {server}; "
-            f"commit {commit or '?'}; load average at start {os.getloadavg()[0]:.2f}")
 
 
 def main() -> None:

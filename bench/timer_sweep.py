@@ -30,10 +30,8 @@ import functools
 import io
 import multiprocessing as mp
 import os
-import platform
 import pstats
 import shutil
-import sqlite3
 import statistics
 import sys
 import time
@@ -44,6 +42,8 @@ from pathlib import Path
 os.environ["SCHEDULER_ENABLED"] = "0"  # the sweepers call the job themselves; no background scheduler
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from common import machine  # noqa: E402 - bench/common.py, beside this script
 
 FILED = datetime(2026, 12, 31, 1, 0, tzinfo=UTC)  # Thursday 09:00 in Taipei; 1 January is a holiday
 TARGET_PER_S = 1000
@@ -418,43 +418,6 @@ def profile(store: Store, wakes: int, when: datetime) -> None:
 
 
 # ------------------------------------------------------------------ driver
-
-def git_commit() -> str:
-    """The checked-out commit, read from .git without running git."""
-    git = ROOT / ".git"
-    try:
-        head = (git / "HEAD").read_text().strip()
-        if not head.startswith("ref: "):
-            return head[:7]
-        ref = head[5:]
-        if (git / ref).exists():
-            return (git / ref).read_text().strip()[:7]
-        packed = (git / "packed-refs").read_text().splitlines()
-        return next(line.split()[0][:7] for line in packed if line.endswith(" " + ref))
-    except (OSError, StopIteration):
-        return ""
-
-
-def machine(url: str) -> str:
-    from sqlalchemy import create_engine, text
-
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    mem = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
-            sync = os.environ.get("SQLITE_SYNCHRONOUS", "NORMAL")
-            server = f"SQLite {sqlite3.sqlite_version} (WAL, synchronous={sync})"
-        else:
-            settings = {k: conn.execute(text(f"SHOW {k}")).scalar() for k in ("fsync", "synchronous_commit")}
-            server = (f"PostgreSQL {conn.execute(text('SHOW server_version')).scalar().split()[0]} ("
-                      + ", ".join(f"{k}={v}" for k, v in settings.items()) + ")")
-    engine.dispose()
-    commit = git_commit()
-    return (f"{os.cpu_count()} CPUs ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}, {server}; "
-            f"commit {commit or '?'}; load average at start {os.getloadavg()[0]:.2f}")
-
 
 def sweep_exactly(session, wakes: int):
     """Wake the first ``wakes`` due instances only (timers.sweep would drain them all)."""

@@ -1,0 +1,48 @@
+"""What every benchmark prints about where it ran: the machine, the database and the commit."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sqlite3
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def git_commit() -> str:
+    """The checked-out commit, read from .git without running git."""
+    git = ROOT / ".git"
+    try:
+        head = (git / "HEAD").read_text().strip()
+        if not head.startswith("ref: "):
+            return head[:7]
+        ref = head[5:]
+        if (git / ref).exists():
+            return (git / ref).read_text().strip()[:7]
+        packed = (git / "packed-refs").read_text().splitlines()
+        return next(line.split()[0][:7] for line in packed if line.endswith(" " + ref))
+    except (OSError, StopIteration):
+        return ""
+
+
+def machine(url: str) -> str:
+    from sqlalchemy import create_engine, text
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            sync = os.environ.get("SQLITE_SYNCHRONOUS", "NORMAL")
+            server = f"SQLite {sqlite3.sqlite_version} (WAL, synchronous={sync})"
+        else:
+            names = ("fsync", "synchronous_commit", "shared_buffers")
+            settings = {k: conn.execute(text(f"SHOW {k}")).scalar() for k in names}
+            server = (f"PostgreSQL {conn.execute(text('SHOW server_version')).scalar().split()[0]} ("
+                      + ", ".join(f"{k}={v}" for k, v in settings.items()) + ")")
+    engine.dispose()
+    commit = git_commit()
+    return (f"{os.cpu_count()} CPUs ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}, {server}; "
+            f"commit {commit or '?'}; load average at start {os.getloadavg()[0]:.2f}")

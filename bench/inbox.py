@@ -10,7 +10,7 @@ one open step (human_task + 1-2 task_candidate rows spread over the demo people 
 heavy user (sw_unit_head) holding --heavy-tasks of them, closed applications, completed steps with closed
 candidate rows, and --history sign-off rows. Then prints EXPLAIN of the inbox queries and measures:
 
-  db    workflows.reads.list_inbox + inbox_counts, called in the reader process (what GET / calls)
+  db    workflows.filing.reads.list_inbox + inbox_counts, called in the reader process (what GET / calls)
   api   GET /api/v1/tasks under gunicorn (2 workers, started and stopped here), bearer token
   page  GET / (the inbox page) under the same gunicorn, session cookie from a real log-in
 
@@ -84,8 +84,8 @@ def engine_state(session, empty: bool) -> tuple[str, dict | None, dict]:
     """
     if empty:
         return "{}", None, {"name": "benchmark"}
-    from workflows.definitions import latest_version, load_diagram
     from workflows.engine import Run
+    from workflows.runtime.diagrams import latest_version, load_diagram
     from workflows.settings import timer_data
 
     run = Run.start(load_diagram(latest_version(session, "querier_account")), {**QUERIER_FORM, **timer_data()})
@@ -268,7 +268,7 @@ def explain(url: str, users: list[tuple[int, str]], heavy: tuple[int, str]) -> N
 
     from models import Person
     from web.database import tune_sqlite
-    from workflows.reads import inbox_counts, list_inbox
+    from workflows.filing.reads import inbox_counts, list_inbox
 
     engine = create_engine(url)
     tune_sqlite(engine)
@@ -336,7 +336,7 @@ def db_reader(url: str, person_ids: list[int], window: Window, ready, out) -> No
 
     from models import Person
     from web.database import tune_sqlite
-    from workflows.reads import inbox_counts, list_inbox
+    from workflows.filing.reads import inbox_counts, list_inbox
 
     engine = create_engine(url)
     tune_sqlite(engine)
@@ -408,8 +408,8 @@ def service_writer(url: str, rate: float, window: Window, stop, ready, out) -> N
 
     from models import HumanTask, Person, TaskCandidate, TaskState
     from web.database import tune_sqlite
-    from workflows.applications import submit_application
-    from workflows.tasks import complete_task
+    from workflows.filing.applications import submit_application
+    from workflows.filing.tasks import complete_task
 
     engine = create_engine(url)
     tune_sqlite(engine)

@@ -6,7 +6,7 @@
 
 Levels (issue 6):
   engine   restore -> complete one user task -> engine steps -> save, in memory (manager_account: 8 steps)
-  service  the same through workflows.tasks.complete_task: candidates, inbox rows, history, audit, one commit
+  service  the same through workflows.filing.tasks.complete_task: candidates, inbox rows, history, audit, one commit
   http     POST /api/v1/tasks/<id>/complete under gunicorn (2 workers), token auth, JSON
 Each client files manager_account applications and walks them to the end (the last step rejects, so
 the applicant can file again), as the real approvers. Clients are processes (1 or 8, closed loop).
@@ -81,8 +81,8 @@ def service_client(url: str, applicant: str, seconds: float, out) -> None:
 
     from models import HumanTask, Person, TaskCandidate, TaskState
     from web.database import tune_sqlite
-    from workflows.applications import submit_application
-    from workflows.tasks import complete_task
+    from workflows.filing.applications import submit_application
+    from workflows.filing.tasks import complete_task
 
     engine = create_engine(url)
     tune_sqlite(engine)

@@ -4,7 +4,7 @@
     PGPORT_TEST=55531 bash scripts/with-postgres.sh \\
         sh -c '.venv/bin/python bench/timer_sweep.py --instances 20000 --database-url "$TEST_DATABASE_URL"'
 
-Seeds N real instances: querier_account applications filed through workflows.applications.submit_application
+Seeds N real instances: querier_account applications filed through workflows.filing.applications.submit_application
 (engine start, inbox rows, history, audit, one commit each; --seed-processes in parallel) with the clock frozen by
 time_machine on Thursday 2026-12-31 09:00 Taipei (SpiffWorkflow and the working_days() timer expressions read the
 wall clock). Each instance waits at the unit head's step; its reminder is due 3 working days later (2027-01-06,
@@ -12,7 +12,7 @@ after the New Year holiday and a weekend), its escalation 5 working days later. 
 template (a file copy on SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL) and reused unless --reseed.
 
 Each run starts from a fresh copy. 1 or 2 sweeper processes move their clock (time_machine, ticking) to one minute
-past the reminder and call the scheduler's own job, web.scheduler.sweep_timers (workflows.timers.sweep: each due
+past the reminder and call the scheduler's own job, web.scheduler.sweep_timers (workflows.timers.sweep.sweep: each due
 instance claimed, restored, ticked, synced and committed in its own transaction), again and again until nothing is
 due. Reported: timers fired per second (wall clock from the common start to the last sweeper's end; median of
 --runs with min-max) and the duplicate check: timer_fired audit events == timers the sweepers reported == N, one
@@ -168,7 +168,7 @@ def seeder(url: str, count: int, out) -> None:
 
     from models import Person
     from web.database import tune_sqlite
-    from workflows.applications import submit_application
+    from workflows.filing.applications import submit_application
 
     engine = create_engine(url)
     tune_sqlite(engine)
@@ -217,7 +217,7 @@ def due_times(url: str) -> tuple[int, datetime, datetime]:
 def sweeper(url: str, when: datetime, ready, go, out) -> None:
     import time_machine
 
-    import workflows.timers as timers
+    import workflows.timers.sweep as timers
     from web import create_app
     from web.scheduler import sweep_timers
 
@@ -321,8 +321,8 @@ def profile(store: Store, wakes: int, when: datetime) -> None:
     from sqlalchemy import create_engine, event
     from sqlalchemy.orm import Session
 
-    import workflows.instances as instances
-    import workflows.timers as timers
+    import workflows.runtime.sync as instances
+    import workflows.timers.sweep as timers
     from web.database import tune_sqlite
     from workflows.engine import Run
 
@@ -421,7 +421,7 @@ def profile(store: Store, wakes: int, when: datetime) -> None:
 
 def sweep_exactly(session, wakes: int):
     """Wake the first ``wakes`` due instances only (timers.sweep would drain them all)."""
-    from workflows import timers
+    from workflows.timers import sweep as timers
 
     now = datetime.now(UTC)
     results = [timers.wake(session, i, now) for i in timers.due_application_ids(session, now, wakes)]

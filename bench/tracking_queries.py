@@ -38,7 +38,8 @@ from models import (  # noqa: E402
 from web import create_app  # noqa: E402
 from web.extensions import db  # noqa: E402
 from workflows.demo import load_demo  # noqa: E402
-from workflows.tracking import Filters, dashboard, percentile, search_applications  # noqa: E402
+from workflows.tracking.dashboard import dashboard, percentile  # noqa: E402
+from workflows.tracking.search import Filters, search_applications
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 STATES = [("running", 30), ("returned", 5), ("completed", 50), ("rejected", 10), ("withdrawn", 5)]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app
 
-from workflows.definitions import deploy_directory
 from workflows.demo import DEMO_PASSWORD, PEOPLE, load_demo
+from workflows.editor.deploy import deploy_directory
 
 from . import clock
 from .extensions import db

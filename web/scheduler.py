@@ -16,7 +16,9 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
-from workflows import duties, notifications, timers
+from workflows import notify as notifications
+from workflows.timers import duties
+from workflows.timers import sweep as timers
 
 from . import clock
 from .extensions import db

@@ -23,7 +23,7 @@ from models import (
     WebirAccount,
 )
 
-from .definitions import deploy_directory
+from .editor.deploy import deploy_directory
 
 CITY = "kaohsiung"
 DEMO_PASSWORD = "demo"

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from models import Application, DefinitionVersion, HumanTask, ProcessDefinition, TaskState
 from tests.conftest import QUERIER_ADD
-from workflows.applications import submit_application
-from workflows.definitions import deploy_version
-from workflows.tasks import complete_task
+from workflows.editor.deploy import deploy_version
+from workflows.filing.applications import submit_application
+from workflows.filing.tasks import complete_task
 
 pytestmark = pytest.mark.browser
 

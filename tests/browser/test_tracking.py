@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from models import HumanTask, TaskState
 from tests.conftest import QUERIER_ADD
-from workflows.applications import submit_application
-from workflows.tasks import complete_task
+from workflows.filing.applications import submit_application
+from workflows.filing.tasks import complete_task
 
 pytestmark = pytest.mark.browser
 

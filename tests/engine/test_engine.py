@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from workflows.definitions import KNOWN_ROLES, check_diagram
+from workflows.editor.deploy import KNOWN_ROLES, check_diagram
 from workflows.engine import (
     DiagramError,
     EngineError,

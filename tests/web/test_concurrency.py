@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-import workflows.tasks as tasks_module
+import workflows.filing.tasks as tasks_module
 from models import (
     AccountKind,
     Application,
@@ -32,11 +32,11 @@ from models import (
 )
 from tests.conftest import NOW, QUERIER_ADD, ApiClient
 from web.extensions import db
-from workflows.applications import submit_application
-from workflows.effects import active_account
+from workflows.accounts.effects import active_account
 from workflows.errors import Conflict
-from workflows.instances import restore
-from workflows.tasks import complete_task
+from workflows.filing.applications import submit_application
+from workflows.filing.tasks import complete_task
+from workflows.runtime.sync import restore
 
 ROUNDS = 5
 WAIT = 30  # seconds; generous for a loaded CI machine, never reached when things work

@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from models import Agency, DefinitionVersion, HumanTask, Person, ProcessDefinition, TaskState
 from tests.conftest import ITEMS_CHANGE, QUERIER_ADD, REGISTRATION
-from workflows.applications import submit_application
-from workflows.tasks import complete_task
+from workflows.filing.applications import submit_application
+from workflows.filing.tasks import complete_task
 
 EXPORT_HEADER = ["案號", "表單", "申請人", "機關", "單位", "狀態", "目前步驟", "目前承辦人", "等待天數", "申請日期",
                  "結案日期"]

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from models import Application, ApplicationState, HumanTask, TaskState
-from workflows import duties
+from workflows.timers import duties
 
 from .. import clock
 from ..extensions import db

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask import Response, current_app, g, jsonify, request, url_for
 
-from workflows.definition_reads import VersionRow, get_definition, list_definitions
-from workflows.definitions import MAX_DIAGRAM_BYTES, DiagramRefused, deploy_version, get_version, require_admin
+from workflows.access import require_admin
+from workflows.editor.deploy import MAX_DIAGRAM_BYTES, DiagramRefused, deploy_version
+from workflows.editor.reads import VersionRow, get_definition, list_definitions
+from workflows.runtime.diagrams import get_version
 
 from .. import clock
 from ..extensions import db

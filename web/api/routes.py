@@ -5,16 +5,23 @@ from __future__ import annotations
 from flask import g, jsonify, request, url_for
 
 from models import ApplicationState
-from workflows.applications import amend_application, forms_for, may_file, submit_application, withdraw_application
-from workflows.assignment import claim_task, reassign_task, release_task
+from workflows.access import require_admin
 from workflows.audit import list_audit_events
-from workflows.definitions import require_admin
 from workflows.errors import Forbidden, Invalid, NotFound
+from workflows.filing.applications import (
+    amend_application,
+    forms_for,
+    may_file,
+    submit_application,
+    withdraw_application,
+)
+from workflows.filing.assignment import claim_task, reassign_task, release_task
+from workflows.filing.reads import ApplicationView, get_application_view, list_inbox
+from workflows.filing.tasks import complete_task, get_task_for, step_fields
 from workflows.forms import FORMS
-from workflows.notifications import list_notifications
-from workflows.reads import ApplicationView, get_application_view, list_inbox
-from workflows.tasks import complete_task, get_task_for, step_fields
-from workflows.tracking import Filters, dashboard, parse_waiting, search_applications
+from workflows.notify import list_notifications
+from workflows.tracking.dashboard import dashboard
+from workflows.tracking.search import Filters, parse_waiting, search_applications
 
 from .. import clock
 from ..admin import pending_timers, schedule_rows

@@ -6,10 +6,16 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from models import ApplicationState
-from workflows.applications import amend_application, forms_for, may_file, submit_application, withdraw_application
 from workflows.errors import Conflict, Forbidden, Invalid, NotFound
+from workflows.filing.applications import (
+    amend_application,
+    forms_for,
+    may_file,
+    submit_application,
+    withdraw_application,
+)
+from workflows.filing.reads import get_application_view, list_my_applications
 from workflows.forms import FORMS
-from workflows.reads import get_application_view, list_my_applications
 
 from .. import clock
 from ..extensions import db

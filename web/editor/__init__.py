@@ -6,19 +6,14 @@ from flask import Blueprint, Response, abort, current_app, flash, jsonify, redir
 from flask_login import current_user, login_required
 
 from models import ROLE_LABELS, Role
-from workflows.definition_reads import get_definition, list_definitions, list_drafts
-from workflows.definitions import (
-    MAX_DIAGRAM_BYTES,
-    DiagramRefused,
-    deploy_version,
-    get_version,
-    validate_diagram,
-)
-from workflows.drafts import discard_draft, get_draft, save_draft
+from workflows.editor.deploy import MAX_DIAGRAM_BYTES, DiagramRefused, deploy_version, validate_diagram
+from workflows.editor.drafts import discard_draft, get_draft, save_draft
+from workflows.editor.migration import list_candidates, migrate_application
+from workflows.editor.reads import get_definition, list_definitions, list_drafts
 from workflows.engine import DiagramError
 from workflows.errors import Conflict, Forbidden, Invalid, NotFound, WorkflowError
 from workflows.forms import STEP_FORMS
-from workflows.migration import list_candidates, migrate_application
+from workflows.runtime.diagrams import get_version
 
 from .. import clock
 from ..extensions import db

@@ -7,11 +7,11 @@ from flask_login import current_user, login_required
 from wtforms import RadioField, TextAreaField
 
 from models import TaskState
-from workflows.assignment import claim_task, reassign_task, release_task
 from workflows.errors import Conflict, Forbidden, Invalid, NotFound
+from workflows.filing.assignment import claim_task, reassign_task, release_task
+from workflows.filing.reads import get_application_view, inbox_counts, list_inbox
+from workflows.filing.tasks import complete_task, get_task_for, step_fields
 from workflows.forms import FORMS, decision_label
-from workflows.reads import get_application_view, inbox_counts, list_inbox
-from workflows.tasks import complete_task, get_task_for, step_fields
 
 from .. import clock
 from ..extensions import db

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from workflows.notifications import list_notifications, mark_read, unread_count
+from workflows.notify import list_notifications, mark_read, unread_count
 
 from .. import clock
 from ..extensions import db

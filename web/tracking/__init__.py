@@ -15,9 +15,10 @@ from wtforms.validators import NumberRange, Optional
 
 from models import ROLE_LABELS, Agency, ApplicationState, DefinitionVersion, ProcessDefinition
 from workflows.errors import NotFound
+from workflows.filing.reads import get_application_view
 from workflows.forms import FORMS
-from workflows.reads import get_application_view
-from workflows.tracking import Filters, dashboard, search_applications
+from workflows.tracking.dashboard import dashboard
+from workflows.tracking.search import Filters, search_applications
 
 from .. import clock
 from ..extensions import db

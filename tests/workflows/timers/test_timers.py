@@ -1,0 +1,226 @@
+"""Timers that run themselves: reminders, escalation, missed timers, duties once per period, e-mail."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from aiosmtpd.controller import Controller
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import Application, AuditEvent, Notification, ScheduleRun
+from tests.conftest import QUERIER_ADD
+from workflows import notify as notifications
+from workflows.filing.applications import submit_application
+from workflows.settings import SETTINGS
+from workflows.timers import duties
+from workflows.timers import sweep as timers
+
+# Thursday 31 December 2026, 09:00 in Taipei. 1 January is a public holiday, then a weekend.
+FILED = datetime(2026, 12, 31, 1, 0, tzinfo=UTC)
+REMINDER_DUE = datetime(2027, 1, 6, 1, 0, tzinfo=UTC)  # 3 working days: Mon 4, Tue 5, Wed 6
+ESCALATION_DUE = datetime(2027, 1, 8, 1, 0, tzinfo=UTC)  # 5 working days: ... Thu 7, Fri 8
+MINUTE = timedelta(minutes=1)
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(FILED, tick=False) as traveller:
+        yield traveller
+
+
+def file_querier(session, person, when=FILED):
+    return submit_application(session, form_key="querier_account", data=QUERIER_ADD, actor=person("sw_staff"),
+                              now=when)
+
+
+def notes(session, kind=None):
+    query = select(Notification).order_by(Notification.id)
+    if kind:
+        query = query.where(Notification.kind == kind)
+    return session.scalars(query).all()
+
+
+def sweep_at(session, clock, when):
+    clock.move_to(when)
+    session.expire_all()
+    return timers.sweep(session, when)
+
+
+def test_the_reminder_counts_working_days_and_skips_the_new_year_holiday(session, person, clock):
+    app = file_querier(session, person)
+    assert app.next_timer_at == REMINDER_DUE
+    assert app.tasks[0].due_at == REMINDER_DUE  # the step's expected time uses the same calendar
+
+    assert sweep_at(session, clock, REMINDER_DUE - MINUTE).fired == 0
+    assert sweep_at(session, clock, REMINDER_DUE).fired == 0  # due means strictly after
+    result = sweep_at(session, clock, REMINDER_DUE + MINUTE)
+    assert (result.woken, result.fired) == (1, 1)
+    [reminder] = notes(session)
+    assert reminder.kind == "reminder" and reminder.person.username == "sw_unit_head"
+    assert reminder.subject == f"【逾期提醒】單位主管核准（案號 {app.id}）"
+    assert reminder.link == f"/tasks/{app.tasks[0].id}"
+    session.refresh(app)
+    assert app.next_timer_at == ESCALATION_DUE
+
+
+def test_escalation_follows_to_the_holders_superior(session, person, clock):
+    file_querier(session, person)
+    sweep_at(session, clock, REMINDER_DUE + MINUTE)
+    assert sweep_at(session, clock, ESCALATION_DUE - MINUTE).fired == 0
+    assert sweep_at(session, clock, ESCALATION_DUE + MINUTE).fired == 1
+    escalation = notes(session, "escalation")
+    assert [n.person.username for n in escalation] == ["sw_head"]  # the unit head's superior
+    assert "已等待 8 天" in escalation[0].subject
+    events = session.scalars(select(AuditEvent.payload).where(AuditEvent.event_type == "timer_fired")).all()
+    assert [e["event"] for e in events] == ["remind_unit_head_review", "escalate_unit_head_review"]
+    session.refresh(escalation[0].application)
+    assert escalation[0].application.next_timer_at is None  # nothing left to wake for
+
+
+def test_deciding_in_time_cancels_the_steps_timers(session, person, clock, api):
+    app = file_querier(session, person)
+    clock.move_to(datetime(2027, 1, 4, 1, 0, tzinfo=UTC))  # Monday: decided before the reminder
+    [task] = api.as_("sw_unit_head").get("/api/v1/tasks").get_json()
+    api.as_("sw_unit_head").post(f"/api/v1/tasks/{task['id']}/complete", {"decision": "approve"})
+    session.expire_all()
+    # Only the agency manager's step is timed now, counted from Monday: Thu 7 and Mon 11 January.
+    assert session.get(Application, app.id).next_timer_at == datetime(2027, 1, 7, 1, 0, tzinfo=UTC)
+    assert sweep_at(session, clock, ESCALATION_DUE - MINUTE).fired == 1
+    assert [(n.kind, n.person.username) for n in notes(session)] == [("reminder", "manager")]
+    assert "機關管理者設定帳號" in notes(session)[0].subject
+
+
+def test_timers_missed_while_the_app_was_down_fire_once(session, person, clock):
+    file_querier(session, person)
+    result = sweep_at(session, clock, FILED + timedelta(days=40))
+    assert (result.woken, result.fired) == (1, 2)  # reminder and escalation, each once
+    assert sweep_at(session, clock, FILED + timedelta(days=41)).fired == 0
+    assert [n.kind for n in notes(session)] == ["reminder", "escalation"]
+
+
+def test_two_workers_racing_over_the_same_timers_fire_each_exactly_once(session, person, clock, engine):
+    apps = [file_querier(session, person) for _ in range(12)]
+    when = FILED + timedelta(days=40)
+    clock.move_to(when)
+    barrier = threading.Barrier(2)
+    results = []
+
+    def worker():
+        with Session(engine, expire_on_commit=False) as own:
+            barrier.wait()
+            results.append(timers.sweep(own, when))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sum(r.fired for r in results) == 2 * len(apps)
+    session.expire_all()
+    fired = session.scalars(select(AuditEvent.payload).where(AuditEvent.event_type == "timer_fired")).all()
+    assert len(fired) == 2 * len(apps)
+    assert len({(n.application_id, n.kind, n.person_id) for n in notes(session)}) == len(notes(session))
+    assert len(notes(session, "reminder")) == len(apps)
+
+
+def test_the_yearly_review_starts_on_its_date_exactly_once(session, clock):
+    review = duties.find_schedule("account_review")
+    before = datetime(2027, 1, 15, 0, 59, tzinfo=UTC)  # 08:59 in Taipei, the day it is due
+    clock.move_to(before)
+    assert not review.due_in_period(before)
+    assert duties.catch_up(session, [review], before) == []
+
+    on_time = datetime(2027, 1, 15, 1, 0, tzinfo=UTC)
+    clock.move_to(on_time)
+    run = duties.run_schedule(session, review, on_time)
+    assert run.result == "ok" and run.period == "2027"
+    started = run.detail["applications"]
+    agencies = {session.get(Application, i).agency.name for i in started}
+    assert {"高雄市政府社會局", "高雄市政府環境保護局", "高雄市政府青年局", "高雄市政府衛生局",
+            "高雄市政府勞工局"} == agencies
+    # The scheduler restarts the same day: its catch-up and its cron job both find the period done.
+    later = on_time + timedelta(hours=3)
+    assert duties.catch_up(session, [review], later) == []
+    assert duties.run_schedule(session, review, later) is None
+    assert session.scalar(select(func.count()).select_from(ScheduleRun)) == 1
+    manager_tasks = session.scalars(select(Application).where(Application.form_key == "account_review")).all()
+    assert len(manager_tasks) == len(started)
+
+
+def test_a_missed_duty_catches_up_once_after_downtime(session, clock):
+    sampling = duties.find_schedule("monthly_sampling")
+    after_downtime = datetime(2027, 2, 20, 2, 0, tzinfo=UTC)
+    clock.move_to(after_downtime)
+    [run] = duties.catch_up(session, [sampling], after_downtime)
+    assert run.period == "2027-02" and run.result == "ok"
+    assert duties.catch_up(session, [sampling], after_downtime + timedelta(minutes=5)) == []
+
+
+def test_a_failing_duty_is_recorded_not_raised(session, clock):
+    broken = duties.Schedule("broken", "no_such_process", "month", day=1, title="壞掉的排程",
+                             targets=duties.requesting_agencies)
+    run = duties.run_schedule(session, broken, FILED)
+    assert run.result == "failed" and "no_such_process" in run.detail["error"]
+
+
+class Sink:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_sink():
+    with socket.socket() as probe:  # a free loopback port for the sink
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield sink, port
+    controller.stop()
+
+
+def test_the_reminder_arrives_by_e_mail_with_the_link_and_a_chinese_subject(session, person, clock, smtp_sink):
+    import email
+    from email.header import decode_header, make_header
+
+    sink, port = smtp_sink
+    app = file_querier(session, person)
+    sweep_at(session, clock, REMINDER_DUE + MINUTE)
+    mailer = notifications.smtp_mailer("127.0.0.1", port, "webir-bpm@demo.kcg.gov.tw")
+    assert notifications.send_pending_emails(session, mailer, REMINDER_DUE + MINUTE) == 1
+    assert notifications.send_pending_emails(session, mailer, REMINDER_DUE + 2 * MINUTE) == 0  # never twice
+    [envelope] = sink.messages
+    assert envelope.rcpt_tos == ["sw_unit_head@demo.kcg.gov.tw"]
+    message = email.message_from_bytes(envelope.content)
+    assert str(make_header(decode_header(message["Subject"]))) == f"【逾期提醒】單位主管核准（案號 {app.id}）"
+    body = message.get_payload(decode=True).decode()
+    assert f"{SETTINGS.base_url}/tasks/{app.tasks[0].id}" in body
+
+
+def test_an_unreachable_mail_server_keeps_the_notification_for_a_retry(session, person, clock):
+    file_querier(session, person)
+    sweep_at(session, clock, REMINDER_DUE + MINUTE)
+    mailer = notifications.smtp_mailer("127.0.0.1", 9, "webir-bpm@localhost")  # nothing listens on port 9
+    assert notifications.send_pending_emails(session, mailer, REMINDER_DUE + MINUTE) == 0
+    [note] = notes(session)
+    assert note.emailed_at is None and note.email_attempts == 1 and note.email_error
+
+
+def test_a_backlog_larger_than_one_batch_drains_in_one_sweep(session, person, clock):
+    for _ in range(5):
+        file_querier(session, person)
+    clock.move_to(REMINDER_DUE + MINUTE)
+    session.expire_all()
+    result = timers.sweep(session, REMINDER_DUE + MINUTE, batch=2)  # three batches: 2, 2, 1
+    assert (result.woken, result.fired) == (5, 5)
+    assert len(notes(session, "reminder")) == 5

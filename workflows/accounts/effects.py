@@ -1,0 +1,118 @@
+"""What an approved application changes in the account records."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from models import (
+    AccountItem,
+    AccountKind,
+    AgencyQueryItem,
+    Application,
+    Role,
+    RoleHolding,
+    WebirAccount,
+)
+
+from .. import audit
+from .records import active_account, disable_account
+from .review import apply_review
+from .transfers import apply_transfer
+
+
+def agency_items(session: Session, agency_id: int) -> set[str]:
+    return set(session.scalars(select(AgencyQueryItem.item_code).where(AgencyQueryItem.agency_id == agency_id)))
+
+
+def _effective(data: dict[str, Any], now: datetime) -> date:
+    return date.fromisoformat(data["effective_date"]) if data.get("effective_date") else now.date()
+
+
+def _set_items(account: WebirAccount, codes: list[str]) -> None:
+    account.items = [AccountItem(item_code=c) for c in codes]
+
+
+def _querier_account(session: Session, app: Application, data: dict[str, Any], now: datetime) -> dict:
+    account = active_account(session, app.applicant_id, AccountKind.QUERIER)
+    kind = data["request_type"]
+    if kind == "delete" or (kind == "job_change" and not data.get("items")):
+        if account:
+            disable_account(account, app, now)
+        return {"account": account.id if account else None, "status": "disabled"}
+    if account is None:
+        account = WebirAccount(person_id=app.applicant_id, agency_id=app.agency_id, kind=AccountKind.QUERIER,
+                               egov_account=data["egov_account"], created_at=now)
+        session.add(account)
+    account.effective_on = _effective(data, now)
+    account.last_application_id = app.id
+    _set_items(account, data.get("items") or [])
+    session.flush()
+    return {"account": account.id, "status": "active", "items": data.get("items") or []}
+
+
+def _manager_account(session: Session, app: Application, data: dict[str, Any], now: datetime) -> dict:
+    account = active_account(session, app.applicant_id, AccountKind.MANAGER)
+    holdings = session.scalars(select(RoleHolding).where(
+        RoleHolding.person_id == app.applicant_id, RoleHolding.role == Role.AGENCY_MANAGER,
+        RoleHolding.agency_id == app.agency_id, RoleHolding.valid_until.is_(None)))
+    if data["request_type"] == "delete":
+        if account:
+            disable_account(account, app, now)
+        for holding in holdings:
+            holding.valid_until = now.date()
+        return {"account": account.id if account else None, "status": "disabled"}
+    if account is None:
+        account = WebirAccount(person_id=app.applicant_id, agency_id=app.agency_id, kind=AccountKind.MANAGER,
+                               egov_account=data["egov_account"], created_at=now)
+        session.add(account)
+    account.effective_on = _effective(data, now)
+    account.last_application_id = app.id
+    if not list(holdings):
+        session.add(RoleHolding(person_id=app.applicant_id, role=Role.AGENCY_MANAGER,
+                                agency_id=app.agency_id, valid_from=account.effective_on))
+    session.flush()
+    return {"account": account.id, "status": "active"}
+
+
+def _query_items(session: Session, app: Application, data: dict[str, Any], now: datetime) -> dict:
+    agreed = set(data.get("approved_items") or ()) & set(data.get("bureau_approved_items") or ())
+    added = [c for c in data.get("add_items") or () if c in agreed]
+    removed = [c for c in data.get("remove_items") or () if c in agreed]
+    have = agency_items(session, app.agency_id)
+    for code in added:
+        if code not in have:
+            session.add(AgencyQueryItem(agency_id=app.agency_id, item_code=code, granted_at=now,
+                                        application_id=app.id))
+    if removed:
+        session.execute(delete(AgencyQueryItem).where(
+            AgencyQueryItem.agency_id == app.agency_id, AgencyQueryItem.item_code.in_(removed)))
+        # Least privilege: an item the agency lost is taken from every account of that agency.
+        accounts = select(WebirAccount.id).where(WebirAccount.agency_id == app.agency_id)
+        session.execute(delete(AccountItem).where(AccountItem.account_id.in_(accounts),
+                                                  AccountItem.item_code.in_(removed)))
+    app.agency.client_ip = data["client_ip"]
+    return {"added": added, "removed": removed, "client_ip": data["client_ip"]}
+
+
+EFFECTS: dict[str, Callable[[Session, Application, dict[str, Any], datetime], dict]] = {
+    "querier_account": _querier_account,
+    "manager_account": _manager_account,
+    "query_items_change": _query_items,
+    "account_review": apply_review,
+    "role_transfer": apply_transfer,
+}
+
+
+def apply_effects(session: Session, app: Application, data: dict[str, Any], now: datetime) -> None:
+    """Carry out an approved application; the registration form changes nothing but permits the query."""
+    effect = EFFECTS.get(app.form_key)
+    if effect is None:
+        return
+    result = effect(session, app, data, now)
+    audit.record(session, "accounts_changed", actor=None, subject_type="application", subject_id=app.id,
+                 now=now, form=app.form_key, **result)

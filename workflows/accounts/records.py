@@ -1,0 +1,50 @@
+"""WebIR account records: find, disable, and the keep / narrow / delete decision with its audit event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import AccountKind, AccountStatus, Application, WebirAccount
+
+from .. import audit
+
+
+def active_account(session: Session, person_id: int, kind: AccountKind) -> WebirAccount | None:
+    return session.scalar(select(WebirAccount).where(
+        WebirAccount.person_id == person_id, WebirAccount.kind == kind,
+        WebirAccount.status == AccountStatus.ACTIVE))
+
+
+def disable_account(account: WebirAccount, app: Application, now: datetime) -> None:
+    account.status = AccountStatus.DISABLED
+    account.disabled_at = now
+    account.last_application_id = app.id
+
+
+ACCOUNT_DECISIONS = {"keep": "保留", "narrow": "縮減查調項目", "delete": "刪除（停用）帳號"}
+_DECISION_EVENTS = {"keep": "account_kept", "narrow": "account_narrowed", "delete": "account_disabled"}
+
+
+def change_account(session: Session, app: Application, account: WebirAccount, decision: str,
+                   items: list[str], reason: str | None, now: datetime) -> dict:
+    """Keep, narrow or disable one account as a review or a role transfer decided; one audit event each.
+
+    Narrowing never widens: only items the account still holds are kept.
+    """
+    before = account.item_codes
+    event = _DECISION_EVENTS[decision]
+    if account.status != AccountStatus.ACTIVE:
+        event = "account_skipped"  # disabled meanwhile by another application: nothing left to change
+    elif decision == "narrow":
+        account.items = [i for i in account.items if i.item_code in set(items)]
+        account.last_application_id = app.id
+    elif decision == "delete":
+        disable_account(account, app, now)
+    after = account.item_codes if account.status == AccountStatus.ACTIVE else []
+    audit.record(session, event, actor=None, subject_type="webir_account", subject_id=account.id, now=now,
+                 application=app.id, form=app.form_key, person=account.person.username, decision=decision,
+                 reason=reason, items_before=before, items_after=after)
+    return {"account": account.id, "decision": decision, "event": event, "items": after}

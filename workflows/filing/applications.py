@@ -1,0 +1,155 @@
+"""Use cases of an applicant: file, amend after a return, withdraw."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from models import AccountKind, Application, ApplicationState, HistoryEntry, Person, Role, TaskState
+
+from .. import audit
+from ..accounts.effects import active_account, agency_items
+from ..accounts.transfers import transfer_errors
+from ..engine import SERIALIZER_VERSION, Run
+from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..forms import FORMS, FormSpec, clean_form
+from ..runtime.diagrams import latest_version, load_diagram
+from ..runtime.sync import close_task, restore, single_writer, sync
+from ..settings import timer_data
+
+
+def forms_for(person: Person) -> list[FormSpec]:
+    """The forms this person may file."""
+    return [f for f in FORMS.values() if may_file(person, f)]
+
+
+def may_file(person: Person, form: FormSpec) -> bool:
+    return form.filer_role is None or person.holds(form.filer_role)
+
+
+def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], actor: Person) -> dict[str, str]:
+    """Rules that need the records: existing accounts and the agency's permitted items."""
+    errors: dict[str, str] = {}
+    permitted = agency_items(session, actor.agency_id)
+    if form.key == "querier_account":
+        has_account = active_account(session, actor.id, AccountKind.QUERIER) is not None
+        if data["request_type"] == "add" and has_account:
+            errors["request_type"] = "您已有資料查詢者帳號，請改申請「異動查調項目」"
+        if data["request_type"] != "add" and not has_account:
+            errors["request_type"] = "您尚無資料查詢者帳號，請先申請新增"
+        outside = sorted(set(data.get("items") or ()) - permitted)
+        if outside:
+            errors["items"] = f"本機關尚未核准的查調項目：{', '.join(outside)}"
+    elif form.key == "manager_account":
+        has_account = active_account(session, actor.id, AccountKind.MANAGER) is not None
+        if data["request_type"] == "add" and has_account:
+            errors["request_type"] = "您已是機關管理者"
+        if data["request_type"] == "delete" and not has_account:
+            errors["request_type"] = "您沒有機關管理者帳號可刪除"
+    elif form.key == "query_items_change":
+        if already := sorted(set(data.get("add_items") or ()) & permitted):
+            errors["add_items"] = f"本機關已核准的項目不需再申請：{', '.join(already)}"
+        if missing := sorted(set(data.get("remove_items") or ()) - permitted):
+            errors["remove_items"] = f"本機關未核准的項目無法刪除：{', '.join(missing)}"
+    elif form.key == "role_transfer":
+        errors.update(transfer_errors(session, data, actor))
+    elif form.key == "query_registration":
+        account = active_account(session, actor.id, AccountKind.QUERIER)
+        if account is None:
+            errors["item"] = "您沒有有效的資料查詢者帳號"
+        elif data["item"] not in account.item_codes:
+            errors["item"] = "您的帳號未獲准查調此項目"
+    return errors
+
+
+def _validated(session: Session, form: FormSpec, data: dict[str, Any], actor: Person) -> dict[str, Any]:
+    clean, errors = clean_form(form, data)
+    if not errors:
+        errors = _context_errors(session, form, clean, actor)
+    if errors:
+        raise Invalid(errors)
+    return clean
+
+
+def submit_application(session: Session, *, form_key: str, data: dict[str, Any], actor: Person,
+                       now: datetime) -> Application:
+    """File a form: start its chain on the latest diagram version and open the first step."""
+    form = FORMS.get(form_key)
+    if form is None:
+        raise NotFound(f"no form '{form_key}'")
+    if not may_file(actor, form):
+        raise Forbidden(f"only a {form.filer_role} may file {form.title}")
+    clean = _validated(session, form, data, actor)
+    version = latest_version(session, form_key)
+    run = Run.start(load_diagram(version), {**clean, **timer_data()})
+    app = Application(form_key=form_key, definition_version=version, applicant=actor, agency_id=actor.agency_id,
+                      unit_id=actor.unit_id, data=clean, workflow_state="", serializer_version=SERIALIZER_VERSION,
+                      created_at=now, updated_at=now)
+    session.add(app)
+    session.flush()
+    app.agency = actor.agency
+    sync(session, app, run, now)
+    session.add(HistoryEntry(application=app, step="start", step_name="提出申請", role=Role.APPLICANT,
+                             actor_id=actor.id, decision="submit", created_at=now))
+    audit.record(session, "application_submitted", actor=actor, subject_type="application", subject_id=app.id,
+                 now=now, form=form_key, version=version.version)
+    session.commit()
+    return app
+
+
+def _own_application(session: Session, application_id: int, actor: Person) -> Application:
+    app = session.get(Application, application_id)
+    if app is None or app.applicant_id != actor.id:
+        raise NotFound("no such application")
+    return app
+
+
+def _amend_task(app: Application):
+    return next((t for t in app.tasks if t.state == TaskState.OPEN and t.role == Role.APPLICANT), None)
+
+
+def amend_application(session: Session, *, application_id: int, data: dict[str, Any], actor: Person,
+                      now: datetime, note: str = "") -> Application:
+    """Resubmit a returned application with corrected data; it goes through the chain again."""
+    app = _own_application(session, application_id, actor)
+    task = _amend_task(app)
+    if app.state != ApplicationState.RETURNED or task is None:
+        raise Conflict("只有被退回補正的申請可以修改後重新送出")
+    clean = _validated(session, FORMS[app.form_key], data, actor)
+    run = restore(app)
+    run.complete(task.task_guid, {**clean, "decision": "resubmit", "opinion": note})
+    app.data = clean
+    return _finish(session, app, run, task, actor, now, "resubmit", note, "application_amended")
+
+
+def withdraw_application(session: Session, *, application_id: int, actor: Person, now: datetime,
+                         reason: str = "") -> Application:
+    """Withdraw an application that is still under way."""
+    app = _own_application(session, application_id, actor)
+    if app.state not in (ApplicationState.RUNNING, ApplicationState.RETURNED):
+        raise Conflict("此申請已結案，無法撤回")
+    run = restore(app)
+    task = _amend_task(app)
+    if task is not None:
+        run.complete(task.task_guid, {"decision": "withdraw", "opinion": reason})
+    else:
+        run.cancel()
+    return _finish(session, app, run, task, actor, now, "withdraw", reason, "application_withdrawn",
+                   outcome=ApplicationState.WITHDRAWN)
+
+
+def _finish(session: Session, app: Application, run: Run, task, actor: Person, now: datetime,
+            decision: str, note: str, event: str, outcome: ApplicationState | None = None) -> Application:
+    with single_writer(session, "此申請剛被其他人處理，請重新整理後再試"):
+        if task is not None:
+            close_task(task, TaskState.COMPLETED, now, actor)
+        sync(session, app, run, now, outcome, actor=actor)
+        session.add(HistoryEntry(application=app, step=task.step if task else "withdraw",
+                                 step_name=task.name if task else "撤回申請", role=Role.APPLICANT,
+                                 actor_id=actor.id, decision=decision, opinion=note or None, created_at=now))
+        if app.state in (ApplicationState.RUNNING, ApplicationState.RETURNED):
+            # A closing event (application_withdrawn) is already recorded by sync, with the actor.
+            audit.record(session, event, actor=actor, subject_type="application", subject_id=app.id, now=now)
+    return app

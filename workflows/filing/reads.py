@@ -1,0 +1,175 @@
+"""Read models for pages and the API: small dataclasses, no engine, no writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from models import (
+    ROLE_LABELS,
+    Agency,
+    Application,
+    DefinitionVersion,
+    HistoryEntry,
+    HumanTask,
+    Person,
+    TaskCandidate,
+    TaskState,
+    utcnow,
+)
+
+from ..accounts.review import describe_decisions
+from ..calendar import local_date
+from ..errors import NotFound
+from ..forms import FORMS
+from ..runtime.visibility import may_view
+
+SCHEDULED = "（排程自動啟動）"
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    task_id: int
+    application_id: int
+    form_key: str
+    form_title: str
+    step: str
+    step_name: str
+    role: str
+    role_label: str
+    applicant: str
+    agency: str
+    since: datetime
+
+
+@dataclass(frozen=True)
+class CurrentTask:
+    id: int
+    step: str
+    name: str
+    role: str
+    role_label: str
+    candidates: list[str]
+    candidate_names: list[str]
+    since: datetime
+    due_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    step: str
+    step_name: str
+    role: str
+    role_label: str
+    actor: str | None
+    actor_name: str | None
+    decision: str
+    opinion: str | None
+    data: dict[str, Any] | None
+    at: datetime
+    details: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ApplicationView:
+    id: int
+    form_key: str
+    form_title: str
+    state: str
+    definition_key: str
+    definition_version: int
+    applicant: str
+    applicant_name: str
+    agency: str
+    unit: str | None
+    data: dict[str, Any]
+    created_at: datetime
+    closed_at: datetime | None
+    outcome_reason: str | None
+    current_tasks: list[CurrentTask] = field(default_factory=list)
+    history: list[HistoryRow] = field(default_factory=list)
+    trail: dict[str, Any] = field(default_factory=dict)
+
+
+def list_inbox(session: Session, person: Person, form_key: str | None = None, limit: int = 200) -> list[InboxRow]:
+    """My open tasks, oldest first (since they reached me).
+
+    Narrow columns only (never the saved workflow state), ordered along the candidate index
+    (person, open, since), so a holder with thousands of open steps reads just the first page.
+    """
+    query = (select(HumanTask.id, Application.id, Application.form_key, HumanTask.step, HumanTask.name,
+                    HumanTask.role, Person.name, Agency.name, TaskCandidate.created_at)
+             .select_from(TaskCandidate)
+             .join(HumanTask, HumanTask.id == TaskCandidate.human_task_id)
+             .join(Application, Application.id == HumanTask.application_id)
+             .join(Agency, Agency.id == Application.agency_id)
+             .outerjoin(Person, Person.id == Application.applicant_id)
+             .where(TaskCandidate.person_id == person.id, TaskCandidate.is_open.is_(True))
+             .order_by(TaskCandidate.created_at, TaskCandidate.human_task_id).limit(limit))
+    if form_key:
+        query = query.where(Application.form_key == form_key)
+    return [InboxRow(task_id, app_id, key, FORMS[key].title, step, name, role, ROLE_LABELS.get(role, role),
+                     applicant or SCHEDULED, agency, since)
+            for task_id, app_id, key, step, name, role, applicant, agency, since in session.execute(query)]
+
+
+def inbox_counts(session: Session, person: Person) -> dict[str, int]:
+    """Open tasks per form key."""
+    query = (select(Application.form_key, func.count()).select_from(TaskCandidate)
+             .join(HumanTask, HumanTask.id == TaskCandidate.human_task_id)
+             .join(Application, Application.id == HumanTask.application_id)
+             .where(TaskCandidate.person_id == person.id, TaskCandidate.is_open.is_(True))
+             .group_by(Application.form_key))
+    return dict(session.execute(query).all())
+
+
+# Everything _view reads, loaded up front: no query per application or per row.
+_VIEW_LOAD = (
+    selectinload(Application.tasks).selectinload(HumanTask.candidates).joinedload(TaskCandidate.person),
+    selectinload(Application.history).joinedload(HistoryEntry.actor),
+    joinedload(Application.definition_version).joinedload(DefinitionVersion.definition),
+    joinedload(Application.applicant), joinedload(Application.agency), joinedload(Application.unit),
+)
+
+
+def get_application_view(session: Session, application_id: int, viewer: Person) -> ApplicationView:
+    app = session.scalar(select(Application).where(Application.id == application_id).options(*_VIEW_LOAD))
+    if app is None or not may_view(session, app.id, viewer, local_date(utcnow())):
+        raise NotFound("no such application")
+    return _view(app)
+
+
+def _view(app: Application) -> ApplicationView:
+    current = [CurrentTask(t.id, t.step, t.name, t.role, ROLE_LABELS.get(t.role, t.role),
+                           [c.person.username for c in t.candidates], [c.person.name for c in t.candidates],
+                           t.created_at, t.due_at) for t in app.tasks if t.state == TaskState.OPEN]
+    history = [HistoryRow(h.step, h.step_name, h.role, ROLE_LABELS.get(h.role, h.role),
+                          h.actor.username if h.actor else None, h.actor.name if h.actor else None,
+                          h.decision, h.opinion, h.data, h.created_at, _details(h.data))
+               for h in app.history]
+    version = app.definition_version
+    return ApplicationView(app.id, app.form_key, FORMS[app.form_key].title, app.state.value,
+                           version.definition.key, version.version,
+                           app.applicant.username if app.applicant else "", _applicant_name(app),
+                           app.agency.name, app.unit.name if app.unit else None, app.data, app.created_at,
+                           app.closed_at, app.outcome_reason, current, history, app.trail or {})
+
+
+def _applicant_name(app: Application) -> str:
+    # Duties (a yearly review) are started by the scheduler and have no applicant.
+    return app.applicant.name if app.applicant else SCHEDULED
+
+
+def _details(data: dict[str, Any] | None) -> list[str]:
+    """Readable lines for structured step data: one per account of a permission review."""
+    return describe_decisions(data["account_decisions"]) if data and data.get("account_decisions") else []
+
+
+def list_my_applications(session: Session, person: Person, limit: int = 200) -> list[ApplicationView]:
+    apps = session.scalars(select(Application).where(Application.applicant_id == person.id).options(*_VIEW_LOAD)
+                           .order_by(Application.created_at.desc(), Application.id.desc()).limit(limit))
+    return [_view(a) for a in apps]

@@ -1,0 +1,135 @@
+"""Use cases of an approver: read a step's form and decide it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Application, HistoryEntry, HumanTask, Person, Role, TaskCandidate, TaskState
+
+from .. import audit
+from ..accounts import transfers
+from ..accounts.review import list_reviewed_accounts, review_check, review_fields, review_record
+from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..forms import FORMS, STEP_FORMS, Field, StepForm, clean_fields, item_choices
+from ..runtime.sync import close_task, restore, single_writer, sync
+from .applications import amend_application, withdraw_application
+
+Check = Callable[[dict[str, Any]], dict[str, str]]
+
+
+@dataclass(frozen=True)
+class StepFields:
+    """The decisions and fields one open step asks for, with choices bound to the application.
+
+    ``check`` adds rules that need the bound records; ``record`` turns the cleaned fields into what the
+    engine and the sign-off history keep (the account review folds its per-account fields into one list).
+    """
+
+    step: StepForm
+    fields: tuple[Field, ...]
+    check: Check | None = None
+    record: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+
+def _earlier(app: Application, key: str) -> list[str]:
+    for entry in reversed(app.history):
+        if entry.data and key in entry.data:
+            return entry.data[key] or []
+    return []
+
+
+def step_fields(session: Session, app: Application, task: HumanTask, now: datetime) -> StepFields:
+    """What this step asks, bound to the application and, for reviews, to the accounts as of ``now``."""
+    step = STEP_FORMS.get(task.form or "review", STEP_FORMS["review"])
+    if step.key == "amend":
+        return StepFields(step, FORMS[app.form_key].fields)
+    if step.key == "account_review":
+        accounts = list_reviewed_accounts(session, app.agency_id, now)
+        return StepFields(step, review_fields(accounts) + step.fields, review_check(accounts),
+                          review_record(accounts))
+    if step.key == "transfer_account":
+        fields = transfers.account_step_fields(session, app, step.fields)
+        return StepFields(step, fields, transfers.account_step_check(fields))
+    choices = {
+        "approved_items": item_choices([*app.data.get("add_items", []), *app.data.get("remove_items", [])]),
+        "bureau_approved_items": item_choices(_earlier(app, "approved_items")),
+    }
+    bound = tuple(replace(f, choices=choices.get(f.name, f.choices)) for f in step.fields)
+    return StepFields(step, bound)
+
+
+def is_candidate(session: Session, task: HumanTask, person: Person) -> bool:
+    return session.scalar(select(TaskCandidate.person_id).where(
+        TaskCandidate.human_task_id == task.id, TaskCandidate.person_id == person.id)) is not None
+
+
+def get_task_for(session: Session, task_id: int, actor: Person) -> HumanTask:
+    """A task the actor may act on (or has acted on); 404 when absent, 403 when not theirs."""
+    task = session.get(HumanTask, task_id)
+    if task is None:
+        raise NotFound("no such task")
+    if not is_candidate(session, task, actor):
+        raise Forbidden("this task is not yours")
+    return task
+
+
+def _check_decision(fields: StepFields, decision: str, opinion: str, data: dict[str, Any]) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    if decision not in fields.step.decisions:
+        errors["decision"] = f"「決定」須為 {', '.join(fields.step.decisions)} 之一"
+    if decision in ("reject", "return") and not opinion.strip():
+        errors["opinion"] = "不同意或退回補正時，請填寫意見（理由）"
+    if len(opinion) > 2000:
+        errors["opinion"] = "意見過長"
+    clean, field_errors = clean_fields(fields.fields, data, context={"decision": decision})
+    errors.update(field_errors)
+    for check in (fields.step.check, fields.check):
+        if not field_errors and check:
+            errors.update(check(clean))
+    if decision == "approve" and "approved_items" in clean and not clean["approved_items"]:
+        errors["approved_items"] = "未同意任何項目時，請選擇「不同意」"
+    if errors:
+        raise Invalid(errors)
+    return clean
+
+
+def complete_task(session: Session, *, task_id: int, actor: Person, decision: str, opinion: str = "",
+                  data: dict[str, Any] | None = None, now: datetime) -> Application:
+    """Decide one step: approve, reject or return; then run the chain on and commit once."""
+    task = get_task_for(session, task_id, actor)
+    if task.state != TaskState.OPEN:
+        raise Conflict("此案件已由他人處理或已結束")
+    if task.claimed_by_id not in (None, actor.id):
+        raise Conflict("此案件已由他人認領")
+    app = task.application
+    if task.role == Role.APPLICANT:
+        if decision == "withdraw":
+            return withdraw_application(session, application_id=app.id, actor=actor, now=now, reason=opinion)
+        if decision != "resubmit":
+            raise Invalid({"decision": "補正步驟的決定須為 resubmit 或 withdraw"})
+        return amend_application(session, application_id=app.id, data=data or app.data, actor=actor, now=now,
+                                 note=opinion)
+    if actor.id == app.applicant_id:
+        raise Forbidden("申請人不得審核自己的申請")
+    fields = step_fields(session, app, task, now)
+    clean = _check_decision(fields, decision, opinion, data or {})
+    if fields.record:
+        clean = fields.record(clean)
+    with single_writer(session, "此案件剛被其他人處理，請重新整理後再試"):
+        run = restore(app)
+        run.complete(task.task_guid, {**clean, "decision": decision, "opinion": opinion})
+        close_task(task, TaskState.COMPLETED, now, actor)
+        session.add(HistoryEntry(application=app, step=task.step, step_name=task.name, role=task.role,
+                                 actor_id=actor.id, decision=decision, opinion=opinion or None,
+                                 data={k: v for k, v in clean.items() if v not in (None, [], "")} or None,
+                                 created_at=now))
+        audit.record(session, "task_completed", actor=actor, subject_type="human_task", subject_id=task.id,
+                     now=now, application=app.id, step=task.step, decision=decision)
+        sync(session, app, run, now)
+    return app

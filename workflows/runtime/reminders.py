@@ -1,0 +1,56 @@
+"""Reminders and escalations: whom a fired boundary timer tells."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from models import Application, HumanTask, Person, Role
+
+from .. import audit
+from ..calendar import local_date
+from ..engine import Run
+from ..notify import notify
+from .candidates import delegates_of, role_holders
+
+# Whom a late step escalates to: the holder's superior role, looked up in the same scope.
+SUPERIOR = {
+    Role.APPLICANT: Role.UNIT_HEAD, Role.QUERIER: Role.UNIT_HEAD, Role.UNIT_HEAD: Role.AGENCY_HEAD,
+    Role.AGENCY_MANAGER: Role.AGENCY_HEAD, Role.AUTHORITY_CLERK: Role.AUTHORITY_SECTION_HEAD,
+    Role.AUTHORITY_SECTION_HEAD: Role.AUTHORITY_DIRECTOR, Role.CENTRAL_CLERK: Role.CENTRAL_SECTION_HEAD,
+    Role.CENTRAL_SECTION_HEAD: Role.CENTRAL_DIRECTOR, Role.BUREAU_LIAISON: Role.CENTRAL_SECTION_HEAD,
+}
+
+
+def superiors(session: Session, task: HumanTask, app: Application, now: datetime) -> list[Person]:
+    """The holder's superior; a top role (agency head, director) is told through its delegates."""
+    superior = SUPERIOR.get(task.role)
+    if superior:
+        people = role_holders(session, superior, app, local_date(now))
+        # Not the applicant, unless the applicant is the superior (an agency head's own role transfer).
+        return [p for p in people if p.id != app.applicant_id] or people
+    heads = role_holders(session, task.role, app, local_date(now))
+    return delegates_of(session, heads, task.role, local_date(now))
+
+
+def notify_fired_timers(session: Session, app: Application, run: Run, now: datetime) -> None:
+    """Reminders go to the step's holders, escalations to their superiors."""
+    for event in run.fired:
+        info = run.diagram.timers[event]
+        task = next((t for t in reversed(app.tasks) if t.step == info.attached_to), None)
+        if task is None or info.notify not in ("holder", "superior"):
+            continue
+        holders = [c.person for c in task.candidates]
+        days = (now - task.created_at).days
+        if info.notify == "holder":
+            people, kind, subject = holders, "reminder", f"【逾期提醒】{task.name}（案號 {app.id}）"
+        else:
+            people, kind = superiors(session, task, app, now), "escalation"
+            subject = f"【逾期通報】{task.name} 已等待 {days} 天（案號 {app.id}）"
+        body = (f"{task.name}自 {task.created_at:%Y-%m-%d %H:%M} UTC 起由"
+                f"{'、'.join(p.name for p in holders) or '（無承辦人）'}處理，已等待 {days} 天，請儘速辦理。")
+        notify(session, people, kind=kind, subject=subject, body=body, now=now, application=app, task=task,
+               link=f"/tasks/{task.id}" if info.notify == "holder" else f"/applications/{app.id}")
+        audit.record(session, "timer_fired", actor=None, subject_type="application", subject_id=app.id, now=now,
+                     event=event, step=task.step, notified=[p.username for p in people])

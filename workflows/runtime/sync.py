@@ -1,0 +1,121 @@
+"""Keep an application's projections in step with its engine state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from models import Application, ApplicationState, HumanTask, Person, Role, TaskCandidate, TaskState
+
+from .. import audit
+from ..accounts.effects import apply_effects
+from ..accounts.transfers import TIMER_ACTIONS
+from ..calendar import add_working_days, local_date
+from ..engine import SERIALIZER_VERSION, Run
+from ..errors import Conflict
+from .candidates import resolve_candidates
+from .diagrams import load_diagram
+from .reminders import notify_fired_timers
+
+_OUTCOMES = {"reject": ApplicationState.REJECTED, "withdraw": ApplicationState.WITHDRAWN}
+
+
+@contextmanager
+def single_writer(session: Session, conflict_message: str) -> Iterator[None]:
+    """Hold every write until the one commit, where the version column refuses a second writer."""
+    try:
+        with session.no_autoflush:
+            yield
+        session.commit()
+    except StaleDataError:
+        session.rollback()
+        raise Conflict(conflict_message) from None
+
+
+def restore(app: Application) -> Run:
+    return Run.restore(load_diagram(app.definition_version), app.workflow_state)
+
+
+def close_task(row: HumanTask, state: TaskState, now: datetime, actor: Person | None = None) -> None:
+    row.state = state
+    row.closed_at = now
+    row.completed_by_id = actor.id if actor else None
+    for candidate in row.candidates:
+        candidate.is_open = False
+
+
+def sync(session: Session, app: Application, run: Run, now: datetime,
+         outcome: ApplicationState | None = None, actor: Person | None = None) -> None:
+    """Write the engine state back: inbox rows, state, saved workflow, next timer.
+
+    ``outcome`` overrides the state read from the engine (a chain cancelled by withdrawal);
+    ``actor`` is recorded on the closing audit event when a person closed the application.
+    """
+    ready = {t.guid: t for t in run.ready_tasks()}
+    known = {row.task_guid for row in app.tasks}
+    for row in app.tasks:
+        if row.state == TaskState.OPEN and row.task_guid not in ready:
+            close_task(row, TaskState.CANCELLED, now)
+    for guid, task in ready.items():
+        if guid not in known:
+            _open_task(session, app, task, now)
+    run_timer_actions(session, app, run, now)
+    app.state = outcome or _state_of(app, run)
+    waiting = [row.created_at for row in app.tasks if row.state == TaskState.OPEN]
+    app.waiting_since = min(waiting) if waiting else None
+    if app.state not in (ApplicationState.RUNNING, ApplicationState.RETURNED):
+        app.closed_at = now
+        data = run.data
+        if app.state == ApplicationState.REJECTED:
+            app.outcome_reason = data.get("opinion")
+        if app.state == ApplicationState.COMPLETED:
+            apply_effects(session, app, data, now)
+        audit.record(session, f"application_{app.state.value}", actor=actor, subject_type="application",
+                     subject_id=app.id, now=now)
+    if run.fired:
+        notify_fired_timers(session, app, run, now)
+    trail = run.trail()
+    app.trail = {"done": trail.done, "flows": [list(f) for f in trail.flows]}
+    app.workflow_state = run.save()
+    app.serializer_version = SERIALIZER_VERSION
+    app.next_timer_at = run.next_timer_at()
+    app.updated_at = now
+
+
+def run_timer_actions(session: Session, app: Application, run: Run, now: datetime) -> None:
+    """Do what a fired intermediate timer stands for, e.g. a role transfer's date arriving (manager_handover)."""
+    for event in run.fired:
+        action = run.diagram.timers[event].action
+        if action is None:
+            continue
+        handler = TIMER_ACTIONS.get(action)
+        result = handler(session, app, now) if handler else {"unknown_action": True}
+        audit.record(session, "timer_fired", actor=None, subject_type="application", subject_id=app.id, now=now,
+                     event=event, action=action, **result)
+
+
+def _due_at(task, now: datetime) -> datetime | None:
+    if task.due_at is not None:
+        return task.due_at
+    return add_working_days(now, task.due_working_days) if task.due_working_days else None
+
+
+def _open_task(session: Session, app: Application, task, now: datetime) -> None:
+    people = resolve_candidates(session, task.lane, app, local_date(now))
+    row = HumanTask(application=app, task_guid=task.guid, step=task.step, name=task.name,
+                    role=task.lane or "", form=task.form, state=TaskState.OPEN, created_at=now,
+                    due_at=_due_at(task, now),
+                    candidates=[TaskCandidate(person_id=p.id, created_at=now) for p in people])
+    session.add(row)
+
+
+def _state_of(app: Application, run: Run) -> ApplicationState:
+    if run.is_completed:
+        return _OUTCOMES.get(run.data.get("decision"), ApplicationState.COMPLETED)
+    if any(t.lane == Role.APPLICANT for t in run.ready_tasks()):
+        return ApplicationState.RETURNED
+    return ApplicationState.RUNNING

@@ -1,0 +1,168 @@
+"""Recurring duties: schedules that start their own BPMN process, one fresh instance per period.
+
+A schedule names its process, its rhythm (monthly, quarterly, yearly on a given day) and whom
+each period's instances are for. ``schedule_run`` has a unique (schedule, period) key, so a second
+scheduler, a restart or a "run now" in the same period starts nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models import AccountKind, AccountStatus, Agency, AgencyKind, Application, Person, ScheduleRun, WebirAccount
+
+from .. import audit
+from ..calendar import TAIPEI
+from ..engine import SERIALIZER_VERSION, Run
+from ..runtime.diagrams import latest_version, load_diagram
+from ..runtime.sync import sync
+from ..settings import timer_data
+
+_MONTHS = {"month": tuple(range(1, 13)), "quarter": (1, 4, 7, 10), "year": None}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One instance to start: for which agency, and (for personal duties) which person."""
+
+    agency_id: int
+    person_id: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    process: str
+    every: str  # month, quarter, year
+    day: int
+    month: int = 1  # for yearly schedules
+    hour: int = 9
+    title: str = ""
+    source: str = ""
+    targets: Callable[[Session], list[Target]] = field(default=lambda session: [], compare=False)
+
+    def months(self) -> tuple[int, ...]:
+        return _MONTHS[self.every] or (self.month,)
+
+    def cron(self) -> dict[str, Any]:
+        """APScheduler CronTrigger arguments (Asia/Taipei)."""
+        return {"month": ",".join(map(str, self.months())), "day": self.day, "hour": self.hour, "minute": 0}
+
+    def period(self, now: datetime) -> str:
+        local = now.astimezone(TAIPEI)
+        if self.every == "month":
+            return f"{local.year}-{local.month:02d}"
+        if self.every == "quarter":
+            return f"{local.year}-Q{(local.month - 1) // 3 + 1}"
+        return str(local.year)
+
+    def period_start(self, now: datetime) -> datetime:
+        local = now.astimezone(TAIPEI)
+        month = {"month": local.month, "quarter": 3 * ((local.month - 1) // 3) + 1, "year": self.month}[self.every]
+        return local.replace(month=month, day=self.day, hour=self.hour, minute=0, second=0, microsecond=0)
+
+    def due_in_period(self, now: datetime) -> bool:
+        """Has this period's start passed (so a run missed during downtime should catch up)?"""
+        return now >= self.period_start(now)
+
+
+def requesting_agencies(session: Session) -> list[Target]:
+    return [Target(a.id) for a in session.scalars(select(Agency).where(Agency.kind.in_(
+        (AgencyKind.REQUESTING, AgencyKind.AUTHORITY))).order_by(Agency.id))]
+
+
+def central_agencies(session: Session) -> list[Target]:
+    return [Target(a.id) for a in session.scalars(select(Agency).where(Agency.kind == AgencyKind.CENTRAL))]
+
+
+def start_duty(session: Session, *, process: str, target: Target, now: datetime, run_id: int | None = None
+               ) -> Application:
+    """Start one duty instance (no applicant unless the duty is personal); the caller commits."""
+    version = latest_version(session, process)
+    data = {**target.data, **timer_data(), "schedule_run": run_id}
+    run = Run.start(load_diagram(version), data)
+    app = Application(form_key=process, definition_version=version, applicant_id=target.person_id,
+                      agency_id=target.agency_id, unit_id=None, data=target.data, workflow_state="",
+                      serializer_version=SERIALIZER_VERSION, created_at=now, updated_at=now)
+    session.add(app)
+    session.flush()
+    sync(session, app, run, now)
+    audit.record(session, "duty_started", actor=None, subject_type="application", subject_id=app.id, now=now,
+                 process=process, schedule_run=run_id)
+    return app
+
+
+def run_schedule(session: Session, schedule: Schedule, now: datetime, actor: Person | None = None
+                 ) -> ScheduleRun | None:
+    """Start this period's instances once; None when the period already ran (or is running elsewhere)."""
+    run = ScheduleRun(schedule=schedule.name, period=schedule.period(now), started_at=now)
+    session.add(run)
+    try:
+        session.flush()  # the unique key is the claim: a second scheduler stops here
+    except IntegrityError:
+        session.rollback()
+        return None
+    try:
+        started = [start_duty(session, process=schedule.process, target=t, now=now, run_id=run.id).id
+                   for t in schedule.targets(session)]
+    except Exception as exc:  # noqa: BLE001 - a failed run is recorded and shown on the admin page
+        session.rollback()
+        run = ScheduleRun(schedule=schedule.name, period=schedule.period(now), started_at=now, finished_at=now,
+                          result="failed", detail={"error": f"{type(exc).__name__}: {exc}"[:1000]})
+        session.add(run)
+        session.commit()
+        return run
+    run.finished_at, run.result, run.detail = now, "ok", {"applications": started}
+    audit.record(session, "schedule_ran", actor=actor, subject_type="schedule_run", subject_id=run.id, now=now,
+                 schedule=schedule.name, period=run.period, applications=started)
+    session.commit()
+    return run
+
+
+def catch_up(session: Session, schedules: list[Schedule], now: datetime) -> list[ScheduleRun]:
+    """On start-up: run every schedule whose current period started while nothing was running."""
+    return [r for s in schedules if s.due_in_period(now) and (r := run_schedule(session, s, now)) is not None]
+
+
+def last_runs(session: Session) -> dict[str, ScheduleRun]:
+    latest: dict[str, ScheduleRun] = {}
+    for run in session.scalars(select(ScheduleRun).order_by(ScheduleRun.started_at, ScheduleRun.id)):
+        latest[run.schedule] = run
+    return latest
+
+
+def querier_accounts(session: Session) -> list[Target]:
+    """Every person with an active querier account: their own reminder (004 §7)."""
+    rows = session.execute(select(WebirAccount.agency_id, WebirAccount.person_id).where(
+        WebirAccount.kind == AccountKind.QUERIER, WebirAccount.status == AccountStatus.ACTIVE)
+        .order_by(WebirAccount.person_id)).all()
+    return [Target(agency_id, person_id) for agency_id, person_id in rows]
+
+
+# Kaohsiung's duties (shared/domain.md "Recurring duties"); a deployment can override days and hours.
+SCHEDULES: list[Schedule] = [
+    Schedule("account_review", "account_review", "year", month=1, day=15, title="年度使用者帳號權限清查",
+             source="001 §6(6)", targets=requesting_agencies),
+    Schedule("usage_check", "usage_check", "quarter", day=5, title="每三個月使用紀錄檢查",
+             source="000 §3(4)3", targets=requesting_agencies),
+    Schedule("monthly_sampling", "monthly_sampling", "month", day=3, title="每月查詢紀錄抽查",
+             source="001 §12(1)", targets=requesting_agencies),
+    Schedule("agency_audit", "agency_audit", "year", month=3, day=1, title="權責管理機關年度稽核",
+             source="001 §12(3)", targets=requesting_agencies),
+    Schedule("items_review", "items_review", "year", month=2, day=1, title="年度查調項目需求檢視",
+             source="001 §9(3)", targets=central_agencies),
+    Schedule("password_reminder", "password_reminder", "quarter", day=1, title="定期變更密碼提醒",
+             source="004 §7", targets=querier_accounts),
+]
+
+
+def find_schedule(name: str, schedules: list[Schedule] | None = None) -> Schedule | None:
+    return next((s for s in schedules or SCHEDULES if s.name == name), None)

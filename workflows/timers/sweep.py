@@ -1,0 +1,85 @@
+"""Timers live in the database: find the due instances and wake each in its own transaction."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from models import Application, ApplicationState
+
+from ..errors import Conflict
+from ..runtime.sync import restore, single_writer, sync
+
+_LIVE = (ApplicationState.RUNNING, ApplicationState.RETURNED)
+CLAIM_LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    woken: int
+    fired: int
+    skipped: int  # claimed by another worker, or changed by someone else meanwhile
+
+
+def due_application_ids(session: Session, now: datetime, limit: int = 500) -> list[int]:
+    return list(session.scalars(select(Application.id).where(
+        Application.next_timer_at <= now, Application.state.in_(_LIVE))
+        .order_by(Application.next_timer_at, Application.id).limit(limit)))
+
+
+def claim(session: Session, application_id: int, now: datetime) -> bool:
+    """Take one due instance for this worker with a committed conditional update.
+
+    Its next timer moves a lease into the future, so another sweeper finds it no longer due and goes
+    on to the next one: on SQLite (no SKIP LOCKED) two sweepers would otherwise both do the whole wake
+    and the version column would throw one away. A worker that dies mid-wake leaves the lease to expire.
+    """
+    claimed = session.execute(update(Application).where(
+        Application.id == application_id, Application.next_timer_at <= now, Application.state.in_(_LIVE))
+        .values(next_timer_at=now + CLAIM_LEASE)).rowcount
+    session.commit()
+    return claimed == 1
+
+
+def wake(session: Session, application_id: int, now: datetime) -> list[str] | None:
+    """Fire what is due on one instance and commit; None if another worker has it or it is not due."""
+    if not claim(session, application_id, now):
+        return None
+    app = session.get(Application, application_id, populate_existing=True)
+    try:
+        with single_writer(session, "changed by someone else meanwhile"):  # e.g. a person deciding a step
+            run = restore(app)
+            fired = run.tick()
+            sync(session, app, run, now)
+    except Conflict:
+        return None
+    return fired
+
+
+def sweep(session: Session, now: datetime, batch: int = 500, budget_seconds: float = 25.0) -> SweepResult:
+    """Wake every instance whose next timer is due; missed timers (downtime) fire once, here.
+
+    Works in batches until nothing due is left, a batch makes no progress (the rest is held by another
+    worker), or the time budget is spent, so a backlog drains in one sweep instead of 500 per tick.
+    """
+    woken = fired = skipped = 0
+    deadline = time.monotonic() + budget_seconds
+    while time.monotonic() < deadline:
+        ids = due_application_ids(session, now, batch)
+        progress = 0
+        for application_id in ids:
+            session.rollback()  # end the read transaction: each instance gets its own
+            result = wake(session, application_id, now)
+            if result is None:
+                skipped += 1
+            else:
+                woken, fired, progress = woken + 1, fired + len(result), progress + 1
+            if time.monotonic() >= deadline:
+                break
+        if len(ids) < batch or not progress:
+            break
+    return SweepResult(woken, fired, skipped)

@@ -7,7 +7,7 @@ export FLASK_APP := web
 
 ASSETS := web/static/vendor/.built
 
-.PHONY: install assets run test test-sqlite test-postgres system-deps lint translations
+.PHONY: install assets run test test-sqlite test-postgres system-deps run-deps lint translations
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -36,7 +36,7 @@ $(ASSETS): frontend/package.json frontend/package-lock.json $(wildcard frontend/
 
 assets: $(ASSETS)
 
-run: install assets
+run: run-deps install assets
 	mkdir -p instance
 	$(VENV)/bin/flask db upgrade
 	$(VENV)/bin/flask seed-demo
@@ -47,14 +47,18 @@ run: install assets
 	@echo
 	SCHEDULER_ENABLED=1 $(VENV)/bin/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - 'web:create_app()'
 
+# Debian packages, installed only when missing (python3-venv and npm for both; chromium, fonts, PostgreSQL for tests).
+run-deps:
+	bash scripts/system-deps.sh run
+
 system-deps:
-	bash scripts/system-deps.sh
+	bash scripts/system-deps.sh test
 
 lint: install
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check models workflows web bench tests
 
-test: install assets system-deps lint test-sqlite test-postgres
+test: system-deps install assets lint test-sqlite test-postgres
 
 test-sqlite: install
 	$(PY) -m pytest -q

@@ -3,8 +3,22 @@
 from .accounts import QUERY_ITEMS, AccountItem, AccountKind, AccountStatus, AgencyQueryItem, WebirAccount
 from .base import Base, utcnow
 from .notify import Notification, ScheduleRun
-from .org import ROLE_LABELS, Agency, AgencyKind, Delegation, Person, Role, RoleHolding, Unit
+from .org import (
+    AGENCY_ROLES,
+    CITY_ROLES,
+    CITY_WIDE_VIEWERS,
+    ROLE_LABELS,
+    UNIT_ROLES,
+    Agency,
+    AgencyKind,
+    Delegation,
+    Person,
+    Role,
+    RoleHolding,
+    Unit,
+)
 from .process import (
+    OPEN_STATES,
     Application,
     ApplicationState,
     AuditEvent,
@@ -18,6 +32,7 @@ from .process import (
 )
 
 __all__ = [
+    "AGENCY_ROLES", "CITY_ROLES", "CITY_WIDE_VIEWERS", "OPEN_STATES", "UNIT_ROLES",
     "QUERY_ITEMS", "ROLE_LABELS", "AccountItem", "AccountKind", "AccountStatus", "Agency", "AgencyKind",
     "AgencyQueryItem", "Application", "ApplicationState", "AuditEvent", "Base", "Delegation",
     "DefinitionVersion", "DiagramDraft", "HistoryEntry", "HumanTask", "Notification", "Person", "ProcessDefinition",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, and_, or_
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -38,6 +39,19 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
+# Where a role is held, relative to an application: in the applicant's unit, in the applicant's agency, or
+# city-wide at the one agency of a kind (勞工局, 資訊處, 勞保局).
+UNIT_ROLES = frozenset({Role.UNIT_HEAD})
+AGENCY_ROLES = frozenset({Role.AGENCY_HEAD, Role.AGENCY_MANAGER, Role.AUDITOR})
+CITY_ROLES = {
+    Role.AUTHORITY_CLERK: AgencyKind.AUTHORITY, Role.AUTHORITY_SECTION_HEAD: AgencyKind.AUTHORITY,
+    Role.AUTHORITY_DIRECTOR: AgencyKind.AUTHORITY, Role.CENTRAL_CLERK: AgencyKind.CENTRAL,
+    Role.CENTRAL_SECTION_HEAD: AgencyKind.CENTRAL, Role.CENTRAL_DIRECTOR: AgencyKind.CENTRAL,
+    Role.BUREAU_LIAISON: AgencyKind.BUREAU,
+}
+# 勞保局 is outside the city government: it sees the applications put to it, not every one of the city's.
+CITY_WIDE_VIEWERS = frozenset(CITY_ROLES) - {Role.BUREAU_LIAISON}
+
 ROLE_LABELS = {
     Role.APPLICANT: "申請人",
     Role.QUERIER: "資料查詢者",
@@ -54,6 +68,25 @@ ROLE_LABELS = {
     Role.AUDITOR: "查核人員",
     Role.ADMIN: "系統管理者",
 }
+
+
+class ValidPeriod:
+    """A row valid from ``valid_from`` to ``valid_until``, both days included; an open end never ends.
+
+    The one definition of "valid on a date", in Python and in SQL. The date is the Taipei calendar day
+    (``workflows.calendar.local_date``). The mapped class declares both columns.
+    """
+
+    @hybrid_method
+    def valid_on(self, on: date) -> bool:
+        return ((self.valid_from is None or self.valid_from <= on)
+                and (self.valid_until is None or on <= self.valid_until))
+
+    @valid_on.expression
+    @classmethod
+    def _valid_on_expression(cls, on: date):
+        return and_(or_(cls.valid_from.is_(None), cls.valid_from <= on),
+                    or_(cls.valid_until.is_(None), cls.valid_until >= on))
 
 
 class Agency(Base):
@@ -108,7 +141,7 @@ class Person(Base):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
-    def holds(self, role: str, on: date | None = None) -> bool:
+    def holds(self, role: str, on: date) -> bool:
         return any(h.role == role and h.valid_on(on) for h in self.roles)
 
     # Flask-Login's user protocol, written out so models need not import Flask.
@@ -128,7 +161,7 @@ class Person(Base):
         return str(self.id)
 
 
-class RoleHolding(Base):
+class RoleHolding(ValidPeriod, Base):
     """A person holds a role within an agency (and for unit heads, a unit)."""
 
     __tablename__ = "role_holding"
@@ -146,14 +179,8 @@ class RoleHolding(Base):
     agency: Mapped[Agency] = relationship()
     unit: Mapped[Unit | None] = relationship()
 
-    def valid_on(self, on: date | None) -> bool:
-        on = on or utcnow().date()
-        return (self.valid_from is None or self.valid_from <= on) and (
-            self.valid_until is None or on <= self.valid_until
-        )
 
-
-class Delegation(Base):
+class Delegation(ValidPeriod, Base):
     """A delegate (授權人員) may sign in place of the principal for one role."""
 
     __tablename__ = "delegation"

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, str_enum, utcnow
@@ -72,6 +73,9 @@ class ApplicationState(enum.StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+OPEN_STATES = (ApplicationState.RUNNING, ApplicationState.RETURNED)  # still travelling its chain
+
+
 class Application(Base):
     """A filed form travelling its chain: the app's process instance."""
 
@@ -93,7 +97,8 @@ class Application(Base):
         str_enum(ApplicationState), default=ApplicationState.RUNNING, index=True
     )
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
-    workflow_state: Mapped[str] = mapped_column(Text)
+    # The engine's saved state (10-30 KB): loaded only by the code that restores the engine, never by reads.
+    workflow_state: Mapped[str] = mapped_column(Text, deferred=True)
     serializer_version: Mapped[str] = mapped_column(String(10))
     next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
     # Where the instance has been, for marking the diagram without restoring the engine.
@@ -115,6 +120,15 @@ class Application(Base):
     unit: Mapped[Unit | None] = relationship()
     tasks: Mapped[list[HumanTask]] = relationship(back_populates="application", order_by="HumanTask.id")
     history: Mapped[list[HistoryEntry]] = relationship(back_populates="application", order_by="HistoryEntry.id")
+
+    @hybrid_property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @is_open.inplace.expression
+    @classmethod
+    def _is_open_expression(cls):
+        return cls.state.in_(OPEN_STATES)
 
 
 class TaskState(enum.StrEnum):

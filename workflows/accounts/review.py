@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from models import (
+    OPEN_STATES,
     QUERY_ITEMS,
     AccountKind,
     AccountStatus,
@@ -38,7 +39,6 @@ FLAGS = {
     "inactive": "離職或退休",
 }
 RECENT_TRANSFER_DAYS = 365  # a completed role transfer still flags the account for a year
-_LIVE = (ApplicationState.RUNNING, ApplicationState.RETURNED)
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,8 @@ def transferred_people(session: Session, agency_id: int, now: datetime) -> set[s
     since = now - timedelta(days=RECENT_TRANSFER_DAYS)
     apps = session.scalars(select(Application).where(
         Application.form_key == "role_transfer", Application.agency_id == agency_id,
-        Application.state.in_((*_LIVE, ApplicationState.COMPLETED))))
-    return {a.data.get("person") for a in apps if a.state in _LIVE or (a.closed_at and a.closed_at >= since)}
+        Application.state.in_((*OPEN_STATES, ApplicationState.COMPLETED))))
+    return {a.data.get("person") for a in apps if a.is_open or (a.closed_at and a.closed_at >= since)}
 
 
 def _duplicates(session: Session, accounts: list[WebirAccount]) -> set[int]:

@@ -19,7 +19,6 @@ from models import (
     AccountKind,
     AgencyKind,
     Application,
-    ApplicationState,
     HistoryEntry,
     HumanTask,
     Person,
@@ -47,7 +46,7 @@ def find_person(session: Session, username: str | None) -> Person | None:
 def _pending_transfer(session: Session, username: str) -> int | None:
     apps = session.scalars(select(Application).where(
         Application.form_key == "role_transfer",
-        Application.state.in_((ApplicationState.RUNNING, ApplicationState.RETURNED))))
+        Application.is_open))
     return next((a.id for a in apps if a.data.get("person") == username), None)
 
 

@@ -21,7 +21,6 @@ from ..engine.migration import MigrationError, migrate_run
 from ..errors import Conflict, NotFound
 from ..runtime.diagrams import get_version, load_diagram
 from ..runtime.sync import restore, single_writer, sync
-from .reads import OPEN_STATES
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ def list_candidates(session: Session, *, key: str, from_version: int, to_version
     source, target = get_version(session, key, from_version), get_version(session, key, to_version)
     diagram = load_diagram(target)
     apps = session.scalars(select(Application).where(Application.definition_version_id == source.id,
-                                                     Application.state.in_(OPEN_STATES))
+                                                     Application.is_open)
                            .order_by(Application.id)).all()
     return [Candidate(a.id, a.applicant.name if a.applicant else None, [t.name for t in _open(a)],
                       _missing_step_reason(a, target, diagram)) for a in apps]
@@ -81,7 +80,7 @@ def _open(app: Application) -> list[HumanTask]:
 
 
 def _check_movable(app: Application, target: DefinitionVersion) -> None:
-    if app.state not in OPEN_STATES:
+    if not app.is_open:
         raise Conflict(f"案件 {app.id} 已結案，不需要移轉")
     if target.id == app.definition_version_id:
         raise Conflict(f"案件 {app.id} 已在第 {target.version} 版")

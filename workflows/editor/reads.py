@@ -8,11 +8,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from models import Application, ApplicationState, DefinitionVersion, DiagramDraft, Person, ProcessDefinition
+from models import Application, DefinitionVersion, DiagramDraft, Person, ProcessDefinition
 
 from ..errors import NotFound
-
-OPEN_STATES = (ApplicationState.RUNNING, ApplicationState.RETURNED)
 
 
 @dataclass(frozen=True)
@@ -50,7 +48,7 @@ def list_definitions(session: Session, key: str | None = None) -> list[Definitio
     """Every process with its versions, oldest first, and how many applications wait on each."""
     author = aliased(Person)
     waiting = (select(Application.definition_version_id, func.count().label("n"))
-               .where(Application.state.in_(OPEN_STATES)).group_by(Application.definition_version_id).subquery())
+               .where(Application.is_open).group_by(Application.definition_version_id).subquery())
     query = (select(ProcessDefinition.key, ProcessDefinition.name, DefinitionVersion.version, author.name,
                     DefinitionVersion.created_at, DefinitionVersion.note, DefinitionVersion.sha256, waiting.c.n)
              .join(DefinitionVersion, DefinitionVersion.definition_id == ProcessDefinition.id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -12,6 +12,7 @@ from models import AccountKind, Application, ApplicationState, HistoryEntry, Per
 from .. import audit
 from ..accounts.effects import active_account, agency_items
 from ..accounts.transfers import transfer_errors
+from ..calendar import local_date
 from ..engine import SERIALIZER_VERSION, Run
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..forms import FORMS, FormSpec, clean_form
@@ -20,13 +21,13 @@ from ..runtime.sync import close_task, restore, single_writer, sync
 from ..settings import timer_data
 
 
-def forms_for(person: Person) -> list[FormSpec]:
-    """The forms this person may file."""
-    return [f for f in FORMS.values() if may_file(person, f)]
+def forms_for(person: Person, on: date) -> list[FormSpec]:
+    """The forms this person may file on this (Taipei) day."""
+    return [f for f in FORMS.values() if may_file(person, f, on)]
 
 
-def may_file(person: Person, form: FormSpec) -> bool:
-    return form.filer_role is None or person.holds(form.filer_role)
+def may_file(person: Person, form: FormSpec, on: date) -> bool:
+    return form.filer_role is None or person.holds(form.filer_role, on)
 
 
 def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], actor: Person) -> dict[str, str]:
@@ -79,7 +80,7 @@ def submit_application(session: Session, *, form_key: str, data: dict[str, Any],
     form = FORMS.get(form_key)
     if form is None:
         raise NotFound(f"no form '{form_key}'")
-    if not may_file(actor, form):
+    if not may_file(actor, form, local_date(now)):
         raise Forbidden(f"only a {form.filer_role} may file {form.title}")
     clean = _validated(session, form, data, actor)
     version = latest_version(session, form_key)
@@ -128,7 +129,7 @@ def withdraw_application(session: Session, *, application_id: int, actor: Person
                          reason: str = "") -> Application:
     """Withdraw an application that is still under way."""
     app = _own_application(session, application_id, actor)
-    if app.state not in (ApplicationState.RUNNING, ApplicationState.RETURNED):
+    if not app.is_open:
         raise Conflict("此申請已結案，無法撤回")
     run = restore(app)
     task = _amend_task(app)
@@ -149,7 +150,7 @@ def _finish(session: Session, app: Application, run: Run, task, actor: Person, n
         session.add(HistoryEntry(application=app, step=task.step if task else "withdraw",
                                  step_name=task.name if task else "撤回申請", role=Role.APPLICANT,
                                  actor_id=actor.id, decision=decision, opinion=note or None, created_at=now))
-        if app.state in (ApplicationState.RUNNING, ApplicationState.RETURNED):
+        if app.is_open:
             # A closing event (application_withdrawn) is already recorded by sync, with the actor.
             audit.record(session, event, actor=actor, subject_type="application", subject_id=app.id, now=now)
     return app

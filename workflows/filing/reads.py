@@ -27,6 +27,7 @@ from ..calendar import local_date
 from ..errors import NotFound
 from ..forms import FORMS
 from ..runtime.visibility import may_view
+from .tasks import StepFields, get_task_for, step_fields
 
 SCHEDULED = "（排程自動啟動）"
 
@@ -167,6 +168,22 @@ def _applicant_name(app: Application) -> str:
 def _details(data: dict[str, Any] | None) -> list[str]:
     """Readable lines for structured step data: one per account of a permission review."""
     return describe_decisions(data["account_decisions"]) if data and data.get("account_decisions") else []
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    """One step as the task page and the API show it: the task, what it asks, and its application."""
+
+    task: HumanTask
+    fields: StepFields
+    view: ApplicationView
+
+
+def get_task_page(session: Session, task_id: int, actor: Person, now: datetime) -> TaskPage:
+    """The step for one of its candidates (404 absent, 403 not theirs), its fields bound to the application."""
+    task = get_task_for(session, task_id, actor)
+    return TaskPage(task, step_fields(session, task.application, task, now),
+                    get_application_view(session, task.application_id, actor))
 
 
 def list_my_applications(session: Session, person: Person, limit: int = 200) -> list[ApplicationView]:

@@ -7,34 +7,19 @@ from datetime import date
 from sqlalchemy import case, or_, select, true
 from sqlalchemy.orm import Session
 
-from models import Agency, AgencyKind, Application, Delegation, Person, Role, RoleHolding
-
-# Roles held inside the applicant's own unit or agency; the others belong to a fixed agency of the city.
-_UNIT_ROLES = {Role.UNIT_HEAD}
-_AGENCY_ROLES = {Role.AGENCY_HEAD, Role.AGENCY_MANAGER, Role.AUDITOR}
-_CITY_ROLES = {
-    Role.AUTHORITY_CLERK: AgencyKind.AUTHORITY, Role.AUTHORITY_SECTION_HEAD: AgencyKind.AUTHORITY,
-    Role.AUTHORITY_DIRECTOR: AgencyKind.AUTHORITY, Role.CENTRAL_CLERK: AgencyKind.CENTRAL,
-    Role.CENTRAL_SECTION_HEAD: AgencyKind.CENTRAL, Role.CENTRAL_DIRECTOR: AgencyKind.CENTRAL,
-    Role.BUREAU_LIAISON: AgencyKind.BUREAU,
-}
-
-
-def _valid(model, on: date):
-    return (or_(model.valid_from.is_(None), model.valid_from <= on),
-            or_(model.valid_until.is_(None), model.valid_until >= on))
+from models import AGENCY_ROLES, CITY_ROLES, UNIT_ROLES, Agency, Application, Delegation, Person, Role, RoleHolding
 
 
 def _holder_ids(role: str, application: Application, on: date):
     """SELECT of the ids holding ``role`` for this application's unit, agency or city; None for no scope."""
-    query = select(RoleHolding.person_id).where(RoleHolding.role == role, *_valid(RoleHolding, on))
-    if role in _UNIT_ROLES:
+    query = select(RoleHolding.person_id).where(RoleHolding.role == role, RoleHolding.valid_on(on))
+    if role in UNIT_ROLES:
         return query.where(RoleHolding.unit_id == application.unit_id)
-    if role in _AGENCY_ROLES:
+    if role in AGENCY_ROLES:
         return query.where(RoleHolding.agency_id == application.agency_id)
-    if role in _CITY_ROLES:
+    if role in CITY_ROLES:
         return query.join(Agency, Agency.id == RoleHolding.agency_id).where(
-            Agency.kind == _CITY_ROLES[Role(role)], Agency.city == application.agency.city)
+            Agency.kind == CITY_ROLES[Role(role)], Agency.city == application.agency.city)
     return None
 
 
@@ -52,7 +37,7 @@ def delegates_of(session: Session, principals: list[Person], role: str, on: date
         return []
     query = select(Person).join(Delegation, Delegation.delegate_id == Person.id).where(
         Delegation.principal_id.in_([p.id for p in principals]), Delegation.role == role,
-        Person.active.is_(True), *_valid(Delegation, on))
+        Person.active.is_(True), Delegation.valid_on(on))
     return list(session.scalars(query.order_by(Person.id)).unique())
 
 
@@ -64,7 +49,7 @@ def resolve_candidates(session: Session, role: str | None, application: Applicat
     if holders is None:
         return []
     delegates = select(Delegation.delegate_id).where(
-        Delegation.principal_id.in_(holders), Delegation.role == role, *_valid(Delegation, on))
+        Delegation.principal_id.in_(holders), Delegation.role == role, Delegation.valid_on(on))
     # One query for a step's people: the holders first, then their delegates (授權人員).
     is_delegate = case((Person.id.in_(holders), 0), else_=1)
     return list(session.scalars(select(Person).where(

@@ -67,7 +67,7 @@ def sync(session: Session, app: Application, run: Run, now: datetime,
     app.state = outcome or _state_of(app, run)
     waiting = [row.created_at for row in app.tasks if row.state == TaskState.OPEN]
     app.waiting_since = min(waiting) if waiting else None
-    if app.state not in (ApplicationState.RUNNING, ApplicationState.RETURNED):
+    if not app.is_open:
         app.closed_at = now
         data = run.data
         if app.state == ApplicationState.REJECTED:

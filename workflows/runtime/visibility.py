@@ -10,13 +10,17 @@ from datetime import date
 from sqlalchemy import or_, select, true
 from sqlalchemy.orm import Session
 
-from models import Agency, Application, Delegation, HumanTask, Person, Role, TaskCandidate
-
-_CITY_ROLES = {Role.AUTHORITY_CLERK, Role.AUTHORITY_SECTION_HEAD, Role.AUTHORITY_DIRECTOR, Role.CENTRAL_CLERK,
-               Role.CENTRAL_SECTION_HEAD, Role.CENTRAL_DIRECTOR}
-
-
-_AGENCY_ROLES = {Role.AGENCY_HEAD, Role.AGENCY_MANAGER, Role.AUDITOR}
+from models import (
+    AGENCY_ROLES,
+    CITY_WIDE_VIEWERS,
+    UNIT_ROLES,
+    Agency,
+    Application,
+    Delegation,
+    HumanTask,
+    Person,
+    TaskCandidate,
+)
 
 
 def visible_to(session: Session, person: Person, on: date):
@@ -26,21 +30,18 @@ def visible_to(session: Session, person: Person, on: date):
     involved = select(HumanTask.application_id).join(TaskCandidate).where(TaskCandidate.person_id == person.id)
     conditions = [Application.applicant_id == person.id, Application.id.in_(involved)]
     holdings = [h for h in person.roles if h.valid_on(on)]
-    delegated = session.scalars(select(Delegation).where(Delegation.delegate_id == person.id)).all()
-    holdings += [h for d in delegated if _valid(d, on) for h in d.principal.roles if h.role == d.role]
+    delegated = session.scalars(select(Delegation).where(Delegation.delegate_id == person.id,
+                                                         Delegation.valid_on(on))).all()
+    holdings += [h for d in delegated for h in d.principal.roles if h.role == d.role and h.valid_on(on)]
     for h in holdings:
-        if h.role == Role.UNIT_HEAD and h.unit_id:
+        if h.role in UNIT_ROLES and h.unit_id:
             conditions.append(Application.unit_id == h.unit_id)
-        elif h.role in _AGENCY_ROLES:
+        elif h.role in AGENCY_ROLES:
             conditions.append(Application.agency_id == h.agency_id)
-        elif h.role in _CITY_ROLES:
+        elif h.role in CITY_WIDE_VIEWERS:
             city = select(Agency.id).where(Agency.city == h.agency.city)
             conditions.append(Application.agency_id.in_(city))
     return or_(*conditions)
-
-
-def _valid(d: Delegation, on: date) -> bool:
-    return (d.valid_from is None or d.valid_from <= on) and (d.valid_until is None or on <= d.valid_until)
 
 
 def may_view(session: Session, application_id: int, person: Person, on: date) -> bool:

@@ -267,7 +267,7 @@ def explain(url: str, users: list[tuple[int, str]], heavy: tuple[int, str]) -> N
     from sqlalchemy.orm import Session
 
     from models import Person
-    from web.database import tune_sqlite
+    from models.database import tune_sqlite
     from workflows.filing.reads import inbox_counts, list_inbox
 
     engine = create_engine(url)
@@ -335,7 +335,7 @@ def db_reader(url: str, person_ids: list[int], window: Window, ready, out) -> No
     from sqlalchemy.orm import Session
 
     from models import Person
-    from web.database import tune_sqlite
+    from models.database import tune_sqlite
     from workflows.filing.reads import inbox_counts, list_inbox
 
     engine = create_engine(url)
@@ -407,7 +407,7 @@ def service_writer(url: str, rate: float, window: Window, stop, ready, out) -> N
     from sqlalchemy.orm import Session
 
     from models import HumanTask, Person, TaskCandidate, TaskState
-    from web.database import tune_sqlite
+    from models.database import tune_sqlite
     from workflows.filing.applications import submit_application
     from workflows.filing.tasks import complete_task
 

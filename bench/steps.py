@@ -80,7 +80,7 @@ def service_client(url: str, applicant: str, seconds: float, out) -> None:
     from sqlalchemy.orm import Session
 
     from models import HumanTask, Person, TaskCandidate, TaskState
-    from web.database import tune_sqlite
+    from models.database import tune_sqlite
     from workflows.filing.applications import submit_application
     from workflows.filing.tasks import complete_task
 

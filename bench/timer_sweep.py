@@ -167,7 +167,7 @@ def seeder(url: str, count: int, out) -> None:
     from sqlalchemy.orm import Session
 
     from models import Person
-    from web.database import tune_sqlite
+    from models.database import tune_sqlite
     from workflows.filing.applications import submit_application
 
     engine = create_engine(url)
@@ -323,7 +323,7 @@ def profile(store: Store, wakes: int, when: datetime) -> None:
 
     import workflows.runtime.sync as instances
     import workflows.timers.sweep as timers
-    from web.database import tune_sqlite
+    from models.database import tune_sqlite
     from workflows.engine import Run
 
     url = store.fresh_copy()

@@ -1,4 +1,4 @@
-"""Engine settings per database: SQLite gets WAL, a busy timeout and foreign keys."""
+"""How a database is opened: SQLite gets WAL, a busy timeout and foreign keys (PostgreSQL needs nothing)."""
 
 from __future__ import annotations
 

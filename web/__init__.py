@@ -21,7 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     with app.app_context():
-        from .database import tune_sqlite
+        from models.database import tune_sqlite
 
         tune_sqlite(db.engine)
 

@@ -7,10 +7,8 @@ from functools import wraps
 from apscheduler.triggers.cron import CronTrigger
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
-from models import Application, ApplicationState, HumanTask, TaskState
-from workflows.timers import duties
+from workflows.timers import duties, sweep
 
 from .. import clock
 from ..extensions import db
@@ -43,14 +41,8 @@ def schedule_rows(now):
     return rows
 
 
-def pending_timers(limit: int = 200):
-    rows = db.session.execute(
-        select(Application.id, Application.form_key, Application.next_timer_at, HumanTask.step, HumanTask.name)
-        .join(HumanTask, (HumanTask.application_id == Application.id) & (HumanTask.state == TaskState.OPEN))
-        .where(Application.next_timer_at.is_not(None),
-               Application.state.in_((ApplicationState.RUNNING, ApplicationState.RETURNED)))
-        .order_by(Application.next_timer_at, Application.id).limit(limit)).all()
-    return [{"application": r[0], "form": r[1], "due_at": r[2], "step": r[3], "step_name": r[4]} for r in rows]
+def pending_timers(limit: int = 200) -> list[dict]:
+    return [t.__dict__ for t in sweep.list_pending_timers(db.session, limit)]
 
 
 @bp.get("/schedules")

@@ -16,8 +16,8 @@ from workflows.filing.applications import (
     withdraw_application,
 )
 from workflows.filing.assignment import claim_task, reassign_task, release_task
-from workflows.filing.reads import ApplicationView, get_application_view, list_inbox
-from workflows.filing.tasks import complete_task, get_task_for, step_fields
+from workflows.filing.reads import ApplicationView, get_application_view, get_task_page, list_inbox
+from workflows.filing.tasks import complete_task
 from workflows.forms import FORMS
 from workflows.notify import list_notifications
 from workflows.tracking.dashboard import dashboard
@@ -49,7 +49,7 @@ def _application_json(view: ApplicationView) -> dict:
 @bp.get("/forms")
 @token_required
 def forms():
-    return jsonify([{"key": f.key, "title": f.title, "source": f.source} for f in forms_for(g.actor)])
+    return jsonify([{"key": f.key, "title": f.title, "source": f.source} for f in forms_for(g.actor, clock.today())])
 
 
 @bp.get("/forms/<key>")
@@ -58,7 +58,7 @@ def form(key: str):
     spec = FORMS.get(key)
     if spec is None:
         raise NotFound(f"no form '{key}'")
-    if not may_file(g.actor, spec):
+    if not may_file(g.actor, spec, clock.today()):
         raise Forbidden(f"you may not file '{key}'")
     return jsonify(key=spec.key, title=spec.title, source=spec.source, fields=[f.as_dict() for f in spec.fields])
 
@@ -114,12 +114,11 @@ def tasks():
 @bp.get("/tasks/<int:task_id>")
 @token_required
 def task(task_id: int):
-    row = get_task_for(db.session, task_id, g.actor)
-    fields = step_fields(db.session, row.application, row, clock.now())
-    view = get_application_view(db.session, row.application_id, g.actor)
+    page = get_task_page(db.session, task_id, g.actor, clock.now())
+    row = page.task
     return jsonify(id=row.id, step=row.step, name=row.name, role=row.role, state=row.state.value,
-                   since=row.created_at.isoformat(), decisions=list(fields.step.decisions),
-                   fields=[f.as_dict() for f in fields.fields], application=_application_json(view))
+                   since=row.created_at.isoformat(), decisions=list(page.fields.step.decisions),
+                   fields=[f.as_dict() for f in page.fields.fields], application=_application_json(page.view))
 
 
 @bp.post("/tasks/<int:task_id>/complete")
@@ -234,7 +233,7 @@ def reassign(task_id: int):
 @bp.get("/audit-events")
 @token_required
 def audit_events():
-    if not (g.actor.is_admin or g.actor.holds("auditor")):
+    if not (g.actor.is_admin or g.actor.holds("auditor", clock.today())):
         raise Forbidden("administrators and auditors only")
     args = request.args
     check_numbers(args, "subject_id", "page", "per_page")

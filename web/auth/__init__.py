@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from models import Person
+from workflows.access import authenticate
 
 from ..extensions import db, login_manager
 from ..i18n import N_, _, _l, gettext, same_site_path
@@ -23,10 +23,7 @@ class LoginForm(FlaskForm):
 
 
 def find_person(username: str, password: str) -> Person | None:
-    person = db.session.scalar(select(Person).where(Person.username == username.strip()))
-    if person and person.active and person.check_password(password):
-        return person
-    return None
+    return authenticate(db.session, username, password)
 
 
 def init(app) -> None:

@@ -9,8 +9,8 @@ from wtforms import RadioField, TextAreaField
 from models import TaskState
 from workflows.errors import Conflict, Forbidden, Invalid, NotFound
 from workflows.filing.assignment import claim_task, reassign_task, release_task
-from workflows.filing.reads import get_application_view, inbox_counts, list_inbox
-from workflows.filing.tasks import complete_task, get_task_for, step_fields
+from workflows.filing.reads import get_task_page, inbox_counts, list_inbox
+from workflows.filing.tasks import complete_task
 from workflows.forms import FORMS, decision_label
 
 from .. import clock
@@ -33,27 +33,26 @@ def index():
                            now=clock.now())
 
 
-def _decision_form(app, task):
-    fields = step_fields(db.session, app, task, clock.now())
+def _decision_form(fields):
     decisions = [(d, decision_label(fields.step, d)) for d in fields.step.decisions]
     extra = {"decision": RadioField(_l("決定"), choices=choices(decisions), default=decisions[0][0]),
              "opinion": TextAreaField(_l("意見"), render_kw={"rows": 3})}
-    return fields, form_class(fields.fields, extra)
+    return form_class(fields.fields, extra)
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
 @login_required
 def task(task_id: int):
     try:
-        row = get_task_for(db.session, task_id, current_user)
+        page = get_task_page(db.session, task_id, current_user, clock.now())
     except NotFound:
         abort(404)
     except Forbidden:
         abort(403)
+    row, fields = page.task, page.fields
     if row.role == "applicant":
         return redirect(url_for("applications.amend", application_id=row.application_id))
-    fields, form_cls = _decision_form(row.application, row)
-    form = form_cls()
+    form = _decision_form(fields)()
     if form.validate_on_submit():
         try:
             complete_task(db.session, task_id=task_id, actor=current_user, decision=form.decision.data,
@@ -69,9 +68,8 @@ def task(task_id: int):
             flash(_("已送出：%(step)s（%(decision)s）", step=row.name,
                     decision=tr_message(decision_label(fields.step, form.decision.data))), "success")
             return redirect(url_for("inbox.index"))
-    view = get_application_view(db.session, row.application_id, current_user)
-    return render_template("inbox/task.html", task=row, view=view, form=form, fields=fields.fields,
-                           is_open=row.state == TaskState.OPEN, spec=FORMS[view.form_key])
+    return render_template("inbox/task.html", task=row, view=page.view, form=form, fields=fields.fields,
+                           is_open=row.state == TaskState.OPEN, spec=FORMS[page.view.form_key])
 
 
 def _assignment(task_id: int, action, message: str, **kwargs):

@@ -9,16 +9,16 @@ from datetime import date
 from flask import Blueprint, Response, abort, jsonify, render_template, request, send_file, url_for
 from flask_babel import ngettext
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from wtforms import DateField, Form, IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional
 
-from models import ROLE_LABELS, Agency, ApplicationState, DefinitionVersion, ProcessDefinition
+from models import ROLE_LABELS, ApplicationState
 from workflows.errors import NotFound
 from workflows.filing.reads import get_application_view
 from workflows.forms import FORMS
+from workflows.runtime.diagrams import get_version, latest_version
 from workflows.tracking.dashboard import dashboard
-from workflows.tracking.search import Filters, search_applications
+from workflows.tracking.search import Filters, list_agencies, search_applications
 
 from .. import clock
 from ..extensions import db
@@ -48,7 +48,7 @@ def _search_form() -> SearchForm:
     every = _("全部")
     form.form.choices = choices([("", every), *((k, f.title) for k, f in FORMS.items())])
     form.state.choices = choices([("", every), *((s.value, str(STATE_LABELS[s.value])) for s in ApplicationState)])
-    agencies = db.session.execute(select(Agency.id, Agency.name).order_by(Agency.id)).all()
+    agencies = list_agencies(db.session)
     form.agency.choices = choices([("", every), *((str(i), n) for i, n in agencies)], translate=False)
     return form
 
@@ -154,9 +154,9 @@ def _overdue(due_at, now) -> float | None:
 @bp.get("/definitions/<key>/versions/<int:version>.bpmn")
 @login_required
 def diagram_xml(key: str, version: int):
-    row = db.session.scalar(select(DefinitionVersion).join(ProcessDefinition)
-                            .where(ProcessDefinition.key == key, DefinitionVersion.version == version))
-    if row is None:
+    try:
+        row = get_version(db.session, key, version)
+    except NotFound:
         abort(404)
     response = Response(row.bpmn_xml, mimetype="application/xml")
     response.set_etag(row.sha256)  # a version never changes: let the browser keep it
@@ -174,9 +174,8 @@ def dashboard_page():
     board = dashboard(db.session, current_user, now=clock.now(), process=filters.form, agency_id=filters.agency_id,
                       created_from=filters.created_from, created_to=filters.created_to)
     versions = sorted({(s.process, s.version) for s in board.steps if s.process == process})
-    latest = db.session.scalar(select(DefinitionVersion.version).join(ProcessDefinition)
-                               .where(ProcessDefinition.key == process).order_by(DefinitionVersion.version.desc()))
-    version = request.args.get("version", type=small_int) or (versions[-1][1] if versions else latest)
+    version = request.args.get("version", type=small_int) or (
+        versions[-1][1] if versions else latest_version(db.session, process).version)
     badges = {s.step: {"count": s.waiting, "median": round(s.median_days, 1)}
               for s in board.steps if s.process == process and s.version == version}
     return render_template("tracking/dashboard.html", form=form, board=board, process=process, version=version,

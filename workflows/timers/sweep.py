@@ -9,12 +9,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from models import Application, ApplicationState
+from models import Application, HumanTask, TaskState
 
 from ..errors import Conflict
 from ..runtime.sync import restore, single_writer, sync
 
-_LIVE = (ApplicationState.RUNNING, ApplicationState.RETURNED)
 CLAIM_LEASE = timedelta(minutes=5)
 
 
@@ -27,7 +26,7 @@ class SweepResult:
 
 def due_application_ids(session: Session, now: datetime, limit: int = 500) -> list[int]:
     return list(session.scalars(select(Application.id).where(
-        Application.next_timer_at <= now, Application.state.in_(_LIVE))
+        Application.next_timer_at <= now, Application.is_open)
         .order_by(Application.next_timer_at, Application.id).limit(limit)))
 
 
@@ -39,7 +38,7 @@ def claim(session: Session, application_id: int, now: datetime) -> bool:
     and the version column would throw one away. A worker that dies mid-wake leaves the lease to expire.
     """
     claimed = session.execute(update(Application).where(
-        Application.id == application_id, Application.next_timer_at <= now, Application.state.in_(_LIVE))
+        Application.id == application_id, Application.next_timer_at <= now, Application.is_open)
         .values(next_timer_at=now + CLAIM_LEASE)).rowcount
     session.commit()
     return claimed == 1
@@ -83,3 +82,22 @@ def sweep(session: Session, now: datetime, batch: int = 500, budget_seconds: flo
         if len(ids) < batch or not progress:
             break
     return SweepResult(woken, fired, skipped)
+
+
+@dataclass(frozen=True)
+class PendingTimer:
+    application: int
+    form: str
+    due_at: datetime
+    step: str
+    step_name: str
+
+
+def list_pending_timers(session: Session, limit: int = 200) -> list[PendingTimer]:
+    """Open applications waiting on a timer, soonest first, with the step that waits."""
+    rows = session.execute(
+        select(Application.id, Application.form_key, Application.next_timer_at, HumanTask.step, HumanTask.name)
+        .join(HumanTask, (HumanTask.application_id == Application.id) & (HumanTask.state == TaskState.OPEN))
+        .where(Application.next_timer_at.is_not(None), Application.is_open)
+        .order_by(Application.next_timer_at, Application.id).limit(limit)).all()
+    return [PendingTimer(*row) for row in rows]

@@ -168,3 +168,8 @@ def parse_waiting(value: str | None) -> float | None:
     weeks, days, hours, minutes = (int(g or 0) for g in match.groups())
     return weeks * 7 + days + hours / 24 + minutes / 1440
 
+
+
+def list_agencies(session: Session) -> list[tuple[int, str]]:
+    """(id, name) of every agency, for the agency filter."""
+    return [(i, n) for i, n in session.execute(select(Agency.id, Agency.name).order_by(Agency.id))]

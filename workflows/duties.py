@@ -7,6 +7,7 @@ scheduler, a restart or a "run now" in the same period starts nothing twice.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +27,7 @@ from .instances import sync
 from .settings import timer_data
 
 _MONTHS = {"month": tuple(range(1, 13)), "quarter": (1, 4, 7, 10), "year": None}
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ def run_schedule(session: Session, schedule: Schedule, now: datetime, actor: Per
         started = [start_duty(session, process=schedule.process, target=t, now=now, run_id=run.id).id
                    for t in schedule.targets(session)]
     except Exception as exc:  # noqa: BLE001 - a failed run is recorded and shown on the admin page
+        log.exception("duty %s for %s failed; recorded as failed", schedule.name, schedule.period(now))
         session.rollback()
         run = ScheduleRun(schedule=schedule.name, period=schedule.period(now), started_at=now, finished_at=now,
                           result="failed", detail={"error": f"{type(exc).__name__}: {exc}"[:1000]})
@@ -128,8 +131,21 @@ def run_schedule(session: Session, schedule: Schedule, now: datetime, actor: Per
 
 
 def catch_up(session: Session, schedules: list[Schedule], now: datetime) -> list[ScheduleRun]:
-    """On start-up: run every schedule whose current period started while nothing was running."""
-    return [r for s in schedules if s.due_in_period(now) and (r := run_schedule(session, s, now)) is not None]
+    """On start-up: run every schedule whose current period started while nothing was running.
+
+    One schedule that raises (its claim or its commit) is logged with the traceback; the others still run.
+    """
+    ran = []
+    for schedule in (s for s in schedules if s.due_in_period(now)):
+        try:
+            run = run_schedule(session, schedule, now)
+        except Exception:
+            session.rollback()
+            log.exception("catching up duty %s failed", schedule.name)
+            continue
+        if run is not None:
+            ran.append(run)
+    return ran
 
 
 def last_runs(session: Session) -> dict[str, ScheduleRun]:
@@ -166,3 +182,4 @@ SCHEDULES: list[Schedule] = [
 
 def find_schedule(name: str, schedules: list[Schedule] | None = None) -> Schedule | None:
     return next((s for s in schedules or SCHEDULES if s.name == name), None)
+

@@ -168,6 +168,32 @@ def test_a_failing_duty_is_recorded_not_raised(session, clock, caplog):
     assert record.getMessage() == "duty broken for 2026-12 failed; recorded as failed"
 
 
+def test_a_deployment_moves_or_turns_off_a_duty():
+    changed = duties.list_schedules({"password_reminder": None, "account_review": {"month": 2, "day": 1, "hour": 8}})
+    assert "password_reminder" not in [s.name for s in changed]
+    review = duties.find_schedule("account_review", changed)
+    assert (review.month, review.day, review.hour) == (2, 1, 8)
+    assert review.cron() == {"month": "2", "day": 1, "hour": 8, "minute": 0}
+    assert duties.list_schedules(None) == duties.list_schedules({}) == duties.SCHEDULES
+    assert duties.find_schedule("password_reminder", changed) is None  # turned off means not found either
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"pasword_reminder": None}, "unknown duty 'pasword_reminder'; the duties are account_review, "),
+    ({"account_review": {"weekday": 1}}, "account_review: cannot change 'weekday'; only its day, hour and month"),
+    ({"usage_check": {"month": 2}}, "usage_check: cannot change 'month'; it runs every quarter: only its day and hour"),
+    ({"monthly_sampling": {"day": 31}}, "monthly_sampling: day must be a whole number from 1 to 28, got 31"),
+    ({"usage_check": {"day": 31}}, "usage_check: day must be a whole number from 1 to 30, got 31"),
+    ({"account_review": {"month": 2, "day": 29}}, "account_review: day must be a whole number from 1 to 28, got 29"),
+    ({"account_review": {"hour": "9"}}, "account_review: hour must be a whole number from 0 to 23, got '9'"),
+    ({"account_review": "off"}, r"account_review: expected null \(off\) or a mapping of day, hour and month"),
+    ("password_reminder", "expected a mapping of duty name to null"),
+])
+def test_a_change_to_the_duties_that_cannot_work_is_refused_naming_it(changes, message):
+    with pytest.raises(ValueError, match=f"^{message}"):
+        duties.list_schedules(changes)
+
+
 def test_a_duty_that_cannot_catch_up_is_logged_and_the_others_still_run(session, clock, caplog, monkeypatch):
     run_schedule = duties.run_schedule
 

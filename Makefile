@@ -45,7 +45,7 @@ run: install assets
 	@echo "Demo log-ins (password: demo):"
 	@$(VENV)/bin/flask demo-logins
 	@echo
-	SCHEDULER_ENABLED=1 $(VENV)/bin/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - 'web:create_app()'
+	WEBIR_SCHEDULER_ENABLED=1 $(VENV)/bin/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - 'web:create_app()'
 
 system-deps:
 	bash scripts/system-deps.sh

@@ -58,15 +58,8 @@ def run_duty(app: Flask, name: str):
 
 
 def schedules(app: Flask) -> list[duties.Schedule]:
-    """The city's schedules; DUTY_SCHEDULES in the config can disable one (None) or move its day and hour."""
-    overrides = app.config.get("DUTY_SCHEDULES", {})
-    result = []
-    for schedule in duties.SCHEDULES:
-        change = overrides.get(schedule.name, {})
-        if change is None:
-            continue
-        result.append(duties.Schedule(**{**schedule.__dict__, **change}))
-    return result
+    """The city's schedules; DUTY_SCHEDULES in the config disables one (None) or moves its day and hour."""
+    return duties.list_schedules(app.config["DUTY_SCHEDULES"])
 
 
 def build(app: Flask, scheduler: BaseScheduler) -> BaseScheduler:

@@ -63,5 +63,11 @@ def register_scheduler_cli(app: Flask) -> None:
 
 
 def log_to_stderr(app: Flask) -> None:
-    """A scheduler process's log (what ran, and every failure with its traceback) at LOG_LEVEL on stderr."""
-    logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """A scheduler process's log (what ran, and every failure with its traceback) at LOG_LEVEL on stderr.
+
+    Only our own packages log at LOG_LEVEL: at INFO, APScheduler reports every tick and SpiffWorkflow
+    every task state change, so theirs stay at warnings.
+    """
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for package in ("web", "workflows", "models"):
+        logging.getLogger(package).setLevel(app.config["LOG_LEVEL"])

@@ -45,7 +45,7 @@ run: run-deps install assets
 	@echo "Demo log-ins (password: demo):"
 	@$(VENV)/bin/flask demo-logins
 	@echo
-	SCHEDULER_ENABLED=1 $(VENV)/bin/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - 'web:create_app()'
+	WEBIR_SCHEDULER_ENABLED=1 $(VENV)/bin/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - 'web:create_app()'
 
 # Debian packages, installed only when missing (python3-venv and npm for both; chromium, fonts, PostgreSQL for tests).
 run-deps:

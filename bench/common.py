@@ -26,6 +26,11 @@ def git_commit() -> str:
         return ""
 
 
+def sqlite_synchronous() -> str:
+    """What the app reads from WEBIR_SQLITE_SYNCHRONOUS, for the benchmarks' own engines too."""
+    return os.environ.get("WEBIR_SQLITE_SYNCHRONOUS", "NORMAL").upper()
+
+
 def machine(url: str) -> str:
     from sqlalchemy import create_engine, text
 
@@ -35,7 +40,7 @@ def machine(url: str) -> str:
     engine = create_engine(url)
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
-            sync = os.environ.get("SQLITE_SYNCHRONOUS", "NORMAL")
+            sync = sqlite_synchronous()
             server = f"SQLite {sqlite3.sqlite_version} (WAL, synchronous={sync})"
         else:
             names = ("fsync", "synchronous_commit", "shared_buffers")

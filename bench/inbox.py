@@ -43,7 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import machine  # noqa: E402 - bench/common.py, beside this script
+from common import machine, sqlite_synchronous  # noqa: E402 - bench/common.py, beside this script
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 HEAVY = "sw_unit_head"
@@ -271,7 +271,7 @@ def explain(url: str, users: list[tuple[int, str]], heavy: tuple[int, str]) -> N
     from workflows.filing.reads import inbox_counts, list_inbox
 
     engine = create_engine(url)
-    tune_sqlite(engine)
+    tune_sqlite(engine, sqlite_synchronous())
     dialect = engine.dialect.name
     print(f"\n### EXPLAIN of the inbox queries ({dialect})\n")
     print("The statements are captured from `list_inbox` and `inbox_counts` as they run, then explained with the "
@@ -339,7 +339,7 @@ def db_reader(url: str, person_ids: list[int], window: Window, ready, out) -> No
     from workflows.filing.reads import inbox_counts, list_inbox
 
     engine = create_engine(url)
-    tune_sqlite(engine)
+    tune_sqlite(engine, sqlite_synchronous())
     rng = random.Random(os.getpid())
     samples, ready_sent = [], False
     while (phase := window.phase()) != "done":
@@ -412,7 +412,7 @@ def service_writer(url: str, rate: float, window: Window, stop, ready, out) -> N
     from workflows.filing.tasks import complete_task
 
     engine = create_engine(url)
-    tune_sqlite(engine)
+    tune_sqlite(engine, sqlite_synchronous())
     wait, samples, ready_sent = _paced(rate), [], False
     while not stop.is_set():
         with Session(engine, expire_on_commit=False) as session:
@@ -491,7 +491,7 @@ def start_gunicorn(url: str) -> tuple[subprocess.Popen, int]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "SCHEDULER_ENABLED": "0"}
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "WEBIR_SCHEDULER_ENABLED": "0"}
     server = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
                                "web:create_app()"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, start_new_session=True)

@@ -32,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common import sqlite_synchronous  # noqa: E402 - bench/common.py, beside this script
+
 CHAIN = ["sw_unit_head", "sw_head", "labor_clerk", "labor_chief", "labor_director", "it_clerk", "it_chief",
          "it_director"]
 FORM = {"request_type": "add", "name": "吳佩珊", "agency_oid": "2.16.886.101.20002", "phone": "07-3368333",
@@ -85,7 +87,7 @@ def service_client(url: str, applicant: str, seconds: float, out) -> None:
     from workflows.filing.tasks import complete_task
 
     engine = create_engine(url)
-    tune_sqlite(engine)
+    tune_sqlite(engine, sqlite_synchronous())
     samples, deadline = [], time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         with Session(engine, expire_on_commit=False) as session:

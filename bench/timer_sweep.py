@@ -39,11 +39,11 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-os.environ["SCHEDULER_ENABLED"] = "0"  # the sweepers call the job themselves; no background scheduler
+os.environ["WEBIR_SCHEDULER_ENABLED"] = "0"  # the sweepers call the job themselves; no background scheduler
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import machine  # noqa: E402 - bench/common.py, beside this script
+from common import machine, sqlite_synchronous  # noqa: E402 - bench/common.py, beside this script
 
 FILED = datetime(2026, 12, 31, 1, 0, tzinfo=UTC)  # Thursday 09:00 in Taipei; 1 January is a holiday
 TARGET_PER_S = 1000
@@ -171,7 +171,7 @@ def seeder(url: str, count: int, out) -> None:
     from workflows.filing.applications import submit_application
 
     engine = create_engine(url)
-    tune_sqlite(engine)
+    tune_sqlite(engine, sqlite_synchronous())
     with time_machine.travel(FILED, tick=False), Session(engine, expire_on_commit=False) as session:
         applicant = session.scalar(select(Person).where(Person.username == APPLICANT))
         for _ in range(count):
@@ -342,7 +342,7 @@ def profile(store: Store, wakes: int, when: datetime) -> None:
     watch.wrap(Session, "commit", "commit")
     watch.wrap(Session, "flush", "flush")
     engine = create_engine(url)
-    tune_sqlite(engine)
+    tune_sqlite(engine, sqlite_synchronous())
     statements, started = defaultdict(int), {}
     sql_time = defaultdict(float)
 
@@ -399,7 +399,7 @@ def profile(store: Store, wakes: int, when: datetime) -> None:
     # The same wakes under cProfile (on a new copy), for the functions behind the figures above.
     url = store.fresh_copy()
     engine = create_engine(url)
-    tune_sqlite(engine)
+    tune_sqlite(engine, sqlite_synchronous())
     profiler = cProfile.Profile()
     with time_machine.travel(when, tick=True), Session(engine) as session:
         profiler.enable()

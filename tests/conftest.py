@@ -25,9 +25,10 @@ def database_url(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def app(database_url):
+def app(database_url, tmp_path_factory):
+    """The app under test, with an empty instance folder: a developer's instance/config.py stays out."""
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": False,
-                      "SECRET_KEY": "test-secret"})
+                      "SECRET_KEY": "test-secret"}, instance_path=str(tmp_path_factory.mktemp("instance")))
     yield app
     with app.app_context():
         db.engine.dispose()

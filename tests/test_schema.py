@@ -11,7 +11,7 @@ from web import create_app
 
 def test_migrations_match_the_models(tmp_path):
     url = f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True}, instance_path=str(tmp_path))
     with app.app_context():
         upgrade()
     engine = create_engine(url)

@@ -4,26 +4,28 @@ from __future__ import annotations
 
 from flask import Flask
 
-from .config import Config
+from .config import ROOT, check_config, core_settings, load_config
 from .extensions import csrf, db, login_manager, migrate
 from .numbers import BoundedIntConverter
 
 
-def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
-    app.config.from_object(Config)
+def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
+    """The app; its settings come from web/config.py, instance/config.py, WEBIR_* variables, then test_config."""
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    load_config(app.config)
     if test_config:
         app.config.update(test_config)
+    check_config(app.config)
 
     app.url_map.converters["int"] = BoundedIntConverter  # before any route is registered
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(Config.BPMN_DIR.parent.parent / "migrations"))
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
     with app.app_context():
         from models.database import tune_sqlite
 
-        tune_sqlite(db.engine)
+        tune_sqlite(db.engine, app.config["SQLITE_SYNCHRONOUS"])
 
     from workflows import settings
 
@@ -52,9 +54,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # token-authenticated, no cookies
     register_cli(app)
-    settings.configure(reminder_working_days=app.config["REMINDER_WORKING_DAYS"],
-                       escalation_working_days=app.config["ESCALATION_WORKING_DAYS"],
-                       idle_days=app.config["ACCOUNT_IDLE_DAYS"],
-                       base_url=app.config["BASE_URL"], mail_from=app.config["MAIL_FROM"])
+    settings.configure(**core_settings(app.config))  # the web app and `flask scheduler` both start here
     scheduler.init_app(app)
     return app

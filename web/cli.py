@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 from flask import Flask, current_app
 
@@ -46,6 +48,7 @@ def register_scheduler_cli(app: Flask) -> None:
 
         from .scheduler import TAIPEI, build
 
+        log_to_stderr(current_app)
         click.echo("scheduler running; Ctrl-C to stop")
         build(current_app._get_current_object(), BlockingScheduler(timezone=TAIPEI)).start()
 
@@ -54,5 +57,17 @@ def register_scheduler_cli(app: Flask) -> None:
         """Fire every due timer once and exit (cron-friendly)."""
         from .scheduler import send_emails, sweep_timers
 
+        log_to_stderr(current_app)
         click.echo(str(sweep_timers(current_app._get_current_object())))
         click.echo(f"e-mails sent: {send_emails(current_app._get_current_object())}")
+
+
+def log_to_stderr(app: Flask) -> None:
+    """A scheduler process's log (what ran, and every failure with its traceback) at LOG_LEVEL on stderr.
+
+    Only our own packages log at LOG_LEVEL: at INFO, APScheduler reports every tick and SpiffWorkflow
+    every task state change, so theirs stay at warnings.
+    """
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for package in ("web", "workflows", "models"):
+        logging.getLogger(package).setLevel(app.config["LOG_LEVEL"])

@@ -1,17 +1,40 @@
-"""Configuration read from the environment; the defaults run the embedded SQLite demo."""
+"""Configuration: the defaults below, then the instance folder's config.py, then WEBIR_* environment variables.
+
+A deployment sets any key either in ``instance/config.py`` (Python: ``MAIL_SERVER = "smtp.example"``) or in
+the environment as ``WEBIR_<KEY>``. Environment values are read as JSON where they parse
+(``WEBIR_MAIL_PORT=587`` is a number, ``WEBIR_DUTY_SCHEDULES='{"password_reminder": null}'`` a mapping), as
+text otherwise; the text settings (TEXT) always stay text. DATABASE_URL and SECRET_KEY are also read under
+those common names; the old unprefixed names (UNPREFIXED) still work but log the WEBIR_ name to use instead.
+"""
 
 from __future__ import annotations
 
+import copy
+import json
+import logging
 import os
 from pathlib import Path
+from typing import Any
+
+from flask import Config as FlaskConfig
+
+from models.database import SYNCHRONOUS
+from workflows.settings import Settings
+from workflows.timers.duties import list_schedules
 
 ROOT = Path(__file__).resolve().parent.parent
+PREFIX = "WEBIR"
+_CORE = Settings()  # the core's own defaults: each number is written once
+log = logging.getLogger(__name__)
 
 
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
-    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'webir.sqlite3'}")
+    """Every default, in one place (the core's five taken from workflows.settings); none reads the environment."""
+
+    SECRET_KEY = "dev-only-change-me"
+    SQLALCHEMY_DATABASE_URI = f"sqlite:///{ROOT / 'instance' / 'webir.sqlite3'}"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SQLITE_SYNCHRONOUS = "NORMAL"  # or FULL: see models/database.py
     BPMN_DIR = ROOT / "bpmn" / "kaohsiung"
     JURISDICTION = "kaohsiung"
     API_TOKEN_MAX_AGE = 12 * 3600
@@ -19,16 +42,98 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     JSON_AS_ASCII = False
-    SCHEDULER_ENABLED = os.environ.get("SCHEDULER_ENABLED", "") == "1"
-    TIMER_SWEEP_SECONDS = int(os.environ.get("TIMER_SWEEP_SECONDS", "30"))
+    LOG_LEVEL = "INFO"  # of the `flask scheduler` and `flask sweep-timers` processes
+    SCHEDULER_ENABLED = False
+    TIMER_SWEEP_SECONDS = 30
     DUTY_SCHEDULES: dict = {}  # e.g. {"password_reminder": None, "account_review": {"month": 2, "day": 1}}
-    REMINDER_WORKING_DAYS = int(os.environ.get("REMINDER_WORKING_DAYS", "3"))
-    ESCALATION_WORKING_DAYS = int(os.environ.get("ESCALATION_WORKING_DAYS", "5"))
-    ACCOUNT_IDLE_DAYS = int(os.environ.get("ACCOUNT_IDLE_DAYS", "180"))  # yearly review: 長期閒置 after this
-    BASE_URL = os.environ.get("BASE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '5000')}")
-    MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
-    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
-    MAIL_FROM = os.environ.get("MAIL_FROM", "webir-bpm@localhost")
-    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
-    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
-    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "") == "1"
+    REMINDER_WORKING_DAYS = _CORE.reminder_working_days
+    ESCALATION_WORKING_DAYS = _CORE.escalation_working_days
+    ACCOUNT_IDLE_DAYS = _CORE.idle_days  # yearly review: 長期閒置 after this
+    BASE_URL = _CORE.base_url  # PORT in the environment moves it to http://127.0.0.1:$PORT
+    MAIL_SERVER = "localhost"
+    MAIL_PORT = 25
+    MAIL_FROM = _CORE.mail_from
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_USE_TLS = False
+
+
+# The core's settings (workflows.settings) and the key each is read from.
+CORE_SETTINGS = {"REMINDER_WORKING_DAYS": "reminder_working_days", "ESCALATION_WORKING_DAYS": "escalation_working_days",
+                 "ACCOUNT_IDLE_DAYS": "idle_days", "BASE_URL": "base_url", "MAIL_FROM": "mail_from"}
+# Twelve-factor names every platform sets; read as well as their WEBIR_ form, which wins.
+COMMON_NAMES = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI", "SECRET_KEY": "SECRET_KEY"}
+# Read without the prefix until deployments have moved to WEBIR_<name>; each use logs a warning.
+UNPREFIXED = ("BASE_URL", "MAIL_SERVER", "MAIL_PORT", "MAIL_FROM", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_USE_TLS",
+              "SCHEDULER_ENABLED", "TIMER_SWEEP_SECONDS", "REMINDER_WORKING_DAYS", "ESCALATION_WORKING_DAYS",
+              "ACCOUNT_IDLE_DAYS", "SQLITE_SYNCHRONOUS")
+# Never parsed as JSON: a password 123456 must reach the mail server as text, not as a number.
+TEXT = ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "BASE_URL", "MAIL_SERVER", "MAIL_FROM", "MAIL_USERNAME",
+        "MAIL_PASSWORD", "SQLITE_SYNCHRONOUS", "LOG_LEVEL")
+FLAGS = ("SCHEDULER_ENABLED", "MAIL_USE_TLS")
+WHOLE_NUMBERS = {"MAIL_PORT": (1, 65535), "TIMER_SWEEP_SECONDS": (1, 86400), "REMINDER_WORKING_DAYS": (1, 365),
+                 "ESCALATION_WORKING_DAYS": (1, 365), "ACCOUNT_IDLE_DAYS": (1, 36500)}
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names it."""
+
+
+def load_config(config: FlaskConfig) -> None:
+    """Fill ``config``: the defaults, then ``config.py`` in the instance folder, then the environment."""
+    env = os.environ
+    config.from_mapping(copy.deepcopy({k: v for k, v in vars(Config).items() if k.isupper()}))
+    if "PORT" in env:  # the demo's own address when served on another port (make run PORT=...)
+        config["BASE_URL"] = f"http://127.0.0.1:{env['PORT']}"
+    config.from_pyfile("config.py", silent=True)
+    for name in UNPREFIXED:
+        if name in env and f"{PREFIX}_{name}" not in env:
+            log.warning("%s is read for now; set %s_%s instead", name, PREFIX, name)
+            config[name] = env[name] if name in TEXT else _parse(env[name])
+    for name, key in COMMON_NAMES.items():
+        value = env.get(f"{PREFIX}_{name}", env.get(name))
+        if value is not None:
+            config[key] = value
+    config.from_prefixed_env(PREFIX)
+    for key in TEXT:
+        if f"{PREFIX}_{key}" in env:
+            config[key] = env[f"{PREFIX}_{key}"]
+
+
+def _parse(value: str) -> Any:
+    """An environment value as from_prefixed_env reads it: JSON where it parses, else the text."""
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def check_config(config: FlaskConfig) -> None:
+    """Refuse at start-up a setting that cannot work, naming it and the value it got."""
+    for key in FLAGS:
+        value = False if config[key] in ("", None) else config[key]
+        if value not in (True, False):  # 1 and 0 compare equal to True and False
+            raise ConfigError(f"{key} must be true or false (or 1 or 0), got {value!r}")
+        config[key] = bool(value)
+    for key, (low, high) in WHOLE_NUMBERS.items():
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ConfigError(f"{key} must be a whole number from {low} to {high}, got {value!r}")
+    _check_choice(config, "SQLITE_SYNCHRONOUS", SYNCHRONOUS)
+    _check_choice(config, "LOG_LEVEL", tuple(logging.getLevelNamesMapping()))
+    try:
+        list_schedules(config["DUTY_SCHEDULES"])
+    except ValueError as exc:
+        raise ConfigError(f"DUTY_SCHEDULES: {exc}") from None
+
+
+def _check_choice(config: FlaskConfig, key: str, choices: tuple[str, ...]) -> None:
+    value = str(config[key]).upper()
+    if value not in choices:
+        raise ConfigError(f"{key} must be one of {', '.join(choices)}, got {config[key]!r}")
+    config[key] = value
+
+
+def core_settings(config: FlaskConfig) -> dict[str, Any]:
+    """The values for ``workflows.settings.configure``."""
+    return {name: config[key] for key, name in CORE_SETTINGS.items()}

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
+from functools import wraps
+from typing import TypeVar
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -25,6 +28,7 @@ from .extensions import db
 
 log = logging.getLogger(__name__)
 TAIPEI = "Asia/Taipei"
+T = TypeVar("T")
 
 
 def mailer(app: Flask) -> notifications.Mailer:
@@ -36,7 +40,7 @@ def mailer(app: Flask) -> notifications.Mailer:
 def sweep_timers(app: Flask) -> timers.SweepResult:
     with app.app_context():
         result = timers.sweep(db.session, clock.now())
-        if result.woken or result.skipped:
+        if result.woken or result.skipped or result.failed:
             log.info("timer sweep: %s", result)
         db.session.remove()
         return result
@@ -60,28 +64,35 @@ def run_duty(app: Flask, name: str):
 
 
 def schedules(app: Flask) -> list[duties.Schedule]:
-    """The city's schedules; DUTY_SCHEDULES in the config can disable one (None) or move its day and hour."""
-    overrides = app.config.get("DUTY_SCHEDULES", {})
-    result = []
-    for schedule in duties.SCHEDULES:
-        change = overrides.get(schedule.name, {})
-        if change is None:
-            continue
-        result.append(duties.Schedule(**{**schedule.__dict__, **change}))
-    return result
+    """The city's schedules; DUTY_SCHEDULES in the config disables one (None) or moves its day and hour."""
+    return duties.list_schedules(app.config["DUTY_SCHEDULES"])
+
+
+def logged(job: Callable[..., T]) -> Callable[..., T | None]:
+    """A scheduler job whose failure is logged with its traceback; it stays scheduled and runs next time."""
+    @wraps(job)
+    def run(*args):
+        try:
+            return job(*args)
+        except Exception:
+            log.exception("scheduled job %s failed; it runs again at its next time",
+                          " ".join([job.__name__, *map(str, args[1:])]))  # args[0] is the app
+            return None
+    return run
 
 
 def build(app: Flask, scheduler: BaseScheduler) -> BaseScheduler:
     """Register every job; the first sweep and the duty catch-up run at once (missed work fires once)."""
     now = clock.now()
-    scheduler.add_job(sweep_timers, "interval", args=[app], id="timer_sweep", seconds=app.config["TIMER_SWEEP_SECONDS"],
-                      next_run_time=now, max_instances=1, coalesce=True)
-    scheduler.add_job(send_emails, "interval", args=[app], id="email_outbox", seconds=60, next_run_time=now,
+    scheduler.add_job(logged(sweep_timers), "interval", args=[app], id="timer_sweep",
+                      seconds=app.config["TIMER_SWEEP_SECONDS"], next_run_time=now, max_instances=1, coalesce=True)
+    scheduler.add_job(logged(send_emails), "interval", args=[app], id="email_outbox", seconds=60, next_run_time=now,
                       max_instances=1, coalesce=True)
     for schedule in schedules(app):
-        scheduler.add_job(run_duty, CronTrigger(timezone=TAIPEI, **schedule.cron()), args=[app, schedule.name],
-                          id=f"duty:{schedule.name}", max_instances=1, coalesce=True, misfire_grace_time=3600)
-    scheduler.add_job(catch_up, args=[app], id="duty_catch_up", next_run_time=now)
+        scheduler.add_job(logged(run_duty), CronTrigger(timezone=TAIPEI, **schedule.cron()),
+                          args=[app, schedule.name], id=f"duty:{schedule.name}", max_instances=1, coalesce=True,
+                          misfire_grace_time=3600)
+    scheduler.add_job(logged(catch_up), args=[app], id="duty_catch_up", next_run_time=now)
     return scheduler
 
 

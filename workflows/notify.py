@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import smtplib
 from collections.abc import Callable
 from datetime import datetime
@@ -15,6 +16,7 @@ from models import Application, HumanTask, Notification, Person
 from .settings import SETTINGS
 
 MAX_EMAIL_ATTEMPTS = 5
+log = logging.getLogger(__name__)
 
 
 def notify(session: Session, people: list[Person], *, kind: str, subject: str, body: str, now: datetime,
@@ -67,6 +69,7 @@ def send_pending_emails(session: Session, mailer: Mailer, now: datetime, limit: 
 
     Each row is claimed by a conditional UPDATE inside the sending transaction: a second sender
     waits for that transaction, then finds the row already sent (PostgreSQL skips locked rows outright).
+    A message that fails is logged with its traceback and kept for a retry; the others still go out.
     """
     ids = session.scalars(select(Notification.id).join(Person).where(
         Notification.emailed_at.is_(None), Notification.email_attempts < MAX_EMAIL_ATTEMPTS,
@@ -83,8 +86,10 @@ def send_pending_emails(session: Session, mailer: Mailer, now: datetime, limit: 
         try:
             link = f"\n\n{SETTINGS.base_url}{note.link}" if note.link else ""
             mailer(note.person.email, note.subject, f"{note.body}{link}\n")
-        except (OSError, smtplib.SMTPException) as exc:
-            note.emailed_at, note.email_error = None, str(exc)[:500]
+        except Exception as exc:  # noqa: BLE001 - one bad message or a mail server down must not stop the rest
+            log.exception("e-mail for notification %s failed (attempt %s of %s)", note.id, note.email_attempts,
+                          MAX_EMAIL_ATTEMPTS)
+            note.emailed_at, note.email_error = None, f"{type(exc).__name__}: {exc}"[:500]
             continue
         sent += 1
     session.commit()

@@ -44,7 +44,7 @@ def live_server(app) -> Iterator[LiveServer]:
         "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
         "SECRET_KEY": "browser-test-secret",
         "WTF_CSRF_ENABLED": True,
-    })
+    }, instance_path=app.instance_path)
     assert live_app.config["WTF_CSRF_ENABLED"] and not live_app.testing
     server = make_server("127.0.0.1", 0, live_app, threaded=True)
     live = LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=live_app)

@@ -33,7 +33,7 @@ def test_pages_need_a_login_and_never_redirect_off_site(client):
 
 
 def test_forms_without_a_csrf_token_are_refused(app):
-    strict = create_app({**app.config, "WTF_CSRF_ENABLED": True})
+    strict = create_app({**app.config, "WTF_CSRF_ENABLED": True}, instance_path=app.instance_path)
     client = strict.test_client()
     try:
         response = client.post("/login", data={"username": "applicant", "password": "demo"})

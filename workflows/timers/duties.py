@@ -7,8 +7,10 @@ scheduler, a restart or a "run now" in the same period starts nothing twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import calendar
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +28,7 @@ from ..runtime.sync import sync
 from ..settings import timer_data
 
 _MONTHS = {"month": tuple(range(1, 13)), "quarter": (1, 4, 7, 10), "year": None}
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ def run_schedule(session: Session, schedule: Schedule, now: datetime, actor: Per
         started = [start_duty(session, process=schedule.process, target=t, now=now, run_id=run.id).id
                    for t in schedule.targets(session)]
     except Exception as exc:  # noqa: BLE001 - a failed run is recorded and shown on the admin page
+        log.exception("duty %s for %s failed; recorded as failed", schedule.name, schedule.period(now))
         session.rollback()
         run = ScheduleRun(schedule=schedule.name, period=schedule.period(now), started_at=now, finished_at=now,
                           result="failed", detail={"error": f"{type(exc).__name__}: {exc}"[:1000]})
@@ -128,8 +132,21 @@ def run_schedule(session: Session, schedule: Schedule, now: datetime, actor: Per
 
 
 def catch_up(session: Session, schedules: list[Schedule], now: datetime) -> list[ScheduleRun]:
-    """On start-up: run every schedule whose current period started while nothing was running."""
-    return [r for s in schedules if s.due_in_period(now) and (r := run_schedule(session, s, now)) is not None]
+    """On start-up: run every schedule whose current period started while nothing was running.
+
+    One schedule that raises (its claim or its commit) is logged with the traceback; the others still run.
+    """
+    ran = []
+    for schedule in (s for s in schedules if s.due_in_period(now)):
+        try:
+            run = run_schedule(session, schedule, now)
+        except Exception:
+            session.rollback()
+            log.exception("catching up duty %s failed", schedule.name)
+            continue
+        if run is not None:
+            ran.append(run)
+    return ran
 
 
 def last_runs(session: Session) -> dict[str, ScheduleRun]:
@@ -165,4 +182,45 @@ SCHEDULES: list[Schedule] = [
 
 
 def find_schedule(name: str, schedules: list[Schedule] | None = None) -> Schedule | None:
-    return next((s for s in schedules or SCHEDULES if s.name == name), None)
+    return next((s for s in (SCHEDULES if schedules is None else schedules) if s.name == name), None)
+
+
+def list_schedules(changes: Mapping[str, Any] | None, schedules: list[Schedule] | None = None) -> list[Schedule]:
+    """The schedules with a deployment's changes: a duty mapped to None is off, to a mapping is moved.
+
+    A mapping may set ``day``, ``hour`` and, for yearly duties, ``month``. Anything else raises ValueError
+    naming the duty and the field: a typo must not leave a duty running on its old date unnoticed.
+    """
+    schedules = SCHEDULES if schedules is None else schedules
+    changes = changes or {}
+    if not isinstance(changes, Mapping):
+        raise ValueError(f"expected a mapping of duty name to null (off) or {{day, hour, month}}, got {changes!r}")
+    names = [s.name for s in schedules]
+    unknown = [name for name in changes if name not in names]
+    if unknown:
+        raise ValueError(f"unknown duty {', '.join(map(repr, unknown))}; the duties are {', '.join(names)}")
+    return [_moved(s, changes.get(s.name, {})) for s in schedules if changes.get(s.name, {}) is not None]
+
+
+def _moved(schedule: Schedule, change: Any) -> Schedule:
+    """One schedule on its new day, hour or month, checked so that its every period has that date."""
+    fields = ("day", "hour", "month") if schedule.every == "year" else ("day", "hour")
+    listed = f"{', '.join(fields[:-1])} and {fields[-1]}"
+    if not isinstance(change, Mapping):
+        raise ValueError(f"{schedule.name}: expected null (off) or a mapping of {listed}, got {change!r}")
+    for name in change:
+        if name not in fields:
+            why = f"it runs every {schedule.every}: only its " if name == "month" else "only its "
+            raise ValueError(f"{schedule.name}: cannot change {name!r}; {why}{listed} can be changed")
+    _check_whole(schedule.name, "month", change.get("month", schedule.month), 1, 12)
+    _check_whole(schedule.name, "hour", change.get("hour", schedule.hour), 0, 23)
+    result = replace(schedule, **change)
+    # The day must exist in every month the duty runs in: a 31 would skip April, a 29 February most years.
+    last = min(calendar.monthrange(2027, m)[1] for m in result.months())  # 2027: a common year
+    _check_whole(schedule.name, "day", result.day, 1, last)
+    return result
+
+
+def _check_whole(duty: str, name: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{duty}: {name} must be a whole number from {low} to {high}, got {value!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,6 +16,7 @@ from ..errors import Conflict
 from ..runtime.sync import restore, single_writer, sync
 
 CLAIM_LEASE = timedelta(minutes=5)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,7 @@ class SweepResult:
     woken: int
     fired: int
     skipped: int  # claimed by another worker, or changed by someone else meanwhile
+    failed: int = 0  # raised while waking: logged with the traceback, tried again when the claim lapses
 
 
 def due_application_ids(session: Session, now: datetime, limit: int = 500) -> list[int]:
@@ -63,25 +66,32 @@ def sweep(session: Session, now: datetime, batch: int = 500, budget_seconds: flo
     """Wake every instance whose next timer is due; missed timers (downtime) fire once, here.
 
     Works in batches until nothing due is left, a batch makes no progress (the rest is held by another
-    worker), or the time budget is spent, so a backlog drains in one sweep instead of 500 per tick.
+    worker, or fails), or the time budget is spent, so a backlog drains in one sweep instead of 500 per tick.
+    An instance that raises is logged with its traceback and left to its claim's lease; the others still fire.
     """
-    woken = fired = skipped = 0
+    woken = fired = skipped = failed = 0
     deadline = time.monotonic() + budget_seconds
     while time.monotonic() < deadline:
         ids = due_application_ids(session, now, batch)
         progress = 0
         for application_id in ids:
             session.rollback()  # end the read transaction: each instance gets its own
-            result = wake(session, application_id, now)
-            if result is None:
-                skipped += 1
+            try:
+                result = wake(session, application_id, now)
+            except Exception:
+                session.rollback()
+                log.exception("waking application %s failed; it is tried again after %s", application_id, CLAIM_LEASE)
+                failed += 1
             else:
-                woken, fired, progress = woken + 1, fired + len(result), progress + 1
+                if result is None:
+                    skipped += 1
+                else:
+                    woken, fired, progress = woken + 1, fired + len(result), progress + 1
             if time.monotonic() >= deadline:
                 break
         if len(ids) < batch or not progress:
             break
-    return SweepResult(woken, fired, skipped)
+    return SweepResult(woken, fired, skipped, failed)
 
 
 @dataclass(frozen=True)

@@ -161,11 +161,85 @@ def test_a_missed_duty_catches_up_once_after_downtime(session, clock):
     assert duties.catch_up(session, [sampling], after_downtime + timedelta(minutes=5)) == []
 
 
-def test_a_failing_duty_is_recorded_not_raised(session, clock):
+def test_a_failing_duty_is_recorded_not_raised(session, clock, caplog):
     broken = duties.Schedule("broken", "no_such_process", "month", day=1, title="壞掉的排程",
                              targets=duties.requesting_agencies)
     run = duties.run_schedule(session, broken, FILED)
     assert run.result == "failed" and "no_such_process" in run.detail["error"]
+    [record] = logged_failures(caplog)
+    assert record.getMessage() == "duty broken for 2026-12 failed; recorded as failed"
+
+
+def test_a_deployment_moves_or_turns_off_a_duty():
+    changed = duties.list_schedules({"password_reminder": None, "account_review": {"month": 2, "day": 1, "hour": 8}})
+    assert "password_reminder" not in [s.name for s in changed]
+    review = duties.find_schedule("account_review", changed)
+    assert (review.month, review.day, review.hour) == (2, 1, 8)
+    assert review.cron() == {"month": "2", "day": 1, "hour": 8, "minute": 0}
+    assert duties.list_schedules(None) == duties.list_schedules({}) == duties.SCHEDULES
+    assert duties.find_schedule("password_reminder", changed) is None  # turned off means not found either
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"pasword_reminder": None}, "unknown duty 'pasword_reminder'; the duties are account_review, "),
+    ({"account_review": {"weekday": 1}}, "account_review: cannot change 'weekday'; only its day, hour and month"),
+    ({"usage_check": {"month": 2}}, "usage_check: cannot change 'month'; it runs every quarter: only its day and hour"),
+    ({"monthly_sampling": {"day": 31}}, "monthly_sampling: day must be a whole number from 1 to 28, got 31"),
+    ({"usage_check": {"day": 31}}, "usage_check: day must be a whole number from 1 to 30, got 31"),
+    ({"account_review": {"month": 2, "day": 29}}, "account_review: day must be a whole number from 1 to 28, got 29"),
+    ({"account_review": {"hour": "9"}}, "account_review: hour must be a whole number from 0 to 23, got '9'"),
+    ({"account_review": "off"}, r"account_review: expected null \(off\) or a mapping of day, hour and month"),
+    ("password_reminder", "expected a mapping of duty name to null"),
+])
+def test_a_change_to_the_duties_that_cannot_work_is_refused_naming_it(changes, message):
+    with pytest.raises(ValueError, match=f"^{message}"):
+        duties.list_schedules(changes)
+
+
+def test_a_duty_that_cannot_catch_up_is_logged_and_the_others_still_run(session, clock, caplog, monkeypatch):
+    run_schedule = duties.run_schedule
+
+    def claim_fails_for_sampling(session, schedule, now, actor=None):
+        if schedule.name == "monthly_sampling":
+            raise RuntimeError("database went away")
+        return run_schedule(session, schedule, now, actor)
+
+    monkeypatch.setattr(duties, "run_schedule", claim_fails_for_sampling)
+    when = datetime(2027, 2, 20, 2, 0, tzinfo=UTC)
+    clock.move_to(when)
+    schedules = [duties.find_schedule("monthly_sampling"), duties.find_schedule("usage_check")]
+    assert [(r.schedule, r.result) for r in duties.catch_up(session, schedules, when)] == [("usage_check", "ok")]
+    [record] = logged_failures(caplog)
+    assert record.getMessage() == "catching up duty monthly_sampling failed"
+    assert "database went away" in caplog.text  # the traceback
+
+
+def test_a_wake_that_raises_is_logged_and_the_other_timers_still_fire(session, person, clock, caplog, monkeypatch):
+    broken, working = file_querier(session, person), file_querier(session, person)
+    restore = timers.restore
+
+    def restore_fails_for_broken(app):
+        if app.id == broken.id:
+            raise RuntimeError("cannot restore this one")
+        return restore(app)
+
+    monkeypatch.setattr(timers, "restore", restore_fails_for_broken)
+    result = sweep_at(session, clock, REMINDER_DUE + MINUTE)
+    assert (result.woken, result.fired, result.failed) == (1, 1, 1)
+    [record] = logged_failures(caplog)
+    assert record.getMessage().startswith(f"waking application {broken.id} failed")
+    assert "cannot restore this one" in caplog.text
+    assert [n.application_id for n in notes(session)] == [working.id]
+
+    monkeypatch.setattr(timers, "restore", restore)  # fixed: tried again once its claim has lapsed
+    assert sweep_at(session, clock, REMINDER_DUE + 2 * MINUTE).fired == 0
+    assert sweep_at(session, clock, REMINDER_DUE + MINUTE + timers.CLAIM_LEASE + MINUTE).fired == 1
+    assert sorted(n.application_id for n in notes(session)) == [broken.id, working.id]
+
+
+def logged_failures(caplog):
+    """Error records that carry a traceback (logger.exception)."""
+    return [r for r in caplog.records if r.levelname == "ERROR" and r.exc_info]
 
 
 class Sink:
@@ -207,13 +281,39 @@ def test_the_reminder_arrives_by_e_mail_with_the_link_and_a_chinese_subject(sess
     assert f"{SETTINGS.base_url}/tasks/{app.tasks[0].id}" in body
 
 
-def test_an_unreachable_mail_server_keeps_the_notification_for_a_retry(session, person, clock):
+def test_an_unreachable_mail_server_keeps_the_notification_for_a_retry(session, person, clock, caplog):
     file_querier(session, person)
     sweep_at(session, clock, REMINDER_DUE + MINUTE)
     mailer = notifications.smtp_mailer("127.0.0.1", 9, "webir-bpm@localhost")  # nothing listens on port 9
     assert notifications.send_pending_emails(session, mailer, REMINDER_DUE + MINUTE) == 0
     [note] = notes(session)
     assert note.emailed_at is None and note.email_attempts == 1 and note.email_error
+    [record] = logged_failures(caplog)
+    assert record.getMessage() == f"e-mail for notification {note.id} failed (attempt 1 of 5)"
+    assert isinstance(record.exc_info[1], OSError)
+
+
+def test_one_message_that_cannot_be_sent_does_not_hold_up_the_outbox(session, person, clock, caplog):
+    for _ in range(2):
+        file_querier(session, person)
+    sweep_at(session, clock, REMINDER_DUE + MINUTE)
+    first, second = notes(session)
+    sent = []
+
+    def mailer(to, subject, body):
+        if not sent and subject == first.subject:
+            sent.append(None)
+            raise ValueError("header contains a newline")  # not an SMTP error: it used to end the whole batch
+        sent.append(subject)
+
+    assert notifications.send_pending_emails(session, mailer, REMINDER_DUE + MINUTE) == 1
+    assert sent == [None, second.subject]
+    session.refresh(first)
+    session.refresh(second)
+    assert first.emailed_at is None and first.email_error == "ValueError: header contains a newline"
+    assert second.emailed_at is not None
+    [record] = logged_failures(caplog)
+    assert record.getMessage() == f"e-mail for notification {first.id} failed (attempt 1 of 5)"
 
 
 def test_a_backlog_larger_than_one_batch_drains_in_one_sweep(session, person, clock):

@@ -1,0 +1,58 @@
+"""The scheduler's jobs: a failure is logged with its traceback and the job runs again next time."""
+
+from __future__ import annotations
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from web.scheduler import TAIPEI, build
+from workflows.timers import duties
+from workflows.timers import sweep as timers
+
+
+def failing_once(monkeypatch, module, name):
+    """Make ``module.name`` raise on its first call and work from then on."""
+    real, calls = getattr(module, name), []
+
+    def flaky(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 1:
+            raise RuntimeError(f"{name} broke")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, flaky)
+    return calls
+
+
+def scheduled(app, job_id):
+    """The job as build() registers it (not started: the test runs it by hand, as the executor would)."""
+    return build(app, BackgroundScheduler(timezone=TAIPEI)).get_job(job_id)
+
+
+def tracebacks(caplog):
+    return [r for r in caplog.records if r.name == "web.scheduler" and r.exc_info]
+
+
+def test_a_sweep_that_raises_is_logged_and_the_next_sweep_runs(app, monkeypatch, caplog):
+    calls = failing_once(monkeypatch, timers, "sweep")
+    job = scheduled(app, "timer_sweep")
+    assert job.func(*job.args) is None
+    [record] = tracebacks(caplog)
+    assert record.getMessage() == "scheduled job sweep_timers failed; it runs again at its next time"
+    assert "sweep broke" in caplog.text
+    assert job.func(*job.args) == timers.SweepResult(0, 0, 0, 0)
+    assert len(calls) == 2
+
+
+def test_a_duty_job_that_raises_is_logged_with_its_name(app, monkeypatch, caplog):
+    failing_once(monkeypatch, duties, "run_schedule")
+    job = scheduled(app, "duty:usage_check")
+    assert job.func(*job.args) is None
+    [record] = tracebacks(caplog)
+    assert record.getMessage() == "scheduled job run_duty usage_check failed; it runs again at its next time"
+
+
+def test_the_scheduler_registers_only_the_duties_left_on(app, monkeypatch):
+    monkeypatch.setitem(app.config, "DUTY_SCHEDULES", {"password_reminder": None})
+    jobs = {job.id for job in build(app, BackgroundScheduler(timezone=TAIPEI)).get_jobs()}
+    assert "duty:password_reminder" not in jobs and "duty:account_review" in jobs
+    assert {"timer_sweep", "email_outbox", "duty_catch_up"} <= jobs

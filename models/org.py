@@ -133,7 +133,8 @@ class Person(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the session keeps: the id and the generation, so a bumped generation ends the session."""
+        return f"{self.id}:{self.session_generation}"
 
 
 class RoleHolding(Base):

@@ -16,7 +16,6 @@ from werkzeug.security import generate_password_hash
 
 from web import create_app
 from web.extensions import db
-from web.secret_key import ensure_secret_key
 from workflows.demo import DEMO_PASSWORD
 from workflows.settings import SETTINGS
 
@@ -101,6 +100,8 @@ def test_a_session_or_token_signed_with_the_old_default_key_is_refused(database_
 
 
 def test_make_run_writes_a_secret_key_once_readable_by_the_owner_only(tmp_path):
+    from web.secret_key import ensure_secret_key
+
     config = tmp_path / "instance" / "config.py"
     assert ensure_secret_key(config) is True
     first = config.read_text()
@@ -184,6 +185,17 @@ def test_failed_log_ins_per_address_are_limited_across_usernames(app):
         elsewhere = limited.test_client()
         elsewhere.environ_base["REMOTE_ADDR"] = "192.0.2.99"
         assert page_login(elsewhere).status_code == 302
+
+
+def test_behind_a_proxy_each_client_address_counts_on_its_own(app):
+    config = {**app.config, "RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "1 per 15 minutes", "PROXY_COUNT": 1}
+    with another_app(config) as limited:
+        client = limited.test_client()
+        one, other = {"X-Forwarded-For": "192.0.2.1"}, {"X-Forwarded-For": "192.0.2.2"}
+        login = {"username": "applicant", "password": "wrong"}
+        assert client.post("/api/v1/login", json=login, headers=one).status_code == 401
+        assert client.post("/api/v1/login", json=login, headers=one).status_code == 429
+        assert client.post("/api/v1/login", json=login, headers=other).status_code == 401
 
 
 def test_the_limit_is_off_while_testing_unless_asked_for(app):

@@ -270,6 +270,14 @@ def test_a_form_posted_after_the_idle_limit_asks_for_a_log_in(app):
             response = client.post("/logout", data={"csrf_token": token})
             assert response.status_code == 302 and response.location.endswith("/login")
             assert "閒置過久" in client.get("/login").text
+            # A log-in page left open as long: refused, with a fresh form to try again.
+            stale = csrf_token(client.get("/login").text)
+            clock.shift(timedelta(minutes=31))
+            again = client.post("/login", data={"username": "applicant", "password": "demo", "csrf_token": stale})
+            assert again.status_code == 400 and "閒置過久" in again.text
+            fresh = csrf_token(again.text)
+            assert client.post("/login", data={"username": "applicant", "password": "demo",
+                                               "csrf_token": fresh}).status_code == 302
 
 
 def test_the_csrf_secret_changes_at_log_in(app):

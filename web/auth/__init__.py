@@ -52,10 +52,12 @@ def init(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
         # A form posted after the session went idle: its CSRF secret went with the session. Ask for a log-in,
-        # as the page itself would have; the log-in form's own refusal stays a plain 400.
-        if current_user.is_authenticated or request.endpoint in LOGIN_ENDPOINTS:
+        # as the page itself would have (the log-in form itself: a fresh one, still refused with 400).
+        if current_user.is_authenticated:
             return exc
         flash(_("閒置過久，已自動登出，請重新登入"), "error")
+        if request.endpoint == "auth.login":
+            return render_template("auth/login.html", form=LoginForm()), 400
         return redirect(url_for("auth.login"))
 
     _limit_failed_logins(app)

@@ -7,7 +7,7 @@ export FLASK_APP := web
 
 ASSETS := web/static/vendor/.built
 
-.PHONY: install assets run test test-sqlite test-postgres system-deps run-deps lint translations
+.PHONY: install assets instance-secret run test test-sqlite test-postgres system-deps run-deps lint translations
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -36,7 +36,11 @@ $(ASSETS): frontend/package.json frontend/package-lock.json $(wildcard frontend/
 
 assets: $(ASSETS)
 
-run: run-deps install assets
+# A random SECRET_KEY for this checkout, written once to instance/config.py (mode 600) and kept after that.
+instance-secret: install
+	$(PY) -m web.secret_key instance/config.py
+
+run: run-deps install assets instance-secret
 	mkdir -p instance
 	$(VENV)/bin/flask db upgrade
 	$(VENV)/bin/flask seed-demo

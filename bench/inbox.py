@@ -202,7 +202,7 @@ def prepare(url: str, args) -> None:
     from web.extensions import db
     from workflows.demo import load_demo
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
     with app.app_context():
         session = db.session
         if args.reseed:

@@ -153,7 +153,7 @@ def prepare_schema(url: str) -> None:
     from web.extensions import db
     from workflows.demo import load_demo
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
     with app.app_context():
         upgrade()
         load_demo(db.session, now=FILED, bpmn_dir=ROOT / "bpmn" / "kaohsiung")
@@ -232,7 +232,7 @@ def sweeper(url: str, when: datetime, ready, go, out) -> None:
     timers.restore = counting_restore
     traveller = time_machine.travel(when, tick=True)  # SpiffWorkflow compares timers with the wall clock
     traveller.start()
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
     ready.put(1)
     go.wait()
     woken = fired = skipped = sweeps = 0

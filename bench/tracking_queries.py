@@ -118,7 +118,7 @@ def main() -> None:
     parser.add_argument("--reseed", action="store_true", help="drop and seed again")
     args = parser.parse_args()
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": args.database_url})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": args.database_url, "SECRET_KEY": "bench"})
     with app.app_context():
         session = db.session
         if args.reseed:

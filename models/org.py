@@ -130,6 +130,14 @@ class Person(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
     is_admin: Mapped[bool] = mapped_column(default=False)
+    # Log-in lockout (資通安全責任等級分級辦法 附表十): failed attempts since the window opened, and until when
+    # the account refuses every log-in.
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    failed_logins_since: Mapped[datetime | None]
+    locked_until: Mapped[datetime | None]
+    # Sessions and API tokens carry the generation they were issued in; log-out and deactivation bump it,
+    # which ends every one of them at once.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     agency: Mapped[Agency] = relationship()
     unit: Mapped[Unit | None] = relationship()
@@ -158,7 +166,8 @@ class Person(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the session keeps: the id and the generation, so a bumped generation ends the session."""
+        return f"{self.id}:{self.session_generation}"
 
 
 class RoleHolding(ValidPeriod, Base):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
+from datetime import timedelta
+
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import ROOT, check_config, core_settings, load_config
 from .extensions import csrf, db, login_manager, migrate
@@ -16,6 +20,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     if test_config:
         app.config.update(test_config)
     check_config(app.config)
+    _secure_sessions(app)
 
     app.url_map.converters["int"] = BoundedIntConverter  # before any route is registered
     db.init_app(app)
@@ -57,3 +62,32 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     settings.configure(**core_settings(app.config))  # the web app and `flask scheduler` both start here
     scheduler.init_app(app)
     return app
+
+
+# Published in this repository's history: a key anyone can read signs anyone's session.
+KNOWN_KEYS = {"dev-only-change-me"}
+
+
+class MissingSecretKey(RuntimeError):
+    pass
+
+
+def _secure_sessions(app: Flask) -> None:
+    """Refuse a missing or published SECRET_KEY; cookie flags, idle expiry and proxy headers from the config."""
+    if not app.config.get("SECRET_KEY") or app.config["SECRET_KEY"] in KNOWN_KEYS:
+        if not (app.testing or app.debug):
+            raise MissingSecretKey(
+                "SECRET_KEY is not set (or is the published development key): set the SECRET_KEY environment "
+                "variable or put SECRET_KEY = '...' in instance/config.py (`make run` writes a random one).")
+        app.config["SECRET_KEY"] = secrets.token_hex(32)  # this process only: sessions end when it stops
+    https = app.config["BASE_URL"].startswith("https://")
+    for name in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if app.config.get(name) is None:
+            app.config[name] = https
+    if https:
+        app.config["PREFERRED_URL_SCHEME"] = "https"
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+    app.config.setdefault("RATELIMIT_ENABLED", not app.testing)
+    if app.config["PROXY_COUNT"]:
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]

@@ -31,7 +31,9 @@ log = logging.getLogger(__name__)
 class Config:
     """Every default, in one place (the core's five taken from workflows.settings); none reads the environment."""
 
-    SECRET_KEY = "dev-only-change-me"
+    # No default: create_app refuses to start without one unless testing or debugging (`make run` writes one
+    # to instance/config.py). Anyone who knows the key can sign an administrator's session or API token.
+    SECRET_KEY = None
     SQLALCHEMY_DATABASE_URI = f"sqlite:///{ROOT / 'instance' / 'webir.sqlite3'}"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SQLITE_SYNCHRONOUS = "NORMAL"  # or FULL: see models/database.py
@@ -41,6 +43,24 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # None: Secure exactly when BASE_URL is https (create_app decides); 1 or 0 in the environment overrides.
+    SESSION_COOKIE_SECURE = None
+    REMEMBER_COOKIE_SECURE = None
+    SESSION_IDLE_MINUTES = 30  # sliding: each request restarts it
+    # Behind a reverse proxy: how many proxies set X-Forwarded-For / -Proto (the per-address limits need the
+    # client's address, and https detection the original scheme). 0: the app faces the clients itself.
+    PROXY_COUNT = 0
+    # Log-in lockout per account (附表十): LOGIN_MAX_FAILURES failures within LOGIN_WINDOW_MINUTES lock the
+    # account for LOGIN_LOCKOUT_MINUTES.
+    LOGIN_MAX_FAILURES = _CORE.login_max_failures
+    LOGIN_WINDOW_MINUTES = _CORE.login_window_minutes
+    LOGIN_LOCKOUT_MINUTES = _CORE.login_lockout_minutes
+    # Failed log-ins per client address (Flask-Limiter), across all usernames: stops password spraying that
+    # the per-account lockout cannot see. Off while TESTING unless RATELIMIT_ENABLED is given.
+    LOGIN_RATE_LIMIT = "20 per 15 minutes"
+    # memory:// counts per process; several workers or machines share counts through e.g. redis://host:6379
+    # (install the `redis` package) or memcached://host:11211.
+    RATELIMIT_STORAGE_URI = "memory://"
     JSON_AS_ASCII = False
     LOG_LEVEL = "INFO"  # of the `flask scheduler` and `flask sweep-timers` processes
     SCHEDULER_ENABLED = False
@@ -60,7 +80,9 @@ class Config:
 
 # The core's settings (workflows.settings) and the key each is read from.
 CORE_SETTINGS = {"REMINDER_WORKING_DAYS": "reminder_working_days", "ESCALATION_WORKING_DAYS": "escalation_working_days",
-                 "ACCOUNT_IDLE_DAYS": "idle_days", "BASE_URL": "base_url", "MAIL_FROM": "mail_from"}
+                 "ACCOUNT_IDLE_DAYS": "idle_days", "BASE_URL": "base_url", "MAIL_FROM": "mail_from",
+                 "LOGIN_MAX_FAILURES": "login_max_failures", "LOGIN_WINDOW_MINUTES": "login_window_minutes",
+                 "LOGIN_LOCKOUT_MINUTES": "login_lockout_minutes"}
 # Twelve-factor names every platform sets; read as well as their WEBIR_ form, which wins.
 COMMON_NAMES = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI", "SECRET_KEY": "SECRET_KEY"}
 # Read without the prefix until deployments have moved to WEBIR_<name>; each use logs a warning.
@@ -69,10 +91,12 @@ UNPREFIXED = ("BASE_URL", "MAIL_SERVER", "MAIL_PORT", "MAIL_FROM", "MAIL_USERNAM
               "ACCOUNT_IDLE_DAYS", "SQLITE_SYNCHRONOUS")
 # Never parsed as JSON: a password 123456 must reach the mail server as text, not as a number.
 TEXT = ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "BASE_URL", "MAIL_SERVER", "MAIL_FROM", "MAIL_USERNAME",
-        "MAIL_PASSWORD", "SQLITE_SYNCHRONOUS", "LOG_LEVEL")
+        "MAIL_PASSWORD", "SQLITE_SYNCHRONOUS", "LOG_LEVEL", "LOGIN_RATE_LIMIT", "RATELIMIT_STORAGE_URI")
 FLAGS = ("SCHEDULER_ENABLED", "MAIL_USE_TLS")
 WHOLE_NUMBERS = {"MAIL_PORT": (1, 65535), "TIMER_SWEEP_SECONDS": (1, 86400), "REMINDER_WORKING_DAYS": (1, 365),
-                 "ESCALATION_WORKING_DAYS": (1, 365), "ACCOUNT_IDLE_DAYS": (1, 36500)}
+                 "ESCALATION_WORKING_DAYS": (1, 365), "ACCOUNT_IDLE_DAYS": (1, 36500),
+                 "SESSION_IDLE_MINUTES": (1, 1440), "PROXY_COUNT": (0, 10), "LOGIN_MAX_FAILURES": (1, 100),
+                 "LOGIN_WINDOW_MINUTES": (1, 1440), "LOGIN_LOCKOUT_MINUTES": (1, 1440)}
 
 
 class ConfigError(ValueError):

@@ -12,6 +12,10 @@ class Settings:
     idle_days: int = 180  # the yearly account review flags an account unused for longer (001 §6(6) 長期閒置)
     base_url: str = "http://127.0.0.1:5000"  # for links in e-mails
     mail_from: str = "webir-bpm@localhost"
+    # 資通安全責任等級分級辦法 附表十: after 5 failed log-ins the account refuses log-ins for at least 15 minutes.
+    login_max_failures: int = 5  # failures within the window that lock the account
+    login_window_minutes: int = 15  # failures older than this are forgotten
+    login_lockout_minutes: int = 15  # how long a locked account refuses every log-in
 
 
 SETTINGS = Settings()

@@ -37,7 +37,8 @@ def test_no_route_answers_with_a_server_error(app, api):
         assert filed.status_code == 201
     # As an administrator, so the calls reach past authorisation into the handlers.
     token = api.as_("admin").headers["Authorization"]
-    operations = [result.ok() for result in schema.get_all_operations()]
+    # Log-out revokes the token it is called with: last, so every other call is made as a signed-in administrator.
+    operations = sorted((result.ok() for result in schema.get_all_operations()), key=lambda op: op.path == "/logout")
     assert len(operations) >= 20
 
     for operation in operations:

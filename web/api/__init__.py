@@ -8,17 +8,18 @@ from flask import Blueprint, current_app, g, jsonify, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException
 
-from models import Person
 from workflows.errors import Conflict, Forbidden, Invalid, NotFound, WorkflowError
+from workflows.identity.sessions import find_signed_in, log_out
 
-from ..auth import find_person
+from .. import clock
+from ..auth import sign_in
 from ..extensions import db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 _STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422}
 _TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-           409: "Conflict", 413: "Content Too Large", 422: "Unprocessable Content"}
+           409: "Conflict", 413: "Content Too Large", 422: "Unprocessable Content", 429: "Too Many Requests"}
 
 
 def problem(status: int, detail: str, **extra):
@@ -40,12 +41,14 @@ def token_required(view):
         if not header.startswith("Bearer "):
             return problem(401, "send Authorization: Bearer <token> from POST /api/v1/login")
         try:
-            person_id = _tokens().loads(header[7:], max_age=current_app.config["API_TOKEN_MAX_AGE"])["uid"]
+            claims = _tokens().loads(header[7:], max_age=current_app.config["API_TOKEN_MAX_AGE"])
+            person_id, generation = claims["uid"], claims["gen"]
         except (BadSignature, KeyError, TypeError):
             return problem(401, "token invalid or expired")
-        person = db.session.get(Person, person_id)
-        if person is None or not person.active:
-            return problem(401, "account disabled")
+        # Log-out and deactivation bump the person's generation: every token issued before is refused.
+        person = find_signed_in(db.session, person_id, generation)
+        if person is None:
+            return problem(401, "token revoked (logged out) or account disabled")
         g.actor = person
         return view(*args, **kwargs)
     return wrapper
@@ -73,10 +76,18 @@ def _http_error(exc: HTTPException):
 @bp.post("/login")
 def login():
     body = json_body()
-    person = find_person(str(body.get("username", "")), str(body.get("password", "")))
+    person = sign_in(str(body.get("username", "")), str(body.get("password", "")))
     if person is None:
         return problem(401, "wrong username or password")
-    return jsonify(token=_tokens().dumps({"uid": person.id}))
+    return jsonify(token=_tokens().dumps({"uid": person.id, "gen": person.session_generation}))
 
 
-from . import definitions, openapi, routes  # noqa: E402,F401  - routes attach to bp
+@bp.post("/logout")
+@token_required
+def logout():
+    """End this person's API tokens and web sessions, on every device."""
+    log_out(db.session, actor=g.actor, now=clock.now())
+    return "", 204
+
+
+from . import definitions, openapi, people, routes  # noqa: E402,F401  - routes attach to bp

@@ -22,7 +22,8 @@ def _json(schema: dict, description: str = "OK") -> dict:
 def _problems(*codes: int) -> dict:
     text = {400: "Bad request", 401: "No or bad token", 403: "Not allowed for this person", 404: "Not found",
             409: "Conflict: no longer open, or changed by someone else", 413: "Body too large",
-            422: "Invalid input; `errors` (or `problems`) names each field or element"}
+            422: "Invalid input; `errors` (or `problems`) names each field or element",
+            429: "Too many failed log-ins from this address; wait and retry"}
     return {str(c): {"description": text[c], "content": {"application/problem+json": {"schema": _ref("Problem")}}}
             for c in codes}
 
@@ -124,6 +125,8 @@ SCHEMAS = {
         "id": {"type": "integer"}, "event_type": {"type": "string"}, "actor": {"type": ["string", "null"]},
         "subject_type": {"type": "string"}, "subject_id": {"type": ["integer", "null"]},
         "payload": {"type": ["object", "null"]}, "created_at": TIME}},
+    "PersonAccess": {"type": "object", "required": ["username", "active"], "properties": {
+        "username": {"type": "string"}, "active": {"type": "boolean"}, "locked_until": NULL_TIME}},
 }
 
 
@@ -134,12 +137,21 @@ def _array(name: str) -> dict:
 def document() -> dict:
     task_id, app_id, key = _path_int("task_id"), _path_int("application_id"), {
         "name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
+    username = {"name": "username", "in": "path", "required": True, "schema": {"type": "string"}}
     waiting = _query("waiting_longer_than", {"type": "string"}, "ISO-8601 duration (P7D, PT12H) or days")
     paths = {
         "/login": {"post": _op("Exchange username and password for a bearer token", {"200": _json({
             "type": "object", "properties": {"token": {"type": "string"}}})}, tag="auth", auth=False,
             body={"type": "object", "required": ["username", "password"], "properties": {
-                "username": {"type": "string"}, "password": {"type": "string"}}}, errors=(401, 422))},
+                "username": {"type": "string"}, "password": {"type": "string"}}}, errors=(401, 422, 429))},
+        "/logout": {"post": _op("End this person's tokens and web sessions on every device", {
+            "204": {"description": "Logged out"}}, tag="auth")},
+        "/people/{username}/unlock": {"post": _op(
+            "Lift a log-in lockout (administrators)", {"200": _json(_ref("PersonAccess"))}, tag="people",
+            params=[username], errors=(401, 403, 404))},
+        "/people/{username}/deactivate": {"post": _op(
+            "Deactivate a person: log-ins refused, sessions and tokens ended at once (administrators)",
+            {"200": _json(_ref("PersonAccess"))}, tag="people", params=[username], errors=(401, 403, 404))},
         "/forms": {"get": _op("Forms this person may file", {"200": _json(_array("Form"))}, tag="forms")},
         "/forms/{key}": {"get": _op("A form's fields", {"200": _json(_ref("Form"))}, tag="forms", params=[key],
                                     errors=(401, 403, 404))},

@@ -1,20 +1,27 @@
-"""Log in and out with a username and a hashed password."""
+"""Log in and out: the core authenticates and keeps the lockout; here only the session cookie and HTTP."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import login_required, login_user, logout_user
+from flask import Blueprint, Flask, flash, g, redirect, render_template, request, session, url_for
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from models import Person
-from workflows.access import authenticate
+from workflows.identity.authentication import authenticate
+from workflows.identity.sessions import find_signed_in, log_out
 
+from .. import clock
 from ..extensions import db, login_manager
 from ..i18n import N_, _, _l, gettext, same_site_path
 
 bp = Blueprint("auth", __name__)
+
+LOGIN_ENDPOINTS = {"auth.login", "api.login"}
 
 
 class LoginForm(FlaskForm):
@@ -22,35 +29,82 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("密碼"), validators=[DataRequired(message=_l("請輸入密碼"))])
 
 
-def find_person(username: str, password: str) -> Person | None:
-    return authenticate(db.session, username, password)
+def sign_in(username: str, password: str) -> Person | None:
+    """The page's and the API's log-in: the core decides; a failure counts against this address."""
+    person = authenticate(db.session, username=username, password=password, now=clock.now(),
+                          address=request.remote_addr)
+    g.login_failed = person is None
+    return person
 
 
-def init(app) -> None:
+def init(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = N_("請先登入")
     login_manager.localize_callback = gettext  # flashed as plain text in the UI language
 
     @login_manager.user_loader
     def load_user(user_id: str) -> Person | None:
-        return db.session.get(Person, int(user_id))
+        person_id, _sep, generation = user_id.partition(":")
+        if not (person_id.isdigit() and generation.isdigit()):
+            return None
+        return find_signed_in(db.session, int(person_id), int(generation))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        # A form posted after the session went idle: its CSRF secret went with the session. Ask for a log-in,
+        # as the page itself would have (the log-in form itself: a fresh one, still refused with 400).
+        if current_user.is_authenticated:
+            return exc
+        flash(_("閒置過久，已自動登出，請重新登入"), "error")
+        if request.endpoint == "auth.login":
+            return render_template("auth/login.html", form=LoginForm()), 400
+        return redirect(url_for("auth.login"))
+
+    _limit_failed_logins(app)
+
+
+def _limit_failed_logins(app: Flask) -> None:
+    """Failed log-ins per client address, over the page and the API together (a limiter of this app's own)."""
+    limiter = Limiter(get_remote_address, application_limits=[app.config["LOGIN_RATE_LIMIT"]],
+                      application_limits_exempt_when=lambda: not _is_login_attempt(),
+                      application_limits_deduct_when=lambda _response: g.get("login_failed", False),
+                      headers_enabled=True)
+    limiter.init_app(app)
+
+
+def _is_login_attempt() -> bool:
+    return request.method == "POST" and request.endpoint in LOGIN_ENDPOINTS
+
+
+@bp.errorhandler(429)
+def too_many_failures(_exc):
+    flash(_("此來源登入失敗次數過多，請稍後再試"), "error")
+    return render_template("auth/login.html", form=LoginForm()), 429
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        person = find_person(form.username.data, form.password.data)
+        person = sign_in(form.username.data, form.password.data)
         if person:
-            login_user(person)
+            _start_session(person)
             # Only same-site relative paths: an open redirect would hand the session to another site.
             return redirect(same_site_path(request.args.get("next")) or url_for("inbox.index"))
         flash(_("帳號或密碼錯誤"), "error")
     return render_template("auth/login.html", form=form)
 
 
+def _start_session(person: Person) -> None:
+    session.clear()  # nothing from before the log-in survives it, the CSRF secret included
+    session.permanent = True  # the cookie's signature expires SESSION_IDLE_MINUTES after the last request
+    login_user(person)
+
+
 @bp.post("/logout")
 @login_required
 def logout():
+    log_out(db.session, actor=current_user._get_current_object(), now=clock.now())
     logout_user()
+    session.clear()
     return redirect(url_for("auth.login"))

@@ -205,7 +205,9 @@ def document() -> dict:
                                tag="scheduler", errors=(401, 403))},
         "/notifications": {"get": _op("My notifications", {"200": _json(_array("Notification"))},
                                       tag="notifications")},
-        "/audit-events": {"get": _op("Audit events, newest first (administrators, auditors)", {"200": _json({
+        "/audit-events": {"get": _op(
+            "Audit events, newest first: administrators all; auditors their agency's; 勞工局 and 資訊處 staff "
+            "their city's (events about applications, their steps and WebIR accounts)", {"200": _json({
             "type": "object", "properties": {"total": {"type": "integer"}, "page": {"type": "integer"},
                                              "per_page": {"type": "integer"}, "items": _array("AuditEvent")}})},
             tag="audit", errors=(401, 403, 422), params=[

@@ -10,7 +10,9 @@ from datetime import date
 from sqlalchemy import or_, select, true
 from sqlalchemy.orm import Session
 
-from models import Agency, Application, Delegation, HumanTask, Person, Role, TaskCandidate
+from models import Agency, Application, Delegation, HumanTask, Person, Role, RoleHolding, TaskCandidate
+
+from ..errors import Forbidden
 
 _CITY_ROLES = {Role.AUTHORITY_CLERK, Role.AUTHORITY_SECTION_HEAD, Role.AUTHORITY_DIRECTOR, Role.CENTRAL_CLERK,
                Role.CENTRAL_SECTION_HEAD, Role.CENTRAL_DIRECTOR}
@@ -25,10 +27,7 @@ def visible_to(session: Session, person: Person, on: date):
         return true()
     involved = select(HumanTask.application_id).join(TaskCandidate).where(TaskCandidate.person_id == person.id)
     conditions = [Application.applicant_id == person.id, Application.id.in_(involved)]
-    holdings = [h for h in person.roles if h.valid_on(on)]
-    delegated = session.scalars(select(Delegation).where(Delegation.delegate_id == person.id)).all()
-    holdings += [h for d in delegated if _valid(d, on) for h in d.principal.roles if h.role == d.role]
-    for h in holdings:
+    for h in _holdings(session, person, on):
         if h.role == Role.UNIT_HEAD and h.unit_id:
             conditions.append(Application.unit_id == h.unit_id)
         elif h.role in _AGENCY_ROLES:
@@ -37,6 +36,32 @@ def visible_to(session: Session, person: Person, on: date):
             city = select(Agency.id).where(Agency.city == h.agency.city)
             conditions.append(Application.agency_id.in_(city))
     return or_(*conditions)
+
+
+def audited_agencies(session: Session, person: Person, on: date):
+    """SELECT of the agency ids whose audit records this person reads; None for all records (administrators).
+
+    Auditors read their own agency's; 勞工局 and 資訊處 staff their whole city, as they see its applications.
+    Anyone else may not read audit records at all.
+    """
+    if person.is_admin:
+        return None
+    agencies, cities = set(), set()
+    for h in _holdings(session, person, on):
+        if h.role == Role.AUDITOR:
+            agencies.add(h.agency_id)
+        elif h.role in _CITY_ROLES:
+            cities.add(h.agency.city)
+    if not agencies and not cities:
+        raise Forbidden("只有系統管理者、查核人員及權責、總管理機關人員可以查閱稽核紀錄")
+    return select(Agency.id).where(or_(Agency.id.in_(agencies), Agency.city.in_(cities)))
+
+
+def _holdings(session: Session, person: Person, on: date) -> list[RoleHolding]:
+    """The roles a person holds today, their own and those they sign for as a delegate."""
+    holdings = [h for h in person.roles if h.valid_on(on)]
+    delegated = session.scalars(select(Delegation).where(Delegation.delegate_id == person.id)).all()
+    return holdings + [h for d in delegated if _valid(d, on) for h in d.principal.roles if h.role == d.role]
 
 
 def _valid(d: Delegation, on: date) -> bool:

@@ -124,3 +124,19 @@ def test_a_holder_claims_and_reassigns_from_the_task_page(app, session, person):
     assert 'id="inbox-count">0<' in head.get("/").text
     it_head = login(app.test_client(), "sw_it_head")
     assert task_url in it_head.get("/").text
+
+
+def test_the_amend_page_shows_the_number_masked_and_keeps_it_when_left_alone(app, session):
+    from models import Application
+
+    staff, head = login(app.test_client(), "sw_staff"), login(app.test_client(), "sw_unit_head")
+    location = staff.post("/applications/new/querier_account", data=form_data(QUERIER_ADD)).location
+    task_url = re.search(r'href="(/tasks/\d+)"', head.get("/").text)[1]
+    head.post(task_url, data={"decision": "return", "opinion": "請補正電話"})
+    page = staff.get(f"{location}/amend").text
+    assert 'value="A12****789"' in page and "A123456789" not in page
+    resent = staff.post(f"{location}/amend", data=form_data({**QUERIER_ADD, "national_id": "A12****789",
+                                                            "phone": "07-3368334"}))
+    assert resent.status_code == 302
+    stored = session.get(Application, int(location.rsplit("/", 1)[1])).data
+    assert (stored["national_id"], stored["phone"]) == ("A123456789", "07-3368334")

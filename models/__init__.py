@@ -16,11 +16,13 @@ from .process import (
     TaskCandidate,
     TaskState,
 )
+from .reveal import NationalIdReveal
 
 __all__ = [
     "QUERY_ITEMS", "ROLE_LABELS", "AccountItem", "AccountKind", "AccountStatus", "Agency", "AgencyKind",
     "AgencyQueryItem", "Application", "ApplicationState", "AuditEvent", "Base", "Delegation",
-    "DefinitionVersion", "DiagramDraft", "HistoryEntry", "HumanTask", "Notification", "Person", "ProcessDefinition",
+    "DefinitionVersion", "DiagramDraft", "HistoryEntry", "HumanTask", "NationalIdReveal", "Notification", "Person",
+    "ProcessDefinition",
     "Role", "RoleHolding", "ScheduleRun",
     "TaskCandidate", "TaskState", "Unit", "WebirAccount", "utcnow",
 ]

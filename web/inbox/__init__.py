@@ -14,6 +14,7 @@ from workflows.filing.tasks import complete_task, get_task_for, step_fields
 from workflows.forms import FORMS, decision_label
 
 from .. import clock
+from ..applications import revealable_names
 from ..extensions import db
 from ..i18n import _, _l, tr_message
 from ..wtforms_builder import apply_errors, choices, form_class, form_values
@@ -71,7 +72,8 @@ def task(task_id: int):
             return redirect(url_for("inbox.index"))
     view = get_application_view(db.session, row.application_id, current_user)
     return render_template("inbox/task.html", task=row, view=view, form=form, fields=fields.fields,
-                           is_open=row.state == TaskState.OPEN, spec=FORMS[view.form_key])
+                           is_open=row.state == TaskState.OPEN, spec=FORMS[view.form_key],
+                           revealable=revealable_names(row.application_id))
 
 
 def _assignment(task_id: int, action, message: str, **kwargs):

@@ -57,6 +57,15 @@ def audited_agencies(session: Session, person: Person, on: date):
     return select(Agency.id).where(or_(Agency.id.in_(agencies), Agency.city.in_(cities)))
 
 
+def reads_audit_trail(session: Session, person: Person, on: date) -> bool:
+    """Whether this person reads any audit records (and reveals of ID numbers) at all."""
+    try:
+        audited_agencies(session, person, on)
+    except Forbidden:
+        return False
+    return True
+
+
 def _holdings(session: Session, person: Person, on: date) -> list[RoleHolding]:
     """The roles a person holds today, their own and those they sign for as a delegate."""
     holdings = [h for h in person.roles if h.valid_on(on)]

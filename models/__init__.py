@@ -30,12 +30,14 @@ from .process import (
     TaskCandidate,
     TaskState,
 )
+from .reveal import NationalIdReveal
 
 __all__ = [
     "AGENCY_ROLES", "CITY_ROLES", "CITY_WIDE_VIEWERS", "OPEN_STATES", "UNIT_ROLES",
     "QUERY_ITEMS", "ROLE_LABELS", "AccountItem", "AccountKind", "AccountStatus", "Agency", "AgencyKind",
     "AgencyQueryItem", "Application", "ApplicationState", "AuditEvent", "Base", "Delegation",
-    "DefinitionVersion", "DiagramDraft", "HistoryEntry", "HumanTask", "Notification", "Person", "ProcessDefinition",
+    "DefinitionVersion", "DiagramDraft", "HistoryEntry", "HumanTask", "NationalIdReveal", "Notification", "Person",
+    "ProcessDefinition",
     "Role", "RoleHolding", "ScheduleRun",
     "TaskCandidate", "TaskState", "Unit", "WebirAccount", "utcnow",
 ]

@@ -38,6 +38,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .applications import bp as applications_bp
+    from .audit import bp as audit_bp
+    from .audit import init as init_audit
     from .cli import register_cli
     from .editor import bp as editor_bp
     from .inbox import bp as inbox_bp
@@ -54,6 +56,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.register_blueprint(tracking_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(audit_bp)
+    init_audit(app)
     app.register_blueprint(editor_bp)
     init_notifications(app)
     app.register_blueprint(api_bp)

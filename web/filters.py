@@ -6,7 +6,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from models import QUERY_ITEMS, ROLE_LABELS
-from workflows.forms import DECISION_LABELS
+from workflows.forms import DECISION_LABELS, mask_id
 
 from .i18n import _l, _lp, is_chinese, lazy_tr
 
@@ -36,13 +36,6 @@ def roc_datetime(value: datetime | None) -> str:
         return ""
     local = value.astimezone(TAIPEI)
     return f"{roc_date(local)} {local:%H:%M}"
-
-
-def mask_id(value: str | None) -> str:
-    """A123456789 → A12****789: enough to recognise, not enough to misuse."""
-    if not value:
-        return ""
-    return value[:3] + "*" * (len(value) - 6) + value[-3:] if len(value) > 6 else "*" * len(value)
 
 
 def register(app) -> None:

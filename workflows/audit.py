@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from models import AuditEvent, Person
+from models import Application, AuditEvent, HumanTask, Person, WebirAccount
 
 
 def record(session: Session, event_type: str, *, actor: Person | None, subject_type: str,
@@ -39,10 +39,27 @@ class AuditPage:
     per_page: int
 
 
-def list_audit_events(session: Session, *, event_type: str | None = None, subject_type: str | None = None,
-                      subject_id: int | None = None, page: int = 1, per_page: int = 50) -> AuditPage:
-    """Audit events, newest first, in a stable order for paging."""
+def of_agencies(agencies):
+    """SQL condition: events about something of these agencies (a SELECT of ids).
+
+    An application, one of its steps or a WebIR account belongs to an agency; events about anything
+    else (a deployed diagram, a schedule run) belong to none and are left out.
+    """
+    applications = select(Application.id).where(Application.agency_id.in_(agencies))
+    return or_(
+        and_(AuditEvent.subject_type == "application", AuditEvent.subject_id.in_(applications)),
+        and_(AuditEvent.subject_type == "human_task", AuditEvent.subject_id.in_(
+            select(HumanTask.id).where(HumanTask.application_id.in_(applications)))),
+        and_(AuditEvent.subject_type == "webir_account", AuditEvent.subject_id.in_(
+            select(WebirAccount.id).where(WebirAccount.agency_id.in_(agencies)))))
+
+
+def list_audit_events(session: Session, *, agencies=None, event_type: str | None = None,
+                      subject_type: str | None = None, subject_id: int | None = None, page: int = 1,
+                      per_page: int = 50) -> AuditPage:
+    """Audit events, newest first, in a stable order for paging; only those of ``agencies`` when given."""
     conditions = [c for c in (
+        of_agencies(agencies) if agencies is not None else None,
         AuditEvent.event_type == event_type if event_type else None,
         AuditEvent.subject_type == subject_type if subject_type else None,
         AuditEvent.subject_id == subject_id if subject_id is not None else None) if c is not None]

@@ -10,8 +10,9 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from models import Application, DefinitionVersion, HumanTask, ProcessDefinition, TaskState
-from tests.conftest import QUERIER_ADD
+from tests.conftest import QUERIER_ADD, make_person
 from workflows.editor.deploy import deploy_version
+from workflows.editor.drafts import save_draft
 from workflows.filing.applications import submit_application
 from workflows.filing.tasks import complete_task
 
@@ -32,8 +33,12 @@ def has_class(name: str) -> re.Pattern:
 
 
 def log_in_as_admin(page: Page) -> None:
+    log_in_as(page, "admin")
+
+
+def log_in_as(page: Page, username: str) -> None:
     page.goto("/login")
-    page.get_by_label("帳號", exact=True).fill("admin")
+    page.get_by_label("帳號", exact=True).fill(username)
     page.get_by_label("密碼", exact=True).fill("demo")
     page.get_by_role("button", name="登入").click()
     expect(page).to_have_url(re.compile(r"/$"))
@@ -180,6 +185,27 @@ def test_save_a_draft_upload_and_download(page: Page, tmp_path):
     page.locator('input[type=file][data-action="upload"]').set_input_files(str(upload))
     expect(page.get_by_role("status")).to_contain_text("已開啟 upload.bpmn")
     expect(page.locator('[data-element-id="agency_manager_setup"]')).to_contain_text("上傳的名稱")
+
+
+def test_another_administrators_draft_opens_read_only(page: Page, session, person):
+    draft_xml = deployed_xml(session, 1).replace('name="單位主管核准"', f'name="{NEW_NAME}"').encode()
+    save_draft(session, key="querier_account", xml=draft_xml, base_version=1, note="改名", actor=person("admin"),
+               now=datetime.now(UTC))
+    other = make_person(session, "admin_b", agency="KHH-IT", unit="資訊服務科", name="蘇怡如")
+    other.is_admin = True
+    other.set_password("demo")
+    session.commit()
+    log_in_as(page, "admin_b")
+    page.get_by_role("link", name="流程圖管理").click()
+    expect(page.get_by_role("button", name="刪除草稿")).to_have_count(0)
+    page.get_by_role("link", name="檢視（唯讀）").click()
+    expect(page.locator("#editor")).to_have_attribute("data-ready", "true")
+    expect(page.get_by_role("note")).to_contain_text("唯讀：這是 系統管理者 的草稿")
+    expect(page.locator('[data-element-id="unit_head_review"]')).to_contain_text(NEW_NAME)
+    for name in ("儲存草稿", "部署為新版本"):
+        expect(page.get_by_role("button", name=name)).to_have_count(0)
+    page.get_by_role("button", name="檢查").click()
+    expect(page.get_by_role("status")).to_contain_text("檢查通過")
 
 
 def test_admin_moves_a_waiting_application_to_the_new_version(page: Page, session, person, artifacts):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
-from models import Application, HumanTask, TaskState
+from models import Application, HumanTask, NationalIdReveal, TaskState
+from tests.conftest import REGISTRATION
+from workflows.filing.applications import submit_application
 
 pytestmark = pytest.mark.browser
 
@@ -166,3 +169,24 @@ def test_live_server_enforces_csrf(page: Page):
     assert response.status == 400
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/login\?next=%2F$"))
+
+
+def test_the_unit_head_reveals_the_subjects_number_with_a_reason(page: Page, session, person, artifacts):
+    app = submit_application(session, form_key="query_registration", data=dict(REGISTRATION),
+                             actor=person("applicant"), now=datetime.now(UTC))
+    log_in(page, "sw_unit_head", "陳志明")
+    inbox_row(page, app.id).get_by_role("link", name="單位主管核可").click()
+    subject = page.locator("dl.data dd").filter(has_text="E12****783")
+    expect(subject).to_have_count(1)
+    subject.get_by_text("顯示完整號碼").click()
+    page.get_by_role("button", name="顯示", exact=True).click()  # no reason: the browser keeps the form
+    expect(page).to_have_url(re.compile(r"/tasks/\d+$"))
+    page.get_by_label("調閱理由").fill("核對被查詢人身分")
+    page.get_by_role("button", name="顯示", exact=True).click()
+    expect(page.locator("#revealed-value")).to_have_text("E123456783")
+    page.screenshot(path=artifacts / "revealed.png", full_page=True)
+    page.get_by_role("link", name="返回").click()
+    expect(page).to_have_url(re.compile(r"/tasks/\d+$"))
+    expect(page.locator("dl.data")).not_to_contain_text("E123456783")
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(NationalIdReveal)) == 1

@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from models import Application, AuditEvent, DefinitionVersion, DiagramDraft
-from tests.conftest import QUERIER_ADD
+from tests.conftest import QUERIER_ADD, make_person
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn" / "kaohsiung"
 QUERIER = (BPMN_DIR / "querier_account.bpmn").read_bytes()
@@ -158,6 +158,42 @@ def test_drafts_are_saved_reopened_and_discarded(client, session):
     assert again.get_json()["id"] == saved["id"]  # one draft per process and author
     assert client.post(f"/editor/drafts/{saved['id']}/discard").status_code == 302
     assert session.scalar(select(func.count()).select_from(DiagramDraft)) == 0
+
+
+def second_admin(session):
+    other = make_person(session, "admin_b", agency="KHH-IT", unit="資訊服務科", name="蘇怡如")
+    other.is_admin = True
+    other.set_password("demo")
+    session.commit()
+    return other
+
+
+def test_a_draft_belongs_to_its_author_and_other_administrators_only_view_it(app, session):
+    second_admin(session)
+    author, other = login(app.test_client(), "admin"), login(app.test_client(), "admin_b")
+    draft = author.post("/editor/querier_account/drafts",
+                        json={"xml": RENAMED.decode(), "note": "改名", "base_version": 1}).get_json()
+
+    assert other.get(f"/editor/drafts/{draft['id']}.bpmn").data == RENAMED  # viewing is allowed
+    page = other.get(draft["url"]).get_data(as_text=True)
+    assert "系統管理者 的草稿" in page and 'data-action="deploy"' not in page and 'data-action="save-draft"' not in page
+    index = other.get("/editor/").get_data(as_text=True)
+    assert f"/editor/drafts/{draft['id']}/discard" not in index
+    assert 'data-action="deploy"' in author.get(draft["url"]).get_data(as_text=True)
+
+    assert other.post(f"/editor/drafts/{draft['id']}/discard").status_code in (302, 403)
+    saved = other.post("/editor/querier_account/drafts", json={"xml": QUERIER.decode(), "draft": draft["id"]})
+    deployed = other.post("/editor/querier_account/deploy",
+                          json={"xml": RENAMED.decode(), "note": "改名", "draft": draft["id"]})
+    assert saved.status_code == deployed.status_code == 403
+    kept = session.scalars(select(DiagramDraft)).all()
+    assert [(d.id, d.bpmn_xml) for d in kept] == [(draft["id"], RENAMED)]
+    assert session.scalar(select(func.count()).select_from(DefinitionVersion)
+                          .where(DefinitionVersion.created_by_id.is_not(None))) == 0
+
+    mine = author.post("/editor/querier_account/deploy", json={"xml": RENAMED.decode(), "note": "改名",
+                                                               "draft": draft["id"]})
+    assert mine.status_code == 201 and session.scalar(select(func.count()).select_from(DiagramDraft)) == 0
 
 
 def test_deploy_from_the_editor_then_compare_and_migrate(client, api, session):

@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from tests.conftest import QUERIER_ADD
+from models import Delegation, Role
+from tests.conftest import NOW, QUERIER_ADD
 from web import create_app
 from web.extensions import db
 
@@ -103,10 +104,13 @@ def test_every_main_page_renders_for_each_role(client, username):
         assert client.get(url).status_code == 200
 
 
-def test_a_holder_claims_and_reassigns_from_the_task_page(app):
+def test_a_holder_claims_and_reassigns_from_the_task_page(app, session, person):
     staff, head = app.test_client(), app.test_client()
     login(staff, "sw_staff")
     staff.post("/applications/new/querier_account", data=form_data(QUERIER_ADD))
+    session.add(Delegation(principal=person("sw_unit_head"), delegate=person("sw_it_head"), role=Role.UNIT_HEAD,
+                           created_at=NOW))
+    session.commit()
     login(head, "sw_unit_head")
     task_url = re.search(r'href="(/tasks/\d+)"', head.get("/").text)[1]
     assert "認領此案件" in head.get(task_url).text
@@ -114,7 +118,25 @@ def test_a_holder_claims_and_reassigns_from_the_task_page(app):
     assert "釋出給其他承辦人" in head.get(task_url).text
     refused = head.post(f"{task_url}/reassign", data={"to": "sw_staff", "reason": "x"}, follow_redirects=True)
     assert "不可交由申請人審核自己的申請" in refused.text
+    outsider = head.post(f"{task_url}/reassign", data={"to": "ep_querier", "reason": "x"}, follow_redirects=True)
+    assert "「洪俊傑」不是此案件的單位主管或其授權人員，不可改派" in outsider.text
     head.post(f"{task_url}/reassign", data={"to": "sw_it_head", "reason": "業務調整"})
     assert 'id="inbox-count">0<' in head.get("/").text
     it_head = login(app.test_client(), "sw_it_head")
     assert task_url in it_head.get("/").text
+
+
+def test_the_amend_page_shows_the_number_masked_and_keeps_it_when_left_alone(app, session):
+    from models import Application
+
+    staff, head = login(app.test_client(), "sw_staff"), login(app.test_client(), "sw_unit_head")
+    location = staff.post("/applications/new/querier_account", data=form_data(QUERIER_ADD)).location
+    task_url = re.search(r'href="(/tasks/\d+)"', head.get("/").text)[1]
+    head.post(task_url, data={"decision": "return", "opinion": "請補正電話"})
+    page = staff.get(f"{location}/amend").text
+    assert 'value="A12****789"' in page and "A123456789" not in page
+    resent = staff.post(f"{location}/amend", data=form_data({**QUERIER_ADD, "national_id": "A12****789",
+                                                            "phone": "07-3368334"}))
+    assert resent.status_code == 302
+    stored = session.get(Application, int(location.rsplit("/", 1)[1])).data
+    assert (stored["national_id"], stored["phone"]) == ("A123456789", "07-3368334")

@@ -78,7 +78,8 @@ SCHEMAS = {
         "id": {"type": "integer"}, "form": {"type": "string"}, "title": {"type": "string"},
         "state": {"enum": STATES}, "definition": {"type": "object", "properties": {
             "key": {"type": "string"}, "version": {"type": "integer"}}},
-        "applicant": {"type": ["string", "null"]}, "agency": {"type": "string"}, "data": {"type": "object"},
+        "applicant": {"type": ["string", "null"]}, "agency": {"type": "string"}, "data": {
+            "type": "object", "description": "the form's fields; national ID numbers masked (A12****789)"},
         "created_at": TIME, "closed_at": NULL_TIME, "outcome_reason": {"type": ["string", "null"]},
         "current_tasks": {"type": "array", "items": _ref("CurrentTask")},
         "history": {"type": "array", "items": _ref("HistoryEntry")}}},
@@ -121,6 +122,14 @@ SCHEMAS = {
         "id": {"type": "integer"}, "kind": {"type": "string"}, "subject": {"type": "string"},
         "body": {"type": "string"}, "link": {"type": ["string", "null"]}, "created_at": TIME,
         "read": {"type": "boolean"}}},
+    "Revealed": {"type": "object", "required": ["application", "field", "value"], "properties": {
+        "application": {"type": "integer"}, "field": {"type": "string"}, "label": {"type": "string"},
+        "value": {"type": "string", "description": "the whole number"}, "reveal": {"type": "integer"},
+        "revealed_at": TIME}},
+    "Reveal": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "application": {"type": "integer"}, "form": {"type": "string"},
+        "agency": {"type": "string"}, "field": {"type": "string"}, "subject_name": {"type": ["string", "null"]},
+        "actor": {"type": "string"}, "reason": {"type": "string"}, "created_at": TIME}},
     "AuditEvent": {"type": "object", "properties": {
         "id": {"type": "integer"}, "event_type": {"type": "string"}, "actor": {"type": ["string", "null"]},
         "subject_type": {"type": "string"}, "subject_id": {"type": ["integer", "null"]},
@@ -178,6 +187,19 @@ def document() -> dict:
             "Withdraw an application under way", {"200": _json(_ref("Filed"))}, tag="applications",
             params=[app_id], errors=(401, 404, 409, 422), body={"type": "object", "properties": {
                 "reason": {"type": "string"}}})},
+        "/applications/{application_id}/reveal": {"post": _op(
+            "Show one masked national ID number whole, with a reason (people holding an open step of the "
+            "application only); recorded with who, when and why", {"200": _json(_ref("Revealed"))},
+            tag="applications", params=[app_id], errors=(401, 403, 404, 422), body={
+                "type": "object", "required": ["field", "reason"], "properties": {
+                    "field": {"type": "string", "examples": ["subject_national_id", "national_id"]},
+                    "reason": {"type": "string", "maxLength": 500}}})},
+        "/reveals": {"get": _op(
+            "Reveals of national ID numbers, newest first: administrators all; auditors their agency's; "
+            "勞工局 and 資訊處 staff their city's", {"200": _json({
+                "type": "object", "properties": {"total": {"type": "integer"}, "page": {"type": "integer"},
+                                                 "per_page": {"type": "integer"}, "items": _array("Reveal")}})},
+            tag="audit", errors=(401, 403, 422), params=[_query("application", {"type": "integer"}), *PAGING])},
         "/tasks": {"get": _op("My open tasks, oldest first", {"200": _json(_array("InboxTask"))}, tag="tasks")},
         "/tasks/{task_id}": {"get": _op("A task, its application and the fields it asks for",
                                         {"200": _json(_ref("Task"))}, tag="tasks", params=[task_id],
@@ -217,7 +239,9 @@ def document() -> dict:
                                tag="scheduler", errors=(401, 403))},
         "/notifications": {"get": _op("My notifications", {"200": _json(_array("Notification"))},
                                       tag="notifications")},
-        "/audit-events": {"get": _op("Audit events, newest first (administrators, auditors)", {"200": _json({
+        "/audit-events": {"get": _op(
+            "Audit events, newest first: administrators all; auditors their agency's; 勞工局 and 資訊處 staff "
+            "their city's (events about applications, their steps and WebIR accounts)", {"200": _json({
             "type": "object", "properties": {"total": {"type": "integer"}, "page": {"type": "integer"},
                                              "per_page": {"type": "integer"}, "items": _array("AuditEvent")}})},
             tag="audit", errors=(401, 403, 422), params=[

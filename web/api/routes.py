@@ -6,7 +6,6 @@ from flask import g, jsonify, request, url_for
 
 from models import ApplicationState
 from workflows.access import require_admin
-from workflows.audit import list_audit_events
 from workflows.errors import Forbidden, Invalid, NotFound
 from workflows.filing.applications import (
     amend_application,
@@ -17,9 +16,11 @@ from workflows.filing.applications import (
 )
 from workflows.filing.assignment import claim_task, reassign_task, release_task
 from workflows.filing.reads import ApplicationView, get_application_view, get_task_page, list_inbox
+from workflows.filing.reveals import reveal_national_id
 from workflows.filing.tasks import complete_task
 from workflows.forms import FORMS
 from workflows.notify import list_notifications
+from workflows.tracking.audit_trail import list_audit_trail, list_reveals
 from workflows.tracking.dashboard import dashboard
 from workflows.tracking.search import Filters, parse_waiting, search_applications
 
@@ -101,6 +102,32 @@ def withdraw(application_id: int):
     app = withdraw_application(db.session, application_id=application_id, actor=g.actor, now=clock.now(),
                                reason=str(body.get("reason", "")))
     return jsonify(id=app.id, state=app.state.value)
+
+
+@bp.post("/applications/<int:application_id>/reveal")
+@token_required
+def reveal(application_id: int):
+    body = json_body()
+    revealed = reveal_national_id(db.session, application_id=application_id, field=str(body.get("field") or ""),
+                                  reason=str(body.get("reason") or ""), actor=g.actor, now=clock.now())
+    response = jsonify(application=revealed.application_id, field=revealed.field, label=revealed.label,
+                       value=revealed.value, reveal=revealed.reveal_id, revealed_at=revealed.revealed_at.isoformat())
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/reveals")
+@token_required
+def reveals():
+    args = request.args
+    check_numbers(args, "application", "page", "per_page")
+    page = list_reveals(db.session, g.actor, now=clock.now(), application_id=args.get("application", type=small_int),
+                        page=max(1, args.get("page", 1, type=small_int)),
+                        per_page=min(200, max(1, args.get("per_page", 50, type=small_int))))
+    return jsonify(total=page.total, page=page.page, per_page=page.per_page, items=[{
+        "id": r.id, "application": r.application_id, "form": r.form_key, "agency": r.agency, "field": r.field,
+        "subject_name": r.subject_name, "actor": r.actor, "reason": r.reason, "created_at": r.created_at.isoformat()}
+        for r in page.items])
 
 
 @bp.get("/tasks")
@@ -233,14 +260,12 @@ def reassign(task_id: int):
 @bp.get("/audit-events")
 @token_required
 def audit_events():
-    if not (g.actor.is_admin or g.actor.holds("auditor", clock.today())):
-        raise Forbidden("administrators and auditors only")
     args = request.args
     check_numbers(args, "subject_id", "page", "per_page")
-    page = list_audit_events(db.session, event_type=args.get("event_type"), subject_type=args.get("subject_type"),
-                             subject_id=args.get("subject_id", type=small_int),
-                             page=max(1, args.get("page", 1, type=small_int)),
-                             per_page=min(200, max(1, args.get("per_page", 50, type=small_int))))
+    page = list_audit_trail(db.session, g.actor, now=clock.now(), event_type=args.get("event_type"),
+                            subject_type=args.get("subject_type"), subject_id=args.get("subject_id", type=small_int),
+                            page=max(1, args.get("page", 1, type=small_int)),
+                            per_page=min(200, max(1, args.get("per_page", 50, type=small_int))))
     return jsonify(total=page.total, page=page.page, per_page=page.per_page, items=[{
         "id": e.id, "event_type": e.event_type, "actor": e.actor, "subject_type": e.subject_type,
         "subject_id": e.subject_id, "payload": e.payload, "created_at": e.created_at.isoformat()} for e in page.items])

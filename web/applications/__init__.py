@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from models import ApplicationState
@@ -15,11 +15,12 @@ from workflows.filing.applications import (
     withdraw_application,
 )
 from workflows.filing.reads import get_application_view, list_my_applications
+from workflows.filing.reveals import reveal_national_id, revealable_fields
 from workflows.forms import FORMS
 
 from .. import clock
 from ..extensions import db
-from ..i18n import _, tr_message
+from ..i18n import _, same_site_path, tr_message
 from ..wtforms_builder import apply_errors, form_class, form_values
 
 bp = Blueprint("applications", __name__, url_prefix="/applications")
@@ -71,7 +72,33 @@ def detail(application_id: int):
     except NotFound:
         abort(404)
     return render_template("applications/detail.html", view=view, spec=FORMS[view.form_key],
-                           is_applicant=view.applicant == current_user.username)
+                           is_applicant=view.applicant == current_user.username,
+                           revealable=revealable_names(application_id))
+
+
+def revealable_names(application_id: int) -> set[str]:
+    """The masked fields the current user may reveal here (a reveal form is shown beside each)."""
+    return {f.name for f in revealable_fields(db.session, application_id, current_user, clock.now())}
+
+
+@bp.post("/<int:application_id>/reveal")
+@login_required
+def reveal(application_id: int):
+    """Show one masked number whole on its own page, never cached; the core records the reveal."""
+    back = same_site_path(request.form.get("next")) or url_for("applications.detail", application_id=application_id)
+    try:
+        revealed = reveal_national_id(db.session, application_id=application_id, field=request.form.get("field", ""),
+                                      reason=request.form.get("reason", ""), actor=current_user, now=clock.now())
+    except NotFound:
+        abort(404)
+    except Forbidden:
+        abort(403)
+    except Invalid as exc:
+        flash(_("；").join(map(tr_message, exc.errors.values())), "error")
+        return redirect(back)
+    response = make_response(render_template("applications/revealed.html", revealed=revealed, back=back))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/<int:application_id>/amend", methods=["GET", "POST"])

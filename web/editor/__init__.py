@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from models import ROLE_LABELS, Role
 from workflows.editor.deploy import MAX_DIAGRAM_BYTES, DiagramRefused, deploy_version, validate_diagram
-from workflows.editor.drafts import discard_draft, get_draft, save_draft
+from workflows.editor.drafts import deploy_draft, discard_draft, get_draft, is_own_draft, save_draft
 from workflows.editor.migration import list_candidates, migrate_application
 from workflows.editor.reads import get_definition, list_definitions, list_drafts
 from workflows.engine import DiagramError
@@ -57,6 +57,8 @@ def _json_body() -> dict:
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("xml"), str):
         raise Invalid({"xml": _("請以 JSON 傳送 %(body)s", body='{"xml": ...}')})
+    if body.get("draft") is not None and (not isinstance(body["draft"], int) or isinstance(body["draft"], bool)):
+        raise Invalid({"draft": _("草稿編號須為整數")})
     return body
 
 
@@ -79,7 +81,7 @@ def _workflow_error(exc: WorkflowError):
 @bp.get("/")
 def index():
     return render_template("editor/index.html", definitions=list_definitions(db.session),
-                           drafts=list_drafts(db.session))
+                           drafts=list_drafts(db.session, viewer=current_user))
 
 
 @bp.get("/<key>/edit")
@@ -94,7 +96,8 @@ def edit(key: str):
     xml_url = url_for("editor.draft_xml", draft_id=draft.id) if draft else \
         url_for("tracking.diagram_xml", key=key, version=base)
     return render_template("editor/edit.html", definition=definition, base=base, draft=draft, xml_url=xml_url,
-                           options=_editor_options())
+                           options=_editor_options(), read_only=draft is not None and not is_own_draft(draft,
+                                                                                                       current_user))
 
 
 @bp.get("/drafts/<int:draft_id>.bpmn")
@@ -119,7 +122,8 @@ def check(key: str):
 def save(key: str):
     body = _json_body()
     draft = save_draft(db.session, key=key, xml=body["xml"].encode(), base_version=body.get("base_version"),
-                       note=str(body.get("note") or ""), actor=current_user, now=clock.now())
+                       note=str(body.get("note") or ""), actor=current_user, now=clock.now(),
+                       draft_id=body.get("draft"))
     return jsonify(id=draft.id, url=url_for("editor.edit", key=key, draft=draft.id))
 
 
@@ -133,9 +137,11 @@ def discard(draft_id: int):
 @bp.post("/<key>/deploy")
 def deploy(key: str):
     body = _json_body()
+    options = {"key": key, "actor": current_user, "now": clock.now(), "note": str(body.get("note") or ""),
+               "jurisdiction": current_app.config["JURISDICTION"]}
     try:
-        deployment = deploy_version(db.session, body["xml"].encode(), key=key, actor=current_user, now=clock.now(),
-                                    note=str(body.get("note") or ""), jurisdiction=current_app.config["JURISDICTION"])
+        deployment = deploy_draft(db.session, body["xml"].encode(), draft_id=body["draft"], **options) \
+            if body.get("draft") is not None else deploy_version(db.session, body["xml"].encode(), **options)
     except DiagramRefused as exc:
         return jsonify(message=str(exc), problems=_problems_json(exc.problems)), 422
     number = deployment.version.version

@@ -14,6 +14,7 @@ from workflows.filing.tasks import complete_task
 from workflows.forms import FORMS, decision_label
 
 from .. import clock
+from ..applications import revealable_names
 from ..extensions import db
 from ..i18n import _, _l, tr_message
 from ..wtforms_builder import apply_errors, choices, form_class, form_values
@@ -69,7 +70,8 @@ def task(task_id: int):
                     decision=tr_message(decision_label(fields.step, form.decision.data))), "success")
             return redirect(url_for("inbox.index"))
     return render_template("inbox/task.html", task=row, view=page.view, form=form, fields=fields.fields,
-                           is_open=row.state == TaskState.OPEN, spec=FORMS[page.view.form_key])
+                           is_open=row.state == TaskState.OPEN, spec=FORMS[page.view.form_key],
+                           revealable=revealable_names(row.application_id))
 
 
 def _assignment(task_id: int, action, message: str, **kwargs):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, aliased
 from models import Application, DefinitionVersion, DiagramDraft, Person, ProcessDefinition
 
 from ..errors import NotFound
+from .drafts import is_own_draft
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class DraftRow:
     author: str
     note: str | None
     updated_at: datetime
+    editable: bool = False  # the viewer's own draft: only its author changes, discards or deploys it
 
 
 def list_definitions(session: Session, key: str | None = None) -> list[DefinitionRow]:
@@ -71,12 +73,13 @@ def get_definition(session: Session, key: str) -> DefinitionRow:
     return found[0]
 
 
-def list_drafts(session: Session, key: str | None = None) -> list[DraftRow]:
+def list_drafts(session: Session, key: str | None = None, viewer: Person | None = None) -> list[DraftRow]:
     query = (select(DiagramDraft, DefinitionVersion.version, Person.name)
              .join(Person, Person.id == DiagramDraft.author_id)
              .outerjoin(DefinitionVersion, DefinitionVersion.id == DiagramDraft.base_version_id)
              .order_by(DiagramDraft.updated_at.desc()))
     if key is not None:
         query = query.where(DiagramDraft.definition_key == key)
-    return [DraftRow(d.id, d.definition_key, base, who, d.note, d.updated_at)
+    return [DraftRow(d.id, d.definition_key, base, who, d.note, d.updated_at,
+                     viewer is not None and is_own_draft(d, viewer))
             for d, base, who in session.execute(query)]

@@ -15,7 +15,7 @@ from ..accounts.transfers import transfer_errors
 from ..calendar import local_date
 from ..engine import SERIALIZER_VERSION, Run
 from ..errors import Conflict, Forbidden, Invalid, NotFound
-from ..forms import FORMS, FormSpec, clean_form
+from ..forms import FORMS, FormSpec, clean_form, keep_masked
 from ..runtime.diagrams import latest_version, load_diagram
 from ..runtime.sync import close_task, restore, single_writer, sync
 from ..settings import timer_data
@@ -118,7 +118,8 @@ def amend_application(session: Session, *, application_id: int, data: dict[str, 
     task = _amend_task(app)
     if app.state != ApplicationState.RETURNED or task is None:
         raise Conflict("只有被退回補正的申請可以修改後重新送出")
-    clean = _validated(session, FORMS[app.form_key], data, actor)
+    # The pages and the API show personal numbers masked; one sent back unchanged keeps the filed number.
+    clean = _validated(session, FORMS[app.form_key], keep_masked(app.form_key, data, app.data), actor)
     run = restore(app)
     run.complete(task.task_guid, {**clean, "decision": "resubmit", "opinion": note})
     app.data = clean

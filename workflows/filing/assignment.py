@@ -7,13 +7,15 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import HumanTask, Person, TaskCandidate, TaskState
+from models import ROLE_LABELS, HumanTask, Person, Role, TaskCandidate, TaskState
 
 from .. import audit
+from ..calendar import local_date
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..notify import notify
+from ..runtime.candidates import may_hold
 from ..runtime.sync import single_writer
-from .tasks import get_task_for
+from .tasks import get_task_for, require_holder
 
 
 def _open_task_for(session: Session, task_id: int, actor: Person) -> HumanTask:
@@ -26,6 +28,7 @@ def _open_task_for(session: Session, task_id: int, actor: Person) -> HumanTask:
 def claim_task(session: Session, *, task_id: int, actor: Person, now: datetime) -> HumanTask:
     """Take a step shared by several candidates: it leaves the others' inboxes until released."""
     task = _open_task_for(session, task_id, actor)
+    require_holder(session, task, actor, now)
     if task.claimed_by_id not in (None, actor.id):
         raise Conflict(f"此案件已由 {task.claimed_by.name} 認領")
     with single_writer(session, "此案件剛被其他人認領，請重新整理"):
@@ -53,7 +56,11 @@ def release_task(session: Session, *, task_id: int, actor: Person, now: datetime
 
 def reassign_task(session: Session, *, task_id: int, actor: Person, to_username: str, reason: str,
                   now: datetime) -> HumanTask:
-    """Hand a step to another person with a reason; a holder or an administrator may do it."""
+    """Hand a step to someone who could hold it, with a reason; a holder or an administrator may do it.
+
+    The target must be one of the people the lane's role resolves to for this application (a holder of the
+    role in its unit, agency or city, or a holder's delegate): the same rule that chose the step's people.
+    """
     task = session.get(HumanTask, task_id)
     if task is None:
         raise NotFound("no such task")
@@ -61,12 +68,17 @@ def reassign_task(session: Session, *, task_id: int, actor: Person, to_username:
         task = _open_task_for(session, task_id, actor)
     elif task.state != TaskState.OPEN:
         raise Conflict("此案件已由他人處理或已結束")
+    if task.role == Role.APPLICANT:
+        raise Forbidden("補正步驟只能由申請人本人辦理，不可改派")
     target = session.scalar(select(Person).where(Person.username == to_username, Person.active.is_(True)))
     errors = {}
     if target is None:
         errors["to"] = f"找不到在職人員「{to_username}」"
     elif target.id == task.application.applicant_id:
         errors["to"] = "不可交由申請人審核自己的申請"
+    elif not may_hold(session, task.role, task.application, target, local_date(now)):
+        role = ROLE_LABELS.get(task.role, task.role)
+        errors["to"] = f"「{target.name}」不是此案件的{role}或其授權人員，不可改派"
     if not reason.strip():
         errors["reason"] = "請說明改派理由"
     if errors:

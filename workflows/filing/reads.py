@@ -25,7 +25,7 @@ from models import (
 from ..accounts.review import describe_decisions
 from ..calendar import local_date
 from ..errors import NotFound
-from ..forms import FORMS
+from ..forms import FORMS, masked
 from ..runtime.visibility import may_view
 from .tasks import StepFields, get_task_for, step_fields
 
@@ -145,19 +145,20 @@ def get_application_view(session: Session, application_id: int, viewer: Person) 
 
 
 def _view(app: Application) -> ApplicationView:
+    """What any viewer reads: personal numbers masked (revealing one is its own recorded use case)."""
     current = [CurrentTask(t.id, t.step, t.name, t.role, ROLE_LABELS.get(t.role, t.role),
                            [c.person.username for c in t.candidates], [c.person.name for c in t.candidates],
                            t.created_at, t.due_at) for t in app.tasks if t.state == TaskState.OPEN]
     history = [HistoryRow(h.step, h.step_name, h.role, ROLE_LABELS.get(h.role, h.role),
                           h.actor.username if h.actor else None, h.actor.name if h.actor else None,
-                          h.decision, h.opinion, h.data, h.created_at, _details(h.data))
+                          h.decision, h.opinion, masked(app.form_key, h.data), h.created_at, _details(h.data))
                for h in app.history]
     version = app.definition_version
     return ApplicationView(app.id, app.form_key, FORMS[app.form_key].title, app.state.value,
                            version.definition.key, version.version,
                            app.applicant.username if app.applicant else "", _applicant_name(app),
-                           app.agency.name, app.unit.name if app.unit else None, app.data, app.created_at,
-                           app.closed_at, app.outcome_reason, current, history, app.trail or {})
+                           app.agency.name, app.unit.name if app.unit else None, masked(app.form_key, app.data),
+                           app.created_at, app.closed_at, app.outcome_reason, current, history, app.trail or {})
 
 
 def _applicant_name(app: Application) -> str:

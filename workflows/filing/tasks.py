@@ -15,8 +15,10 @@ from models import Application, HistoryEntry, HumanTask, Person, Role, TaskCandi
 from .. import audit
 from ..accounts import transfers
 from ..accounts.review import list_reviewed_accounts, review_check, review_fields, review_record
+from ..calendar import local_date
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..forms import FORMS, STEP_FORMS, Field, StepForm, clean_fields, item_choices
+from ..runtime.candidates import may_hold
 from ..runtime.sync import close_task, restore, single_writer, sync
 from .applications import amend_application, withdraw_application
 
@@ -79,6 +81,16 @@ def get_task_for(session: Session, task_id: int, actor: Person) -> HumanTask:
     return task
 
 
+def require_holder(session: Session, task: HumanTask, actor: Person, now: datetime) -> None:
+    """403 unless the actor could hold this step today: a candidate row alone is not enough.
+
+    Candidates are resolved when a step opens; someone who has since left the role (or was handed the step
+    before reassignment was limited to holders) keeps the row but may no longer act on it.
+    """
+    if not may_hold(session, task.role, task.application, actor, local_date(now)):
+        raise Forbidden("您目前不具此步驟的角色，無法處理此案件")
+
+
 def _check_decision(fields: StepFields, decision: str, opinion: str, data: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, str] = {}
     if decision not in fields.step.decisions:
@@ -105,6 +117,7 @@ def complete_task(session: Session, *, task_id: int, actor: Person, decision: st
     task = get_task_for(session, task_id, actor)
     if task.state != TaskState.OPEN:
         raise Conflict("此案件已由他人處理或已結束")
+    require_holder(session, task, actor, now)
     if task.claimed_by_id not in (None, actor.id):
         raise Conflict("此案件已由他人認領")
     app = task.application

@@ -41,18 +41,31 @@ def delegates_of(session: Session, principals: list[Person], role: str, on: date
     return list(session.scalars(query.order_by(Person.id)).unique())
 
 
-def resolve_candidates(session: Session, role: str | None, application: Application, on: date) -> list[Person]:
-    """Everyone who may complete a step in ``role``; never the applicant, except on their own amend step."""
-    if role == Role.APPLICANT:
-        return [application.applicant]
+def _candidates(role: str | None, application: Application, on: date):
+    """SELECT of everyone who may complete a step in ``role``, holders first; None when the role has no scope."""
     holders = _holder_ids(role or "", application, on)
     if holders is None:
-        return []
+        return None
     delegates = select(Delegation.delegate_id).where(
         Delegation.principal_id.in_(holders), Delegation.role == role, Delegation.valid_on(on))
     # One query for a step's people: the holders first, then their delegates (授權人員).
     is_delegate = case((Person.id.in_(holders), 0), else_=1)
-    return list(session.scalars(select(Person).where(
+    return select(Person).where(
         or_(Person.id.in_(holders), Person.id.in_(delegates)), Person.active.is_(True),
-        Person.id != application.applicant_id if application.applicant_id else true())
-        .order_by(is_delegate, Person.id)))
+        Person.id != application.applicant_id if application.applicant_id else true()).order_by(is_delegate, Person.id)
+
+
+def resolve_candidates(session: Session, role: str | None, application: Application, on: date) -> list[Person]:
+    """Everyone who may complete a step in ``role``; never the applicant, except on their own amend step."""
+    if role == Role.APPLICANT:
+        return [application.applicant]
+    query = _candidates(role, application, on)
+    return [] if query is None else list(session.scalars(query))
+
+
+def may_hold(session: Session, role: str | None, application: Application, person: Person, on: date) -> bool:
+    """Whether ``person`` is one of the people ``resolve_candidates`` gives for this step today."""
+    if role == Role.APPLICANT:
+        return person.id == application.applicant_id
+    query = _candidates(role, application, on)
+    return query is not None and session.scalar(query.where(Person.id == person.id).limit(1)) is not None

@@ -19,8 +19,12 @@ from models import (
     Delegation,
     HumanTask,
     Person,
+    Role,
+    RoleHolding,
     TaskCandidate,
 )
+
+from ..errors import Forbidden
 
 
 def visible_to(session: Session, person: Person, on: date):
@@ -29,11 +33,7 @@ def visible_to(session: Session, person: Person, on: date):
         return true()
     involved = select(HumanTask.application_id).join(TaskCandidate).where(TaskCandidate.person_id == person.id)
     conditions = [Application.applicant_id == person.id, Application.id.in_(involved)]
-    holdings = [h for h in person.roles if h.valid_on(on)]
-    delegated = session.scalars(select(Delegation).where(Delegation.delegate_id == person.id,
-                                                         Delegation.valid_on(on))).all()
-    holdings += [h for d in delegated for h in d.principal.roles if h.role == d.role and h.valid_on(on)]
-    for h in holdings:
+    for h in _holdings(session, person, on):
         if h.role in UNIT_ROLES and h.unit_id:
             conditions.append(Application.unit_id == h.unit_id)
         elif h.role in AGENCY_ROLES:
@@ -42,6 +42,42 @@ def visible_to(session: Session, person: Person, on: date):
             city = select(Agency.id).where(Agency.city == h.agency.city)
             conditions.append(Application.agency_id.in_(city))
     return or_(*conditions)
+
+
+def audited_agencies(session: Session, person: Person, on: date):
+    """SELECT of the agency ids whose audit records this person reads; None for all records (administrators).
+
+    Auditors read their own agency's; 勞工局 and 資訊處 staff their whole city, as they see its applications.
+    Anyone else may not read audit records at all.
+    """
+    if person.is_admin:
+        return None
+    agencies, cities = set(), set()
+    for h in _holdings(session, person, on):
+        if h.role == Role.AUDITOR:
+            agencies.add(h.agency_id)
+        elif h.role in CITY_WIDE_VIEWERS:
+            cities.add(h.agency.city)
+    if not agencies and not cities:
+        raise Forbidden("只有系統管理者、查核人員及權責、總管理機關人員可以查閱稽核紀錄")
+    return select(Agency.id).where(or_(Agency.id.in_(agencies), Agency.city.in_(cities)))
+
+
+def reads_audit_trail(session: Session, person: Person, on: date) -> bool:
+    """Whether this person reads any audit records (and reveals of ID numbers) at all."""
+    try:
+        audited_agencies(session, person, on)
+    except Forbidden:
+        return False
+    return True
+
+
+def _holdings(session: Session, person: Person, on: date) -> list[RoleHolding]:
+    """The roles a person holds today, their own and those they sign for as a delegate."""
+    holdings = [h for h in person.roles if h.valid_on(on)]
+    delegated = session.scalars(select(Delegation).where(Delegation.delegate_id == person.id,
+                                                         Delegation.valid_on(on))).all()
+    return holdings + [h for d in delegated for h in d.principal.roles if h.role == d.role and h.valid_on(on)]
 
 
 def may_view(session: Session, application_id: int, person: Person, on: date) -> bool:

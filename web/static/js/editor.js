@@ -141,12 +141,18 @@
     async saveDraft() {
       const { status, data } = await postJSON(this.root.dataset.draftUrl, {
         xml: await this.xml(), note: this.note(), base_version: Number(this.root.dataset.baseVersion) || null,
+        draft: this.draftId(),
       });
       if (status >= 400) return this.say(data.message || t('cannotSaveDraft'), 'error');
       const time = new Date().toLocaleTimeString(EditorI18n.english ? 'en' : 'zh-TW');
       this.say(t('draftSaved', { time }), 'success');
+      this.root.dataset.draftId = data.id;
       history.replaceState(null, '', data.url);
     }
+
+    // The draft open here, when it is this administrator's own: saves and deploys name it, and the
+    // server refuses them for another administrator's draft (which opens read-only, without these buttons).
+    draftId() { return Number(this.root.dataset.draftId) || null; }
 
     note() { return this.root.querySelector('#deploy-note').value.trim(); }
 
@@ -158,7 +164,8 @@
       }
       if (await this.check()) return;
       this.say(t('deploying'));
-      const { status, data } = await postJSON(this.root.dataset.deployUrl, { xml: await this.xml(), note: this.note() });
+      const { status, data } = await postJSON(this.root.dataset.deployUrl,
+        { xml: await this.xml(), note: this.note(), draft: this.draftId() });
       if (status === 422 && data.problems) {
         this.showProblems([], data.problems);
         return this.say(data.message || t('notPassed'), 'error');
@@ -186,8 +193,10 @@
     }
 
     bind() {
-      const on = (action, event, handler) => this.root.querySelector(`[data-action="${action}"]`)
-        .addEventListener(event, e => handler(e));
+      const on = (action, event, handler) => {
+        const control = this.root.querySelector(`[data-action="${action}"]`);
+        if (control) control.addEventListener(event, e => handler(e));  // a read-only draft has no save or deploy
+      };
       on('check', 'click', () => this.check());
       on('save-draft', 'click', () => this.saveDraft());
       on('download', 'click', () => this.download());

@@ -25,6 +25,7 @@ from ..extensions import db
 from ..filters import STATE_LABELS, roc_date, roc_datetime
 from ..i18n import _, _l, tr
 from ..numbers import small_int
+from ..security import diagram_download
 from ..wtforms_builder import choices
 
 bp = Blueprint("tracking", __name__)
@@ -158,7 +159,7 @@ def diagram_xml(key: str, version: int):
                             .where(ProcessDefinition.key == key, DefinitionVersion.version == version))
     if row is None:
         abort(404)
-    response = Response(row.bpmn_xml, mimetype="application/xml")
+    response = diagram_download(row.bpmn_xml, f"{key}-v{version}.bpmn")
     response.set_etag(row.sha256)  # a version never changes: let the browser keep it
     response.cache_control.private = True
     response.cache_control.max_age = 86400

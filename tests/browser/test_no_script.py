@@ -12,11 +12,19 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
+from tests.browser.test_editor import fill_and_commit, log_in_as_admin, open_editor, select_element
+from tests.conftest import QUERIER_ADD
 from workflows.editor.deploy import deploy_version
+from workflows.filing.applications import submit_application
 
 pytestmark = pytest.mark.browser
 
 QUERIER = (Path(__file__).resolve().parents[2] / "bpmn" / "kaohsiung" / "querier_account.bpmn").read_text()
+PAYLOAD = 'x" onmouseover="window.__xss=1" y="'
+
+
+def in_xml(text: str) -> str:
+    return text.replace('"', "&quot;")
 
 
 @pytest.fixture
@@ -33,9 +41,56 @@ def log_in(page: Page, username: str) -> None:
     expect(page).to_have_url(re.compile(r"/$"))
 
 
+def assert_nothing_ran(page: Page) -> None:
+    assert page.evaluate("window.__xss") is None
+    assert page.locator("[onmouseover]").count() == 0, page.locator("[onmouseover]").first.evaluate(
+        "e => e.outerHTML")
+
+
 def deploy(session, person, xml: str) -> None:
     deploy_version(session, xml.encode(), key="querier_account", actor=person("admin"), now=datetime.now(UTC),
                    note="x", jurisdiction="kaohsiung")
+
+
+def test_a_hostile_lane_name_stays_text_in_the_editor(page: Page):
+    log_in_as_admin(page)
+    open_editor(page)
+    select_element(page, "lane_unit_head")
+    fill_and_commit(page, "#bio-properties-panel-name", PAYLOAD)
+    page.get_by_role("button", name="檢查").click()
+    problem = page.locator('.problem-list li.error[data-element="unit_head_review"]')
+    expect(problem).to_contain_text(PAYLOAD)  # the server names the lane, quotes and all, as plain text
+    badge = page.locator('.problem-badge[data-element="unit_head_review"]')
+    expect(badge).to_have_attribute("title", re.compile(re.escape(PAYLOAD)))
+    badge.hover()
+    problem.hover()
+    assert_nothing_ran(page)
+
+
+def test_a_hostile_step_name_and_holder_name_stay_text_on_the_application_page_and_the_dashboard(
+        page: Page, session, person):
+    deploy(session, person, QUERIER.replace('name="單位主管核准"', f'name="{in_xml(PAYLOAD)}"'))
+    person("sw_unit_head").name = PAYLOAD  # the holder shown on the diagram
+    session.commit()
+    app_id = submit_application(session, form_key="querier_account", data=dict(QUERIER_ADD),
+                                actor=person("sw_staff"), now=datetime.now(UTC)).id
+
+    log_in(page, "sw_staff")
+    page.goto(f"/applications/{app_id}")
+    expect(page.locator('#diagram[data-ready="true"]')).to_have_count(1)
+    note = page.locator("#diagram .holder-note")
+    expect(note).to_contain_text(PAYLOAD)
+    page.locator('#diagram [data-element-id="unit_head_review"]').hover()
+    note.hover()
+    assert_nothing_ran(page)
+
+    page.goto("/dashboard?form=querier_account&version=2")
+    expect(page.locator('#diagram[data-ready="true"]')).to_have_count(1)
+    badge = page.locator('#diagram .count-badge[data-step="unit_head_review"]')
+    expect(badge).to_have_text("1")
+    badge.hover()
+    page.locator("table.figures td", has_text=PAYLOAD).hover()
+    assert_nothing_ran(page)
 
 
 def test_a_diagram_opened_by_its_url_is_saved_not_run(page: Page, session, person):

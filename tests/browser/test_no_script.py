@@ -104,3 +104,31 @@ def test_a_diagram_opened_by_its_url_is_saved_not_run(page: Page, session, perso
     assert download.value.suggested_filename == "querier_account-v2.bpmn"
     assert "window.__xss = 1" in Path(download.value.path()).read_text(encoding="utf-8")
     assert page.evaluate("window.__xss") is None
+
+
+def test_the_api_docs_render_under_the_policy(page: Page):
+    page.goto("/api/v1/docs")
+    expect(page.locator(".swagger-ui .opblock").first).to_be_visible()
+    expect(page.locator(".swagger-ui .opblock-summary-path", has_text="/process-definitions").first).to_be_visible()
+
+
+def test_withdrawing_asks_first_without_an_inline_handler(page: Page, session, person):
+    app_id = submit_application(session, form_key="querier_account", data=dict(QUERIER_ADD),
+                                actor=person("sw_staff"), now=datetime.now(UTC)).id
+    log_in(page, "sw_staff")
+    page.goto(f"/applications/{app_id}")
+    questions: list[str] = []
+
+    def answer(accept: bool):
+        def handle(dialog):
+            questions.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+        return handle
+
+    page.once("dialog", answer(False))
+    page.get_by_role("button", name="撤回申請").click()
+    expect(page.locator("#state")).to_have_text("審核中")
+    page.once("dialog", answer(True))
+    page.get_by_role("button", name="撤回申請").click()
+    expect(page.locator("#state")).to_have_text("已撤回")
+    assert questions == ["確定撤回此申請？", "確定撤回此申請？"]

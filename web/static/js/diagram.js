@@ -54,5 +54,12 @@
     return viewer;
   }
 
+  // The page says what to draw in data-* attributes; nothing inline starts it (the CSP runs no inline script).
+  document.addEventListener('DOMContentLoaded', () => {
+    document.querySelectorAll('.diagram[data-trail]').forEach(el => showTrail(el, el.dataset.trail));
+    document.querySelectorAll('.diagram[data-badges]').forEach(el =>
+      showBadges(el, el.dataset.xml, JSON.parse(el.dataset.badges)));
+  });
+
   window.WebirDiagram = { showTrail, showBadges };
 })();

@@ -249,5 +249,12 @@
     return result;
   }
 
+  // The editor and diff pages carry their URLs in data-* attributes; nothing inline starts them (see the CSP).
+  document.addEventListener('DOMContentLoaded', () => {
+    const editor = document.getElementById('editor'), diff = document.getElementById('diff');
+    if (editor) openEditor(editor);
+    if (diff) showDiff(diff);
+  });
+
   window.WebirEditor = { openEditor, showDiff };
 })();

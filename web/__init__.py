@@ -27,7 +27,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from workflows import settings
 
-    from . import auth, filters, i18n, scheduler
+    from . import auth, filters, i18n, scheduler, security
     from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .applications import bp as applications_bp
@@ -38,6 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .notifications import init as init_notifications
     from .tracking import bp as tracking_bp
 
+    security.init_app(app)
     i18n.init_app(app)
     filters.register(app)
     auth.init(app)

@@ -6,12 +6,15 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 
-from tests.conftest import QUERIER_ADD
+from models import HumanTask
+from tests.conftest import QUERIER_ADD, REGISTRATION
 from web.spreadsheet import neutralise
 from workflows.editor.deploy import deploy_version
 from workflows.editor.drafts import save_draft
@@ -54,6 +57,90 @@ def test_diagram_xml_is_a_download_on_every_route(app, api, session, person):
                     XHTML_SCRIPT)
     assert_download(api.as_("applicant").get("/api/v1/process-definitions/querier_account/versions/2/xml"),
                     "querier_account-v2.bpmn", XHTML_SCRIPT)
+
+
+# --- security headers on every page -------------------------------------------------------------------------------
+
+def policy(response) -> dict[str, list[str]]:
+    directives = (d.split() for d in response.headers["Content-Security-Policy"].split(";") if d.strip())
+    return {d[0]: d[1:] for d in directives}
+
+
+class InlineCode(HTMLParser):
+    """What the policy would block in a page: inline <script> bodies and on...= handler attributes."""
+
+    def __init__(self):
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        self.found += [f"<{tag} {name}=...>" for name in attributes if name.startswith("on")]
+        if tag == "script" and "src" not in attributes and attributes.get("type") != "application/json":
+            self.found.append(f"inline <script> {self.getpos()}")
+
+
+def assert_locked_down(response, url: str) -> None:
+    assert response.headers["X-Frame-Options"] == "DENY", url
+    assert response.headers["X-Content-Type-Options"] == "nosniff", url
+    assert response.headers["Referrer-Policy"] == "same-origin", url
+    directives = policy(response)
+    assert directives["script-src"] == ["'self'"], url  # no 'unsafe-inline', no 'unsafe-eval', no other origin
+    assert directives["frame-ancestors"] == ["'none'"] and directives["object-src"] == ["'none'"], url
+    assert "'unsafe-inline'" not in directives["default-src"], url
+    if response.mimetype == "text/html":
+        parser = InlineCode()
+        parser.feed(response.get_data(as_text=True))
+        assert parser.found == [], (url, parser.found)
+
+
+@pytest.fixture
+def filed(session, person) -> dict[str, int]:
+    querier = submit_application(session, form_key="querier_account", data=dict(QUERIER_ADD),
+                                 actor=person("sw_staff"), now=datetime.now(UTC))
+    registration = submit_application(session, form_key="query_registration", data=dict(REGISTRATION),
+                                      actor=person("applicant"), now=datetime.now(UTC))
+    task = session.scalar(select(HumanTask.id).where(HumanTask.application_id == registration.id))
+    return {"querier": querier.id, "registration": registration.id, "task": task}
+
+
+def main_pages(username: str, filed: dict[str, int]) -> list[str]:
+    everyone = ["/", "/applications/new", "/applications/mine", "/applications/", "/dashboard", "/notifications/",
+                "/api/v1/docs", f"/applications/{filed['registration']}"]
+    return everyone + {
+        "applicant": ["/applications/new/query_registration"],
+        "sw_unit_head": [f"/tasks/{filed['task']}", "/dashboard?form=querier_account"],
+        "admin": ["/admin/schedules", "/editor/", "/editor/querier_account/edit",
+                  "/editor/querier_account/diff?a=1&b=1", "/editor/querier_account/migrate",
+                  f"/applications/{filed['querier']}"],
+    }[username]
+
+
+@pytest.mark.parametrize("username", ["applicant", "sw_unit_head", "admin"])
+def test_every_main_page_carries_the_security_headers_and_no_inline_code(app, filed, username):
+    client = login(app.test_client(), username)
+    for url in main_pages(username, filed):
+        response = client.get(url)
+        assert response.status_code == 200 and response.mimetype == "text/html", url
+        assert_locked_down(response, url)
+
+
+def test_pages_without_a_login_errors_and_json_carry_them_too(app, api, filed):
+    anonymous = app.test_client()
+    for url, status in (("/login", 200), ("/", 302), ("/api/v1/openapi.json", 200), ("/static/js/diagram.js", 200)):
+        response = anonymous.get(url)
+        response.close()  # a static file is streamed from disk
+        assert response.status_code == status, url
+        assert_locked_down(response, url)
+    staff = login(app.test_client(), "sw_staff")
+    for url, status in (("/applications/999999", 404), (f"/tasks/{filed['task']}", 403),
+                        (f"/applications/{filed['querier']}/trail.json", 200)):
+        response = staff.get(url)
+        assert response.status_code == status, url
+        assert_locked_down(response, url)
+    response = api.as_("applicant").get("/api/v1/tasks")
+    assert response.status_code == 200
+    assert_locked_down(response, "/api/v1/tasks")
 
 
 # --- spreadsheet exports ------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
     from workflows import settings
 
-    from . import auth, filters, i18n, scheduler
+    from . import auth, filters, i18n, scheduler, security
     from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .applications import bp as applications_bp
@@ -47,6 +47,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from .notifications import init as init_notifications
     from .tracking import bp as tracking_bp
 
+    security.init_app(app)
     i18n.init_app(app)
     filters.register(app)
     auth.init(app)

@@ -80,6 +80,25 @@ def _no_server_errors(live_server):
     assert not live_server.errors, f"the live server raised: {live_server.errors!r}"
 
 
+@pytest.fixture(autouse=True)
+def _no_csp_violations(context):
+    """Anything the Content-Security-Policy blocks fails the test, on every page the browser tests open.
+
+    Inline scripts and on...= handlers are blocked by design, so a page still relying on one would silently
+    lose its behaviour. Chromium logs each block as an error: "Refused to ..." in older builds, "Executing
+    inline script violates the following Content Security Policy directive ..." in current ones.
+    """
+    refused: list[str] = []
+
+    def record(message) -> None:
+        if message.text.startswith("Refused to") or "Content Security Policy" in message.text:
+            refused.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+    context.on("console", record)
+    yield
+    assert not refused, "\n".join(refused)
+
+
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)

@@ -40,7 +40,7 @@ def test_definitions_are_listed_with_their_versions(api):
 
 def test_a_version_xml_is_served_as_deployed(api):
     response = api.as_("applicant").get("/api/v1/process-definitions/querier_account/versions/1/xml")
-    assert response.status_code == 200 and response.mimetype == "application/xml"
+    assert response.status_code == 200 and response.mimetype == "application/octet-stream"
     assert response.data == QUERIER
     missing = api.as_("applicant").get("/api/v1/process-definitions/querier_account/versions/9/xml")
     assert missing.status_code == 404 and missing.mimetype == "application/problem+json"

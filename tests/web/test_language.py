@@ -160,7 +160,7 @@ def test_the_application_page_in_english(app):
     assert "<dt>National ID number</dt><dd>A12****789</dd>" in page
     assert "<dt>Request</dt><dd>Add a data querier</dd>" in page
     assert "<li>C0101 Insured person&#39;s coverage records</li>" in page
-    assert ">Withdraw application</button>" in page and 'confirm(&#34;Withdraw this application?&#34;)' in page
+    assert ">Withdraw application</button>" in page and 'data-confirm="Withdraw this application?"' in page
     assert '"noHolder": "No handler yet"' in page  # the diagram script's strings
     trail = staff.get(f"/applications/{application_id}/trail.json").get_json()
     assert trail["current"][0]["role"] == "Unit head" and trail["current"][0]["since_text"].startswith("since 2026-")

@@ -310,7 +310,7 @@ def test_diagram_xml_is_cached_by_etag(client, session):
     stored = session.scalar(select(DefinitionVersion).join(ProcessDefinition).where(
         ProcessDefinition.key == "querier_account", DefinitionVersion.version == 1))
     first = client.get("/definitions/querier_account/versions/1.bpmn")
-    assert first.status_code == 200 and first.mimetype == "application/xml"
+    assert first.status_code == 200 and first.mimetype == "application/octet-stream"
     assert first.data == stored.bpmn_xml and b'id="unit_head_review"' in first.data
     assert first.headers["ETag"] == f'"{stored.sha256}"'
     assert "private" in first.headers["Cache-Control"] and "max-age=86400" in first.headers["Cache-Control"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, g, jsonify, request, url_for
+from flask import current_app, g, jsonify, request, url_for
 
 from workflows.access import require_admin
 from workflows.editor.deploy import MAX_DIAGRAM_BYTES, DiagramRefused, deploy_version
@@ -11,6 +11,7 @@ from workflows.runtime.diagrams import get_version
 
 from .. import clock
 from ..extensions import db
+from ..security import diagram_download
 from . import bp, problem, token_required
 
 
@@ -37,7 +38,7 @@ def definitions():
 @token_required
 def definition_xml(key: str, version: int):
     row = get_version(db.session, key, version)
-    return Response(row.bpmn_xml, mimetype="application/xml")
+    return diagram_download(row.bpmn_xml, f"{key}-v{version}.bpmn")
 
 
 @bp.post("/process-definitions/<key>/versions")

@@ -219,8 +219,8 @@ def document() -> dict:
         "/process-definitions": {"get": _op("Processes and their versions", {"200": _json(
             _array("ProcessDefinition"))}, tag="definitions")},
         "/process-definitions/{key}/versions/{version}/xml": {"get": _op(
-            "A version's BPMN XML", {"200": {"description": "BPMN 2.0 XML", "content": {
-                "application/xml": {"schema": {"type": "string"}}}}}, tag="definitions",
+            "A version's BPMN XML", {"200": {"description": "BPMN 2.0 XML, as a file to save", "content": {
+                "application/octet-stream": {"schema": {"type": "string"}}}}}, tag="definitions",
             params=[key, _path_int("version")], errors=(401, 404))},
         "/process-definitions/{key}/versions": {"post": {
             **_op("Deploy BPMN XML as the next version (administrators)", {

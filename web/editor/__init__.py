@@ -19,6 +19,7 @@ from .. import clock
 from ..extensions import db
 from ..i18n import _, _l, tr, tr_message
 from ..numbers import small_int
+from ..security import diagram_download
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
 
@@ -102,7 +103,8 @@ def edit(key: str):
 
 @bp.get("/drafts/<int:draft_id>.bpmn")
 def draft_xml(draft_id: int):
-    return Response(get_draft(db.session, draft_id, current_user).bpmn_xml, mimetype="application/xml")
+    draft = get_draft(db.session, draft_id, current_user)
+    return diagram_download(draft.bpmn_xml, f"{draft.definition_key}-draft-{draft.id}.bpmn")
 
 
 @bp.post("/<key>/check")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
+from itertools import chain
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request, send_file, url_for
 from flask_babel import ngettext
@@ -25,6 +26,8 @@ from ..extensions import db
 from ..filters import STATE_LABELS, roc_date, roc_datetime
 from ..i18n import _, _l, tr
 from ..numbers import small_int
+from ..security import diagram_download
+from ..spreadsheet import neutralise_rows
 from ..wtforms_builder import choices
 
 bp = Blueprint("tracking", __name__)
@@ -94,13 +97,16 @@ def _export_rows():
                roc_date(a.created_at), roc_date(a.closed_at)]
 
 
+def _export_sheet():
+    """The header and the rows, every cell made safe to open in a spreadsheet (both formats write this)."""
+    return neutralise_rows(chain([_export_header()], _export_rows()))
+
+
 @bp.get("/applications/export.csv")
 @login_required
 def export_csv():
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(_export_header())
-    writer.writerows(_export_rows())
+    csv.writer(out).writerows(_export_sheet())
     # A BOM so Excel on Windows opens the Chinese text as UTF-8.
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename=applications-{date.today()}.csv"})
@@ -114,8 +120,7 @@ def export_xlsx():
     book = Workbook()
     sheet = book.active
     sheet.title = _("申請案件")
-    sheet.append(_export_header())
-    for row in _export_rows():
+    for row in _export_sheet():
         sheet.append(row)
     sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
@@ -158,7 +163,7 @@ def diagram_xml(key: str, version: int):
         row = get_version(db.session, key, version)
     except NotFound:
         abort(404)
-    response = Response(row.bpmn_xml, mimetype="application/xml")
+    response = diagram_download(row.bpmn_xml, f"{key}-v{version}.bpmn")
     response.set_etag(row.sha256)  # a version never changes: let the browser keep it
     response.cache_control.private = True
     response.cache_control.max_age = 86400

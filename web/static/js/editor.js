@@ -13,11 +13,7 @@
     return { status: response.status, data };
   }
 
-  function esc(text) {
-    const div = document.createElement('div');
-    div.textContent = text == null ? '' : String(text);
-    return div.innerHTML;
-  }
+  const el = WebirDom.el;
 
   // A problem reported on a process id is shown on the pool that draws it.
   function shapeFor(registry, id) {
@@ -105,24 +101,27 @@
       this.get('canvas').addMarker(element.id, 'has-problem');
       const overlay = overlays.add(element.id, 'problem', {
         position: { top: -10, right: 10 },
-        html: `<div class="problem-badge" title="${esc(message)}" data-element="${esc(element.id)}">!</div>`,
+        html: el('div', { class: 'problem-badge', title: message, 'data-element': element.id }, ['!']),
       });
       this.problemOverlays.push({ overlay, id: element.id });
     }
 
     renderList(items) {
       if (!items.length) {
-        this.list.innerHTML = `<li class="ok">${esc(t('noProblems'))}</li>`;
+        this.list.replaceChildren(el('li', { class: 'ok' }, [t('noProblems')]));
         return;
       }
-      this.list.innerHTML = items.map((item, n) => `<li class="${item.severity}" data-element="${esc(item.id || '')}">
-        ${item.element ? `<button type="button" class="element" data-index="${n}">${esc(labelOf(item.element, item.id))}</button>`
-          : esc(labelOf(null, item.id))}${esc(t('colon'))}${esc(item.message)}</li>`).join('');
-      this.list.querySelectorAll('button.element').forEach(button => button.addEventListener('click', () => {
-        const element = items[Number(button.dataset.index)].element;
+      this.list.replaceChildren(...items.map(item => el('li', { class: item.severity, 'data-element': item.id || '' },
+        [item.element ? this.elementButton(item.element, item.id) : labelOf(null, item.id), t('colon'), item.message])));
+    }
+
+    elementButton(element, id) {
+      const button = el('button', { type: 'button', class: 'element' }, [labelOf(element, id)]);
+      button.addEventListener('click', () => {
         this.get('selection').select(element);
         this.get('canvas').scrollToElement(element);
-      }));
+      });
+      return button;
     }
 
     async check() {
@@ -230,11 +229,10 @@
 
   function describe(kind, item) {
     const details = (item.changes || []).map(c =>
-      `${esc(WHAT[c.what] || c.what)}${esc(t('colon'))}${esc(c.from ?? t('none'))} → ${esc(c.to ?? t('none'))}`)
-      .join(esc(t('listSep')));
+      `${WHAT[c.what] || c.what}${t('colon')}${c.from ?? t('none')} → ${c.to ?? t('none')}`).join(t('listSep'));
     const label = item.name ? `${item.name}（${item.id}）` : item.id;
-    return `<li class="${kind}" data-element="${esc(item.id)}" data-kind="${kind}"><span class="kind">${esc(KINDS[kind])}</span>
-      ${esc(label)}${details ? `${esc(t('colon'))}${details}` : ''}</li>`;
+    return el('li', { class: kind, 'data-element': item.id, 'data-kind': kind },
+      [el('span', { class: 'kind' }, [KINDS[kind]]), ' ', label, details ? t('colon') + details : '']);
   }
 
   function mark(v, id, cls) {
@@ -254,10 +252,18 @@
       if (kind === 'removed' || kind === 'changed') mark(a, item.id, MARKERS[kind]);
       items.push(describe(kind, item));
     }));
-    root.querySelector('.changes').innerHTML = items.join('') || `<li class="muted">${esc(t('noDifferences'))}</li>`;
+    root.querySelector('.changes').replaceChildren(...(items.length ? items
+      : [el('li', { class: 'muted' }, [t('noDifferences')])]));
     root.dataset.ready = 'true';
     return result;
   }
+
+  // The editor and diff pages carry their URLs in data-* attributes; nothing inline starts them (see the CSP).
+  document.addEventListener('DOMContentLoaded', () => {
+    const editor = document.getElementById('editor'), diff = document.getElementById('diff');
+    if (editor) openEditor(editor);
+    if (diff) showDiff(diff);
+  });
 
   window.WebirEditor = { openEditor, showDiff };
 })();

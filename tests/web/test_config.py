@@ -96,6 +96,7 @@ def test_the_scheduler_command_loads_the_same_settings(monkeypatch, database_url
     monkeypatch.setenv("WEBIR_REMINDER_WORKING_DAYS", "8")
     monkeypatch.setenv("WEBIR_BASE_URL", "https://scheduler.example")
     monkeypatch.setenv("WEBIR_SCHEDULER_ENABLED", "false")  # not TESTING: no background jobs here
+    monkeypatch.setenv("WEBIR_SECRET_KEY", "a-key-only-this-test-knows")  # not TESTING: a real key is required
     app = ScriptInfo(app_import_path="web").load_app()
     try:
         assert app.config["SQLALCHEMY_DATABASE_URI"] == database_url

@@ -108,7 +108,8 @@ class Person(Base):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
-    def holds(self, role: str, on: date | None = None) -> bool:
+    def holds(self, role: str, on: date) -> bool:
+        """Whether this person holds ``role`` on ``on``, a Taipei calendar date (never the UTC one)."""
         return any(h.role == role and h.valid_on(on) for h in self.roles)
 
     # Flask-Login's user protocol, written out so models need not import Flask.
@@ -146,8 +147,7 @@ class RoleHolding(Base):
     agency: Mapped[Agency] = relationship()
     unit: Mapped[Unit | None] = relationship()
 
-    def valid_on(self, on: date | None) -> bool:
-        on = on or utcnow().date()
+    def valid_on(self, on: date) -> bool:
         return (self.valid_from is None or self.valid_from <= on) and (
             self.valid_until is None or on <= self.valid_until
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import g, jsonify, request, url_for
 
 from models import ApplicationState
-from workflows.access import require_admin
+from workflows.access import require_admin, require_audit_reader
 from workflows.audit import list_audit_events
 from workflows.errors import Forbidden, Invalid, NotFound
 from workflows.filing.applications import (
@@ -49,7 +49,7 @@ def _application_json(view: ApplicationView) -> dict:
 @bp.get("/forms")
 @token_required
 def forms():
-    return jsonify([{"key": f.key, "title": f.title, "source": f.source} for f in forms_for(g.actor)])
+    return jsonify([{"key": f.key, "title": f.title, "source": f.source} for f in forms_for(g.actor, clock.now())])
 
 
 @bp.get("/forms/<key>")
@@ -58,7 +58,7 @@ def form(key: str):
     spec = FORMS.get(key)
     if spec is None:
         raise NotFound(f"no form '{key}'")
-    if not may_file(g.actor, spec):
+    if not may_file(g.actor, spec, clock.now()):
         raise Forbidden(f"you may not file '{key}'")
     return jsonify(key=spec.key, title=spec.title, source=spec.source, fields=[f.as_dict() for f in spec.fields])
 
@@ -234,8 +234,7 @@ def reassign(task_id: int):
 @bp.get("/audit-events")
 @token_required
 def audit_events():
-    if not (g.actor.is_admin or g.actor.holds("auditor")):
-        raise Forbidden("administrators and auditors only")
+    require_audit_reader(g.actor, clock.now())
     args = request.args
     check_numbers(args, "subject_id", "page", "per_page")
     page = list_audit_events(db.session, event_type=args.get("event_type"), subject_type=args.get("subject_type"),

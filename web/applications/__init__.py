@@ -35,14 +35,14 @@ def _prefill(form_key: str) -> dict:
 @bp.get("/new")
 @login_required
 def choose():
-    return render_template("applications/choose.html", forms=forms_for(current_user))
+    return render_template("applications/choose.html", forms=forms_for(current_user, clock.now()))
 
 
 @bp.route("/new/<form_key>", methods=["GET", "POST"])
 @login_required
 def new(form_key: str):
     spec = FORMS.get(form_key) or abort(404)
-    if not may_file(current_user, spec):
+    if not may_file(current_user, spec, clock.now()):
         abort(403)
     form = form_class(spec.fields)(data=_prefill(form_key) if request.method == "GET" else None)
     if form.validate_on_submit():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request, send_file, url_for
 from flask_babel import ngettext
@@ -14,6 +13,7 @@ from wtforms import DateField, Form, IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional
 
 from models import ROLE_LABELS, Agency, ApplicationState, DefinitionVersion, ProcessDefinition
+from workflows.calendar import local_date
 from workflows.errors import NotFound
 from workflows.filing.reads import get_application_view
 from workflows.forms import FORMS
@@ -103,7 +103,7 @@ def export_csv():
     writer.writerows(_export_rows())
     # A BOM so Excel on Windows opens the Chinese text as UTF-8.
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename=applications-{date.today()}.csv"})
+                    headers={"Content-Disposition": f"attachment; filename=applications-{local_date(clock.now())}.csv"})
 
 
 @bp.get("/applications/export.xlsx")
@@ -121,7 +121,7 @@ def export_xlsx():
     buffer = io.BytesIO()
     book.save(buffer)
     buffer.seek(0)
-    return send_file(buffer, as_attachment=True, download_name=f"applications-{date.today()}.xlsx",
+    return send_file(buffer, as_attachment=True, download_name=f"applications-{local_date(clock.now())}.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 

@@ -12,6 +12,7 @@ from models import AccountKind, Application, ApplicationState, HistoryEntry, Per
 from .. import audit
 from ..accounts.effects import active_account, agency_items
 from ..accounts.transfers import transfer_errors
+from ..calendar import local_date
 from ..engine import SERIALIZER_VERSION, Run
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..forms import FORMS, FormSpec, clean_form
@@ -20,13 +21,13 @@ from ..runtime.sync import close_task, restore, single_writer, sync
 from ..settings import timer_data
 
 
-def forms_for(person: Person) -> list[FormSpec]:
+def forms_for(person: Person, now: datetime) -> list[FormSpec]:
     """The forms this person may file."""
-    return [f for f in FORMS.values() if may_file(person, f)]
+    return [f for f in FORMS.values() if may_file(person, f, now)]
 
 
-def may_file(person: Person, form: FormSpec) -> bool:
-    return form.filer_role is None or person.holds(form.filer_role)
+def may_file(person: Person, form: FormSpec, now: datetime) -> bool:
+    return form.filer_role is None or person.holds(form.filer_role, local_date(now))
 
 
 def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], actor: Person) -> dict[str, str]:
@@ -79,7 +80,7 @@ def submit_application(session: Session, *, form_key: str, data: dict[str, Any],
     form = FORMS.get(form_key)
     if form is None:
         raise NotFound(f"no form '{form_key}'")
-    if not may_file(actor, form):
+    if not may_file(actor, form, now):
         raise Forbidden(f"only a {form.filer_role} may file {form.title}")
     clean = _validated(session, form, data, actor)
     version = latest_version(session, form_key)

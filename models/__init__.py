@@ -2,6 +2,7 @@
 
 from .accounts import QUERY_ITEMS, AccountItem, AccountKind, AccountStatus, AgencyQueryItem, WebirAccount
 from .base import Base, utcnow
+from .incidents import Incident
 from .notify import Notification, ScheduleRun
 from .org import ROLE_LABELS, Agency, AgencyKind, Delegation, Person, Role, RoleHolding, Unit
 from .process import (
@@ -21,6 +22,6 @@ __all__ = [
     "QUERY_ITEMS", "ROLE_LABELS", "AccountItem", "AccountKind", "AccountStatus", "Agency", "AgencyKind",
     "AgencyQueryItem", "Application", "ApplicationState", "AuditEvent", "Base", "Delegation",
     "DefinitionVersion", "DiagramDraft", "HistoryEntry", "HumanTask", "Notification", "Person", "ProcessDefinition",
-    "Role", "RoleHolding", "ScheduleRun",
+    "Incident", "Role", "RoleHolding", "ScheduleRun",
     "TaskCandidate", "TaskState", "Unit", "WebirAccount", "utcnow",
 ]

@@ -36,7 +36,7 @@ def mailer(app: Flask) -> notifications.Mailer:
 def sweep_timers(app: Flask) -> timers.SweepResult:
     with app.app_context():
         result = timers.sweep(db.session, clock.now())
-        if result.woken or result.skipped:
+        if result.woken or result.skipped or result.failed:
             log.info("timer sweep: %s", result)
         db.session.remove()
         return result

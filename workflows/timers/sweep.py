@@ -1,18 +1,27 @@
-"""Timers live in the database: find the due instances and wake each in its own transaction."""
+"""Timers live in the database: find the due instances and wake each in its own transaction.
+
+An instance whose engine fails gets an incident (``runtime.incidents``) and the sweep goes on with the
+others; while the incident is open the sweep passes that instance by, until an administrator retries it.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from models import Application, ApplicationState
 
 from ..errors import Conflict
+from ..runtime.incidents import TIMER, has_open_incident, record_incident
 from ..runtime.sync import restore, single_writer, sync
+
+log = logging.getLogger(__name__)
 
 _LIVE = (ApplicationState.RUNNING, ApplicationState.RETURNED)
 CLAIM_LEASE = timedelta(minutes=5)
@@ -23,11 +32,12 @@ class SweepResult:
     woken: int
     fired: int
     skipped: int  # claimed by another worker, or changed by someone else meanwhile
+    failed: int = 0  # the engine failed: each now has an open incident
 
 
 def due_application_ids(session: Session, now: datetime, limit: int = 500) -> list[int]:
     return list(session.scalars(select(Application.id).where(
-        Application.next_timer_at <= now, Application.state.in_(_LIVE))
+        Application.next_timer_at <= now, Application.state.in_(_LIVE), ~has_open_incident())
         .order_by(Application.next_timer_at, Application.id).limit(limit)))
 
 
@@ -66,20 +76,33 @@ def sweep(session: Session, now: datetime, batch: int = 500, budget_seconds: flo
     Works in batches until nothing due is left, a batch makes no progress (the rest is held by another
     worker), or the time budget is spent, so a backlog drains in one sweep instead of 500 per tick.
     """
-    woken = fired = skipped = 0
+    woken = fired = skipped = failed = 0
     deadline = time.monotonic() + budget_seconds
     while time.monotonic() < deadline:
         ids = due_application_ids(session, now, batch)
         progress = 0
         for application_id in ids:
             session.rollback()  # end the read transaction: each instance gets its own
-            result = wake(session, application_id, now)
-            if result is None:
-                skipped += 1
+            try:
+                result = wake(session, application_id, now)
+            except (OperationalError, InterfaceError):
+                raise  # the database itself (locked, gone): no fault of this instance; its lease lets it retry
+            except Exception as exc:  # this instance only: record it and go on with the others
+                _record_failure(session, application_id, exc, now)
+                failed, progress = failed + 1, progress + 1
             else:
-                woken, fired, progress = woken + 1, fired + len(result), progress + 1
+                if result is None:
+                    skipped += 1
+                else:
+                    woken, fired, progress = woken + 1, fired + len(result), progress + 1
             if time.monotonic() >= deadline:
                 break
         if len(ids) < batch or not progress:
             break
-    return SweepResult(woken, fired, skipped)
+    return SweepResult(woken, fired, skipped, failed)
+
+
+def _record_failure(session: Session, application_id: int, error: Exception, now: datetime) -> None:
+    session.rollback()
+    log.exception("timer wake of application %s failed; incident recorded", application_id)
+    record_incident(session, application_id, kind=TIMER, error=error, now=now)

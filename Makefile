@@ -7,7 +7,7 @@ export FLASK_APP := web
 
 ASSETS := web/static/vendor/.built
 
-.PHONY: install assets run test test-sqlite test-postgres system-deps lint translations
+.PHONY: install assets run serve test test-sqlite test-postgres system-deps lint translations
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -45,7 +45,13 @@ run: install assets
 	@echo "Demo log-ins (password: demo):"
 	@$(VENV)/bin/flask demo-logins
 	@echo
-	SCHEDULER_ENABLED=1 $(VENV)/bin/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - 'web:create_app()'
+	@$(MAKE) --no-print-directory serve
+
+# The server alone (run's last step). web/gunicorn_conf.py runs the scheduler once, in its own process, lets
+# nothing outlive the master (kill -9 included) and stops a server an earlier start left on this address.
+serve:
+	SCHEDULER_ENABLED=1 $(VENV)/bin/gunicorn --config web/gunicorn_conf.py --workers $(WORKERS) \
+		--bind 127.0.0.1:$(PORT) --access-logfile - 'web:create_app()'
 
 system-deps:
 	bash scripts/system-deps.sh

@@ -111,7 +111,7 @@ class Server:
             pid = int(self.pid_file.read_text())
         except (OSError, ValueError):
             return None
-        return pid if alive(pid) else None
+        return pid if alive(pid) and "gunicorn_conf.py" in command_of(pid) else None  # not a reused pid
 
     def processes(self, replacing: int | None = None) -> tuple[int, list[int], list[int]]:
         """Master, workers and scheduler processes, once all have started (under a master other than ``replacing``)."""

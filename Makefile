@@ -7,7 +7,7 @@ export FLASK_APP := web
 
 ASSETS := web/static/vendor/.built
 
-.PHONY: install assets instance-secret run test test-sqlite test-postgres system-deps run-deps lint translations
+.PHONY: install assets instance-secret run serve test test-sqlite test-postgres system-deps run-deps lint translations
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -49,7 +49,13 @@ run: run-deps install assets instance-secret
 	@echo "Demo log-ins (password: demo):"
 	@$(VENV)/bin/flask demo-logins
 	@echo
-	WEBIR_SCHEDULER_ENABLED=1 $(VENV)/bin/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - 'web:create_app()'
+	@$(MAKE) --no-print-directory serve
+
+# The server alone (run's last step). web/gunicorn_conf.py runs the scheduler once, in its own process, lets
+# nothing outlive the master (kill -9 included) and stops a server an earlier start left on this address.
+serve:
+	WEBIR_SCHEDULER_ENABLED=1 $(VENV)/bin/gunicorn --config web/gunicorn_conf.py --workers $(WORKERS) \
+		--bind 127.0.0.1:$(PORT) --access-logfile - 'web:create_app()'
 
 # Debian packages, installed only when missing (python3-venv and npm for both; chromium, fonts, PostgreSQL for tests).
 run-deps:

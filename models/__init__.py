@@ -2,6 +2,7 @@
 
 from .accounts import QUERY_ITEMS, AccountItem, AccountKind, AccountStatus, AgencyQueryItem, WebirAccount
 from .base import Base, utcnow
+from .incidents import Incident
 from .notify import Notification, ScheduleRun
 from .org import (
     AGENCY_ROLES,
@@ -36,8 +37,7 @@ __all__ = [
     "AGENCY_ROLES", "CITY_ROLES", "CITY_WIDE_VIEWERS", "OPEN_STATES", "UNIT_ROLES",
     "QUERY_ITEMS", "ROLE_LABELS", "AccountItem", "AccountKind", "AccountStatus", "Agency", "AgencyKind",
     "AgencyQueryItem", "Application", "ApplicationState", "AuditEvent", "Base", "Delegation",
-    "DefinitionVersion", "DiagramDraft", "HistoryEntry", "HumanTask", "NationalIdReveal", "Notification", "Person",
-    "ProcessDefinition",
-    "Role", "RoleHolding", "ScheduleRun",
+    "DefinitionVersion", "DiagramDraft", "HistoryEntry", "HumanTask", "Incident", "NationalIdReveal", "Notification",
+    "Person", "ProcessDefinition", "Role", "RoleHolding", "ScheduleRun",
     "TaskCandidate", "TaskState", "Unit", "WebirAccount", "utcnow",
 ]

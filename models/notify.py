@@ -32,7 +32,8 @@ class Notification(Base):
     human_task_id: Mapped[int | None] = mapped_column(ForeignKey("human_task.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
-    emailed_at: Mapped[datetime | None]
+    emailed_at: Mapped[datetime | None]  # sent
+    email_claimed_at: Mapped[datetime | None]  # taken by a sender; set without emailed_at: attempted, outcome unknown
     email_attempts: Mapped[int] = mapped_column(default=0)
     email_error: Mapped[str | None] = mapped_column(Text)
 

@@ -150,6 +150,7 @@ class Person(Base):
         return check_password_hash(self.password_hash, password)
 
     def holds(self, role: str, on: date) -> bool:
+        """Whether this person holds ``role`` on ``on``, a Taipei calendar date (never the UTC one)."""
         return any(h.role == role and h.valid_on(on) for h in self.roles)
 
     # Flask-Login's user protocol, written out so models need not import Flask.

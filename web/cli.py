@@ -42,13 +42,23 @@ def register_cli(app: Flask) -> None:
 
 def register_scheduler_cli(app: Flask) -> None:
     @app.cli.command("scheduler")
-    def run_scheduler():
+    @click.option("--parent-pid", type=int, default=None,
+                  help="Exit when this process, the one that started this scheduler, ends (web/gunicorn_conf.py).")
+    def run_scheduler(parent_pid: int | None):
         """Run the timer sweep, the e-mail outbox and the recurring duties in this process (production)."""
+        import signal
+        import sys
+
         from apscheduler.schedulers.blocking import BlockingScheduler
 
+        from .lifetime import exit_with_parent
         from .scheduler import TAIPEI, build
 
         log_to_stderr(current_app)
+        # SIGTERM ends the loop: the job in hand finishes (its thread is joined at exit), no other starts.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        if parent_pid is not None:
+            exit_with_parent(parent_pid)
         click.echo("scheduler running; Ctrl-C to stop")
         build(current_app._get_current_object(), BlockingScheduler(timezone=TAIPEI)).start()
 

@@ -23,6 +23,7 @@ from models import (
     WebirAccount,
 )
 
+from .calendar import local_date
 from .editor.deploy import deploy_directory
 
 CITY = "kaohsiung"
@@ -121,14 +122,15 @@ def load_demo(session: Session, *, now: datetime, bpmn_dir: Path, include_histor
         session.add_all(AgencyQueryItem(agency_id=agencies[code].id, item_code=c, granted_at=now) for c in items)
     session.add(Delegation(principal=people["sw_head"], delegate=people["sw_deputy"], role=Role.AGENCY_HEAD,
                            created_at=now))
+    today = local_date(now)
     for username, items in ACCOUNTS:
         p = people[username]
-        session.add(WebirAccount(person=p, agency_id=p.agency_id, kind=AccountKind.QUERIER, effective_on=now.date(),
+        session.add(WebirAccount(person=p, agency_id=p.agency_id, kind=AccountKind.QUERIER, effective_on=today,
                                  egov_account=f"{username}.egov", items=[AccountItem(item_code=c) for c in items],
                                  created_at=now))
     for username in MANAGERS:
         p = people[username]
-        session.add(WebirAccount(person=p, agency_id=p.agency_id, kind=AccountKind.MANAGER, effective_on=now.date(),
+        session.add(WebirAccount(person=p, agency_id=p.agency_id, kind=AccountKind.MANAGER, effective_on=today,
                                  egov_account=f"{username}.egov", created_at=now))
     session.flush()
     deploy_directory(session, bpmn_dir, now=now, jurisdiction=CITY, include_history=include_history)

@@ -65,32 +65,39 @@ def smtp_mailer(host: str, port: int, sender: str, username: str | None = None, 
 
 
 def send_pending_emails(session: Session, mailer: Mailer, now: datetime, limit: int = 100) -> int:
-    """Send committed notifications by e-mail, each at most once even with two senders running.
+    """Send committed notifications by e-mail, each at most once, committing per message.
 
-    Each row is claimed by a conditional UPDATE inside the sending transaction: a second sender
-    waits for that transaction, then finds the row already sent (PostgreSQL skips locked rows outright).
-    A message that fails is logged with its traceback and kept for a retry; the others still go out.
+    Each message is claimed and committed before it is sent, and its outcome committed after: a
+    sender killed mid-batch re-sends nothing, and the message in flight at that moment stays
+    claimed but not sent ("attempted, outcome unknown") rather than going out twice. A conditional
+    UPDATE makes the claim, so a second sender running at once finds the row taken and moves on.
     """
     ids = session.scalars(select(Notification.id).join(Person).where(
-        Notification.emailed_at.is_(None), Notification.email_attempts < MAX_EMAIL_ATTEMPTS,
-        Person.email.is_not(None)).order_by(Notification.id).limit(limit)
-        .with_for_update(skip_locked=True, of=Notification)).all()
+        Notification.emailed_at.is_(None), Notification.email_claimed_at.is_(None),
+        Notification.email_attempts < MAX_EMAIL_ATTEMPTS, Person.email.is_not(None))
+        .order_by(Notification.id).limit(limit)).all()
     sent = 0
     for note_id in ids:
-        claimed = session.execute(update(Notification).where(
-            Notification.id == note_id, Notification.emailed_at.is_(None)).values(
-            emailed_at=now, email_attempts=Notification.email_attempts + 1)).rowcount
-        if not claimed:
+        if not _claim_email(session, note_id, now):
             continue
-        note = session.get(Notification, note_id)
+        note = session.get(Notification, note_id, populate_existing=True)  # the claimed row as committed
         try:
             link = f"\n\n{SETTINGS.base_url}{note.link}" if note.link else ""
             mailer(note.person.email, note.subject, f"{note.body}{link}\n")
-        except Exception as exc:  # noqa: BLE001 - one bad message or a mail server down must not stop the rest
-            log.exception("e-mail for notification %s failed (attempt %s of %s)", note.id, note.email_attempts,
+        except Exception as exc:  # one bad message or a server hiccup must not stop the others
+            log.exception("e-mail for notification %s failed (attempt %s of %s)", note_id, note.email_attempts,
                           MAX_EMAIL_ATTEMPTS)
-            note.emailed_at, note.email_error = None, f"{type(exc).__name__}: {exc}"[:500]
-            continue
-        sent += 1
-    session.commit()
+            note.email_claimed_at, note.email_error = None, str(exc)[:500]  # released: retried next run
+        else:
+            note.emailed_at, note.email_error = now, None
+            sent += 1
+        session.commit()
     return sent
+
+
+def _claim_email(session: Session, note_id: int, now: datetime) -> bool:
+    claimed = session.execute(update(Notification).where(
+        Notification.id == note_id, Notification.emailed_at.is_(None), Notification.email_claimed_at.is_(None))
+        .values(email_claimed_at=now, email_attempts=Notification.email_attempts + 1)).rowcount
+    session.commit()
+    return claimed == 1

@@ -1,18 +1,20 @@
-"""Administrators: the schedules (next and last run, result, run now) and the pending timers."""
+"""Administrators: the schedules (next and last run, result, run now), the pending timers, the incidents."""
 
 from __future__ import annotations
 
 from functools import wraps
 
 from apscheduler.triggers.cron import CronTrigger
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from workflows.errors import Conflict, NotFound
+from workflows.runtime.incidents import list_incidents, retry_incident
 from workflows.timers import duties, sweep
 
 from .. import clock
 from ..extensions import db
-from ..i18n import _, tr
+from ..i18n import _, tr, tr_message
 from ..scheduler import TAIPEI, schedules
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -66,3 +68,33 @@ def run_now(name: str):
     else:
         flash(_("%(title)s：已啟動 %(count)s 件", title=title, count=len(result.detail["applications"])), "success")
     return redirect(url_for(".schedules_page"))
+
+
+INCIDENT_STATES = ("open", "resolved", "all")
+
+
+@bp.get("/incidents")
+@admin_required
+def incidents_page():
+    state = request.args.get("state", "open")
+    if state not in INCIDENT_STATES:
+        state = "open"
+    rows = list_incidents(db.session, actor=current_user, state=state)
+    return render_template("admin/incidents.html", rows=rows, state=state, states=INCIDENT_STATES)
+
+
+@bp.post("/incidents/<int:incident_id>/retry")
+@admin_required
+def retry_incident_now(incident_id: int):
+    try:
+        incident = retry_incident(db.session, incident_id=incident_id, actor=current_user, now=clock.now())
+    except NotFound:
+        abort(404)
+    except Conflict as exc:
+        flash(tr_message(str(exc)), "error")
+    else:
+        if incident.resolved_at is not None:
+            flash(_("異常 %(id)s 已解除：重試成功", id=incident.id), "success")
+        else:
+            flash(_("重試仍失敗：%(error)s", error=incident.message), "error")
+    return redirect(url_for(".incidents_page"))

@@ -118,6 +118,14 @@ SCHEMAS = {
     "Timer": {"type": "object", "properties": {
         "application": {"type": "integer"}, "form": {"type": "string"}, "step": {"type": "string"},
         "due_at": TIME}},
+    "Incident": {"type": "object", "required": ["id", "application", "kind", "error_type", "message", "attempts"],
+                 "properties": {
+        "id": {"type": "integer"}, "application": {"type": "integer"}, "form": {"type": "string"},
+        "kind": {"type": "string", "description": "which use case failed: timer (the sweep's wake), ..."},
+        "step": {"type": ["string", "null"], "description": "the BPMN element that failed, when known"},
+        "error_type": {"type": "string"}, "message": {"type": "string"}, "traceback": {"type": "string"},
+        "first_occurred_at": TIME, "last_occurred_at": TIME, "attempts": {"type": "integer"},
+        "resolved_at": NULL_TIME, "resolved_by": {"type": ["string", "null"]}}},
     "Notification": {"type": "object", "properties": {
         "id": {"type": "integer"}, "kind": {"type": "string"}, "subject": {"type": "string"},
         "body": {"type": "string"}, "link": {"type": ["string", "null"]}, "created_at": TIME,
@@ -237,6 +245,14 @@ def document() -> dict:
             "200": _json(_array("Schedule"))}, tag="scheduler", errors=(401, 403))},
         "/timers": {"get": _op("Pending timers (administrators)", {"200": _json(_array("Timer"))},
                                tag="scheduler", errors=(401, 403))},
+        "/incidents": {"get": _op(
+            "Applications the engine could not advance, open ones first (administrators)",
+            {"200": _json(_array("Incident"))}, tag="scheduler", errors=(401, 403, 422),
+            params=[_query("state", {"enum": ["open", "resolved", "all"]}, "default open")])},
+        "/incidents/{incident_id}/retry": {"post": _op(
+            "Run the application's engine again; resolved when it gets through (administrators)",
+            {"200": _json(_ref("Incident"))}, tag="scheduler", params=[_path_int("incident_id")],
+            errors=(401, 403, 404, 409))},
         "/notifications": {"get": _op("My notifications", {"200": _json(_array("Notification"))},
                                       tag="notifications")},
         "/audit-events": {"get": _op(

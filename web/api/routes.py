@@ -20,6 +20,7 @@ from workflows.filing.reveals import reveal_national_id
 from workflows.filing.tasks import complete_task
 from workflows.forms import FORMS
 from workflows.notify import list_notifications
+from workflows.runtime.incidents import IncidentRow, get_incident, list_incidents, retry_incident
 from workflows.tracking.audit_trail import list_audit_trail, list_reveals
 from workflows.tracking.dashboard import dashboard
 from workflows.tracking.search import Filters, parse_waiting, search_applications
@@ -222,6 +223,30 @@ def pending():
     require_admin(g.actor)
     return jsonify([{"application": t["application"], "form": t["form"], "step": t["step"],
                      "due_at": t["due_at"].isoformat()} for t in pending_timers()])
+
+
+@bp.get("/incidents")
+@token_required
+def incidents():
+    state = request.args.get("state", "open")
+    if state not in ("open", "resolved", "all"):
+        raise Invalid({"state": "open, resolved or all"})
+    return jsonify([incident_json(i) for i in list_incidents(db.session, actor=g.actor, state=state)])
+
+
+@bp.post("/incidents/<int:incident_id>/retry")
+@token_required
+def retry(incident_id: int):
+    retry_incident(db.session, incident_id=incident_id, actor=g.actor, now=clock.now())
+    return jsonify(incident_json(get_incident(db.session, incident_id=incident_id, actor=g.actor)))
+
+
+def incident_json(i: IncidentRow) -> dict:
+    return {"id": i.id, "application": i.application_id, "form": i.form_key, "kind": i.kind, "step": i.step,
+            "error_type": i.error_type, "message": i.message, "traceback": i.traceback,
+            "first_occurred_at": i.first_occurred_at.isoformat(), "last_occurred_at": i.last_occurred_at.isoformat(),
+            "attempts": i.attempts, "resolved_at": i.resolved_at.isoformat() if i.resolved_at else None,
+            "resolved_by": i.resolved_by}
 
 
 @bp.get("/notifications")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
 from itertools import chain
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request, send_file, url_for
@@ -109,7 +108,7 @@ def export_csv():
     csv.writer(out).writerows(_export_sheet())
     # A BOM so Excel on Windows opens the Chinese text as UTF-8.
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename=applications-{date.today()}.csv"})
+                    headers={"Content-Disposition": f"attachment; filename=applications-{clock.today()}.csv"})
 
 
 @bp.get("/applications/export.xlsx")
@@ -126,7 +125,7 @@ def export_xlsx():
     buffer = io.BytesIO()
     book.save(buffer)
     buffer.seek(0)
-    return send_file(buffer, as_attachment=True, download_name=f"applications-{date.today()}.xlsx",
+    return send_file(buffer, as_attachment=True, download_name=f"applications-{clock.today()}.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 

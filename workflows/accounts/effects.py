@@ -20,6 +20,7 @@ from models import (
 )
 
 from .. import audit
+from ..calendar import local_date
 from .records import active_account, disable_account
 from .review import apply_review
 from .transfers import apply_transfer
@@ -30,7 +31,7 @@ def agency_items(session: Session, agency_id: int) -> set[str]:
 
 
 def _effective(data: dict[str, Any], now: datetime) -> date:
-    return date.fromisoformat(data["effective_date"]) if data.get("effective_date") else now.date()
+    return date.fromisoformat(data["effective_date"]) if data.get("effective_date") else local_date(now)
 
 
 def _set_items(account: WebirAccount, codes: list[str]) -> None:
@@ -64,7 +65,7 @@ def _manager_account(session: Session, app: Application, data: dict[str, Any], n
         if account:
             disable_account(account, app, now)
         for holding in holdings:
-            holding.valid_until = now.date()
+            holding.valid_until = local_date(now)
         return {"account": account.id if account else None, "status": "disabled"}
     if account is None:
         account = WebirAccount(person_id=app.applicant_id, agency_id=app.agency_id, kind=AccountKind.MANAGER,

@@ -27,7 +27,20 @@ SERIALIZER_VERSION = "1.5"
 
 
 class EngineError(RuntimeError):
-    """The engine could not advance the instance (bad expression, missing data)."""
+    """The engine could not advance the instance (bad expression, missing data).
+
+    ``step`` is the BPMN id of the element that failed, when the engine names one.
+    """
+
+    def __init__(self, message: str, step: str | None = None):
+        super().__init__(message)
+        self.step = step
+
+
+def _failed_step(exc: SpiffWorkflowException) -> str | None:
+    task = getattr(exc, "task", None)
+    spec = task.task_spec if task is not None else getattr(exc, "task_spec", None)
+    return getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
 
 
 class _SpecFreeConverter(BpmnWorkflowConverter):
@@ -128,7 +141,7 @@ class Run:
         try:
             task.run()
         except SpiffWorkflowException as exc:
-            raise EngineError(str(exc)) from exc
+            raise EngineError(str(exc), _failed_step(exc)) from exc
         self._advance(before=before)
 
     def update_data(self, guid: str, data: dict[str, Any]) -> None:
@@ -180,7 +193,7 @@ class Run:
                 self._wf.refresh_timers()
             self._wf.do_engine_steps()
         except SpiffWorkflowException as exc:
-            raise EngineError(str(exc)) from exc
+            raise EngineError(str(exc), _failed_step(exc)) from exc
         self._note_fired(before)
 
     def _fired_timers(self) -> list:
@@ -203,6 +216,6 @@ class Run:
             value = SCRIPT_ENGINE.evaluate(task, expression)
             return datetime.fromisoformat(value)
         except (SpiffWorkflowException, ExpressionError, TypeError, ValueError) as exc:
-            raise EngineError(f"due_date of {task.task_spec.bpmn_id}: {exc}") from exc
+            raise EngineError(f"due_date of {task.task_spec.bpmn_id}: {exc}", task.task_spec.bpmn_id) from exc
 
 

@@ -1,4 +1,8 @@
-"""Timers live in the database: find the due instances and wake each in its own transaction."""
+"""Timers live in the database: find the due instances and wake each in its own transaction.
+
+An instance whose engine fails gets an incident (``runtime.incidents``) and the sweep goes on with the
+others; while the incident is open the sweep passes that instance by, until an administrator retries it.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from models import Application, HumanTask, TaskState
 
 from ..errors import Conflict
+from ..runtime.incidents import TIMER, has_open_incident, record_incident
 from ..runtime.sync import restore, single_writer, sync
 
 CLAIM_LEASE = timedelta(minutes=5)
@@ -24,12 +30,12 @@ class SweepResult:
     woken: int
     fired: int
     skipped: int  # claimed by another worker, or changed by someone else meanwhile
-    failed: int = 0  # raised while waking: logged with the traceback, tried again when the claim lapses
+    failed: int = 0  # the engine failed: each now has an open incident
 
 
 def due_application_ids(session: Session, now: datetime, limit: int = 500) -> list[int]:
     return list(session.scalars(select(Application.id).where(
-        Application.next_timer_at <= now, Application.is_open)
+        Application.next_timer_at <= now, Application.is_open, ~has_open_incident())
         .order_by(Application.next_timer_at, Application.id).limit(limit)))
 
 
@@ -78,10 +84,11 @@ def sweep(session: Session, now: datetime, batch: int = 500, budget_seconds: flo
             session.rollback()  # end the read transaction: each instance gets its own
             try:
                 result = wake(session, application_id, now)
-            except Exception:
-                session.rollback()
-                log.exception("waking application %s failed; it is tried again after %s", application_id, CLAIM_LEASE)
-                failed += 1
+            except (OperationalError, InterfaceError):
+                raise  # the database itself (locked, gone): no fault of this instance; its lease lets it retry
+            except Exception as exc:  # this instance only: record it and go on with the others
+                _record_failure(session, application_id, exc, now)
+                failed, progress = failed + 1, progress + 1
             else:
                 if result is None:
                     skipped += 1
@@ -111,3 +118,7 @@ def list_pending_timers(session: Session, limit: int = 200) -> list[PendingTimer
         .where(Application.next_timer_at.is_not(None), Application.is_open)
         .order_by(Application.next_timer_at, Application.id).limit(limit)).all()
     return [PendingTimer(*row) for row in rows]
+def _record_failure(session: Session, application_id: int, error: Exception, now: datetime) -> None:
+    session.rollback()
+    log.exception("timer wake of application %s failed; incident recorded", application_id)
+    record_incident(session, application_id, kind=TIMER, error=error, now=now)

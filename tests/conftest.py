@@ -14,6 +14,7 @@ from models import AccountItem, AccountKind, Agency, Base, Person, RoleHolding, 
 from web import create_app
 from web.extensions import db
 from workflows.demo import load_demo
+from workflows.engine import diagrams
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -66,6 +67,32 @@ def person(session):
     def get(username: str) -> Person:
         return session.scalar(select(Person).where(Person.username == username))
     return get
+
+
+@pytest.fixture
+def lxml_spy(monkeypatch) -> LxmlSpy:
+    """Watches what the diagram code hands to lxml and what lxml builds from it."""
+    spy = LxmlSpy(diagrams.etree)
+    monkeypatch.setattr(diagrams, "etree", spy)
+    return spy
+
+
+class LxmlSpy:
+    """Stands in for lxml in workflows.engine.diagrams, passing every call through."""
+
+    def __init__(self, real):
+        self.real = real
+        self.parsed: list[int] = []  # bytes handed to the parser, per call
+        self.built: list[int] = []  # bytes of each tree it built, serialised again
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def fromstring(self, text, parser=None):
+        self.parsed.append(len(text))
+        root = self.real.fromstring(text, parser)
+        self.built.append(len(self.real.tostring(root)))
+        return root
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import AccountItem, AccountKind, Agency, Base, Person, RoleHolding, WebirAccount
+from tests.databases import demo_copies
 from web import create_app
 from web.extensions import db
 from workflows.demo import load_demo
@@ -34,19 +35,32 @@ def app(database_url):
         db.engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def demo_database(app, database_url):
+    """The demo city with the shipped diagrams deployed, built once per run (tests/databases.py)."""
+    copies = demo_copies(database_url, Base.metadata)
+    with app.app_context():
+        copies.build(load_city)
+    yield copies
+    copies.close()
+
+
+def load_city() -> None:
+    Base.metadata.drop_all(db.engine)
+    Base.metadata.create_all(db.engine)
+    load_demo(db.session, now=NOW, bpmn_dir=ROOT / "bpmn" / "kaohsiung", include_history=False)
+    db.session.commit()
+    db.session.remove()
+
+
 @pytest.fixture(autouse=True)
-def fresh_db(app):
-    """Every test starts from the demo city with the shipped diagrams deployed.
+def fresh_db(demo_database):
+    """Every test starts from the demo city with the shipped diagrams deployed: a copy of the one built.
 
     No app context stays pushed during the test: requests must get their own, as in production
     (a shared one would share ``g`` and so the logged-in user between test clients).
     """
-    with app.app_context():
-        Base.metadata.drop_all(db.engine)
-        Base.metadata.create_all(db.engine)
-        load_demo(db.session, now=NOW, bpmn_dir=ROOT / "bpmn" / "kaohsiung", include_history=False)
-        db.session.commit()
-        db.session.remove()
+    demo_database.restore()
 
 
 @pytest.fixture

@@ -11,9 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import AccountItem, AccountKind, Agency, Base, Person, RoleHolding, WebirAccount
+from tests.databases import demo_copies
 from web import create_app
 from web.extensions import db
 from workflows.demo import load_demo
+from workflows.engine import diagrams
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -34,19 +36,32 @@ def app(database_url, tmp_path_factory):
         db.engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def demo_database(app, database_url):
+    """The demo city with the shipped diagrams deployed, built once per run (tests/databases.py)."""
+    copies = demo_copies(database_url, Base.metadata)
+    with app.app_context():
+        copies.build(load_city)
+    yield copies
+    copies.close()
+
+
+def load_city() -> None:
+    Base.metadata.drop_all(db.engine)
+    Base.metadata.create_all(db.engine)
+    load_demo(db.session, now=NOW, bpmn_dir=ROOT / "bpmn" / "kaohsiung", include_history=False)
+    db.session.commit()
+    db.session.remove()
+
+
 @pytest.fixture(autouse=True)
-def fresh_db(app):
-    """Every test starts from the demo city with the shipped diagrams deployed.
+def fresh_db(demo_database):
+    """Every test starts from the demo city with the shipped diagrams deployed: a copy of the one built.
 
     No app context stays pushed during the test: requests must get their own, as in production
     (a shared one would share ``g`` and so the logged-in user between test clients).
     """
-    with app.app_context():
-        Base.metadata.drop_all(db.engine)
-        Base.metadata.create_all(db.engine)
-        load_demo(db.session, now=NOW, bpmn_dir=ROOT / "bpmn" / "kaohsiung", include_history=False)
-        db.session.commit()
-        db.session.remove()
+    demo_database.restore()
 
 
 @pytest.fixture
@@ -67,6 +82,32 @@ def person(session):
     def get(username: str) -> Person:
         return session.scalar(select(Person).where(Person.username == username))
     return get
+
+
+@pytest.fixture
+def lxml_spy(monkeypatch) -> LxmlSpy:
+    """Watches what the diagram code hands to lxml and what lxml builds from it."""
+    spy = LxmlSpy(diagrams.etree)
+    monkeypatch.setattr(diagrams, "etree", spy)
+    return spy
+
+
+class LxmlSpy:
+    """Stands in for lxml in workflows.engine.diagrams, passing every call through."""
+
+    def __init__(self, real):
+        self.real = real
+        self.parsed: list[int] = []  # bytes handed to the parser, per call
+        self.built: list[int] = []  # bytes of each tree it built, serialised again
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def fromstring(self, text, parser=None):
+        self.parsed.append(len(text))
+        root = self.real.fromstring(text, parser)
+        self.built.append(len(self.real.tostring(root)))
+        return root
 
 
 @pytest.fixture

@@ -87,7 +87,8 @@ def send_pending_emails(session: Session, mailer: Mailer, now: datetime, limit: 
         except Exception as exc:  # one bad message or a server hiccup must not stop the others
             log.exception("e-mail for notification %s failed (attempt %s of %s)", note_id, note.email_attempts,
                           MAX_EMAIL_ATTEMPTS)
-            note.email_claimed_at, note.email_error = None, str(exc)[:500]  # released: retried next run
+            # Released: tried again next run.
+            note.email_claimed_at, note.email_error = None, f"{type(exc).__name__}: {exc}"[:500]
         else:
             note.emailed_at, note.email_error = now, None
             sent += 1

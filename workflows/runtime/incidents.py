@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import Session
 
-from models import Application, ApplicationState, Incident, Person
+from models import Application, Incident, Person
 
 from .. import audit
 from ..access import require_admin
@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 TIMER = "timer"  # the sweep's wake of a due instance
 MESSAGE_LIMIT = 2000
 TRACEBACK_LIMIT = 20000
-_LIVE = (ApplicationState.RUNNING, ApplicationState.RETURNED)
 
 
 @dataclass(frozen=True)
@@ -92,7 +91,7 @@ def retry_incident(session: Session, *, incident_id: int, actor: Person, now: da
     app = incident.application
     try:
         with single_writer(session, "此案件剛被其他人處理，請重新整理後再試"):
-            live = app.state in _LIVE
+            live = app.is_open
             if live:
                 run = restore(app)
                 run.tick()

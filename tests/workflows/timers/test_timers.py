@@ -16,6 +16,7 @@ from models import Application, AuditEvent, Notification, ScheduleRun
 from tests.conftest import QUERIER_ADD
 from workflows import notify as notifications
 from workflows.filing.applications import submit_application
+from workflows.runtime.incidents import list_incidents, retry_incident
 from workflows.settings import SETTINGS
 from workflows.timers import duties
 from workflows.timers import sweep as timers
@@ -215,6 +216,7 @@ def test_a_duty_that_cannot_catch_up_is_logged_and_the_others_still_run(session,
 
 
 def test_a_wake_that_raises_is_logged_and_the_other_timers_still_fire(session, person, clock, caplog, monkeypatch):
+    """The failure is logged with its traceback and becomes an incident; the sweep passes it by until a retry."""
     broken, working = file_querier(session, person), file_querier(session, person)
     restore = timers.restore
 
@@ -227,13 +229,15 @@ def test_a_wake_that_raises_is_logged_and_the_other_timers_still_fire(session, p
     result = sweep_at(session, clock, REMINDER_DUE + MINUTE)
     assert (result.woken, result.fired, result.failed) == (1, 1, 1)
     [record] = logged_failures(caplog)
-    assert record.getMessage().startswith(f"waking application {broken.id} failed")
+    assert record.getMessage().startswith(f"timer wake of application {broken.id} failed")
     assert "cannot restore this one" in caplog.text
     assert [n.application_id for n in notes(session)] == [working.id]
 
-    monkeypatch.setattr(timers, "restore", restore)  # fixed: tried again once its claim has lapsed
-    assert sweep_at(session, clock, REMINDER_DUE + 2 * MINUTE).fired == 0
-    assert sweep_at(session, clock, REMINDER_DUE + MINUTE + timers.CLAIM_LEASE + MINUTE).fired == 1
+    monkeypatch.setattr(timers, "restore", restore)  # fixed, but an open incident waits for a person
+    assert sweep_at(session, clock, REMINDER_DUE + MINUTE + timers.CLAIM_LEASE + MINUTE).fired == 0
+    [incident] = list_incidents(session, actor=person("admin"))
+    assert incident.application_id == broken.id
+    retry_incident(session, incident_id=incident.id, actor=person("admin"), now=REMINDER_DUE + 3 * MINUTE)
     assert sorted(n.application_id for n in notes(session)) == [broken.id, working.id]
 
 

@@ -53,8 +53,8 @@ def test_the_palette_offers_only_runnable_elements_in_chinese(page: Page):
 
     # A plain task (as in a diagram drawn elsewhere) changes into a user task only: no receive, send, script or
     # service task, no sub-process.
-    editor_js(page, """const r = ed.get('elementRegistry');
-        const task = ed.get('modeling').createShape({ type: 'bpmn:Task' }, { x: 700, y: 560 }, r.get('pool_querier_account'));
+    editor_js(page, """const pool = ed.get('elementRegistry').get('pool_querier_account');
+        const task = ed.get('modeling').createShape({ type: 'bpmn:Task' }, { x: 700, y: 560 }, pool);
         ed.get('selection').select(task);""")
     page.locator('.djs-context-pad [data-action="replace"]').click()
     menu = page.locator(".djs-popup .entry")
@@ -174,4 +174,5 @@ def test_check_warns_about_an_approval_step_without_its_timers(page: Page):
     page.get_by_role("button", name="檢查", exact=True).click()
     item = page.locator('.problem-list li.warning[data-element="unit_head_review"]', has_text="逾期提醒")
     expect(item).to_have_count(1)
-    expect(page.locator('.problem-list li.warning[data-element="agency_manager_setup"]', has_text="逾期提醒")).to_have_count(0)
+    kept = page.locator('.problem-list li.warning[data-element="agency_manager_setup"]', has_text="逾期提醒")
+    expect(kept).to_have_count(0)

@@ -200,6 +200,8 @@ def _client_text() -> dict[str, str]:
         "what.due_working_days": _("辦理期限（工作天）"), "what.notify": _("通知對象"), "what.timer": _("計時器"),
         "none": _("（無）"), "noDifferences": _("兩個版本沒有差異。"), "sep": _("、"), "listSep": _("；"),
         "colon": _("："),
+        "missingTimers": _("這個簽核步驟沒有「逾期提醒」與「逾期通報上級」兩個邊界計時器；請比照其他步驟加上"),
+        "zoomIn": _("放大"), "zoomOut": _("縮小"), "fit": _("符合畫面"), "zoom": _("縮放"),
     }
 
 

@@ -14,6 +14,7 @@ const files = {
   'bpmn-js/dist/assets/bpmn-font': 'bpmn-js/assets/bpmn-font',
   '@bpmn-io/properties-panel/dist/assets/properties-panel.css': 'properties-panel/properties-panel.css',
   'bpmn-js-bpmnlint/dist/assets/css/bpmn-js-bpmnlint.css': 'bpmnlint/bpmn-js-bpmnlint.css',
+  'bpmn-js-token-simulation/assets/css/bpmn-js-token-simulation.css': 'token-simulation/bpmn-js-token-simulation.css',
   'bpmn-js/LICENSE': 'bpmn-js/LICENSE',
   'swagger-ui-dist/swagger-ui-bundle.js': 'swagger-ui/swagger-ui-bundle.js',
   'swagger-ui-dist/swagger-ui.css': 'swagger-ui/swagger-ui.css',

@@ -2,11 +2,13 @@
 import BpmnModeler from 'bpmn-js/lib/Modeler';
 import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from 'bpmn-js-properties-panel';
 import lintModule from 'bpmn-js-bpmnlint';
+import TokenSimulationModule from 'bpmn-js-token-simulation/lib/modeler';
 import { diff } from 'bpmn-js-differ';
 import { BpmnModdle } from 'bpmn-moddle';
 import bpmnlintConfig from './bpmnlint-config.generated.js';
 import PlainConditionProvider from './plain-condition-provider.js';
 import ApprovalProvider from './approval-provider.js';
+import RunnableElements from './runnable-elements.js';
 import spiffworkflowModdle from './spiffworkflow-moddle.js';
 
 // Diagrams written by hand (like the shipped ones) carry sourceRef/targetRef only. bpmnlint and the
@@ -31,6 +33,8 @@ export function createModeler({ container, properties, translate, options }) {
     BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, lintModule,
     { __init__: ['plainConditionProvider'], plainConditionProvider: ['type', PlainConditionProvider] },
     { __init__: ['approvalProvider'], approvalProvider: ['type', ApprovalProvider] },
+    { __init__: ['runnableElements'], runnableElements: ['type', RunnableElements] },
+    TokenSimulationModule,
   ];
   if (translate) modules.push({ translate: ['value', translate] });
   const modeler = new BpmnModeler({

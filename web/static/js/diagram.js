@@ -2,10 +2,25 @@
 (function () {
   const el = WebirDom.el;
   // Strings in the UI language, put on the page by the server (_client_text.html); Chinese when absent.
-  const TEXT = Object.assign({ overdue: '逾期 {days} 天', noHolder: '尚無承辦人', median: '中位數 {median} 天', sep: '、' },
+  const TEXT = Object.assign({ overdue: '逾期 {days} 天', noHolder: '尚無承辦人', median: '中位數 {median} 天', sep: '、',
+    zoomIn: '放大', zoomOut: '縮小', fit: '符合畫面', zoom: '縮放' },
     window.WebirText || {});
   function text(key, values) {
     return TEXT[key].replace(/{(\w+)}/g, (_, name) => (values && name in values ? values[name] : `{${name}}`));
+  }
+
+  // Zoom in, out and back to the whole diagram: a long chain fitted into the box is too small to read.
+  function zoomButtons(container, viewer) {
+    const canvas = viewer.get('canvas');
+    const button = (label, action, onClick) => {
+      const b = el('button', { type: 'button', 'data-action': action }, [label]);
+      b.addEventListener('click', onClick);
+      return b;
+    };
+    const zoomBy = step => canvas.zoom(Math.min(4, Math.max(0.2, canvas.zoom() * step)));
+    container.before(el('div', { class: 'diagram-zoom', role: 'group', 'aria-label': TEXT.zoom }, [
+      button(TEXT.zoomIn, 'zoom-in', () => zoomBy(1.25)), button(TEXT.zoomOut, 'zoom-out', () => zoomBy(0.8)),
+      button(TEXT.fit, 'fit', () => canvas.zoom('fit-viewport', 'auto'))]));
   }
 
   async function draw(container, xmlUrl) {
@@ -13,6 +28,8 @@
     const xml = await (await fetch(xmlUrl, { credentials: 'same-origin' })).text();
     await viewer.importXML(xml);
     viewer.get('canvas').zoom('fit-viewport', 'auto');
+    zoomButtons(container, viewer);
+    container.viewer = viewer;  // tests and the console reach the viewer through the element
     return viewer;
   }
 

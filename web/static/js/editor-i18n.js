@@ -13,7 +13,15 @@
     'Create end event': '建立結束事件', 'Create gateway': '建立閘道', 'Create task': '建立工作',
     'Create expanded sub-process': '建立展開的子流程', 'Create data object reference': '建立資料物件參照',
     'Create data store reference': '建立資料儲存參照', 'Create pool/participant': '建立池／參與者',
-    'Create group': '建立群組',
+    'Create group': '建立群組', 'Create user task': '建立簽核步驟（使用者工作）',
+    "Create timer (drop it on a step's edge)": '建立計時器（拖到步驟邊框上成為逾期提醒／通報）',
+    'Append user task': '接上簽核步驟（使用者工作）',
+    // replace menu (變更元素類型)
+    'Start event': '開始事件', 'End event': '結束事件', 'User task': '使用者工作（簽核步驟）',
+    'Exclusive gateway': '互斥閘道', 'Timer boundary event': '邊界計時器（中斷步驟）',
+    'Timer boundary event (non-interrupting)': '邊界計時器（不中斷步驟）', 'Sequence flow': '一般連線',
+    'Default flow': '預設路徑', 'Conditional flow': '條件連線', 'Expanded pool/participant': '展開的池／參與者',
+    'Search in diagram': '在流程圖中搜尋', 'No matching entries found.': '找不到相符的項目。',
     // context pad
     'Append end event': '接上結束事件', 'Append gateway': '接上閘道', 'Append task': '接上工作',
     'Append intermediate/boundary event': '接上中間／邊界事件', 'Append timer intermediate catch event': '接上計時器事件',

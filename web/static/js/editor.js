@@ -22,6 +22,21 @@
       && e.businessObject.processRef.id === id) || null;
   }
 
+  // An approval step carries a reminder (notify holder) and an escalation (notify superior) boundary timer.
+  function notifyTargets(element) {
+    return (element.attachers || []).filter(a => a.type === 'bpmn:BoundaryEvent'
+      && (a.businessObject.eventDefinitions || []).some(d => d.$type === 'bpmn:TimerEventDefinition'))
+      .flatMap(a => (a.businessObject.extensionElements?.values || []).flatMap(v => v.properties || []))
+      .filter(p => p.name === 'notify').map(p => p.value);
+  }
+
+  function stepsWithoutTimers(registry) {
+    return registry.filter(e => e.type === 'bpmn:UserTask').filter(e => {
+      const targets = notifyTargets(e);
+      return !targets.includes('holder') || !targets.includes('superior');
+    });
+  }
+
   function labelOf(element, id) {
     const name = element && element.businessObject && element.businessObject.name;
     return name ? `${name}（${id}）` : (id || t('wholeDiagram'));
@@ -37,6 +52,8 @@
         translate: EditorI18n.translate, options: JSON.parse(root.dataset.options),
       });
       this.problemOverlays = [];
+      this.importError = null;  // set while the last opened file could not be read: nothing to check then
+      this.importWarnings = [];
       root.editor = this;  // tests and the console reach the modeler through the element
     }
 
@@ -47,20 +64,53 @@
       this.status.className = `status ${kind || ''}`;
     }
 
+    // Open a diagram; its import warnings stay in the problem list until the next check. A file that
+    // cannot be read leaves nothing to check, save or deploy (the previous diagram is not what was opened).
     async load(xml) {
       try {
         const { warnings } = await this.modeler.importXML(xml);
-        const canvas = this.get('canvas');
-        canvas.zoom('fit-viewport', 'auto');
-        canvas.scroll({ dx: 70, dy: 0 });  // fit-viewport puts the left edge under the palette
+        this.importError = null;
+        this.importWarnings = warnings.map(w => ({ id: w.element?.id || null, message: w.message }));
+        this.fit();
         this.clearProblems();
         this.root.dataset.ready = 'true';
-        if (warnings.length) this.say(t('loadedWithWarnings', { count: warnings.length }), 'error');
+        if (warnings.length) {
+          this.renderList(this.importWarnings.map(w => ({ ...w, element: null, severity: 'warning' })));
+          this.say(t('loadedWithWarnings', { count: warnings.length }), 'error');
+        }
         return true;
       } catch (error) {
+        this.importError = error.message;
+        this.importWarnings = [];
+        this.clearProblems();
+        this.renderList([{ id: null, element: null, message: t('cannotOpen', { error: error.message }), severity: 'error' }]);
         this.say(t('cannotOpen', { error: error.message }), 'error');
         return false;
       }
+    }
+
+    fit() {
+      const canvas = this.get('canvas');
+      canvas.zoom('fit-viewport', 'auto');
+      canvas.scroll({ dx: 70, dy: 0 });  // fit-viewport puts the left edge under the palette
+    }
+
+    zoom(step) {
+      const canvas = this.get('canvas');
+      canvas.zoom(Math.min(4, Math.max(0.2, canvas.zoom() * step)));
+    }
+
+    toggleSimulation() {
+      const active = !this.root.classList.contains('simulating');
+      this.get('toggleMode').toggleMode(active);
+    }
+
+    // Refuse to act on a diagram that did not open: say why, and show it as the check result.
+    refuseBrokenImport() {
+      if (!this.importError) return false;
+      this.renderList([{ id: null, element: null, message: t('cannotOpen', { error: this.importError }), severity: 'error' }]);
+      this.say(t('cannotOpen', { error: this.importError }), 'error');
+      return true;
     }
 
     async xml() {
@@ -89,7 +139,7 @@
         items.push({ id, element, message, severity });
         if (badge && element) this.badge(element, message);
       };
-      lintIssues.forEach(i => add(i.id, EditorI18n.lintMessage(i.rule, i.message),
+      lintIssues.forEach(i => add(i.id, i.own ? i.message : EditorI18n.lintMessage(i.rule, i.message),
         i.category === 'error' ? 'error' : 'warning', false));
       serverProblems.forEach(p => add(p.element, p.message, 'error', true));
       this.renderList(items);
@@ -125,8 +175,21 @@
     }
 
     async check() {
+      if (this.refuseBrokenImport()) return 1;
       this.say(t('checking'));
-      const lintIssues = await AppModeler.lint(this.modeler);
+      try {
+        return await this.runCheck();
+      } catch (error) {  // never leave 檢查中… on the page
+        this.say(t('checkFailed'), 'error');
+        return 1;
+      }
+    }
+
+    async runCheck() {
+      const lintIssues = [...await AppModeler.lint(this.modeler),
+        ...this.importWarnings.map(w => ({ id: w.id, message: w.message, category: 'warn', rule: 'import', own: true })),
+        ...stepsWithoutTimers(this.get('elementRegistry')).map(e => ({ id: e.id, message: t('missingTimers'),
+          category: 'warn', rule: 'approval-timers', own: true }))];
       const { status, data } = await postJSON(this.root.dataset.checkUrl, { xml: await this.xml() });
       if (status >= 400) {
         this.say(data.message || t('checkFailed'), 'error');
@@ -138,6 +201,7 @@
     }
 
     async saveDraft() {
+      if (this.refuseBrokenImport()) return;
       const { status, data } = await postJSON(this.root.dataset.draftUrl, {
         xml: await this.xml(), note: this.note(), base_version: Number(this.root.dataset.baseVersion) || null,
         draft: this.draftId(),
@@ -179,10 +243,14 @@
       input.value = '';
       if (!file) return;
       if (file.size > MAX_UPLOAD_BYTES) return this.say(t('tooLarge'), 'error');
-      if (await this.load(await file.text())) this.say(t('opened', { name: file.name }), 'success');
+      if (!await this.load(await file.text())) return;
+      const count = this.importWarnings.length;
+      if (count) this.say(`${t('opened', { name: file.name })} ${t('loadedWithWarnings', { count })}`, 'error');
+      else this.say(t('opened', { name: file.name }), 'success');
     }
 
     async download() {
+      if (this.refuseBrokenImport()) return;
       const blob = new Blob([await this.xml()], { type: 'application/xml' });
       const link = Object.assign(document.createElement('a'), {
         href: URL.createObjectURL(blob), download: `${this.root.dataset.key}.bpmn`,
@@ -201,6 +269,15 @@
       on('download', 'click', () => this.download());
       on('deploy', 'click', () => this.deploy());
       on('upload', 'change', e => this.upload(e.target));
+      on('zoom-in', 'click', () => this.zoom(1.25));
+      on('zoom-out', 'click', () => this.zoom(0.8));
+      on('fit', 'click', () => this.fit());
+      on('simulate', 'click', () => this.toggleSimulation());
+      this.get('eventBus').on('tokenSimulation.toggleMode', ({ active }) => {
+        this.root.classList.toggle('simulating', active);
+        const button = this.root.querySelector('[data-action="simulate"]');
+        if (button) button.setAttribute('aria-pressed', String(active));
+      });
     }
   }
 

@@ -15,10 +15,11 @@ MAX_DIAGRAM_BYTES = 2 * 1024 * 1024
 
 
 class DiagramError(ValueError):
-    """A diagram is refused; ``problems`` lists (element id, message) pairs."""
+    """A diagram is refused; ``problems`` lists (element id, message) pairs, ``paths`` the simulated paths."""
 
-    def __init__(self, problems: list[tuple[str | None, str]]):
+    def __init__(self, problems: list[tuple[str | None, str]], paths: list | None = None):
         self.problems = problems
+        self.paths = paths or []
         super().__init__("; ".join(f"{eid or '-'}: {msg}" for eid, msg in problems))
 
 
@@ -61,6 +62,7 @@ class ParsedDiagram:
     script_elements: list[str] = field(default_factory=list)
     timers: dict[str, TimerInfo] = field(default_factory=dict)
     sha256: str = ""
+    form: str | None = None  # the form that starts the chain, when the diagram names one
 
 
 def _safe_tree(xml: bytes):
@@ -97,6 +99,19 @@ def _timers(root) -> dict[str, TimerInfo]:
     return timers
 
 
+def _start_form(root, process_id: str) -> str | None:
+    """A ``form`` property on the process, or else on its blank start event."""
+    direct = "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property[@name='form']"
+    process = next((p for p in root.iterfind("bpmn:process", _NS) if p.get("id") == process_id), None)
+    if process is None:
+        return None
+    for owner in (process, *process.iterfind("bpmn:startEvent", _NS)):
+        prop = owner.find(direct, _NS)
+        if prop is not None and prop.get("value"):
+            return prop.get("value")
+    return None
+
+
 def parse_diagram(xml: bytes, process_id: str | None = None) -> ParsedDiagram:
     """Parse one BPMN file holding one executable process."""
     root = _safe_tree(xml)
@@ -112,7 +127,8 @@ def parse_diagram(xml: bytes, process_id: str | None = None) -> ParsedDiagram:
     except ValidationException as exc:
         raise DiagramError([(exc.id or None, str(exc).splitlines()[0])]) from None
     diagram = ParsedDiagram(pid, spec.description or pid, spec, subprocess_specs,
-                            sha256=hashlib.sha256(xml).hexdigest(), timers=_timers(root))
+                            sha256=hashlib.sha256(xml).hexdigest(), timers=_timers(root),
+                            form=_start_form(root, pid))
     for task_spec in spec.task_specs.values():
         for condition, _target in getattr(task_spec, "cond_task_specs", []):
             if condition is not None:

@@ -199,7 +199,8 @@ def _client_text() -> dict[str, str]:
         "what.name": _("名稱"), "what.condition": _("條件"), "what.default": _("預設路徑"), "what.form": _("表單"),
         "what.due_working_days": _("辦理期限（工作天）"), "what.notify": _("通知對象"), "what.timer": _("計時器"),
         "none": _("（無）"), "noDifferences": _("兩個版本沒有差異。"), "sep": _("、"), "listSep": _("；"),
-        "colon": _("："),
+        "colon": _("："), "pathsTitle": _("模擬走過的路徑（{count} 條）"), "pathSteps": _("路徑"),
+        "pathEnd": _("結果"), "filed": _("提出申請"),
     }
 
 

@@ -29,7 +29,7 @@ from ..engine import DiagramError, ExpressionError, ParsedDiagram, UserTaskInfo,
 from ..engine.checks import SCRIPT_REFUSED, Problem, xml_problems
 from ..engine.diagrams import MAX_DIAGRAM_BYTES  # noqa: F401 - re-exported for the web layer
 from ..engine.simulate import SimPath, StepChoices, expression_names, simulate
-from ..errors import Conflict, Invalid
+from ..errors import Conflict, Invalid, NotFound
 from ..forms import FORMS, SCHEDULER, STEP_FORMS, Field
 from ..settings import timer_data
 
@@ -208,6 +208,12 @@ class DiagramRefused(Invalid):
 class Deployment:
     version: DefinitionVersion
     created: bool  # False: the same content was already deployed as this version
+    latest: int | None = None  # the current version number, when ``version`` is an earlier one
+
+    @property
+    def equals_earlier(self) -> bool:
+        """The content repeats an earlier, no longer current version: a rollback would make it current."""
+        return not self.created and self.latest is not None and self.version.version != self.latest
 
 
 def deploy(session: Session, xml: bytes, *, actor: Person | None, now: datetime,
@@ -232,6 +238,8 @@ def deploy_version(session: Session, xml: bytes, *, key: str, actor: Person, now
     deployment = _store(session, diagram, xml, actor=actor, now=now, jurisdiction=jurisdiction, note=note.strip())
     if deployment.created:
         _discard_drafts(session, key, actor)
+    else:
+        deployment = Deployment(deployment.version, False, _latest_number(session, deployment.version.definition))
     try:
         session.commit()
     except IntegrityError:
@@ -248,11 +256,11 @@ def _store(session: Session, diagram: ParsedDiagram, xml: bytes, *, actor: Perso
         session.add(definition)
         session.flush()
     existing = session.scalar(select(DefinitionVersion).where(
-        DefinitionVersion.definition_id == definition.id, DefinitionVersion.sha256 == diagram.sha256))
+        DefinitionVersion.definition_id == definition.id, DefinitionVersion.sha256 == diagram.sha256)
+        .order_by(DefinitionVersion.version.desc()).limit(1))
     if existing:
         return Deployment(existing, created=False)
-    number = (session.scalar(select(func.max(DefinitionVersion.version))
-                             .where(DefinitionVersion.definition_id == definition.id)) or 0) + 1
+    number = _latest_number(session, definition) + 1
     version = DefinitionVersion(definition=definition, version=number, bpmn_xml=xml, sha256=diagram.sha256,
                                 note=note, created_by_id=actor.id if actor else None, created_at=now)
     definition.name = diagram.name
@@ -262,6 +270,45 @@ def _store(session: Session, diagram: ParsedDiagram, xml: bytes, *, actor: Perso
                  subject_id=version.id, now=now, key=definition.key, version=number, sha256=diagram.sha256,
                  note=note)
     return Deployment(version, created=True)
+
+
+def _latest_number(session: Session, definition: ProcessDefinition) -> int:
+    return session.scalar(select(func.max(DefinitionVersion.version))
+                          .where(DefinitionVersion.definition_id == definition.id)) or 0
+
+
+def rollback_version(session: Session, *, key: str, version: int, actor: Person, now: datetime,
+                     note: str) -> DefinitionVersion:
+    """Make an earlier version current again: a new version repeating its content, noted and audited.
+
+    New applications start on it; running ones finish on the version they started with.
+    """
+    require_admin(actor)
+    if not note.strip():
+        raise Invalid({"note": "請填寫回復原因"})
+    definition = session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == key))
+    earlier = definition and session.scalar(select(DefinitionVersion).where(
+        DefinitionVersion.definition_id == definition.id, DefinitionVersion.version == version))
+    if not earlier:
+        raise NotFound(f"流程「{key}」沒有第 {version} 版")
+    latest = _latest_number(session, definition)
+    if version == latest:
+        raise Conflict(f"第 {version} 版已是目前的版本，不需回復")
+    number = latest + 1
+    restored = DefinitionVersion(definition=definition, version=number, bpmn_xml=earlier.bpmn_xml,
+                                 sha256=earlier.sha256, note=f"回復第 {version} 版：{note.strip()}",
+                                 restores_version=version, created_by_id=actor.id, created_at=now)
+    session.add(restored)
+    session.flush()
+    audit.record(session, "definition_rolled_back", actor=actor, subject_type="definition_version",
+                 subject_id=restored.id, now=now, key=key, version=number, restores_version=version,
+                 replaced_version=latest, sha256=earlier.sha256, note=note.strip())
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict("另一位管理者剛部署了新版本，請重新整理後再試") from None
+    return restored
 
 
 def _discard_drafts(session: Session, key: str, author: Person) -> None:

@@ -59,6 +59,12 @@ class SimPath:
     end_element: str | None = None
     variant: str = ""  # which start data, when the start form's choices branch the chain
 
+    def as_dict(self) -> dict[str, Any]:
+        return {"steps": [{"element": s.element, "name": s.name, "decision": s.decision, "label": s.label()}
+                          for s in self.steps],
+                "end": self.end, "end_label": END_WORDS[self.end], "end_element": self.end_element,
+                "variant": self.variant, "text": self.describe()}
+
     def describe(self) -> str:
         moves = " → ".join(s.label() for s in self.steps) or "（無人決定）"
         prefix = f"[{self.variant}] " if self.variant else ""

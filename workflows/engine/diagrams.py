@@ -67,16 +67,18 @@ class ParsedDiagram:
 
 def _safe_tree(xml: bytes):
     if len(xml) > MAX_DIAGRAM_BYTES:
-        raise DiagramError([(None, f"diagram larger than {MAX_DIAGRAM_BYTES // 1024} KB")])
+        raise DiagramError([(None, f"流程圖超過 {MAX_DIAGRAM_BYTES // 1024} KB，無法處理")])
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, dtd_validation=False
     )
     try:
         root = etree.fromstring(xml, parser)
     except etree.XMLSyntaxError as exc:
-        raise DiagramError([(None, f"not well-formed XML: {exc}")]) from None
+        line = getattr(exc, "lineno", None)
+        where = f"（第 {line} 行附近）" if line else ""
+        raise DiagramError([(None, f"檔案不是格式正確的 XML{where}")]) from None
     if root.getroottree().docinfo.doctype:
-        raise DiagramError([(None, "DOCTYPE declarations are not allowed")])
+        raise DiagramError([(None, "流程圖不可含 DOCTYPE 宣告（不接受 DTD 與實體）")])
     return root
 
 
@@ -97,6 +99,12 @@ def _timers(root) -> dict[str, TimerInfo]:
     for node in root.iterfind(".//bpmn:intermediateCatchEvent[bpmn:timerEventDefinition]", _NS):
         timers[node.get("id")] = TimerInfo(node.get("id"), None, None, _property(node, "action"))
     return timers
+
+
+def _parse_message(exc: ValidationException) -> str:
+    """SpiffWorkflow's parse error in plain words, naming the element; never its English text."""
+    what = f"元素「{exc.id}」" if exc.id else "流程圖"
+    return f"{what}無法被流程引擎解析：請檢查它的類型、連線與屬性設定"
 
 
 def _start_form(root, process_id: str) -> str | None:
@@ -120,12 +128,12 @@ def parse_diagram(xml: bytes, process_id: str | None = None) -> ParsedDiagram:
         parser.add_bpmn_xml(etree.ElementTree(root), filename=process_id or "upload.bpmn")
         ids = parser.get_process_ids()
         if not ids:
-            raise DiagramError([(None, "no executable process in the diagram")])
+            raise DiagramError([(None, "圖中沒有可執行的流程（bpmn:process 須設 isExecutable）")])
         pid = process_id or ids[0]
         spec = parser.get_spec(pid)
         subprocess_specs = parser.get_subprocess_specs(pid)
     except ValidationException as exc:
-        raise DiagramError([(exc.id or None, str(exc).splitlines()[0])]) from None
+        raise DiagramError([(exc.id or None, _parse_message(exc))]) from None
     diagram = ParsedDiagram(pid, spec.description or pid, spec, subprocess_specs,
                             sha256=hashlib.sha256(xml).hexdigest(), timers=_timers(root),
                             form=_start_form(root, pid))

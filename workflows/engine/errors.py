@@ -10,7 +10,7 @@ import re
 
 from .expressions import ExpressionError
 
-_EXPRESSION = re.compile(r"expression '(.*?)'(?:$|\s|:)", re.S)
+_EXPRESSION = re.compile(r"expression '(.*?)'(?=[.\s:]|$)", re.S)
 
 
 def _causes(exc: BaseException):

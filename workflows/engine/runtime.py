@@ -21,13 +21,23 @@ from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
 from .diagrams import ParsedDiagram
+from .errors import engine_message
 from .expressions import SCRIPT_ENGINE, ExpressionError
 
 SERIALIZER_VERSION = "1.5"
 
 
 class EngineError(RuntimeError):
-    """The engine could not advance the instance (bad expression, missing data)."""
+    """The engine could not advance the instance (bad expression, missing data); the message is plain Chinese."""
+
+    def __init__(self, message: str, element: str | None = None):
+        super().__init__(message)
+        self.element = element
+
+    @classmethod
+    def wrap(cls, exc: BaseException) -> EngineError:
+        element, message = engine_message(exc)
+        return cls(message, element)
 
 
 class _SpecFreeConverter(BpmnWorkflowConverter):
@@ -119,16 +129,16 @@ class Run:
         try:
             task = self._wf.get_task_from_id(UUID(guid))
         except (TaskNotFoundException, ValueError):
-            raise EngineError(f"task {guid} is not in this instance") from None
+            raise EngineError("這個案件沒有這個步驟") from None
         if task.state != TaskState.READY or not task.task_spec.manual:
-            raise EngineError(f"task {guid} is not waiting for a person")
+            raise EngineError("這個步驟已不在等待辦理")
         task.data.update(data)
         # Completing a task re-checks waiting timers, so a due one may fire here too: one count around both.
         before = self._fired_timers()
         try:
             task.run()
-        except SpiffWorkflowException as exc:
-            raise EngineError(str(exc)) from exc
+        except (SpiffWorkflowException, ExpressionError) as exc:
+            raise EngineError.wrap(exc) from exc
         self._advance(before=before)
 
     def update_data(self, guid: str, data: dict[str, Any]) -> None:
@@ -179,8 +189,8 @@ class Run:
             if refresh:
                 self._wf.refresh_timers()
             self._wf.do_engine_steps()
-        except SpiffWorkflowException as exc:
-            raise EngineError(str(exc)) from exc
+        except (SpiffWorkflowException, ExpressionError) as exc:
+            raise EngineError.wrap(exc) from exc
         self._note_fired(before)
 
     def _fired_timers(self) -> list:
@@ -203,6 +213,7 @@ class Run:
             value = SCRIPT_ENGINE.evaluate(task, expression)
             return datetime.fromisoformat(value)
         except (SpiffWorkflowException, ExpressionError, TypeError, ValueError) as exc:
-            raise EngineError(f"due_date of {task.task_spec.bpmn_id}: {exc}") from exc
+            name = task.task_spec.bpmn_name or task.task_spec.bpmn_id
+            raise EngineError(f"「{name}」的辦理期限（due_date）無法計算", task.task_spec.bpmn_id) from exc
 
 

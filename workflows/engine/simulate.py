@@ -93,6 +93,7 @@ class _Node:
     variant: str
     rejected: bool = False
     decided: bool = False
+    state_id: int = -1
 
 
 class _StepLimit(Exception):
@@ -158,15 +159,16 @@ class _Walk:
     # -- one state: every move a person or a timer can make from it --------------------------------------
 
     def _expand(self, node: _Node) -> None:
-        state_id = self.seen[self._signature(node)]
+        state_id = node.state_id
         ready = sorted(node.workflow.get_tasks(state=TaskState.READY, manual=True), key=_bpmn_id)
+        open_steps = frozenset(_bpmn_id(t) for t in ready)
         moves = []
         if ready:
             step = _bpmn_id(ready[0])
             info = self.diagram.user_tasks.get(step)
             choices = self.choices.get(info.form) if info and info.form else None
             moves += [(self._decide, step, decision, data) for decision, data in (choices.decisions if choices else ())]
-        moves += [(self._fire, timer_id) for timer_id in _waiting_timers(node.workflow)]
+        moves += [(self._fire, timer_id, open_steps) for timer_id in _waiting_timers(node.workflow)]
         if not moves and not ready:
             self._stuck(node)
         for index, (move, *args) in enumerate(moves):
@@ -186,8 +188,7 @@ class _Walk:
             return
         self._settle(child, parent=state_id)
 
-    def _fire(self, child: _Node, state_id: int, timer_id: str) -> None:
-        before = _ready_ids(child.workflow)
+    def _fire(self, child: _Node, state_id: int, timer_id: str, before: frozenset[str]) -> None:
         task = next(t for t in child.workflow.get_tasks(state=TaskState.WAITING) if _bpmn_id(t) == timer_id)
         child.steps = (*child.steps, PathStep(timer_id, _name(task)))
         _force_fire(task)
@@ -224,6 +225,7 @@ class _Walk:
             if timer is None and state_id != parent:
                 self._path(node, "loop")
         else:
+            node.state_id = state_id
             self.first_node[state_id] = (node.steps, node.variant, sorted(_ready_ids(node.workflow)))
             self.queue.append(node)
 

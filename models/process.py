@@ -30,10 +30,10 @@ class ProcessDefinition(Base):
 
 
 class DefinitionVersion(Base):
-    """One deployed, immutable diagram; same content hash, same version."""
+    """One deployed, immutable diagram; a deploy of known content keeps its version, a rollback repeats it."""
 
     __tablename__ = "definition_version"
-    __table_args__ = (UniqueConstraint("definition_id", "version"), UniqueConstraint("definition_id", "sha256"))
+    __table_args__ = (UniqueConstraint("definition_id", "version"), Index(None, "definition_id", "sha256"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
@@ -43,6 +43,7 @@ class DefinitionVersion(Base):
     note: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    restores_version: Mapped[int | None]  # a rollback: the earlier version whose content this repeats
 
     definition: Mapped[ProcessDefinition] = relationship(back_populates="versions")
 

@@ -197,7 +197,7 @@ def test_external_entity_is_refused_and_never_read(tmp_path, where):
             xml = xml.replace('name="單位主管核准"', 'name="&xxe;"', 1)
         error = _assert_never_opened(xml.encode(), fifo, flag)
     if where == "text":
-        assert "DOCTYPE declarations are not allowed" in str(error)
+        assert "不可含 DOCTYPE" in str(error)
 
 
 def test_the_tripwire_catches_a_parser_that_does_read(tmp_path):
@@ -258,11 +258,11 @@ def test_a_file_over_the_size_limit_is_refused_before_parsing(tmp_path):
     valid = QUERIER.encode()
     at_limit = valid + b" " * (MAX_DIAGRAM_BYTES - len(valid))
     assert parse_diagram(at_limit).process_id == "querier_account"
-    with pytest.raises(DiagramError, match="larger than"):
+    with pytest.raises(DiagramError, match="流程圖超過"):
         parse_diagram(at_limit + b" ")
     with tripwire(tmp_path) as (fifo, flag):
         hostile = f'<!DOCTYPE d [<!ENTITY x SYSTEM "file://{fifo}">]>'.encode() + at_limit
-        with pytest.raises(DiagramError, match="larger than"):
+        with pytest.raises(DiagramError, match="流程圖超過"):
             parse_diagram(hostile)
         time.sleep(0.05)
         assert not flag.exists()
@@ -464,3 +464,22 @@ def test_a_due_date_expression_sets_the_steps_due_moment():
     with time_machine.travel(datetime(2027, 2, 20, 1, 0, tzinfo=UTC), tick=False):
         [task] = Run.start(diagram, {"kind": "central_staff", "effective_date": "2027-03-01", **TIMERS}).ready_tasks()
     assert (task.step, task.due_at) == ("notify_bureau", datetime(2027, 3, 7, 16, 0, tzinfo=UTC))
+
+
+def test_an_engine_failure_is_told_in_chinese_naming_its_element():
+    from tests.workflows.editor.bpmn_builder import bpmn, decision_gateway, flow, step
+    from workflows.engine import EngineError, Run, parse_diagram
+
+    xml = bpmn("querier_account", ['<bpmn:startEvent id="start" />', step("review", "單位主管核准"),
+                                   '<bpmn:endEvent id="end_ok" />', '<bpmn:endEvent id="end_no" />',
+                                   flow("f1", "start", "review"),
+                                   *decision_gateway("review", "end_ok", "end_no", condition="test == 1")],
+               {"unit_head": ["start", "review", "gw_review", "end_ok", "end_no"]})
+    run = Run.start(parse_diagram(xml.encode()), {})
+    [task] = run.ready_tasks()
+    with pytest.raises(EngineError) as error:
+        run.complete(task.guid, {"decision": "approve"})
+    assert error.value.element == "gw_review"
+    assert str(error.value) == "「gw_review」的運算式「test == 1」用到「test」，但沒有任何表單或步驟提供這個資料"
+    with pytest.raises(EngineError, match="這個案件沒有這個步驟"):
+        run.complete("not-a-guid", {})

@@ -136,7 +136,7 @@ def test_the_editor_lists_processes_with_their_history(client):
 def test_the_check_endpoint_reports_problems_without_deploying(client):
     login(client, "admin")
     ok = client.post("/editor/querier_account/check", json={"xml": QUERIER.decode()}).get_json()
-    assert ok == {"ok": True, "problems": []}
+    assert (ok["ok"], ok["problems"]) == (True, []) and ok["paths"]
     bad = client.post("/editor/querier_account/check", json={"xml": UNKNOWN_LANE.decode()}).get_json()
     assert not bad["ok"] and bad["problems"][0]["element"] == "unit_head_review"
     hostile = client.post("/editor/querier_account/check", json={"xml": '<!DOCTYPE d [<!ENTITY x "y">]><d/>'})
@@ -218,3 +218,59 @@ def test_deploy_from_the_editor_then_compare_and_migrate(client, api, session):
     again = client.post("/editor/querier_account/migrate", data={"from": 1, "to": 2, "application": application_id},
                         follow_redirects=True).get_data(as_text=True)
     assert f"案件 {application_id} 已在第 2 版" in again
+
+
+# ---------------------------------------------------------------- simulation and rollback
+
+def test_a_refused_deploy_lists_each_problem_with_its_path_and_the_path_table(api):
+    harmful = QUERIER.replace(b'decision == "approve"', b"test == 1", 1)
+    response = post_xml(api.as_("admin"), VERSIONS + "?note=x", harmful)
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    body = response.get_json()
+    [message] = [p["message"] for p in body["problems"] if p["element"] == "gw_unit_head_review"]
+    assert "「test」" in message and "路徑：提出申請 → 單位主管核准：同意" in message
+    assert "Error" not in message and "NameError" not in message
+    assert body["paths"] and all(p["text"].startswith("提出申請") for p in body["paths"])
+
+
+def test_the_editor_check_returns_the_path_table(client):
+    login(client, "admin")
+    body = client.post("/editor/querier_account/check", json={"xml": QUERIER.decode()}).get_json()
+    assert body["ok"] is True and body["problems"] == []
+    ends = {p["end_label"] for p in body["paths"]}
+    assert {"核准結案", "不同意結案", "撤回結案"} <= ends
+    refused = client.post("/editor/querier_account/check",
+                          json={"xml": QUERIER.replace(b'decision == "approve"', b"test == 1", 1).decode()}).get_json()
+    assert refused["ok"] is False and refused["paths"]
+    assert [p for p in refused["problems"] if p["element"] == "gw_unit_head_review"]
+
+
+def test_rollback_makes_an_earlier_version_current_and_running_applications_stay(api, session):
+    admin = api.as_("admin")
+    assert post_xml(admin, VERSIONS + "?note=改名", RENAMED).status_code == 201
+    filed = api.as_("sw_staff").post("/api/v1/applications", {"form": "querier_account", "data": QUERIER_ADD})
+    running = session.get(Application, filed.get_json()["id"])
+    assert running.definition_version.version == 2
+
+    again = post_xml(admin, VERSIONS + "?note=x", QUERIER)
+    body = again.get_json()
+    assert again.status_code == 200 and (body["created"], body["equals_version"], body["latest_version"]) == (
+        False, 1, 2)
+    assert "回復" in body["hint"] and body["rollback"] == VERSIONS + "/1/rollback"
+
+    assert api.as_("manager").post(VERSIONS + "/1/rollback", {"note": "x"}).status_code == 403
+    assert admin.post(VERSIONS + "/1/rollback", {}).status_code == 422
+    assert admin.post(VERSIONS + "/2/rollback", {"note": "x"}).status_code == 409
+    assert admin.post(VERSIONS + "/9/rollback", {"note": "x"}).status_code == 404
+    response = admin.post(VERSIONS + "/1/rollback", {"note": "改名造成誤會"})
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert (body["version"], body["restores_version"]) == (3, 1) and "改名造成誤會" in body["note"]
+    assert admin.get(body["xml"]).data == QUERIER
+
+    event = session.scalars(select(AuditEvent).where(AuditEvent.event_type == "definition_rolled_back")).one()
+    assert (event.payload["version"], event.payload["restores_version"], event.payload["replaced_version"]) == (3, 1, 2)
+    session.expire_all()
+    assert session.get(Application, running.id).definition_version.version == 2
+    newer = api.as_("sw_staff").post("/api/v1/applications", {"form": "querier_account", "data": QUERIER_ADD})
+    assert session.get(Application, newer.get_json()["id"]).definition_version.version == 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, g, jsonify, request, url_for
 
 from workflows.access import require_admin
-from workflows.editor.deploy import MAX_DIAGRAM_BYTES, DiagramRefused, deploy_version
+from workflows.editor.deploy import MAX_DIAGRAM_BYTES, DiagramRefused, deploy_version, rollback_version
 from workflows.editor.reads import VersionRow, get_definition, list_definitions
 from workflows.runtime.diagrams import get_version
 
@@ -24,7 +24,8 @@ def _version_json(key: str, row: VersionRow) -> dict:
 @bp.errorhandler(DiagramRefused)
 def _diagram_refused(exc: DiagramRefused):
     return problem(422, str(exc), problems=[{"element": element, "message": message}
-                                            for element, message in exc.problems])
+                                            for element, message in exc.problems],
+                   paths=[path.as_dict() for path in exc.paths])
 
 
 @bp.get("/process-definitions")
@@ -51,7 +52,27 @@ def deploy(key: str):
                                 jurisdiction=current_app.config["JURISDICTION"])
     number = deployment.version.version
     row = next(v for v in get_definition(db.session, key).versions if v.version == number)
-    response = jsonify(key=key, created=deployment.created, **_version_json(key, row))
+    extra = {}
+    if deployment.equals_earlier:
+        extra = {"equals_version": number, "latest_version": deployment.latest,
+                 "hint": f"內容與第 {number} 版相同，目前是第 {deployment.latest} 版；"
+                         f"要讓第 {number} 版重新生效，請回復此版",
+                 "rollback": url_for("api.rollback", key=key, version=number)}
+    response = jsonify(key=key, created=deployment.created, **_version_json(key, row), **extra)
     response.status_code = 201 if deployment.created else 200
     response.headers["Location"] = url_for("api.definition_xml", key=key, version=number)
+    return response
+
+
+@bp.post("/process-definitions/<key>/versions/<int:version>/rollback")
+@token_required
+def rollback(key: str, version: int):
+    body = request.get_json(silent=True)
+    note = body.get("note") if isinstance(body, dict) else None
+    restored = rollback_version(db.session, key=key, version=version, actor=g.actor, now=clock.now(),
+                                note=note if isinstance(note, str) else "")
+    row = next(v for v in get_definition(db.session, key).versions if v.version == restored.version)
+    response = jsonify(key=key, created=True, restores_version=version, **_version_json(key, row))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.definition_xml", key=key, version=restored.version)
     return response

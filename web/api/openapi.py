@@ -231,11 +231,20 @@ def document() -> dict:
                 "application/octet-stream": {"schema": {"type": "string"}}}}}, tag="definitions",
             params=[key, _path_int("version")], errors=(401, 404))},
         "/process-definitions/{key}/versions": {"post": {
-            **_op("Deploy BPMN XML as the next version (administrators)", {
-                "201": _json(_ref("Version"), "Deployed"), "200": _json(_ref("Version"), "Identical content")},
+            **_op("Deploy BPMN XML as the next version (administrators); every path is simulated first and a "
+                  "refusal (422) lists `problems` [{element, message}] and the simulated `paths`", {
+                "201": _json(_ref("Version"), "Deployed"),
+                "200": _json(_ref("Version"), "Identical content. When it equals an earlier, no longer current "
+                             "version: `equals_version`, `latest_version`, a `hint` and the `rollback` URL that "
+                             "makes it current again; nothing is deployed")},
                 tag="definitions", params=[key, _query("note", {"type": "string"}, "change note")],
                 errors=(400, 401, 403, 404, 413, 422)),
             "requestBody": {"required": True, "content": {"application/xml": {"schema": {"type": "string"}}}}}},
+        "/process-definitions/{key}/versions/{version}/rollback": {"post": _op(
+            "Make an earlier version current again as a new version with its content (administrators)",
+            {"201": _json(_ref("Version"), "The new version, repeating the earlier one")}, tag="definitions",
+            params=[key, _path_int("version")], errors=(401, 403, 404, 409, 422),
+            body={"type": "object", "required": ["note"], "properties": {"note": {"type": "string"}}})},
         "/dashboard/steps": {"get": _op("Waiting figures per process version and step", {"200": _json({
             "type": "object", "properties": {"steps": _array("StepFigures"), "ageing": {"type": "object"},
                                              "stuck": {"type": "array", "items": {"type": "object"}}}})},

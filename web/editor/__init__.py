@@ -6,7 +6,7 @@ from flask import Blueprint, Response, abort, current_app, flash, jsonify, redir
 from flask_login import current_user, login_required
 
 from models import ROLE_LABELS, Role
-from workflows.editor.deploy import MAX_DIAGRAM_BYTES, DiagramRefused, deploy_version, validate_diagram
+from workflows.editor.deploy import MAX_DIAGRAM_BYTES, DiagramRefused, check_xml, deploy_version, rollback_version
 from workflows.editor.drafts import deploy_draft, discard_draft, get_draft, is_own_draft, save_draft
 from workflows.editor.migration import list_candidates, migrate_application
 from workflows.editor.reads import get_definition, list_definitions, list_drafts
@@ -110,14 +110,15 @@ def draft_xml(draft_id: int):
 @bp.post("/<key>/check")
 def check(key: str):
     """Run the server checks without deploying, so problems show on the diagram while editing."""
-    xml = _json_body()["xml"].encode()
     try:
-        diagram = validate_diagram(xml)
-    except DiagramError as exc:
-        return jsonify(ok=False, problems=_problems_json(exc.problems))
-    if diagram.process_id != key:
-        return jsonify(ok=False, problems=_problems_json([(diagram.process_id, _("流程代碼須為「%(key)s」", key=key))]))
-    return jsonify(ok=True, problems=[])
+        report = check_xml(_json_body()["xml"].encode())
+    except DiagramError as exc:  # unsafe or malformed XML: nothing else was looked at
+        return jsonify(ok=False, problems=_problems_json(exc.problems), paths=[])
+    paths = [path.as_dict() for path in report.paths]
+    problems = list(report.problems)
+    if report.diagram is not None and report.diagram.process_id != key:
+        problems.append((report.diagram.process_id, _("流程代碼須為「%(key)s」", key=key)))
+    return jsonify(ok=not problems, problems=_problems_json(problems), paths=paths)
 
 
 @bp.post("/<key>/drafts")
@@ -145,12 +146,25 @@ def deploy(key: str):
         deployment = deploy_draft(db.session, body["xml"].encode(), draft_id=body["draft"], **options) \
             if body.get("draft") is not None else deploy_version(db.session, body["xml"].encode(), **options)
     except DiagramRefused as exc:
-        return jsonify(message=str(exc), problems=_problems_json(exc.problems)), 422
+        return jsonify(message=str(exc), problems=_problems_json(exc.problems),
+                       paths=[path.as_dict() for path in exc.paths]), 422
     number = deployment.version.version
-    flash(_("已部署為第 %(number)s 版", number=number) if deployment.created
-          else _("內容與第 %(number)s 版相同，未建立新版本", number=number), "success")
+    if deployment.equals_earlier:
+        flash(_("內容與第 %(number)s 版相同，目前是第 %(latest)s 版；要讓第 %(number)s 版重新生效，"
+                "請在版本紀錄按「回復此版」", number=number, latest=deployment.latest), "warning")
+    else:
+        flash(_("已部署為第 %(number)s 版", number=number) if deployment.created
+              else _("內容與第 %(number)s 版相同，未建立新版本", number=number), "success")
     return jsonify(version=number, created=deployment.created,
                    history=url_for("editor.index", _anchor=f"process-{key}")), 201 if deployment.created else 200
+
+
+@bp.post("/<key>/versions/<int:version>/rollback")
+def rollback(key: str, version: int):
+    restored = rollback_version(db.session, key=key, version=version, actor=current_user, now=clock.now(),
+                                note=request.form.get("note", ""))
+    flash(_("已回復第 %(version)s 版，成為第 %(number)s 版", version=version, number=restored.version), "success")
+    return redirect(url_for("editor.index", _anchor=f"process-{key}"))
 
 
 @bp.get("/<key>/diff")

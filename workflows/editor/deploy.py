@@ -4,23 +4,41 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import product
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import DefinitionVersion, DiagramDraft, Person, ProcessDefinition, Role
+from models import (
+    AGENCY_ROLES,
+    CITY_ROLES,
+    UNIT_ROLES,
+    DefinitionVersion,
+    DiagramDraft,
+    Person,
+    ProcessDefinition,
+    Role,
+)
 
 from .. import audit
 from ..access import require_admin
 from ..engine import DiagramError, ExpressionError, ParsedDiagram, UserTaskInfo, check_expression, parse_diagram
 from ..engine.checks import SCRIPT_REFUSED, Problem, xml_problems
 from ..engine.diagrams import MAX_DIAGRAM_BYTES  # noqa: F401 - re-exported for the web layer
-from ..errors import Conflict, Invalid
-from ..forms import FORMS, STEP_FORMS
+from ..engine.simulate import SimPath, StepChoices, expression_names, simulate
+from ..errors import Conflict, Invalid, NotFound
+from ..forms import FORMS, SCHEDULER, STEP_FORMS, Field
+from ..settings import timer_data
 
 KNOWN_ROLES = {r.value for r in Role}
+# Roles the app hands a step to (runtime.candidates): the applicant, or holders in the unit, agency or city.
+ASSIGNABLE_ROLES = {Role.APPLICANT.value} | {r.value for r in (*UNIT_ROLES, *AGENCY_ROLES, *CITY_ROLES)}
+# A form filed by one of these is signed by the filer: the filing itself is a person's decision.
+SIGNING_FILERS = {Role.AGENCY_HEAD.value}
+MAX_START_VARIANTS = 16
 
 
 def check_diagram(diagram: ParsedDiagram) -> None:
@@ -36,8 +54,12 @@ def diagram_problems(diagram: ParsedDiagram, *, expressions: bool = True) -> lis
     ``expressions=False`` when the XML checks already vetted every expression, each on its own flow.
     """
     problems: list[Problem] = []
-    if diagram.process_id not in FORMS:
-        problems.append((diagram.process_id, f"流程代碼「{diagram.process_id}」不是已知的表單代碼"
+    if diagram.form is not None and diagram.form not in FORMS:
+        problems.append((diagram.process_id, f"流程指定的表單「{diagram.form}」不是已知的表單代碼"
+                                             f"（可用：{'、'.join(FORMS)}）"))
+    elif diagram.form is None and diagram.process_id not in FORMS:
+        problems.append((diagram.process_id, f"流程代碼「{diagram.process_id}」不是已知的表單代碼；"
+                                             f"請改用表單代碼，或在流程或開始事件加上 form 屬性"
                                              f"（可用：{'、'.join(FORMS)}）"))
     for task in diagram.user_tasks.values():
         problems += _user_task_problems(task)
@@ -56,6 +78,9 @@ def _user_task_problems(task: UserTaskInfo) -> list[Problem]:
         problems.append((task.step, "使用者工作不在任何已命名的泳道中，系統無法決定由誰辦理"))
     elif task.lane not in KNOWN_ROLES:
         problems.append((task.step, f"使用者工作位於泳道「{task.lane}」，這不是已知的角色代碼"))
+    elif task.lane not in ASSIGNABLE_ROLES:
+        problems.append((task.step, f"泳道「{task.lane}」的角色不會被指派到案件上，沒有人能辦理這個步驟"
+                                    f"（可用：{'、'.join(sorted(ASSIGNABLE_ROLES))}）"))
     if task.form is None:
         problems.append((task.step, "使用者工作沒有指定表單（form 屬性）"))
     elif task.form not in STEP_FORMS:
@@ -64,20 +89,106 @@ def _user_task_problems(task: UserTaskInfo) -> list[Problem]:
     return problems
 
 
-def validate_diagram(xml: bytes) -> ParsedDiagram:
-    """Parse and check a diagram; raise DiagramError listing every problem next to its element.
+def form_of(diagram: ParsedDiagram) -> str:
+    """The form that starts this chain: the diagram's ``form`` property, or its process id."""
+    return diagram.form or diagram.process_id
 
-    Unsafe or malformed XML is refused before anything else looks at it.
+
+@dataclass(frozen=True)
+class CheckReport:
+    """Every check of a diagram in one round: problems next to their elements, and the simulated paths."""
+
+    diagram: ParsedDiagram | None
+    problems: list[Problem]
+    paths: list[SimPath]
+
+
+def check_xml(xml: bytes) -> CheckReport:
+    """Run every check, even when one fails, so an administrator sees all problems at once.
+
+    Unsafe or malformed XML raises DiagramError before anything else looks at it.
     """
     problems = xml_problems(xml)
     try:
         diagram = parse_diagram(xml)
     except DiagramError as exc:
-        raise DiagramError(_unique(problems + exc.problems)) from None
-    problems = _unique(problems + diagram_problems(diagram, expressions=False))
-    if problems:
-        raise DiagramError(problems)
-    return diagram
+        return CheckReport(None, _unique(problems + exc.problems), [])
+    problems += diagram_problems(diagram, expressions=False)
+    simulation = simulate_diagram(diagram)
+    # An element or expression already refused fails when run too: say it once.
+    refused = {element for element, _message in problems} | _refused_expressions(diagram)
+    found = [p for p in simulation.problems if not (p in simulation.failures and p[0] in refused)]
+    return CheckReport(diagram, _unique(problems + found), simulation.paths)
+
+
+def _refused_expressions(diagram: ParsedDiagram) -> set[str]:
+    """Elements carrying an expression outside the allow-list."""
+    refused = set()
+    for element, expression in diagram.expressions:
+        try:
+            check_expression(expression)
+        except ExpressionError:
+            refused.add(element)
+    return refused
+
+
+def validate_diagram(xml: bytes) -> ParsedDiagram:
+    """Parse, check and simulate a diagram; raise DiagramError listing every problem next to its element."""
+    report = check_xml(xml)
+    if report.problems:
+        raise DiagramError(report.problems, report.paths)
+    return report.diagram
+
+
+def simulate_diagram(diagram: ParsedDiagram):
+    """Walk every path of the diagram with data shaped like its forms (engine.simulate)."""
+    form = FORMS.get(form_of(diagram))
+    fields = form.fields if form else ()
+    names = expression_names(diagram)
+    return simulate(diagram, start_variants=_start_variants(fields, names, duty=bool(form and form.filer_role
+                                                                                       == SCHEDULER)),
+                    step_choices=_step_choices(names), filing_decides=bool(form and form.filer_role in SIGNING_FILERS))
+
+
+_SAMPLES: dict[str, Any] = {"string": "樣本", "text": "樣本", "email": "sample@example.gov.tw",
+                            "phone": "07-1234567", "date": "2026-01-05", "national_id": "A123456789",
+                            "ipv4": "10.0.0.1", "integer": 10}
+
+
+def _sample(field: Field) -> Any:
+    if field.type == "boolean":
+        return True
+    if field.type == "choice":
+        return field.choices[0][0] if field.choices else "樣本"
+    if field.type == "multichoice":
+        return [field.choices[0][0]] if field.choices else []
+    return _SAMPLES[field.type]
+
+
+def _variants(fields: tuple[Field, ...], names: set[str]) -> list[tuple[str, dict[str, Any]]]:
+    """Data shaped like ``fields``; one variant per value of each choice or flag a gateway reads."""
+    base = {f.name: _sample(f) for f in fields}
+    branching = [f for f in fields if f.name in names and f.type in ("choice", "boolean")]
+    options = [[(f.name, value) for value in ([c for c, _ in f.choices] if f.type == "choice" else [True, False])]
+               for f in branching]
+    variants = []
+    for combination in list(product(*options))[:MAX_START_VARIANTS]:
+        label = "、".join(f"{name}={value}" for name, value in combination)
+        variants.append((label, {**base, **dict(combination)}))
+    return variants
+
+
+def _start_variants(fields: tuple[Field, ...], names: set[str], *, duty: bool) -> list[tuple[str, dict[str, Any]]]:
+    extra = {**timer_data(), **({"schedule_run": 1} if duty else {})}
+    return [(label, {**data, **extra}) for label, data in _variants(fields, names)]
+
+
+def _step_choices(names: set[str]) -> dict[str, StepChoices]:
+    choices = {}
+    for key, step in STEP_FORMS.items():
+        decisions = [(decision, data) for decision in step.decisions for _label, data in _variants(step.fields, names)]
+        choices[key] = StepChoices(tuple(decisions))
+    return choices
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:
@@ -87,15 +198,22 @@ def _unique(problems: list[Problem]) -> list[Problem]:
 class DiagramRefused(Invalid):
     """422: a diagram cannot be deployed; ``problems`` lists (element id, plain-words message)."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem], paths: list[SimPath] | None = None):
         super().__init__({}, "流程圖未通過檢查，無法部署")
         self.problems = problems
+        self.paths = paths or []
 
 
 @dataclass(frozen=True)
 class Deployment:
     version: DefinitionVersion
     created: bool  # False: the same content was already deployed as this version
+    latest: int | None = None  # the current version number, when ``version`` is an earlier one
+
+    @property
+    def equals_earlier(self) -> bool:
+        """The content repeats an earlier, no longer current version: a rollback would make it current."""
+        return not self.created and self.latest is not None and self.version.version != self.latest
 
 
 def deploy(session: Session, xml: bytes, *, actor: Person | None, now: datetime,
@@ -114,12 +232,14 @@ def deploy_version(session: Session, xml: bytes, *, key: str, actor: Person, now
     try:
         diagram = validate_diagram(xml)
     except DiagramError as exc:
-        raise DiagramRefused(exc.problems) from None
+        raise DiagramRefused(exc.problems, exc.paths) from None
     if diagram.process_id != key:
         raise DiagramRefused([(diagram.process_id, f"流程代碼須為「{key}」，這張圖是「{diagram.process_id}」")])
     deployment = _store(session, diagram, xml, actor=actor, now=now, jurisdiction=jurisdiction, note=note.strip())
     if deployment.created:
         _discard_drafts(session, key, actor)
+    else:
+        deployment = Deployment(deployment.version, False, _latest_number(session, deployment.version.definition))
     try:
         session.commit()
     except IntegrityError:
@@ -136,11 +256,11 @@ def _store(session: Session, diagram: ParsedDiagram, xml: bytes, *, actor: Perso
         session.add(definition)
         session.flush()
     existing = session.scalar(select(DefinitionVersion).where(
-        DefinitionVersion.definition_id == definition.id, DefinitionVersion.sha256 == diagram.sha256))
+        DefinitionVersion.definition_id == definition.id, DefinitionVersion.sha256 == diagram.sha256)
+        .order_by(DefinitionVersion.version.desc()).limit(1))
     if existing:
         return Deployment(existing, created=False)
-    number = (session.scalar(select(func.max(DefinitionVersion.version))
-                             .where(DefinitionVersion.definition_id == definition.id)) or 0) + 1
+    number = _latest_number(session, definition) + 1
     version = DefinitionVersion(definition=definition, version=number, bpmn_xml=xml, sha256=diagram.sha256,
                                 note=note, created_by_id=actor.id if actor else None, created_at=now)
     definition.name = diagram.name
@@ -150,6 +270,45 @@ def _store(session: Session, diagram: ParsedDiagram, xml: bytes, *, actor: Perso
                  subject_id=version.id, now=now, key=definition.key, version=number, sha256=diagram.sha256,
                  note=note)
     return Deployment(version, created=True)
+
+
+def _latest_number(session: Session, definition: ProcessDefinition) -> int:
+    return session.scalar(select(func.max(DefinitionVersion.version))
+                          .where(DefinitionVersion.definition_id == definition.id)) or 0
+
+
+def rollback_version(session: Session, *, key: str, version: int, actor: Person, now: datetime,
+                     note: str) -> DefinitionVersion:
+    """Make an earlier version current again: a new version repeating its content, noted and audited.
+
+    New applications start on it; running ones finish on the version they started with.
+    """
+    require_admin(actor)
+    if not note.strip():
+        raise Invalid({"note": "請填寫回復原因"})
+    definition = session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == key))
+    earlier = definition and session.scalar(select(DefinitionVersion).where(
+        DefinitionVersion.definition_id == definition.id, DefinitionVersion.version == version))
+    if not earlier:
+        raise NotFound(f"流程「{key}」沒有第 {version} 版")
+    latest = _latest_number(session, definition)
+    if version == latest:
+        raise Conflict(f"第 {version} 版已是目前的版本，不需回復")
+    number = latest + 1
+    restored = DefinitionVersion(definition=definition, version=number, bpmn_xml=earlier.bpmn_xml,
+                                 sha256=earlier.sha256, note=f"回復第 {version} 版：{note.strip()}",
+                                 restores_version=version, created_by_id=actor.id, created_at=now)
+    session.add(restored)
+    session.flush()
+    audit.record(session, "definition_rolled_back", actor=actor, subject_type="definition_version",
+                 subject_id=restored.id, now=now, key=key, version=number, restores_version=version,
+                 replaced_version=latest, sha256=earlier.sha256, note=note.strip())
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict("另一位管理者剛部署了新版本，請重新整理後再試") from None
+    return restored
 
 
 def _discard_drafts(session: Session, key: str, author: Person) -> None:

@@ -33,6 +33,7 @@ REFUSED_TYPES = {
     "sendTask": "不可使用傳送工作（sendTask）",
     "callActivity": "不可使用呼叫活動（callActivity）：請把步驟畫在同一張圖中",
     "complexGateway": "不可使用複合閘道（complexGateway）",
+    "receiveTask": "不可使用接收工作（receiveTask）：系統不會送來它等待的訊息，案件會永遠停在這裡",
 }
 _FLOW_NODES = ("task", "userTask", "manualTask", "receiveTask", "subProcess", "exclusiveGateway",
                "parallelGateway", "inclusiveGateway", "eventBasedGateway", "startEvent", "endEvent",

@@ -15,10 +15,11 @@ MAX_DIAGRAM_BYTES = 2 * 1024 * 1024
 
 
 class DiagramError(ValueError):
-    """A diagram is refused; ``problems`` lists (element id, message) pairs."""
+    """A diagram is refused; ``problems`` lists (element id, message) pairs, ``paths`` the simulated paths."""
 
-    def __init__(self, problems: list[tuple[str | None, str]]):
+    def __init__(self, problems: list[tuple[str | None, str]], paths: list | None = None):
         self.problems = problems
+        self.paths = paths or []
         super().__init__("; ".join(f"{eid or '-'}: {msg}" for eid, msg in problems))
 
 
@@ -61,20 +62,23 @@ class ParsedDiagram:
     script_elements: list[str] = field(default_factory=list)
     timers: dict[str, TimerInfo] = field(default_factory=dict)
     sha256: str = ""
+    form: str | None = None  # the form that starts the chain, when the diagram names one
 
 
 def _safe_tree(xml: bytes):
     if len(xml) > MAX_DIAGRAM_BYTES:
-        raise DiagramError([(None, f"diagram larger than {MAX_DIAGRAM_BYTES // 1024} KB")])
+        raise DiagramError([(None, f"流程圖超過 {MAX_DIAGRAM_BYTES // 1024} KB，無法處理")])
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, dtd_validation=False
     )
     try:
         root = etree.fromstring(xml, parser)
     except etree.XMLSyntaxError as exc:
-        raise DiagramError([(None, f"not well-formed XML: {exc}")]) from None
+        line = getattr(exc, "lineno", None)
+        where = f"（第 {line} 行附近）" if line else ""
+        raise DiagramError([(None, f"檔案不是格式正確的 XML{where}")]) from None
     if root.getroottree().docinfo.doctype:
-        raise DiagramError([(None, "DOCTYPE declarations are not allowed")])
+        raise DiagramError([(None, "流程圖不可含 DOCTYPE 宣告（不接受 DTD 與實體）")])
     return root
 
 
@@ -97,6 +101,25 @@ def _timers(root) -> dict[str, TimerInfo]:
     return timers
 
 
+def _parse_message(exc: ValidationException) -> str:
+    """SpiffWorkflow's parse error in plain words, naming the element; never its English text."""
+    what = f"元素「{exc.id}」" if exc.id else "流程圖"
+    return f"{what}無法被流程引擎解析：請檢查它的類型、連線與屬性設定"
+
+
+def _start_form(root, process_id: str) -> str | None:
+    """A ``form`` property on the process, or else on its blank start event."""
+    direct = "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property[@name='form']"
+    process = next((p for p in root.iterfind("bpmn:process", _NS) if p.get("id") == process_id), None)
+    if process is None:
+        return None
+    for owner in (process, *process.iterfind("bpmn:startEvent", _NS)):
+        prop = owner.find(direct, _NS)
+        if prop is not None and prop.get("value"):
+            return prop.get("value")
+    return None
+
+
 def parse_diagram(xml: bytes, process_id: str | None = None) -> ParsedDiagram:
     """Parse one BPMN file holding one executable process."""
     root = _safe_tree(xml)
@@ -105,14 +128,15 @@ def parse_diagram(xml: bytes, process_id: str | None = None) -> ParsedDiagram:
         parser.add_bpmn_xml(etree.ElementTree(root), filename=process_id or "upload.bpmn")
         ids = parser.get_process_ids()
         if not ids:
-            raise DiagramError([(None, "no executable process in the diagram")])
+            raise DiagramError([(None, "圖中沒有可執行的流程（bpmn:process 須設 isExecutable）")])
         pid = process_id or ids[0]
         spec = parser.get_spec(pid)
         subprocess_specs = parser.get_subprocess_specs(pid)
     except ValidationException as exc:
-        raise DiagramError([(exc.id or None, str(exc).splitlines()[0])]) from None
+        raise DiagramError([(exc.id or None, _parse_message(exc))]) from None
     diagram = ParsedDiagram(pid, spec.description or pid, spec, subprocess_specs,
-                            sha256=hashlib.sha256(xml).hexdigest(), timers=_timers(root))
+                            sha256=hashlib.sha256(xml).hexdigest(), timers=_timers(root),
+                            form=_start_form(root, pid))
     for task_spec in spec.task_specs.values():
         for condition, _target in getattr(task_spec, "cond_task_specs", []):
             if condition is not None:

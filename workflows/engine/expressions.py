@@ -22,20 +22,20 @@ from ..calendar import TAIPEI, add_working_days
 def working_days(days: int) -> str:
     """A timer date ``days`` Taiwanese working days from now, for timeDate expressions."""
     if not isinstance(days, int) or not 0 <= days <= 3650:
-        raise ExpressionError("working_days() takes a whole number of days between 0 and 3650")
+        raise ExpressionError("working_days() 的天數須為 0 到 3650 的整數")
     return add_working_days(datetime.now(UTC), days).isoformat()
 
 
 def at_date(day: str, days: int = 0) -> str:
     """00:00 in Taipei on an ISO date (``days`` calendar days later), for timeDate and due_date expressions."""
     if not isinstance(days, int) or isinstance(days, bool) or not -3650 <= days <= 3650:
-        raise ExpressionError("at_date() takes a whole number of days between -3650 and 3650")
+        raise ExpressionError("at_date() 的天數須為 -3650 到 3650 的整數")
     try:
         start = date.fromisoformat(day) if isinstance(day, str) else None
     except ValueError:
         start = None
     if start is None:
-        raise ExpressionError("at_date() takes an ISO date such as \"2027-03-01\"")
+        raise ExpressionError("at_date() 須給 ISO 日期，例如 \"2027-03-01\"")
     return datetime.combine(start + timedelta(days=days), time(0), TAIPEI).isoformat()
 
 
@@ -68,22 +68,22 @@ class ExpressionError(ValueError):
 def check_expression(expression: str) -> ast.Expression:
     """Parse an expression and refuse anything outside the allow-list."""
     if len(expression) > MAX_EXPRESSION_LENGTH:
-        raise ExpressionError(f"expression longer than {MAX_EXPRESSION_LENGTH} characters")
+        raise ExpressionError(f"運算式超過 {MAX_EXPRESSION_LENGTH} 個字元")
     try:
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(f"syntax error: {exc.msg}") from None
+        raise ExpressionError(f"語法錯誤（第 {exc.offset or 1} 個字附近）") from None
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED_NODES):
-            raise ExpressionError(f"{type(node).__name__} is not allowed")
+            raise ExpressionError(f"不允許這種語法（{type(node).__name__}）；只能比較、運算與呼叫允許的函式")
         if isinstance(node, ast.Name) and node.id.startswith("_"):
-            raise ExpressionError(f"name '{node.id}' is not allowed")
+            raise ExpressionError(f"不可使用以底線開頭的名稱「{node.id}」")
         if isinstance(node, ast.Call) and not (
             isinstance(node.func, ast.Name) and node.func.id in HELPERS and not node.keywords
         ):
-            raise ExpressionError(f"only calls to {', '.join(sorted(HELPERS))} are allowed")
+            raise ExpressionError(f"只能呼叫 {'、'.join(sorted(HELPERS))}")
         if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)) and len(node.value) > 200:
-            raise ExpressionError("literal too long")
+            raise ExpressionError("文字常數過長（上限 200 字）")
     return tree
 
 
@@ -100,10 +100,10 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         return eval(_compiled(expression), {"__builtins__": {}}, names)  # noqa: S307 - allow-listed AST
 
     def execute(self, script, context, external_context=None):
-        raise ExpressionError("script tasks are not allowed in deployed diagrams")
+        raise ExpressionError("部署的流程圖不可執行指令碼（script）")
 
     def call_service(self, context, **kwargs):
-        raise ExpressionError("service tasks are not allowed in deployed diagrams")
+        raise ExpressionError("部署的流程圖不可呼叫服務（serviceTask）")
 
 
 SCRIPT_ENGINE = PythonScriptEngine(environment=RestrictedEnvironment())

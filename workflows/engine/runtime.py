@@ -21,26 +21,23 @@ from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
 from .diagrams import ParsedDiagram
+from .errors import engine_message
 from .expressions import SCRIPT_ENGINE, ExpressionError
 
 SERIALIZER_VERSION = "1.5"
 
 
 class EngineError(RuntimeError):
-    """The engine could not advance the instance (bad expression, missing data).
+    """The engine could not advance the instance (bad expression, missing data); the message is plain Chinese."""
 
-    ``step`` is the BPMN id of the element that failed, when the engine names one.
-    """
-
-    def __init__(self, message: str, step: str | None = None):
+    def __init__(self, message: str, element: str | None = None):
         super().__init__(message)
-        self.step = step
+        self.element = element
 
-
-def _failed_step(exc: SpiffWorkflowException) -> str | None:
-    task = getattr(exc, "task", None)
-    spec = task.task_spec if task is not None else getattr(exc, "task_spec", None)
-    return getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
+    @classmethod
+    def wrap(cls, exc: BaseException) -> EngineError:
+        element, message = engine_message(exc)
+        return cls(message, element)
 
 
 class _SpecFreeConverter(BpmnWorkflowConverter):
@@ -132,16 +129,16 @@ class Run:
         try:
             task = self._wf.get_task_from_id(UUID(guid))
         except (TaskNotFoundException, ValueError):
-            raise EngineError(f"task {guid} is not in this instance") from None
+            raise EngineError("這個案件沒有這個步驟") from None
         if task.state != TaskState.READY or not task.task_spec.manual:
-            raise EngineError(f"task {guid} is not waiting for a person")
+            raise EngineError("這個步驟已不在等待辦理")
         task.data.update(data)
         # Completing a task re-checks waiting timers, so a due one may fire here too: one count around both.
         before = self._fired_timers()
         try:
             task.run()
-        except SpiffWorkflowException as exc:
-            raise EngineError(str(exc), _failed_step(exc)) from exc
+        except (SpiffWorkflowException, ExpressionError) as exc:
+            raise EngineError.wrap(exc) from exc
         self._advance(before=before)
 
     def update_data(self, guid: str, data: dict[str, Any]) -> None:
@@ -192,8 +189,8 @@ class Run:
             if refresh:
                 self._wf.refresh_timers()
             self._wf.do_engine_steps()
-        except SpiffWorkflowException as exc:
-            raise EngineError(str(exc), _failed_step(exc)) from exc
+        except (SpiffWorkflowException, ExpressionError) as exc:
+            raise EngineError.wrap(exc) from exc
         self._note_fired(before)
 
     def _fired_timers(self) -> list:
@@ -216,6 +213,7 @@ class Run:
             value = SCRIPT_ENGINE.evaluate(task, expression)
             return datetime.fromisoformat(value)
         except (SpiffWorkflowException, ExpressionError, TypeError, ValueError) as exc:
-            raise EngineError(f"due_date of {task.task_spec.bpmn_id}: {exc}", task.task_spec.bpmn_id) from exc
+            name = task.task_spec.bpmn_name or task.task_spec.bpmn_id
+            raise EngineError(f"「{name}」的辦理期限（due_date）無法計算", task.task_spec.bpmn_id) from exc
 
 

@@ -142,7 +142,7 @@ def _row(i: Incident, form_key: str, resolved_by: str | None) -> IncidentRow:
 
 
 def _note_failure(incident: Incident, error: BaseException, now: datetime) -> None:
-    incident.step = getattr(error, "step", None) or incident.step
+    incident.step = getattr(error, "element", None) or incident.step
     incident.error_type = _error_type(error)
     incident.message = (str(error) or type(error).__name__)[:MESSAGE_LIMIT]
     incident.traceback = "".join(traceback.format_exception(error))[-TRACEBACK_LIMIT:]

@@ -204,7 +204,7 @@ def test_a_boundary_event_must_sit_on_a_task():
 
 
 def test_what_spiffworkflow_refuses_is_reported_too():
-    assert (None, "no executable process in the diagram") in problems(
+    assert (None, "圖中沒有可執行的流程（bpmn:process 須設 isExecutable）") in problems(
         replace(QUERIER, 'isExecutable="true"', 'isExecutable="false"'))
 
 
@@ -229,7 +229,7 @@ def test_an_external_entity_is_refused_with_a_reason_and_never_read(tmp_path):
         found = problems(xml.replace("<bpmn:documentation>", "<bpmn:documentation>&x;", 1))
         time.sleep(0.05)
         assert not flag.exists()
-    assert found == [(None, "DOCTYPE declarations are not allowed")]
+    assert found == [(None, "流程圖不可含 DOCTYPE 宣告（不接受 DTD 與實體）")]
 
 
 def test_a_billion_laughs_is_refused_without_being_expanded(lxml_spy):
@@ -245,7 +245,7 @@ def test_a_billion_laughs_is_refused_without_being_expanded(lxml_spy):
 def test_a_fifty_megabyte_file_is_refused_before_parsing(lxml_spy):
     found = problems(QUERIER + " " * (50 * 1024 * 1024))
     assert lxml_spy.parsed == [], "the oversized file reached the XML parser"
-    assert "larger than" in found[0][1]
+    assert "流程圖超過" in found[0][1]
     validate_diagram(QUERIER.encode())
     assert lxml_spy.parsed, "the spy does not see the parser"
 

@@ -174,6 +174,28 @@
       return button;
     }
 
+    // The server's simulation: one row per path (steps with decisions, then how it ends), built as text.
+    renderPaths(paths) {
+      let table = this.root.querySelector('table.path-table');
+      if (!table) {
+        table = Object.assign(document.createElement('table'), { className: 'path-table' });
+        this.list.after(table);
+      }
+      table.replaceChildren();
+      if (!paths || !paths.length) return;
+      table.createCaption().textContent = t('pathsTitle', { count: paths.length });
+      const head = table.createTHead().insertRow();
+      for (const key of ['pathSteps', 'pathEnd']) head.appendChild(document.createElement('th')).textContent = t(key);
+      const body = table.createTBody();
+      for (const path of paths) {
+        const row = body.insertRow();
+        row.className = `path-${path.end}`;
+        row.insertCell().textContent = (path.variant ? `[${path.variant}] ` : '')
+          + [t('filed'), ...path.steps.map(step => step.label)].join(' → ');
+        row.insertCell().textContent = path.end_label;
+      }
+    }
+
     async check() {
       if (this.refuseBrokenImport()) return 1;
       this.say(t('checking'));
@@ -196,6 +218,7 @@
         return this.showProblems(lintIssues, data.problems || []) || 1;
       }
       const errors = this.showProblems(lintIssues, data.problems);
+      this.renderPaths(data.paths);
       this.say(errors ? t('errorsFound', { count: errors }) : t('checkPassed'), errors ? 'error' : 'success');
       return errors;
     }
@@ -231,6 +254,7 @@
         { xml: await this.xml(), note: this.note(), draft: this.draftId() });
       if (status === 422 && data.problems) {
         this.showProblems([], data.problems);
+        this.renderPaths(data.paths);
         return this.say(data.message || t('notPassed'), 'error');
       }
       if (status >= 400) return this.say(data.message || t('deployFailed', { status }), 'error');

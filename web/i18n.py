@@ -202,7 +202,7 @@ def _client_text() -> dict[str, str]:
         "colon": _("："),
         "missingTimers": _("這個簽核步驟沒有「逾期提醒」與「逾期通報上級」兩個邊界計時器；請比照其他步驟加上"),
         "zoomIn": _("放大"), "zoomOut": _("縮小"), "fit": _("符合畫面"), "zoom": _("縮放"),
-        "colon": _("："), "pathsTitle": _("模擬走過的路徑（{count} 條）"), "pathSteps": _("路徑"),
+        "pathsTitle": _("模擬走過的路徑（{count} 條）"), "pathSteps": _("路徑"),
         "pathEnd": _("結果"), "filed": _("提出申請"),
     }
 

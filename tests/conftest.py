@@ -76,7 +76,7 @@ def fresh_db(demo_database):
     demo_database.restore()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def engine(app):
     with app.app_context():
         return db.engine

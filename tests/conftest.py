@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash
 
-from models import AccountItem, AccountKind, Agency, Base, Person, RoleHolding, WebirAccount
+from models import AccountItem, AccountKind, Agency, Base, Person, RoleHolding, WebirAccount, org
 from tests.databases import demo_copies
 from web import create_app
 from web.extensions import db
@@ -54,6 +56,17 @@ def load_city() -> None:
     db.session.remove()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _each_password_checked_once():
+    """Check each (hash, password) pair once per run: scrypt is slow by design and the demo hashes never change.
+
+    The check is a pure function, so a wrong password still fails and a changed one is checked anew.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(org, "check_password_hash", lru_cache(maxsize=None)(check_password_hash))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def fresh_db(demo_database):
     """Every test starts from the demo city with the shipped diagrams deployed: a copy of the one built.
@@ -64,7 +77,7 @@ def fresh_db(demo_database):
     demo_database.restore()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def engine(app):
     with app.app_context():
         return db.engine

@@ -14,8 +14,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
-from models import Agency, Application, Delegation, HumanTask, TaskState
+from models import Agency, Application, Delegation, HumanTask, Person, TaskState
 from tests.conftest import ITEMS_CHANGE, NOW, QUERIER_ADD, REGISTRATION
 from workflows.calendar import TAIPEI
 from workflows.filing.applications import submit_application, withdraw_application
@@ -68,25 +69,36 @@ class World:
         return self.social_welfare | {self.f}
 
 
+def file_at(session: Session, username: str, form_key: str, data: dict, at: datetime) -> int:
+    return submit_application(session, form_key=form_key, data=dict(data), actor=find(session, username), now=at).id
+
+
+def decide_at(session: Session, username: str, app_id: int, step: str, decision: str, at: datetime,
+              opinion: str = "") -> None:
+    task_id = session.scalar(select(HumanTask.id).where(
+        HumanTask.application_id == app_id, HumanTask.step == step, HumanTask.state == TaskState.OPEN))
+    assert task_id is not None, f"application {app_id} has no open {step}"
+    complete_task(session, task_id=task_id, actor=find(session, username), decision=decision, opinion=opinion, now=at)
+
+
+def find(session: Session, username: str) -> Person:
+    return session.scalar(select(Person).where(Person.username == username))
+
+
 @pytest.fixture
-def file(session, person):
+def file(session):
     def _file(username: str, form_key: str, data: dict, at: datetime) -> int:
-        return submit_application(session, form_key=form_key, data=dict(data), actor=person(username), now=at).id
+        return file_at(session, username, form_key, data, at)
     return _file
 
 
-@pytest.fixture
-def decide(session, person):
-    def _decide(username: str, app_id: int, step: str, decision: str, at: datetime, opinion: str = "") -> None:
-        task_id = session.scalar(select(HumanTask.id).where(
-            HumanTask.application_id == app_id, HumanTask.step == step, HumanTask.state == TaskState.OPEN))
-        assert task_id is not None, f"application {app_id} has no open {step}"
-        complete_task(session, task_id=task_id, actor=person(username), decision=decision, opinion=opinion, now=at)
-    return _decide
+def make_world(session: Session) -> World:
+    def file(*args) -> int:
+        return file_at(session, *args)
 
+    def decide(*args) -> None:
+        decide_at(session, *args)
 
-@pytest.fixture
-def world(session, person, file, decide) -> World:
     a = [file("sw_staff", "querier_account", QUERIER_ADD, days_ago(d)) for d in (1, 3, 7, 12, 33)]
     b = []
     for d in (0.5, 5, 20, 40):
@@ -101,8 +113,25 @@ def world(session, person, file, decide) -> World:
     rejected = file("sw_staff", "querier_account", QUERIER_ADD, days_ago(50))
     decide("sw_unit_head", rejected, "unit_head_review", "reject", days_ago(49), "無查詢需要")
     withdrawn = file("sw_staff", "querier_account", QUERIER_ADD, days_ago(45))
-    withdraw_application(session, application_id=withdrawn, actor=person("sw_staff"), now=days_ago(44))
+    withdraw_application(session, application_id=withdrawn, actor=find(session, "sw_staff"), now=days_ago(44))
     return World(a, b, c, e, g, f, rejected, withdrawn)
+
+
+@pytest.fixture(scope="module")
+def seeded_world(demo_database, engine) -> World:
+    """The world filed once for this module, on a fresh demo city, and saved."""
+    demo_database.restore()
+    with Session(engine, expire_on_commit=False) as session:
+        world = make_world(session)
+    demo_database.save("tracking_world")
+    return world
+
+
+@pytest.fixture
+def world(seeded_world, demo_database) -> World:
+    """A copy of the seeded world for each test."""
+    demo_database.restore("tracking_world")
+    return seeded_world
 
 
 def open_task(session, app_id: int) -> HumanTask:

@@ -36,7 +36,13 @@ $(ASSETS): frontend/package.json frontend/package-lock.json $(wildcard frontend/
 
 assets: $(ASSETS)
 
-run: install assets
+# The key that seals ID numbers at rest, made once and kept (readable by this user only) beside the database.
+instance/data-key:
+	mkdir -p instance
+	umask 077 && python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())' > $@.tmp
+	mv $@.tmp $@
+
+run: install assets instance/data-key
 	mkdir -p instance
 	$(VENV)/bin/flask db upgrade
 	$(VENV)/bin/flask seed-demo

@@ -5,6 +5,7 @@ from .base import Base, utcnow
 from .notify import Notification, ScheduleRun
 from .org import ROLE_LABELS, Agency, AgencyKind, Delegation, Person, Role, RoleHolding, Unit
 from .process import (
+    ID_FIELDS,
     Application,
     ApplicationState,
     AuditEvent,
@@ -18,7 +19,7 @@ from .process import (
 )
 
 __all__ = [
-    "QUERY_ITEMS", "ROLE_LABELS", "AccountItem", "AccountKind", "AccountStatus", "Agency", "AgencyKind",
+    "ID_FIELDS", "QUERY_ITEMS", "ROLE_LABELS", "AccountItem", "AccountKind", "AccountStatus", "Agency", "AgencyKind",
     "AgencyQueryItem", "Application", "ApplicationState", "AuditEvent", "Base", "Delegation",
     "DefinitionVersion", "DiagramDraft", "HistoryEntry", "HumanTask", "Notification", "Person", "ProcessDefinition",
     "Role", "RoleHolding", "ScheduleRun",

@@ -7,10 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .base import Base, str_enum, utcnow
 from .org import Agency, Person, Unit
+from .sealing import SealedJSON, digest
+
+# The form fields that hold an ID number (workflows.forms, type "national_id"); sealed inside application data.
+ID_FIELDS = ("national_id", "subject_national_id")
 
 
 class ProcessDefinition(Base):
@@ -92,7 +96,9 @@ class Application(Base):
     state: Mapped[ApplicationState] = mapped_column(
         str_enum(ApplicationState), default=ApplicationState.RUNNING, index=True
     )
-    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    data: Mapped[dict[str, Any]] = mapped_column(SealedJSON(ID_FIELDS))
+    # Keyed hash of the ID number the form carries (a form has at most one), for exact search.
+    national_id_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     workflow_state: Mapped[str] = mapped_column(Text)
     serializer_version: Mapped[str] = mapped_column(String(10))
     next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
@@ -115,6 +121,12 @@ class Application(Base):
     unit: Mapped[Unit | None] = relationship()
     tasks: Mapped[list[HumanTask]] = relationship(back_populates="application", order_by="HumanTask.id")
     history: Mapped[list[HistoryEntry]] = relationship(back_populates="application", order_by="HistoryEntry.id")
+
+    @validates("data")
+    def _hash_national_id(self, _key: str, value: dict[str, Any]) -> dict[str, Any]:
+        number = next((value[k] for k in ID_FIELDS if isinstance(value, dict) and value.get(k)), None)
+        self.national_id_hash = digest(number) if number else None
+        return value
 
 
 class TaskState(enum.StrEnum):

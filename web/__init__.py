@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from . import datakey
 from .config import Config
 from .extensions import csrf, db, login_manager, migrate
 from .numbers import BoundedIntConverter
@@ -14,6 +15,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_object(Config)
     if test_config:
         app.config.update(test_config)
+    datakey.init_app(app)
 
     app.url_map.converters["int"] = BoundedIntConverter  # before any route is registered
     db.init_app(app)

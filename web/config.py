@@ -10,6 +10,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    # ID numbers are sealed with this key (32 bytes, URL-safe base64); else read from instance/data-key.
+    DATA_ENCRYPTION_KEY = os.environ.get("DATA_ENCRYPTION_KEY")
+    DATA_ENCRYPTION_KEY_FILE = os.environ.get("DATA_ENCRYPTION_KEY_FILE")  # default: <instance folder>/data-key
+    DATA_HASH_KEY = os.environ.get("DATA_HASH_KEY")  # key of the ID search hash; derived from the above if unset
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'webir.sqlite3'}")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     BPMN_DIR = ROOT / "bpmn" / "kaohsiung"

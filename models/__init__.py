@@ -5,9 +5,12 @@ from .base import Base, utcnow
 from .notify import Notification, ScheduleRun
 from .org import ROLE_LABELS, Agency, AgencyKind, Delegation, Person, Role, RoleHolding, Unit
 from .process import (
+    AUDIT_CHAIN_ID,
+    AUDIT_GENESIS,
     ID_FIELDS,
     Application,
     ApplicationState,
+    AuditChain,
     AuditEvent,
     DefinitionVersion,
     DiagramDraft,
@@ -16,12 +19,14 @@ from .process import (
     ProcessDefinition,
     TaskCandidate,
     TaskState,
+    audit_hash,
 )
 
 __all__ = [
-    "ID_FIELDS", "QUERY_ITEMS", "ROLE_LABELS", "AccountItem", "AccountKind", "AccountStatus", "Agency", "AgencyKind",
-    "AgencyQueryItem", "Application", "ApplicationState", "AuditEvent", "Base", "Delegation",
+    "AUDIT_CHAIN_ID", "AUDIT_GENESIS", "ID_FIELDS", "QUERY_ITEMS", "ROLE_LABELS", "AccountItem", "AccountKind",
+    "AccountStatus", "Agency", "AgencyKind", "AgencyQueryItem", "Application", "ApplicationState", "AuditChain",
+    "AuditEvent", "Base", "Delegation",
     "DefinitionVersion", "DiagramDraft", "HistoryEntry", "HumanTask", "Notification", "Person", "ProcessDefinition",
     "Role", "RoleHolding", "ScheduleRun",
-    "TaskCandidate", "TaskState", "Unit", "WebirAccount", "utcnow",
+    "TaskCandidate", "TaskState", "Unit", "WebirAccount", "audit_hash", "utcnow",
 ]

@@ -1,4 +1,4 @@
-"""Administrators: the schedules (next and last run, result, run now) and the pending timers."""
+"""Administrators: the schedules (next and last run, result, run now), the pending timers, the audit chain."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from models import Application, ApplicationState, HumanTask, TaskState
+from workflows import audit
 from workflows.timers import duties
 
 from .. import clock
@@ -74,3 +75,9 @@ def run_now(name: str):
     else:
         flash(_("%(title)s：已啟動 %(count)s 件", title=title, count=len(result.detail["applications"])), "success")
     return redirect(url_for(".schedules_page"))
+
+
+@bp.get("/audit")
+@admin_required
+def audit_page():
+    return render_template("admin/audit.html", check=audit.verify_chain(db.session, actor=current_user))

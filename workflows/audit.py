@@ -92,16 +92,26 @@ _HASHED = (AuditEvent.seq, AuditEvent.event_type, AuditEvent.actor_id, AuditEven
            AuditEvent.subject_id, AuditEvent.payload, AuditEvent.created_at)
 
 
-def verify_chain(session: Session, *, actor: Person | None) -> ChainCheck:
-    """Recompute the chain from the first event; ``actor`` None is the operator's command line."""
-    if actor is not None and not actor.is_admin:
-        raise Forbidden("只有系統管理者可以檢查審計軌跡")
+def _read_head(session: Session) -> tuple[int, str] | None:
     head = session.execute(select(AuditChain.seq, AuditChain.chain_hash)
                            .where(AuditChain.id == AUDIT_CHAIN_ID)).one_or_none()
-    head_seq, head_hash = (head.seq, head.chain_hash) if head else (None, None)
-    previous, expected = AUDIT_GENESIS, 1
+    return (head.seq, head.chain_hash) if head else None
+
+
+def verify_chain(session: Session, *, actor: Person | None) -> ChainCheck:
+    """Recompute the chain from the first event; ``actor`` None is the operator's command line.
+
+    Others may append while the walk runs: the head read before the walk must lie on the walked chain (events
+    cut from the end or a rewritten head do not), and the head read after it must not lie behind the walked end
+    (a head moved back does).
+    """
+    if actor is not None and not actor.is_admin:
+        raise Forbidden("只有系統管理者可以檢查審計軌跡")
+    before = _read_head(session)
+    previous, expected, at_head = AUDIT_GENESIS, 1, AUDIT_GENESIS
     rows = session.execute(select(AuditEvent.id, AuditEvent.chain_hash, *_HASHED).order_by(AuditEvent.seq)
                            .execution_options(yield_per=2000))
+    head_seq, head_hash = before or (None, None)
     with rows:
         for row in rows:
             if row.seq != expected:
@@ -110,11 +120,15 @@ def verify_chain(session: Session, *, actor: Person | None) -> ChainCheck:
             if row.chain_hash != audit_hash(previous, **fields):
                 return ChainCheck(expected - 1, head_seq, head_hash, expected, "altered", row.id, row.event_type)
             previous, expected = row.chain_hash, expected + 1
-    if (head_seq, head_hash) != (expected - 1, previous):
-        # Events cut from the end (the head is further on), or a head moved back or rewritten.
-        broken = expected if head_seq is None or head_seq >= expected - 1 else head_seq + 1
-        return ChainCheck(expected - 1, head_seq, head_hash, broken, "head")
-    return ChainCheck(expected - 1, head_seq, head_hash)
+            if row.seq == head_seq:
+                at_head = row.chain_hash
+    last = expected - 1
+    after = _read_head(session)
+    if before is None or after is None or head_seq > last or head_hash != at_head:
+        return ChainCheck(last, head_seq, head_hash, last + 1, "head")  # events cut from the end, or head rewritten
+    if after[0] < last:
+        return ChainCheck(last, *after, after[0] + 1, "head")  # events beyond a head moved back
+    return ChainCheck(last, head_seq, head_hash)
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,35 @@ def test_events_cut_from_the_end_no_longer_match_the_head(engine, some_work):
     assert (result.broken_at, result.problem, result.verified) == (some_work - 1, "head", some_work - 2)
 
 
+def test_a_head_moved_back_over_the_last_events_is_named(engine, some_work):
+    with Session(engine) as s:
+        kept = s.scalar(select(AuditEvent.chain_hash).where(AuditEvent.seq == some_work - 2))
+    as_intruder(engine, "UPDATE audit_chain SET seq = :s, chain_hash = :h", s=some_work - 2, h=kept)
+    result = check(engine)
+    assert (result.broken_at, result.problem, result.head_seq) == (some_work - 1, "head", some_work - 2)
+
+
+def test_events_appended_while_the_check_runs_are_no_tampering(engine, person, some_work, monkeypatch):
+    real_read_head = audit._read_head
+    manager_id = person("manager").id
+    reads_seen = []
+
+    def read_head_then_someone_appends(session):
+        head = real_read_head(session)
+        if not reads_seen:
+            with Session(engine) as other:
+                audit.record(other, "task_claimed", actor=other.get(Person, manager_id), subject_type="human_task",
+                             subject_id=1, now=NOW)
+                other.commit()
+        reads_seen.append(head)
+        return head
+
+    monkeypatch.setattr(audit, "_read_head", read_head_then_someone_appends)
+    result = check(engine)
+    assert result.intact and result.verified == some_work + 1
+    assert [seq for seq, _ in reads_seen] == [some_work, some_work + 1]
+
+
 def test_a_rewritten_event_with_a_fresh_hash_breaks_the_next_link(engine, some_work):
     with Session(engine) as s:
         second = s.scalar(select(AuditEvent).where(AuditEvent.seq == 2))

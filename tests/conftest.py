@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import AccountItem, AccountKind, Agency, Base, Person, RoleHolding, WebirAccount
-from web import create_app
+from models import AccountItem, AccountKind, Agency, Base, Person, RoleHolding, WebirAccount, sealing
+from web import create_app, datakey
 from web.extensions import db
 from workflows.demo import load_demo
 
@@ -27,7 +27,7 @@ def database_url(tmp_path_factory) -> str:
 @pytest.fixture(scope="session")
 def app(database_url):
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": False,
-                      "SECRET_KEY": "test-secret"})
+                      "SECRET_KEY": "test-secret", "DATA_ENCRYPTION_KEY": sealing.new_key()})
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -40,6 +40,7 @@ def fresh_db(app):
     No app context stays pushed during the test: requests must get their own, as in production
     (a shared one would share ``g`` and so the logged-in user between test clients).
     """
+    datakey.init_app(app)  # the session's data key, whatever other apps a previous test built
     with app.app_context():
         Base.metadata.drop_all(db.engine)
         Base.metadata.create_all(db.engine)

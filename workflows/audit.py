@@ -43,9 +43,11 @@ def _append_pending(session: Session) -> None:
         append(session, events)
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_pending(session: Session, _previous_transaction) -> None:
-    session.info.pop(_PENDING, None)
+@event.listens_for(Session, "after_transaction_end")
+def _forget_pending(session: Session, transaction) -> None:
+    # A rolled back or closed transaction takes its events along (a committed one has appended them).
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
 
 
 def append(session: Session, events: list[AuditEvent]) -> None:

@@ -146,6 +146,16 @@ def test_a_rolled_back_use_case_leaves_nothing_in_the_chain(session, person, eng
     assert check(engine).intact
 
 
+def test_a_session_closed_without_commit_leaves_nothing_behind(session, person, engine, some_work):
+    audit.record(session, "task_claimed", actor=person("manager"), subject_type="human_task", subject_id=1, now=NOW)
+    session.close()
+    audit.record(session, "task_released", actor=person("manager"), subject_type="human_task", subject_id=1,
+                 now=NOW)
+    session.commit()
+    types = session.scalars(select(AuditEvent.event_type).where(AuditEvent.seq > some_work)).all()
+    assert types == ["task_released"]
+
+
 def test_only_an_administrator_may_check_the_chain(session, person):
     with pytest.raises(Forbidden):
         audit.verify_chain(session, actor=person("sw_unit_head"))

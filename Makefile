@@ -40,7 +40,14 @@ assets: $(ASSETS)
 instance-secret: install
 	$(PY) -m web.secret_key instance/config.py
 
-run: run-deps install assets instance-secret
+
+# The key that seals ID numbers at rest, made once and kept (readable by this user only) beside the database.
+instance/data-key:
+	mkdir -p instance
+	umask 077 && python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())' > $@.tmp
+	mv $@.tmp $@
+
+run: run-deps install assets instance-secret instance/data-key
 	mkdir -p instance
 	$(VENV)/bin/flask db upgrade
 	$(VENV)/bin/flask seed-demo

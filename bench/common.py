@@ -9,6 +9,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The app refuses to start without a data encryption key; the benchmarks' people and forms are made up, so a
+# fixed key does (the app and every gunicorn worker it starts read it from the environment).
+os.environ.setdefault("DATA_ENCRYPTION_KEY", "YmVuY2htYXJrLW9ubHktZGF0YS1rZXktMzJieXRlcyE=")
+
 
 def git_commit() -> str:
     """The checked-out commit, read from .git without running git."""

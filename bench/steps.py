@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import sqlite_synchronous  # noqa: E402 - bench/common.py, beside this script
+from common import sqlite_synchronous  # noqa: E402 - bench/common.py, beside this script  # also gives the app its data key
 
 CHAIN = ["sw_unit_head", "sw_head", "labor_clerk", "labor_chief", "labor_director", "it_clerk", "it_chief",
          "it_director"]

@@ -19,9 +19,13 @@ from .org import (
     Unit,
 )
 from .process import (
+    AUDIT_CHAIN_ID,
+    AUDIT_GENESIS,
+    ID_FIELDS,
     OPEN_STATES,
     Application,
     ApplicationState,
+    AuditChain,
     AuditEvent,
     DefinitionVersion,
     DiagramDraft,
@@ -30,14 +34,15 @@ from .process import (
     ProcessDefinition,
     TaskCandidate,
     TaskState,
+    audit_hash,
 )
 from .reveal import NationalIdReveal
 
 __all__ = [
-    "AGENCY_ROLES", "CITY_ROLES", "CITY_WIDE_VIEWERS", "OPEN_STATES", "UNIT_ROLES",
-    "QUERY_ITEMS", "ROLE_LABELS", "AccountItem", "AccountKind", "AccountStatus", "Agency", "AgencyKind",
-    "AgencyQueryItem", "Application", "ApplicationState", "AuditEvent", "Base", "Delegation",
+    "AGENCY_ROLES", "AUDIT_CHAIN_ID", "AUDIT_GENESIS", "CITY_ROLES", "CITY_WIDE_VIEWERS", "ID_FIELDS", "OPEN_STATES",
+    "UNIT_ROLES", "QUERY_ITEMS", "ROLE_LABELS", "AccountItem", "AccountKind", "AccountStatus", "Agency", "AgencyKind",
+    "AgencyQueryItem", "Application", "ApplicationState", "AuditChain", "AuditEvent", "Base", "Delegation",
     "DefinitionVersion", "DiagramDraft", "HistoryEntry", "HumanTask", "Incident", "NationalIdReveal", "Notification",
     "Person", "ProcessDefinition", "Role", "RoleHolding", "ScheduleRun",
-    "TaskCandidate", "TaskState", "Unit", "WebirAccount", "utcnow",
+    "TaskCandidate", "TaskState", "Unit", "WebirAccount", "audit_hash", "utcnow",
 ]

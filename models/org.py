@@ -7,10 +7,11 @@ from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, and_, or_
 from sqlalchemy.ext.hybrid import hybrid_method
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .base import Base, str_enum, utcnow
+from .sealing import SealedString, digest
 
 
 class AgencyKind(enum.StrEnum):
@@ -124,7 +125,9 @@ class Person(Base):
     title: Mapped[str | None] = mapped_column(String(60))
     email: Mapped[str | None] = mapped_column(String(120))
     phone: Mapped[str | None] = mapped_column(String(40))
-    national_id: Mapped[str | None] = mapped_column(String(10))
+    # Sealed at rest; found again through its keyed hash (Person.national_id_hash == sealing.digest(number)).
+    national_id: Mapped[str | None] = mapped_column("national_id_sealed", SealedString(120))
+    national_id_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
     password_hash: Mapped[str] = mapped_column(String(200))
@@ -142,6 +145,11 @@ class Person(Base):
     agency: Mapped[Agency] = relationship()
     unit: Mapped[Unit | None] = relationship()
     roles: Mapped[list[RoleHolding]] = relationship(back_populates="person", foreign_keys="RoleHolding.person_id")
+
+    @validates("national_id")
+    def _hash_national_id(self, _key: str, value: str | None) -> str | None:
+        self.national_id_hash = digest(value) if value else None
+        return value
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

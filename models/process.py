@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+import hashlib
+import json
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import DDL, JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, event
 from sqlalchemy.ext.hybrid import hybrid_property
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .base import Base, str_enum, utcnow
 from .org import Agency, Person, Unit
+from .sealing import SealedJSON, digest
+
+# The form fields that hold an ID number (workflows.forms, type "national_id"); sealed inside application data.
+ID_FIELDS = ("national_id", "subject_national_id")
 
 
 class ProcessDefinition(Base):
@@ -97,7 +103,9 @@ class Application(Base):
     state: Mapped[ApplicationState] = mapped_column(
         str_enum(ApplicationState), default=ApplicationState.RUNNING, index=True
     )
-    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    data: Mapped[dict[str, Any]] = mapped_column(SealedJSON(ID_FIELDS))
+    # Keyed hash of the ID number the form carries (a form has at most one), for exact search.
+    national_id_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     # The engine's saved state (10-30 KB): loaded only by the code that restores the engine, never by reads.
     workflow_state: Mapped[str] = mapped_column(Text, deferred=True)
     serializer_version: Mapped[str] = mapped_column(String(10))
@@ -130,6 +138,12 @@ class Application(Base):
     @classmethod
     def _is_open_expression(cls):
         return cls.state.in_(OPEN_STATES)
+
+    @validates("data")
+    def _hash_national_id(self, _key: str, value: dict[str, Any]) -> dict[str, Any]:
+        number = next((value[k] for k in ID_FIELDS if isinstance(value, dict) and value.get(k)), None)
+        self.national_id_hash = digest(number) if number else None
+        return value
 
 
 class TaskState(enum.StrEnum):
@@ -217,3 +231,84 @@ class AuditEvent(Base):
     subject_id: Mapped[int | None]
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # Position in the one hash chain, given when the event is appended at its transaction's commit
+    # (workflows.audit): 1, 2, 3 ... without gaps, so a deleted event leaves a hole.
+    seq: Mapped[int] = mapped_column(index=True, unique=True)
+    chain_hash: Mapped[str] = mapped_column(String(64))  # audit_hash(previous event's chain_hash, this event)
+
+    def hash_after(self, previous: str) -> str:
+        return audit_hash(previous, seq=self.seq, event_type=self.event_type, actor_id=self.actor_id,
+                          subject_type=self.subject_type, subject_id=self.subject_id, payload=self.payload,
+                          created_at=self.created_at)
+
+
+class AuditChain(Base):
+    """The head of the audit chain: its last position and hash.
+
+    Every append locks this one row, so concurrent writers queue instead of forking the chain; and since
+    the head only moves forward, events cut from the end of the trail no longer match it.
+    """
+
+    __tablename__ = "audit_chain"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int]
+    chain_hash: Mapped[str] = mapped_column(String(64))
+
+
+AUDIT_CHAIN_ID = 1
+AUDIT_GENESIS = "0" * 64  # the "previous hash" of the first event
+
+
+def audit_hash(previous: str, *, seq: int, event_type: str, actor_id: int | None, subject_type: str,
+               subject_id: int | None, payload: dict[str, Any] | None, created_at: datetime) -> str:
+    """sha256 over the previous hash and a canonical serialisation of the event's fields."""
+    fields = {"seq": seq, "event_type": event_type, "actor_id": actor_id, "subject_type": subject_type,
+              "subject_id": subject_id, "payload": payload,
+              "created_at": created_at.astimezone(UTC).isoformat(timespec="microseconds")}
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256((previous + canonical).encode()).hexdigest()
+
+
+# PostgreSQL refuses to change or remove audit events, and to move the chain's head backwards; the same
+# statements run from the migration. (SQLite has no such guard: there the chain check is the defence.)
+AUDIT_TRIGGERS = {
+    "audit_event": (
+        """CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+    MESSAGE = 'audit_event is append-only: ' || TG_OP || ' refused';
+END
+$$""",
+        "CREATE TRIGGER audit_event_append_only BEFORE UPDATE OR DELETE ON audit_event "
+        "FOR EACH ROW EXECUTE FUNCTION audit_event_append_only()",
+        "CREATE TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON audit_event "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_event_append_only()",
+    ),
+    "audit_chain": (
+        """CREATE OR REPLACE FUNCTION audit_chain_forward_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' AND NEW.id = OLD.id AND (NEW.seq > OLD.seq
+      OR (NEW.seq = OLD.seq AND NEW.chain_hash = OLD.chain_hash)) THEN
+    RETURN NEW;
+  END IF;
+  RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+    MESSAGE = 'audit_chain only moves forward: ' || TG_OP || ' refused';
+END
+$$""",
+        "CREATE TRIGGER audit_chain_forward_only BEFORE UPDATE OR DELETE ON audit_chain "
+        "FOR EACH ROW EXECUTE FUNCTION audit_chain_forward_only()",
+        "CREATE TRIGGER audit_chain_no_truncate BEFORE TRUNCATE ON audit_chain "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_chain_forward_only()",
+    ),
+}
+
+
+@event.listens_for(AuditChain.__table__, "after_create")
+def _start_chain(table, connection, **_kw) -> None:
+    connection.execute(table.insert().values(id=AUDIT_CHAIN_ID, seq=0, chain_hash=AUDIT_GENESIS))
+
+
+for _table, _statements in AUDIT_TRIGGERS.items():
+    for _statement in _statements:
+        event.listen(Base.metadata.tables[_table], "after_create", DDL(_statement).execute_if(dialect="postgresql"))

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
-from models import AccountItem, AccountKind, Agency, Base, Person, RoleHolding, WebirAccount, org
+from models import AccountItem, AccountKind, Agency, Base, Person, RoleHolding, WebirAccount, org, sealing
 from tests.databases import demo_copies
-from web import create_app
+from web import create_app, datakey
 from web.extensions import db
 from workflows.demo import load_demo
 from workflows.engine import diagrams
@@ -32,7 +32,8 @@ def database_url(tmp_path_factory) -> str:
 def app(database_url, tmp_path_factory):
     """The app under test, with an empty instance folder: a developer's instance/config.py stays out."""
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": False,
-                      "SECRET_KEY": "test-secret"}, instance_path=str(tmp_path_factory.mktemp("instance")))
+                      "SECRET_KEY": "test-secret", "DATA_ENCRYPTION_KEY": sealing.new_key()},
+                     instance_path=str(tmp_path_factory.mktemp("instance")))
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -74,6 +75,7 @@ def fresh_db(demo_database):
     No app context stays pushed during the test: requests must get their own, as in production
     (a shared one would share ``g`` and so the logged-in user between test clients).
     """
+    datakey.init_app(app)  # the session's data key, whatever other apps a previous test built
     demo_database.restore()
 
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import datakey
 from .config import ROOT, check_config, core_settings, load_config
 from .extensions import csrf, db, login_manager, migrate
 from .numbers import BoundedIntConverter
@@ -21,6 +22,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         app.config.update(test_config)
     check_config(app.config)
     _secure_sessions(app)
+    datakey.init_app(app)
 
     app.url_map.converters["int"] = BoundedIntConverter  # before any route is registered
     db.init_app(app)

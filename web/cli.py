@@ -1,4 +1,4 @@
-"""flask commands: load the demo city, deploy the diagrams."""
+"""flask commands: load the demo city, deploy the diagrams, verify the audit trail."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 import click
 from flask import Flask, current_app
 
+from workflows.audit import verify_chain
 from workflows.demo import DEMO_PASSWORD, PEOPLE, load_demo
 from workflows.editor.deploy import deploy_directory
 
@@ -16,6 +17,7 @@ from .extensions import db
 
 def register_cli(app: Flask) -> None:
     register_scheduler_cli(app)
+    register_audit_cli(app)
 
     @app.cli.command("seed-demo")
     def seed_demo():
@@ -38,6 +40,27 @@ def register_cli(app: Flask) -> None:
         for username, name, title, _agency, unit, roles in PEOPLE:
             click.echo(f"  {username:<14} {name} {title}（{unit}）{' '.join(r.value for r in roles)}")
         click.echo(f"  password for every account: {DEMO_PASSWORD}")
+
+
+PROBLEMS = {
+    "altered": "此筆內容與雜湊不符（遭修改）",
+    "missing": "此筆已不存在（遭刪除）",
+    "head": "鏈尾與最後一筆不符（尾端紀錄遭刪除或鏈尾遭改寫）",
+}
+
+
+def register_audit_cli(app: Flask) -> None:
+    @app.cli.command("verify-audit")
+    def verify_audit():
+        """Recompute the audit trail's hash chain; name the first event that does not verify (exit status 1)."""
+        check = verify_chain(db.session, actor=None)
+        if check.intact:
+            click.echo(f"審計軌跡完整：共 {check.verified} 筆；鏈尾雜湊 {check.head_hash}")
+            return
+        event = f"（事件 #{check.event_id} {check.event_type}）" if check.event_id else ""
+        click.echo(f"第 {check.broken_at} 筆起遭竄改：{PROBLEMS[check.problem]}{event}；"
+                   f"此前 {check.verified} 筆完整", err=True)
+        raise SystemExit(1)
 
 
 def register_scheduler_cli(app: Flask) -> None:

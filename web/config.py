@@ -35,6 +35,11 @@ class Config:
     # to instance/config.py). Anyone who knows the key can sign an administrator's session or API token.
     SECRET_KEY = None
     SQLALCHEMY_DATABASE_URI = f"sqlite:///{ROOT / 'instance' / 'webir.sqlite3'}"
+    # ID numbers are sealed with this key (32 bytes, URL-safe base64); else read from DATA_ENCRYPTION_KEY_FILE
+    # (default: <instance folder>/data-key). DATA_HASH_KEY keys the ID search hash; derived from the above if unset.
+    DATA_ENCRYPTION_KEY = None
+    DATA_ENCRYPTION_KEY_FILE = None
+    DATA_HASH_KEY = None
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SQLITE_SYNCHRONOUS = "NORMAL"  # or FULL: see models/database.py
     BPMN_DIR = ROOT / "bpmn" / "kaohsiung"
@@ -84,14 +89,17 @@ CORE_SETTINGS = {"REMINDER_WORKING_DAYS": "reminder_working_days", "ESCALATION_W
                  "LOGIN_MAX_FAILURES": "login_max_failures", "LOGIN_WINDOW_MINUTES": "login_window_minutes",
                  "LOGIN_LOCKOUT_MINUTES": "login_lockout_minutes"}
 # Twelve-factor names every platform sets; read as well as their WEBIR_ form, which wins.
-COMMON_NAMES = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI", "SECRET_KEY": "SECRET_KEY"}
+COMMON_NAMES = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI", "SECRET_KEY": "SECRET_KEY",
+                "DATA_ENCRYPTION_KEY": "DATA_ENCRYPTION_KEY", "DATA_ENCRYPTION_KEY_FILE": "DATA_ENCRYPTION_KEY_FILE",
+                "DATA_HASH_KEY": "DATA_HASH_KEY"}
 # Read without the prefix until deployments have moved to WEBIR_<name>; each use logs a warning.
 UNPREFIXED = ("BASE_URL", "MAIL_SERVER", "MAIL_PORT", "MAIL_FROM", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_USE_TLS",
               "SCHEDULER_ENABLED", "TIMER_SWEEP_SECONDS", "REMINDER_WORKING_DAYS", "ESCALATION_WORKING_DAYS",
               "ACCOUNT_IDLE_DAYS", "SQLITE_SYNCHRONOUS")
 # Never parsed as JSON: a password 123456 must reach the mail server as text, not as a number.
 TEXT = ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "BASE_URL", "MAIL_SERVER", "MAIL_FROM", "MAIL_USERNAME",
-        "MAIL_PASSWORD", "SQLITE_SYNCHRONOUS", "LOG_LEVEL", "LOGIN_RATE_LIMIT", "RATELIMIT_STORAGE_URI")
+        "MAIL_PASSWORD", "SQLITE_SYNCHRONOUS", "LOG_LEVEL", "DATA_ENCRYPTION_KEY", "DATA_ENCRYPTION_KEY_FILE",
+        "DATA_HASH_KEY", "LOGIN_RATE_LIMIT", "RATELIMIT_STORAGE_URI")
 FLAGS = ("SCHEDULER_ENABLED", "MAIL_USE_TLS")
 WHOLE_NUMBERS = {"MAIL_PORT": (1, 65535), "TIMER_SWEEP_SECONDS": (1, 86400), "REMINDER_WORKING_DAYS": (1, 365),
                  "ESCALATION_WORKING_DAYS": (1, 365), "ACCOUNT_IDLE_DAYS": (1, 36500),

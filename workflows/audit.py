@@ -1,23 +1,146 @@
-"""Append-only audit trail, written in the caller's transaction."""
+"""Append-only audit trail, written in the caller's transaction and chained by hash so that tampering shows.
+
+``record`` keeps the event with the session until the caller commits. Then the pending events are appended
+to the one chain: the chain's head row is locked (concurrent writers queue there instead of forking the
+chain), each event gets the next position and sha256(previous hash + its canonical fields), and the head
+moves on. The caller's own writes are flushed first, so the head is the last lock a transaction takes and is
+held only while it commits. ``verify_chain`` walks the chain and names the first event that does not verify.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, event, func, or_, select, update
+from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import Session
 
-from models import Application, AuditEvent, HumanTask, Person, WebirAccount
+from models import (
+    AUDIT_CHAIN_ID,
+    AUDIT_GENESIS,
+    Application,
+    AuditChain,
+    AuditEvent,
+    HumanTask,
+    Person,
+    WebirAccount,
+    audit_hash,
+)
+
+from .errors import Forbidden
+
+_PENDING = "audit_pending"
+_HEAD = AuditChain.__table__
 
 
 def record(session: Session, event_type: str, *, actor: Person | None, subject_type: str,
            subject_id: int | None, now: datetime, **payload: Any) -> None:
-    """Add one audit event; the use case's single commit makes it durable."""
-    session.add(AuditEvent(event_type=event_type, actor_id=actor.id if actor else None,
-                           subject_type=subject_type, subject_id=subject_id,
-                           payload=payload or None, created_at=now))
+    """Add one audit event; the use case's single commit appends it to the chain and makes it durable."""
+    # Hashed as it will read back from the JSON column (e.g. tuples become lists).
+    stored = json.loads(json.dumps(payload)) if payload else None
+    session.info.setdefault(_PENDING, []).append(AuditEvent(
+        event_type=event_type, actor_id=actor.id if actor else None, subject_type=subject_type,
+        subject_id=subject_id, payload=stored, created_at=now))
+
+
+@event.listens_for(Session, "before_commit")
+def _append_pending(session: Session) -> None:
+    events = session.info.pop(_PENDING, None)
+    if events:
+        append(session, events)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_pending(session: Session, transaction) -> None:
+    # A rolled back or closed transaction takes its events along (a committed one has appended them).
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+
+
+def append(session: Session, events: list[AuditEvent]) -> None:
+    """Chain the events after the head, in order; the caller's transaction commits them."""
+    session.flush()  # the caller's own writes (and their row locks) come before the head's lock
+    seq, previous = _lock_head(session)
+    for e in events:
+        seq += 1
+        e.seq = seq
+        e.chain_hash = previous = e.hash_after(previous)
+    session.add_all(events)
+    session.execute(update(_HEAD).where(_HEAD.c.id == AUDIT_CHAIN_ID).values(seq=seq, chain_hash=previous))
+
+
+def _lock_head(session: Session) -> tuple[int, str]:
+    """The head's position and hash, locked until commit: other appends wait here."""
+    try:
+        # A no-op update takes the head's row lock (PostgreSQL) or the database's write lock (SQLite).
+        seq, chain_hash = session.execute(update(_HEAD).where(_HEAD.c.id == AUDIT_CHAIN_ID).values(seq=_HEAD.c.seq)
+                                          .returning(_HEAD.c.seq, _HEAD.c.chain_hash)).one()
+    except NoResultFound:
+        raise RuntimeError("the audit chain's head row is missing; run `flask verify-audit`") from None
+    return seq, chain_hash
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    """The result of walking the chain: intact, or the first position that does not verify and why."""
+
+    verified: int  # events that verified, from the first on
+    head_seq: int | None
+    head_hash: str | None
+    broken_at: int | None = None  # the first position that does not verify
+    problem: str | None = None  # "altered": hash does not match; "missing": no event there; "head": end cut
+    event_id: int | None = None  # the event at broken_at, when there still is one
+    event_type: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_at is None
+
+
+_HASHED = (AuditEvent.seq, AuditEvent.event_type, AuditEvent.actor_id, AuditEvent.subject_type,
+           AuditEvent.subject_id, AuditEvent.payload, AuditEvent.created_at)
+
+
+def _read_head(session: Session) -> tuple[int, str] | None:
+    head = session.execute(select(AuditChain.seq, AuditChain.chain_hash)
+                           .where(AuditChain.id == AUDIT_CHAIN_ID)).one_or_none()
+    return (head.seq, head.chain_hash) if head else None
+
+
+def verify_chain(session: Session, *, actor: Person | None) -> ChainCheck:
+    """Recompute the chain from the first event; ``actor`` None is the operator's command line.
+
+    Others may append while the walk runs: the head read before the walk must lie on the walked chain (events
+    cut from the end or a rewritten head do not), and the head read after it must not lie behind the walked end
+    (a head moved back does).
+    """
+    if actor is not None and not actor.is_admin:
+        raise Forbidden("只有系統管理者可以檢查審計軌跡")
+    before = _read_head(session)
+    previous, expected, at_head = AUDIT_GENESIS, 1, AUDIT_GENESIS
+    rows = session.execute(select(AuditEvent.id, AuditEvent.chain_hash, *_HASHED).order_by(AuditEvent.seq)
+                           .execution_options(yield_per=2000))
+    head_seq, head_hash = before or (None, None)
+    with rows:
+        for row in rows:
+            if row.seq != expected:
+                return ChainCheck(expected - 1, head_seq, head_hash, expected, "missing")
+            fields = {c.key: getattr(row, c.key) for c in _HASHED}
+            if row.chain_hash != audit_hash(previous, **fields):
+                return ChainCheck(expected - 1, head_seq, head_hash, expected, "altered", row.id, row.event_type)
+            previous, expected = row.chain_hash, expected + 1
+            if row.seq == head_seq:
+                at_head = row.chain_hash
+    last = expected - 1
+    after = _read_head(session)
+    if before is None or after is None or head_seq > last or head_hash != at_head:
+        return ChainCheck(last, head_seq, head_hash, last + 1, "head")  # events cut from the end, or head rewritten
+    if after[0] < last:
+        return ChainCheck(last, *after, after[0] + 1, "head")  # events beyond a head moved back
+    return ChainCheck(last, head_seq, head_hash)
 
 
 @dataclass(frozen=True)

@@ -342,6 +342,15 @@ def clean_fields(fields: tuple[Field, ...], data: dict[str, Any],
     return clean, errors
 
 
+def engine_values(form: FormSpec, data: dict[str, Any]) -> dict[str, Any]:
+    """What a chain's engine keeps of a form: everything but ID numbers, which no diagram reads.
+
+    The engine's saved state is not sealed; the number stays only in the application's own (sealed) data.
+    """
+    ids = {f.name for f in form.fields if f.type == "national_id"}
+    return {k: value for k, value in data.items() if k not in ids}
+
+
 def clean_form(form: FormSpec, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     clean, errors = clean_fields(form.fields, data)
     if not errors and form.check:

@@ -43,6 +43,7 @@ def live_server(app) -> Iterator[LiveServer]:
     live_app = create_app({
         "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
         "SECRET_KEY": "browser-test-secret",
+        "DATA_ENCRYPTION_KEY": app.config["DATA_ENCRYPTION_KEY"],  # not testing: it needs a key of its own
         "WTF_CSRF_ENABLED": True,
     }, instance_path=app.instance_path)
     assert live_app.config["WTF_CSRF_ENABLED"] and not live_app.testing

@@ -1,4 +1,5 @@
-"""Administrators: the schedules (next and last run, result, run now), the pending timers, the incidents."""
+"""Administrators: the schedules (next and last run, result, run now), the pending timers, the incidents, the
+audit chain."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from apscheduler.triggers.cron import CronTrigger
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from workflows import audit
 from workflows.errors import Conflict, NotFound
 from workflows.runtime.incidents import list_incidents, retry_incident
 from workflows.timers import duties, sweep
@@ -98,3 +100,9 @@ def retry_incident_now(incident_id: int):
         else:
             flash(_("重試仍失敗：%(error)s", error=incident.message), "error")
     return redirect(url_for(".incidents_page"))
+
+
+@bp.get("/audit")
+@admin_required
+def audit_page():
+    return render_template("admin/audit.html", check=audit.verify_chain(db.session, actor=current_user))

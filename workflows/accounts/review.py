@@ -82,14 +82,15 @@ def transferred_people(session: Session, agency_id: int, now: datetime) -> set[s
 
 def _duplicates(session: Session, accounts: list[WebirAccount]) -> set[int]:
     """Accounts whose person, or national ID, holds more than one active querier account anywhere."""
-    ids = {a.person.national_id for a in accounts if a.person.national_id}
-    everyone = session.execute(select(WebirAccount.person_id, Person.national_id).join(Person).where(
+    # ID numbers are sealed; equal numbers have equal keyed hashes, so the hash is what is compared.
+    ids = {a.person.national_id_hash for a in accounts if a.person.national_id_hash}
+    everyone = session.execute(select(WebirAccount.person_id, Person.national_id_hash).join(Person).where(
         WebirAccount.kind == AccountKind.QUERIER, WebirAccount.status == AccountStatus.ACTIVE,
-        (WebirAccount.person_id.in_([a.person_id for a in accounts])) | Person.national_id.in_(ids))).all()
+        (WebirAccount.person_id.in_([a.person_id for a in accounts])) | Person.national_id_hash.in_(ids))).all()
     per_person = Counter(person_id for person_id, _ in everyone)
-    per_id = Counter(national_id for _, national_id in everyone if national_id)
+    per_id = Counter(id_hash for _, id_hash in everyone if id_hash)
     return {a.id for a in accounts
-            if per_person[a.person_id] > 1 or (a.person.national_id and per_id[a.person.national_id] > 1)}
+            if per_person[a.person_id] > 1 or (a.person.national_id_hash and per_id[a.person.national_id_hash] > 1)}
 
 
 def list_reviewed_accounts(session: Session, agency_id: int, now: datetime) -> list[ReviewedAccount]:

@@ -15,7 +15,7 @@ from ..accounts.transfers import transfer_errors
 from ..calendar import local_date
 from ..engine import SERIALIZER_VERSION, Run
 from ..errors import Conflict, Forbidden, Invalid, NotFound
-from ..forms import FORMS, FormSpec, clean_form, keep_masked
+from ..forms import FORMS, FormSpec, clean_form, engine_values, keep_masked
 from ..runtime.diagrams import latest_version, load_diagram
 from ..runtime.sync import close_task, restore, single_writer, sync
 from ..settings import timer_data
@@ -84,7 +84,7 @@ def submit_application(session: Session, *, form_key: str, data: dict[str, Any],
         raise Forbidden(f"only a {form.filer_role} may file {form.title}")
     clean = _validated(session, form, data, actor)
     version = latest_version(session, form_key)
-    run = Run.start(load_diagram(version), {**clean, **timer_data()})
+    run = Run.start(load_diagram(version), {**engine_values(form, clean), **timer_data()})
     app = Application(form_key=form_key, definition_version=version, applicant=actor, agency_id=actor.agency_id,
                       unit_id=actor.unit_id, data=clean, workflow_state="", serializer_version=SERIALIZER_VERSION,
                       created_at=now, updated_at=now)
@@ -118,10 +118,11 @@ def amend_application(session: Session, *, application_id: int, data: dict[str, 
     task = _amend_task(app)
     if app.state != ApplicationState.RETURNED or task is None:
         raise Conflict("只有被退回補正的申請可以修改後重新送出")
+    form = FORMS[app.form_key]
     # The pages and the API show personal numbers masked; one sent back unchanged keeps the filed number.
-    clean = _validated(session, FORMS[app.form_key], keep_masked(app.form_key, data, app.data), actor)
+    clean = _validated(session, form, keep_masked(app.form_key, data, app.data), actor)
     run = restore(app)
-    run.complete(task.task_guid, {**clean, "decision": "resubmit", "opinion": note})
+    run.complete(task.task_guid, {**engine_values(form, clean), "decision": "resubmit", "opinion": note})
     app.data = clean
     return _finish(session, app, run, task, actor, now, "resubmit", note, "application_amended")
 

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from models import Application, AuditEvent, Incident, Notification
 from tests.conftest import QUERIER_ADD
 from workflows.editor.deploy import _store, deploy
-from workflows.engine import parse_diagram
 from workflows.editor.migration import migrate_application
+from workflows.engine import parse_diagram
 from workflows.errors import Conflict, Forbidden
 from workflows.filing.applications import submit_application
 from workflows.runtime import incidents

@@ -378,6 +378,21 @@ def test_search_filters_each_narrow_to_the_hand_picked_set(world, session, perso
     assert found(form="query_registration", holder="sw_unit_head") == {w.c}
 
 
+def test_search_by_id_number_finds_the_forms_carrying_it_within_what_one_may_see(world, session, person):
+    w = world
+
+    def found(username: str, number: str) -> set[int]:
+        return set(ids(search_applications(session, person(username), Filters(national_id=number), now=T,
+                                           per_page=100)))
+
+    subject = REGISTRATION["subject_national_id"]
+    assert found("admin", subject) == {w.c, w.f}
+    assert found("sw_head", f" {subject.lower()} ") == {w.c}  # 環保局's registration is not 社會局's to see
+    assert found("sw_head", QUERIER_ADD["national_id"]) == w.by_sw_staff
+    assert found("admin", "F234567898") == set()
+    assert found("yb_querier", subject) == set()
+
+
 def test_a_listed_application_shows_who_holds_it_since_when(world, session, person):
     item = search_applications(session, person("sw_head"), Filters(step="agency_manager_setup"), now=T).items[0]
     assert (item.id, item.form_key, item.applicant, item.agency, item.unit, item.state) == (

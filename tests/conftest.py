@@ -69,7 +69,7 @@ def _each_password_checked_once():
 
 
 @pytest.fixture(autouse=True)
-def fresh_db(demo_database):
+def fresh_db(app, demo_database):
     """Every test starts from the demo city with the shipped diagrams deployed: a copy of the one built.
 
     No app context stays pushed during the test: requests must get their own, as in production

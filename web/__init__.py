@@ -33,6 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .applications import bp as applications_bp
     from .cli import register_cli
     from .editor import bp as editor_bp
+    from .errors import register_error_handlers
     from .inbox import bp as inbox_bp
     from .notifications import bp as notifications_bp
     from .notifications import init as init_notifications
@@ -40,6 +41,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     i18n.init_app(app)
     filters.register(app)
+    register_error_handlers(app)
     auth.init(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox_bp)

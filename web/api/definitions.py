@@ -5,25 +5,19 @@ from __future__ import annotations
 from flask import Response, current_app, g, jsonify, request, url_for
 
 from workflows.access import require_admin
-from workflows.editor.deploy import MAX_DIAGRAM_BYTES, DiagramRefused, deploy_version
+from workflows.editor.deploy import MAX_DIAGRAM_BYTES, deploy_version
 from workflows.editor.reads import VersionRow, get_definition, list_definitions
 from workflows.runtime.diagrams import get_version
 
 from .. import clock
 from ..extensions import db
-from . import bp, problem, token_required
+from . import bp, token_required
 
 
 def _version_json(key: str, row: VersionRow) -> dict:
     return {"version": row.version, "author": row.author, "created_at": row.created_at.isoformat(),
             "note": row.note, "sha256": row.sha256, "waiting_applications": row.waiting,
             "xml": url_for("api.definition_xml", key=key, version=row.version)}
-
-
-@bp.errorhandler(DiagramRefused)
-def _diagram_refused(exc: DiagramRefused):
-    return problem(422, str(exc), problems=[{"element": element, "message": message}
-                                            for element, message in exc.problems])
 
 
 @bp.get("/process-definitions")

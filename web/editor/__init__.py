@@ -6,16 +6,17 @@ from flask import Blueprint, Response, abort, current_app, flash, jsonify, redir
 from flask_login import current_user, login_required
 
 from models import ROLE_LABELS, Role
-from workflows.editor.deploy import MAX_DIAGRAM_BYTES, DiagramRefused, deploy_version, validate_diagram
+from workflows.editor.deploy import MAX_DIAGRAM_BYTES, deploy_version, validate_diagram
 from workflows.editor.drafts import discard_draft, get_draft, save_draft
 from workflows.editor.migration import list_candidates, migrate_application
 from workflows.editor.reads import get_definition, list_definitions, list_drafts
 from workflows.engine import DiagramError
-from workflows.errors import Conflict, Forbidden, Invalid, NotFound, WorkflowError
+from workflows.errors import Conflict, Invalid, NotFound
 from workflows.forms import STEP_FORMS
 from workflows.runtime.diagrams import get_version
 
 from .. import clock
+from ..errors import back_to
 from ..extensions import db
 from ..i18n import _, _l, tr, tr_message
 from ..numbers import small_int
@@ -58,22 +59,6 @@ def _json_body() -> dict:
     if not isinstance(body, dict) or not isinstance(body.get("xml"), str):
         raise Invalid({"xml": _("請以 JSON 傳送 %(body)s", body='{"xml": ...}')})
     return body
-
-
-_STATUS = ((Forbidden, 403), (NotFound, 404), (Conflict, 409), (Invalid, 422))
-
-
-@bp.errorhandler(WorkflowError)
-def _workflow_error(exc: WorkflowError):
-    """The editor's fetch calls read JSON; page requests get a flash and go back to the list."""
-    if request.is_json:
-        status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 400)
-        return jsonify(message=str(exc), errors=getattr(exc, "errors", {}),
-                       problems=_problems_json(getattr(exc, "problems", []))), status
-    if isinstance(exc, NotFound):
-        return Response(str(exc), status=404, mimetype="text/plain")
-    flash(tr_message(str(exc)), "error")
-    return redirect(url_for("editor.index"))
 
 
 @bp.get("/")
@@ -124,6 +109,7 @@ def save(key: str):
 
 
 @bp.post("/drafts/<int:draft_id>/discard")
+@back_to("editor.index")
 def discard(draft_id: int):
     discard_draft(db.session, draft_id, current_user)
     flash(_("已刪除草稿"), "success")
@@ -133,11 +119,8 @@ def discard(draft_id: int):
 @bp.post("/<key>/deploy")
 def deploy(key: str):
     body = _json_body()
-    try:
-        deployment = deploy_version(db.session, body["xml"].encode(), key=key, actor=current_user, now=clock.now(),
-                                    note=str(body.get("note") or ""), jurisdiction=current_app.config["JURISDICTION"])
-    except DiagramRefused as exc:
-        return jsonify(message=str(exc), problems=_problems_json(exc.problems)), 422
+    deployment = deploy_version(db.session, body["xml"].encode(), key=key, actor=current_user, now=clock.now(),
+                                note=str(body.get("note") or ""), jurisdiction=current_app.config["JURISDICTION"])
     number = deployment.version.version
     flash(_("已部署為第 %(number)s 版", number=number) if deployment.created
           else _("內容與第 %(number)s 版相同，未建立新版本", number=number), "success")
@@ -168,6 +151,7 @@ def migrate_page(key: str):
 
 
 @bp.post("/<key>/migrate")
+@back_to("editor.index")
 def migrate(key: str):
     target = request.form.get("to", type=small_int)
     if target is None:

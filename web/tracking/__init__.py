@@ -14,7 +14,6 @@ from wtforms import DateField, Form, IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional
 
 from models import ROLE_LABELS, Agency, ApplicationState, DefinitionVersion, ProcessDefinition
-from workflows.errors import NotFound
 from workflows.filing.reads import get_application_view
 from workflows.forms import FORMS
 from workflows.tracking.dashboard import dashboard
@@ -129,10 +128,7 @@ def export_xlsx():
 @login_required
 def trail(application_id: int):
     """What the diagram viewer marks: finished nodes and flows, the current steps and who holds them."""
-    try:
-        view = get_application_view(db.session, application_id, current_user)
-    except NotFound:
-        abort(404)
+    view = get_application_view(db.session, application_id, current_user)
     now = clock.now()
     return jsonify(
         xml=url_for("tracking.diagram_xml", key=view.definition_key, version=view.definition_version),

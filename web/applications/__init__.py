@@ -20,7 +20,7 @@ from .. import clock
 from ..errors import back_to
 from ..extensions import db
 from ..i18n import _
-from ..wtforms_builder import apply_errors, form_class, form_values
+from ..wtforms_builder import apply_errors, form_class, form_data, form_values
 
 bp = Blueprint("applications", __name__, url_prefix="/applications")
 
@@ -77,7 +77,7 @@ def detail(application_id: int):
 def amend(application_id: int):
     view = get_returned_view(db.session, application_id, current_user)
     spec = FORMS[view.form_key]
-    form = form_class(spec.fields)(data=view.data if request.method == "GET" else None)
+    form = form_class(spec.fields)(data=form_data(spec.fields, view.data) if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
             amend_application(db.session, application_id=application_id, data=form_values(form, spec.fields),

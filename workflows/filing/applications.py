@@ -29,7 +29,8 @@ def may_file(person: Person, form: FormSpec) -> bool:
     return form.filer_role is None or person.holds(form.filer_role)
 
 
-def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], actor: Person) -> dict[str, str]:
+def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], actor: Person,
+                    amending: int | None) -> dict[str, str]:
     """Rules that need the records: existing accounts and the agency's permitted items."""
     errors: dict[str, str] = {}
     permitted = agency_items(session, actor.agency_id)
@@ -54,7 +55,7 @@ def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], acto
         if missing := sorted(set(data.get("remove_items") or ()) - permitted):
             errors["remove_items"] = f"本機關未核准的項目無法刪除：{', '.join(missing)}"
     elif form.key == "role_transfer":
-        errors.update(transfer_errors(session, data, actor))
+        errors.update(transfer_errors(session, data, actor, amending))
     elif form.key == "query_registration":
         account = active_account(session, actor.id, AccountKind.QUERIER)
         if account is None:
@@ -64,10 +65,11 @@ def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], acto
     return errors
 
 
-def _validated(session: Session, form: FormSpec, data: dict[str, Any], actor: Person) -> dict[str, Any]:
+def _validated(session: Session, form: FormSpec, data: dict[str, Any], actor: Person,
+               amending: int | None = None) -> dict[str, Any]:
     clean, errors = clean_form(form, data)
     if not errors:
-        errors = _context_errors(session, form, clean, actor)
+        errors = _context_errors(session, form, clean, actor, amending)
     if errors:
         raise Invalid(errors)
     return clean
@@ -117,7 +119,7 @@ def amend_application(session: Session, *, application_id: int, data: dict[str, 
     task = _amend_task(app)
     if app.state != ApplicationState.RETURNED or task is None:
         raise Conflict("只有被退回補正的申請可以修改後重新送出")
-    clean = _validated(session, FORMS[app.form_key], data, actor)
+    clean = _validated(session, FORMS[app.form_key], data, actor, amending=app.id)
     run = restore(app)
     run.complete(task.task_guid, {**clean, "decision": "resubmit", "opinion": note})
     app.data = clean

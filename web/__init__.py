@@ -27,7 +27,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from workflows import settings
 
-    from . import auth, filters, i18n, scheduler
+    from . import auth, filters, i18n, inputs, scheduler
     from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .applications import bp as applications_bp
@@ -42,6 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     i18n.init_app(app)
     filters.register(app)
     register_error_handlers(app)
+    inputs.init_app(app)
     auth.init(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox_bp)

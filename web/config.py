@@ -19,6 +19,8 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     JSON_AS_ASCII = False
+    # Every form and JSON body is small; a view that takes more says so (@body_limit: diagram uploads).
+    MAX_CONTENT_LENGTH = 1024 * 1024
     SCHEDULER_ENABLED = os.environ.get("SCHEDULER_ENABLED", "") == "1"
     TIMER_SWEEP_SECONDS = int(os.environ.get("TIMER_SWEEP_SECONDS", "30"))
     DUTY_SCHEDULES: dict = {}  # e.g. {"password_reminder": None, "account_review": {"month": 2, "day": 1}}

@@ -12,10 +12,19 @@ _LETTER_CODES = dict(zip("ABCDEFGHJKLMNPQRSTUVXYWZIO", range(10, 36), strict=Tru
 _WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 1)
 _PHONE = re.compile(r"^(?:\(0\d{1,2}\)|0\d{1,2})-?\d{3,4}-?\d{4}(?:#\d{1,6})?$|^09\d{2}-?\d{3}-?\d{3}$")
 _ROC_DATE = re.compile(r"^(\d{2,3})[/.-](\d{1,2})[/.-](\d{1,2})$")
+# C0 control characters other than tab, line feed and carriage return, and lone UTF-16 surrogates: no
+# database, XML export or UTF-8 page can hold them (PostgreSQL refuses NUL, UTF-8 refuses surrogates).
+_UNSAFE_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+UNSAFE_TEXT = "含有無法處理的字元（控制字元或不成對的 Unicode 代理字元）"
 
 
 class FieldError(ValueError):
     """A value does not fit its field; the message is shown to the person."""
+
+
+def text_problem(value: str) -> str | None:
+    """Why a piece of text cannot be kept as it is, or None."""
+    return UNSAFE_TEXT if _UNSAFE_TEXT.search(value) else None
 
 
 def national_id(value: str) -> str:

@@ -8,11 +8,11 @@ from flask import Blueprint, current_app, g, jsonify, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from models import Person
-from workflows.errors import Invalid
 
 from ..auth import find_person
 from ..errors import problem
 from ..extensions import db
+from ..inputs import json_body
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -37,13 +37,6 @@ def token_required(view):
         g.actor = person
         return view(*args, **kwargs)
     return wrapper
-
-
-def json_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise Invalid({"body": "request body must be a JSON object"})
-    return body
 
 
 @bp.post("/login")

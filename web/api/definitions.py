@@ -11,6 +11,7 @@ from workflows.runtime.diagrams import get_version
 
 from .. import clock
 from ..extensions import db
+from ..inputs import body_limit
 from . import bp, token_required
 
 
@@ -36,9 +37,9 @@ def definition_xml(key: str, version: int):
 
 @bp.post("/process-definitions/<key>/versions")
 @token_required
+@body_limit(MAX_DIAGRAM_BYTES)  # a larger body is a 413 before it is read
 def deploy(key: str):
     require_admin(g.actor)  # before reading a possibly large body
-    request.max_content_length = MAX_DIAGRAM_BYTES  # a larger body is a 413 before it is read
     deployment = deploy_version(db.session, request.get_data(cache=False), key=key, actor=g.actor,
                                 now=clock.now(), note=request.args.get("note", ""),
                                 jurisdiction=current_app.config["JURISDICTION"])

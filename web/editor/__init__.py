@@ -19,6 +19,7 @@ from .. import clock
 from ..errors import back_to
 from ..extensions import db
 from ..i18n import _, _l, tr, tr_message
+from ..inputs import body_limit, json_body
 from ..numbers import small_int
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
@@ -54,9 +55,8 @@ def _problems_json(problems) -> list[dict]:
 
 
 def _json_body() -> dict:
-    request.max_content_length = MAX_JSON_BYTES
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("xml"), str):
+    body = json_body()
+    if not isinstance(body.get("xml"), str):
         raise Invalid({"xml": _("請以 JSON 傳送 %(body)s", body='{"xml": ...}')})
     return body
 
@@ -88,6 +88,7 @@ def draft_xml(draft_id: int):
 
 
 @bp.post("/<key>/check")
+@body_limit(MAX_JSON_BYTES)
 def check(key: str):
     """Run the server checks without deploying, so problems show on the diagram while editing."""
     xml = _json_body()["xml"].encode()
@@ -101,6 +102,7 @@ def check(key: str):
 
 
 @bp.post("/<key>/drafts")
+@body_limit(MAX_JSON_BYTES)
 def save(key: str):
     body = _json_body()
     draft = save_draft(db.session, key=key, xml=body["xml"].encode(), base_version=body.get("base_version"),
@@ -117,6 +119,7 @@ def discard(draft_id: int):
 
 
 @bp.post("/<key>/deploy")
+@body_limit(MAX_JSON_BYTES)
 def deploy(key: str):
     body = _json_body()
     deployment = deploy_version(db.session, body["xml"].encode(), key=key, actor=current_user, now=clock.now(),

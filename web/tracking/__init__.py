@@ -11,23 +11,33 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms import DateField, Form, IntegerField, SelectField, StringField
-from wtforms.validators import NumberRange, Optional
+from wtforms.validators import NumberRange, Optional, ValidationError
 
 from models import ROLE_LABELS, Agency, ApplicationState, DefinitionVersion, ProcessDefinition
 from workflows.filing.reads import get_application_view
 from workflows.forms import FORMS
 from workflows.tracking.dashboard import dashboard
-from workflows.tracking.search import Filters, search_applications
+from workflows.tracking.search import MAX_WAITING_DAYS, Filters, search_applications
+from workflows.validators import FieldError, bounded_date
 
 from .. import clock
 from ..extensions import db
 from ..filters import STATE_LABELS, roc_date, roc_datetime
-from ..i18n import _, _l, tr
+from ..i18n import _, _l, tr, tr_message
 from ..numbers import small_int
 from ..wtforms_builder import choices
 
 bp = Blueprint("tracking", __name__)
 EXPORT_LIMIT = 10_000
+
+
+def _in_range(_form, field) -> None:
+    if field.data is None:  # not a date at all: the field has said so already
+        return
+    try:
+        bounded_date(field.data)
+    except FieldError as exc:
+        raise ValidationError(tr_message(str(exc))) from None
 
 
 class SearchForm(Form):
@@ -37,9 +47,9 @@ class SearchForm(Form):
     applicant = StringField(_l("申請人"), validators=[Optional()])
     step = StringField(_l("目前步驟"), validators=[Optional()])
     holder = StringField(_l("目前承辦人帳號"), validators=[Optional()])
-    waiting = IntegerField(_l("等待超過（天）"), validators=[Optional(), NumberRange(min=0, max=3650)])
-    created_from = DateField(_l("申請日期起"), validators=[Optional()], render_kw={"type": "date"})
-    created_to = DateField(_l("申請日期迄"), validators=[Optional()], render_kw={"type": "date"})
+    waiting = IntegerField(_l("等待超過（天）"), validators=[Optional(), NumberRange(min=0, max=MAX_WAITING_DAYS)])
+    created_from = DateField(_l("申請日期起"), validators=[Optional(), _in_range], render_kw={"type": "date"})
+    created_to = DateField(_l("申請日期迄"), validators=[Optional(), _in_range], render_kw={"type": "date"})
 
 
 def _search_form() -> SearchForm:

@@ -7,20 +7,26 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import DiagramDraft, Person
+from models import DiagramDraft, Person, ProcessDefinition
 
 from ..access import require_admin
 from ..engine import DiagramError
 from ..engine.checks import ensure_safe_xml
-from ..errors import NotFound
+from ..errors import Invalid, NotFound
 from ..runtime.diagrams import get_version
 from .deploy import DiagramRefused
+
+MAX_VERSION = 2**31 - 1  # what a version column holds on every database
 
 
 def save_draft(session: Session, *, key: str, xml: bytes, base_version: int | None, note: str | None,
                actor: Person, now: datetime) -> DiagramDraft:
     """Keep one draft per process and author; a draft need not pass the checks, only be safe XML."""
     require_admin(actor)
+    if session.scalar(select(ProcessDefinition.id).where(ProcessDefinition.key == key)) is None:
+        raise NotFound(f"沒有流程「{key}」")
+    if base_version is not None and (type(base_version) is not int or not 1 <= base_version <= MAX_VERSION):
+        raise Invalid({"base_version": "草稿依據的版本須為正整數"})
     try:
         ensure_safe_xml(xml)
     except DiagramError as exc:

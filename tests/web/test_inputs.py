@@ -125,3 +125,14 @@ def test_the_editor_takes_a_large_diagram_with_csrf_on(app):
     finally:
         with strict.app_context():
             db.engine.dispose()
+
+
+@pytest.mark.parametrize("target", ["/\r\nSet-Cookie: x=1", "/%0d%0aSet-Cookie:x=1", "//evil.example/", "/\u2028"])
+def test_a_line_break_in_next_never_reaches_a_header(app, target):
+    client = app.test_client()
+    switched = client.get("/lang/en", query_string={"next": target})
+    assert switched.status_code == 302 and "\n" not in switched.headers["Location"]
+    logged_in = client.post("/login", query_string={"next": target}, data={"username": "applicant", "password": "demo"})
+    assert logged_in.status_code == 302 and "Set-Cookie: x" not in str(logged_in.headers)
+    read = client.post("/notifications/read", data={"next": target})
+    assert read.status_code == 302 and "\n" not in read.headers["Location"] and "evil" not in read.headers["Location"]

@@ -18,7 +18,8 @@ from .i18n import _, _l, tr_message
 # First match wins: the engine's stale-state error is a Conflict; an engine error on data falls through to 422.
 STATUS = ((NotFound, 404), (Forbidden, 403), (Conflict, 409), (Invalid, 422), (WorkflowError, 422))
 TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-          409: "Conflict", 413: "Content Too Large", 422: "Unprocessable Content", 500: "Internal Server Error"}
+          409: "Conflict", 413: "Content Too Large", 422: "Unprocessable Content", 429: "Too Many Requests",
+          500: "Internal Server Error"}
 PAGE_TITLES = {400: _l("無法處理這個請求"), 403: _l("沒有權限"), 404: _l("找不到這個頁面"), 405: _l("不支援這種操作"),
                409: _l("案件狀態已變更"), 413: _l("送出的內容過大"), 422: _l("輸入資料有誤")}
 
@@ -82,6 +83,8 @@ def _back_url() -> str | None:
 
 def _http_error(exc: HTTPException):
     status = exc.code or 500
+    if exc.response is not None:  # raised with its own response: that is the answer
+        return exc.response
     if wants_json():
         return problem(status, exc.description or "")
     if status >= 500:

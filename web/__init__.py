@@ -36,7 +36,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
     from workflows import settings
 
-    from . import auth, filters, i18n, scheduler, security
+    from . import auth, filters, i18n, inputs, scheduler, security
     from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .applications import bp as applications_bp
@@ -44,6 +44,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from .audit import init as init_audit
     from .cli import register_cli
     from .editor import bp as editor_bp
+    from .errors import register_error_handlers
     from .inbox import bp as inbox_bp
     from .notifications import bp as notifications_bp
     from .notifications import init as init_notifications
@@ -52,6 +53,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     security.init_app(app)
     i18n.init_app(app)
     filters.register(app)
+    register_error_handlers(app)
+    inputs.init_app(app)
     auth.init(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox_bp)

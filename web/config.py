@@ -67,6 +67,8 @@ class Config:
     # (install the `redis` package) or memcached://host:11211.
     RATELIMIT_STORAGE_URI = "memory://"
     JSON_AS_ASCII = False
+    # Every form and JSON body is small; a view that takes more says so (@body_limit: diagram uploads).
+    MAX_CONTENT_LENGTH = 1024 * 1024
     LOG_LEVEL = "INFO"  # of the `flask scheduler` and `flask sweep-timers` processes
     SCHEDULER_ENABLED = False
     TIMER_SWEEP_SECONDS = 30

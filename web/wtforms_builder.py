@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -53,6 +54,18 @@ def form_class(fields: tuple[Field, ...], extra: dict[str, Any] | None = None) -
     attrs = {f.name: _wt_field(f) for f in fields}
     attrs.update(extra or {})
     return type("GeneratedForm", (FlaskForm,), attrs)
+
+
+def form_data(fields: tuple[Field, ...], data: dict[str, Any]) -> dict[str, Any]:
+    """Stored values as the WTForms fields hold them: a date field holds a date, not its ISO text."""
+    out = dict(data)
+    for f in fields:
+        if f.type == "date" and isinstance(out.get(f.name), str):
+            try:
+                out[f.name] = date.fromisoformat(out[f.name])
+            except ValueError:
+                out[f.name] = None
+    return out
 
 
 def form_values(form: FlaskForm, fields: tuple[Field, ...]) -> dict[str, Any]:

@@ -12,10 +12,22 @@ _LETTER_CODES = dict(zip("ABCDEFGHJKLMNPQRSTUVXYWZIO", range(10, 36), strict=Tru
 _WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 1)
 _PHONE = re.compile(r"^(?:\(0\d{1,2}\)|0\d{1,2})-?\d{3,4}-?\d{4}(?:#\d{1,6})?$|^09\d{2}-?\d{3}-?\d{3}$")
 _ROC_DATE = re.compile(r"^(\d{2,3})[/.-](\d{1,2})[/.-](\d{1,2})$")
+# C0 control characters other than tab, line feed and carriage return, and lone UTF-16 surrogates: no
+# database, XML export or UTF-8 page can hold them (PostgreSQL refuses NUL, UTF-8 refuses surrogates).
+_UNSAFE_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+UNSAFE_TEXT = "含有無法處理的字元（控制字元或不成對的 Unicode 代理字元）"
+# Dates on a form fall in the Republic's calendar and this century; counts are whole and not absurd.
+FIRST_DATE, LAST_DATE = date(1912, 1, 1), date(2099, 12, 31)
+MAX_COUNT = 1_000_000_000
 
 
 class FieldError(ValueError):
     """A value does not fit its field; the message is shown to the person."""
+
+
+def text_problem(value: str) -> str | None:
+    """Why a piece of text cannot be kept as it is, or None."""
+    return UNSAFE_TEXT if _UNSAFE_TEXT.search(value) else None
 
 
 def national_id(value: str) -> str:
@@ -52,21 +64,30 @@ def ipv4(value: str) -> str:
 
 
 def iso_date(value: str | date) -> str:
-    """Accept ISO dates and ROC dates (115/11/25); store ISO."""
+    """Accept ISO dates and ROC dates (115/11/25) from 1912 to 2099; store ISO."""
     if isinstance(value, date):
-        return value.isoformat()
+        return bounded_date(value).isoformat()
     v = str(value).strip()
     roc = _ROC_DATE.match(v)
     try:
-        if roc:
-            return date(int(roc[1]) + 1911, int(roc[2]), int(roc[3])).isoformat()
-        return date.fromisoformat(v).isoformat()
+        day = date(int(roc[1]) + 1911, int(roc[2]), int(roc[3])) if roc else date.fromisoformat(v)
     except ValueError:
         raise FieldError("格式不正確，例如 2026-11-25 或 115/11/25") from None
+    return bounded_date(day).isoformat()
+
+
+def bounded_date(day: date) -> date:
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise FieldError("須介於 1912-01-01 與 2099-12-31 之間")
+    return day
 
 
 def integer(value) -> int:
+    """A whole number from 0 to MAX_COUNT (a count of queries or records)."""
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         raise FieldError("請輸入整數") from None
+    if not 0 <= number <= MAX_COUNT:
+        raise FieldError("須為 0 至 1000000000 之間的整數")
+    return number

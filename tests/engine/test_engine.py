@@ -20,6 +20,7 @@ from workflows.engine import (
     EngineError,
     ExpressionError,
     Run,
+    StaleTask,
     TimerInfo,
     check_expression,
     parse_diagram,
@@ -27,6 +28,7 @@ from workflows.engine import (
 from workflows.engine.checks import SCRIPT_REFUSED
 from workflows.engine.diagrams import MAX_DIAGRAM_BYTES
 from workflows.engine.expressions import HELPERS, SCRIPT_ENGINE
+from workflows.errors import Conflict
 from workflows.forms import STEP_FORMS
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn" / "kaohsiung"
@@ -347,8 +349,9 @@ def test_save_and_restore_keep_the_ready_tasks():
 
     again = Run.restore(diagram, restored.save())
     assert again.ready_tasks() == [second]
-    with pytest.raises(EngineError):  # already done
+    with pytest.raises(StaleTask) as stale:  # already done: someone else decided it (409), not a broken engine
         again.complete(first.guid, {"decision": "approve"})
+    assert isinstance(stale.value, Conflict) and isinstance(stale.value, EngineError)
     with pytest.raises(EngineError):
         again.complete("00000000-0000-0000-0000-000000000000", {"decision": "approve"})
     with pytest.raises(EngineError):

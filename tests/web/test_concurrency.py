@@ -5,6 +5,10 @@ has read the task as open and restored the instance from the saved workflow stat
 until the other has done the same. Only then do both go on to write and commit. Each thread has its own
 app context and so its own database session and connection (SQLite file in WAL mode, or PostgreSQL
 through TEST_DATABASE_URL).
+
+The other interleaving is forced too (``late_race``): the loser reads the task as open, the winner then
+decides and commits, and only then does the loser read the instance, whose saved state no longer waits
+for that step. The engine's refusal is a 409 there as well, never a 500.
 """
 
 from __future__ import annotations
@@ -96,6 +100,43 @@ def race(monkeypatch, task_id: int, workers: list[Callable[[], Any]]) -> tuple[l
             t.join(2 * WAIT)
         assert not any(t.is_alive() for t in threads), "a racer is stuck (lock wait or deadlock)"
     return results, seen
+
+
+def late_race(monkeypatch, loser: Callable[[], Any], winner: Callable[[], Any]) -> tuple[Any, tuple[str, Any]]:
+    """The loser reads the task as open; the winner then decides and commits; only then does the loser go on."""
+    read, committed = threading.Event(), threading.Event()
+    seen: list[TaskState] = []
+    real_get_task_for = tasks_module.get_task_for
+
+    def get_then_wait(session, task_id, actor):
+        task = real_get_task_for(session, task_id, actor)
+        if threading.current_thread().name == "loser":
+            seen.append(task.state)
+            read.set()
+            committed.wait(WAIT)
+        return task
+
+    outcome: list[tuple[str, Any]] = [("not run", None)]
+
+    def run_loser() -> None:
+        try:
+            outcome[0] = ("returned", loser())
+        except BaseException as exc:  # handed back to the test to assert on
+            outcome[0] = ("raised", exc)
+
+    with monkeypatch.context() as m:
+        m.setattr(tasks_module, "get_task_for", get_then_wait)
+        thread = threading.Thread(target=run_loser, name="loser")
+        thread.start()
+        assert read.wait(WAIT), "the loser never read the task"
+        try:
+            won = winner()
+        finally:
+            committed.set()
+        thread.join(2 * WAIT)
+        assert not thread.is_alive(), "the loser is stuck"
+    assert seen == [TaskState.OPEN]  # the race was real: the loser saw the step open
+    return won, outcome[0]
 
 
 def direct_completion(app, task_id: int, opinion: str) -> Callable[[], str]:
@@ -197,6 +238,33 @@ def test_two_simultaneous_api_completions_one_200_one_409(app, session, person, 
     assert results[winner][1][1] == {"application": filed.application_id, "state": "running"}
 
     assert_consistent_and_finishable(session, person, filed, opinions[winner])
+
+
+@pytest.mark.parametrize("round_", range(1, 3))
+def test_a_completion_that_read_the_step_before_another_committed_is_a_conflict(app, session, person, monkeypatch,
+                                                                                round_):
+    filed = file_querier_application(session, person)
+    opinions = [f"晚到 第{round_}輪", f"先到 第{round_}輪"]
+
+    won, (how, lost) = late_race(monkeypatch, direct_completion(app, filed.task_id, opinions[0]),
+                                 direct_completion(app, filed.task_id, opinions[1]))
+
+    assert won == ApplicationState.RUNNING.value
+    assert how == "raised" and isinstance(lost, Conflict), lost
+    assert str(lost) == "此案件剛被其他人處理，請重新整理後再試"
+    assert_consistent_and_finishable(session, person, filed, opinions[1])
+
+
+def test_an_api_completion_that_read_the_step_before_another_committed_is_a_409(app, session, person, monkeypatch):
+    filed = file_querier_application(session, person)
+
+    won, (how, (status, body)) = late_race(monkeypatch, api_completion(app, filed.task_id, "晚到"),
+                                           api_completion(app, filed.task_id, "先到"))
+
+    assert won == (200, {"application": filed.application_id, "state": "running"})
+    assert how == "returned" and status == 409, body
+    assert body["title"] == "Conflict" and body["detail"] == "此案件剛被其他人處理，請重新整理後再試"
+    assert_consistent_and_finishable(session, person, filed, "先到")
 
 
 def test_a_late_second_completion_is_a_conflict_too(app, session, person):

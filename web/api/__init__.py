@@ -6,28 +6,16 @@ from functools import wraps
 
 from flask import Blueprint, current_app, g, jsonify, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from werkzeug.exceptions import HTTPException
 
-from workflows.errors import Conflict, Forbidden, Invalid, NotFound, WorkflowError
 from workflows.identity.sessions import find_signed_in, log_out
 
 from .. import clock
 from ..auth import sign_in
+from ..errors import problem
 from ..extensions import db
+from ..inputs import json_body
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-_STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422}
-_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-           409: "Conflict", 413: "Content Too Large", 422: "Unprocessable Content", 429: "Too Many Requests"}
-
-
-def problem(status: int, detail: str, **extra):
-    body = {"type": "about:blank", "title": _TITLES.get(status, "Error"), "status": status, "detail": detail, **extra}
-    response = jsonify(body)
-    response.status_code = status
-    response.mimetype = "application/problem+json"
-    return response
 
 
 def _tokens() -> URLSafeTimedSerializer:
@@ -52,25 +40,6 @@ def token_required(view):
         g.actor = person
         return view(*args, **kwargs)
     return wrapper
-
-
-def json_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise Invalid({"body": "request body must be a JSON object"})
-    return body
-
-
-@bp.errorhandler(WorkflowError)
-def _workflow_error(exc: WorkflowError):
-    status = next((code for cls, code in _STATUS.items() if isinstance(exc, cls)), 400)
-    extra = {"errors": exc.errors} if isinstance(exc, Invalid) else {}
-    return problem(status, str(exc), **extra)
-
-
-@bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException):
-    return problem(exc.code or 500, exc.description or "")
 
 
 @bp.post("/login")

@@ -5,27 +5,21 @@ from __future__ import annotations
 from flask import current_app, g, jsonify, request, url_for
 
 from workflows.access import require_admin
-from workflows.editor.deploy import MAX_DIAGRAM_BYTES, DiagramRefused, deploy_version, rollback_version
+from workflows.editor.deploy import MAX_DIAGRAM_BYTES, deploy_version, rollback_version
 from workflows.editor.reads import VersionRow, get_definition, list_definitions
 from workflows.runtime.diagrams import get_version
 
 from .. import clock
 from ..extensions import db
+from ..inputs import body_limit
 from ..security import diagram_download
-from . import bp, problem, token_required
+from . import bp, token_required
 
 
 def _version_json(key: str, row: VersionRow) -> dict:
     return {"version": row.version, "author": row.author, "created_at": row.created_at.isoformat(),
             "note": row.note, "sha256": row.sha256, "waiting_applications": row.waiting,
             "xml": url_for("api.definition_xml", key=key, version=row.version)}
-
-
-@bp.errorhandler(DiagramRefused)
-def _diagram_refused(exc: DiagramRefused):
-    return problem(422, str(exc), problems=[{"element": element, "message": message}
-                                            for element, message in exc.problems],
-                   paths=[path.as_dict() for path in exc.paths])
 
 
 @bp.get("/process-definitions")
@@ -44,9 +38,9 @@ def definition_xml(key: str, version: int):
 
 @bp.post("/process-definitions/<key>/versions")
 @token_required
+@body_limit(MAX_DIAGRAM_BYTES)  # a larger body is a 413 before it is read
 def deploy(key: str):
     require_admin(g.actor)  # before reading a possibly large body
-    request.max_content_length = MAX_DIAGRAM_BYTES  # a larger body is a 413 before it is read
     deployment = deploy_version(db.session, request.get_data(cache=False), key=key, actor=g.actor,
                                 now=clock.now(), note=request.args.get("note", ""),
                                 jurisdiction=current_app.config["JURISDICTION"])

@@ -161,10 +161,8 @@ def complete(task_id: int):
     return jsonify(application=app.id, state=app.state.value)
 
 
-@bp.get("/applications")
-@token_required
-def list_applications():
-    args = request.args
+def _search_filters(args) -> Filters:
+    """The search filters of a query string; 422 naming each one that does not fit."""
     try:
         waiting = parse_waiting(args.get("waiting_longer_than"))
     except ValueError as exc:
@@ -174,11 +172,17 @@ def list_applications():
     if args.get("state") and args["state"] not in {s.value for s in ApplicationState}:
         raise Invalid({"state": f"one of {', '.join(s.value for s in ApplicationState)}"})
     check_numbers(args, "agency", "page", "per_page")
-    filters = Filters(form=args.get("form"), state=args.get("state"), agency_id=args.get("agency", type=small_int),
-                      applicant=args.get("applicant"), step=args.get("step"), holder=args.get("holder"),
-                      waiting_days=waiting)
-    page = search_applications(db.session, g.actor, filters, now=clock.now(), sort=args.get("sort", "-id"),
-                               page=max(1, args.get("page", 1, type=small_int)),
+    return Filters(form=args.get("form"), state=args.get("state"), agency_id=args.get("agency", type=small_int),
+                   applicant=args.get("applicant"), step=args.get("step"), holder=args.get("holder"),
+                   waiting_days=waiting)
+
+
+@bp.get("/applications")
+@token_required
+def list_applications():
+    args = request.args
+    page = search_applications(db.session, g.actor, _search_filters(args), now=clock.now(),
+                               sort=args.get("sort", "-id"), page=max(1, args.get("page", 1, type=small_int)),
                                per_page=min(200, max(1, args.get("per_page", 50, type=small_int))))
     return jsonify(total=page.total, page=page.page, per_page=page.per_page, items=[{
         "id": a.id, "form": a.form_key, "state": a.state, "applicant": a.applicant, "agency": a.agency,

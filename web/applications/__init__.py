@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from models import ApplicationState
-from workflows.errors import Conflict, Forbidden, Invalid, NotFound
+from workflows.errors import Invalid
 from workflows.filing.applications import (
     amend_application,
     forms_for,
@@ -14,14 +13,15 @@ from workflows.filing.applications import (
     submit_application,
     withdraw_application,
 )
-from workflows.filing.reads import get_application_view, list_my_applications
+from workflows.filing.reads import get_application_view, get_returned_view, list_my_applications
 from workflows.filing.reveals import reveal_national_id, revealable_fields
 from workflows.forms import FORMS
 
 from .. import clock
+from ..errors import back_to
 from ..extensions import db
 from ..i18n import _, same_site_path, tr_message
-from ..wtforms_builder import apply_errors, form_class, form_values
+from ..wtforms_builder import apply_errors, form_class, form_data, form_values
 
 bp = Blueprint("applications", __name__, url_prefix="/applications")
 
@@ -67,10 +67,7 @@ def mine():
 @bp.get("/<int:application_id>")
 @login_required
 def detail(application_id: int):
-    try:
-        view = get_application_view(db.session, application_id, current_user)
-    except NotFound:
-        abort(404)
+    view = get_application_view(db.session, application_id, current_user)
     return render_template("applications/detail.html", view=view, spec=FORMS[view.form_key],
                            is_applicant=view.applicant == current_user.username,
                            revealable=revealable_names(application_id))
@@ -89,11 +86,7 @@ def reveal(application_id: int):
     try:
         revealed = reveal_national_id(db.session, application_id=application_id, field=request.form.get("field", ""),
                                       reason=request.form.get("reason", ""), actor=current_user, now=clock.now())
-    except NotFound:
-        abort(404)
-    except Forbidden:
-        abort(403)
-    except Invalid as exc:
+    except Invalid as exc:  # back where the reason was asked, with what is missing (404 and 403: app-wide)
         flash(_("；").join(map(tr_message, exc.errors.values())), "error")
         return redirect(back)
     response = make_response(render_template("applications/revealed.html", revealed=revealed, back=back))
@@ -103,26 +96,17 @@ def reveal(application_id: int):
 
 @bp.route("/<int:application_id>/amend", methods=["GET", "POST"])
 @login_required
+@back_to("applications.detail")
 def amend(application_id: int):
-    try:
-        view = get_application_view(db.session, application_id, current_user)
-    except NotFound:
-        abort(404)
-    if view.applicant != current_user.username:
-        abort(403)
-    if view.state != ApplicationState.RETURNED:
-        flash(_("此申請目前不需補正"), "error")
-        return redirect(url_for("applications.detail", application_id=application_id))
+    view = get_returned_view(db.session, application_id, current_user)
     spec = FORMS[view.form_key]
-    form = form_class(spec.fields)(data=view.data if request.method == "GET" else None)
+    form = form_class(spec.fields)(data=form_data(spec.fields, view.data) if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
             amend_application(db.session, application_id=application_id, data=form_values(form, spec.fields),
                               actor=current_user, now=clock.now(), note=request.form.get("note", ""))
         except Invalid as exc:
             apply_errors(form, exc.errors)
-        except Conflict as exc:
-            flash(tr_message(str(exc)), "error")
         else:
             flash(_("已補正並重新送出"), "success")
             return redirect(url_for("applications.detail", application_id=application_id))
@@ -131,14 +115,9 @@ def amend(application_id: int):
 
 @bp.post("/<int:application_id>/withdraw")
 @login_required
+@back_to("applications.detail")
 def withdraw(application_id: int):
-    try:
-        withdraw_application(db.session, application_id=application_id, actor=current_user, now=clock.now(),
-                             reason=request.form.get("reason", ""))
-    except NotFound:
-        abort(404)
-    except (Conflict, Forbidden) as exc:
-        flash(tr_message(str(exc)), "error")
-    else:
-        flash(_("申請已撤回"), "success")
+    withdraw_application(db.session, application_id=application_id, actor=current_user, now=clock.now(),
+                         reason=request.form.get("reason", ""))
+    flash(_("申請已撤回"), "success")
     return redirect(url_for("applications.detail", application_id=application_id))

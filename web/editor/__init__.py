@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from models import ROLE_LABELS, Role
-from workflows.editor.deploy import MAX_DIAGRAM_BYTES, DiagramRefused, check_xml, deploy_version, rollback_version
+from workflows.editor.deploy import MAX_DIAGRAM_BYTES, check_xml, deploy_version, rollback_version
 from workflows.editor.drafts import deploy_draft, discard_draft, get_draft, is_own_draft, save_draft
 from workflows.editor.migration import list_candidates, migrate_application
 from workflows.editor.reads import get_definition, list_definitions, list_drafts
 from workflows.engine import DiagramError
-from workflows.errors import Conflict, Forbidden, Invalid, NotFound, WorkflowError
+from workflows.errors import Conflict, Invalid, NotFound
 from workflows.forms import STEP_FORMS
 from workflows.runtime.diagrams import get_version
 
 from .. import clock
+from ..errors import back_to
 from ..extensions import db
 from ..i18n import _, _l, tr, tr_message
+from ..inputs import body_limit, json_body
 from ..numbers import small_int
 from ..security import diagram_download
 
@@ -54,29 +56,12 @@ def _problems_json(problems) -> list[dict]:
 
 
 def _json_body() -> dict:
-    request.max_content_length = MAX_JSON_BYTES
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("xml"), str):
+    body = json_body()
+    if not isinstance(body.get("xml"), str):
         raise Invalid({"xml": _("請以 JSON 傳送 %(body)s", body='{"xml": ...}')})
     if body.get("draft") is not None and (not isinstance(body["draft"], int) or isinstance(body["draft"], bool)):
         raise Invalid({"draft": _("草稿編號須為整數")})
     return body
-
-
-_STATUS = ((Forbidden, 403), (NotFound, 404), (Conflict, 409), (Invalid, 422))
-
-
-@bp.errorhandler(WorkflowError)
-def _workflow_error(exc: WorkflowError):
-    """The editor's fetch calls read JSON; page requests get a flash and go back to the list."""
-    if request.is_json:
-        status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 400)
-        return jsonify(message=str(exc), errors=getattr(exc, "errors", {}),
-                       problems=_problems_json(getattr(exc, "problems", []))), status
-    if isinstance(exc, NotFound):
-        return Response(str(exc), status=404, mimetype="text/plain")
-    flash(tr_message(str(exc)), "error")
-    return redirect(url_for("editor.index"))
 
 
 @bp.get("/")
@@ -108,6 +93,7 @@ def draft_xml(draft_id: int):
 
 
 @bp.post("/<key>/check")
+@body_limit(MAX_JSON_BYTES)
 def check(key: str):
     """Run the server checks without deploying, so problems show on the diagram while editing."""
     try:
@@ -122,6 +108,7 @@ def check(key: str):
 
 
 @bp.post("/<key>/drafts")
+@body_limit(MAX_JSON_BYTES)
 def save(key: str):
     body = _json_body()
     draft = save_draft(db.session, key=key, xml=body["xml"].encode(), base_version=body.get("base_version"),
@@ -131,6 +118,7 @@ def save(key: str):
 
 
 @bp.post("/drafts/<int:draft_id>/discard")
+@back_to("editor.index")
 def discard(draft_id: int):
     discard_draft(db.session, draft_id, current_user)
     flash(_("已刪除草稿"), "success")
@@ -138,16 +126,13 @@ def discard(draft_id: int):
 
 
 @bp.post("/<key>/deploy")
+@body_limit(MAX_JSON_BYTES)
 def deploy(key: str):
     body = _json_body()
     options = {"key": key, "actor": current_user, "now": clock.now(), "note": str(body.get("note") or ""),
                "jurisdiction": current_app.config["JURISDICTION"]}
-    try:
-        deployment = deploy_draft(db.session, body["xml"].encode(), draft_id=body["draft"], **options) \
-            if body.get("draft") is not None else deploy_version(db.session, body["xml"].encode(), **options)
-    except DiagramRefused as exc:
-        return jsonify(message=str(exc), problems=_problems_json(exc.problems),
-                       paths=[path.as_dict() for path in exc.paths]), 422
+    deployment = deploy_draft(db.session, body["xml"].encode(), draft_id=body["draft"], **options) \
+        if body.get("draft") is not None else deploy_version(db.session, body["xml"].encode(), **options)
     number = deployment.version.version
     if deployment.equals_earlier:
         flash(_("內容與第 %(number)s 版相同，目前是第 %(latest)s 版；要讓第 %(number)s 版重新生效，"
@@ -190,6 +175,7 @@ def migrate_page(key: str):
 
 
 @bp.post("/<key>/migrate")
+@back_to("editor.index")
 def migrate(key: str):
     target = request.form.get("to", type=small_int)
     if target is None:

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from wtforms import RadioField, TextAreaField
 
 from models import TaskState
-from workflows.errors import Conflict, Forbidden, Invalid, NotFound
+from workflows.errors import Invalid
 from workflows.filing.assignment import claim_task, reassign_task, release_task
 from workflows.filing.reads import get_task_page, inbox_counts, list_inbox
 from workflows.filing.tasks import complete_task
@@ -15,6 +15,7 @@ from workflows.forms import FORMS, decision_label
 
 from .. import clock
 from ..applications import revealable_names
+from ..errors import back_to
 from ..extensions import db
 from ..i18n import _, _l, tr_message
 from ..wtforms_builder import apply_errors, choices, form_class, form_values
@@ -43,13 +44,9 @@ def _decision_form(fields):
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
 @login_required
+@back_to("inbox.index")
 def task(task_id: int):
-    try:
-        page = get_task_page(db.session, task_id, current_user, clock.now())
-    except NotFound:
-        abort(404)
-    except Forbidden:
-        abort(403)
+    page = get_task_page(db.session, task_id, current_user, clock.now())
     row, fields = page.task, page.fields
     if row.role == "applicant":
         return redirect(url_for("applications.amend", application_id=row.application_id))
@@ -60,11 +57,6 @@ def task(task_id: int):
                           opinion=form.opinion.data or "", data=form_values(form, fields.fields), now=clock.now())
         except Invalid as exc:
             apply_errors(form, exc.errors)
-        except Conflict as exc:
-            flash(tr_message(str(exc)), "error")
-            return redirect(url_for("inbox.index"))
-        except Forbidden as exc:
-            abort(403, str(exc))
         else:
             flash(_("已送出：%(step)s（%(decision)s）", step=row.name,
                     decision=tr_message(decision_label(fields.step, form.decision.data))), "success")
@@ -76,35 +68,28 @@ def task(task_id: int):
 
 def _assignment(task_id: int, action, message: str, **kwargs):
     validate_csrf_or_400()
-    try:
-        action(db.session, task_id=task_id, actor=current_user, now=clock.now(), **kwargs)
-    except NotFound:
-        abort(404)
-    except Forbidden:
-        abort(403)
-    except (Conflict, Invalid) as exc:
-        errors = _("；").join(map(tr_message, exc.errors.values())) if isinstance(exc, Invalid) \
-            else tr_message(str(exc))
-        flash(errors, "error")
-        return redirect(url_for("inbox.task", task_id=task_id))
+    action(db.session, task_id=task_id, actor=current_user, now=clock.now(), **kwargs)
     flash(message, "success")
     return redirect(url_for("inbox.index"))
 
 
 @bp.post("/tasks/<int:task_id>/claim")
 @login_required
+@back_to("inbox.task")
 def claim(task_id: int):
     return _assignment(task_id, claim_task, _("已認領，其他承辦人的待辦中將暫不顯示"))
 
 
 @bp.post("/tasks/<int:task_id>/release")
 @login_required
+@back_to("inbox.task")
 def release(task_id: int):
     return _assignment(task_id, release_task, _("已釋出"))
 
 
 @bp.post("/tasks/<int:task_id>/reassign")
 @login_required
+@back_to("inbox.task")
 def reassign(task_id: int):
     return _assignment(task_id, reassign_task, _("已改派"), to_username=request.form.get("to", "").strip(),
                        reason=request.form.get("reason", ""))

@@ -9,6 +9,7 @@ from workflows.notify import list_notifications, mark_read, unread_count
 
 from .. import clock
 from ..extensions import db
+from ..i18n import same_site_path
 from ..numbers import small_int
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
@@ -33,5 +34,4 @@ def index():
 def read():
     note_id = request.form.get("id", type=small_int)
     mark_read(db.session, current_user, clock.now(), note_id)
-    target = request.form.get("next", "")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for(".index"))
+    return redirect(same_site_path(request.form.get("next")) or url_for(".index"))

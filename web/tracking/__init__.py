@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, jsonify, render_template, request,
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 from wtforms import DateField, Form, IntegerField, SelectField, StringField
-from wtforms.validators import NumberRange, Optional
+from wtforms.validators import NumberRange, Optional, ValidationError
 
 from models import ROLE_LABELS, ApplicationState
 from workflows.errors import NotFound
@@ -18,12 +18,13 @@ from workflows.filing.reads import get_application_view
 from workflows.forms import FORMS
 from workflows.runtime.diagrams import get_version, latest_version
 from workflows.tracking.dashboard import dashboard
-from workflows.tracking.search import Filters, list_agencies, search_applications
+from workflows.tracking.search import MAX_WAITING_DAYS, Filters, list_agencies, search_applications
+from workflows.validators import FieldError, bounded_date
 
 from .. import clock
 from ..extensions import db
 from ..filters import STATE_LABELS, roc_date, roc_datetime
-from ..i18n import _, _l, tr
+from ..i18n import _, _l, tr, tr_message
 from ..numbers import small_int
 from ..security import diagram_download
 from ..spreadsheet import neutralise_rows
@@ -33,6 +34,15 @@ bp = Blueprint("tracking", __name__)
 EXPORT_LIMIT = 10_000
 
 
+def _in_range(_form, field) -> None:
+    if field.data is None:  # not a date at all: the field has said so already
+        return
+    try:
+        bounded_date(field.data)
+    except FieldError as exc:
+        raise ValidationError(tr_message(str(exc))) from None
+
+
 class SearchForm(Form):
     form = SelectField(_l("表單"), validators=[Optional()])
     state = SelectField(_l("狀態"), validators=[Optional()])
@@ -40,9 +50,9 @@ class SearchForm(Form):
     applicant = StringField(_l("申請人"), validators=[Optional()])
     step = StringField(_l("目前步驟"), validators=[Optional()])
     holder = StringField(_l("目前承辦人帳號"), validators=[Optional()])
-    waiting = IntegerField(_l("等待超過（天）"), validators=[Optional(), NumberRange(min=0, max=3650)])
-    created_from = DateField(_l("申請日期起"), validators=[Optional()], render_kw={"type": "date"})
-    created_to = DateField(_l("申請日期迄"), validators=[Optional()], render_kw={"type": "date"})
+    waiting = IntegerField(_l("等待超過（天）"), validators=[Optional(), NumberRange(min=0, max=MAX_WAITING_DAYS)])
+    created_from = DateField(_l("申請日期起"), validators=[Optional(), _in_range], render_kw={"type": "date"})
+    created_to = DateField(_l("申請日期迄"), validators=[Optional(), _in_range], render_kw={"type": "date"})
 
 
 def _search_form() -> SearchForm:
@@ -133,10 +143,7 @@ def export_xlsx():
 @login_required
 def trail(application_id: int):
     """What the diagram viewer marks: finished nodes and flows, the current steps and who holds them."""
-    try:
-        view = get_application_view(db.session, application_id, current_user)
-    except NotFound:
-        abort(404)
+    view = get_application_view(db.session, application_id, current_user)
     now = clock.now()
     return jsonify(
         xml=url_for("tracking.diagram_xml", key=view.definition_key, version=view.definition_version),

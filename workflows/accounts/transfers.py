@@ -43,19 +43,22 @@ def find_person(session: Session, username: str | None) -> Person | None:
     return session.scalar(select(Person).where(Person.username == username)) if username else None
 
 
-def _pending_transfer(session: Session, username: str) -> int | None:
-    apps = session.scalars(select(Application).where(
+def _pending_transfer(session: Session, username: str, other_than: int | None) -> int | None:
+    query = select(Application).where(
         Application.form_key == "role_transfer",
-        Application.is_open))
-    return next((a.id for a in apps if a.data.get("person") == username), None)
+        Application.is_open)
+    if other_than is not None:  # the transfer being corrected is not another one
+        query = query.where(Application.id != other_than)
+    return next((a.id for a in session.scalars(query) if a.data.get("person") == username), None)
 
 
-def transfer_errors(session: Session, data: dict[str, Any], actor: Person) -> dict[str, str]:
-    """What the records must show before a transfer may be filed; {field: message}."""
+def transfer_errors(session: Session, data: dict[str, Any], actor: Person,
+                    amending: int | None = None) -> dict[str, str]:
+    """What the records must show before a transfer may be filed (or ``amending`` resubmitted); {field: message}."""
     person = find_person(session, data["person"])
     if person is None or person.agency_id != actor.agency_id:
         return {"person": "查無此人員，或此人員不屬於本機關"}
-    if pending := _pending_transfer(session, person.username):
+    if pending := _pending_transfer(session, person.username, amending):
         return {"person": f"此人員已有辦理中的職務異動（案號 {pending}），請先完成或撤回"}
     kind = data["kind"]
     if kind == "querier" and active_account(session, person.id, AccountKind.QUERIER) is None:

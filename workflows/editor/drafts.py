@@ -11,14 +11,16 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import DiagramDraft, Person
+from models import DiagramDraft, Person, ProcessDefinition
 
 from ..access import require_admin
 from ..engine import DiagramError
 from ..engine.checks import ensure_safe_xml
-from ..errors import Forbidden, NotFound
+from ..errors import Forbidden, Invalid, NotFound
 from ..runtime.diagrams import get_version
 from .deploy import Deployment, DiagramRefused, deploy_version
+
+MAX_VERSION = 2**31 - 1  # what a version column holds on every database
 
 
 def save_draft(session: Session, *, key: str, xml: bytes, base_version: int | None, note: str | None,
@@ -28,6 +30,10 @@ def save_draft(session: Session, *, key: str, xml: bytes, base_version: int | No
     ``draft_id`` names the draft being edited: it must be the actor's own, of this process.
     """
     require_admin(actor)
+    if session.scalar(select(ProcessDefinition.id).where(ProcessDefinition.key == key)) is None:
+        raise NotFound(f"沒有流程「{key}」")
+    if base_version is not None and (type(base_version) is not int or not 1 <= base_version <= MAX_VERSION):
+        raise Invalid({"base_version": "草稿依據的版本須為正整數"})
     if draft_id is not None:
         _own_draft_of(session, draft_id, key, actor)
     try:

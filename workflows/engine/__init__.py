@@ -2,9 +2,9 @@
 
 from .diagrams import DiagramError, ParsedDiagram, TimerInfo, UserTaskInfo, parse_diagram
 from .expressions import ExpressionError, check_expression
-from .runtime import SERIALIZER_VERSION, EngineError, ReadyTask, Run, Trail
+from .runtime import SERIALIZER_VERSION, EngineError, ReadyTask, Run, StaleTask, Trail
 
 __all__ = [
     "SERIALIZER_VERSION", "DiagramError", "EngineError", "ExpressionError", "ParsedDiagram",
-    "ReadyTask", "Run", "TimerInfo", "Trail", "UserTaskInfo", "check_expression", "parse_diagram",
+    "ReadyTask", "Run", "StaleTask", "TimerInfo", "Trail", "UserTaskInfo", "check_expression", "parse_diagram",
 ]

@@ -20,15 +20,22 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundExcepti
 from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
+from ..errors import Conflict, WorkflowError
 from .diagrams import ParsedDiagram
 from .errors import engine_message
 from .expressions import SCRIPT_ENGINE, ExpressionError
 
 SERIALIZER_VERSION = "1.5"
+# What running a diagram on a person's data may raise: SpiffWorkflow's own errors and those of the
+# expressions it evaluates (a date out of range, a name the data lacks). Caught here, so nothing of
+# SpiffWorkflow reaches the layers above.
+_RUN_ERRORS = (SpiffWorkflowException, ExpressionError, ArithmeticError, LookupError, TypeError, ValueError)
+# The same words as the version check's refusal (filing.tasks), so pages show one message for one race.
+STALE_MESSAGE = "此案件剛被其他人處理，請重新整理後再試"
 
 
-class EngineError(RuntimeError):
-    """The engine could not advance the instance (bad expression, missing data); the message is plain Chinese."""
+class EngineError(WorkflowError):
+    """422: the engine could not advance the instance with this data; the message is plain Chinese."""
 
     def __init__(self, message: str, element: str | None = None):
         super().__init__(message)
@@ -38,6 +45,14 @@ class EngineError(RuntimeError):
     def wrap(cls, exc: BaseException) -> EngineError:
         element, message = engine_message(exc)
         return cls(message, element)
+
+
+class StaleTask(EngineError, Conflict):
+    """409: the step is no longer waiting in the saved state: someone else decided it first."""
+
+    def __init__(self, guid: str):
+        super().__init__(STALE_MESSAGE)
+        self.guid = guid
 
 
 class _SpecFreeConverter(BpmnWorkflowConverter):
@@ -129,15 +144,15 @@ class Run:
         try:
             task = self._wf.get_task_from_id(UUID(guid))
         except (TaskNotFoundException, ValueError):
-            raise EngineError("這個案件沒有這個步驟") from None
+            raise StaleTask(guid) from None
         if task.state != TaskState.READY or not task.task_spec.manual:
-            raise EngineError("這個步驟已不在等待辦理")
+            raise StaleTask(guid)
         task.data.update(data)
         # Completing a task re-checks waiting timers, so a due one may fire here too: one count around both.
         before = self._fired_timers()
         try:
             task.run()
-        except (SpiffWorkflowException, ExpressionError) as exc:
+        except _RUN_ERRORS as exc:
             raise EngineError.wrap(exc) from exc
         self._advance(before=before)
 
@@ -189,7 +204,7 @@ class Run:
             if refresh:
                 self._wf.refresh_timers()
             self._wf.do_engine_steps()
-        except (SpiffWorkflowException, ExpressionError) as exc:
+        except _RUN_ERRORS as exc:
             raise EngineError.wrap(exc) from exc
         self._note_fired(before)
 

@@ -30,7 +30,8 @@ def may_file(person: Person, form: FormSpec, on: date) -> bool:
     return form.filer_role is None or person.holds(form.filer_role, on)
 
 
-def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], actor: Person) -> dict[str, str]:
+def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], actor: Person,
+                    amending: int | None) -> dict[str, str]:
     """Rules that need the records: existing accounts and the agency's permitted items."""
     errors: dict[str, str] = {}
     permitted = agency_items(session, actor.agency_id)
@@ -55,7 +56,7 @@ def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], acto
         if missing := sorted(set(data.get("remove_items") or ()) - permitted):
             errors["remove_items"] = f"本機關未核准的項目無法刪除：{', '.join(missing)}"
     elif form.key == "role_transfer":
-        errors.update(transfer_errors(session, data, actor))
+        errors.update(transfer_errors(session, data, actor, amending))
     elif form.key == "query_registration":
         account = active_account(session, actor.id, AccountKind.QUERIER)
         if account is None:
@@ -65,10 +66,11 @@ def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], acto
     return errors
 
 
-def _validated(session: Session, form: FormSpec, data: dict[str, Any], actor: Person) -> dict[str, Any]:
+def _validated(session: Session, form: FormSpec, data: dict[str, Any], actor: Person,
+               amending: int | None = None) -> dict[str, Any]:
     clean, errors = clean_form(form, data)
     if not errors:
-        errors = _context_errors(session, form, clean, actor)
+        errors = _context_errors(session, form, clean, actor, amending)
     if errors:
         raise Invalid(errors)
     return clean
@@ -120,7 +122,7 @@ def amend_application(session: Session, *, application_id: int, data: dict[str, 
         raise Conflict("只有被退回補正的申請可以修改後重新送出")
     form = FORMS[app.form_key]
     # The pages and the API show personal numbers masked; one sent back unchanged keeps the filed number.
-    clean = _validated(session, form, keep_masked(app.form_key, data, app.data), actor)
+    clean = _validated(session, form, keep_masked(app.form_key, data, app.data), actor, amending=app.id)
     run = restore(app)
     run.complete(task.task_guid, {**engine_values(form, clean), "decision": "resubmit", "opinion": note})
     app.data = clean

@@ -13,6 +13,7 @@ from models import (
     ROLE_LABELS,
     Agency,
     Application,
+    ApplicationState,
     DefinitionVersion,
     HistoryEntry,
     HumanTask,
@@ -24,7 +25,7 @@ from models import (
 
 from ..accounts.review import describe_decisions
 from ..calendar import local_date
-from ..errors import NotFound
+from ..errors import Conflict, Forbidden, NotFound
 from ..forms import FORMS, masked
 from ..runtime.visibility import may_view
 from .tasks import StepFields, get_task_for, step_fields
@@ -142,6 +143,16 @@ def get_application_view(session: Session, application_id: int, viewer: Person) 
     if app is None or not may_view(session, app.id, viewer, local_date(utcnow())):
         raise NotFound("no such application")
     return _view(app)
+
+
+def get_returned_view(session: Session, application_id: int, applicant: Person) -> ApplicationView:
+    """The applicant's own application waiting for correction; 403 for anyone else, 409 when not returned."""
+    view = get_application_view(session, application_id, applicant)
+    if view.applicant != applicant.username:
+        raise Forbidden("只有申請人可以補正自己的申請")
+    if view.state != ApplicationState.RETURNED.value:
+        raise Conflict("此申請目前不需補正")
+    return view
 
 
 def _view(app: Application) -> ApplicationView:

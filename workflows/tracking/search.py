@@ -27,6 +27,8 @@ from ..calendar import TAIPEI, local_date
 from ..forms import FORMS
 from ..runtime.visibility import visible_to
 
+MAX_WAITING_DAYS = 3650  # ten years: anything longer is every application there is
+
 SORTS = {
     "id": Application.id, "created": Application.created_at, "updated": Application.updated_at,
     "waiting": Application.waiting_since, "state": Application.state,
@@ -161,17 +163,21 @@ def _open_tasks(session: Session, app_ids: list[int]) -> dict[int, list[ListedTa
 
 
 def parse_waiting(value: str | None) -> float | None:
-    """'P7D', 'PT36H' or a plain number of days → days."""
+    """'P7D', 'PT36H' or a plain number of days → days, at most MAX_WAITING_DAYS."""
     if not value:
         return None
     text = value.strip().upper()
     if text.replace(".", "", 1).isdigit():
-        return float(text)
-    match = re.fullmatch(r"P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?", text)
-    if not match or not any(match.groups()):
-        raise ValueError("use an ISO-8601 duration such as P7D or PT12H, or a number of days")
-    weeks, days, hours, minutes = (int(g or 0) for g in match.groups())
-    return weeks * 7 + days + hours / 24 + minutes / 1440
+        days = float(text)
+    else:
+        match = re.fullmatch(r"P(?:(\d{1,6})W)?(?:(\d{1,6})D)?(?:T(?:(\d{1,6})H)?(?:(\d{1,6})M)?)?", text)
+        if not match or not any(match.groups()):
+            raise ValueError("use an ISO-8601 duration such as P7D or PT12H, or a number of days")
+        weeks, whole_days, hours, minutes = (int(g or 0) for g in match.groups())
+        days = weeks * 7 + whole_days + hours / 24 + minutes / 1440
+    if days > MAX_WAITING_DAYS:
+        raise ValueError(f"at most {MAX_WAITING_DAYS} days")
+    return days
 
 
 

@@ -231,6 +231,19 @@ def test_a_queriers_account_not_changed_by_the_date_is_escalated_to_the_agency_h
     assert [(n.kind, n.person.username) for n in notes] == [("reminder", "manager"), ("escalation", "sw_head")]
 
 
+def test_a_queriers_transfer_filed_after_its_date_is_escalated_at_once(session, person, clock):
+    """Filed 12 days late: the step opens already overdue, and its escalation names the holder (was a 500)."""
+    filed_late = MIDNIGHT + timedelta(days=12)  # 12 days after 00:00 on 1 March in Taipei
+    clock.move_to(filed_late)
+    app = file(session, person, transfer(), when=filed_late)
+    assert app.state.value == "running"
+    [task] = open_tasks(session, app)
+    assert task.step == "transfer_account"
+    [note] = session.scalars(select(Notification).where(Notification.application_id == app.id)).all()
+    assert (note.kind, note.person.username) == ("escalation", "sw_head")
+    assert "由王美玲處理" in note.body
+
+
 # ---------------------------------------------------------------- central manager's staff: 勞保局 within 7 days
 
 def test_the_central_clerk_notifies_the_bureau_within_seven_days_or_it_escalates(session, person, clock):

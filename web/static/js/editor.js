@@ -9,7 +9,7 @@
       method: 'POST', credentials: 'same-origin', body: JSON.stringify(body),
       headers: { 'Content-Type': 'application/json', 'X-CSRFToken': csrfToken() },
     });
-    const data = await response.json().catch(() => ({ message: t('serverStatus', { status: response.status }) }));
+    const data = await response.json().catch(() => ({ detail: t('serverStatus', { status: response.status }) }));
     return { status: response.status, data };
   }
 
@@ -214,7 +214,7 @@
           category: 'warn', rule: 'approval-timers', own: true }))];
       const { status, data } = await postJSON(this.root.dataset.checkUrl, { xml: await this.xml() });
       if (status >= 400) {
-        this.say(data.message || t('checkFailed'), 'error');
+        this.say(data.detail || t('checkFailed'), 'error');
         return this.showProblems(lintIssues, data.problems || []) || 1;
       }
       const errors = this.showProblems(lintIssues, data.problems);
@@ -229,7 +229,7 @@
         xml: await this.xml(), note: this.note(), base_version: Number(this.root.dataset.baseVersion) || null,
         draft: this.draftId(),
       });
-      if (status >= 400) return this.say(data.message || t('cannotSaveDraft'), 'error');
+      if (status >= 400) return this.say(data.detail || t('cannotSaveDraft'), 'error');
       const time = new Date().toLocaleTimeString(EditorI18n.english ? 'en' : 'zh-TW');
       this.say(t('draftSaved', { time }), 'success');
       this.root.dataset.draftId = data.id;
@@ -255,9 +255,9 @@
       if (status === 422 && data.problems) {
         this.showProblems([], data.problems);
         this.renderPaths(data.paths);
-        return this.say(data.message || t('notPassed'), 'error');
+        return this.say(data.detail || data.message || t('notPassed'), 'error');
       }
-      if (status >= 400) return this.say(data.message || t('deployFailed', { status }), 'error');
+      if (status >= 400) return this.say(data.detail || t('deployFailed', { status }), 'error');
       this.say(t(data.created ? 'deployed' : 'sameAsVersion', { version: data.version }), 'success');
       window.location.assign(data.history);
     }

@@ -21,6 +21,7 @@ from workflows.engine import diagrams
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+DATA_KEY = sealing.new_key()  # this run's key for ID numbers: every app on the test database must use it
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +33,7 @@ def database_url(tmp_path_factory) -> str:
 def app(database_url, tmp_path_factory):
     """The app under test, with an empty instance folder: a developer's instance/config.py stays out."""
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": False,
-                      "SECRET_KEY": "test-secret", "DATA_ENCRYPTION_KEY": sealing.new_key()},
+                      "SECRET_KEY": "test-secret", "DATA_ENCRYPTION_KEY": DATA_KEY},
                      instance_path=str(tmp_path_factory.mktemp("instance")))
     yield app
     with app.app_context():

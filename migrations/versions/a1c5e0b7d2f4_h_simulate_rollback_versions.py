@@ -16,17 +16,28 @@ branch_labels = None
 depends_on = None
 
 
+def _foreign_keys(on: bool) -> None:
+    """SQLite rebuilds the table to drop a constraint: a rebuild under enforced foreign keys fails once
+    applications point at the versions (the implicit DELETE of DROP TABLE), so enforcement pauses meanwhile."""
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+
+
 def upgrade():
+    _foreign_keys(False)
     with op.batch_alter_table('definition_version', schema=None) as batch_op:
         batch_op.add_column(sa.Column('restores_version', sa.Integer(), nullable=True))
         batch_op.drop_constraint(batch_op.f('uq_definition_version_definition_id_sha256'), type_='unique')
         batch_op.create_index(batch_op.f('ix_definition_version_definition_id'), ['definition_id', 'sha256'],
                               unique=False)
+    _foreign_keys(True)
 
 
 def downgrade():
+    _foreign_keys(False)
     with op.batch_alter_table('definition_version', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_definition_version_definition_id'))
         batch_op.create_unique_constraint(batch_op.f('uq_definition_version_definition_id_sha256'),
                                           ['definition_id', 'sha256'])
         batch_op.drop_column('restores_version')
+    _foreign_keys(True)

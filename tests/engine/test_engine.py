@@ -484,5 +484,5 @@ def test_an_engine_failure_is_told_in_chinese_naming_its_element():
         run.complete(task.guid, {"decision": "approve"})
     assert error.value.element == "gw_review"
     assert str(error.value) == "「gw_review」的運算式「test == 1」用到「test」，但沒有任何表單或步驟提供這個資料"
-    with pytest.raises(EngineError, match="這個案件沒有這個步驟"):
+    with pytest.raises(EngineError, match="此案件剛被其他人處理"):  # a step no longer waiting: StaleTask, a 409
         run.complete("not-a-guid", {})

@@ -22,10 +22,10 @@ def production(app, tmp_path):
     built = []
 
     def build(**config):
-        settings = {"TESTING": False, "DEBUG": False, "DATA_ENCRYPTION_KEY": None,
+        settings = {"TESTING": False, "DEBUG": False, "SECRET_KEY": "a-production-key", "DATA_ENCRYPTION_KEY": None,
                     "DATA_ENCRYPTION_KEY_FILE": str(tmp_path / "data-key"),
                     "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'prod.sqlite3'}", **config}
-        made = create_app(settings)
+        made = create_app(settings, instance_path=str(tmp_path))
         built.append(made)
         return made
     yield build

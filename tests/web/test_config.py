@@ -9,6 +9,7 @@ import os
 import pytest
 from flask.cli import ScriptInfo
 
+from models import sealing
 from web import create_app
 from web.config import COMMON_NAMES, PREFIX, UNPREFIXED, ConfigError
 from web.extensions import db
@@ -96,7 +97,8 @@ def test_the_scheduler_command_loads_the_same_settings(monkeypatch, database_url
     monkeypatch.setenv("WEBIR_REMINDER_WORKING_DAYS", "8")
     monkeypatch.setenv("WEBIR_BASE_URL", "https://scheduler.example")
     monkeypatch.setenv("WEBIR_SCHEDULER_ENABLED", "false")  # not TESTING: no background jobs here
-    monkeypatch.setenv("WEBIR_SECRET_KEY", "a-key-only-this-test-knows")  # not TESTING: a real key is required
+    monkeypatch.setenv("WEBIR_SECRET_KEY", "a-key-only-this-test-knows")  # not TESTING: real keys are required
+    monkeypatch.setenv("DATA_ENCRYPTION_KEY", sealing.new_key())
     app = ScriptInfo(app_import_path="web").load_app()
     try:
         assert app.config["SQLALCHEMY_DATABASE_URI"] == database_url

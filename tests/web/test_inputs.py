@@ -118,6 +118,8 @@ def test_the_editor_takes_a_large_diagram_with_csrf_on(app):
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/login").text)[1]
         assert client.post("/login", data={"username": "admin", "password": "demo", "csrf_token": token}).status_code \
             == 302
+        # The CSRF secret rotates at log-in: the editor's page carries the new token.
+        token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/editor/querier_account/edit").text)[1]
         xml = (QUERIER + b"<!--" + b"x" * 1_500_000 + b"-->").decode()
         response = client.post("/editor/querier_account/deploy", json={"xml": xml, "note": "大圖"},
                                headers={"X-CSRFToken": token})

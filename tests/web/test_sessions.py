@@ -14,6 +14,7 @@ from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.security import generate_password_hash
 
+from tests.conftest import DATA_KEY
 from web import create_app
 from web.extensions import db
 from workflows.demo import DEMO_PASSWORD
@@ -24,8 +25,8 @@ OLD_DEFAULT_KEY = "dev-only-change-me"
 
 @contextmanager
 def another_app(config: dict):
-    """An app of its own configuration on the test database; its connection pool closed afterwards."""
-    app = create_app(config)
+    """An app of its own configuration on the test database and its data key; its pool closed afterwards."""
+    app = create_app({"DATA_ENCRYPTION_KEY": DATA_KEY, **config})
     try:
         yield app
     finally:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, flash, g, make_response, redirect, render_template, request, session, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
@@ -68,7 +68,7 @@ def _limit_failed_logins(app: Flask) -> None:
     limiter = Limiter(get_remote_address, application_limits=[app.config["LOGIN_RATE_LIMIT"]],
                       application_limits_exempt_when=lambda: not _is_login_attempt(),
                       application_limits_deduct_when=lambda _response: g.get("login_failed", False),
-                      headers_enabled=True)
+                      headers_enabled=True, on_breach=_too_many_failures)
     limiter.init_app(app)
 
 
@@ -76,10 +76,12 @@ def _is_login_attempt() -> bool:
     return request.method == "POST" and request.endpoint in LOGIN_ENDPOINTS
 
 
-@bp.errorhandler(429)
-def too_many_failures(_exc):
+def _too_many_failures(_limit):
+    """The log-in page answers a breach with itself; the API's breach is problem+json from the app's mapping."""
+    if request.blueprint != "auth":
+        return None
     flash(_("此來源登入失敗次數過多，請稍後再試"), "error")
-    return render_template("auth/login.html", form=LoginForm()), 429
+    return make_response(render_template("auth/login.html", form=LoginForm()), 429)
 
 
 @bp.route("/login", methods=["GET", "POST"])

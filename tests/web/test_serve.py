@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from models import Base
+from tests.conftest import DATA_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parent.parent
@@ -152,7 +153,7 @@ def server(tmp_path) -> Iterator[Server]:
     engine = create_engine(database)
     Base.metadata.create_all(engine)
     engine.dispose()
-    env = {**os.environ, "DATABASE_URL": database, "SECRET_KEY": "test-serve",
+    env = {**os.environ, "DATABASE_URL": database, "SECRET_KEY": "test-serve", "DATA_ENCRYPTION_KEY": DATA_KEY,
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     env.pop("SCHEDULER_ENABLED", None)  # the Makefile sets it
     running = Server(free_port(), env, tmp_path / "serve.log")

@@ -15,7 +15,9 @@ from werkzeug.security import check_password_hash
 from models import AccountItem, AccountKind, Agency, Base, Person, RoleHolding, WebirAccount, org, sealing
 from tests.databases import demo_copies
 from web import create_app, datakey
+from web.config import core_settings
 from web.extensions import db
+from workflows import settings
 from workflows.demo import load_demo
 from workflows.engine import diagrams
 
@@ -77,6 +79,7 @@ def fresh_db(app, demo_database):
     (a shared one would share ``g`` and so the logged-in user between test clients).
     """
     datakey.init_app(app)  # the session's data key, whatever other apps a previous test built
+    settings.configure(**core_settings(app.config))  # and its settings: create_app sets them process-wide
     demo_database.restore()
 
 

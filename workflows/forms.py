@@ -306,8 +306,8 @@ def _clean_one(f: Field, value: Any, choices: tuple[tuple[str, str], ...]) -> An
         if value not in allowed:
             raise v.FieldError("不在可選範圍內")
         return value
-    if f.type in _CLEANERS:
-        return _CLEANERS[f.type](value)
+    if f.type in _CLEANERS:  # a JSON number where text is due (a phone, a date) is read as its text
+        return _CLEANERS[f.type](value if f.type == "integer" else str(value))
     text = str(value).strip()
     if len(text) > (MAX_TEXT if f.type == "text" else 200):
         raise v.FieldError("內容過長")

@@ -37,6 +37,7 @@ class Field:
     # Required only when another field holds one of these values, e.g. {"request_type": ("add",)}.
     required_when: tuple[str, tuple[str, ...]] | None = None
     sensitive: bool = False  # personal data: masked where not needed
+    max_length: int | None = None  # when a column keeps it: shorter than text (2000) or a line (200)
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "label": self.label, "type": self.type,
@@ -86,6 +87,7 @@ _ATTEST_CERT = Field("has_citizen_certificate", "已於「我的e政府」綁定
 _PHONE = Field("phone", "公務電話", "phone", required=True)
 _EMAIL = Field("email", "E-mail", "email", required=True)
 _NAME = Field("name", "姓名", "string", required=True)
+_EGOV_ACCOUNT = Field("egov_account", "「我的e政府」公務帳號", "string", required=True, max_length=80)  # webir_account
 
 
 def _items_change_check(data: dict[str, Any]) -> dict[str, str]:
@@ -107,7 +109,7 @@ FORMS: dict[str, FormSpec] = {f.key: f for f in (
             _NAME,
             Field("agency_oid", "機關 OID", "string", required=True),
             _PHONE, _EMAIL,
-            Field("egov_account", "「我的e政府」公務帳號", "string", required=True),
+            _EGOV_ACCOUNT,
             _ATTEST_EGOV, _ATTEST_CERT,
             Field("reason", "申請說明", "text"),
         ),
@@ -123,7 +125,7 @@ FORMS: dict[str, FormSpec] = {f.key: f for f in (
             Field("job_title", "職稱", "string", required=True),
             Field("national_id", "身分證字號", "national_id", required=True, sensitive=True),
             _PHONE, _EMAIL,
-            Field("egov_account", "「我的e政府」公務帳號", "string", required=True),
+            _EGOV_ACCOUNT,
             _ATTEST_EGOV, _ATTEST_CERT,
             Field("read_pdpa", "已詳讀並熟悉個人資料保護法規定，並依要點規定進行資料查詢作業", "boolean",
                   required=True, required_when=("request_type", ("add", "change_items", "job_change"))),
@@ -306,11 +308,10 @@ def _clean_one(f: Field, value: Any, choices: tuple[tuple[str, str], ...]) -> An
         if value not in allowed:
             raise v.FieldError("不在可選範圍內")
         return value
-    if f.type in _CLEANERS:
-        # Text fields are cleaned as text: a number sent for a phone or a date is read as what it spells.
+    if f.type in _CLEANERS:  # a JSON number where text is due (a phone, a date) is read as its text
         return _CLEANERS[f.type](value if f.type == "integer" else str(value))
     text = str(value).strip()
-    if len(text) > (MAX_TEXT if f.type == "text" else 200):
+    if len(text) > (f.max_length or (MAX_TEXT if f.type == "text" else 200)):
         raise v.FieldError("內容過長")
     return text
 

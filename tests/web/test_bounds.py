@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from models import DiagramDraft, HumanTask, TaskState
 from tests.conftest import NOW, QUERIER_ADD, REGISTRATION
-from tests.web.test_editor_api import QUERIER
+from tests.web.test_editor_api import QUERIER, post_xml
 from tests.web.test_pages import login
 from workflows.timers import duties
 
@@ -79,3 +79,30 @@ def test_a_draft_names_a_known_process_and_a_whole_base_version(app, session):
     assert session.scalars(select(DiagramDraft)).all() == []
     assert admin.post("/editor/querier_account/drafts", json={"xml": QUERIER.decode(), "base_version": 1}) \
         .status_code == 200
+
+
+def test_a_text_longer_than_the_column_that_keeps_it_is_a_422(api):
+    """The e-government account becomes a webir_account row (80 characters): PostgreSQL refused it at approval."""
+    response = file(api, "sw_staff", "querier_account", {**QUERIER_ADD, "egov_account": "x" * 81})
+    assert response.status_code == 422 and set(response.get_json()["errors"]) == {"egov_account"}
+    assert file(api, "sw_staff", "querier_account", {**QUERIER_ADD, "egov_account": "x" * 80}).status_code == 201
+
+
+def test_a_diagram_with_names_or_days_the_app_cannot_keep_is_refused(api):
+    """Step names and ids fill inbox rows and notices; a process name its definition; working days a due date."""
+    admin = api.as_("admin")
+    step = 'name="單位主管核准"'.encode()
+    assert QUERIER.count(step) == 1 and QUERIER.count(b'name="due_working_days" value="3"') >= 1
+    for changed, element in (
+        (QUERIER.replace(step, f'name="{"長" * 101}"'.encode()), "unit_head_review"),
+        (QUERIER.replace('name="資料查詢者帳號申請（附表三）" isExecutable'.encode(),
+                         f'name="{"長" * 201}" isExecutable'.encode()), "querier_account"),
+        (QUERIER.replace(b'name="due_working_days" value="3"', b'name="due_working_days" value="' + b"9" * 5000 + b'"',
+                         1), "unit_head_review"),
+        (QUERIER.replace(b'name="due_working_days" value="3"', b'name="due_working_days" value="99999999"', 1),
+         "unit_head_review"),
+    ):
+        assert changed != QUERIER
+        response = post_xml(admin, "/api/v1/process-definitions/querier_account/versions?note=x", changed)
+        assert response.status_code == 422, response.get_json()
+        assert element in {p["element"] for p in response.get_json()["problems"]}

@@ -138,3 +138,10 @@ def test_a_line_break_in_next_never_reaches_a_header(app, target):
     assert logged_in.status_code == 302 and "Set-Cookie: x" not in str(logged_in.headers)
     read = client.post("/notifications/read", data={"next": target})
     assert read.status_code == 302 and "\n" not in read.headers["Location"] and "evil" not in read.headers["Location"]
+
+
+def test_a_number_where_text_is_due_is_a_422_naming_the_field(api):
+    data = {**QUERIER_ADD, "phone": 73368333, "email": 1, "national_id": 123456789, "egov_account": 7}
+    response = api.as_("sw_staff").post("/api/v1/applications", {"form": "querier_account", "data": data})
+    assert response.status_code == 422
+    assert set(response.get_json()["errors"]) == {"phone", "email", "national_id"}  # an account may be all digits

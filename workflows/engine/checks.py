@@ -15,7 +15,7 @@ from datetime import datetime
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from .diagrams import _safe_tree
+from .diagrams import MAX_DUE_WORKING_DAYS, _property, _safe_tree, working_days_of
 from .expressions import ExpressionError, check_expression
 
 Problem = tuple[str | None, str]
@@ -44,6 +44,8 @@ _EXPRESSION_TAGS = {"conditionExpression", "condition", "loopCardinality", "comp
 _TIMER_KINDS = {"timeDate": "日期", "timeDuration": "期間", "timeCycle": "循環"}
 _DURATION = re.compile(r"P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?")
 _LOOKS_ISO = re.compile(r"(R\d*/)?P[0-9TYMWDHS.]+|\d{4}-\d{2}-\d{2}.*", re.I)
+# What the inbox rows and notices hold: a step's id and name, a process's name (with room for a notice's words).
+MAX_ID, MAX_STEP_NAME, MAX_PROCESS_NAME = 100, 100, 200
 
 
 def ensure_safe_xml(xml: bytes) -> None:
@@ -76,10 +78,13 @@ def _nodes(container) -> list:
 
 def _process_problems(process) -> list[Problem]:
     problems: list[Problem] = []
+    if len(process.get("name") or "") > MAX_PROCESS_NAME:
+        problems.append((process.get("id"), f"流程名稱過長（上限 {MAX_PROCESS_NAME} 字）"))
     problems += _container_problems(process, top_level=True)
     for sub in process.iter(f"{{{BPMN}}}subProcess"):
         problems += _container_problems(sub, top_level=False)
     for node in process.iter():
+        problems += _size_problems(node)
         problems += _type_problems(node)
         problems += _event_problems(node)
         problems += _timer_problems(node)
@@ -182,6 +187,21 @@ def _gateway_problems(gateway, out: list) -> list[Problem]:
     if len(bare) == 1 and not default:
         return [(gateway_id, f"閘道的連線「{bare[0]}」沒有條件；請填寫條件，或把它設為預設路徑")]
     return [(flow_id, "這條從閘道出去的連線沒有條件，也不是預設路徑") for flow_id in bare]
+
+
+def _size_problems(node) -> list[Problem]:
+    """Ids, names and a step's working days that the app can keep."""
+    if _local(node) not in _FLOW_NODES or not node.tag.startswith("{" + BPMN):
+        return []
+    problems: list[Problem] = []
+    if len(node.get("id") or "") > MAX_ID:
+        problems.append((None, f"元素代碼過長（上限 {MAX_ID} 字元）：{node.get('id')[:40]}…"))
+    if len(node.get("name") or "") > MAX_STEP_NAME:
+        problems.append((node.get("id"), f"名稱過長（上限 {MAX_STEP_NAME} 字）"))
+    due = _property(node, "due_working_days") if _local(node) == "userTask" else None
+    if due is not None and working_days_of(due) is None:
+        problems.append((node.get("id"), f"辦理期限（工作天）須為 1 至 {MAX_DUE_WORKING_DAYS} 的整數"))
+    return problems
 
 
 def _type_problems(node) -> list[Problem]:

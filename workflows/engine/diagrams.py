@@ -12,6 +12,15 @@ from SpiffWorkflow.bpmn.specs.bpmn_task_spec import BpmnTaskSpec
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 
 MAX_DIAGRAM_BYTES = 2 * 1024 * 1024
+MAX_DUE_WORKING_DAYS = 365
+
+
+def working_days_of(value: str | None) -> int | None:
+    """A step's ``due_working_days`` property as a number of days (1 to 365), or None when it is not one."""
+    if not value or not value.isascii() or not value.isdigit() or len(value) > 3:
+        return None
+    days = int(value)
+    return days if 1 <= days <= MAX_DUE_WORKING_DAYS else None
 
 
 class DiagramError(ValueError):
@@ -150,7 +159,7 @@ def parse_diagram(xml: bytes, process_id: str | None = None) -> ParsedDiagram:
             due = props.get("due_working_days")
             diagram.user_tasks[task_spec.bpmn_id] = UserTaskInfo(
                 task_spec.bpmn_id, task_spec.bpmn_name or task_spec.bpmn_id, task_spec.lane, props.get("form"),
-                int(due) if due and due.isdigit() else None, props.get("due_date") or None,
+                working_days_of(due), props.get("due_date") or None,
             )
             if props.get("due_date"):
                 diagram.expressions.append((task_spec.bpmn_id, props["due_date"]))

@@ -429,3 +429,14 @@ def test_an_application_left_on_the_old_version_completes_there(session, person)
     decide(session, person, app, "sw_unit_head")
     app = decide(session, person, app, "manager", effective_date="2026-12-01")
     assert app.state.value == "completed" and app.definition_version.version == 1
+
+
+def test_a_start_over_unchanged_diagrams_keeps_their_versions_and_checks_none_again(session, monkeypatch):
+    from workflows.editor import deploy as deploying
+
+    before = {v.id for v in session.scalars(select(DefinitionVersion))}
+    checked = []
+    monkeypatch.setattr(deploying, "validate_diagram", lambda xml: checked.append(xml))  # would fail _store
+    versions = deploying.deploy_directory(session, BPMN_DIR, now=NOW, jurisdiction="kaohsiung",
+                                          include_history=False)
+    assert {v.id for v in versions} == before and checked == []

@@ -71,6 +71,12 @@ def _each_password_checked_once():
         yield
 
 
+@pytest.fixture
+def real_password_checks(monkeypatch):
+    """For a test about the hashing itself: every check hashes, as in production (no memo of this run's pairs)."""
+    monkeypatch.setattr(org, "check_password_hash", check_password_hash)
+
+
 @pytest.fixture(autouse=True)
 def fresh_db(app, demo_database):
     """Every test starts from the demo city with the shipped diagrams deployed: a copy of the one built.

@@ -121,7 +121,8 @@ def test_make_run_writes_a_secret_key_once_readable_by_the_owner_only(tmp_path):
 
 # --- log-in: one answer for every failure, lockout, per-address limit ---------------------------------------
 
-def test_unknown_user_and_wrong_password_get_the_same_answer_after_the_same_hash(client, monkeypatch):
+def test_unknown_user_and_wrong_password_get_the_same_answer_after_the_same_hash(client, monkeypatch,
+                                                                                 real_password_checks):
     hashed = []
     real = hashlib.scrypt
 

@@ -98,10 +98,7 @@ def test_an_administrator_unlocks_at_once_and_the_unlock_is_audited(session, per
         unlock_person(session, "nobody", actor=person("admin"), now=NOW)
 
 
-def test_unknown_users_and_wrong_passwords_both_run_the_password_hash(session, person, monkeypatch):
-    # A fresh hash (new salt): the tests memoise password checks per (hash, password), and this one must hash.
-    person("applicant").password_hash = generate_password_hash("demo")
-    session.commit()
+def test_unknown_users_and_wrong_passwords_both_run_the_password_hash(session, monkeypatch, real_password_checks):
     hashed = []
     real = hashlib.scrypt
 

@@ -22,7 +22,7 @@ from models import Application, Incident, Person
 from .. import audit
 from ..access import require_admin
 from ..errors import Conflict, NotFound
-from .sync import restore, single_writer, sync
+from .sync import fire_due_timers, single_writer
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +93,7 @@ def retry_incident(session: Session, *, incident_id: int, actor: Person, now: da
         with single_writer(session, "此案件剛被其他人處理，請重新整理後再試"):
             live = app.is_open
             if live:
-                run = restore(app)
-                run.tick()
-                sync(session, app, run, now)
+                fire_due_timers(session, app, now)
             _resolve(session, incident, actor, now, outcome="resolved" if live else "closed")
     except Conflict:
         raise

@@ -119,3 +119,11 @@ def _state_of(app: Application, run: Run) -> ApplicationState:
     if any(t.lane == Role.APPLICANT for t in run.ready_tasks()):
         return ApplicationState.RETURNED
     return ApplicationState.RUNNING
+
+
+def fire_due_timers(session: Session, app: Application, now: datetime) -> list[str]:
+    """Fire what is due on the instance and write it back (the caller commits); the timers that fired."""
+    run = restore(app)
+    fired = run.tick()
+    sync(session, app, run, now)
+    return fired

@@ -19,7 +19,7 @@ from models import Application, HumanTask, TaskState
 
 from ..errors import Conflict
 from ..runtime.incidents import TIMER, has_open_incident, record_incident
-from ..runtime.sync import restore, single_writer, sync
+from ..runtime.sync import fire_due_timers, single_writer
 
 CLAIM_LEASE = timedelta(minutes=5)
 log = logging.getLogger(__name__)
@@ -60,9 +60,7 @@ def wake(session: Session, application_id: int, now: datetime) -> list[str] | No
     app = session.get(Application, application_id, populate_existing=True)
     try:
         with single_writer(session, "changed by someone else meanwhile"):  # e.g. a person deciding a step
-            run = restore(app)
-            fired = run.tick()
-            sync(session, app, run, now)
+            fired = fire_due_timers(session, app, now)
     except Conflict:
         return None
     return fired
@@ -73,7 +71,8 @@ def sweep(session: Session, now: datetime, batch: int = 500, budget_seconds: flo
 
     Works in batches until nothing due is left, a batch makes no progress (the rest is held by another
     worker, or fails), or the time budget is spent, so a backlog drains in one sweep instead of 500 per tick.
-    An instance that raises is logged with its traceback and left to its claim's lease; the others still fire.
+    An instance whose engine fails gets an incident (logged with its traceback) and is passed by until an
+    administrator retries it; the others still fire.
     """
     woken = fired = skipped = failed = 0
     deadline = time.monotonic() + budget_seconds

@@ -164,7 +164,9 @@ def server(tmp_path) -> Iterator[Server]:
 def test_after_kill_9_of_the_master_nothing_is_left_and_the_same_command_serves_again(server):
     server.start()
     master, workers, [scheduler] = server.processes()
-    assert all(threads(pid) == 1 for pid in workers)  # the workers run no scheduler thread of their own
+    # The workers run no scheduler thread of their own. Polled: a worker still booting has a short-lived thread
+    # (the rate limiter's in-memory storage starts a timer), a scheduler's would never end.
+    assert wait_until(lambda: all(threads(pid) == 1 for pid in workers), 30, "one thread in each worker")
 
     os.kill(master, signal.SIGKILL)
     server.start()  # at once: a worker still holding the socket would make it fail ("Connection in use")

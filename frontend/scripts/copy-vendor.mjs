@@ -18,6 +18,9 @@ const files = {
   'bpmn-js/LICENSE': 'bpmn-js/LICENSE',
   'swagger-ui-dist/swagger-ui-bundle.js': 'swagger-ui/swagger-ui-bundle.js',
   'swagger-ui-dist/swagger-ui.css': 'swagger-ui/swagger-ui.css',
+  // Only for the browser tests, which inject it into the page under test; no template loads it.
+  'axe-core/axe.min.js': 'axe-core/axe.min.js',
+  'axe-core/LICENSE': 'axe-core/LICENSE',
 };
 
 rmSync(out, { recursive: true, force: true });

@@ -1,0 +1,166 @@
+"""Pages everyone can use (身心障礙者權益保障法 §52-2; MODA's rules follow WCAG 2.2 AA), checked by axe-core.
+
+An approver, an applicant and an administrator each log in once and visit every page they can reach, at a
+desk's 1366 px and a phone's 390 px; axe-core (from npm, copied to web/static/vendor by the build, never
+loaded by a page) is evaluated into each page and must report no violation of the WCAG 2.0 / 2.1 / 2.2 A and
+AA rules. On a phone the inbox, the task page and the forms must also fit the screen: no sideways scrolling.
+
+A new page joins by adding one line to PAGES: its path (placeholders are filled from the seeded
+applications), who visits it, and what shows it has finished drawing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from models import HumanTask, TaskState
+from tests.conftest import REGISTRATION
+from workflows.filing.applications import submit_application
+from workflows.filing.tasks import complete_task
+
+pytestmark = pytest.mark.browser
+
+AXE = Path(__file__).resolve().parents[2] / "web" / "static" / "vendor" / "axe-core" / "axe.min.js"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+DESK, PHONE = {"width": 1366, "height": 900}, {"width": 390, "height": 844}
+DIAGRAM_READY = '#diagram[data-ready="true"]'
+
+APPROVER, APPLICANT, ADMIN = "sw_unit_head", "applicant", "admin"
+NAMES = {APPROVER: "陳志明", APPLICANT: "林怡君", ADMIN: "系統管理者"}
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One page to check: ``path`` may name {task}, {application} and {returned} (filled by ``seeded``)."""
+
+    path: str
+    who: tuple[str, ...]
+    ready: str = "main"  # a selector present once the page has drawn itself (scripts included)
+    fits_phone: bool = False  # at 390 px the document is no wider than the screen
+
+
+EVERYONE = (APPROVER, APPLICANT, ADMIN)
+PAGES = [
+    Visit("/", EVERYONE, fits_phone=True),
+    Visit("/tasks/{task}", (APPROVER,), fits_phone=True),
+    Visit("/applications/new", EVERYONE),
+    Visit("/applications/new/query_registration", (APPLICANT,), fits_phone=True),
+    Visit("/applications/new/querier_account", (APPLICANT,), fits_phone=True),
+    Visit("/applications/mine", (APPLICANT,)),
+    Visit("/applications/{application}", EVERYONE, ready=DIAGRAM_READY),
+    Visit("/applications/{returned}", (APPLICANT,), ready=DIAGRAM_READY),
+    Visit("/applications/{returned}/amend", (APPLICANT,), fits_phone=True),
+    Visit("/applications/?sort=-id", EVERYONE),
+    Visit("/dashboard", EVERYONE, ready=DIAGRAM_READY),
+    Visit("/notifications/", EVERYONE),
+    Visit("/admin/schedules", (ADMIN,)),
+    Visit("/admin/incidents", (ADMIN,)),
+    Visit("/admin/audit", (ADMIN,)),
+    Visit("/audit/reveals", (ADMIN,)),
+    Visit("/editor/", (ADMIN,)),
+    Visit("/editor/query_registration/edit?version=1", (ADMIN,), ready=".djs-container"),
+    Visit("/editor/querier_account/diff?a=1&b=1", (ADMIN,), ready=".djs-container"),
+    Visit("/editor/querier_account/migrate", (ADMIN,)),
+    Visit("/no-such-page", EVERYONE),  # the 404 page
+    Visit("/admin/schedules", (APPLICANT,)),  # the 403 page
+]
+
+
+@pytest.fixture
+def page(page: Page) -> Page:
+    page.set_default_timeout(15_000)
+    return page
+
+
+@pytest.fixture
+def seeded(session, person) -> dict[str, int]:
+    """A registration waiting at the unit head, and one returned to its applicant for correction."""
+    def file() -> int:
+        return submit_application(session, form_key="query_registration", data=dict(REGISTRATION),
+                                  actor=person(APPLICANT), now=_now()).id
+
+    waiting, returned = file(), file()
+    task = _open_task(session, waiting)
+    complete_task(session, task_id=_open_task(session, returned), actor=person(APPROVER), decision="return",
+                  opinion="請補附法令依據", now=_now())
+    return {"task": task, "application": waiting, "returned": returned}
+
+
+def _now():
+    from datetime import UTC, datetime
+    return datetime.now(UTC)
+
+
+def _open_task(session, application_id: int) -> int:
+    return session.scalar(select(HumanTask.id).where(HumanTask.application_id == application_id,
+                                                     HumanTask.state == TaskState.OPEN))
+
+
+def log_in(page: Page, username: str) -> None:
+    page.goto("/login")
+    page.get_by_label("帳號", exact=True).fill(username)
+    page.get_by_label("密碼", exact=True).fill("demo")
+    page.get_by_role("button", name="登入").click()
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.locator("header .me")).to_contain_text(NAMES[username])
+
+
+def axe_violations(page: Page) -> list[str]:
+    """axe-core's WCAG A/AA violations on the page as shown, one line per rule and element."""
+    assert page.evaluate("() => typeof window.axe") == "undefined", "a page must never load axe-core itself"
+    page.evaluate(AXE.read_text(encoding="utf-8"))  # evaluated by the test, so the page's CSP does not apply
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+        WCAG_TAGS)
+    return [f"{v['id']} ({v['impact']}): {', '.join(map(str, node['target']))} — {node['failureSummary']}"
+            for v in result["violations"] for node in v["nodes"]]
+
+
+def document_overflow(page: Page) -> int:
+    """How many pixels the document is wider than the window (0 when nothing scrolls sideways)."""
+    return page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+
+
+def check_pages(page: Page, username: str, seeded: dict[str, int]) -> list[str]:
+    failures = []
+    for size_name, size in (("1366", DESK), ("390", PHONE)):
+        page.set_viewport_size(size)
+        for visit in (v for v in PAGES if username in v.who):
+            path = visit.path.format(**seeded)
+            page.goto(path)
+            expect(page.locator(visit.ready).first).to_be_attached()
+            where = f"{username} {path} @{size_name}px"
+            failures += [f"{where}: {line}" for line in axe_violations(page)]
+            if size is PHONE and visit.fits_phone and (extra := document_overflow(page)) > 0:
+                failures.append(f"{where}: the page is {extra} px wider than the screen")
+    return failures
+
+
+@pytest.mark.parametrize("username", [APPROVER, APPLICANT, ADMIN])
+def test_every_page_passes_axe_at_desk_and_phone_width(page: Page, seeded, username):
+    log_in(page, username)
+    failures = check_pages(page, username, seeded)
+    assert not failures, "\n".join(failures)
+
+
+def test_the_login_page_passes_axe_at_desk_and_phone_width(page: Page):
+    failures = []
+    for size in (DESK, PHONE):
+        page.set_viewport_size(size)
+        page.goto("/login")
+        failures += axe_violations(page)
+        assert document_overflow(page) <= 0
+    assert not failures, "\n".join(failures)
+
+
+def test_axe_finds_what_it_is_asked_to_find(page: Page):
+    """The check can fail: a field without a label, added to a real page, is reported."""
+    page.goto("/login")
+    page.evaluate("() => document.querySelector('main').insertAdjacentHTML('beforeend', '<input id=bare>')")
+    assert any(line.startswith("label ") for line in axe_violations(page))

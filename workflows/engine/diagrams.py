@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,3 +165,24 @@ def parse_diagram(xml: bytes, process_id: str | None = None) -> ParsedDiagram:
             if props.get("due_date"):
                 diagram.expressions.append((task_spec.bpmn_id, props["due_date"]))
     return diagram
+
+
+def ordered_steps(diagram: ParsedDiagram) -> list[UserTaskInfo]:
+    """The human steps in the order a reader meets them: breadth first from the start along the flows.
+
+    A step reached by a back loop only (the applicant's amendment after a return) comes after the step that
+    returns to it; a step no flow reaches is listed last, so the text version of a diagram never drops one.
+    """
+    start = diagram.spec.start
+    seen, queue, order = {start.name}, deque([start]), []
+    while queue:
+        spec = queue.popleft()
+        step = getattr(spec, "bpmn_id", None)
+        if step in diagram.user_tasks and step not in order:
+            order.append(step)
+        for output in spec.outputs:
+            if output.name not in seen:
+                seen.add(output.name)
+                queue.append(output)
+    order += [step for step in diagram.user_tasks if step not in order]
+    return [diagram.user_tasks[step] for step in order]

@@ -16,6 +16,7 @@ from workflows.filing.applications import (
 from workflows.filing.reads import get_application_view, get_returned_view, list_my_applications
 from workflows.filing.reveals import reveal_national_id, revealable_fields
 from workflows.forms import FORMS
+from workflows.tracking.outline import application_steps
 
 from .. import clock
 from ..errors import back_to
@@ -70,7 +71,8 @@ def detail(application_id: int):
     view = get_application_view(db.session, application_id, current_user)
     return render_template("applications/detail.html", view=view, spec=FORMS[view.form_key],
                            is_applicant=view.applicant == current_user.username,
-                           revealable=revealable_names(application_id))
+                           revealable=revealable_names(application_id),
+                           steps=application_steps(db.session, application_id, current_user))
 
 
 def revealable_names(application_id: int) -> set[str]:

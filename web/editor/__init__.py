@@ -14,6 +14,7 @@ from workflows.engine import DiagramError
 from workflows.errors import Conflict, Invalid, NotFound
 from workflows.forms import STEP_FORMS
 from workflows.runtime.diagrams import get_version
+from workflows.tracking.outline import list_version_steps
 
 from .. import clock
 from ..errors import back_to
@@ -66,7 +67,10 @@ def _json_body() -> dict:
 
 @bp.get("/")
 def index():
-    return render_template("editor/index.html", definitions=list_definitions(db.session),
+    definitions = list_definitions(db.session)
+    steps = {(d.key, v.version): list_version_steps(db.session, d.key, v.version)
+             for d in definitions for v in d.versions}
+    return render_template("editor/index.html", definitions=definitions, steps=steps,
                            drafts=list_drafts(db.session, viewer=current_user))
 
 

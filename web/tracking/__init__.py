@@ -18,6 +18,7 @@ from workflows.filing.reads import get_application_view
 from workflows.forms import FORMS
 from workflows.runtime.diagrams import get_version, latest_version
 from workflows.tracking.dashboard import dashboard
+from workflows.tracking.outline import list_version_steps
 from workflows.tracking.search import MAX_WAITING_DAYS, Filters, list_agencies, search_applications
 from workflows.validators import FieldError, bounded_date
 
@@ -190,4 +191,5 @@ def dashboard_page():
     badges = {s.step: {"count": s.waiting, "median": round(s.median_days, 1)}
               for s in board.steps if s.process == process and s.version == version}
     return render_template("tracking/dashboard.html", form=form, board=board, process=process, version=version,
-                           badges=badges, forms=FORMS, roles=ROLE_LABELS)
+                           badges=badges, forms=FORMS, roles=ROLE_LABELS,
+                           steps=list_version_steps(db.session, process, version))

@@ -164,3 +164,36 @@ def test_axe_finds_what_it_is_asked_to_find(page: Page):
     page.goto("/login")
     page.evaluate("() => document.querySelector('main').insertAdjacentHTML('beforeend', '<input id=bare>')")
     assert any(line.startswith("label ") for line in axe_violations(page))
+
+
+def focus_ring(page: Page) -> str:
+    """The outline of whatever has the keyboard focus, as drawn ('' when there is none)."""
+    return page.evaluate("""() => { const s = getComputedStyle(document.activeElement);
+        return s.outlineStyle === 'none' ? '' : `${s.outlineStyle} ${s.outlineWidth}`; }""")
+
+
+def test_the_first_tab_shows_a_skip_link_that_moves_the_keyboard_into_the_content(page: Page, seeded):
+    log_in(page, APPLICANT)
+    page.set_viewport_size(PHONE)
+    page.goto(f"/applications/{seeded['application']}")
+    skip = page.locator("a.skip-link")
+    assert skip.bounding_box()["y"] < 0  # out of sight until it has the focus
+    page.keyboard.press("Tab")
+    expect(skip).to_be_focused()
+    assert skip.bounding_box()["y"] >= 0 and focus_ring(page) == "solid 3px"
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    page.keyboard.press("Tab")  # the next stop is inside the content, not back in the header
+    assert page.evaluate("() => document.activeElement.closest('main') !== null")
+    assert focus_ring(page) == "solid 3px"
+
+
+def test_english_pages_pass_axe_and_say_their_language(page: Page, seeded):
+    log_in(page, APPLICANT)
+    page.goto("/lang/en")
+    failures = []
+    for path in ("/", "/applications/new/query_registration", f"/applications/{seeded['application']}"):
+        page.goto(path)
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        failures += [f"{path}: {line}" for line in axe_violations(page)]
+    assert not failures, "\n".join(failures)

@@ -72,7 +72,7 @@ def detail(application_id: int):
     return render_template("applications/detail.html", view=view, spec=FORMS[view.form_key],
                            is_applicant=view.applicant == current_user.username,
                            revealable=revealable_names(application_id),
-                           steps=application_steps(db.session, application_id, current_user))
+                           steps=application_steps(db.session, application_id, current_user, now=clock.now()))
 
 
 def revealable_names(application_id: int) -> set[str]:

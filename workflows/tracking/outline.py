@@ -14,7 +14,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from models import ROLE_LABELS, Application, HistoryEntry, HumanTask, Person, TaskCandidate, TaskState, utcnow
+from models import ROLE_LABELS, Application, HistoryEntry, HumanTask, Person, TaskCandidate, TaskState
 
 from ..calendar import local_date
 from ..engine import ordered_steps
@@ -61,13 +61,13 @@ def list_version_steps(session: Session, key: str, version: int) -> list[Outline
             for s in ordered_steps(diagram)]
 
 
-def application_steps(session: Session, application_id: int, viewer: Person) -> list[ApplicationStep]:
+def application_steps(session: Session, application_id: int, viewer: Person, *, now: datetime) -> list[ApplicationStep]:
     """Each step of the application's own diagram version with its state, for whoever may see the application."""
     app = session.scalar(select(Application).where(Application.id == application_id).options(
         selectinload(Application.tasks).selectinload(HumanTask.candidates).joinedload(TaskCandidate.person),
         selectinload(Application.history).joinedload(HistoryEntry.actor),
         joinedload(Application.definition_version)))
-    if app is None or not may_view(session, app.id, viewer, local_date(utcnow())):
+    if app is None or not may_view(session, app.id, viewer, local_date(now)):
         raise NotFound("no such application")
     open_tasks = {t.step: t for t in app.tasks if t.state == TaskState.OPEN}
     done = set((app.trail or {}).get("done", []))

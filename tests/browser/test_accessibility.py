@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,9 @@ from sqlalchemy import select
 from models import HumanTask, TaskState
 from tests.conftest import REGISTRATION
 from workflows.filing.applications import submit_application
+from workflows.filing.reveals import reveal_national_id
 from workflows.filing.tasks import complete_task
+from workflows.runtime.incidents import record_incident
 
 pytestmark = pytest.mark.browser
 
@@ -44,6 +47,7 @@ class Visit:
     who: tuple[str, ...]
     ready: str = "main"  # a selector present once the page has drawn itself (scripts included)
     fits_phone: bool = True  # at 390 px the document is no wider than the screen (wide tables scroll in a box)
+    status: int = 200  # the error pages are visited on purpose
 
 
 EVERYONE = (APPROVER, APPLICANT, ADMIN)
@@ -68,8 +72,8 @@ PAGES = [
     Visit("/editor/query_registration/edit?version=1", (ADMIN,), ready=".djs-container"),
     Visit("/editor/querier_account/diff?a=1&b=1", (ADMIN,), ready=".djs-container"),
     Visit("/editor/querier_account/migrate", (ADMIN,)),
-    Visit("/no-such-page", EVERYONE),  # the 404 page
-    Visit("/admin/schedules", (APPLICANT,)),  # the 403 page
+    Visit("/no-such-page", EVERYONE, status=404),
+    Visit("/admin/schedules", (APPLICANT,), status=403),
 ]
 
 
@@ -81,7 +85,10 @@ def page(page: Page) -> Page:
 
 @pytest.fixture
 def seeded(session, person) -> dict[str, int]:
-    """A registration waiting at the unit head, and one returned to its applicant for correction."""
+    """A registration waiting at the unit head, and one returned to its applicant for correction.
+
+    The unit head has revealed the waiting one's ID number (a row for 調閱紀錄), and it has an open incident.
+    """
     def file() -> int:
         return submit_application(session, form_key="query_registration", data=dict(REGISTRATION),
                                   actor=person(APPLICANT), now=_now()).id
@@ -90,12 +97,14 @@ def seeded(session, person) -> dict[str, int]:
     task = _open_task(session, waiting)
     complete_task(session, task_id=_open_task(session, returned), actor=person(APPROVER), decision="return",
                   opinion="請補附法令依據", now=_now())
+    reveal_national_id(session, application_id=waiting, field="subject_national_id", reason="核對當事人身分",
+                       actor=person(APPROVER), now=_now())
+    record_incident(session, waiting, kind="timer", error=RuntimeError("計時器無法觸發"), now=_now())
     return {"task": task, "application": waiting, "returned": returned}
 
 
-def _now():
-    from datetime import UTC, datetime
-    return datetime.now(UTC)
+def _now() -> datetime:
+    return datetime.now(UTC)  # the live server reads the wall clock
 
 
 def _open_task(session, application_id: int) -> int:
@@ -134,9 +143,11 @@ def check_pages(page: Page, username: str, seeded: dict[str, int]) -> list[str]:
         page.set_viewport_size(size)
         for visit in (v for v in PAGES if username in v.who):
             path = visit.path.format(**seeded)
-            page.goto(path)
+            response = page.goto(path)
             expect(page.locator(visit.ready).first).to_be_attached()
             where = f"{username} {path} @{size_name}px"
+            if response.status != visit.status:
+                failures.append(f"{where}: answered {response.status}, not {visit.status}")
             failures += [f"{where}: {line}" for line in axe_violations(page)]
             if size is PHONE and visit.fits_phone and (extra := document_overflow(page)) > 0:
                 failures.append(f"{where}: the page is {extra} px wider than the screen")

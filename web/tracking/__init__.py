@@ -15,6 +15,7 @@ from wtforms.validators import NumberRange, Optional, ValidationError
 from models import ROLE_LABELS, ApplicationState
 from workflows.errors import NotFound
 from workflows.filing.reads import get_application_view
+from workflows.filing.sheets import MAX_SHEETS
 from workflows.forms import FORMS
 from workflows.runtime.diagrams import get_version, latest_version
 from workflows.tracking.dashboard import dashboard
@@ -83,7 +84,8 @@ def search():
     page = max(1, request.args.get("page", 1, type=small_int))
     result = search_applications(db.session, current_user, _filters(form), now=clock.now(), sort=sort, page=page)
     args = {k: v for k, v in request.args.items() if k not in ("page", "sort")}
-    return render_template("tracking/list.html", form=form, result=result, sort=sort, args=args, now=clock.now())
+    return render_template("tracking/list.html", form=form, result=result, sort=sort, args=args, now=clock.now(),
+                           max_sheets=MAX_SHEETS)
 
 
 EXPORT_HEADER = [_l("案號"), _l("表單"), _l("申請人"), _l("機關"), _l("單位"), _l("狀態"), _l("目前步驟"),

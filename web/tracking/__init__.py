@@ -19,7 +19,13 @@ from workflows.filing.sheets import MAX_SHEETS
 from workflows.forms import FORMS
 from workflows.runtime.diagrams import get_version, latest_version
 from workflows.tracking.dashboard import dashboard
-from workflows.tracking.search import MAX_WAITING_DAYS, Filters, list_agencies, search_applications
+from workflows.tracking.search import (
+    MAX_WAITING_DAYS,
+    Filters,
+    list_agencies,
+    list_step_names,
+    search_applications,
+)
 from workflows.validators import FieldError, bounded_date
 
 from .. import clock
@@ -49,7 +55,7 @@ class SearchForm(Form):
     state = SelectField(_l("狀態"), validators=[Optional()])
     agency = SelectField(_l("機關"), validators=[Optional()])
     applicant = StringField(_l("申請人"), validators=[Optional()])
-    step = StringField(_l("目前步驟"), validators=[Optional()])
+    step = SelectField(_l("目前步驟"), validators=[Optional()])
     holder = StringField(_l("目前承辦人帳號"), validators=[Optional()])
     waiting = IntegerField(_l("等待超過（天）"), validators=[Optional(), NumberRange(min=0, max=MAX_WAITING_DAYS)])
     created_from = DateField(_l("申請日期起"), validators=[Optional(), _in_range], render_kw={"type": "date"})
@@ -63,6 +69,11 @@ def _search_form() -> SearchForm:
     form.state.choices = choices([("", every), *((s.value, str(STATE_LABELS[s.value])) for s in ApplicationState)])
     agencies = list_agencies(db.session)
     form.agency.choices = choices([("", every), *((str(i), n) for i, n in agencies)], translate=False)
+    # Step names are diagram data (shown as drawn); an id from an older link still filters, listed as given.
+    steps = list_step_names(db.session)
+    asked = form.step.data
+    form.step.choices = choices([("", every), *((n, n) for n in steps),
+                                 *([(asked, asked)] if asked and asked not in steps else [])], translate=False)
     return form
 
 

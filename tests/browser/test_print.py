@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from models import HumanTask, TaskState
 from tests.conftest import MANAGER_ADD
+from tests.web.test_sheets import flat, pdf_text
 from tests.workflows.filing.test_chains import MANAGER_CHAIN
 from workflows.filing.applications import submit_application
 from workflows.filing.tasks import complete_task
@@ -83,3 +84,25 @@ def test_printing_the_application_page(page: Page, long_chain, artifacts):
 
     page.pdf(path=str(artifacts / "print-application-page.pdf"), format="A4", print_background=True)
     page.screenshot(path=str(artifacts / "print-application-page.png"), full_page=True)
+
+
+def test_ticked_applications_download_as_one_pdf(page: Page, long_chain, session, person, tmp_path):
+    others = [submit_application(session, form_key="manager_account", data=dict(MANAGER_ADD),
+                                 actor=person("sw_staff"), now=datetime.now(UTC) - timedelta(hours=h)).id
+              for h in (1, 2)]
+    page.set_default_timeout(15_000)
+    page.goto("/login")
+    page.get_by_label("帳號", exact=True).fill("sw_head")
+    page.get_by_label("密碼", exact=True).fill("demo")
+    page.get_by_role("button", name="登入").click()
+    page.goto("/applications/")
+    for app_id in (long_chain, others[1]):
+        page.get_by_label(f"勾選案號 {app_id} 列印").check()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="下載勾選案件的申請表 PDF").click()
+    path = tmp_path / "download.pdf"
+    download.value.save_as(path)
+    text = flat(pdf_text(path.read_bytes(), tmp_path, "selection"))
+    numbers = re.findall(r"表單編號（案號）：(\d+)", text)
+    assert sorted(numbers) == sorted([str(long_chain), str(others[1])])
+

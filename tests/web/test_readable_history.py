@@ -7,8 +7,9 @@ import re
 import time_machine
 from sqlalchemy import select
 
-from models import HumanTask, TaskState
+from models import HistoryEntry, HumanTask, TaskState
 from tests.conftest import NOW, QUERIER_ADD
+from tests.web.test_sheets import flat, pdf_text
 from tests.workflows.filing.test_chains import ITEMS_CHAIN
 from workflows.filing.applications import submit_application
 from workflows.filing.tasks import complete_task
@@ -84,3 +85,16 @@ def test_the_step_filter_lists_the_names_people_see_and_filters_by_them(app, ses
     for step in ("agency_manager_setup", "機關管理者設定帳號"):
         items = search_applications(session, person("sw_head"), Filters(step=step), now=NOW).items
         assert [i.id for i in items] == [moved.id]
+
+
+def test_a_substitutes_sign_off_reads_substitute_for_holder(app, session, person, monkeypatch, tmp_path):
+    """Where the history records whom a substitute signed for (HistoryEntry.on_behalf_of), page and sheet say so."""
+    filed = submit_application(session, form_key="querier_account", data=dict(QUERIER_ADD), actor=person("sw_staff"),
+                               now=NOW)
+    decide(session, person, filed.id, "sw_unit_head", "unit_head_review")
+    holder = person("sw_head")
+    monkeypatch.setattr(HistoryEntry, "on_behalf_of", property(
+        lambda entry: holder if entry.step == "unit_head_review" else None), raising=False)
+    client = login(app, "sw_staff")
+    assert "陳志明 代 李文彬" in history_text(client.get(f"/applications/{filed.id}").text)
+    assert "陳志明代李文彬" in flat(pdf_text(client.get(f"/applications/{filed.id}/sheet.pdf").data, tmp_path, "x"))

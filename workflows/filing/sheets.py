@@ -19,7 +19,7 @@ from ..errors import Invalid
 from ..forms import FORMS, FormSpec
 from .reads import ApplicationView, get_application_view
 
-MAX_SHEETS = 50  # per file: a larger selection is refused with a message, not a minutes-long render
+MAX_SHEETS = 20  # per file: about 0.4 s of layout each; a larger selection is refused with a message
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,9 @@ def test_the_reminder_is_decided_on_its_task_page_not_the_amend_form(app, sessio
         detail = client.get(f"/applications/{reminder.id}").text
         assert "state-running" in detail and "state-returned" not in detail and "撤回申請" not in detail
         done = client.post(f"/tasks/{task_id}", data={"decision": "approve", "opinion": "已變更"})
-    assert done.status_code == 302 and done.location == "/", done.location
+        assert done.status_code == 302 and done.location == "/", done.location
+        history = client.get(f"/applications/{reminder.id}").text.split('<table class="history">')[1]
+    # The history says what the person did (confirmed the change), not 同意 as if approving an application.
+    assert '<td class="decision-approve">已核閱／完成</td>' in history and ">同意<" not in history
     session.rollback()  # end this session's read so it sees the page's commit
     assert session.get(type(reminder), reminder.id).state == ApplicationState.COMPLETED

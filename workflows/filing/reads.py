@@ -26,7 +26,7 @@ from models import (
 from ..accounts.review import describe_decisions
 from ..calendar import local_date
 from ..errors import Conflict, Forbidden, NotFound
-from ..forms import FORMS, STEP_FORMS, Field, masked
+from ..forms import DECISION_LABELS, FORMS, STEP_FORMS, Field, masked
 from ..runtime.visibility import may_view
 from .tasks import StepFields, get_task_for, step_fields
 
@@ -77,6 +77,8 @@ class HistoryRow:
     # The step's data as the form shows it: each value with its field (label, type, choices), in form order.
     shown: list[tuple[Field, Any]] = field(default_factory=list)
     on_behalf_of: str | None = None  # the holder a substitute signed for (代)
+    # What the step's own button said when it was not a plain 同意 (已核閱／完成 on a reminder, 完成清查 ...).
+    approve_label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,8 @@ def _history_row(form_key: str, step_form: str | None, h: HistoryEntry) -> Histo
     return HistoryRow(h.step, h.step_name, h.role, ROLE_LABELS.get(h.role, h.role),
                       h.actor.username if h.actor else None, h.actor.name if h.actor else None,
                       h.decision, h.opinion, data, h.created_at, _details(h.data),
-                      shown_fields(form_key, step_form, data), _name_of(getattr(h, "on_behalf_of", None)))
+                      shown_fields(form_key, step_form, data), _name_of(getattr(h, "on_behalf_of", None)),
+                      _approve_label(step_form) if h.decision == "approve" else None)
 
 
 # Step data lives under these names but is not a field of its own: a review's per-account lines are ``details``.
@@ -199,6 +202,11 @@ def shown_fields(form_key: str, step_form: str | None, data: dict[str, Any] | No
     names = sorted((k for k in data if k not in _NOT_SHOWN),
                    key=lambda k: (order.index(k) if k in order else len(order)))
     return [(known.get(k) or Field(k, k, "string"), data[k]) for k in names]
+
+
+def _approve_label(step_form: str | None) -> str | None:
+    step = STEP_FORMS.get(step_form or "review")
+    return step.approve_label if step and step.approve_label != DECISION_LABELS["approve"] else None
 
 
 def _name_of(person: Any) -> str | None:

@@ -187,6 +187,11 @@ def document() -> dict:
         "/applications/{application_id}": {"get": _op("An application: state, version, current steps, history",
                                                       {"200": _json(_ref("Application"))}, tag="applications",
                                                       params=[app_id], errors=(401, 404))},
+        "/applications/{application_id}/pdf": {"get": _op(
+            "The printed sheet: the official form's layout (附表), its fields and the whole sign-off chain with ROC "
+            "dates and times; national ID numbers masked", {"200": {"description": "The PDF", "content": {
+                "application/pdf": {"schema": {"type": "string", "contentMediaType": "application/pdf"}}}}},
+            tag="applications", params=[app_id], errors=(401, 404))},
         "/applications/{application_id}/amend": {"post": _op(
             "Amend a returned application and resubmit it", {"200": _json(_ref("Filed"))}, tag="applications",
             params=[app_id], errors=(401, 404, 409, 422), body={"type": "object", "required": ["data"], "properties": {

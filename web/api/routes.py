@@ -17,6 +17,7 @@ from workflows.filing.applications import (
 from workflows.filing.assignment import claim_task, reassign_task, release_task
 from workflows.filing.reads import ApplicationView, get_application_view, get_task_page, list_inbox
 from workflows.filing.reveals import reveal_national_id
+from workflows.filing.sheets import get_sheets
 from workflows.filing.tasks import complete_task
 from workflows.forms import FORMS
 from workflows.notify import list_notifications
@@ -27,6 +28,7 @@ from workflows.tracking.search import Filters, parse_waiting, search_application
 
 from .. import clock
 from ..admin import pending_timers, schedule_rows
+from ..applications.sheets import pdf_response
 from ..extensions import db
 from ..numbers import MAX_ID, small_int
 from . import bp, json_body, token_required
@@ -83,6 +85,14 @@ def file_application():
 @token_required
 def application(application_id: int):
     return jsonify(_application_json(get_application_view(db.session, application_id, g.actor)))
+
+
+@bp.get("/applications/<int:application_id>/pdf")
+@token_required
+def application_pdf(application_id: int):
+    """The printed sheet (附表 layout, sign-off chain, ID numbers masked); 404 for whom may not read it."""
+    return pdf_response(get_sheets(db.session, [application_id], g.actor, clock.now()),
+                        f"application-{application_id}.pdf")
 
 
 @bp.post("/applications/<int:application_id>/amend")

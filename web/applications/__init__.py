@@ -15,6 +15,7 @@ from workflows.filing.applications import (
 )
 from workflows.filing.reads import get_application_view, get_returned_view, list_my_applications
 from workflows.filing.reveals import reveal_national_id, revealable_fields
+from workflows.filing.sheets import get_sheets
 from workflows.forms import FORMS
 from workflows.tracking.outline import application_steps
 
@@ -22,7 +23,9 @@ from .. import clock
 from ..errors import back_to
 from ..extensions import db
 from ..i18n import _, same_site_path, tr_message
+from ..numbers import small_int
 from ..wtforms_builder import apply_errors, form_class, form_data, form_values
+from .sheets import pdf_response
 
 bp = Blueprint("applications", __name__, url_prefix="/applications")
 
@@ -73,6 +76,24 @@ def detail(application_id: int):
                            is_applicant=view.applicant == current_user.username,
                            revealable=revealable_names(application_id),
                            steps=application_steps(db.session, application_id, current_user, now=clock.now()))
+
+
+@bp.get("/<int:application_id>/sheet.pdf")
+@login_required
+def sheet(application_id: int):
+    """The application as its printed form (附表) with the sign-off chain; 404 for whom may not see it."""
+    sheets = get_sheets(db.session, [application_id], current_user, clock.now())
+    return pdf_response(sheets, f"application-{application_id}.pdf")
+
+
+@bp.get("/sheets.pdf")
+@login_required
+@back_to("tracking.search")
+def sheets():
+    """The sheets of the applications ticked in 案件查詢, as one file (at most MAX_SHEETS)."""
+    ids = request.args.getlist("id", type=small_int)
+    found = get_sheets(db.session, [i for i in ids if i], current_user, clock.now())
+    return pdf_response(found, f"applications-{clock.today()}.pdf")
 
 
 def revealable_names(application_id: int) -> set[str]:

@@ -48,7 +48,7 @@ def _decision_form(fields):
 def task(task_id: int):
     page = get_task_page(db.session, task_id, current_user, clock.now())
     row, fields = page.task, page.fields
-    if row.role == "applicant":
+    if fields.step.key == "amend":  # the applicant corrects a returned application on the form itself
         return redirect(url_for("applications.amend", application_id=row.application_id))
     form = _decision_form(fields)()
     if form.validate_on_submit():

@@ -15,11 +15,18 @@ from wtforms.validators import NumberRange, Optional, ValidationError
 from models import ROLE_LABELS, ApplicationState
 from workflows.errors import NotFound
 from workflows.filing.reads import get_application_view
+from workflows.filing.sheets import MAX_SHEETS
 from workflows.forms import FORMS
 from workflows.runtime.diagrams import get_version, latest_version
 from workflows.tracking.dashboard import dashboard
 from workflows.tracking.outline import list_version_steps
-from workflows.tracking.search import MAX_WAITING_DAYS, Filters, list_agencies, search_applications
+from workflows.tracking.search import (
+    MAX_WAITING_DAYS,
+    Filters,
+    list_agencies,
+    list_step_names,
+    search_applications,
+)
 from workflows.validators import FieldError, bounded_date
 
 from .. import clock
@@ -49,7 +56,7 @@ class SearchForm(Form):
     state = SelectField(_l("狀態"), validators=[Optional()])
     agency = SelectField(_l("機關"), validators=[Optional()])
     applicant = StringField(_l("申請人"), validators=[Optional()])
-    step = StringField(_l("目前步驟"), validators=[Optional()])
+    step = SelectField(_l("目前步驟"), validators=[Optional()])
     holder = StringField(_l("目前承辦人帳號"), validators=[Optional()])
     waiting = IntegerField(_l("等待超過（天）"), validators=[Optional(), NumberRange(min=0, max=MAX_WAITING_DAYS)])
     created_from = DateField(_l("申請日期起"), validators=[Optional(), _in_range], render_kw={"type": "date"})
@@ -63,6 +70,11 @@ def _search_form() -> SearchForm:
     form.state.choices = choices([("", every), *((s.value, str(STATE_LABELS[s.value])) for s in ApplicationState)])
     agencies = list_agencies(db.session)
     form.agency.choices = choices([("", every), *((str(i), n) for i, n in agencies)], translate=False)
+    # Step names are diagram data (shown as drawn); an id from an older link still filters, listed as given.
+    steps = list_step_names(db.session)
+    asked = form.step.data
+    form.step.choices = choices([("", every), *((n, n) for n in steps),
+                                 *([(asked, asked)] if asked and asked not in steps else [])], translate=False)
     return form
 
 
@@ -84,7 +96,8 @@ def search():
     page = max(1, request.args.get("page", 1, type=small_int))
     result = search_applications(db.session, current_user, _filters(form), now=clock.now(), sort=sort, page=page)
     args = {k: v for k, v in request.args.items() if k not in ("page", "sort")}
-    return render_template("tracking/list.html", form=form, result=result, sort=sort, args=args, now=clock.now())
+    return render_template("tracking/list.html", form=form, result=result, sort=sort, args=args, now=clock.now(),
+                           max_sheets=MAX_SHEETS)
 
 
 EXPORT_HEADER = [_l("案號"), _l("表單"), _l("申請人"), _l("機關"), _l("單位"), _l("狀態"), _l("目前步驟"),

@@ -15,9 +15,9 @@ from ..accounts.transfers import transfer_errors
 from ..calendar import local_date
 from ..engine import SERIALIZER_VERSION, Run
 from ..errors import Conflict, Forbidden, Invalid, NotFound
-from ..forms import FORMS, FormSpec, clean_form, engine_values, keep_masked
+from ..forms import FORMS, SCHEDULER, FormSpec, clean_form, engine_values, keep_masked
 from ..runtime.diagrams import latest_version, load_diagram
-from ..runtime.sync import close_task, restore, single_writer, sync
+from ..runtime.sync import close_task, is_amend_step, restore, single_writer, sync
 from ..settings import timer_data
 
 
@@ -110,7 +110,7 @@ def _own_application(session: Session, application_id: int, actor: Person) -> Ap
 
 
 def _amend_task(app: Application):
-    return next((t for t in app.tasks if t.state == TaskState.OPEN and t.role == Role.APPLICANT), None)
+    return next((t for t in app.tasks if t.state == TaskState.OPEN and is_amend_step(t.role, t.form)), None)
 
 
 def amend_application(session: Session, *, application_id: int, data: dict[str, Any], actor: Person,
@@ -135,6 +135,8 @@ def withdraw_application(session: Session, *, application_id: int, actor: Person
     app = _own_application(session, application_id, actor)
     if not app.is_open:
         raise Conflict("此申請已結案，無法撤回")
+    if FORMS[app.form_key].filer_role == SCHEDULER:
+        raise Conflict("排程啟動的定期作業無法撤回")
     run = restore(app)
     task = _amend_task(app)
     if task is not None:

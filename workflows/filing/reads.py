@@ -26,7 +26,7 @@ from models import (
 from ..accounts.review import describe_decisions
 from ..calendar import local_date
 from ..errors import Conflict, Forbidden, NotFound
-from ..forms import FORMS, masked
+from ..forms import DECISION_LABELS, FORMS, STEP_FORMS, Field, masked
 from ..runtime.visibility import may_view
 from .tasks import StepFields, get_task_for, step_fields
 
@@ -74,6 +74,11 @@ class HistoryRow:
     data: dict[str, Any] | None
     at: datetime
     details: list[str] = field(default_factory=list)
+    # The step's data as the form shows it: each value with its field (label, type, choices), in form order.
+    shown: list[tuple[Field, Any]] = field(default_factory=list)
+    on_behalf_of: str | None = None  # the holder a substitute signed for (代)
+    # What the step's own button said when it was not a plain 同意 (已核閱／完成 on a reminder, 完成清查 ...).
+    approve_label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -160,16 +165,55 @@ def _view(app: Application) -> ApplicationView:
     current = [CurrentTask(t.id, t.step, t.name, t.role, ROLE_LABELS.get(t.role, t.role),
                            [c.person.username for c in t.candidates], [c.person.name for c in t.candidates],
                            t.created_at, t.due_at) for t in app.tasks if t.state == TaskState.OPEN]
-    history = [HistoryRow(h.step, h.step_name, h.role, ROLE_LABELS.get(h.role, h.role),
-                          h.actor.username if h.actor else None, h.actor.name if h.actor else None,
-                          h.decision, h.opinion, masked(app.form_key, h.data), h.created_at, _details(h.data))
-               for h in app.history]
+    step_forms = {t.step: t.form for t in app.tasks}
+    history = [_history_row(app.form_key, step_forms.get(h.step), h) for h in app.history]
     version = app.definition_version
     return ApplicationView(app.id, app.form_key, FORMS[app.form_key].title, app.state.value,
                            version.definition.key, version.version,
                            app.applicant.username if app.applicant else "", _applicant_name(app),
                            app.agency.name, app.unit.name if app.unit else None, masked(app.form_key, app.data),
                            app.created_at, app.closed_at, app.outcome_reason, current, history, app.trail or {})
+
+
+def _history_row(form_key: str, step_form: str | None, h: HistoryEntry) -> HistoryRow:
+    data = masked(form_key, h.data)
+    return HistoryRow(h.step, h.step_name, h.role, ROLE_LABELS.get(h.role, h.role),
+                      h.actor.username if h.actor else None, h.actor.name if h.actor else None,
+                      h.decision, h.opinion, data, h.created_at, _details(h.data),
+                      shown_fields(form_key, step_form, data), _name_of(getattr(h, "on_behalf_of", None)),
+                      _approve_label(step_form) if h.decision == "approve" else None)
+
+
+# Step data lives under these names but is not a field of its own: a review's per-account lines are ``details``.
+_NOT_SHOWN = {"account_decisions", "decision", "opinion"}
+
+
+def shown_fields(form_key: str, step_form: str | None, data: dict[str, Any] | None) -> list[tuple[Field, Any]]:
+    """A step's recorded data as (field, value) in the order of the step's form, labelled as the form labels it.
+
+    The step's own form comes first; a name it does not know (a diagram redrawn since) is looked up in the other
+    step forms and the application's form, and shown under its own name only when nobody knows it.
+    """
+    if not data:
+        return []
+    own = STEP_FORMS.get(step_form or "review", STEP_FORMS["review"]).fields
+    known = {f.name: f for f in (*FORMS[form_key].fields, *(f for s in STEP_FORMS.values() for f in s.fields), *own)}
+    order = [f.name for f in own]
+    names = sorted((k for k in data if k not in _NOT_SHOWN),
+                   key=lambda k: (order.index(k) if k in order else len(order)))
+    return [(known.get(k) or Field(k, k, "string"), data[k]) for k in names]
+
+
+def _approve_label(step_form: str | None) -> str | None:
+    step = STEP_FORMS.get(step_form or "review")
+    return step.approve_label if step and step.approve_label != DECISION_LABELS["approve"] else None
+
+
+def _name_of(person: Any) -> str | None:
+    """The name of whom a substitute signed for: a person, or a name as recorded."""
+    if person is None:
+        return None
+    return person if isinstance(person, str) else getattr(person, "name", None)
 
 
 def _applicant_name(app: Application) -> str:

@@ -19,7 +19,7 @@ from ..calendar import local_date
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..forms import FORMS, STEP_FORMS, Field, StepForm, clean_fields, item_choices
 from ..runtime.candidates import may_hold
-from ..runtime.sync import close_task, restore, single_writer, sync
+from ..runtime.sync import close_task, is_amend_step, restore, single_writer, sync
 from .applications import amend_application, withdraw_application
 
 Check = Callable[[dict[str, Any]], dict[str, str]]
@@ -48,7 +48,8 @@ def _earlier(app: Application, key: str) -> list[str]:
 
 def step_fields(session: Session, app: Application, task: HumanTask, now: datetime) -> StepFields:
     """What this step asks, bound to the application and, for reviews, to the accounts as of ``now``."""
-    step = STEP_FORMS.get(task.form or "review", STEP_FORMS["review"])
+    key = "amend" if is_amend_step(task.role, task.form) else task.form or "review"
+    step = STEP_FORMS.get(key, STEP_FORMS["review"])
     if step.key == "amend":
         return StepFields(step, FORMS[app.form_key].fields)
     if step.key == "account_review":
@@ -121,14 +122,14 @@ def complete_task(session: Session, *, task_id: int, actor: Person, decision: st
     if task.claimed_by_id not in (None, actor.id):
         raise Conflict("此案件已由他人認領")
     app = task.application
-    if task.role == Role.APPLICANT:
+    if is_amend_step(task.role, task.form):
         if decision == "withdraw":
             return withdraw_application(session, application_id=app.id, actor=actor, now=now, reason=opinion)
         if decision != "resubmit":
             raise Invalid({"decision": "補正步驟的決定須為 resubmit 或 withdraw"})
         return amend_application(session, application_id=app.id, data=data or app.data, actor=actor, now=now,
                                  note=opinion)
-    if actor.id == app.applicant_id:
+    if actor.id == app.applicant_id and task.role != Role.APPLICANT:  # their own duty step (a reminder) is theirs
         raise Forbidden("申請人不得審核自己的申請")
     fields = step_fields(session, app, task, now)
     clean = _check_decision(fields, decision, opinion, data or {})

@@ -113,10 +113,19 @@ def _open_task(session: Session, app: Application, task, now: datetime) -> None:
     session.add(row)
 
 
+def is_amend_step(role: str | None, form: str | None) -> bool:
+    """A step where the applicant corrects or withdraws a returned application.
+
+    Not every step in the applicant's lane is one: a duty's own step (the quarterly password reminder, form
+    ``acknowledge``) is the person's task, not a returned application.
+    """
+    return role == Role.APPLICANT and form in (None, "amend")
+
+
 def _state_of(app: Application, run: Run) -> ApplicationState:
     if run.is_completed:
         return _OUTCOMES.get(run.data.get("decision"), ApplicationState.COMPLETED)
-    if any(t.lane == Role.APPLICANT for t in run.ready_tasks()):
+    if any(is_amend_step(t.lane, t.form) for t in run.ready_tasks()):
         return ApplicationState.RETURNED
     return ApplicationState.RUNNING
 

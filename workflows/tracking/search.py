@@ -15,6 +15,7 @@ from models import (
     ROLE_LABELS,
     Agency,
     Application,
+    DefinitionVersion,
     HumanTask,
     Person,
     TaskCandidate,
@@ -25,6 +26,7 @@ from models.sealing import digest
 
 from ..calendar import TAIPEI, local_date
 from ..forms import FORMS
+from ..runtime.diagrams import load_diagram
 from ..runtime.visibility import visible_to
 
 MAX_WAITING_DAYS = 3650  # ten years: anything longer is every application there is
@@ -61,8 +63,8 @@ def _filtered(session: Session, person: Person, f: Filters, now: datetime):
         conditions.append(Application.applicant_id.in_(select(Person.id).where(
             or_(Person.username == f.applicant, Person.name.contains(f.applicant)))))
     open_task = and_(HumanTask.application_id == Application.id, HumanTask.state == TaskState.OPEN)
-    if f.step:
-        conditions.append(exists().where(open_task, HumanTask.step == f.step))
+    if f.step:  # the step's name as people see it (案件查詢's list), or its id in the diagram (the API)
+        conditions.append(exists().where(open_task, or_(HumanTask.step == f.step, HumanTask.name == f.step)))
     if f.holder:
         holder = select(Person.id).where(Person.username == f.holder).scalar_subquery()
         conditions.append(exists().where(open_task, TaskCandidate.human_task_id == HumanTask.id,
@@ -184,3 +186,14 @@ def parse_waiting(value: str | None) -> float | None:
 def list_agencies(session: Session) -> list[tuple[int, str]]:
     """(id, name) of every agency, for the agency filter."""
     return [(i, n) for i, n in session.execute(select(Agency.id, Agency.name).order_by(Agency.id))]
+
+
+def list_step_names(session: Session) -> list[str]:
+    """The names of the human steps of every deployed diagram, as people see them, each once in chain order.
+
+    Every version counts: an application still running on an earlier version waits at that version's steps.
+    """
+    versions = session.scalars(select(DefinitionVersion).order_by(DefinitionVersion.definition_id,
+                                                                  DefinitionVersion.version.desc()))
+    names = (task.name for version in versions for task in load_diagram(version).user_tasks.values())
+    return list(dict.fromkeys(names))

@@ -23,6 +23,15 @@
       button(TEXT.fit, 'fit', () => canvas.zoom('fit-viewport', 'auto'))]));
   }
 
+  // Printing gives the diagram a page-wide box (print.css): fit the whole drawing into it, and back after.
+  function fitWhenPrinting(viewer) {
+    const canvas = viewer.get('canvas');
+    const fit = () => { canvas.resized(); canvas.zoom('fit-viewport', 'auto'); };
+    window.matchMedia('print').addEventListener('change', fit);
+    window.addEventListener('beforeprint', fit);
+    window.addEventListener('afterprint', fit);
+  }
+
   async function draw(container, xmlUrl) {
     const viewer = new BpmnJS({ container });
     const xml = await (await fetch(xmlUrl, { credentials: 'same-origin' })).text();
@@ -30,6 +39,7 @@
     viewer.get('canvas').zoom('fit-viewport', 'auto');
     zoomButtons(container, viewer);
     container.viewer = viewer;  // tests and the console reach the viewer through the element
+    fitWhenPrinting(viewer);
     return viewer;
   }
 

@@ -11,6 +11,8 @@ import codecs
 import csv
 import io
 import re
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ from models import QUERY_ITEMS
 
 from ..calendar import TAIPEI
 from ..errors import Invalid
-from ..validators import national_id
+from ..validators import FIRST_DATE, LAST_DATE, national_id, text_problem
 
 # field key → (label, header texts seen in downloads); matched after removing spaces and brackets.
 FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -37,6 +39,7 @@ FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
 REQUIRED = ("account", "date", "item", "subject")
 HEADER_SEARCH_ROWS = 10  # a download may start with a title line or two before its header
 _SNIFF_BYTES = 64 * 1024
+_SPOOL_BYTES = 8 * 1024 * 1024  # an uploaded .xlsx past this waits on disk, not in memory
 _STRIP = re.compile(r"[\s()（）\[\]【】_:：\-]")
 _ROC_SLASHED = re.compile(r"^(\d{2,3})[/.\-](\d{1,2})[/.\-](\d{1,2})$")
 _ISO = re.compile(r"^(\d{4})[/.\-](\d{1,2})[/.\-](\d{1,2})$")
@@ -195,14 +198,20 @@ def _xlsx_rows(head: bytes, stream: IO[bytes]) -> Iterator[tuple[int, list[Any]]
     from openpyxl import load_workbook  # only for spreadsheets
 
     # A zip is read from its end: it has to be seekable. A request body is spooled to a temporary file.
+    spool = None
     if stream.seekable():
         stream.seek(0)
         source: IO[bytes] = stream
     else:
-        source = io.BytesIO(head + stream.read())
+        source = spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115 - closed below
+        source.write(head)
+        shutil.copyfileobj(stream, source)
+        source.seek(0)
     try:
         book = load_workbook(source, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as e:
+        if spool:
+            spool.close()
         raise Invalid({"file": f"無法開啟 .xlsx 檔（{e}）"}, "無法讀取檔案") from None
     sheet = book.worksheets[0]
 
@@ -212,6 +221,8 @@ def _xlsx_rows(head: bytes, stream: IO[bytes]) -> Iterator[tuple[int, list[Any]]
                 yield line, list(cells)
         finally:
             book.close()
+            if spool:
+                spool.close()
     return rows()
 
 
@@ -252,6 +263,9 @@ def parse_row(table: Table, line: int, cells: list[Any]) -> LogRow | list[RowErr
         except ValueError as e:
             fail("subject", str(e))
     texts = {k: _text(values.get(k)) for k in ("case_number", "reason", "result")}
+    for key, value in (("account", account), ("subject", subject), *texts.items()):
+        if value and (problem := text_problem(value)):
+            fail(key, problem)
     for key, value in texts.items():
         if value and len(value) > _MAX_TEXT and key != "reason":
             fail(key, f"超過 {_MAX_TEXT} 字")
@@ -274,25 +288,26 @@ def _text(value: Any) -> str | None:
 def parse_roc_or_iso(text: str) -> date | None:
     """115/11/30, 115-11-30, 1151130, 991130 (ROC) or 2026-11-30, 20261130 (Gregorian)."""
     text = text.strip().split()[0] if text.strip() else ""
+    day = None
     try:
         if m := _ISO.match(text):
-            return date(int(m[1]), int(m[2]), int(m[3]))
-        if m := _ROC_SLASHED.match(text):
-            return date(int(m[1]) + 1911, int(m[2]), int(m[3]))
-        if text.isdigit() and len(text) == 8:
-            return date(int(text[:4]), int(text[4:6]), int(text[6:]))
-        if text.isdigit() and len(text) in (6, 7):
-            return date(int(text[:-4]) + 1911, int(text[-4:-2]), int(text[-2:]))
+            day = date(int(m[1]), int(m[2]), int(m[3]))
+        elif m := _ROC_SLASHED.match(text):
+            day = date(int(m[1]) + 1911, int(m[2]), int(m[3]))
+        elif text.isdigit() and len(text) == 8:
+            day = date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        elif text.isdigit() and len(text) in (6, 7):
+            day = date(int(text[:-4]) + 1911, int(text[-4:-2]), int(text[-2:]))
     except ValueError:
         return None
-    return None
+    return day if day and FIRST_DATE <= day <= LAST_DATE else None
 
 
 def _parse_date(value: Any) -> date | None:
     if isinstance(value, datetime):
-        return value.date()
+        value = value.date()
     if isinstance(value, date):
-        return value
+        return value if FIRST_DATE <= value <= LAST_DATE else None
     if isinstance(value, int | float) and not isinstance(value, bool):
         value = str(int(value))
     return parse_roc_or_iso(str(value))

@@ -59,7 +59,8 @@ def test_a_bad_row_is_a_422_naming_row_and_column_and_nothing_is_stored(api):
     response = post_file(manager, csv_bytes(bad), "agency=KHH-SW")
 
     assert response.status_code == 422
-    assert response.json["errors"] == [{"row": 5, "column": "查詢日期", "message": response.json["errors"][0]["message"]}]
+    assert [(e["row"], e["column"]) for e in response.json["errors"]] == [(5, "查詢日期")]
+    assert "115/02/30" in response.json["errors"][0]["message"]
     assert manager.get("/api/v1/query-logs").json["total"] == 0
 
 

@@ -17,6 +17,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from typing import IO, Any
 
 from models import QUERY_ITEMS
@@ -227,54 +228,74 @@ def _xlsx_rows(head: bytes, stream: IO[bytes]) -> Iterator[tuple[int, list[Any]]
 
 
 def parse_row(table: Table, line: int, cells: list[Any]) -> LogRow | list[RowError] | None:
-    """One data row as a LogRow, or what is wrong with it; None for a blank row."""
-    if not any(str(c).strip() for c in cells if c is not None):
+    """One data row as a LogRow, or what is wrong with it; None for a row with nothing in its columns."""
+    width = len(cells)
+    values: dict[str, Any] = {}
+    for key, i in table.mapping.items():
+        value = cells[i] if i < width else None
+        values[key] = (value.strip() or None) if isinstance(value, str) else value
+    if all(v is None for v in values.values()):
         return None
-    values = {k: cells[i] if i < len(cells) else None for k, i in table.mapping.items()}
-    errors: list[RowError] = []
-
-    def fail(key: str, message: str) -> None:
-        errors.append(RowError(line, table.header[table.mapping[key]] or FIELDS[key][0], message))
-
-    for key in REQUIRED:
-        if _blank(values.get(key)):
-            fail(key, "不可空白")
+    # One look at the whole row for characters no database can keep; the field is named only when needed.
+    if text_problem("\t".join(v for v in values.values() if isinstance(v, str))):
+        return [RowError(line, _column(table, k), text_problem(v) or "") for k, v in values.items()
+                if isinstance(v, str) and text_problem(v)]
+    errors = [RowError(line, _column(table, k), "不可空白") for k in REQUIRED if values[k] is None]
     if errors:
         return errors
-    account = str(values["account"]).strip()
-    day, clock = _parse_date(values["date"]), None
+    when = values["date"]
+    day = _parse_date(when)
     if day is None:
-        fail("date", f"看不懂的日期「{values['date']}」（例：115/11/30、1151130、2026-11-30）")
-    if isinstance(values["date"], datetime):
-        clock = values["date"].time()
-    if "time" in table.mapping and not _blank(values.get("time")):
+        errors.append(RowError(line, _column(table, "date"),
+                               f"看不懂的日期「{when}」（例：115/11/30、1151130、2026-11-30）"))
+    clock = when.time() if isinstance(when, datetime) else None
+    if values.get("time") is not None:
         clock = _parse_time(values["time"])
         if clock is None:
-            fail("time", f"看不懂的時間「{values['time']}」（例：14:05:09）")
-    elif isinstance(values["date"], str) and " " in values["date"].strip():
-        clock = _parse_time(values["date"].strip().split()[-1])
-    item = str(values["item"]).strip().upper()
+            errors.append(RowError(line, _column(table, "time"), f"看不懂的時間「{values['time']}」（例：14:05:09）"))
+    elif isinstance(when, str) and " " in when:
+        clock = _parse_time(when.split()[-1])
+    item = str(values["item"]).upper()
     if item not in QUERY_ITEMS:
-        fail("item", f"不是 WebIR 查調項目代號：「{item}」")
-    subject = str(values["subject"]).strip().upper()
+        errors.append(RowError(line, _column(table, "item"), f"不是 WebIR 查調項目代號：「{item}」"))
+    account, subject = str(values["account"]), str(values["subject"]).upper()
+    problem = _subject_problem(subject)
+    if problem:
+        errors.append(RowError(line, _column(table, "subject"), problem))
+    extra = {k: None if values.get(k) is None else str(values[k]) for k in ("case_number", "reason", "result")}
+    for key, value, limit in (("account", account, 80), ("case_number", extra["case_number"], 80),
+                              ("result", extra["result"], _MAX_TEXT)):
+        if value and len(value) > limit:
+            errors.append(RowError(line, _column(table, key), f"超過 {limit} 字"))
+    if errors or day is None:
+        return errors
+    return LogRow(line, account, _moment(day, clock or _MIDNIGHT), item, subject, **extra)
+
+
+_MIDNIGHT = time(0)
+
+
+def _column(table: Table, key: str) -> str:
+    return table.header[table.mapping[key]] or FIELDS[key][0]
+
+
+@lru_cache(maxsize=65536)
+def _subject_problem(subject: str) -> str | None:
+    """What is wrong with the 查詢條件; an ID number's check digit is checked, other conditions pass."""
+    if len(subject) > 20:
+        return "太長"
     if _ID_LIKE.match(subject):
         try:
             national_id(subject)
         except ValueError as e:
-            fail("subject", str(e))
-    texts = {k: _text(values.get(k)) for k in ("case_number", "reason", "result")}
-    for key, value in (("account", account), ("subject", subject), *texts.items()):
-        if value and (problem := text_problem(value)):
-            fail(key, problem)
-    for key, value in texts.items():
-        if value and len(value) > _MAX_TEXT and key != "reason":
-            fail(key, f"超過 {_MAX_TEXT} 字")
-    if len(account) > 80 or len(subject) > 20:
-        fail("account" if len(account) > 80 else "subject", "太長")
-    if errors or day is None:
-        return errors
-    local = datetime.combine(day, clock or time(0), tzinfo=TAIPEI)
-    return LogRow(line, account, local.astimezone(UTC), item, subject, **texts)
+            return str(e)
+    return None
+
+
+@lru_cache(maxsize=65536)
+def _moment(day: date, clock: time) -> datetime:
+    """The Taipei wall-clock moment, in UTC (a log repeats its days and seconds)."""
+    return datetime.combine(day, clock, tzinfo=TAIPEI).astimezone(UTC)
 
 
 def _blank(value: Any) -> bool:
@@ -285,6 +306,7 @@ def _text(value: Any) -> str | None:
     return None if _blank(value) else str(value).strip()
 
 
+@lru_cache(maxsize=4096)
 def parse_roc_or_iso(text: str) -> date | None:
     """115/11/30, 115-11-30, 1151130, 991130 (ROC) or 2026-11-30, 20261130 (Gregorian)."""
     text = text.strip().split()[0] if text.strip() else ""
@@ -318,9 +340,14 @@ def _parse_time(value: Any) -> time | None:
         return value.time()
     if isinstance(value, time):
         return value
-    text = str(value).strip()
     if isinstance(value, int | float) and not isinstance(value, bool):
-        text = f"{int(value):06d}" if value >= 10000 else f"{int(value):04d}"
+        return _time_from_text(f"{int(value):06d}" if value >= 10000 else f"{int(value):04d}")
+    return _time_from_text(str(value).strip())
+
+
+@lru_cache(maxsize=100_000)
+def _time_from_text(text: str) -> time | None:
+    """14:05:09, 14:05 or 140509 / 1405."""
     try:
         if ":" in text:
             parts = [int(p) for p in text.split(":")]
@@ -330,4 +357,3 @@ def _parse_time(value: Any) -> time | None:
     except (ValueError, TypeError):
         return None
     return None
-

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from models import AccountStatus, LegalBasis, QueryLog, QueryLogImport
+from models import AccountStatus, QueryLog, QueryLogImport
 from tests.conftest import NOW, REGISTRATION, make_account, make_person
 from workflows import settings
 from workflows.demo import valid_national_id
@@ -39,15 +39,13 @@ def register(session, person, subject: str, basis: str = LISTED, item: str = "C0
 
 @pytest.fixture
 def city(session, person, monkeypatch):
-    """Two approved registrations, a disabled account, 社會局's legal-basis table, office hours enforced."""
+    """Two approved registrations, a disabled account, office hours enforced (社會局's legal-basis table: demo)."""
     monkeypatch.setattr(settings.SETTINGS, "office_hours_only", True)
     register(session, person, OK_SUBJECT)
     register(session, person, BASIS_SUBJECT, basis="其他不在附表的法規")
     gone = make_person(session, "sw_gone", unit="社會救助科")
     account = make_account(session, gone, items=("C0101",))
     account.status, account.disabled_at = AccountStatus.DISABLED, NOW
-    sw = person("applicant").agency_id
-    session.add_all([LegalBasis(agency_id=sw, statute=LISTED), LegalBasis(agency_id=sw, statute="老人福利法第十二條")])
     session.commit()
     return {"self": person("applicant").national_id, "colleague": person("sw_unit_head").national_id}
 

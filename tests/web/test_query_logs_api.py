@@ -94,3 +94,27 @@ def test_a_multipart_upload_with_a_corrected_column_and_a_flag_explained(api):
     row = manager.get("/api/v1/query-logs").json["items"][0]
     assert row["notes"] == {"account_unknown": {"action": "explained", "reason": "WebIR 測試帳號，已向勞保局確認"}}
     assert manager.get("/api/v1/query-logs?unexplained=1").json["total"] == 0
+
+
+def test_a_month_is_sampled_printed_and_ticked_through_the_api(api):
+    post_file(api.as_("manager"), csv_bytes(ROWS), "agency=KHH-SW")
+    auditor = api.as_("sw_auditor")
+
+    drawn = auditor.post("/api/v1/sampling", {"agency": "KHH-SW", "month": "2026-11", "seed": 7})
+    assert drawn.status_code == 201 and (drawn.json["population"], drawn.json["drawn"]) == (2, 2)
+    assert auditor.post("/api/v1/sampling", {"agency": "KHH-SW", "month": "2026-11"}).status_code == 409
+    sheet = auditor.get(f"/api/v1/sampling/{drawn.json['id']}").json
+    log_id = sheet["rows"][0]["log"]
+    ticked = auditor.post(f"/api/v1/sampling/{drawn.json['id']}/rows/{log_id}", {"verdict": "ok"})
+    assert ticked.status_code == 200
+    assert api.as_("ep_manager").get(f"/api/v1/sampling/{drawn.json['id']}").status_code == 404
+
+
+def test_the_legal_basis_table_is_read_by_all_and_kept_by_administrators(api):
+    assert len(api.as_("applicant").get("/api/v1/legal-bases?agency=KHH-SW").json) == 8
+    assert api.as_("manager").post("/api/v1/legal-bases", {"agency": "KHH-SW", "statute": "公益勸募條例第六條",
+                                                           "purpose": "x"}).status_code == 403
+    added = api.as_("admin").post("/api/v1/legal-bases", {"agency": "KHH-SW", "statute": "公益勸募條例第六條",
+                                                          "purpose": "勸募案件查核"})
+    assert added.status_code == 201
+    assert api.as_("admin").post(f"/api/v1/legal-bases/{added.json['id']}/retire").json["active"] is False

@@ -201,6 +201,34 @@ def query_log_paths() -> dict:
                     _query("agency", {"type": "string"}), _query("from", {"type": "string"}, "2026-11-30 or 115/11/30"),
                     _query("to", {"type": "string"}), _query("unexplained", {"enum": ["0", "1"]}), *PAGING])},
         "/query-logs/preview": {"post": preview_op},
+        "/legal-bases": {
+            "get": _op("The legal-basis table of 001 附表, by agency", {"200": _json({"type": "array", "items": {
+                "type": "object"}})}, tag="query-logs", params=[_query("agency", {"type": "string"})]),
+            "post": _op("Add a statute to an agency's table (administrators)", {"201": _json({"type": "object"},
+                                                                                           "Added")},
+                        tag="query-logs", errors=(401, 403, 404, 409, 422), body={
+                            "type": "object", "required": ["agency", "statute", "purpose"], "properties": {
+                                "agency": {"type": "string"}, "statute": {"type": "string"},
+                                "purpose": {"type": "string"}}})},
+        "/legal-bases/{basis_id}/retire": {"post": _op(
+            "Take a statute off its agency's table (administrators)", {"200": _json({"type": "object"})},
+            tag="query-logs", params=[_path_int("basis_id")], errors=(401, 403, 404, 409))},
+        "/sampling": {"post": _op(
+            "Draw a month's sample of an agency's logged queries: ≥ 3 % and ≥ 10, all when fewer; the seed is "
+            "recorded (the agency's auditor or manager)", {"201": _json({"type": "object"}, "Drawn")},
+            tag="query-logs", errors=(401, 403, 404, 409, 422), body={
+                "type": "object", "required": ["agency", "month"], "properties": {
+                    "agency": {"type": "string"}, "month": {"type": "string", "examples": ["2026-11"]},
+                    "seed": {"type": "integer", "minimum": 0, "maximum": 2147483647}}})},
+        "/sampling/{draw_id}": {"get": _op(
+            "A month's sample as its print list, each row with its check (ID numbers masked)",
+            {"200": _json({"type": "object"})}, tag="query-logs", params=[_path_int("draw_id")],
+            errors=(401, 403, 404))},
+        "/sampling/{draw_id}/rows/{log_id}": {"post": _op(
+            "Tick one drawn row: ok, or problem with a note", {"200": _json({"type": "object"})}, tag="query-logs",
+            params=[_path_int("draw_id"), _path_int("log_id")], errors=(401, 403, 404, 422), body={
+                "type": "object", "required": ["verdict"], "properties": {
+                    "verdict": {"enum": ["ok", "problem"]}, "note": {"type": "string"}}})},
         "/query-logs/{log_id}/flags/{flag}": {"post": _op(
             "Answer one flag of one row: explained with a reason, or raised as a violation (the agency's manager)",
             {"201": _json({"type": "object"}, "Recorded")}, tag="query-logs", params=[_path_int("log_id"), flag],

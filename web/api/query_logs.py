@@ -1,14 +1,17 @@
-"""Query logs as JSON: import a WebIR download, list the rows with their flags, answer a flag."""
+"""Query logs as JSON: import a WebIR download, list rows with their flags, answer a flag; the legal-basis
+table; the monthly sample and its checks."""
 
 from __future__ import annotations
 
 from flask import g, jsonify, request
 
 from workflows.errors import Invalid
+from workflows.oversight.bases import add_basis, list_bases, retire_basis
 from workflows.oversight.flags import answer_flag
-from workflows.oversight.imports import ImportResult, import_query_logs, preview_query_logs
+from workflows.oversight.imports import ImportResult, get_agency, import_query_logs, preview_query_logs
 from workflows.oversight.logfile import FIELDS, parse_roc_or_iso
 from workflows.oversight.reads import LogFilters, LogView, list_query_logs
+from workflows.oversight.sampling import check_sample_row, draw_sample, get_sample_sheet
 
 from .. import clock
 from ..extensions import db
@@ -111,3 +114,70 @@ def answer_log_flag(log_id: int, flag: str):
     response = jsonify(flag=note.flag, action=note.action, reason=note.reason)
     response.status_code = 201
     return response
+
+
+@bp.get("/legal-bases")
+@token_required
+def legal_bases():
+    return jsonify([{"id": b.id, "agency": b.agency_code, "agency_name": b.agency, "statute": b.statute,
+                     "purpose": b.purpose, "active": b.active}
+                    for b in list_bases(db.session, request.args.get("agency") or None)])
+
+
+@bp.post("/legal-bases")
+@token_required
+def add_legal_basis():
+    body = json_body()
+    basis = add_basis(db.session, agency_code=str(body.get("agency", "")), statute=str(body.get("statute", "")),
+                      purpose=str(body.get("purpose", "")), actor=g.actor, now=clock.now())
+    response = jsonify(id=basis.id, statute=basis.statute)
+    response.status_code = 201
+    return response
+
+
+@bp.post("/legal-bases/<int:basis_id>/retire")
+@token_required
+def retire_legal_basis(basis_id: int):
+    basis = retire_basis(db.session, basis_id=basis_id, actor=g.actor, now=clock.now())
+    return jsonify(id=basis.id, active=basis.active)
+
+
+def _month(text: str):
+    day = parse_roc_or_iso(f"{text}-01" if len(text) == 7 else text) if text else None
+    if day is None:
+        raise Invalid({"month": "a month: 2026-11"})
+    return day
+
+
+@bp.post("/sampling")
+@token_required
+def draw_month_sample():
+    body = json_body()
+    seed = body.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31):
+        raise Invalid({"seed": "a whole number from 0 to 2147483647"})
+    draw = draw_sample(db.session, agency=get_agency(db.session, str(body.get("agency", ""))),
+                       month=_month(str(body.get("month", ""))), actor=g.actor, now=clock.now(), seed=seed)
+    response = jsonify(id=draw.id, seed=draw.seed, population=draw.population, drawn=len(draw.log_ids))
+    response.status_code = 201
+    return response
+
+
+@bp.get("/sampling/<int:draw_id>")
+@token_required
+def sample_sheet(draw_id: int):
+    sheet = get_sample_sheet(db.session, draw_id, g.actor, clock.now())
+    return jsonify(id=sheet.draw_id, agency=sheet.agency, month=sheet.month.isoformat()[:7], seed=sheet.seed,
+                   population=sheet.population, rows=[{
+                       "log": r.log_id, "account": r.account, "queried_at": r.queried_at.isoformat(),
+                       "item": r.item_code, "subject": r.subject, "case_number": r.case_number, "flags": r.flags,
+                       "verdict": r.verdict, "note": r.note} for r in sheet.rows])
+
+
+@bp.post("/sampling/<int:draw_id>/rows/<int:log_id>")
+@token_required
+def check_sampled_row(draw_id: int, log_id: int):
+    body = json_body()
+    item = check_sample_row(db.session, draw_id=draw_id, log_id=log_id, verdict=str(body.get("verdict", "")),
+                            note=str(body.get("note") or ""), actor=g.actor, now=clock.now())
+    return jsonify(log=item.log_id, verdict=item.verdict, note=item.note)

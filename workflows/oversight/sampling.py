@@ -15,11 +15,13 @@ from datetime import date, datetime, time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Agency, Person, QueryLog, Role, SamplingDraw, SamplingItem
+from models import Agency, Person, QueryLog, Role, SamplingDraw, SamplingItem, flag_names
 
 from .. import audit
 from ..calendar import TAIPEI, local_date
 from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..forms import mask_id
+from ..runtime.visibility import agency_scope
 from ..validators import text_problem
 
 MIN_RATE = 0.03
@@ -57,8 +59,25 @@ def draw_sample(session: Session, *, agency: Agency, month: date, actor: Person 
                 seed: int | None = None) -> Draw:
     """Draw the month's sample of the agency's imported rows once; the seed is kept with it."""
     first = month.replace(day=1)
+    if actor is not None:
+        check_checker(actor, agency.id, now)
     if session.scalar(select(SamplingDraw.id).where(SamplingDraw.agency_id == agency.id, SamplingDraw.month == first)):
         raise Conflict(f"{agency.name} {first:%Y-%m} 已抽樣")
+    draw = record_draw(session, agency=agency, month=first, actor=actor, now=now, seed=seed)
+    session.commit()
+    return draw
+
+
+def record_draw(session: Session, *, agency: Agency, month: date, actor: Person | None, now: datetime,
+                seed: int | None = None) -> Draw:
+    """The month's draw, made now or found made; the caller commits (the monthly duty does, with its start)."""
+    first = month.replace(day=1)
+    found = session.scalar(select(SamplingDraw).where(SamplingDraw.agency_id == agency.id,
+                                                      SamplingDraw.month == first))
+    if found:
+        ids = list(session.scalars(select(SamplingItem.log_id).where(SamplingItem.draw_id == found.id)
+                                  .order_by(SamplingItem.log_id)))
+        return Draw(found.id, found.seed, found.population, ids)
     start, end = month_bounds(first)
     ids = list(session.scalars(select(QueryLog.id).where(
         QueryLog.agency_id == agency.id, QueryLog.queried_at >= start, QueryLog.queried_at < end)))
@@ -70,8 +89,65 @@ def draw_sample(session: Session, *, agency: Agency, month: date, actor: Person 
     session.add_all(SamplingItem(draw_id=draw.id, log_id=i) for i in chosen)
     audit.record(session, "query_logs_sampled", actor=actor, subject_type="agency", subject_id=agency.id, now=now,
                  draw_id=draw.id, month=first.isoformat(), seed=seed, population=len(ids), drawn=len(chosen))
-    session.commit()
     return Draw(draw.id, seed, len(ids), chosen)
+
+
+def previous_month(now: datetime) -> date:
+    """The month before the one ``now`` falls in (Taipei): what the duty of the 3rd samples."""
+    first = local_date(now).replace(day=1)
+    return date(first.year - (first.month == 1), (first.month - 2) % 12 + 1, 1)
+
+
+def duty_data(session: Session, agency_id: int, now: datetime) -> dict:
+    """What the monthly sampling duty starts with: last month's draw and its figures (001 §12(1))."""
+    agency = session.get(Agency, agency_id)
+    draw = record_draw(session, agency=agency, month=previous_month(now), actor=None, now=now)
+    return {"sampling_draw": draw.id, "sampling_month": previous_month(now).isoformat()[:7],
+            "total_queries": draw.population, "sampled_records": len(draw.log_ids)}
+
+
+@dataclass(frozen=True)
+class SampleRow:
+    log_id: int
+    account: str
+    queried_at: datetime
+    item_code: str
+    subject: str  # masked
+    case_number: str | None
+    flags: list[str]
+    verdict: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class SampleSheet:
+    draw_id: int
+    agency: str
+    month: date
+    seed: int
+    population: int
+    rows: list[SampleRow]
+
+
+def get_sample_sheet(session: Session, draw_id: int, actor: Person, now: datetime) -> SampleSheet:
+    """The month's print list: every drawn row with its check, for the agency's readers of the logs."""
+    draw = session.get(SamplingDraw, draw_id)
+    scope = agency_scope(session, actor, local_date(now))
+    if draw is None or (scope is not None and draw.agency_id not in set(session.scalars(scope))):
+        raise NotFound(f"沒有抽樣 {draw_id}")
+    rows = session.execute(select(QueryLog, SamplingItem).join(SamplingItem, SamplingItem.log_id == QueryLog.id)
+                           .where(SamplingItem.draw_id == draw_id).order_by(QueryLog.queried_at, QueryLog.id)).all()
+    return SampleSheet(draw.id, session.get(Agency, draw.agency_id).name, draw.month, draw.seed, draw.population, [
+        SampleRow(log.id, log.account, log.queried_at, log.item_code, mask_id(log.subject_id), log.case_number,
+                  flag_names(log.flags), item.verdict, item.note) for log, item in rows])
+
+
+def check_checker(actor: Person, agency_id: int, now: datetime) -> None:
+    """The agency's auditor or manager samples and checks its records (001 §12(1)); administrators may too."""
+    today = local_date(now)
+    if not actor.is_admin and not any(h.role in (Role.AUDITOR, Role.AGENCY_MANAGER) and h.agency_id == agency_id
+                                      and h.valid_on(today) for h in actor.roles):
+        raise Forbidden("只有本機關的查核人員或機關管理者可以抽樣與勾稽查詢紀錄")
 
 
 def check_sample_row(session: Session, *, draw_id: int, log_id: int, verdict: str, note: str, actor: Person,
@@ -81,10 +157,7 @@ def check_sample_row(session: Session, *, draw_id: int, log_id: int, verdict: st
     if item is None:
         raise NotFound("這筆紀錄不在抽樣名單中")
     draw = session.get(SamplingDraw, draw_id)
-    today = local_date(now)
-    if not actor.is_admin and not any(h.role in (Role.AUDITOR, Role.AGENCY_MANAGER) and h.agency_id == draw.agency_id
-                                      and h.valid_on(today) for h in actor.roles):
-        raise Forbidden("只有本機關的查核人員或機關管理者可以勾稽抽樣紀錄")
+    check_checker(actor, draw.agency_id, now)
     if verdict not in ("ok", "problem"):
         raise Invalid({"verdict": "請選擇正常或有問題"})
     if verdict == "problem" and not (note or "").strip():

@@ -188,3 +188,13 @@ def fingerprint(row: LogRow, subject_hash: str) -> str:
 
 
 FIELD_LABELS = {k: label for k, (label, _variants) in FIELDS.items()}
+
+
+def importable_agencies(session: Session, person: Person, now: datetime) -> list[tuple[str, str]]:
+    """(code, name) of the agencies whose logs this person may import: where they manage; all for administrators."""
+    query = select(Agency).order_by(Agency.id)
+    if not person.is_admin:
+        today = local_date(now)
+        managed = [h.agency_id for h in person.roles if h.role == Role.AGENCY_MANAGER and h.valid_on(today)]
+        query = query.where(Agency.id.in_(managed))
+    return [(a.code, a.name) for a in session.scalars(query)]

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from models import FLAG_NAMES, Agency, QueryLog, QueryLogFlagNote, flag_names
 
 from ..calendar import TAIPEI, local_date
-from ..errors import Invalid
+from ..errors import Forbidden, Invalid
 from ..forms import mask_id
 from ..runtime.visibility import agency_scope
 
@@ -48,6 +48,15 @@ class LogFilters:
     date_from: date | None = None
     date_to: date | None = None
     unexplained: bool = False  # only rows with a flag nobody has answered yet
+
+
+def reads_query_logs(session: Session, actor, now: datetime) -> bool:
+    """Whether this person reads any agency's query logs (the page's link is shown)."""
+    try:
+        agency_scope(session, actor, local_date(now))
+    except Forbidden:
+        return False
+    return True
 
 
 def visible_logs(session: Session, actor, now: datetime):

@@ -118,3 +118,22 @@ def _notes(session: Session, ids: list[int]) -> dict[int, dict[str, tuple[str, s
 def _view(log: QueryLog, agency: str, notes: dict[str, tuple[str, str]]) -> LogView:
     return LogView(log.id, agency, log.account, log.queried_at, log.item_code, mask_id(log.subject_id),
                    log.case_number, log.reason, log.result, log.registration_id, flag_names(log.flags), notes)
+
+
+def previous_quarter(now: datetime) -> tuple[date, date]:
+    """First and last day of the quarter before the one ``now`` falls in (Taipei)."""
+    today = local_date(now)
+    start = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    first = date(start.year - (start.month == 1), (start.month - 4) % 12 + 1, 1)
+    return first, start - timedelta(days=1)
+
+
+def usage_data(session: Session, agency_id: int, now: datetime) -> dict:
+    """What the quarterly usage check starts with (000 §3(4)3): last quarter's logged queries and flagged ones."""
+    first, last = previous_quarter(now)
+    rows = select(func.count(), func.count().filter(QueryLog.flags != 0)).where(
+        QueryLog.agency_id == agency_id, QueryLog.queried_at >= _start(first),
+        QueryLog.queried_at < _start(last + timedelta(days=1)))
+    total, flagged = session.execute(rows).one()
+    return {"usage_from": first.isoformat(), "usage_to": last.isoformat(), "logged_queries": total,
+            "flagged_queries": flagged}

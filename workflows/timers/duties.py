@@ -23,6 +23,7 @@ from models import AccountKind, AccountStatus, Agency, AgencyKind, Application, 
 from .. import audit
 from ..calendar import TAIPEI
 from ..engine import SERIALIZER_VERSION, Run
+from ..oversight.reads import usage_data
 from ..oversight.sampling import duty_data
 from ..runtime.diagrams import latest_version, load_diagram
 from ..runtime.sync import sync
@@ -107,8 +108,10 @@ def start_duty(session: Session, *, process: str, target: Target, now: datetime,
 
 
 # Duties whose instance starts with figures from the records: the monthly sampling draws last month's sample of
-# the imported query logs (001 §12(1)) and starts with its draw and counts.
-PREPARED_DATA: dict[str, Callable[[Session, int, datetime], dict[str, Any]]] = {"monthly_sampling": duty_data}
+# the imported query logs (001 §12(1)) and starts with its draw and counts; the quarterly usage check starts with
+# last quarter's logged and flagged queries (000 §3(4)3).
+PREPARED_DATA: dict[str, Callable[[Session, int, datetime], dict[str, Any]]] = {
+    "monthly_sampling": duty_data, "usage_check": usage_data}
 
 
 def run_schedule(session: Session, schedule: Schedule, now: datetime, actor: Person | None = None

@@ -191,3 +191,15 @@ def test_reconciling_again_clears_a_flag_once_the_registration_is_approved(sessi
 
     assert changed == 1
     assert stored_flags(session)[3] == {"registered_after_query"}
+
+
+def test_the_yearly_reviews_last_use_is_the_last_logged_query(session, person, city):
+    from workflows.accounts.review import list_reviewed_accounts
+
+    late = ["applicant.egov", "115/11/28", "16:30:00", "B0101", OTHER, "", "", ""]
+    load(session, person, csv_bytes([rows(city)["clean"], late]))
+
+    listed = {a.username: a for a in list_reviewed_accounts(session, person("applicant").agency_id,
+                                                            NOW + timedelta(days=10))}
+
+    assert listed["applicant"].last_used.isoformat() == "2026-11-28"  # not the registrations' 2026-11-25

@@ -80,3 +80,16 @@ def test_the_monthly_duty_starts_with_last_months_draw(session, person):
                                                    Application.agency_id == sw.id))
     assert {k: app.data[k] for k in ("sampling_month", "total_queries", "sampled_records")} == \
         {"sampling_month": "2026-11", "total_queries": 12, "sampled_records": 10}
+
+
+def test_the_quarterly_usage_check_starts_with_last_quarters_logged_queries(session, person):
+    import_month(session, person, 12)  # November 2026: the fourth quarter
+    january_5th = datetime(2027, 1, 5, 1, 0, tzinfo=UTC)
+
+    run = run_schedule(session, find_schedule("usage_check"), january_5th)
+
+    sw = session.scalar(select(Agency).where(Agency.code == "KHH-SW"))
+    app = session.scalar(select(Application).where(Application.id.in_(run.detail["applications"]),
+                                                   Application.agency_id == sw.id))
+    assert {k: app.data[k] for k in ("usage_from", "usage_to", "logged_queries", "flagged_queries")} == \
+        {"usage_from": "2026-10-01", "usage_to": "2026-12-31", "logged_queries": 12, "flagged_queries": 12}

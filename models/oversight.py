@@ -79,7 +79,8 @@ class QueryLog(Base):
     result: Mapped[str | None] = mapped_column(String(200))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))  # the account's holder, when known
     registration_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"))
-    flags: Mapped[int] = mapped_column(default=0, index=True)
+    # Bits of LogFlag; filtered with a bitwise AND, which no index serves: none is kept up on every insert.
+    flags: Mapped[int] = mapped_column(default=0)
 
 
 class FlagAction(enum.StrEnum):

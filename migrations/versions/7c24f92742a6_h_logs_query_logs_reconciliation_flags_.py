@@ -89,7 +89,6 @@ def upgrade():
     with op.batch_alter_table('query_log', schema=None) as batch_op:
         batch_op.create_index('ix_query_log_agency_account', ['agency_id', 'account'], unique=False)
         batch_op.create_index('ix_query_log_agency_queried', ['agency_id', 'queried_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_query_log_flags'), ['flags'], unique=False)
         batch_op.create_index(batch_op.f('ix_query_log_import_id'), ['import_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_query_log_subject_hash'), ['subject_hash'], unique=False)
 
@@ -128,7 +127,6 @@ def downgrade():
     with op.batch_alter_table('query_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_query_log_subject_hash'))
         batch_op.drop_index(batch_op.f('ix_query_log_import_id'))
-        batch_op.drop_index(batch_op.f('ix_query_log_flags'))
         batch_op.drop_index('ix_query_log_agency_queried')
         batch_op.drop_index('ix_query_log_agency_account')
 

@@ -118,3 +118,16 @@ def test_the_legal_basis_table_is_read_by_all_and_kept_by_administrators(api):
                                                           "purpose": "勸募案件查核"})
     assert added.status_code == 201
     assert api.as_("admin").post(f"/api/v1/legal-bases/{added.json['id']}/retire").json["active"] is False
+
+
+def test_the_imports_and_answers_are_in_the_agencys_audit_trail(api):
+    manager = api.as_("manager")
+    post_file(manager, csv_bytes(ROWS), "agency=KHH-SW")
+    log_id = manager.get("/api/v1/query-logs?flag=account_unknown").json["items"][0]["id"]
+    manager.post(f"/api/v1/query-logs/{log_id}/flags/account_unknown", {"action": "violation", "reason": "非本機關"})
+
+    def events(username):
+        return {e["event_type"] for e in api.as_(username).get("/api/v1/audit-events?per_page=200").json["items"]}
+
+    assert {"query_logs_imported", "query_log_violation_raised"} <= events("sw_auditor")  # 社會局's auditor
+    assert {"query_logs_imported", "query_log_violation_raised"} <= events("labor_clerk")  # 勞工局: the city

@@ -18,6 +18,18 @@ from .org import (
     RoleHolding,
     Unit,
 )
+from .oversight import (
+    FLAG_NAMES,
+    FlagAction,
+    LegalBasis,
+    LogFlag,
+    QueryLog,
+    QueryLogFlagNote,
+    QueryLogImport,
+    SamplingDraw,
+    SamplingItem,
+    flag_names,
+)
 from .process import (
     AUDIT_CHAIN_ID,
     AUDIT_GENESIS,
@@ -45,4 +57,6 @@ __all__ = [
     "DefinitionVersion", "DiagramDraft", "HistoryEntry", "HumanTask", "Incident", "NationalIdReveal", "Notification",
     "Person", "ProcessDefinition", "Role", "RoleHolding", "ScheduleRun",
     "TaskCandidate", "TaskState", "Unit", "WebirAccount", "audit_hash", "utcnow",
+    "FLAG_NAMES", "FlagAction", "LegalBasis", "LogFlag", "QueryLog", "QueryLogFlagNote", "QueryLogImport",
+    "SamplingDraw", "SamplingItem", "flag_names",
 ]

@@ -48,6 +48,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from .inbox import bp as inbox_bp
     from .notifications import bp as notifications_bp
     from .notifications import init as init_notifications
+    from .oversight import bp as oversight_bp
+    from .oversight import init as init_oversight
     from .tracking import bp as tracking_bp
 
     security.init_app(app)
@@ -63,7 +65,9 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.register_blueprint(notifications_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(oversight_bp)
     init_audit(app)
+    init_oversight(app)
     app.register_blueprint(editor_bp)
     init_notifications(app)
     app.register_blueprint(api_bp)

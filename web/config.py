@@ -83,6 +83,10 @@ class Config:
     MAIL_USERNAME = None
     MAIL_PASSWORD = None
     MAIL_USE_TLS = False
+    # Query logs: a query outside office hours is flagged only where the rules forbid it (Taipei 002 §6(3)).
+    OFFICE_HOURS_ONLY = _CORE.office_hours_only
+    OFFICE_HOURS_START = _CORE.office_hours_start  # Taipei local time on working days, HH:MM
+    OFFICE_HOURS_END = _CORE.office_hours_end
 
 
 # The core's settings (workflows.settings) and the key each is read from.
@@ -107,6 +111,11 @@ WHOLE_NUMBERS = {"MAIL_PORT": (1, 65535), "TIMER_SWEEP_SECONDS": (1, 86400), "RE
                  "ESCALATION_WORKING_DAYS": (1, 365), "ACCOUNT_IDLE_DAYS": (1, 36500),
                  "SESSION_IDLE_MINUTES": (1, 1440), "PROXY_COUNT": (0, 10), "LOGIN_MAX_FAILURES": (1, 100),
                  "LOGIN_WINDOW_MINUTES": (1, 1440), "LOGIN_LOCKOUT_MINUTES": (1, 1440)}
+
+CORE_SETTINGS.update({"OFFICE_HOURS_ONLY": "office_hours_only", "OFFICE_HOURS_START": "office_hours_start",
+                      "OFFICE_HOURS_END": "office_hours_end"})
+TEXT += ("OFFICE_HOURS_START", "OFFICE_HOURS_END")
+FLAGS += ("OFFICE_HOURS_ONLY",)
 
 
 class ConfigError(ValueError):

@@ -105,6 +105,8 @@ def _naming(name: str, problem: str) -> str:
 def _pairs_problems(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     errors = {}
     for name, value in pairs:
+        # A multipart part whose name header does not parse has no name at all (werkzeug gives None).
+        name = name if isinstance(name, str) else ""
         problem = text_problem(name) or (text_problem(value) if isinstance(value, str) else None)
         if problem:
             errors[_printable(name)] = _naming(name, problem)

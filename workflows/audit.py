@@ -26,6 +26,7 @@ from models import (
     AuditEvent,
     HumanTask,
     Person,
+    QueryLog,
     WebirAccount,
     audit_hash,
 )
@@ -165,8 +166,9 @@ class AuditPage:
 def of_agencies(agencies):
     """SQL condition: events about something of these agencies (a SELECT of ids).
 
-    An application, one of its steps or a WebIR account belongs to an agency; events about anything
-    else (a deployed diagram, a schedule run) belong to none and are left out.
+    An application, one of its steps, a WebIR account or a logged query belongs to an agency, and so does an
+    event about the agency itself; events about anything else (a deployed diagram, a schedule run) belong to
+    none and are left out.
     """
     applications = select(Application.id).where(Application.agency_id.in_(agencies))
     return or_(
@@ -174,7 +176,11 @@ def of_agencies(agencies):
         and_(AuditEvent.subject_type == "human_task", AuditEvent.subject_id.in_(
             select(HumanTask.id).where(HumanTask.application_id.in_(applications)))),
         and_(AuditEvent.subject_type == "webir_account", AuditEvent.subject_id.in_(
-            select(WebirAccount.id).where(WebirAccount.agency_id.in_(agencies)))))
+            select(WebirAccount.id).where(WebirAccount.agency_id.in_(agencies)))),
+        # Query-log imports, samples and legal bases are about an agency; a flag answered, about one logged query.
+        and_(AuditEvent.subject_type == "agency", AuditEvent.subject_id.in_(agencies)),
+        and_(AuditEvent.subject_type == "query_log", AuditEvent.subject_id.in_(
+            select(QueryLog.id).where(QueryLog.agency_id.in_(agencies)))))
 
 
 def list_audit_events(session: Session, *, agencies=None, event_type: str | None = None,

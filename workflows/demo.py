@@ -25,6 +25,7 @@ from models import (
 
 from .calendar import local_date
 from .editor.deploy import deploy_directory
+from .oversight.bases import seed_bases
 
 CITY = "kaohsiung"
 DEMO_PASSWORD = "demo"
@@ -120,6 +121,7 @@ def load_demo(session: Session, *, now: datetime, bpmn_dir: Path, include_histor
     session.flush()
     for code, _name, _kind, items in AGENCIES:
         session.add_all(AgencyQueryItem(agency_id=agencies[code].id, item_code=c, granted_at=now) for c in items)
+    seed_bases(session, agencies)
     session.add(Delegation(principal=people["sw_head"], delegate=people["sw_deputy"], role=Role.AGENCY_HEAD,
                            created_at=now))
     today = local_date(now)

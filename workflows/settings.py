@@ -16,6 +16,11 @@ class Settings:
     login_max_failures: int = 5  # failures within the window that lock the account
     login_window_minutes: int = 15  # failures older than this are forgotten
     login_lockout_minutes: int = 15  # how long a locked account refuses every log-in
+    # Queries outside office hours are a violation only where the rules say so (Taipei 002 §6(3)); Kaohsiung's
+    # rules do not, so the flag is off by default. Office hours are on working days (workflows.calendar).
+    office_hours_only: bool = False
+    office_hours_start: str = "08:00"  # Taipei local time, HH:MM
+    office_hours_end: str = "18:00"
 
 
 SETTINGS = Settings()

@@ -151,6 +151,92 @@ def _array(name: str) -> dict:
     return {"type": "array", "items": _ref(name)}
 
 
+LOG_FILE_BODY = {"required": True, "content": {
+    "text/csv": {"schema": {"type": "string", "format": "binary"}},
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+        "schema": {"type": "string", "format": "binary"}},
+    "multipart/form-data": {"schema": {"type": "object", "properties": {
+        "file": {"type": "string", "format": "binary"}}}}}}
+LOG_MAPPING = [_query(f"map_{key}", {"type": "string"}, "header text of the column holding this field")
+               for key in ("account", "date", "time", "item", "subject", "case_number", "reason", "result")]
+IMPORT_RESULT = {"type": "object", "properties": {
+    "rows": {"type": "integer"}, "new": {"type": "integer"}, "duplicates": {"type": "integer"},
+    "errors": {"type": "array", "items": {"type": "object", "properties": {
+        "row": {"type": "integer"}, "column": {"type": "string"}, "message": {"type": "string"}}}},
+    "error_count": {"type": "integer"}, "mapping": {"type": "object"}, "stored": {"type": "boolean"},
+    "import": {"type": ["integer", "null"]}}}
+LOG_FLAGS = ["no_registration", "registered_after_query", "item_not_granted", "account_unknown", "account_disabled",
+             "self_query", "colleague_query", "outside_office_hours", "basis_not_listed"]
+QUERY_LOG = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "agency": {"type": "string"}, "account": {"type": "string"}, "queried_at": TIME,
+    "item": {"type": "string"}, "subject": {"type": "string", "description": "masked: A12****789"},
+    "case_number": {"type": ["string", "null"]}, "reason": {"type": ["string", "null"]},
+    "result": {"type": ["string", "null"]}, "registration": {"type": ["integer", "null"]},
+    "flags": {"type": "array", "items": {"enum": LOG_FLAGS}}, "notes": {"type": "object"}}}
+
+
+def query_log_paths() -> dict:
+    """WebIR query logs: import (001 §9(2)), reconciliation flags and their answers (000 §6(1))."""
+    import_op = _op(
+        "Import a WebIR query-log download (CSV in Big5/CP950 or UTF-8, or .xlsx) for an agency (its agency "
+        "manager); all rows or none: any bad row stores nothing (422 naming row and column); dry_run=1 only "
+        "counts", {"200": _json(IMPORT_RESULT, "Dry run: nothing stored"), "201": _json(IMPORT_RESULT, "Stored"),
+                   "422": _json(IMPORT_RESULT, "Bad rows; nothing stored")},
+        tag="query-logs", errors=(401, 403, 404, 413), params=[
+            {"name": "agency", "in": "query", "required": True, "schema": {"type": "string"}},
+            _query("dry_run", {"enum": ["0", "1"]}), _query("name", {"type": "string"}, "the file's name"),
+            *LOG_MAPPING])
+    import_op["requestBody"] = LOG_FILE_BODY
+    preview_op = _op("How a log file's columns are read, and its first rows (ID numbers masked)", {
+        "200": _json({"type": "object"})}, tag="query-logs", errors=(401, 413, 422), params=LOG_MAPPING)
+    preview_op["requestBody"] = LOG_FILE_BODY
+    flag = {"name": "flag", "in": "path", "required": True, "schema": {"enum": LOG_FLAGS}}
+    return {
+        "/query-logs": {"post": import_op, "get": _op(
+            "Logged queries with their flags, newest first: the agency's heads, managers and auditors their "
+            "agency's; 勞工局 and 資訊處 staff their city's", {"200": _json({"type": "object", "properties": {
+                "total": {"type": "integer"}, "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                "items": {"type": "array", "items": QUERY_LOG}}})}, tag="query-logs", errors=(401, 403, 422),
+            params=[_query("flag", {"enum": LOG_FLAGS}), _query("account", {"type": "string"}),
+                    _query("agency", {"type": "string"}), _query("from", {"type": "string"}, "2026-11-30 or 115/11/30"),
+                    _query("to", {"type": "string"}), _query("unexplained", {"enum": ["0", "1"]}), *PAGING])},
+        "/query-logs/preview": {"post": preview_op},
+        "/legal-bases": {
+            "get": _op("The legal-basis table of 001 附表, by agency", {"200": _json({"type": "array", "items": {
+                "type": "object"}})}, tag="query-logs", params=[_query("agency", {"type": "string"})]),
+            "post": _op("Add a statute to an agency's table (administrators)", {"201": _json({"type": "object"},
+                                                                                           "Added")},
+                        tag="query-logs", errors=(401, 403, 404, 409, 422), body={
+                            "type": "object", "required": ["agency", "statute", "purpose"], "properties": {
+                                "agency": {"type": "string"}, "statute": {"type": "string"},
+                                "purpose": {"type": "string"}}})},
+        "/legal-bases/{basis_id}/retire": {"post": _op(
+            "Take a statute off its agency's table (administrators)", {"200": _json({"type": "object"})},
+            tag="query-logs", params=[_path_int("basis_id")], errors=(401, 403, 404, 409))},
+        "/sampling": {"post": _op(
+            "Draw a month's sample of an agency's logged queries: ≥ 3 % and ≥ 10, all when fewer; the seed is "
+            "recorded (the agency's auditor or manager)", {"201": _json({"type": "object"}, "Drawn")},
+            tag="query-logs", errors=(401, 403, 404, 409, 422), body={
+                "type": "object", "required": ["agency", "month"], "properties": {
+                    "agency": {"type": "string"}, "month": {"type": "string", "examples": ["2026-11"]},
+                    "seed": {"type": "integer", "minimum": 0, "maximum": 2147483647}}})},
+        "/sampling/{draw_id}": {"get": _op(
+            "A month's sample as its print list, each row with its check (ID numbers masked)",
+            {"200": _json({"type": "object"})}, tag="query-logs", params=[_path_int("draw_id")],
+            errors=(401, 403, 404))},
+        "/sampling/{draw_id}/rows/{log_id}": {"post": _op(
+            "Tick one drawn row: ok, or problem with a note", {"200": _json({"type": "object"})}, tag="query-logs",
+            params=[_path_int("draw_id"), _path_int("log_id")], errors=(401, 403, 404, 422), body={
+                "type": "object", "required": ["verdict"], "properties": {
+                    "verdict": {"enum": ["ok", "problem"]}, "note": {"type": "string"}}})},
+        "/query-logs/{log_id}/flags/{flag}": {"post": _op(
+            "Answer one flag of one row: explained with a reason, or raised as a violation (the agency's manager)",
+            {"201": _json({"type": "object"}, "Recorded")}, tag="query-logs", params=[_path_int("log_id"), flag],
+            errors=(401, 403, 404, 409, 422), body={"type": "object", "required": ["action", "reason"], "properties": {
+                "action": {"enum": ["explained", "violation"]}, "reason": {"type": "string"}}})},
+    }
+
+
 def document() -> dict:
     task_id, app_id, key = _path_int("task_id"), _path_int("application_id"), {
         "name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -213,6 +299,7 @@ def document() -> dict:
                 "type": "object", "properties": {"total": {"type": "integer"}, "page": {"type": "integer"},
                                                  "per_page": {"type": "integer"}, "items": _array("Reveal")}})},
             tag="audit", errors=(401, 403, 422), params=[_query("application", {"type": "integer"}), *PAGING])},
+        **query_log_paths(),
         "/tasks": {"get": _op("My open tasks, oldest first", {"200": _json(_array("InboxTask"))}, tag="tasks")},
         "/tasks/{task_id}": {"get": _op("A task, its application and the fields it asks for",
                                         {"200": _json(_ref("Task"))}, tag="tasks", params=[task_id],

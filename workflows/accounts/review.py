@@ -24,6 +24,7 @@ from models import (
     Application,
     ApplicationState,
     Person,
+    QueryLog,
     WebirAccount,
 )
 
@@ -64,11 +65,15 @@ def _roc(day: date) -> str:
 
 
 def last_uses(session: Session, person_ids: list[int]) -> dict[int, date]:
-    """The date of each person's latest approved query registration: the last time they might have queried."""
+    """The date of each person's latest query in the imported WebIR logs (real use, 001 §9(2)); for a person
+    with no logged query, that of their latest approved registration (the last time they might have queried)."""
     rows = session.execute(select(Application.applicant_id, func.max(Application.closed_at)).where(
         Application.form_key == "query_registration", Application.state == ApplicationState.COMPLETED,
         Application.applicant_id.in_(person_ids)).group_by(Application.applicant_id))
-    return {person_id: local_date(closed) for person_id, closed in rows if closed is not None}
+    uses = {person_id: local_date(closed) for person_id, closed in rows if closed is not None}
+    logged = session.execute(select(QueryLog.person_id, func.max(QueryLog.queried_at)).where(
+        QueryLog.person_id.in_(person_ids)).group_by(QueryLog.person_id))
+    return {**uses, **{person_id: local_date(at) for person_id, at in logged if at is not None}}
 
 
 def transferred_people(session: Session, agency_id: int, now: datetime) -> set[str]:

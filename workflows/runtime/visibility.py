@@ -85,3 +85,22 @@ def _holdings(session: Session, person: Person, on: date) -> list[RoleHolding]:
 def may_view(session: Session, application_id: int, person: Person, on: date) -> bool:
     query = select(Application.id).where(Application.id == application_id, visible_to(session, person, on))
     return session.scalar(query) is not None
+
+
+def agency_scope(session: Session, person: Person, on: date):
+    """SELECT of the agency ids whose own records (query logs) this person reads; None for all (administrators).
+
+    The application rule for agencies: agency heads, managers and auditors their agency's; 勞工局 and 資訊處
+    staff their whole city. Anyone else reads none.
+    """
+    if person.is_admin:
+        return None
+    agencies, cities = set(), set()
+    for h in _holdings(session, person, on):
+        if h.role in AGENCY_ROLES:
+            agencies.add(h.agency_id)
+        elif h.role in CITY_WIDE_VIEWERS:
+            cities.add(h.agency.city)
+    if not agencies and not cities:
+        raise Forbidden("只有機關首長、機關管理者、查核人員及權責、總管理機關人員可以查閱查詢紀錄")
+    return select(Agency.id).where(or_(Agency.id.in_(agencies), Agency.city.in_(cities)))

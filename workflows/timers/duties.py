@@ -23,6 +23,8 @@ from models import AccountKind, AccountStatus, Agency, AgencyKind, Application, 
 from .. import audit
 from ..calendar import TAIPEI
 from ..engine import SERIALIZER_VERSION, Run
+from ..oversight.reads import usage_data
+from ..oversight.sampling import duty_data
 from ..runtime.diagrams import latest_version, load_diagram
 from ..runtime.sync import sync
 from ..settings import timer_data
@@ -90,6 +92,8 @@ def start_duty(session: Session, *, process: str, target: Target, now: datetime,
                ) -> Application:
     """Start one duty instance (no applicant unless the duty is personal); the caller commits."""
     version = latest_version(session, process)
+    prepare = PREPARED_DATA.get(process)
+    target = replace(target, data={**target.data, **prepare(session, target.agency_id, now)}) if prepare else target
     data = {**target.data, **timer_data(), "schedule_run": run_id}
     run = Run.start(load_diagram(version), data)
     app = Application(form_key=process, definition_version=version, applicant_id=target.person_id,
@@ -101,6 +105,13 @@ def start_duty(session: Session, *, process: str, target: Target, now: datetime,
     audit.record(session, "duty_started", actor=None, subject_type="application", subject_id=app.id, now=now,
                  process=process, schedule_run=run_id)
     return app
+
+
+# Duties whose instance starts with figures from the records: the monthly sampling draws last month's sample of
+# the imported query logs (001 §12(1)) and starts with its draw and counts; the quarterly usage check starts with
+# last quarter's logged and flagged queries (000 §3(4)3).
+PREPARED_DATA: dict[str, Callable[[Session, int, datetime], dict[str, Any]]] = {
+    "monthly_sampling": duty_data, "usage_check": usage_data}
 
 
 def run_schedule(session: Session, schedule: Schedule, now: datetime, actor: Person | None = None

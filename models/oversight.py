@@ -1,0 +1,143 @@
+"""The audit half of the rules: WebIR query logs, their reconciliation flags, sampling and legal bases.
+
+Query logs are kept five years (001 §9(2)); the subject's ID number is sealed at rest like every other ID
+number and found again by its keyed hash (``subject_hash``).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, utcnow
+from .sealing import SealedString
+
+
+class LogFlag(enum.IntFlag):
+    """What reconciliation found wrong with one logged query; a row may carry several."""
+
+    NO_REGISTRATION = 1  # no approved 查調資料登記表 for this querier, subject and item
+    REGISTERED_AFTER_QUERY = 2  # the registration was approved only after the query ran
+    ITEM_NOT_GRANTED = 4  # the account did not hold the item that day
+    ACCOUNT_UNKNOWN = 8  # no WebIR account of the agency by that name
+    ACCOUNT_DISABLED = 16  # the account was disabled (or not yet effective) when the query ran
+    SELF_QUERY = 32  # the subject is the querier
+    COLLEAGUE_QUERY = 64  # the subject works in the querier's agency (001 §8)
+    OUTSIDE_OFFICE_HOURS = 128  # where the jurisdiction forbids it (002 §6(3))
+    BASIS_NOT_LISTED = 256  # the registration's legal basis is not in the agency's table (001 附表)
+
+
+FLAG_NAMES: dict[str, LogFlag] = {f.name.lower(): f for f in LogFlag}
+
+
+def flag_names(bits: int) -> list[str]:
+    return [name for name, flag in FLAG_NAMES.items() if bits & flag]
+
+
+class QueryLogImport(Base):
+    """One uploaded WebIR log file: who brought it, what it held, how its columns were read."""
+
+    __tablename__ = "query_log_import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    file_name: Mapped[str] = mapped_column(String(200))
+    mapping: Mapped[dict[str, Any]] = mapped_column(JSON)
+    rows: Mapped[int] = mapped_column(default=0)
+    new: Mapped[int] = mapped_column(default=0)
+    duplicates: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class QueryLog(Base):
+    """One query as WebIR logged it, with what reconciliation found."""
+
+    __tablename__ = "query_log"
+    __table_args__ = (
+        UniqueConstraint("agency_id", "fingerprint"),
+        Index("ix_query_log_agency_queried", "agency_id", "queried_at"),
+        Index("ix_query_log_agency_account", "agency_id", "account"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    import_id: Mapped[int] = mapped_column(ForeignKey("query_log_import.id"), index=True)
+    line: Mapped[int] = mapped_column(Integer)  # where in its file, for people comparing with the download
+    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of the row's fields: re-imports add nothing
+    account: Mapped[str] = mapped_column(String(80))  # 使用者帳號 as WebIR wrote it
+    queried_at: Mapped[datetime]
+    item_code: Mapped[str] = mapped_column(String(10))
+    subject_id: Mapped[str] = mapped_column("subject_id_sealed", SealedString(120))
+    subject_hash: Mapped[str] = mapped_column(String(64), index=True)
+    case_number: Mapped[str | None] = mapped_column(String(80))
+    reason: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str | None] = mapped_column(String(200))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))  # the account's holder, when known
+    registration_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"))
+    # Bits of LogFlag; filtered with a bitwise AND, which no index serves: none is kept up on every insert.
+    flags: Mapped[int] = mapped_column(default=0)
+
+
+class FlagAction(enum.StrEnum):
+    EXPLAINED = "explained"
+    VIOLATION = "violation"
+
+
+class QueryLogFlagNote(Base):
+    """A manager's answer to one flag of one row: explained with a reason, or raised as a violation."""
+
+    __tablename__ = "query_log_flag_note"
+    __table_args__ = (UniqueConstraint("log_id", "flag"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    log_id: Mapped[int] = mapped_column(ForeignKey("query_log.id"))
+    flag: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LegalBasis(Base):
+    """One line of an agency's legal-basis table (001 附表): statute, scope and purpose of its queries."""
+
+    __tablename__ = "legal_basis"
+    __table_args__ = (UniqueConstraint("agency_id", "statute"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    statute: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class SamplingDraw(Base):
+    """The month's sample of an agency's logged queries (001 §12(1)); the seed makes it reproducible."""
+
+    __tablename__ = "sampling_draw"
+    __table_args__ = (UniqueConstraint("agency_id", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    month: Mapped[date]  # the first day of the sampled month
+    seed: Mapped[int] = mapped_column(Integer)
+    population: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SamplingItem(Base):
+    """One drawn row, ticked by the checker: OK, or a problem with a note."""
+
+    __tablename__ = "sampling_item"
+
+    draw_id: Mapped[int] = mapped_column(ForeignKey("sampling_draw.id"), primary_key=True)
+    log_id: Mapped[int] = mapped_column(ForeignKey("query_log.id"), primary_key=True)
+    verdict: Mapped[str | None] = mapped_column(String(20))  # ok | problem
+    note: Mapped[str | None] = mapped_column(Text)
+    checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    checked_at: Mapped[datetime | None]

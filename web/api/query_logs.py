@@ -1,0 +1,183 @@
+"""Query logs as JSON: import a WebIR download, list rows with their flags, answer a flag; the legal-basis
+table; the monthly sample and its checks."""
+
+from __future__ import annotations
+
+from flask import g, jsonify, request
+
+from workflows.errors import Invalid
+from workflows.oversight.bases import add_basis, list_bases, retire_basis
+from workflows.oversight.flags import answer_flag
+from workflows.oversight.imports import ImportResult, get_agency, import_query_logs, preview_query_logs
+from workflows.oversight.logfile import FIELDS, parse_roc_or_iso
+from workflows.oversight.reads import LogFilters, LogView, list_query_logs
+from workflows.oversight.sampling import check_sample_row, draw_sample, get_sample_sheet
+
+from .. import clock
+from ..extensions import db
+from ..inputs import body_limit
+from ..numbers import small_int
+from . import bp, json_body, token_required
+from .routes import check_numbers
+
+MAX_LOG_FILE = 1024 * 1024 * 1024  # a year of a large agency's downloads; read as a stream
+
+
+def upload():
+    """The file: a multipart field ``file``, or the body itself; its name and the mapping's corrections."""
+    if request.files.get("file"):
+        f = request.files["file"]
+        return f.stream, f.filename or "upload"
+    return request.stream, request.args.get("name", "upload")
+
+
+def mapping_override() -> dict[str, str] | None:
+    """?map_subject=備註: the manager's correction of the columns found by header text."""
+    found = {k[4:]: v for k, v in request.args.items() if k.startswith("map_")}
+    unknown = [k for k in found if k not in FIELDS]
+    if unknown:
+        raise Invalid({f"map_{k}": "可用：" + "、".join(f"map_{f}" for f in FIELDS) for k in unknown})
+    return found or None
+
+
+def import_json(result: ImportResult) -> dict:
+    return {"rows": result.rows, "new": result.new, "duplicates": result.duplicates,
+            "errors": [{"row": e.row, "column": e.column, "message": e.message} for e in result.errors],
+            "error_count": result.error_count, "mapping": result.mapping, "stored": result.stored,
+            "import": result.import_id}
+
+
+@bp.post("/query-logs")
+@body_limit(MAX_LOG_FILE)
+@token_required
+def import_logs():
+    stream, name = upload()
+    agency = request.args.get("agency", "")
+    if not agency:
+        raise Invalid({"agency": "give the agency code, e.g. ?agency=KHH-SW"})
+    result = import_query_logs(db.session, agency_code=agency, stream=stream, file_name=name, actor=g.actor,
+                               now=clock.now(), dry_run=request.args.get("dry_run") in ("1", "true"),
+                               mapping=mapping_override())
+    response = jsonify(import_json(result))
+    response.status_code = 422 if result.error_count else 201 if result.stored else 200
+    return response
+
+
+@bp.post("/query-logs/preview")
+@body_limit(MAX_LOG_FILE)
+@token_required
+def preview_logs():
+    stream, _name = upload()
+    preview = preview_query_logs(stream, mapping_override())
+    return jsonify(header=preview.header, header_line=preview.header_line, mapping=preview.mapping,
+                   sample=preview.sample, kind=preview.kind,
+                   fields={k: label for k, (label, _v) in FIELDS.items()})
+
+
+def log_json(v: LogView) -> dict:
+    return {"id": v.id, "agency": v.agency, "account": v.account, "queried_at": v.queried_at.isoformat(),
+            "item": v.item_code, "subject": v.subject, "case_number": v.case_number, "reason": v.reason,
+            "result": v.result, "registration": v.registration_id, "flags": v.flags,
+            "notes": {flag: {"action": a, "reason": r} for flag, (a, r) in v.notes.items()}}
+
+
+def _day(name: str):
+    text = request.args.get(name)
+    if not text:
+        return None
+    day = parse_roc_or_iso(text)
+    if day is None:
+        raise Invalid({name: "a date: 2026-11-30, 115/11/30 or 1151130"})
+    return day
+
+
+@bp.get("/query-logs")
+@token_required
+def query_logs():
+    args = request.args
+    check_numbers(args, "page", "per_page")
+    filters = LogFilters(flag=args.get("flag") or None, account=args.get("account") or None,
+                         agency=args.get("agency") or None, date_from=_day("from"), date_to=_day("to"),
+                         unexplained=args.get("unexplained") in ("1", "true"))
+    page = list_query_logs(db.session, g.actor, clock.now(), filters,
+                           page=max(1, args.get("page", 1, type=small_int)),
+                           per_page=min(200, max(1, args.get("per_page", 50, type=small_int))))
+    return jsonify(total=page.total, page=page.page, per_page=page.per_page, items=[log_json(v) for v in page.items])
+
+
+@bp.post("/query-logs/<int:log_id>/flags/<flag>")
+@token_required
+def answer_log_flag(log_id: int, flag: str):
+    body = json_body()
+    note = answer_flag(db.session, log_id=log_id, flag=flag, action=str(body.get("action", "")),
+                       reason=str(body.get("reason", "")), actor=g.actor, now=clock.now())
+    response = jsonify(flag=note.flag, action=note.action, reason=note.reason)
+    response.status_code = 201
+    return response
+
+
+@bp.get("/legal-bases")
+@token_required
+def legal_bases():
+    return jsonify([{"id": b.id, "agency": b.agency_code, "agency_name": b.agency, "statute": b.statute,
+                     "purpose": b.purpose, "active": b.active}
+                    for b in list_bases(db.session, request.args.get("agency") or None)])
+
+
+@bp.post("/legal-bases")
+@token_required
+def add_legal_basis():
+    body = json_body()
+    basis = add_basis(db.session, agency_code=str(body.get("agency", "")), statute=str(body.get("statute", "")),
+                      purpose=str(body.get("purpose", "")), actor=g.actor, now=clock.now())
+    response = jsonify(id=basis.id, statute=basis.statute)
+    response.status_code = 201
+    return response
+
+
+@bp.post("/legal-bases/<int:basis_id>/retire")
+@token_required
+def retire_legal_basis(basis_id: int):
+    basis = retire_basis(db.session, basis_id=basis_id, actor=g.actor, now=clock.now())
+    return jsonify(id=basis.id, active=basis.active)
+
+
+def _month(text: str):
+    day = parse_roc_or_iso(f"{text}-01" if len(text) == 7 else text) if text else None
+    if day is None:
+        raise Invalid({"month": "a month: 2026-11"})
+    return day
+
+
+@bp.post("/sampling")
+@token_required
+def draw_month_sample():
+    body = json_body()
+    seed = body.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31):
+        raise Invalid({"seed": "a whole number from 0 to 2147483647"})
+    draw = draw_sample(db.session, agency=get_agency(db.session, str(body.get("agency", ""))),
+                       month=_month(str(body.get("month", ""))), actor=g.actor, now=clock.now(), seed=seed)
+    response = jsonify(id=draw.id, seed=draw.seed, population=draw.population, drawn=len(draw.log_ids))
+    response.status_code = 201
+    return response
+
+
+@bp.get("/sampling/<int:draw_id>")
+@token_required
+def sample_sheet(draw_id: int):
+    sheet = get_sample_sheet(db.session, draw_id, g.actor, clock.now())
+    return jsonify(id=sheet.draw_id, agency=sheet.agency, month=sheet.month.isoformat()[:7], seed=sheet.seed,
+                   population=sheet.population, rows=[{
+                       "log": r.log_id, "account": r.account, "queried_at": r.queried_at.isoformat(),
+                       "item": r.item_code, "subject": r.subject, "case_number": r.case_number, "flags": r.flags,
+                       "verdict": r.verdict, "note": r.note} for r in sheet.rows])
+
+
+@bp.post("/sampling/<int:draw_id>/rows/<int:log_id>")
+@token_required
+def check_sampled_row(draw_id: int, log_id: int):
+    body = json_body()
+    item = check_sample_row(db.session, draw_id=draw_id, log_id=log_id, verdict=str(body.get("verdict", "")),
+                            note=str(body.get("note") or ""), actor=g.actor, now=clock.now())
+    return jsonify(log=item.log_id, verdict=item.verdict, note=item.note)

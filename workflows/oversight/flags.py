@@ -1,0 +1,51 @@
+"""Answering a reconciliation flag: explained with a reason (kept), or raised as a violation (000 §6(1), §6(3))."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import FLAG_NAMES, Agency, FlagAction, Person, QueryLog, QueryLogFlagNote
+
+from .. import audit
+from ..errors import Conflict, Invalid, NotFound
+from ..validators import text_problem
+from .imports import check_may_import
+
+
+def answer_flag(session: Session, *, log_id: int, flag: str, action: str, reason: str, actor: Person,
+                now: datetime) -> QueryLogFlagNote:
+    """The agency manager explains one flag of one row, or raises it as a violation; audited."""
+    log = session.get(QueryLog, log_id)
+    if log is None:
+        raise NotFound(f"沒有查詢紀錄 {log_id}")
+    check_may_import(actor, session.get(Agency, log.agency_id), now)
+    problems = _problems(log, flag, action, reason)
+    if problems:
+        raise Invalid(problems)
+    if session.scalar(select(QueryLogFlagNote.id).where(QueryLogFlagNote.log_id == log_id,
+                                                        QueryLogFlagNote.flag == flag)):
+        raise Conflict("這個註記已處理過")
+    note = QueryLogFlagNote(log_id=log_id, flag=flag, action=action, reason=reason.strip(), actor_id=actor.id,
+                            created_at=now)
+    session.add(note)
+    event = "query_log_flag_explained" if action == FlagAction.EXPLAINED else "query_log_violation_raised"
+    audit.record(session, event, actor=actor, subject_type="query_log", subject_id=log_id, now=now, flag=flag,
+                 agency_id=log.agency_id, reason=note.reason)
+    session.commit()
+    return note
+
+
+def _problems(log: QueryLog, flag: str, action: str, reason: str) -> dict[str, str]:
+    problems = {}
+    if flag not in FLAG_NAMES or not log.flags & FLAG_NAMES[flag]:
+        problems["flag"] = "這筆紀錄沒有這個註記"
+    if action not in {a.value for a in FlagAction}:
+        problems["action"] = "請選擇說明或列為違規"
+    if not (reason or "").strip():
+        problems["reason"] = "請填寫理由"
+    elif text_problem(reason) or len(reason) > 2000:
+        problems["reason"] = text_problem(reason) or "超過 2000 字"
+    return problems

@@ -1,0 +1,174 @@
+"""Reconciliation: each logged query against the approved 查調資料登記表 and the account that ran it.
+
+000 §6(1) and 002 §8(1) ask the manager to compare the logs with the registrations. ``Reconciler`` loads
+what one agency's rows are judged against once (its accounts, approved registrations, staff ID hashes and
+legal-basis table: proportional to the organisation, not to the log) and then judges rows one by one.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+
+from sqlalchemy import JSON, bindparam, select, type_coerce, update
+from sqlalchemy.orm import Session
+
+from models import (
+    AccountStatus,
+    Agency,
+    Application,
+    ApplicationState,
+    LegalBasis,
+    LogFlag,
+    Person,
+    QueryLog,
+    WebirAccount,
+)
+
+from ..calendar import TAIPEI, is_working_day
+from ..settings import SETTINGS
+from .bases import basis_listed, listed_laws
+
+REGISTRATION = "query_registration"
+# The flags as plain ints: judging a million rows with IntFlag arithmetic spends its time making enum members.
+(_NO_REGISTRATION, _REGISTERED_AFTER_QUERY, _ITEM_NOT_GRANTED, _ACCOUNT_UNKNOWN, _ACCOUNT_DISABLED, _SELF_QUERY,
+ _COLLEAGUE_QUERY, _OUTSIDE_OFFICE_HOURS, _BASIS_NOT_LISTED) = (int(f) for f in LogFlag)
+_ALWAYS = datetime.min.replace(tzinfo=UTC)  # disabled without a date: disabled for every query
+
+
+@dataclass(frozen=True)
+class _Account:
+    person_id: int
+    person_hash: str | None
+    active_from: datetime | None  # start of the effective day (Taipei)
+    disabled_at: datetime | None
+    items: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    flags: int
+    person_id: int | None
+    registration_id: int | None
+
+
+class Reconciler:
+    """What one agency's logged queries are judged against, loaded once."""
+
+    def __init__(self, session: Session, agency: Agency):
+        self.accounts = self._accounts(session, agency.id)
+        self.colleagues = set(session.scalars(select(Person.national_id_hash).where(
+            Person.agency_id == agency.id, Person.national_id_hash.is_not(None))))
+        self.laws = listed_laws(session.scalars(select(LegalBasis.statute).where(
+            LegalBasis.agency_id == agency.id, LegalBasis.active)))
+        self.registrations = self._registrations(session, agency.id)
+        self.hours = (_hhmm(SETTINGS.office_hours_start), _hhmm(SETTINGS.office_hours_end)) \
+            if SETTINGS.office_hours_only else None
+
+    @staticmethod
+    def _accounts(session: Session, agency_id: int) -> dict[str, list[_Account]]:
+        found: dict[str, list[_Account]] = defaultdict(list)
+        for a in session.scalars(select(WebirAccount).where(WebirAccount.agency_id == agency_id)
+                                 .order_by(WebirAccount.id)):
+            start = datetime.combine(a.effective_on, time(0), tzinfo=TAIPEI) if a.effective_on else None
+            disabled = (a.disabled_at or _ALWAYS) if a.status == AccountStatus.DISABLED \
+                else None
+            found[a.egov_account.strip()].append(_Account(a.person_id, a.person.national_id_hash, start, disabled,
+                                                          frozenset(a.item_codes)))
+        return dict(found)
+
+    @staticmethod
+    def _registrations(session: Session, agency_id: int) -> dict[tuple, tuple[list[datetime], list]]:
+        """(querier, subject hash, item) → approval times (sorted) and (registration id, legal basis) alongside."""
+        # The form's data read as plain JSON: item and legal basis are not sealed, and unsealing the subject's
+        # number for every registration would only cost time.
+        rows = session.execute(select(
+            Application.id, Application.applicant_id, Application.national_id_hash, Application.closed_at,
+            type_coerce(Application.data, JSON)).where(
+            Application.agency_id == agency_id, Application.form_key == REGISTRATION,
+            Application.state == ApplicationState.COMPLETED).order_by(Application.closed_at))
+        found: dict[tuple, tuple[list[datetime], list]] = {}
+        for app_id, applicant_id, subject_hash, closed_at, data in rows:
+            times, details = found.setdefault((applicant_id, subject_hash, (data or {}).get("item")), ([], []))
+            times.append(closed_at)
+            details.append((app_id, (data or {}).get("legal_basis")))
+        return found
+
+    def judge(self, account: str, queried_at: datetime, item: str, subject_hash: str) -> Verdict:
+        flags = 0
+        if self.hours and self._outside_hours(queried_at):
+            flags |= _OUTSIDE_OFFICE_HOURS
+        if subject_hash in self.colleagues:
+            flags |= _COLLEAGUE_QUERY
+        holder = self._account_at(account, queried_at)
+        if holder is None:
+            return Verdict(flags | _ACCOUNT_UNKNOWN, None, None)
+        if (holder.disabled_at and holder.disabled_at <= queried_at) or \
+                (holder.active_from and queried_at < holder.active_from):
+            flags |= _ACCOUNT_DISABLED
+        if item not in holder.items:
+            flags |= _ITEM_NOT_GRANTED
+        if holder.person_hash and holder.person_hash == subject_hash:
+            flags |= _SELF_QUERY
+            flags &= ~_COLLEAGUE_QUERY
+        registration_id = None
+        found = self.registrations.get((holder.person_id, subject_hash, item))
+        if found is None:
+            flags |= _NO_REGISTRATION
+        else:
+            times, details = found
+            i = bisect.bisect_right(times, queried_at)
+            if i == 0:
+                flags |= _REGISTERED_AFTER_QUERY
+                registration_id, basis = details[0]
+            else:
+                registration_id, basis = details[i - 1]
+            if self.laws and not basis_listed(basis, self.laws):
+                flags |= _BASIS_NOT_LISTED
+        return Verdict(flags, holder.person_id, registration_id)
+
+    def _account_at(self, account: str, at: datetime) -> _Account | None:
+        """The account of that name in use at the time, else the latest of that name."""
+        candidates = self.accounts.get(account)
+        if not candidates:
+            return None
+        for a in reversed(candidates):
+            if (a.active_from is None or a.active_from <= at) and (a.disabled_at is None or at < a.disabled_at):
+                return a
+        return candidates[-1]
+
+    def _outside_hours(self, at: datetime) -> bool:
+        local = at.astimezone(TAIPEI)
+        start, end = self.hours  # type: ignore[misc]
+        return not is_working_day(local.date()) or not (start <= local.time() < end)
+
+
+def _hhmm(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def reconcile_rows(session: Session, agency: Agency, *, batch_size: int = 5000) -> int:
+    """Judge every logged query of the agency again (after registrations or accounts changed); rows changed."""
+    judge = Reconciler(session, agency).judge
+    table = QueryLog.__table__
+    changed, last_id = 0, 0
+    while True:
+        batch = session.execute(select(
+            table.c.id, table.c.account, table.c.queried_at, table.c.item_code, table.c.subject_hash,
+            table.c.flags, table.c.person_id, table.c.registration_id).where(
+            table.c.agency_id == agency.id, table.c.id > last_id).order_by(table.c.id).limit(batch_size)).all()
+        if not batch:
+            return changed
+        updates = []
+        for row in batch:
+            v = judge(row.account, row.queried_at, row.item_code, row.subject_hash)
+            if (v.flags, v.person_id, v.registration_id) != (row.flags, row.person_id, row.registration_id):
+                updates.append({"b_id": row.id, "flags": int(v.flags), "person_id": v.person_id,
+                                "registration_id": v.registration_id})
+        if updates:
+            session.execute(update(table).where(table.c.id == bindparam("b_id")), updates)
+            changed += len(updates)
+        last_id = batch[-1].id

@@ -29,6 +29,7 @@ from .process import (
     AuditEvent,
     DefinitionVersion,
     DiagramDraft,
+    FormChain,
     HistoryEntry,
     HumanTask,
     ProcessDefinition,
@@ -42,7 +43,7 @@ __all__ = [
     "AGENCY_ROLES", "AUDIT_CHAIN_ID", "AUDIT_GENESIS", "CITY_ROLES", "CITY_WIDE_VIEWERS", "ID_FIELDS", "OPEN_STATES",
     "UNIT_ROLES", "QUERY_ITEMS", "ROLE_LABELS", "AccountItem", "AccountKind", "AccountStatus", "Agency", "AgencyKind",
     "AgencyQueryItem", "Application", "ApplicationState", "AuditChain", "AuditEvent", "Base", "Delegation",
-    "DefinitionVersion", "DiagramDraft", "HistoryEntry", "HumanTask", "Incident", "NationalIdReveal", "Notification",
+    "DefinitionVersion", "DiagramDraft", "FormChain", "HistoryEntry", "HumanTask", "Incident", "NationalIdReveal", "Notification",
     "Person", "ProcessDefinition", "Role", "RoleHolding", "ScheduleRun",
     "TaskCandidate", "TaskState", "Unit", "WebirAccount", "audit_hash", "utcnow",
 ]

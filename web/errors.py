@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from workflows.errors import Conflict, Forbidden, Invalid, NotFound, WorkflowError
+from workflows.errors import Conflict, Forbidden, IncidentOpened, Invalid, NotFound, WorkflowError
 
 from .i18n import _, _l, tr_message
 
@@ -20,6 +20,8 @@ STATUS = ((NotFound, 404), (Forbidden, 403), (Conflict, 409), (Invalid, 422), (W
 TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
           409: "Conflict", 413: "Content Too Large", 422: "Unprocessable Content", 429: "Too Many Requests",
           500: "Internal Server Error"}
+# The problem type of a step the engine failed on: rolled back, an incident opened, the administrators told.
+INCIDENT_TYPE = "urn:webir:problem:incident"
 PAGE_TITLES = {400: _l("無法處理這個請求"), 403: _l("沒有權限"), 404: _l("找不到這個頁面"), 405: _l("不支援這種操作"),
                409: _l("案件狀態已變更"), 413: _l("送出的內容過大"), 422: _l("輸入資料有誤")}
 
@@ -60,6 +62,9 @@ def _domain_error(exc: WorkflowError):
             extra["problems"] = [{"element": element, "message": message} for element, message in exc.problems]
         if hasattr(exc, "paths"):  # a refused diagram: the simulated paths, for the editor's table
             extra["paths"] = [path.as_dict() for path in exc.paths]
+        if isinstance(exc, IncidentOpened):
+            extra.update(type=INCIDENT_TYPE, title="Incident recorded", incident=exc.incident_id,
+                         application=exc.application_id)
         return problem(status, str(exc), **extra)
     message = _message(exc)
     target = _back_url() if isinstance(exc, (Conflict, Invalid)) else None

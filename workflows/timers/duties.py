@@ -23,7 +23,7 @@ from models import AccountKind, AccountStatus, Agency, AgencyKind, Application, 
 from .. import audit
 from ..calendar import TAIPEI
 from ..engine import SERIALIZER_VERSION, Run
-from ..runtime.diagrams import latest_version, load_diagram
+from ..runtime.diagrams import live_version, load_diagram
 from ..runtime.sync import sync
 from ..settings import timer_data
 
@@ -89,7 +89,7 @@ def central_agencies(session: Session) -> list[Target]:
 def start_duty(session: Session, *, process: str, target: Target, now: datetime, run_id: int | None = None
                ) -> Application:
     """Start one duty instance (no applicant unless the duty is personal); the caller commits."""
-    version = latest_version(session, process)
+    version = live_version(session, process)
     data = {**target.data, **timer_data(), "schedule_run": run_id}
     run = Run.start(load_diagram(version), data)
     app = Application(form_key=process, definition_version=version, applicant_id=target.person_id,

@@ -43,7 +43,7 @@ __all__ = [
     "AGENCY_ROLES", "AUDIT_CHAIN_ID", "AUDIT_GENESIS", "CITY_ROLES", "CITY_WIDE_VIEWERS", "ID_FIELDS", "OPEN_STATES",
     "UNIT_ROLES", "QUERY_ITEMS", "ROLE_LABELS", "AccountItem", "AccountKind", "AccountStatus", "Agency", "AgencyKind",
     "AgencyQueryItem", "Application", "ApplicationState", "AuditChain", "AuditEvent", "Base", "Delegation",
-    "DefinitionVersion", "DiagramDraft", "FormChain", "HistoryEntry", "HumanTask", "Incident", "NationalIdReveal", "Notification",
-    "Person", "ProcessDefinition", "Role", "RoleHolding", "ScheduleRun",
+    "DefinitionVersion", "DiagramDraft", "FormChain", "HistoryEntry", "HumanTask", "Incident", "NationalIdReveal",
+    "Notification", "Person", "ProcessDefinition", "Role", "RoleHolding", "ScheduleRun",
     "TaskCandidate", "TaskState", "Unit", "WebirAccount", "audit_hash", "utcnow",
 ]

@@ -21,7 +21,7 @@ from ..forms import FORMS, STEP_FORMS, Field, StepForm, clean_fields, item_choic
 from ..runtime import incidents
 from ..runtime.candidates import may_hold
 from ..runtime.decisions import apply_decision
-from ..runtime.sync import single_writer
+from ..runtime.sync import restore, single_writer
 from .applications import amend_application, withdraw_application
 
 log = logging.getLogger(__name__)
@@ -140,7 +140,8 @@ def complete_task(session: Session, *, task_id: int, actor: Person, decision: st
     app_id, task_id, step_name = app.id, task.id, task.name
     try:
         with single_writer(session, "此案件剛被其他人處理，請重新整理後再試"):
-            apply_decision(session, task, actor=actor, decision=decision, opinion=opinion, data=clean, now=now)
+            apply_decision(session, task, restore(app), actor=actor, decision=decision, opinion=opinion, data=clean,
+                           now=now)
             incidents.resolve_decided(session, task, actor, now)
     except Exception as exc:
         if not incidents.is_engine_failure(exc):

@@ -15,14 +15,15 @@ from sqlalchemy.orm import Session
 from models import HistoryEntry, HumanTask, Person, TaskState
 
 from .. import audit
-from .sync import close_task, restore, sync
+from ..engine import Run
+from .sync import close_task, sync
 
 
-def apply_decision(session: Session, task: HumanTask, *, actor: Person, decision: str, opinion: str,
+def apply_decision(session: Session, task: HumanTask, run: Run, *, actor: Person, decision: str, opinion: str,
                    data: dict[str, Any], now: datetime, **noted: Any) -> None:
-    """Complete the step in the engine with this decision and run the chain on; ``noted`` goes into the audit."""
+    """Complete the step in the restored engine with this decision and run the chain on; ``noted`` goes into the
+    audit."""
     app = task.application
-    run = restore(app)
     run.complete(task.task_guid, {**data, "decision": decision, "opinion": opinion})
     close_task(task, TaskState.COMPLETED, now, actor)
     session.add(HistoryEntry(application=app, step=task.step, step_name=task.name, role=task.role,

@@ -42,7 +42,7 @@ from ..settings import timer_data
 from .candidates import may_hold
 from .decisions import apply_decision
 from .diagrams import live_version, load_diagram
-from .sync import fire_due_timers, single_writer, sync
+from .sync import fire_due_timers, restore, single_writer, sync
 
 log = logging.getLogger(__name__)
 
@@ -189,8 +189,8 @@ def _retry_decision(session: Session, incident: Incident, app: Application, now:
     if decider is None or not may_hold(session, task.role, app, decider, local_date(now)) or \
             task.claimed_by_id not in (None, decider.id):
         return "superseded"
-    apply_decision(session, task, actor=decider, decision=kept["decision"], opinion=kept.get("opinion") or "",
-                   data=kept.get("data") or {}, now=now, incident=incident.id)
+    apply_decision(session, task, restore(app), actor=decider, decision=kept["decision"],
+                   opinion=kept.get("opinion") or "", data=kept.get("data") or {}, now=now, incident=incident.id)
     return "resolved"
 
 

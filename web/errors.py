@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from workflows.errors import Conflict, Forbidden, IncidentOpened, Invalid, NotFound, WorkflowError
 
 from .i18n import _, _l, tr_message
+from .refusals import paths_json, problems_json
 
 # First match wins: the engine's stale-state error is a Conflict; an engine error on data falls through to 422.
 STATUS = ((NotFound, 404), (Forbidden, 403), (Conflict, 409), (Invalid, 422), (WorkflowError, 422))
@@ -57,15 +58,15 @@ def wants_json() -> bool:
 def _domain_error(exc: WorkflowError):
     status = status_of(exc)
     if wants_json():
-        extra: dict = {"errors": exc.errors} if isinstance(exc, Invalid) else {}
+        extra: dict = {"errors": {k: tr_message(v) for k, v in exc.errors.items()}} if isinstance(exc, Invalid) else {}
         if hasattr(exc, "problems"):
-            extra["problems"] = [{"element": element, "message": message} for element, message in exc.problems]
+            extra["problems"] = problems_json(exc.problems)
         if hasattr(exc, "paths"):  # a refused diagram: the simulated paths, for the editor's table
-            extra["paths"] = [path.as_dict() for path in exc.paths]
+            extra["paths"] = paths_json(exc.paths)
         if isinstance(exc, IncidentOpened):
             extra.update(type=INCIDENT_TYPE, title="Incident recorded", incident=exc.incident_id,
                          application=exc.application_id)
-        return problem(status, str(exc), **extra)
+        return problem(status, tr_message(str(exc)), **extra)
     message = _message(exc)
     target = _back_url() if isinstance(exc, (Conflict, Invalid)) else None
     if target:

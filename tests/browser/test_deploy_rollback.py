@@ -96,3 +96,25 @@ def test_a_harmful_deploy_is_refused_on_the_diagram_then_fixed_deployed_and_roll
     filed = submit_application(session, form_key="querier_account", data=dict(QUERIER_ADD),
                                actor=person("sw_staff"), now=datetime.now(UTC))
     assert filed.definition_version.version == 3
+
+
+def simulate_one_token(page: Page) -> None:
+    page.get_by_role("button", name=re.compile("模擬流程|Simulate")).click()
+    page.locator('.djs-overlays[data-container-id="start"] .bts-context-pad').first.click()
+
+
+def test_the_token_simulation_speaks_the_pages_language(page: Page):
+    log_in_as_admin(page)
+    open_editor(page)
+    simulate_one_token(page)
+    expect(page.locator('[title="重設模擬"]').first).to_be_attached()
+    expect(page.locator('[title="Reset Simulation"]')).to_have_count(0)
+    expect(page.locator('[title="觸發事件"]').first).to_be_attached()
+    expect(page.locator(".bts-log .bts-header")).to_contain_text("模擬紀錄")
+
+    page.goto("/lang/en?next=/editor/querier_account/edit")
+    expect(page.locator("#editor")).to_have_attribute("data-ready", "true")
+    simulate_one_token(page)
+    expect(page.locator('[title="Reset Simulation"]').first).to_be_attached()
+    expect(page.locator('[title="重設模擬"]')).to_have_count(0)
+    expect(page.locator(".bts-log .bts-header")).to_contain_text("Simulation Log")

@@ -131,6 +131,8 @@ def test_a_decision_the_engine_fails_on_is_rolled_back_and_applied_again_by_the_
                                                                                      "sw_unit_head")
     assert incident.decision == {"decision": "approve", "opinion": "符合規定", "data": {}}
     assert "approval_code" in incident.message and incident.step == "gw_unit_head_review"
+    [listed] = api.as_("admin").get("/api/v1/incidents").get_json()
+    assert (listed["kind"], listed["decision"], listed["decided_by"]) == ("decision", "approve", "sw_unit_head")
 
     # Bad input on the same step is still the person's 422, not an incident.
     bad = head.post(f"/api/v1/tasks/{task['id']}/complete", {"decision": "reject", "opinion": ""})
@@ -150,7 +152,7 @@ def test_a_decision_the_engine_fails_on_is_rolled_back_and_applied_again_by_the_
     assert completed.actor_id == person("sw_unit_head").id and completed.payload["incident"] == incident.id
 
 
-def test_the_person_may_decide_otherwise_meanwhile_and_the_incident_closes(api, session, client, broken):
+def test_the_person_may_decide_otherwise_meanwhile_and_the_incident_closes(app, api, session, client, broken):
     broken(FAILS_ON_APPROVE)
     app_id = api.as_("sw_staff").post("/api/v1/applications",
                                       {"form": "querier_account", "data": QUERIER_ADD}).get_json()["id"]
@@ -159,6 +161,10 @@ def test_the_person_may_decide_otherwise_meanwhile_and_the_incident_closes(api, 
     page = client.post(f"/tasks/{task_id}", data={"decision": "approve", "opinion": "同意"},
                        follow_redirects=True)
     assert page.status_code == 200 and "您的決定尚未生效" in page.text and "通知系統管理者" in page.text
+    admin = app.test_client()
+    admin.post("/login", data={"username": "admin", "password": "demo"})
+    listed = admin.get("/admin/incidents").text
+    assert "簽核決定" in listed and "待重試的決定：同意（sw_unit_head）" in listed
     returned = client.post(f"/tasks/{task_id}", data={"decision": "return", "opinion": "請補附件"})
     assert returned.status_code == 302
     session.expire_all()

@@ -127,11 +127,14 @@ SCHEMAS = {
     "Incident": {"type": "object", "required": ["id", "application", "kind", "error_type", "message", "attempts"],
                  "properties": {
         "id": {"type": "integer"}, "application": {"type": "integer"}, "form": {"type": "string"},
-        "kind": {"type": "string", "description": "which use case failed: timer (the sweep's wake), ..."},
+        "kind": {"type": "string", "description": "which use case failed: timer (the sweep's wake), filing (the "
+                                                  "start of a filed form's chain), decision (a step's decision)"},
         "step": {"type": ["string", "null"], "description": "the BPMN element that failed, when known"},
         "error_type": {"type": "string"}, "message": {"type": "string"}, "traceback": {"type": "string"},
         "first_occurred_at": TIME, "last_occurred_at": TIME, "attempts": {"type": "integer"},
-        "resolved_at": NULL_TIME, "resolved_by": {"type": ["string", "null"]}}},
+        "resolved_at": NULL_TIME, "resolved_by": {"type": ["string", "null"]},
+        "decision": {"type": ["string", "null"], "description": "a failed decision the retry applies again"},
+        "decided_by": {"type": ["string", "null"], "description": "who made that decision"}}},
     "Notification": {"type": "object", "properties": {
         "id": {"type": "integer"}, "kind": {"type": "string"}, "subject": {"type": "string"},
         "body": {"type": "string"}, "link": {"type": ["string", "null"]}, "created_at": TIME,

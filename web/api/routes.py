@@ -251,7 +251,7 @@ def incident_json(i: IncidentRow) -> dict:
             "error_type": i.error_type, "message": tr_message(i.message), "traceback": i.traceback,
             "first_occurred_at": i.first_occurred_at.isoformat(), "last_occurred_at": i.last_occurred_at.isoformat(),
             "attempts": i.attempts, "resolved_at": i.resolved_at.isoformat() if i.resolved_at else None,
-            "resolved_by": i.resolved_by}
+            "resolved_by": i.resolved_by, "decision": i.decision, "decided_by": i.decided_by}
 
 
 @bp.get("/notifications")

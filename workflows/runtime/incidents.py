@@ -27,7 +27,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from models import Application, HumanTask, Incident, Person, TaskState
 
@@ -68,6 +68,8 @@ class IncidentRow:
     attempts: int
     resolved_at: datetime | None
     resolved_by: str | None
+    decision: str | None = None  # a failed decision the retry applies again: its key, and who made it
+    decided_by: str | None = None
 
 
 def has_open_incident() -> ColumnElement[bool]:
@@ -219,14 +221,17 @@ def get_incident(session: Session, *, incident_id: int, actor: Person) -> Incide
 
 
 def _rows():
-    return (select(Incident, Application.form_key, Person.username)
+    decider = aliased(Person)
+    return (select(Incident, Application.form_key, Person.username, decider.username)
             .join(Application, Application.id == Incident.application_id)
-            .outerjoin(Person, Person.id == Incident.resolved_by_id))
+            .outerjoin(Person, Person.id == Incident.resolved_by_id)
+            .outerjoin(decider, decider.id == Incident.decided_by_id))
 
 
-def _row(i: Incident, form_key: str, resolved_by: str | None) -> IncidentRow:
+def _row(i: Incident, form_key: str, resolved_by: str | None, decided_by: str | None) -> IncidentRow:
     return IncidentRow(i.id, i.application_id, form_key, i.kind, i.step, i.error_type, i.message, i.traceback,
-                       i.first_occurred_at, i.last_occurred_at, i.attempts, i.resolved_at, resolved_by)
+                       i.first_occurred_at, i.last_occurred_at, i.attempts, i.resolved_at, resolved_by,
+                       (i.decision or {}).get("decision"), decided_by)
 
 
 def _note_failure(incident: Incident, error: BaseException, now: datetime) -> None:

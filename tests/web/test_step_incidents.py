@@ -17,6 +17,7 @@ from tests.workflows.timers.test_incidents import store_unchecked
 from web.errors import INCIDENT_TYPE
 from workflows.editor.deploy import rollback_version
 from workflows.editor.migration import migrate_application
+from workflows.errors import Conflict
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn" / "kaohsiung" / "querier_account.bpmn"
 SHIPPED = BPMN.read_text(encoding="utf-8")
@@ -171,3 +172,21 @@ def test_the_person_may_decide_otherwise_meanwhile_and_the_incident_closes(app, 
     incident = session.scalars(select(Incident)).one()
     assert incident.resolved_at is not None and incident.resolved_by.username == "sw_unit_head"
     assert session.get(Application, app_id).state == ApplicationState.RETURNED
+
+
+def test_a_kept_filing_may_be_withdrawn_and_the_retry_then_only_resolves(api, session, person, broken):
+    broken(FAILS_AT_FILING)
+    body = api.as_("sw_staff").post("/api/v1/applications", {"form": "querier_account", "data": QUERIER_ADD}).get_json()
+    app_id, incident_id = body["application"], body["incident"]
+    fixed = fix(session, person)
+    with pytest.raises(Conflict, match="流程尚未啟動"):
+        migrate_application(session, application_id=app_id, to_version=fixed.version, actor=person("admin"),
+                            now=_now())
+    withdrawn = api.as_("sw_staff").post(f"/api/v1/applications/{app_id}/withdraw", {"reason": "改日再申請"})
+    assert withdrawn.status_code == 200, withdrawn.get_json()
+    assert api.as_("admin").post(f"/api/v1/incidents/{incident_id}/retry").get_json()["resolved_at"] is not None
+    session.expire_all()
+    app = session.get(Application, app_id)
+    assert app.state == ApplicationState.WITHDRAWN and app.workflow_state == "" and app.tasks == []
+    retried = session.scalars(select(AuditEvent).where(AuditEvent.event_type == "incident_retried")).one()
+    assert retried.payload["outcome"] == "closed"

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from models import Application, ApplicationState, AuditEvent, HistoryEntry, HumanTask, Incident, Notification, TaskState
 from tests.conftest import QUERIER_ADD
 from tests.workflows.timers.test_incidents import store_unchecked
+from web import clock
 from web.errors import INCIDENT_TYPE
 from workflows.editor.deploy import rollback_version
 from workflows.editor.migration import migrate_application
@@ -44,7 +45,6 @@ def broken(session):
 
 
 def _now():
-    from web import clock
     return clock.now()
 
 

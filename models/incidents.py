@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
@@ -15,8 +16,9 @@ from .process import Application
 class Incident(Base):
     """One failure of one application, open until a retry succeeds (as Camunda's incidents).
 
-    ``kind`` says which use case failed: ``timer`` for the sweep's wake; filings and decisions
-    may record their own kinds. A repeat of the same failure counts ``attempts`` on the open row.
+    ``kind`` says which use case failed: ``timer`` for the sweep's wake, ``filing`` for the start of a
+    filed form's chain, ``decision`` for a step's decision (kept in ``decision`` with who made it, so a
+    retry applies it again). A repeat of the same failure counts ``attempts`` on the open row.
     """
 
     __tablename__ = "incident"
@@ -35,6 +37,10 @@ class Incident(Base):
     attempts: Mapped[int] = mapped_column(default=1)
     resolved_at: Mapped[datetime | None]
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    # A failed decision: {"decision", "opinion", "data"} as the person sent it, and who sent it.
+    decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
 
     application: Mapped[Application] = relationship()
-    resolved_by: Mapped[Person | None] = relationship()
+    resolved_by: Mapped[Person | None] = relationship(foreign_keys=[resolved_by_id])
+    decided_by: Mapped[Person | None] = relationship(foreign_keys=[decided_by_id])

@@ -29,6 +29,8 @@ class ProcessDefinition(Base):
     key: Mapped[str] = mapped_column(String(60), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     jurisdiction: Mapped[str] = mapped_column(String(40))
+    # The form that starts this chain (the diagram's ``form`` property, else its key); fixed at the first deploy.
+    form_key: Mapped[str] = mapped_column(String(60), index=True)
 
     versions: Mapped[list[DefinitionVersion]] = relationship(
         back_populates="definition", order_by="DefinitionVersion.version"
@@ -52,6 +54,19 @@ class DefinitionVersion(Base):
     restores_version: Mapped[int | None]  # a rollback: the earlier version whose content this repeats
 
     definition: Mapped[ProcessDefinition] = relationship(back_populates="versions")
+
+
+class FormChain(Base):
+    """The process an administrator chose to run a form's filings; without a row, the process keyed as the form."""
+
+    __tablename__ = "form_chain"
+
+    form_key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
+    switched_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    switched_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    definition: Mapped[ProcessDefinition] = relationship()
 
 
 class DiagramDraft(Base):

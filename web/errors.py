@@ -11,15 +11,18 @@ from __future__ import annotations
 from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from workflows.errors import Conflict, Forbidden, Invalid, NotFound, WorkflowError
+from workflows.errors import Conflict, Forbidden, IncidentOpened, Invalid, NotFound, WorkflowError
 
 from .i18n import _, _l, tr_message
+from .refusals import paths_json, problems_json
 
 # First match wins: the engine's stale-state error is a Conflict; an engine error on data falls through to 422.
 STATUS = ((NotFound, 404), (Forbidden, 403), (Conflict, 409), (Invalid, 422), (WorkflowError, 422))
 TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
           409: "Conflict", 413: "Content Too Large", 422: "Unprocessable Content", 429: "Too Many Requests",
           500: "Internal Server Error"}
+# The problem type of a step the engine failed on: rolled back, an incident opened, the administrators told.
+INCIDENT_TYPE = "urn:webir:problem:incident"
 PAGE_TITLES = {400: _l("無法處理這個請求"), 403: _l("沒有權限"), 404: _l("找不到這個頁面"), 405: _l("不支援這種操作"),
                409: _l("案件狀態已變更"), 413: _l("送出的內容過大"), 422: _l("輸入資料有誤")}
 
@@ -55,12 +58,15 @@ def wants_json() -> bool:
 def _domain_error(exc: WorkflowError):
     status = status_of(exc)
     if wants_json():
-        extra: dict = {"errors": exc.errors} if isinstance(exc, Invalid) else {}
+        extra: dict = {"errors": {k: tr_message(v) for k, v in exc.errors.items()}} if isinstance(exc, Invalid) else {}
         if hasattr(exc, "problems"):
-            extra["problems"] = [{"element": element, "message": message} for element, message in exc.problems]
+            extra["problems"] = problems_json(exc.problems)
         if hasattr(exc, "paths"):  # a refused diagram: the simulated paths, for the editor's table
-            extra["paths"] = [path.as_dict() for path in exc.paths]
-        return problem(status, str(exc), **extra)
+            extra["paths"] = paths_json(exc.paths)
+        if isinstance(exc, IncidentOpened):
+            extra.update(type=INCIDENT_TYPE, title="Incident recorded", incident=exc.incident_id,
+                         application=exc.application_id)
+        return problem(status, tr_message(str(exc)), **extra)
     message = _message(exc)
     target = _back_url() if isinstance(exc, (Conflict, Invalid)) else None
     if target:

@@ -57,11 +57,19 @@ bp = Blueprint("i18n", __name__)
 
 
 def select_locale() -> str | None:
-    """The ``lang`` cookie if it names a language we have, else the default (Traditional Chinese)."""
+    """The ``lang`` cookie if it names a language we have; for the JSON API (a program, no cookie) also the
+    request's Accept-Language; else the default (Traditional Chinese)."""
     if not has_request_context():
         return None
     code = request.cookies.get(COOKIE)
-    return code if code in LANGUAGES else None
+    if code in LANGUAGES:
+        return code
+    if request.path.startswith("/api/"):
+        for value, _quality in request.accept_languages:  # most wanted first: the first Chinese or English wins
+            primary = value.lower().split("-")[0]
+            if primary in ("zh", "en"):
+                return "en" if primary == "en" else None
+    return None
 
 
 def current_language() -> str:

@@ -22,31 +22,34 @@ def deploy_broken_condition(session) -> None:
     session.commit()
 
 
-def test_an_engine_error_on_a_step_is_a_422_problem_not_a_500(api, session):
+def test_an_engine_error_on_a_step_is_an_incident_problem_not_a_500(api, session):
     deploy_broken_condition(session)
     filed = api.as_("sw_staff").post("/api/v1/applications", {"form": "querier_account", "data": QUERIER_ADD})
     assert filed.status_code == 201
     head = api.as_("sw_unit_head")
     [task] = head.get("/api/v1/tasks").get_json()
     response = head.post(f"/api/v1/tasks/{task['id']}/complete", {"decision": "approve"})
-    assert response.status_code == 422, response.get_json()
+    assert response.status_code == 409, response.get_json()
     assert response.mimetype == "application/problem+json"
-    assert response.get_json()["title"] == "Unprocessable Content" and "no_such_field" in response.get_json()["detail"]
+    assert response.get_json()["type"] == "urn:webir:problem:incident" and "流程異常" in response.get_json()["detail"]
+    [incident] = api.as_("admin").get("/api/v1/incidents").get_json()
+    assert incident["kind"] == "decision" and "no_such_field" in incident["message"]
     # Nothing was written: the step still waits, and another decision goes through.
     assert [t["id"] for t in head.get("/api/v1/tasks").get_json()] == [task["id"]]
     assert head.post(f"/api/v1/tasks/{task['id']}/complete",
                      {"decision": "reject", "opinion": "不符"}).status_code == 200
 
 
-def test_an_engine_error_on_the_task_page_is_a_422_page(app, api, session):
+def test_an_engine_error_on_the_task_page_is_told_in_the_inbox(app, api, session):
     deploy_broken_condition(session)
     staff = login(app.test_client(), "sw_staff")
     assert staff.post("/applications/new/querier_account", data=form_data(QUERIER_ADD)).status_code == 302
     head = login(app.test_client(), "sw_unit_head")
     task_url = re.search(r'href="(/tasks/\d+)"', head.get("/").text)[1]
-    response = head.post(task_url, data={"decision": "approve", "opinion": "同意"})
-    assert response.status_code == 422
-    assert "<h1>輸入資料有誤</h1>" in response.text and "no_such_field" in response.text
+    response = head.post(task_url, data={"decision": "approve", "opinion": "同意"}, follow_redirects=True)
+    assert response.status_code == 200 and response.request.path == "/"
+    assert "您的決定尚未生效" in response.text and "通知系統管理者" in response.text
+    assert task_url in response.text  # still waiting in the inbox
 
 
 def test_an_unknown_api_url_is_a_problem_and_an_unknown_page_is_a_page(api, client):

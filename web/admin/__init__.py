@@ -1,5 +1,5 @@
-"""Administrators: the schedules (next and last run, result, run now), the pending timers, the incidents, the
-audit chain."""
+"""Administrators: the schedules (next and last run, result, run now), the pending timers, the incidents, which
+process runs each form (chains), the audit chain."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 
 from workflows import audit
-from workflows.errors import Conflict, NotFound
+from workflows.editor.chains import list_form_chains, switch_form_chain
+from workflows.errors import Conflict, Invalid, NotFound
 from workflows.runtime.incidents import list_incidents, retry_incident
 from workflows.timers import duties, sweep
 
@@ -100,6 +101,28 @@ def retry_incident_now(incident_id: int):
         else:
             flash(_("重試仍失敗：%(error)s", error=incident.message), "error")
     return redirect(url_for(".incidents_page"))
+
+
+@bp.get("/chains")
+@admin_required
+def chains_page():
+    return render_template("admin/chains.html", rows=list_form_chains(db.session, actor=current_user))
+
+
+@bp.post("/chains/<form_key>")
+@admin_required
+def switch_chain(form_key: str):
+    process = request.form.get("process", "")
+    try:
+        switch_form_chain(db.session, form_key=form_key, process_key=process, actor=current_user, now=clock.now(),
+                          note=request.form.get("note", ""))
+    except (Conflict, Invalid) as exc:
+        errors = exc.errors.values() if isinstance(exc, Invalid) and exc.errors else [str(exc)]
+        flash(_("；").join(tr_message(e) for e in errors), "error")
+    else:
+        flash(_("「%(form)s」的新申請今後由流程「%(process)s」辦理；進行中的案件仍依原流程", form=form_key,
+                process=process), "success")
+    return redirect(url_for(".chains_page"))
 
 
 @bp.get("/audit")

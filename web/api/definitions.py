@@ -5,13 +5,14 @@ from __future__ import annotations
 from flask import current_app, g, jsonify, request, url_for
 
 from workflows.access import require_admin
+from workflows.editor.chains import FormChainRow, list_form_chains, switch_form_chain
 from workflows.editor.deploy import MAX_DIAGRAM_BYTES, deploy_version, rollback_version
 from workflows.editor.reads import VersionRow, get_definition, list_definitions
 from workflows.runtime.diagrams import get_version
 
 from .. import clock
 from ..extensions import db
-from ..inputs import body_limit
+from ..inputs import body_limit, json_body
 from ..security import diagram_download
 from . import bp, token_required
 
@@ -25,8 +26,8 @@ def _version_json(key: str, row: VersionRow) -> dict:
 @bp.get("/process-definitions")
 @token_required
 def definitions():
-    return jsonify([{"key": d.key, "name": d.name, "versions": [_version_json(d.key, v) for v in d.versions]}
-                    for d in list_definitions(db.session)])
+    return jsonify([{"key": d.key, "name": d.name, "form": d.form,
+                     "versions": [_version_json(d.key, v) for v in d.versions]} for d in list_definitions(db.session)])
 
 
 @bp.get("/process-definitions/<key>/versions/<int:version>/xml")
@@ -70,3 +71,25 @@ def rollback(key: str, version: int):
     response.status_code = 201
     response.headers["Location"] = url_for("api.definition_xml", key=key, version=restored.version)
     return response
+
+
+def _chain_json(row: FormChainRow) -> dict:
+    return {"form": row.form_key, "title": row.title, "live": row.live, "chosen": row.chosen,
+            "processes": [{"key": p.key, "name": p.name, "latest_version": p.latest_version} for p in row.processes]}
+
+
+@bp.get("/form-chains")
+@token_required
+def form_chains():
+    return jsonify([_chain_json(row) for row in list_form_chains(db.session, actor=g.actor)])
+
+
+@bp.post("/form-chains/<form_key>")
+@token_required
+def switch_chain(form_key: str):
+    body = json_body()
+    process, note = body.get("process"), body.get("note")
+    switch_form_chain(db.session, form_key=form_key, process_key=process if isinstance(process, str) else "",
+                      actor=g.actor, now=clock.now(), note=note if isinstance(note, str) else "")
+    row = next(r for r in list_form_chains(db.session, actor=g.actor) if r.form_key == form_key)
+    return jsonify(_chain_json(row))

@@ -21,7 +21,9 @@ def _json(schema: dict, description: str = "OK") -> dict:
 
 def _problems(*codes: int) -> dict:
     text = {400: "Bad request", 401: "No or bad token", 403: "Not allowed for this person", 404: "Not found",
-            409: "Conflict: no longer open, or changed by someone else", 413: "Body too large",
+            409: "Conflict: no longer open, or changed by someone else; type `urn:webir:problem:incident`: the engine "
+                 "failed on the step, nothing of it was kept, an incident (`incident`, `application`) is open and the "
+                 "administrators were told", 413: "Body too large",
             422: "Invalid input; `errors` (or `problems`) names each field or element",
             429: "Too many failed log-ins from this address; wait and retry"}
     return {str(c): {"description": text[c], "content": {"application/problem+json": {"schema": _ref("Problem")}}}
@@ -105,8 +107,12 @@ SCHEMAS = {
         "note": {"type": ["string", "null"]}, "sha256": {"type": "string"},
         "waiting_applications": {"type": "integer"}, "xml": {"type": "string"}}},
     "ProcessDefinition": {"type": "object", "properties": {
-        "key": {"type": "string"}, "name": {"type": "string"},
+        "key": {"type": "string"}, "name": {"type": "string"}, "form": {"type": "string"},
         "versions": {"type": "array", "items": _ref("Version")}}},
+    "FormChain": {"type": "object", "properties": {
+        "form": {"type": "string"}, "title": {"type": "string"}, "live": {"type": ["string", "null"]},
+        "chosen": {"type": "boolean"}, "processes": {"type": "array", "items": {"type": "object", "properties": {
+            "key": {"type": "string"}, "name": {"type": "string"}, "latest_version": {"type": "integer"}}}}}},
     "StepFigures": {"type": "object", "properties": {
         "process": {"type": "string"}, "version": {"type": "integer"}, "step": {"type": "string"},
         "name": {"type": "string"}, "role": {"type": "string"}, "waiting": {"type": "integer"},
@@ -121,11 +127,14 @@ SCHEMAS = {
     "Incident": {"type": "object", "required": ["id", "application", "kind", "error_type", "message", "attempts"],
                  "properties": {
         "id": {"type": "integer"}, "application": {"type": "integer"}, "form": {"type": "string"},
-        "kind": {"type": "string", "description": "which use case failed: timer (the sweep's wake), ..."},
+        "kind": {"type": "string", "description": "which use case failed: timer (the sweep's wake), filing (the "
+                                                  "start of a filed form's chain), decision (a step's decision)"},
         "step": {"type": ["string", "null"], "description": "the BPMN element that failed, when known"},
         "error_type": {"type": "string"}, "message": {"type": "string"}, "traceback": {"type": "string"},
         "first_occurred_at": TIME, "last_occurred_at": TIME, "attempts": {"type": "integer"},
-        "resolved_at": NULL_TIME, "resolved_by": {"type": ["string", "null"]}}},
+        "resolved_at": NULL_TIME, "resolved_by": {"type": ["string", "null"]},
+        "decision": {"type": ["string", "null"], "description": "a failed decision the retry applies again"},
+        "decided_by": {"type": ["string", "null"], "description": "who made that decision"}}},
     "Notification": {"type": "object", "properties": {
         "id": {"type": "integer"}, "kind": {"type": "string"}, "subject": {"type": "string"},
         "body": {"type": "string"}, "link": {"type": ["string", "null"]}, "created_at": TIME,
@@ -266,8 +275,10 @@ def document() -> dict:
                            _query("step", {"type": "string"}), _query("holder", {"type": "string"}), waiting,
                            _query("sort", {"enum": ["id", "-id", "created", "-created", "updated", "-updated",
                                                     "waiting", "-waiting", "state", "-state"]}), *PAGING]),
-            "post": _op("File a form; its chain starts", {"201": _json(_ref("Filed"), "Created")},
-                        tag="applications", errors=(401, 403, 404, 422), body={
+            "post": _op("File a form; its chain starts on the form's live process. 409 of type "
+                        "`urn:webir:problem:incident`: filed, but the chain failed to start; the application is "
+                        "kept and an administrator's retry starts it", {"201": _json(_ref("Filed"), "Created")},
+                        tag="applications", errors=(401, 403, 404, 409, 422), body={
                             "type": "object", "required": ["form", "data"], "properties": {
                                 "form": {"type": "string"}, "data": {"type": "object"}}})},
         "/applications/{application_id}": {"get": _op("An application: state, version, current steps, history",
@@ -337,6 +348,15 @@ def document() -> dict:
             {"201": _json(_ref("Version"), "The new version, repeating the earlier one")}, tag="definitions",
             params=[key, _path_int("version")], errors=(401, 403, 404, 409, 422),
             body={"type": "object", "required": ["note"], "properties": {"note": {"type": "string"}}})},
+        "/form-chains": {"get": _op(
+            "Each form with the process its new filings start on (`live`) and the processes that start it "
+            "(administrators)", {"200": _json(_array("FormChain"))}, tag="definitions", errors=(401, 403))},
+        "/form-chains/{form_key}": {"post": _op(
+            "Switch the form's new filings to another process that starts it (administrators); running "
+            "applications finish on theirs", {"200": _json(_ref("FormChain"))}, tag="definitions",
+            params=[{"name": "form_key", "in": "path", "required": True, "schema": {"type": "string"}}],
+            errors=(401, 403, 404, 409, 422), body={"type": "object", "required": ["process", "note"], "properties": {
+                "process": {"type": "string"}, "note": {"type": "string"}}})},
         "/dashboard/steps": {"get": _op("Waiting figures per process version and step", {"200": _json({
             "type": "object", "properties": {"steps": _array("StepFigures"), "ageing": {"type": "object"},
                                              "stuck": {"type": "array", "items": {"type": "object"}}}})},

@@ -30,6 +30,7 @@ from .. import clock
 from ..admin import pending_timers, schedule_rows
 from ..applications.sheets import pdf_response
 from ..extensions import db
+from ..i18n import tr_message
 from ..numbers import MAX_ID, small_int
 from . import bp, json_body, token_required
 
@@ -257,10 +258,10 @@ def retry(incident_id: int):
 
 def incident_json(i: IncidentRow) -> dict:
     return {"id": i.id, "application": i.application_id, "form": i.form_key, "kind": i.kind, "step": i.step,
-            "error_type": i.error_type, "message": i.message, "traceback": i.traceback,
+            "error_type": i.error_type, "message": tr_message(i.message), "traceback": i.traceback,
             "first_occurred_at": i.first_occurred_at.isoformat(), "last_occurred_at": i.last_occurred_at.isoformat(),
             "attempts": i.attempts, "resolved_at": i.resolved_at.isoformat() if i.resolved_at else None,
-            "resolved_by": i.resolved_by}
+            "resolved_by": i.resolved_by, "decision": i.decision, "decided_by": i.decided_by}
 
 
 @bp.get("/notifications")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from workflows.errors import Invalid
+from workflows.errors import IncidentOpened, Invalid
 from workflows.filing.applications import (
     amend_application,
     forms_for,
@@ -56,6 +56,9 @@ def new(form_key: str):
                                      actor=current_user, now=clock.now())
         except Invalid as exc:
             apply_errors(form, exc.errors)
+        except IncidentOpened as exc:  # filed, but its chain did not start: the page of the kept application
+            flash(tr_message(str(exc)), "error")
+            return redirect(url_for("applications.detail", application_id=exc.application_id))
         else:
             flash(_("已送出申請（案號 %(id)s）", id=app.id), "success")
             return redirect(url_for("applications.detail", application_id=app.id))

@@ -22,6 +22,7 @@ from ..extensions import db
 from ..i18n import _, _l, tr, tr_message
 from ..inputs import body_limit, json_body
 from ..numbers import small_int
+from ..refusals import paths_json, problems_json
 from ..security import diagram_download
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
@@ -52,8 +53,6 @@ def _editor_options() -> dict:
     }
 
 
-def _problems_json(problems) -> list[dict]:
-    return [{"element": element, "message": message} for element, message in problems]
 
 
 def _json_body() -> dict:
@@ -103,12 +102,12 @@ def check(key: str):
     try:
         report = check_xml(_json_body()["xml"].encode())
     except DiagramError as exc:  # unsafe or malformed XML: nothing else was looked at
-        return jsonify(ok=False, problems=_problems_json(exc.problems), paths=[])
-    paths = [path.as_dict() for path in report.paths]
+        return jsonify(ok=False, problems=problems_json(exc.problems), paths=[])
+    paths = paths_json(report.paths)
     problems = list(report.problems)
     if report.diagram is not None and report.diagram.process_id != key:
         problems.append((report.diagram.process_id, _("流程代碼須為「%(key)s」", key=key)))
-    return jsonify(ok=not problems, problems=_problems_json(problems), paths=paths)
+    return jsonify(ok=not problems, problems=problems_json(problems), paths=paths)
 
 
 @bp.post("/<key>/drafts")

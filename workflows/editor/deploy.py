@@ -228,8 +228,8 @@ def deploy(session: Session, xml: bytes, *, actor: Person | None, now: datetime,
                            .order_by(DefinitionVersion.version.desc()).limit(1))
     if known is not None:
         return known
-    return _store(session, validate_diagram(xml), xml, actor=actor, now=now, jurisdiction=jurisdiction,
-                  note=note).version
+    _check_same_form(session, diagram := validate_diagram(xml))
+    return _store(session, diagram, xml, actor=actor, now=now, jurisdiction=jurisdiction, note=note).version
 
 
 def deploy_version(session: Session, xml: bytes, *, key: str, actor: Person, now: datetime,
@@ -244,6 +244,7 @@ def deploy_version(session: Session, xml: bytes, *, key: str, actor: Person, now
         raise DiagramRefused(exc.problems, exc.paths) from None
     if diagram.process_id != key:
         raise DiagramRefused([(diagram.process_id, f"流程代碼須為「{key}」，這張圖是「{diagram.process_id}」")])
+    _check_same_form(session, diagram)
     deployment = _store(session, diagram, xml, actor=actor, now=now, jurisdiction=jurisdiction, note=note.strip())
     if deployment.created:
         _discard_drafts(session, key, actor)
@@ -257,11 +258,20 @@ def deploy_version(session: Session, xml: bytes, *, key: str, actor: Person, now
     return deployment
 
 
+def _check_same_form(session: Session, diagram: ParsedDiagram) -> None:
+    """A process starts one form for good: its filed applications and its live-chain choice name that form."""
+    current = session.scalar(select(ProcessDefinition.form_key).where(ProcessDefinition.key == diagram.process_id))
+    if current is not None and current != form_of(diagram):
+        raise DiagramRefused([(diagram.process_id, f"流程「{diagram.process_id}」啟動的是表單「{current}」，"
+                                                   f"不能改為「{form_of(diagram)}」；請用新的流程代碼部署")])
+
+
 def _store(session: Session, diagram: ParsedDiagram, xml: bytes, *, actor: Person | None, now: datetime,
            jurisdiction: str, note: str | None) -> Deployment:
     definition = session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == diagram.process_id))
     if definition is None:
-        definition = ProcessDefinition(key=diagram.process_id, name=diagram.name, jurisdiction=jurisdiction)
+        definition = ProcessDefinition(key=diagram.process_id, name=diagram.name, jurisdiction=jurisdiction,
+                                       form_key=form_of(diagram))
         session.add(definition)
         session.flush()
     existing = session.scalar(select(DefinitionVersion).where(

@@ -82,6 +82,8 @@ def _open(app: Application) -> list[HumanTask]:
 def _check_movable(app: Application, target: DefinitionVersion) -> None:
     if not app.is_open:
         raise Conflict(f"案件 {app.id} 已結案，不需要移轉")
+    if not app.workflow_state:
+        raise Conflict(f"案件 {app.id} 的流程尚未啟動（啟動時發生異常），請在流程異常頁重試，它會在目前的版本上啟動")
     if target.id == app.definition_version_id:
         raise Conflict(f"案件 {app.id} 已在第 {target.version} 版")
     reason = _missing_step_reason(app, target, load_diagram(target))

@@ -29,6 +29,7 @@ class DefinitionRow:
     key: str
     name: str
     versions: list[VersionRow]
+    form: str = ""  # the form this process starts
 
     @property
     def latest(self) -> int:
@@ -51,7 +52,8 @@ def list_definitions(session: Session, key: str | None = None) -> list[Definitio
     author = aliased(Person)
     waiting = (select(Application.definition_version_id, func.count().label("n"))
                .where(Application.is_open).group_by(Application.definition_version_id).subquery())
-    query = (select(ProcessDefinition.key, ProcessDefinition.name, DefinitionVersion.version, author.name,
+    query = (select(ProcessDefinition.key, ProcessDefinition.name, ProcessDefinition.form_key,
+                    DefinitionVersion.version, author.name,
                     DefinitionVersion.created_at, DefinitionVersion.note, DefinitionVersion.sha256, waiting.c.n)
              .join(DefinitionVersion, DefinitionVersion.definition_id == ProcessDefinition.id)
              .outerjoin(author, author.id == DefinitionVersion.created_by_id)
@@ -60,8 +62,8 @@ def list_definitions(session: Session, key: str | None = None) -> list[Definitio
     if key is not None:
         query = query.where(ProcessDefinition.key == key)
     rows: dict[str, DefinitionRow] = {}
-    for k, name, number, who, at, note, sha, n in session.execute(query):
-        row = rows.setdefault(k, DefinitionRow(k, name, []))
+    for k, name, form, number, who, at, note, sha, n in session.execute(query):
+        row = rows.setdefault(k, DefinitionRow(k, name, [], form))
         row.versions.append(VersionRow(number, who, at, note, sha, n or 0))
     return list(rows.values())
 

@@ -67,8 +67,9 @@ class SimPath:
 
     def describe(self) -> str:
         moves = " → ".join(s.label() for s in self.steps) or "（無人決定）"
-        prefix = f"[{self.variant}] " if self.variant else ""
-        return f"{prefix}提出申請 → {moves} → {END_WORDS[self.end]}"
+        if self.variant:
+            return f"[{self.variant}] 提出申請 → {moves} → {END_WORDS[self.end]}"
+        return f"提出申請 → {moves} → {END_WORDS[self.end]}"
 
 
 @dataclass

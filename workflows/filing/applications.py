@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from models import AccountKind, Application, ApplicationState, HistoryEntry, Person, Role, TaskState
+from models import (
+    AccountKind,
+    Application,
+    ApplicationState,
+    DefinitionVersion,
+    HistoryEntry,
+    Person,
+    Role,
+    TaskState,
+)
 
 from .. import audit
 from ..accounts.effects import active_account, agency_items
 from ..accounts.transfers import transfer_errors
 from ..calendar import local_date
 from ..engine import SERIALIZER_VERSION, Run
-from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..errors import Conflict, Forbidden, IncidentOpened, Invalid, NotFound
 from ..forms import FORMS, SCHEDULER, FormSpec, clean_form, engine_values, keep_masked
-from ..runtime.diagrams import latest_version, load_diagram
+from ..runtime import incidents
+from ..runtime.diagrams import live_version, load_diagram
 from ..runtime.sync import close_task, is_amend_step, restore, single_writer, sync
 from ..settings import timer_data
+
+log = logging.getLogger(__name__)
 
 
 def forms_for(person: Person, on: date) -> list[FormSpec]:
@@ -85,21 +98,50 @@ def submit_application(session: Session, *, form_key: str, data: dict[str, Any],
     if not may_file(actor, form, local_date(now)):
         raise Forbidden(f"only a {form.filer_role} may file {form.title}")
     clean = _validated(session, form, data, actor)
-    version = latest_version(session, form_key)
-    run = Run.start(load_diagram(version), {**engine_values(form, clean), **timer_data()})
+    version = live_version(session, form_key)
+    try:
+        run = Run.start(load_diagram(version), {**engine_values(form, clean), **timer_data()})
+        app = _received(session, form_key, version, clean, actor, now)
+        sync(session, app, run, now)
+        session.commit()
+    except Exception as exc:
+        if not incidents.is_engine_failure(exc):
+            raise
+        _start_failed(session, exc, form_key=form_key, version_id=version.id, clean=clean, actor=actor, now=now)
+    return app
+
+
+def _received(session: Session, form_key: str, version: DefinitionVersion, clean: dict[str, Any], actor: Person,
+              now: datetime, **noted: Any) -> Application:
+    """The filed application, its 提出申請 and its audit event, before its chain runs (the caller commits)."""
     app = Application(form_key=form_key, definition_version=version, applicant=actor, agency_id=actor.agency_id,
                       unit_id=actor.unit_id, data=clean, workflow_state="", serializer_version=SERIALIZER_VERSION,
                       created_at=now, updated_at=now)
     session.add(app)
     session.flush()
     app.agency = actor.agency
-    sync(session, app, run, now)
     session.add(HistoryEntry(application=app, step="start", step_name="提出申請", role=Role.APPLICANT,
                              actor_id=actor.id, decision="submit", created_at=now))
     audit.record(session, "application_submitted", actor=actor, subject_type="application", subject_id=app.id,
-                 now=now, form=form_key, version=version.version)
-    session.commit()
+                 now=now, form=form_key, version=version.version, **noted)
     return app
+
+
+def _start_failed(session: Session, error: Exception, *, form_key: str, version_id: int, clean: dict[str, Any],
+                  actor: Person, now: datetime) -> None:
+    """Keep the filing without a chain (what the failed start wrote is rolled back) and open an incident for it.
+
+    The administrators' retry starts the chain (``runtime.incidents``); the applicant need not file again.
+    """
+    session.rollback()
+    log.error("filing of %s by %s failed in the engine", form_key, actor.username, exc_info=error)
+    app = _received(session, form_key, session.get(DefinitionVersion, version_id), clean, actor, now, started=False)
+    app.waiting_since = now  # waiting, for the administrators: shown as stuck since it was filed
+    incident = incidents.record_incident(session, app.id, kind=incidents.FILING, error=error, now=now,
+                                         tell_admins=True)
+    raise IncidentOpened(f"您的申請已收到（案號 {app.id}），但流程啟動時發生異常，尚未送到第一個簽核步驟；"
+                         f"已記錄為流程異常（編號 {incident.id}）並通知系統管理者。管理者排除後即會開始簽核，"
+                         f"您不需要重新申請。", incident_id=incident.id, application_id=app.id) from error
 
 
 def _own_application(session: Session, application_id: int, actor: Person) -> Application:
@@ -137,6 +179,14 @@ def withdraw_application(session: Session, *, application_id: int, actor: Person
         raise Conflict("此申請已結案，無法撤回")
     if FORMS[app.form_key].filer_role == SCHEDULER:
         raise Conflict("排程啟動的定期作業無法撤回")
+    if not app.workflow_state:  # its chain never started (an open filing incident): nothing to cancel
+        with single_writer(session, "此申請剛被其他人處理，請重新整理後再試"):
+            app.state, app.closed_at, app.waiting_since, app.updated_at = ApplicationState.WITHDRAWN, now, None, now
+            session.add(HistoryEntry(application=app, step="withdraw", step_name="撤回申請", role=Role.APPLICANT,
+                                     actor_id=actor.id, decision="withdraw", opinion=reason or None, created_at=now))
+            audit.record(session, "application_withdrawn", actor=actor, subject_type="application",
+                         subject_id=app.id, now=now)
+        return app
     run = restore(app)
     task = _amend_task(app)
     if task is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -10,18 +11,20 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Application, HistoryEntry, HumanTask, Person, Role, TaskCandidate, TaskState
+from models import Application, HumanTask, Person, Role, TaskCandidate, TaskState
 
-from .. import audit
 from ..accounts import transfers
 from ..accounts.review import list_reviewed_accounts, review_check, review_fields, review_record
 from ..calendar import local_date
-from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..errors import Conflict, Forbidden, IncidentOpened, Invalid, NotFound
 from ..forms import FORMS, STEP_FORMS, Field, StepForm, clean_fields, item_choices
+from ..runtime import incidents
 from ..runtime.candidates import may_hold
-from ..runtime.sync import close_task, is_amend_step, restore, single_writer, sync
+from ..runtime.decisions import apply_decision
+from ..runtime.sync import is_amend_step, restore, single_writer
 from .applications import amend_application, withdraw_application
 
+log = logging.getLogger(__name__)
 Check = Callable[[dict[str, Any]], dict[str, str]]
 
 
@@ -135,15 +138,27 @@ def complete_task(session: Session, *, task_id: int, actor: Person, decision: st
     clean = _check_decision(fields, decision, opinion, data or {})
     if fields.record:
         clean = fields.record(clean)
-    with single_writer(session, "此案件剛被其他人處理，請重新整理後再試"):
-        run = restore(app)
-        run.complete(task.task_guid, {**clean, "decision": decision, "opinion": opinion})
-        close_task(task, TaskState.COMPLETED, now, actor)
-        session.add(HistoryEntry(application=app, step=task.step, step_name=task.name, role=task.role,
-                                 actor_id=actor.id, decision=decision, opinion=opinion or None,
-                                 data={k: v for k, v in clean.items() if v not in (None, [], "")} or None,
-                                 created_at=now))
-        audit.record(session, "task_completed", actor=actor, subject_type="human_task", subject_id=task.id,
-                     now=now, application=app.id, step=task.step, decision=decision)
-        sync(session, app, run, now)
+    app_id, task_id, step_name = app.id, task.id, task.name
+    try:
+        with single_writer(session, "此案件剛被其他人處理，請重新整理後再試"):
+            apply_decision(session, task, restore(app), actor=actor, decision=decision, opinion=opinion, data=clean,
+                           now=now)
+            incidents.resolve_decided(session, task, actor, now)
+    except Exception as exc:
+        if not incidents.is_engine_failure(exc):
+            raise
+        _decision_failed(session, exc, app_id=app_id, task_id=task_id, step_name=step_name, actor=actor, now=now,
+                         kept={"decision": decision, "opinion": opinion, "data": clean})
     return app
+
+
+def _decision_failed(session: Session, error: Exception, *, app_id: int, task_id: int, step_name: str,
+                     actor: Person, now: datetime, kept: dict[str, Any]) -> None:
+    """Roll the decision back, keep it on an incident for the administrators' retry, and tell the person."""
+    session.rollback()
+    log.error("decision on task %s (application %s) failed in the engine", task_id, app_id, exc_info=error)
+    incident = incidents.record_incident(session, app_id, kind=incidents.DECISION, error=error, now=now,
+                                         human_task_id=task_id, decision=kept, decided_by=actor, tell_admins=True)
+    raise IncidentOpened(f"流程在「{step_name}」無法繼續，您的決定尚未生效；已記錄為流程異常（編號 {incident.id}）"
+                         f"並通知系統管理者。管理者排除後重試時會以您的決定繼續，您不需要再送出。",
+                         incident_id=incident.id, application_id=app_id) from error

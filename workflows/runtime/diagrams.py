@@ -7,7 +7,7 @@ import threading
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import DefinitionVersion, ProcessDefinition
+from models import DefinitionVersion, FormChain, ProcessDefinition
 
 from ..engine import ParsedDiagram, parse_diagram
 from ..errors import NotFound
@@ -33,6 +33,24 @@ def latest_version(session: Session, key: str) -> DefinitionVersion:
     if version is None:
         raise NotFound(f"no deployed diagram for '{key}'")
     return version
+
+
+def live_definition(session: Session, form_key: str) -> ProcessDefinition:
+    """The process that runs this form's new filings: the administrator's choice (``FormChain``), else the
+    process keyed as the form, else the first one deployed for it."""
+    chosen = session.get(FormChain, form_key)
+    if chosen is not None:
+        return chosen.definition
+    definition = session.scalar(select(ProcessDefinition).where(ProcessDefinition.form_key == form_key)
+                                .order_by(ProcessDefinition.key != form_key, ProcessDefinition.id).limit(1))
+    if definition is None:
+        raise NotFound(f"表單「{form_key}」還沒有部署任何流程")
+    return definition
+
+
+def live_version(session: Session, form_key: str) -> DefinitionVersion:
+    """The version a new filing of this form starts on: the latest of its live process."""
+    return latest_version(session, live_definition(session, form_key).key)
 
 
 def load_diagram(version: DefinitionVersion) -> ParsedDiagram:

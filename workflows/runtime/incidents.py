@@ -3,8 +3,19 @@
 As Camunda's incidents: the timer sweep records one when waking an instance fails and passes that
 instance by while it is open, instead of failing on it every tick; an administrator retries it after a
 fix (a corrected diagram the instance was moved to, repaired records), which runs the engine again and
-resolves the incident when it gets through. Filings and decisions can record their failures the same way
-with their own ``kind`` and the step being decided.
+resolves the incident when it gets through.
+
+Filings and decisions record their engine failures too, after rolling back what the step did, and tell
+the administrators (the bell); the person gets ``IncidentOpened`` (409) saying so. What a retry does:
+
+* ``filing``: the application is kept as filed (its data, its history's 提出申請) with no chain started;
+  the retry starts the chain on the latest version of the form's live process, so a fixed version
+  deployed meanwhile is the one it runs. The applicant need not file again.
+* ``decision``: the decision (decision, opinion, fields) is kept on the incident with who made it, and the
+  step stays open; the retry applies that decision again as its maker, on the version the application runs
+  on then (move it to a fixed version first). When the step has been decided meanwhile (the person tried
+  again and got through), or its maker no longer holds it, the retry only resolves the incident and the
+  step waits for its holders.
 """
 
 from __future__ import annotations
@@ -15,18 +26,29 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, aliased
 
-from models import Application, Incident, Person
+from models import Application, HumanTask, Incident, Person, TaskState
 
 from .. import audit
 from ..access import require_admin
-from ..errors import Conflict, NotFound
-from .sync import fire_due_timers, single_writer
+from ..calendar import local_date
+from ..engine import SERIALIZER_VERSION, EngineError, Run
+from ..errors import Conflict, NotFound, WorkflowError
+from ..forms import FORMS, engine_values
+from ..notify import notify
+from ..settings import timer_data
+from .candidates import may_hold
+from .decisions import apply_decision
+from .diagrams import live_version, load_diagram
+from .sync import fire_due_timers, restore, single_writer, sync
 
 log = logging.getLogger(__name__)
 
 TIMER = "timer"  # the sweep's wake of a due instance
+FILING = "filing"  # the start of a filed form's chain
+DECISION = "decision"  # a person's decision on a step
 MESSAGE_LIMIT = 2000
 TRACEBACK_LIMIT = 20000
 
@@ -46,6 +68,8 @@ class IncidentRow:
     attempts: int
     resolved_at: datetime | None
     resolved_by: str | None
+    decision: str | None = None  # a failed decision the retry applies again: its key, and who made it
+    decided_by: str | None = None
 
 
 def has_open_incident() -> ColumnElement[bool]:
@@ -58,26 +82,63 @@ def find_open_incident(session: Session, application_id: int, kind: str) -> Inci
                                                  Incident.resolved_at.is_(None)).order_by(Incident.id).limit(1))
 
 
+def is_engine_failure(error: BaseException) -> bool:
+    """An error of the engine or the code around it, not of the person's input, the race or the database.
+
+    Input errors (Invalid, Forbidden, …) and a step decided first by someone else (StaleTask, a Conflict)
+    stay the person's 4xx; a database failure would fail the incident's own write too.
+    """
+    if isinstance(error, EngineError):
+        return not isinstance(error, Conflict)
+    return isinstance(error, Exception) and not isinstance(error, (WorkflowError, SQLAlchemyError))
+
+
 def record_incident(session: Session, application_id: int, *, kind: str, error: BaseException, now: datetime,
-                    human_task_id: int | None = None) -> Incident:
+                    human_task_id: int | None = None, decision: dict | None = None,
+                    decided_by: Person | None = None, tell_admins: bool = False) -> Incident:
     """Open an incident for this failure, or count a repeat on the one already open, and commit.
 
-    Call it after rolling back the use case that failed: the incident is a transaction of its own.
+    Call it after rolling back the use case that failed: the incident is a transaction of its own (with
+    anything else the caller added since the rollback). ``decision`` keeps a failed decision for the retry;
+    ``tell_admins`` puts a note under every administrator's bell when the incident opens.
     """
+    decided_by_id = decided_by.id if decided_by else None  # read before a pending row could be flushed
     incident = find_open_incident(session, application_id, kind)
     opened = incident is None
     if opened:
         incident = Incident(application_id=application_id, kind=kind, human_task_id=human_task_id,
                             first_occurred_at=now, attempts=0)
         session.add(incident)
+    if decision is not None:  # the latest try is the one a retry applies
+        incident.human_task_id, incident.decision, incident.decided_by_id = human_task_id, decision, decided_by_id
     _note_failure(incident, error, now)
     session.flush()
     if opened:
         audit.record(session, "incident_opened", actor=None, subject_type="incident", subject_id=incident.id,
                      now=now, application=application_id, kind=kind, step=incident.step,
                      error_type=incident.error_type, message=incident.message[:500])
+        if tell_admins:
+            _tell_admins(session, incident, now)
     session.commit()
     return incident
+
+
+def _tell_admins(session: Session, incident: Incident, now: datetime) -> None:
+    admins = list(session.scalars(select(Person).where(Person.is_admin, Person.active)))
+    notify(session, admins, kind="incident", subject=f"流程異常：案件 {incident.application_id}",
+           body=f"案件 {incident.application_id} 在「{incident.step or '流程'}」無法繼續（{incident.message[:200]}）。"
+                f"請排除原因後於「流程異常」頁重試。",
+           link="/admin/incidents", application=incident.application, now=now)
+
+
+def resolve_decided(session: Session, task: HumanTask, actor: Person, now: datetime) -> None:
+    """The step got decided after all: close its open decision incident in the same transaction."""
+    incident = find_open_incident(session, task.application_id, DECISION)
+    if incident is not None and incident.human_task_id == task.id:
+        incident.resolved_at, incident.resolved_by_id = now, actor.id
+        audit.record(session, "incident_resolved", actor=actor, subject_type="incident", subject_id=incident.id,
+                     now=now, application=incident.application_id, kind=incident.kind, attempts=incident.attempts,
+                     outcome="decided")
 
 
 def retry_incident(session: Session, *, incident_id: int, actor: Person, now: datetime) -> Incident:
@@ -91,10 +152,8 @@ def retry_incident(session: Session, *, incident_id: int, actor: Person, now: da
     app = incident.application
     try:
         with single_writer(session, "此案件剛被其他人處理，請重新整理後再試"):
-            live = app.is_open
-            if live:
-                fire_due_timers(session, app, now)
-            _resolve(session, incident, actor, now, outcome="resolved" if live else "closed")
+            outcome = _RETRIES[incident.kind](session, incident, app, now) if app.is_open else "closed"
+            _resolve(session, incident, actor, now, outcome=outcome)
     except Conflict:
         raise
     except Exception as exc:  # the engine failed again: keep the incident open with this attempt's error
@@ -105,6 +164,39 @@ def retry_incident(session: Session, *, incident_id: int, actor: Person, now: da
         _audit_retried(session, incident, actor, now, "failed")
         session.commit()
     return incident
+
+
+def _retry_timer(session: Session, incident: Incident, app: Application, now: datetime) -> str:
+    fire_due_timers(session, app, now)
+    return "resolved"
+
+
+def _retry_filing(session: Session, incident: Incident, app: Application, now: datetime) -> str:
+    """Start the chain the filing could not start, on the form's live chain as it is now."""
+    if app.workflow_state:  # started after all (a retry that committed while this one was read)
+        return "resolved"
+    version = live_version(session, app.form_key)
+    run = Run.start(load_diagram(version), {**engine_values(FORMS[app.form_key], app.data), **timer_data()})
+    app.definition_version, app.serializer_version = version, SERIALIZER_VERSION
+    sync(session, app, run, now)
+    return "resolved"
+
+
+def _retry_decision(session: Session, incident: Incident, app: Application, now: datetime) -> str:
+    """Apply the kept decision again as its maker; only resolve when the step is no longer theirs to decide."""
+    task = session.get(HumanTask, incident.human_task_id) if incident.human_task_id else None
+    decider, kept = incident.decided_by, incident.decision or {}
+    if task is None or task.state != TaskState.OPEN:
+        return "superseded"
+    if decider is None or not may_hold(session, task.role, app, decider, local_date(now)) or \
+            task.claimed_by_id not in (None, decider.id):
+        return "superseded"
+    apply_decision(session, task, restore(app), actor=decider, decision=kept["decision"],
+                   opinion=kept.get("opinion") or "", data=kept.get("data") or {}, now=now, incident=incident.id)
+    return "resolved"
+
+
+_RETRIES = {TIMER: _retry_timer, FILING: _retry_filing, DECISION: _retry_decision}
 
 
 def list_incidents(session: Session, *, actor: Person, state: str = "open", limit: int = 200) -> list[IncidentRow]:
@@ -129,14 +221,17 @@ def get_incident(session: Session, *, incident_id: int, actor: Person) -> Incide
 
 
 def _rows():
-    return (select(Incident, Application.form_key, Person.username)
+    decider = aliased(Person)
+    return (select(Incident, Application.form_key, Person.username, decider.username)
             .join(Application, Application.id == Incident.application_id)
-            .outerjoin(Person, Person.id == Incident.resolved_by_id))
+            .outerjoin(Person, Person.id == Incident.resolved_by_id)
+            .outerjoin(decider, decider.id == Incident.decided_by_id))
 
 
-def _row(i: Incident, form_key: str, resolved_by: str | None) -> IncidentRow:
+def _row(i: Incident, form_key: str, resolved_by: str | None, decided_by: str | None) -> IncidentRow:
     return IncidentRow(i.id, i.application_id, form_key, i.kind, i.step, i.error_type, i.message, i.traceback,
-                       i.first_occurred_at, i.last_occurred_at, i.attempts, i.resolved_at, resolved_by)
+                       i.first_occurred_at, i.last_occurred_at, i.attempts, i.resolved_at, resolved_by,
+                       (i.decision or {}).get("decision"), decided_by)
 
 
 def _note_failure(incident: Incident, error: BaseException, now: datetime) -> None:

@@ -25,7 +25,7 @@ from ..calendar import TAIPEI
 from ..engine import SERIALIZER_VERSION, Run
 from ..oversight.reads import usage_data
 from ..oversight.sampling import duty_data
-from ..runtime.diagrams import latest_version, load_diagram
+from ..runtime.diagrams import live_version, load_diagram
 from ..runtime.sync import sync
 from ..settings import timer_data
 
@@ -91,7 +91,7 @@ def central_agencies(session: Session) -> list[Target]:
 def start_duty(session: Session, *, process: str, target: Target, now: datetime, run_id: int | None = None
                ) -> Application:
     """Start one duty instance (no applicant unless the duty is personal); the caller commits."""
-    version = latest_version(session, process)
+    version = live_version(session, process)
     prepare = PREPARED_DATA.get(process)
     target = replace(target, data={**target.data, **prepare(session, target.agency_id, now)}) if prepare else target
     data = {**target.data, **timer_data(), "schedule_run": run_id}

@@ -80,5 +80,65 @@
     return template.replace(/{(\w+)}/g, (_, name) => (values && name in values ? values[name] : `{${name}}`));
   }
 
-  window.EditorI18n = { translate, lintMessage, text, english };
+  // bpmn-js-token-simulation writes its labels, tooltips and log in English, outside bpmn-js's translate():
+  // in a Chinese page they are replaced as they appear; an English page keeps them as written.
+  const SIMULATION = {
+    'Play/Pause Simulation': '播放／暫停模擬', 'Reset Simulation': '重設模擬', 'Toggle Simulation Log': '顯示／隱藏模擬紀錄',
+    'Trigger Event': '觸發事件', 'Set Sequence Flow': '選擇這條連線', 'Back': '返回', 'Simulation Log': '模擬紀錄',
+    'No Entries': '沒有紀錄', 'Play Simulation': '播放模擬', 'Pause Simulation': '暫停模擬', 'Finished': '已結束',
+    'Not supported': '不支援', 'Found unsupported elements': '有模擬不支援的元素', 'Token Simulation': '模擬流程',
+    'Process started': '流程開始', 'Process finished': '流程結束', 'Process canceled': '流程取消',
+    'User Task': '使用者工作', 'Exclusive Gateway': '互斥閘道', 'Start Event': '開始事件', 'End Event': '結束事件',
+    'Boundary Event': '邊界事件', 'Intermediate Event': '中間事件', 'Task': '工作', 'Close': '關閉',
+  };
+  const SIMULATION_PATTERNS = [
+    [/^Set animation speed = (.+)$/, '動畫速度 = $1'], [/^Focus process instance (.+)$/, '聚焦流程實例 $1'],
+    [/^(.+) started$/, '$1 開始'], [/^(.+) finished$/, '$1 結束'], [/^(.+) canceled$/, '$1 取消'],
+  ];
+
+  function simulationText(value) {
+    const text = (value || '').trim();
+    if (SIMULATION[text]) return SIMULATION[text];
+    for (const [pattern, replacement] of SIMULATION_PATTERNS) if (pattern.test(text)) return text.replace(pattern, replacement);
+    return null;
+  }
+
+  function localizeSimulationNode(node) {
+    if (node.nodeType === Node.TEXT_NODE) {
+      const parent = node.parentElement;
+      if (!parent || !parent.closest('[class*="bts-"]')) return;
+      const zh = simulationText(node.nodeValue);
+      if (zh) node.nodeValue = node.nodeValue.replace(node.nodeValue.trim(), zh);
+      return;
+    }
+    if (node.nodeType !== Node.ELEMENT_NODE) return;
+    for (const el of [node, ...node.querySelectorAll('[title], [aria-label]')]) {
+      for (const name of ['title', 'aria-label']) {
+        const zh = el.hasAttribute(name) && el.closest('[class*="bts-"]') && simulationText(el.getAttribute(name));
+        if (zh) el.setAttribute(name, zh);
+      }
+    }
+    if (node.closest('[class*="bts-"]') || node.querySelector('[class*="bts-"]')) {
+      const walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+      for (let text = walker.nextNode(); text; text = walker.nextNode()) localizeSimulationNode(text);
+    }
+  }
+
+  // Watch the editor's container: the simulation adds and rewrites its parts while it runs.
+  function localizeSimulation(container) {
+    if (english) return null;
+    localizeSimulationNode(container);
+    const observer = new MutationObserver(records => {
+      for (const record of records) {
+        if (record.type === 'attributes') localizeSimulationNode(record.target);
+        else if (record.type === 'characterData') localizeSimulationNode(record.target);
+        else record.addedNodes.forEach(localizeSimulationNode);
+      }
+    });
+    observer.observe(container, { subtree: true, childList: true, characterData: true, attributes: true,
+                                  attributeFilter: ['title', 'aria-label'] });
+    return observer;
+  }
+
+  window.EditorI18n = { translate, lintMessage, text, english, localizeSimulation, simulationText };
 })();

@@ -297,6 +297,7 @@
       on('zoom-out', 'click', () => this.zoom(0.8));
       on('fit', 'click', () => this.fit());
       on('simulate', 'click', () => this.toggleSimulation());
+      EditorI18n.localizeSimulation(this.root);
       this.get('eventBus').on('tokenSimulation.toggleMode', ({ active }) => {
         this.root.classList.toggle('simulating', active);
         const button = this.root.querySelector('[data-action="simulate"]');

@@ -1,0 +1,35 @@
+"""Apply a person's decision on an open step to the engine and write everything back (the caller commits).
+
+Deciding a step (``filing.tasks.complete_task``) and an administrator's retry of a decision that failed in
+the engine (``runtime.incidents``) both come through here, so a retried decision leaves the same history,
+audit trail and inbox rows as one that went through the first time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from models import HistoryEntry, HumanTask, Person, TaskState
+
+from .. import audit
+from ..engine import Run
+from .sync import close_task, sync
+
+
+def apply_decision(session: Session, task: HumanTask, run: Run, *, actor: Person, decision: str, opinion: str,
+                   data: dict[str, Any], now: datetime, **noted: Any) -> None:
+    """Complete the step in the restored engine with this decision and run the chain on; ``noted`` goes into the
+    audit."""
+    app = task.application
+    run.complete(task.task_guid, {**data, "decision": decision, "opinion": opinion})
+    close_task(task, TaskState.COMPLETED, now, actor)
+    session.add(HistoryEntry(application=app, step=task.step, step_name=task.name, role=task.role,
+                             actor_id=actor.id, decision=decision, opinion=opinion or None,
+                             data={k: v for k, v in data.items() if v not in (None, [], "")} or None,
+                             created_at=now))
+    audit.record(session, "task_completed", actor=actor, subject_type="human_task", subject_id=task.id,
+                 now=now, application=app.id, step=task.step, decision=decision, **noted)
+    sync(session, app, run, now)

@@ -1,7 +1,7 @@
 """h-deploy: each process names the form it starts; a form's live chain; a failed decision kept for its retry
 
 Revision ID: 5d2a9c7e3b18
-Revises: 8e3f2b6d1a07
+Revises: 7c24f92742a6
 Create Date: 2026-11-30 05:30:00
 
 """
@@ -13,7 +13,7 @@ import models.base
 
 # revision identifiers, used by Alembic.
 revision = '5d2a9c7e3b18'
-down_revision = '8e3f2b6d1a07'
+down_revision = '7c24f92742a6'
 branch_labels = None
 depends_on = None
 

@@ -18,6 +18,7 @@ from .org import (
     RoleHolding,
     Unit,
 )
+from .personal import Delivery, PersonSetting, Substitution
 from .process import (
     AUDIT_CHAIN_ID,
     AUDIT_GENESIS,
@@ -43,6 +44,6 @@ __all__ = [
     "UNIT_ROLES", "QUERY_ITEMS", "ROLE_LABELS", "AccountItem", "AccountKind", "AccountStatus", "Agency", "AgencyKind",
     "AgencyQueryItem", "Application", "ApplicationState", "AuditChain", "AuditEvent", "Base", "Delegation",
     "DefinitionVersion", "DiagramDraft", "HistoryEntry", "HumanTask", "Incident", "NationalIdReveal", "Notification",
-    "Person", "ProcessDefinition", "Role", "RoleHolding", "ScheduleRun",
+    "Person", "PersonSetting", "ProcessDefinition", "Delivery", "Substitution", "Role", "RoleHolding", "ScheduleRun",
     "TaskCandidate", "TaskState", "Unit", "WebirAccount", "audit_hash", "utcnow",
 ]

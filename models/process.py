@@ -194,8 +194,10 @@ class TaskCandidate(Base):
     # Copied from the task so the inbox is one index range scan, no join on state.
     is_open: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the person holds the step as someone's leave substitute (代理人): the holder they stand in for.
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
 
-    person: Mapped[Person] = relationship()
+    person: Mapped[Person] = relationship(foreign_keys=[person_id])
 
 
 class HistoryEntry(Base):
@@ -213,8 +215,11 @@ class HistoryEntry(Base):
     opinion: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The holder a leave substitute (代理人) or a delegate (授權人員) decided for ("substitute 代 holder").
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
 
-    actor: Mapped[Person | None] = relationship()
+    actor: Mapped[Person | None] = relationship(foreign_keys=[actor_id])
+    on_behalf_of: Mapped[Person | None] = relationship(foreign_keys=[on_behalf_of_id])
     application: Mapped[Application] = relationship(back_populates="history")
 
 

@@ -20,6 +20,7 @@ from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
 from workflows import notify as notifications
+from workflows.accounts.records import disable_ended_accounts
 from workflows.timers import duties
 from workflows.timers import sweep as timers
 
@@ -50,6 +51,18 @@ def send_emails(app: Flask) -> int:
     with app.app_context():
         try:
             return notifications.send_pending_emails(db.session, mailer(app), clock.now())
+        finally:
+            db.session.remove()
+
+
+def end_accounts(app: Flask) -> list[int]:
+    """Stop the accounts whose approved deletion date has come (their role ended with the same date)."""
+    with app.app_context():
+        try:
+            ended = disable_ended_accounts(db.session, clock.now())
+            if ended:
+                log.info("accounts stopped on their date: %s", ended)
+            return ended
         finally:
             db.session.remove()
 
@@ -93,6 +106,8 @@ def build(app: Flask, scheduler: BaseScheduler) -> BaseScheduler:
                           args=[app, schedule.name], id=f"duty:{schedule.name}", max_instances=1, coalesce=True,
                           misfire_grace_time=3600)
     scheduler.add_job(logged(catch_up), args=[app], id="duty_catch_up", next_run_time=now)
+    scheduler.add_job(logged(end_accounts), CronTrigger(timezone=TAIPEI, hour=0, minute=1), args=[app],
+                      id="accounts_ending", next_run_time=now, max_instances=1, coalesce=True, misfire_grace_time=3600)
     return scheduler
 
 

@@ -35,7 +35,7 @@ class PersonSetting(Base):
 
 
 class Substitution(ValidPeriod, Base):
-    """A leave substitute (代理人): from ``valid_from`` to ``valid_until`` the substitute also holds the principal's steps."""
+    """A leave substitute (代理人): from ``valid_from`` to ``valid_until`` they also hold the principal's steps."""
 
     __tablename__ = "substitution"
 

@@ -21,6 +21,7 @@ from flask import Flask
 
 from workflows import notify as notifications
 from workflows.accounts.records import disable_ended_accounts
+from workflows.personal.substitutes import refresh_all_substitutes
 from workflows.timers import duties
 from workflows.timers import sweep as timers
 
@@ -67,6 +68,15 @@ def end_accounts(app: Flask) -> list[int]:
             db.session.remove()
 
 
+def refresh_substitutes(app: Flask) -> int:
+    """At the start of each Taipei day: leave substitutes that began gain their rows, those that ended lose them."""
+    with app.app_context():
+        try:
+            return refresh_all_substitutes(db.session, clock.now())
+        finally:
+            db.session.remove()
+
+
 def run_duty(app: Flask, name: str):
     with app.app_context():
         schedule = duties.find_schedule(name, schedules(app))
@@ -108,6 +118,9 @@ def build(app: Flask, scheduler: BaseScheduler) -> BaseScheduler:
     scheduler.add_job(logged(catch_up), args=[app], id="duty_catch_up", next_run_time=now)
     scheduler.add_job(logged(end_accounts), CronTrigger(timezone=TAIPEI, hour=0, minute=1), args=[app],
                       id="accounts_ending", next_run_time=now, max_instances=1, coalesce=True, misfire_grace_time=3600)
+    scheduler.add_job(logged(refresh_substitutes), CronTrigger(timezone=TAIPEI, hour=0, minute=0, second=30),
+                      args=[app], id="leave_substitutes", next_run_time=now, max_instances=1, coalesce=True,
+                      misfire_grace_time=3600)
     return scheduler
 
 

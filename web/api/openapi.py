@@ -72,7 +72,9 @@ SCHEMAS = {
     "HistoryEntry": {"type": "object", "properties": {
         "step": {"type": "string"}, "step_name": {"type": "string"}, "role": {"type": "string"},
         "actor": {"type": ["string", "null"]}, "decision": {"type": "string"},
-        "opinion": {"type": ["string", "null"]}, "data": {"type": ["object", "null"]}, "at": TIME}},
+        "opinion": {"type": ["string", "null"]}, "data": {"type": ["object", "null"]}, "at": TIME,
+        "on_behalf_of": {"type": ["string", "null"],
+                         "description": "the holder a leave substitute or a delegate decided for (username)"}}},
     "Application": {"type": "object", "required": ["id", "state", "definition", "current_tasks", "history"],
                     "properties": {
         "id": {"type": "integer"}, "form": {"type": "string"}, "title": {"type": "string"},

@@ -74,6 +74,8 @@ class HistoryRow:
     data: dict[str, Any] | None
     at: datetime
     details: list[str] = field(default_factory=list)
+    on_behalf_of: str | None = None  # the holder a delegate or leave substitute decided for (username)
+    on_behalf_of_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ def inbox_counts(session: Session, person: Person) -> dict[str, int]:
 _VIEW_LOAD = (
     selectinload(Application.tasks).selectinload(HumanTask.candidates).joinedload(TaskCandidate.person),
     selectinload(Application.history).joinedload(HistoryEntry.actor),
+    selectinload(Application.history).joinedload(HistoryEntry.on_behalf_of),
     joinedload(Application.definition_version).joinedload(DefinitionVersion.definition),
     joinedload(Application.applicant), joinedload(Application.agency), joinedload(Application.unit),
 )
@@ -162,7 +165,9 @@ def _view(app: Application) -> ApplicationView:
                            t.created_at, t.due_at) for t in app.tasks if t.state == TaskState.OPEN]
     history = [HistoryRow(h.step, h.step_name, h.role, ROLE_LABELS.get(h.role, h.role),
                           h.actor.username if h.actor else None, h.actor.name if h.actor else None,
-                          h.decision, h.opinion, masked(app.form_key, h.data), h.created_at, _details(h.data))
+                          h.decision, h.opinion, masked(app.form_key, h.data), h.created_at, _details(h.data),
+                          h.on_behalf_of.username if h.on_behalf_of else None,
+                          h.on_behalf_of.name if h.on_behalf_of else None)
                for h in app.history]
     version = app.definition_version
     return ApplicationView(app.id, app.form_key, FORMS[app.form_key].title, app.state.value,

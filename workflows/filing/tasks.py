@@ -19,6 +19,7 @@ from ..calendar import local_date
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..forms import FORMS, STEP_FORMS, Field, StepForm, clean_fields, item_choices
 from ..runtime.candidates import may_hold
+from ..runtime.on_behalf import acting_for
 from ..runtime.sync import close_task, restore, single_writer, sync
 from .applications import amend_application, withdraw_application
 
@@ -138,11 +139,13 @@ def complete_task(session: Session, *, task_id: int, actor: Person, decision: st
         run = restore(app)
         run.complete(task.task_guid, {**clean, "decision": decision, "opinion": opinion})
         close_task(task, TaskState.COMPLETED, now, actor)
+        principal = acting_for(session, task.role, app, actor, local_date(now))
         session.add(HistoryEntry(application=app, step=task.step, step_name=task.name, role=task.role,
                                  actor_id=actor.id, decision=decision, opinion=opinion or None,
                                  data={k: v for k, v in clean.items() if v not in (None, [], "")} or None,
-                                 created_at=now))
+                                 created_at=now, on_behalf_of_id=principal.id if principal else None))
         audit.record(session, "task_completed", actor=actor, subject_type="human_task", subject_id=task.id,
-                     now=now, application=app.id, step=task.step, decision=decision)
+                     now=now, application=app.id, step=task.step, decision=decision,
+                     **({"on_behalf_of": principal.username} if principal else {}))
         sync(session, app, run, now)
     return app

@@ -19,6 +19,7 @@ from ..engine import SERIALIZER_VERSION, Run
 from ..errors import Conflict
 from .candidates import resolve_candidates
 from .diagrams import load_diagram
+from .on_behalf import substituted_principals
 from .reminders import notify_fired_timers
 
 _OUTCOMES = {"reject": ApplicationState.REJECTED, "withdraw": ApplicationState.WITHDRAWN}
@@ -106,10 +107,12 @@ def _due_at(task, now: datetime) -> datetime | None:
 
 def _open_task(session: Session, app: Application, task, now: datetime) -> None:
     people = resolve_candidates(session, task.lane, app, local_date(now))
+    behalf = substituted_principals(session, people, local_date(now))
     row = HumanTask(application=app, task_guid=task.guid, step=task.step, name=task.name,
                     role=task.lane or "", form=task.form, state=TaskState.OPEN, created_at=now,
                     due_at=_due_at(task, now),
-                    candidates=[TaskCandidate(person=p, created_at=now) for p in people])
+                    candidates=[TaskCandidate(person=p, created_at=now, on_behalf_of_id=behalf.get(p.id))
+                                for p in people])
     session.add(row)
 
 

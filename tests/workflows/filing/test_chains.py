@@ -512,6 +512,8 @@ def test_the_delegate_signs_the_agency_head_step(session, person, submit, walk, 
     entry = view(app).history[-1]
     assert (entry.step, entry.actor, entry.role, entry.opinion) == ("agency_head_review", "sw_deputy",
                                                                    "agency_head", "代為決行")
+    assert (entry.on_behalf_of, entry.on_behalf_of_name) == ("sw_head", "李文彬")  # 黃淑芬 代 李文彬
+    assert view(app).history[-2].on_behalf_of is None  # the unit head signed in their own right
     app = walk(app, MANAGER_CHAIN[2:])
     assert app.state == "completed"
 

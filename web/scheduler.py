@@ -1,6 +1,7 @@
 """APScheduler glue: a metronome that asks the core what is due.
 
-Jobs: the timer sweep, the e-mail outbox, and one cron job per recurring duty. It runs inside the
+Jobs: the timer sweep, the e-mail outbox, one cron job per recurring duty, and the daily ones: accounts stopped on
+their date, leave substitutes begun or ended, the 08:30 digest. It runs inside the
 web app when SCHEDULER_ENABLED is set (never in tests, never in the reloader's parent), or as its
 own process with `flask scheduler` — the production recipe. Two schedulers at once are safe: timers
 and duty periods are claimed in the database.
@@ -21,6 +22,7 @@ from flask import Flask
 
 from workflows import notify as notifications
 from workflows.accounts.records import disable_ended_accounts
+from workflows.personal.digest import DIGEST_HOUR, DIGEST_MINUTE, send_digests
 from workflows.personal.substitutes import refresh_all_substitutes
 from workflows.timers import duties
 from workflows.timers import sweep as timers
@@ -77,6 +79,15 @@ def refresh_substitutes(app: Flask) -> int:
             db.session.remove()
 
 
+def digest(app: Flask) -> int:
+    """08:30 on working days (the core skips holidays): each person's held notifications as one message."""
+    with app.app_context():
+        try:
+            return send_digests(db.session, clock.now())
+        finally:
+            db.session.remove()
+
+
 def run_duty(app: Flask, name: str):
     with app.app_context():
         schedule = duties.find_schedule(name, schedules(app))
@@ -121,6 +132,9 @@ def build(app: Flask, scheduler: BaseScheduler) -> BaseScheduler:
     scheduler.add_job(logged(refresh_substitutes), CronTrigger(timezone=TAIPEI, hour=0, minute=0, second=30),
                       args=[app], id="leave_substitutes", next_run_time=now, max_instances=1, coalesce=True,
                       misfire_grace_time=3600)
+    scheduler.add_job(logged(digest), CronTrigger(timezone=TAIPEI, day_of_week="mon-fri", hour=DIGEST_HOUR,
+                                                  minute=DIGEST_MINUTE), args=[app], id="daily_digest",
+                      max_instances=1, coalesce=True, misfire_grace_time=3600)
     return scheduler
 
 

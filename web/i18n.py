@@ -16,10 +16,16 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, has_request_context, redirect, request, url_for
+from flask import Blueprint, abort, g, has_request_context, redirect, request, url_for
 from flask_babel import Babel, get_locale, get_translations, gettext, pgettext
 from flask_babel.speaklater import LazyString
+from flask_login import current_user
 from markupsafe import Markup, escape
+
+from workflows.personal.settings import choose_locale, preferred_locale
+
+from . import clock
+from .extensions import db
 
 DEFAULT_LOCALE = "zh_Hant_TW"
 # code → (name in its own language, the value of <html lang>)
@@ -57,11 +63,18 @@ bp = Blueprint("i18n", __name__)
 
 
 def select_locale() -> str | None:
-    """The ``lang`` cookie if it names a language we have, else the default (Traditional Chinese)."""
+    """The signed-in person's own choice (it follows them), else the ``lang`` cookie, else Traditional Chinese."""
     if not has_request_context():
         return None
-    code = request.cookies.get(COOKIE)
+    code = _person_locale() or request.cookies.get(COOKIE)
     return code if code in LANGUAGES else None
+
+
+def _person_locale() -> str | None:
+    if "person_locale" not in g:
+        user = current_user._get_current_object() if request.endpoint != "static" else None
+        g.person_locale = preferred_locale(db.session, user) if user is not None and user.is_authenticated else None
+    return g.person_locale
 
 
 def current_language() -> str:
@@ -176,6 +189,8 @@ def switch(code: str):
     """Set the ``lang`` cookie and go back to the page (same site only; anything else goes to the inbox)."""
     if code not in LANGUAGES:
         abort(404)
+    if current_user.is_authenticated:  # kept on the person too, so it follows them to another browser
+        choose_locale(db.session, actor=current_user, locale=code, now=clock.now())
     response = redirect(same_site_path(request.args.get("next")) or url_for("inbox.index"))
     response.set_cookie(COOKIE, code, max_age=COOKIE_MAX_AGE, path="/", samesite="Lax", httponly=True,
                         secure=request.is_secure)

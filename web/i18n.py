@@ -12,6 +12,7 @@ and web code mark their own strings with ``_()`` / ``_l()``; the labels and mess
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +28,7 @@ from workflows.personal.settings import choose_locale, preferred_locale
 from . import clock
 from .extensions import db
 
+log = logging.getLogger(__name__)
 DEFAULT_LOCALE = "zh_Hant_TW"
 # code → (name in its own language, the value of <html lang>)
 LANGUAGES = {"zh_Hant_TW": ("中文", "zh-Hant-TW"), "en": ("English", "en")}
@@ -72,8 +74,13 @@ def select_locale() -> str | None:
 
 def _person_locale() -> str | None:
     if "person_locale" not in g:
+        g.person_locale = None
         user = current_user._get_current_object() if request.endpoint != "static" else None
-        g.person_locale = preferred_locale(db.session, user) if user is not None and user.is_authenticated else None
+        if user is not None and user.is_authenticated:
+            try:
+                g.person_locale = preferred_locale(db.session, user)
+            except Exception:  # an error page after a failed transaction still renders, in the cookie's language
+                log.warning("could not read the language of %s", user.username, exc_info=True)
     return g.person_locale
 
 

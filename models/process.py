@@ -195,9 +195,10 @@ class TaskCandidate(Base):
     is_open: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Set when the person holds the step as someone's leave substitute (代理人): the holder they stand in for.
-    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    # A person id without a foreign key, so a join from this table to person still has one obvious way.
+    on_behalf_of_id: Mapped[int | None]
 
-    person: Mapped[Person] = relationship(foreign_keys=[person_id])
+    person: Mapped[Person] = relationship()
 
 
 class HistoryEntry(Base):
@@ -215,11 +216,13 @@ class HistoryEntry(Base):
     opinion: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # The holder a leave substitute (代理人) or a delegate (授權人員) decided for ("substitute 代 holder").
-    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    # The holder a leave substitute (代理人) or a delegate (授權人員) decided for ("substitute 代 holder"); a person id
+    # without a foreign key, so a join from this table to person still has one obvious way (the actor).
+    on_behalf_of_id: Mapped[int | None]
 
-    actor: Mapped[Person | None] = relationship(foreign_keys=[actor_id])
-    on_behalf_of: Mapped[Person | None] = relationship(foreign_keys=[on_behalf_of_id])
+    actor: Mapped[Person | None] = relationship()
+    on_behalf_of: Mapped[Person | None] = relationship(
+        primaryjoin="foreign(HistoryEntry.on_behalf_of_id) == Person.id", viewonly=True)
     application: Mapped[Application] = relationship(back_populates="history")
 
 

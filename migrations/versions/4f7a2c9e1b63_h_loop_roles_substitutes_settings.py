@@ -53,7 +53,6 @@ def upgrade():
 
     with op.batch_alter_table('history_entry', schema=None) as batch_op:
         batch_op.add_column(sa.Column('on_behalf_of_id', sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(batch_op.f('fk_history_entry_on_behalf_of_id_person'), 'person', ['on_behalf_of_id'], ['id'])
 
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.add_column(sa.Column('bell', sa.Enum('every', 'digest', 'off', name='delivery', native_enum=False, length=20), server_default='every', nullable=False))
@@ -62,7 +61,6 @@ def upgrade():
 
     with op.batch_alter_table('task_candidate', schema=None) as batch_op:
         batch_op.add_column(sa.Column('on_behalf_of_id', sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(batch_op.f('fk_task_candidate_on_behalf_of_id_person'), 'person', ['on_behalf_of_id'], ['id'])
 
     with op.batch_alter_table('webir_account', schema=None) as batch_op:
         batch_op.add_column(sa.Column('valid_until', sa.Date(), nullable=True))
@@ -76,7 +74,6 @@ def downgrade():
         batch_op.drop_column('valid_until')
 
     with op.batch_alter_table('task_candidate', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_task_candidate_on_behalf_of_id_person'), type_='foreignkey')
         batch_op.drop_column('on_behalf_of_id')
 
     with op.batch_alter_table('notification', schema=None) as batch_op:
@@ -85,7 +82,6 @@ def downgrade():
         batch_op.drop_column('bell')
 
     with op.batch_alter_table('history_entry', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_history_entry_on_behalf_of_id_person'), type_='foreignkey')
         batch_op.drop_column('on_behalf_of_id')
 
     with op.batch_alter_table('account_item', schema=None) as batch_op:

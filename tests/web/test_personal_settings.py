@@ -6,6 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from sqlalchemy import select
+
+from models import AuditEvent
+from web.extensions import db
 
 FILED = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # Tuesday 1 December 2026, 09:00 in Taipei
 
@@ -35,7 +39,15 @@ def test_the_settings_page_saves_each_choice_and_the_language_follows_the_person
     assert 'html lang="en"' in saved.text and "Settings saved" in saved.text
     assert 'value="chen.zhiming@demo.kcg.gov.tw"' in saved.text
     assert 'name="email_delivery" value="digest" checked' in saved.text
-    assert 'html lang="en"' in login(app, "sw_unit_head").get("/inbox/").text  # another browser
+    elsewhere = login(app, "sw_unit_head")
+    assert 'html lang="en"' in elsewhere.get("/inbox/").text  # another browser
+    elsewhere.get("/lang/zh_Hant_TW?next=/")  # the switch keeps its choice on the person too
+    with app.app_context():
+        changes = db.session.scalars(select(AuditEvent.payload).where(AuditEvent.event_type == "settings_changed")
+                                     .order_by(AuditEvent.id)).all()
+        assert changes == [{"changed": ["email", "email_delivery", "locale"]}, {"changed": ["locale"]}]
+        db.session.remove()
+    assert 'html lang="zh-Hant-TW"' in head.get("/inbox/").text
 
     refused = head.post("/settings/", data={**SETTINGS, "email": "not-an-address"}, follow_redirects=True)
     assert 'class="flash error"' in refused.text

@@ -92,4 +92,6 @@ def choose_locale(session: Session, *, actor: Person, locale: str, now: datetime
     row = _setting(session, actor)
     if row.locale != locale:
         row.locale, row.updated_at = locale, now
+        audit.record(session, "settings_changed", actor=actor, subject_type="person", subject_id=actor.id, now=now,
+                     changed=["locale"])
         session.commit()

@@ -30,6 +30,7 @@ from .oversight import (
     SamplingItem,
     flag_names,
 )
+from .personal import Delivery, PersonSetting, Substitution
 from .process import (
     AUDIT_CHAIN_ID,
     AUDIT_GENESIS,
@@ -56,7 +57,8 @@ __all__ = [
     "UNIT_ROLES", "QUERY_ITEMS", "ROLE_LABELS", "AccountItem", "AccountKind", "AccountStatus", "Agency", "AgencyKind",
     "AgencyQueryItem", "Application", "ApplicationState", "AuditChain", "AuditEvent", "Base", "Delegation",
     "DefinitionVersion", "DiagramDraft", "FormChain", "HistoryEntry", "HumanTask", "Incident", "NationalIdReveal",
-    "Notification", "Person", "ProcessDefinition", "Role", "RoleHolding", "ScheduleRun",
+    "Notification", "Person", "PersonSetting", "ProcessDefinition", "Delivery", "Substitution", "Role", "RoleHolding",
+    "ScheduleRun",
     "TaskCandidate", "TaskState", "Unit", "WebirAccount", "audit_hash", "utcnow",
     "FLAG_NAMES", "FlagAction", "LegalBasis", "LogFlag", "QueryLog", "QueryLogFlagNote", "QueryLogImport",
     "SamplingDraw", "SamplingItem", "flag_names",

@@ -60,6 +60,8 @@ class WebirAccount(Base):
         str_enum(AccountStatus), default=AccountStatus.ACTIVE
     )
     effective_on: Mapped[date | None]
+    # The last day a deletion or job change leaves the account usable (its effective date minus one day).
+    valid_until: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[datetime | None]
     last_application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"))
@@ -78,6 +80,8 @@ class AccountItem(Base):
 
     account_id: Mapped[int] = mapped_column(ForeignKey("webir_account.id"), primary_key=True)
     item_code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    granted_on: Mapped[date | None]  # the effective date of the application that granted it
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"))
 
 
 class AgencyQueryItem(Base):

@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, utcnow
+from .base import Base, str_enum, utcnow
 from .org import Person
+from .personal import Delivery
 from .process import Application, HumanTask
 
 
@@ -36,6 +37,10 @@ class Notification(Base):
     email_claimed_at: Mapped[datetime | None]  # taken by a sender; set without emailed_at: attempted, outcome unknown
     email_attempts: Mapped[int] = mapped_column(default=0)
     email_error: Mapped[str | None] = mapped_column(Text)
+    # The person's choice per channel when it was made: shown / e-mailed at once, held for the day's digest, or not.
+    bell: Mapped[Delivery] = mapped_column(str_enum(Delivery), default=Delivery.EVERY, server_default="every")
+    email: Mapped[Delivery] = mapped_column(str_enum(Delivery), default=Delivery.EVERY, server_default="every")
+    digested_at: Mapped[datetime | None]  # folded into a digest notification
 
     person: Mapped[Person] = relationship()
     application: Mapped[Application | None] = relationship()

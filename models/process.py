@@ -209,6 +209,9 @@ class TaskCandidate(Base):
     # Copied from the task so the inbox is one index range scan, no join on state.
     is_open: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the person holds the step as someone's leave substitute (代理人): the holder they stand in for.
+    # A person id without a foreign key, so a join from this table to person still has one obvious way.
+    on_behalf_of_id: Mapped[int | None]
 
     person: Mapped[Person] = relationship()
 
@@ -228,8 +231,13 @@ class HistoryEntry(Base):
     opinion: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The holder a leave substitute (代理人) or a delegate (授權人員) decided for ("substitute 代 holder"); a person id
+    # without a foreign key, so a join from this table to person still has one obvious way (the actor).
+    on_behalf_of_id: Mapped[int | None]
 
     actor: Mapped[Person | None] = relationship()
+    on_behalf_of: Mapped[Person | None] = relationship(
+        primaryjoin="foreign(HistoryEntry.on_behalf_of_id) == Person.id", viewonly=True)
     application: Mapped[Application] = relationship(back_populates="history")
 
 

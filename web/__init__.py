@@ -37,6 +37,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from workflows import settings
 
     from . import auth, filters, i18n, inputs, scheduler, security
+    from .accounts import bp as accounts_bp
+    from .accounts import init as init_accounts
     from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .applications import bp as applications_bp
@@ -50,6 +52,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from .notifications import init as init_notifications
     from .oversight import bp as oversight_bp
     from .oversight import init as init_oversight
+    from .personal import bp as personal_bp
     from .tracking import bp as tracking_bp
 
     security.init_app(app)
@@ -66,6 +69,9 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.register_blueprint(admin_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(oversight_bp)
+    app.register_blueprint(accounts_bp)
+    init_accounts(app)
+    app.register_blueprint(personal_bp)
     init_audit(app)
     init_oversight(app)
     app.register_blueprint(editor_bp)

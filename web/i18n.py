@@ -12,15 +12,23 @@ and web code mark their own strings with ``_()`` / ``_l()``; the labels and mess
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, has_request_context, redirect, request, url_for
+from flask import Blueprint, abort, g, has_request_context, redirect, request, url_for
 from flask_babel import Babel, get_locale, get_translations, gettext, pgettext
 from flask_babel.speaklater import LazyString
+from flask_login import current_user
 from markupsafe import Markup, escape
 
+from workflows.personal.settings import choose_locale, preferred_locale
+
+from . import clock
+from .extensions import db
+
+log = logging.getLogger(__name__)
 DEFAULT_LOCALE = "zh_Hant_TW"
 # code → (name in its own language, the value of <html lang>)
 LANGUAGES = {"zh_Hant_TW": ("中文", "zh-Hant-TW"), "en": ("English", "en")}
@@ -57,11 +65,11 @@ bp = Blueprint("i18n", __name__)
 
 
 def select_locale() -> str | None:
-    """The ``lang`` cookie if it names a language we have; for the JSON API (a program, no cookie) also the
-    request's Accept-Language; else the default (Traditional Chinese)."""
+    """The signed-in person's own choice (it follows them), else the ``lang`` cookie; for the JSON API (a program,
+    no cookie) also the request's Accept-Language; else the default (Traditional Chinese)."""
     if not has_request_context():
         return None
-    code = request.cookies.get(COOKIE)
+    code = _person_locale() or request.cookies.get(COOKIE)
     if code in LANGUAGES:
         return code
     if request.path.startswith("/api/"):
@@ -70,6 +78,18 @@ def select_locale() -> str | None:
             if primary in ("zh", "en"):
                 return "en" if primary == "en" else None
     return None
+
+
+def _person_locale() -> str | None:
+    if "person_locale" not in g:
+        g.person_locale = None
+        user = current_user._get_current_object() if request.endpoint != "static" else None
+        if user is not None and user.is_authenticated:
+            try:
+                g.person_locale = preferred_locale(db.session, user)
+            except Exception:  # an error page after a failed transaction still renders, in the cookie's language
+                log.warning("could not read the language of %s", user.username, exc_info=True)
+    return g.person_locale
 
 
 def current_language() -> str:
@@ -184,6 +204,8 @@ def switch(code: str):
     """Set the ``lang`` cookie and go back to the page (same site only; anything else goes to the inbox)."""
     if code not in LANGUAGES:
         abort(404)
+    if current_user.is_authenticated:  # kept on the person too, so it follows them to another browser
+        choose_locale(db.session, actor=current_user, locale=code, now=clock.now())
     response = redirect(same_site_path(request.args.get("next")) or url_for("inbox.index"))
     response.set_cookie(COOKIE, code, max_age=COOKIE_MAX_AGE, path="/", samesite="Lax", httponly=True,
                         secure=request.is_secure)

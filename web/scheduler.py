@@ -1,6 +1,7 @@
 """APScheduler glue: a metronome that asks the core what is due.
 
-Jobs: the timer sweep, the e-mail outbox, and one cron job per recurring duty. It runs inside the
+Jobs: the timer sweep, the e-mail outbox, one cron job per recurring duty, and the daily ones: accounts stopped on
+their date, leave substitutes begun or ended, the 08:30 digest. It runs inside the
 web app when SCHEDULER_ENABLED is set (never in tests, never in the reloader's parent), or as its
 own process with `flask scheduler` — the production recipe. Two schedulers at once are safe: timers
 and duty periods are claimed in the database.
@@ -20,6 +21,9 @@ from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
 from workflows import notify as notifications
+from workflows.accounts.records import disable_ended_accounts
+from workflows.personal.digest import DIGEST_HOUR, DIGEST_MINUTE, send_digests
+from workflows.personal.substitutes import refresh_all_substitutes
 from workflows.timers import duties
 from workflows.timers import sweep as timers
 
@@ -50,6 +54,36 @@ def send_emails(app: Flask) -> int:
     with app.app_context():
         try:
             return notifications.send_pending_emails(db.session, mailer(app), clock.now())
+        finally:
+            db.session.remove()
+
+
+def end_accounts(app: Flask) -> list[int]:
+    """Stop the accounts whose approved deletion date has come (their role ended with the same date)."""
+    with app.app_context():
+        try:
+            ended = disable_ended_accounts(db.session, clock.now())
+            if ended:
+                log.info("accounts stopped on their date: %s", ended)
+            return ended
+        finally:
+            db.session.remove()
+
+
+def refresh_substitutes(app: Flask) -> int:
+    """At the start of each Taipei day: leave substitutes that began gain their rows, those that ended lose them."""
+    with app.app_context():
+        try:
+            return refresh_all_substitutes(db.session, clock.now())
+        finally:
+            db.session.remove()
+
+
+def digest(app: Flask) -> int:
+    """08:30 on working days (the core skips holidays): each person's held notifications as one message."""
+    with app.app_context():
+        try:
+            return send_digests(db.session, clock.now())
         finally:
             db.session.remove()
 
@@ -93,6 +127,14 @@ def build(app: Flask, scheduler: BaseScheduler) -> BaseScheduler:
                           args=[app, schedule.name], id=f"duty:{schedule.name}", max_instances=1, coalesce=True,
                           misfire_grace_time=3600)
     scheduler.add_job(logged(catch_up), args=[app], id="duty_catch_up", next_run_time=now)
+    scheduler.add_job(logged(end_accounts), CronTrigger(timezone=TAIPEI, hour=0, minute=1), args=[app],
+                      id="accounts_ending", next_run_time=now, max_instances=1, coalesce=True, misfire_grace_time=3600)
+    scheduler.add_job(logged(refresh_substitutes), CronTrigger(timezone=TAIPEI, hour=0, minute=0, second=30),
+                      args=[app], id="leave_substitutes", next_run_time=now, max_instances=1, coalesce=True,
+                      misfire_grace_time=3600)
+    scheduler.add_job(logged(digest), CronTrigger(timezone=TAIPEI, day_of_week="mon-fri", hour=DIGEST_HOUR,
+                                                  minute=DIGEST_MINUTE), args=[app], id="daily_digest",
+                      max_instances=1, coalesce=True, misfire_grace_time=3600)
     return scheduler
 
 

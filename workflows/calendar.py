@@ -34,3 +34,9 @@ def add_working_days(start: datetime, days: int) -> datetime:
 def local_date(moment: datetime) -> date:
     """The date in Taipei: role and delegation dates are Taiwanese dates, not UTC ones."""
     return moment.astimezone(TAIPEI).date()
+
+
+def roc_datetime_text(moment: datetime) -> str:
+    """民國115年12月03日 09:00（臺北時間）: how stored messages (e-mails) name a moment."""
+    local = moment.astimezone(TAIPEI)
+    return f"民國{local.year - 1911}年{local.month:02d}月{local.day:02d}日 {local:%H:%M}（臺北時間）"

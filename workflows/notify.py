@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from models import Application, HumanTask, Notification, Person
+from models.personal import Delivery, PersonSetting
 
 from .settings import SETTINGS
 
@@ -21,18 +22,34 @@ log = logging.getLogger(__name__)
 
 def notify(session: Session, people: list[Person], *, kind: str, subject: str, body: str, now: datetime,
            link: str | None = None, application: Application | None = None, task: HumanTask | None = None) -> None:
-    for person in {p.id: p for p in people}.values():
+    """One message per person, each channel as the person chose: at once, held for the day's digest, or off."""
+    unique = {p.id: p for p in people}
+    chosen = channels(session, list(unique))
+    for person in unique.values():
+        bell, email = chosen.get(person.id, (Delivery.EVERY, Delivery.EVERY))
         session.add(Notification(person_id=person.id, kind=kind, subject=subject, body=body, link=link,
-                                 application=application, human_task=task, created_at=now))
+                                 application=application, human_task=task, created_at=now, bell=bell, email=email))
+
+
+def channels(session: Session, person_ids: list[int]) -> dict[int, tuple[Delivery, Delivery]]:
+    """{person id: (bell, e-mail)} for those who chose; everyone else has every event on both."""
+    if not person_ids:
+        return {}
+    rows = session.execute(select(PersonSetting.person_id, PersonSetting.bell, PersonSetting.email)
+                           .where(PersonSetting.person_id.in_(person_ids)))
+    return {person_id: (bell, email) for person_id, bell, email in rows}
 
 
 def unread_count(session: Session, person: Person) -> int:
     return session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.person_id == person.id, Notification.read_at.is_(None))) or 0
+        Notification.person_id == person.id, Notification.read_at.is_(None),
+        Notification.bell == Delivery.EVERY)) or 0
 
 
 def list_notifications(session: Session, person: Person, limit: int = 100) -> list[Notification]:
-    return list(session.scalars(select(Notification).where(Notification.person_id == person.id)
+    """Under the bell: what the person chose to see there (digested events show as their digest)."""
+    return list(session.scalars(select(Notification).where(Notification.person_id == person.id,
+                                                           Notification.bell == Delivery.EVERY)
                                 .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)))
 
 
@@ -74,7 +91,8 @@ def send_pending_emails(session: Session, mailer: Mailer, now: datetime, limit: 
     """
     ids = session.scalars(select(Notification.id).join(Person).where(
         Notification.emailed_at.is_(None), Notification.email_claimed_at.is_(None),
-        Notification.email_attempts < MAX_EMAIL_ATTEMPTS, Person.email.is_not(None))
+        Notification.email == Delivery.EVERY, Notification.email_attempts < MAX_EMAIL_ATTEMPTS,
+        Person.email.is_not(None))
         .order_by(Notification.id).limit(limit)).all()
     sent = 0
     for note_id in ids:

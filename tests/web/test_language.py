@@ -165,8 +165,13 @@ def test_the_application_page_in_english(app):
     trail = staff.get(f"/applications/{application_id}/trail.json").get_json()
     assert trail["current"][0]["role"] == "Unit head" and trail["current"][0]["since_text"].startswith("since 2026-")
 
-    chinese = login(app.test_client(), "sw_staff").get(f"/applications/{application_id}").text
+    # The choice is kept on the person: it follows them to another browser, until they switch back.
+    elsewhere = login(app.test_client(), "sw_staff")
+    assert html_lang(elsewhere.get(f"/applications/{application_id}").text) == "en"
+    elsewhere.get("/lang/zh_Hant_TW?next=/")
+    chinese = elsewhere.get(f"/applications/{application_id}").text
     assert "審核中" in chinese and re.search(r"申請日期 1\d\d年\d\d月\d\d日", chinese)  # ROC dates stay in Chinese
+    assert html_lang(staff.get(f"/applications/{application_id}").text) == "zh-Hant-TW"  # and everywhere
 
 
 def test_the_export_follows_the_language(app):

@@ -7,7 +7,7 @@ import re
 import time_machine
 from sqlalchemy import select
 
-from models import HistoryEntry, HumanTask, TaskState
+from models import Application, HumanTask, TaskState
 from tests.conftest import NOW, QUERIER_ADD
 from tests.web.test_sheets import flat, pdf_text
 from tests.workflows.filing.test_chains import ITEMS_CHAIN
@@ -87,14 +87,14 @@ def test_the_step_filter_lists_the_names_people_see_and_filters_by_them(app, ses
         assert [i.id for i in items] == [moved.id]
 
 
-def test_a_substitutes_sign_off_reads_substitute_for_holder(app, session, person, monkeypatch, tmp_path):
-    """Where the history records whom a substitute signed for (HistoryEntry.on_behalf_of), page and sheet say so."""
+def test_a_substitutes_sign_off_reads_substitute_for_holder(app, session, person, tmp_path):
+    """Where the history records whom a substitute signed for (HistoryEntry.on_behalf_of_id), page and sheet say so."""
     filed = submit_application(session, form_key="querier_account", data=dict(QUERIER_ADD), actor=person("sw_staff"),
                                now=NOW)
     decide(session, person, filed.id, "sw_unit_head", "unit_head_review")
-    holder = person("sw_head")
-    monkeypatch.setattr(HistoryEntry, "on_behalf_of", property(
-        lambda entry: holder if entry.step == "unit_head_review" else None), raising=False)
+    entry = next(h for h in session.get(Application, filed.id).history if h.step == "unit_head_review")
+    entry.on_behalf_of_id = person("sw_head").id  # as a decision by a leave substitute records it
+    session.commit()
     client = login(app, "sw_staff")
     assert "陳志明 代 李文彬" in history_text(client.get(f"/applications/{filed.id}").text)
     assert "陳志明代李文彬" in flat(pdf_text(client.get(f"/applications/{filed.id}/sheet.pdf").data, tmp_path, "x"))

@@ -56,3 +56,15 @@ def test_the_scheduler_registers_only_the_duties_left_on(app, monkeypatch):
     jobs = {job.id for job in build(app, BackgroundScheduler(timezone=TAIPEI)).get_jobs()}
     assert "duty:password_reminder" not in jobs and "duty:account_review" in jobs
     assert {"timer_sweep", "email_outbox", "duty_catch_up"} <= jobs
+
+
+def test_the_daily_jobs_run_at_their_taipei_times(app):
+    digest = scheduled(app, "daily_digest")
+    fields = {f.name: str(f) for f in digest.trigger.fields}
+    assert (fields["day_of_week"], fields["hour"], fields["minute"]) == ("mon-fri", "8", "30")
+    assert str(digest.trigger.timezone) == TAIPEI
+    assert digest.func(*digest.args) == 0  # nothing held in the demo city
+    for job_id in ("accounts_ending", "leave_substitutes"):
+        job = scheduled(app, job_id)
+        assert str(job.trigger.timezone) == TAIPEI and {f.name: str(f) for f in job.trigger.fields}["hour"] == "0"
+        assert job.func(*job.args) in ([], 0)

@@ -74,7 +74,25 @@ SCHEMAS = {
     "HistoryEntry": {"type": "object", "properties": {
         "step": {"type": "string"}, "step_name": {"type": "string"}, "role": {"type": "string"},
         "actor": {"type": ["string", "null"]}, "decision": {"type": "string"},
-        "opinion": {"type": ["string", "null"]}, "data": {"type": ["object", "null"]}, "at": TIME}},
+        "opinion": {"type": ["string", "null"]}, "data": {"type": ["object", "null"]}, "at": TIME,
+        "on_behalf_of": {"type": ["string", "null"],
+                         "description": "the holder a leave substitute or a delegate decided for (username)"}}},
+    "Substitute": {"type": "object", "required": ["person", "substitute", "from", "to"], "properties": {
+        "person": {"type": "string"}, "substitute": {"type": "string"},
+        "from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"}}},
+    "RosterAccount": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "username": {"type": "string"}, "name": {"type": "string"},
+        "unit": {"type": ["string", "null"]}, "kind": {"enum": ["querier", "manager"]},
+        "egov_account": {"type": "string"}, "status": {"enum": ["active", "disabled"]},
+        "effective_on": {"type": ["string", "null"], "format": "date"},
+        "valid_until": {"type": ["string", "null"], "format": "date",
+                        "description": "the last usable day of an approved deletion or job change"},
+        "disabled_on": {"type": ["string", "null"], "format": "date"},
+        "application": {"type": ["integer", "null"], "description": "the application that last changed it"},
+        "items": {"type": "array", "items": {"type": "object", "properties": {
+            "code": {"type": "string"}, "name": {"type": "string"},
+            "since": {"type": ["string", "null"], "format": "date"},
+            "application": {"type": ["integer", "null"], "description": "the application that granted it"}}}}}},
     "Application": {"type": "object", "required": ["id", "state", "definition", "current_tasks", "history"],
                     "properties": {
         "id": {"type": "integer"}, "form": {"type": "string"}, "title": {"type": "string"},
@@ -264,6 +282,23 @@ def document() -> dict:
         "/people/{username}/deactivate": {"post": _op(
             "Deactivate a person: log-ins refused, sessions and tokens ended at once (administrators)",
             {"200": _json(_ref("PersonAccess"))}, tag="people", params=[username], errors=(401, 403, 404))},
+        "/people/{username}/substitute": {
+            "put": _op("Set the person's leave substitute (代理人) for a date range, replacing any other (the "
+                       "person, their unit or agency head, or an administrator); the substitute must be active and "
+                       "of the same agency", {"200": _json(_ref("Substitute"))}, tag="people", params=[username],
+                       errors=(401, 403, 404, 422), body={
+                           "type": "object", "required": ["substitute", "from", "to"], "properties": {
+                               "substitute": {"type": "string"}, "from": {"type": "string", "format": "date"},
+                               "to": {"type": "string", "format": "date"}}}),
+            "delete": _op("End the person's leave substitute today", {"204": {"description": "Ended"}},
+                          tag="people", params=[username], errors=(401, 403, 404))},
+        "/accounts": {"get": _op(
+            "An agency's WebIR account roster: items since when and through which application, disabled accounts "
+            "with their date (the agency's managers; 勞工局 and 資訊處 staff for their city; administrators)",
+            {"200": _json({"type": "object", "properties": {
+                "agency": {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}}},
+                "accounts": _array("RosterAccount")}})}, tag="accounts", errors=(401, 403, 404),
+            params=[_query("agency", {"type": "string"}, "agency code; default: one's own")])},
         "/forms": {"get": _op("Forms this person may file", {"200": _json(_array("Form"))}, tag="forms")},
         "/forms/{key}": {"get": _op("A form's fields", {"200": _json(_ref("Form"))}, tag="forms", params=[key],
                                     errors=(401, 403, 404))},

@@ -46,7 +46,8 @@ def _application_json(view: ApplicationView) -> dict:
         "current_tasks": [{"id": t.id, "step": t.step, "name": t.name, "role": t.role, "candidates": t.candidates,
                            "since": t.since.isoformat()} for t in view.current_tasks],
         "history": [{"step": h.step, "step_name": h.step_name, "role": h.role, "actor": h.actor,
-                     "decision": h.decision, "opinion": h.opinion, "data": h.data, "at": h.at.isoformat()}
+                     "decision": h.decision, "opinion": h.opinion, "data": h.data, "at": h.at.isoformat(),
+                     "on_behalf_of": h.on_behalf_of}
                     for h in view.history],
     }
 

@@ -21,7 +21,7 @@ from models import (
 
 from .. import audit
 from ..calendar import local_date
-from .records import active_account, disable_account
+from .records import active_account, disable_account, end_account_on
 from .review import apply_review
 from .transfers import apply_transfer
 
@@ -34,8 +34,20 @@ def _effective(data: dict[str, Any], now: datetime) -> date:
     return date.fromisoformat(data["effective_date"]) if data.get("effective_date") else local_date(now)
 
 
-def _set_items(account: WebirAccount, codes: list[str]) -> None:
-    account.items = [AccountItem(item_code=c) for c in codes]
+def _set_items(account: WebirAccount, codes: list[str], app: Application, on: date) -> None:
+    """The approved items; an item the account already held keeps the date and application that granted it."""
+    held = {i.item_code: i for i in account.items}
+    account.items = [held.get(c) or AccountItem(item_code=c, granted_on=on, application_id=app.id) for c in codes]
+
+
+def _grant_querier_role(session: Session, app: Application, account: WebirAccount) -> None:
+    """The loop closes: an approved querier account makes its holder a querier in their unit from its date."""
+    holdings = session.scalars(select(RoleHolding).where(
+        RoleHolding.person_id == app.applicant_id, RoleHolding.role == Role.QUERIER,
+        RoleHolding.agency_id == app.agency_id)).all()
+    if not any(h.valid_until is None or h.valid_until >= account.effective_on for h in holdings):
+        session.add(RoleHolding(person_id=app.applicant_id, role=Role.QUERIER, agency_id=app.agency_id,
+                                unit_id=app.unit_id, valid_from=account.effective_on))
 
 
 def _querier_account(session: Session, app: Application, data: dict[str, Any], now: datetime) -> dict:
@@ -43,16 +55,19 @@ def _querier_account(session: Session, app: Application, data: dict[str, Any], n
     kind = data["request_type"]
     if kind == "delete" or (kind == "job_change" and not data.get("items")):
         if account:
-            disable_account(account, app, now)
-        return {"account": account.id if account else None, "status": "disabled"}
+            end_account_on(account, app, _effective(data, now), now)
+            return {"account": account.id, "status": account.status.value,
+                    "valid_until": account.valid_until.isoformat()}
+        return {"account": None, "status": "disabled"}
     if account is None:
         account = WebirAccount(person_id=app.applicant_id, agency_id=app.agency_id, kind=AccountKind.QUERIER,
                                egov_account=data["egov_account"], created_at=now)
         session.add(account)
     account.effective_on = _effective(data, now)
     account.last_application_id = app.id
-    _set_items(account, data.get("items") or [])
+    _set_items(account, data.get("items") or [], app, account.effective_on)
     session.flush()
+    _grant_querier_role(session, app, account)
     return {"account": account.id, "status": "active", "items": data.get("items") or []}
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import AccountKind, AccountStatus, Application, WebirAccount
+from models import AccountKind, AccountStatus, Application, Role, WebirAccount
 
 from .. import audit
+from ..calendar import local_date
+
+# The role a WebIR account of each kind gives its holder while it lasts.
+ACCOUNT_ROLES = {AccountKind.QUERIER: Role.QUERIER, AccountKind.MANAGER: Role.AGENCY_MANAGER}
 
 
 def active_account(session: Session, person_id: int, kind: AccountKind) -> WebirAccount | None:
@@ -22,6 +26,46 @@ def disable_account(account: WebirAccount, app: Application, now: datetime) -> N
     account.status = AccountStatus.DISABLED
     account.disabled_at = now
     account.last_application_id = app.id
+    if account.kind == AccountKind.QUERIER:
+        end_role(account, local_date(now) - timedelta(days=1))
+
+
+def end_role(account: WebirAccount, last_day: date) -> None:
+    """The role this account gave ends after ``last_day`` (a holding that had not begun by then never begins)."""
+    role = ACCOUNT_ROLES[account.kind]
+    for holding in account.person.roles:
+        if (holding.role == role and holding.agency_id == account.agency_id
+                and (holding.valid_until is None or holding.valid_until > last_day)):
+            holding.valid_until = last_day
+
+
+def end_account_on(account: WebirAccount, app: Application, effective: date, now: datetime) -> None:
+    """A deletion or job change: the account and its role last until the day before ``effective``.
+
+    Dated today or earlier it stops at once; dated later it stays usable until then and
+    ``disable_ended_accounts`` stops it on the date.
+    """
+    account.valid_until = effective - timedelta(days=1)
+    account.last_application_id = app.id
+    end_role(account, account.valid_until)
+    if effective <= local_date(now):
+        account.status = AccountStatus.DISABLED
+        account.disabled_at = now
+
+
+def disable_ended_accounts(session: Session, now: datetime) -> list[int]:
+    """Stop every account whose last day has passed (the daily job); one audit event each."""
+    accounts = session.scalars(select(WebirAccount).where(
+        WebirAccount.status == AccountStatus.ACTIVE, WebirAccount.valid_until < local_date(now))
+        .order_by(WebirAccount.id)).all()
+    for account in accounts:
+        account.status = AccountStatus.DISABLED
+        account.disabled_at = now
+        audit.record(session, "account_disabled", actor=None, subject_type="webir_account", subject_id=account.id,
+                     now=now, application=account.last_application_id, person=account.person.username,
+                     decision="delete", reason=f"{account.valid_until.isoformat()} 後停用（依核准之生效日期）")
+    session.commit()
+    return [a.id for a in accounts]
 
 
 ACCOUNT_DECISIONS = {"keep": "保留", "narrow": "縮減查調項目", "delete": "刪除（停用）帳號"}

@@ -76,7 +76,8 @@ class HistoryRow:
     details: list[str] = field(default_factory=list)
     # The step's data as the form shows it: each value with its field (label, type, choices), in form order.
     shown: list[tuple[Field, Any]] = field(default_factory=list)
-    on_behalf_of: str | None = None  # the holder a substitute signed for (代)
+    on_behalf_of: str | None = None  # the holder a delegate or leave substitute decided for (username)
+    on_behalf_of_name: str | None = None
     # What the step's own button said when it was not a plain 同意 (已核閱／完成 on a reminder, 完成清查 ...).
     approve_label: str | None = None
 
@@ -138,6 +139,7 @@ def inbox_counts(session: Session, person: Person) -> dict[str, int]:
 _VIEW_LOAD = (
     selectinload(Application.tasks).selectinload(HumanTask.candidates).joinedload(TaskCandidate.person),
     selectinload(Application.history).joinedload(HistoryEntry.actor),
+    selectinload(Application.history).joinedload(HistoryEntry.on_behalf_of),
     joinedload(Application.definition_version).joinedload(DefinitionVersion.definition),
     joinedload(Application.applicant), joinedload(Application.agency), joinedload(Application.unit),
 )
@@ -180,7 +182,8 @@ def _history_row(form_key: str, step_form: str | None, h: HistoryEntry) -> Histo
     return HistoryRow(h.step, h.step_name, h.role, ROLE_LABELS.get(h.role, h.role),
                       h.actor.username if h.actor else None, h.actor.name if h.actor else None,
                       h.decision, h.opinion, data, h.created_at, _details(h.data),
-                      shown_fields(form_key, step_form, data), _name_of(getattr(h, "on_behalf_of", None)),
+                      shown_fields(form_key, step_form, data),
+                      h.on_behalf_of.username if h.on_behalf_of else None, _name_of(h.on_behalf_of),
                       _approve_label(step_form) if h.decision == "approve" else None)
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import case, or_, select, true
 from sqlalchemy.orm import Session
 
 from models import AGENCY_ROLES, CITY_ROLES, UNIT_ROLES, Agency, Application, Delegation, Person, Role, RoleHolding
+from models.personal import Substitution
 
 
 def _holder_ids(role: str, application: Application, on: date):
@@ -41,6 +42,11 @@ def delegates_of(session: Session, principals: list[Person], role: str, on: date
     return list(session.scalars(query.order_by(Person.id)).unique())
 
 
+def leave_substitutes_of(holders, on: date):
+    """SELECT of the ids standing in for any of ``holders`` on ``on`` as their leave substitute (代理人)."""
+    return select(Substitution.substitute_id).where(Substitution.principal_id.in_(holders), Substitution.valid_on(on))
+
+
 def _candidates(role: str | None, application: Application, on: date):
     """SELECT of everyone who may complete a step in ``role``, holders first; None when the role has no scope."""
     holders = _holder_ids(role or "", application, on)
@@ -48,10 +54,11 @@ def _candidates(role: str | None, application: Application, on: date):
         return None
     delegates = select(Delegation.delegate_id).where(
         Delegation.principal_id.in_(holders), Delegation.role == role, Delegation.valid_on(on))
-    # One query for a step's people: the holders first, then their delegates (授權人員).
+    # One query for a step's people: the holders first, then their delegates (授權人員) and leave substitutes.
     is_delegate = case((Person.id.in_(holders), 0), else_=1)
     return select(Person).where(
-        or_(Person.id.in_(holders), Person.id.in_(delegates)), Person.active.is_(True),
+        or_(Person.id.in_(holders), Person.id.in_(delegates), Person.id.in_(leave_substitutes_of(holders, on))),
+        Person.active.is_(True),
         Person.id != application.applicant_id if application.applicant_id else true()).order_by(is_delegate, Person.id)
 
 

@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 from models import HistoryEntry, HumanTask, Person, TaskState
 
 from .. import audit
+from ..calendar import local_date
 from ..engine import Run
+from .on_behalf import acting_for
 from .sync import close_task, sync
 
 
@@ -26,10 +28,13 @@ def apply_decision(session: Session, task: HumanTask, run: Run, *, actor: Person
     app = task.application
     run.complete(task.task_guid, {**data, "decision": decision, "opinion": opinion})
     close_task(task, TaskState.COMPLETED, now, actor)
+    principal = acting_for(session, task.role, app, actor, local_date(now))
     session.add(HistoryEntry(application=app, step=task.step, step_name=task.name, role=task.role,
                              actor_id=actor.id, decision=decision, opinion=opinion or None,
                              data={k: v for k, v in data.items() if v not in (None, [], "")} or None,
-                             created_at=now))
+                             created_at=now, on_behalf_of_id=principal.id if principal else None))
+    if principal:
+        noted["on_behalf_of"] = principal.username
     audit.record(session, "task_completed", actor=actor, subject_type="human_task", subject_id=task.id,
                  now=now, application=app.id, step=task.step, decision=decision, **noted)
     sync(session, app, run, now)

@@ -17,8 +17,10 @@ from ..accounts.transfers import TIMER_ACTIONS
 from ..calendar import add_working_days, local_date
 from ..engine import SERIALIZER_VERSION, Run
 from ..errors import Conflict
+from .announcements import announce_outcome, announce_tasks
 from .candidates import resolve_candidates
 from .diagrams import load_diagram
+from .on_behalf import substituted_principals
 from .reminders import notify_fired_timers
 
 _OUTCOMES = {"reject": ApplicationState.REJECTED, "withdraw": ApplicationState.WITHDRAWN}
@@ -60,9 +62,7 @@ def sync(session: Session, app: Application, run: Run, now: datetime,
     for row in app.tasks:
         if row.state == TaskState.OPEN and row.task_guid not in ready:
             close_task(row, TaskState.CANCELLED, now)
-    for guid, task in ready.items():
-        if guid not in known:
-            _open_task(session, app, task, now)
+    opened = [_open_task(session, app, task, now) for guid, task in ready.items() if guid not in known]
     run_timer_actions(session, app, run, now)
     app.state = outcome or _state_of(app, run)
     waiting = [row.created_at for row in app.tasks if row.state == TaskState.OPEN]
@@ -84,6 +84,9 @@ def sync(session: Session, app: Application, run: Run, now: datetime,
     app.serializer_version = SERIALIZER_VERSION
     app.next_timer_at = run.next_timer_at()
     app.updated_at = now
+    if not app.is_open:
+        announce_outcome(session, app, now)
+    announce_tasks(session, app, opened, run.data, now)
 
 
 def run_timer_actions(session: Session, app: Application, run: Run, now: datetime) -> None:
@@ -104,13 +107,16 @@ def _due_at(task, now: datetime) -> datetime | None:
     return add_working_days(now, task.due_working_days) if task.due_working_days else None
 
 
-def _open_task(session: Session, app: Application, task, now: datetime) -> None:
+def _open_task(session: Session, app: Application, task, now: datetime) -> tuple[HumanTask, list[Person]]:
     people = resolve_candidates(session, task.lane, app, local_date(now))
+    behalf = substituted_principals(session, people, local_date(now))
     row = HumanTask(application=app, task_guid=task.guid, step=task.step, name=task.name,
                     role=task.lane or "", form=task.form, state=TaskState.OPEN, created_at=now,
                     due_at=_due_at(task, now),
-                    candidates=[TaskCandidate(person=p, created_at=now) for p in people])
+                    candidates=[TaskCandidate(person=p, created_at=now, on_behalf_of_id=behalf.get(p.id))
+                                for p in people])
     session.add(row)
+    return row, people
 
 
 def is_amend_step(role: str | None, form: str | None) -> bool:

@@ -229,7 +229,8 @@ def test_an_overdue_review_reminds_the_manager_then_escalates_to_the_agency_head
         clock.move_to(when)
         session.expire_all()
         assert timers.sweep(session, when).fired == fired, when
-    notes = session.scalars(select(Notification).where(Notification.application_id == app.id)
+    notes = session.scalars(select(Notification).where(Notification.application_id == app.id,
+                                                       Notification.kind != "task_arrived")
                             .order_by(Notification.id)).all()
     assert [(n.kind, n.person.username) for n in notes] == [("reminder", "manager"), ("escalation", "sw_head")]
     assert "機關管理者清查使用者帳號權限" in notes[1].subject

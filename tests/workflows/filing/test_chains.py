@@ -5,7 +5,7 @@ Each step is found the way an approver finds it, in ``list_inbox``, and decided 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -27,6 +27,7 @@ from models import (
 )
 from tests.conftest import ITEMS_CHANGE, MANAGER_ADD, NOW, QUERIER_ADD, REGISTRATION
 from workflows.accounts.effects import active_account, agency_items
+from workflows.accounts.records import disable_ended_accounts
 from workflows.demo import PEOPLE
 from workflows.editor.deploy import deploy
 from workflows.errors import Conflict
@@ -242,11 +243,18 @@ def test_querier_delete_or_job_change_without_items_disables_the_account(session
     app = walk(submit("applicant", "querier_account", data), QUERIER_CHAIN)
 
     assert app.state == "completed"
-    assert active_account(session, person("applicant").id, AccountKind.QUERIER) is None
+    # Dated 115/12/01 at the setup step: usable (and a querier) until 30 November, stopped on 1 December.
     account = session.get(WebirAccount, account_id)
-    assert account.status == AccountStatus.DISABLED
-    assert account.disabled_at == NOW + timedelta(minutes=1)
+    assert (account.status, account.valid_until) == (AccountStatus.ACTIVE, date(2026, 11, 30))
     assert account.last_application_id == app.id
+    applicant = person("applicant")
+    assert applicant.holds(Role.QUERIER, date(2026, 11, 30)) and not applicant.holds(Role.QUERIER, date(2026, 12, 1))
+    assert disable_ended_accounts(session, datetime(2026, 11, 30, 15, 0, tzinfo=UTC)) == []  # 23:00 Taipei
+    stopped_at = datetime(2026, 11, 30, 16, 0, tzinfo=UTC)  # 00:00 on 1 December in Taipei
+    assert disable_ended_accounts(session, stopped_at) == [account_id]
+    assert active_account(session, applicant.id, AccountKind.QUERIER) is None
+    assert (account.status, account.disabled_at) == (AccountStatus.DISABLED, stopped_at)
+    assert disable_ended_accounts(session, stopped_at + timedelta(days=1)) == []  # once
 
 
 def test_manager_account_add_walks_nine_desks_and_makes_an_agency_manager(session, person, submit, walk, view):
@@ -504,6 +512,8 @@ def test_the_delegate_signs_the_agency_head_step(session, person, submit, walk, 
     entry = view(app).history[-1]
     assert (entry.step, entry.actor, entry.role, entry.opinion) == ("agency_head_review", "sw_deputy",
                                                                    "agency_head", "代為決行")
+    assert (entry.on_behalf_of, entry.on_behalf_of_name) == ("sw_head", "李文彬")  # 黃淑芬 代 李文彬
+    assert view(app).history[-2].on_behalf_of is None  # the unit head signed in their own right
     app = walk(app, MANAGER_CHAIN[2:])
     assert app.state == "completed"
 

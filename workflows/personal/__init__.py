@@ -1,0 +1,1 @@
+"""What a person sets for themselves: leave substitutes, how they are told, their language."""

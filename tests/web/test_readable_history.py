@@ -79,6 +79,10 @@ def test_the_step_filter_lists_the_names_people_see_and_filters_by_them(app, ses
     select_html = page.split('name="step"', 1)[1].split("</select>", 1)[0]
     assert '<option value="機關管理者設定帳號">機關管理者設定帳號</option>' in select_html
     assert "agency_manager_setup" not in select_html
+    registrations = login(app, "sw_head").get("/applications/?form=query_registration").text
+    steps = re.findall(r'<option value="([^"]*)"', registrations.split('name="step"', 1)[1].split("</select>")[0])
+    assert steps == ["", *list_step_names(session, "query_registration")] and "機關管理者設定帳號" not in steps
+    assert {"單位主管核可", "申請人補正或撤回"} <= set(steps)
     found = login(app, "sw_head").get("/applications/?step=機關管理者設定帳號").text
     assert f'value="{moved.id}" form="sheets"' in found and f'value="{waiting.id}" form="sheets"' not in found
     # The API's filter by the diagram's id still works, and the core takes either.

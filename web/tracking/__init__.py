@@ -71,7 +71,7 @@ def _search_form() -> SearchForm:
     agencies = list_agencies(db.session)
     form.agency.choices = choices([("", every), *((str(i), n) for i, n in agencies)], translate=False)
     # Step names are diagram data (shown as drawn); an id from an older link still filters, listed as given.
-    steps = list_step_names(db.session)
+    steps = list_step_names(db.session, form.form.data or None)  # a chosen form lists its own steps
     asked = form.step.data
     form.step.choices = choices([("", every), *((n, n) for n in steps),
                                  *([(asked, asked)] if asked and asked not in steps else [])], translate=False)

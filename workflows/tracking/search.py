@@ -18,6 +18,7 @@ from models import (
     DefinitionVersion,
     HumanTask,
     Person,
+    ProcessDefinition,
     TaskCandidate,
     TaskState,
     Unit,
@@ -188,12 +189,14 @@ def list_agencies(session: Session) -> list[tuple[int, str]]:
     return [(i, n) for i, n in session.execute(select(Agency.id, Agency.name).order_by(Agency.id))]
 
 
-def list_step_names(session: Session) -> list[str]:
-    """The names of the human steps of every deployed diagram, as people see them, each once in chain order.
+def list_step_names(session: Session, process: str | None = None) -> list[str]:
+    """The names of the human steps of every deployed diagram (or one process's), as people see them, each once.
 
     Every version counts: an application still running on an earlier version waits at that version's steps.
     """
-    versions = session.scalars(select(DefinitionVersion).order_by(DefinitionVersion.definition_id,
-                                                                  DefinitionVersion.version.desc()))
+    query = select(DefinitionVersion).order_by(DefinitionVersion.definition_id, DefinitionVersion.version.desc())
+    if process:
+        query = query.join(ProcessDefinition).where(ProcessDefinition.key == process)
+    versions = session.scalars(query)
     names = (task.name for version in versions for task in load_diagram(version).user_tasks.values())
     return list(dict.fromkeys(names))

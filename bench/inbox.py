@@ -142,6 +142,7 @@ def seed(session, args, rng: random.Random) -> None:
                 rows.clear()
         session.commit()
 
+    state_version = json.loads(state_json).get("serializer_version", "1.5")
     opened = 0
     for n, is_open in enumerate(open_flags):
         key, version_id = rng.choice(versions)
@@ -155,7 +156,7 @@ def seed(session, args, rng: random.Random) -> None:
             state = rng.choice(["completed"] * 7 + ["rejected"] * 2 + ["withdrawn"])
         apps.append(dict(id=app_id, form_key=key, definition_version_id=version_id, applicant_id=applicant.id,
                          agency_id=agency, unit_id=applicant.unit_id, state=state, data=form_data,
-                         workflow_state=state_json, trail=trail, serializer_version="1.5", lock_version=1,
+                         workflow_state=state_json, trail=trail, serializer_version=state_version, lock_version=1,
                          created_at=created,
                          updated_at=since, closed_at=None if is_open else since,
                          waiting_since=since if is_open else None))

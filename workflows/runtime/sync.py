@@ -78,12 +78,21 @@ def sync(session: Session, app: Application, run: Run, now: datetime,
                      subject_id=app.id, now=now)
     if run.fired:
         notify_fired_timers(session, app, run, now)
-    trail = run.trail()
-    app.trail = {"done": trail.done, "flows": [list(f) for f in trail.flows]}
+    app.trail = merged_trail(app.trail, run)
     app.workflow_state = run.save()
     app.serializer_version = SERIALIZER_VERSION
     app.next_timer_at = run.next_timer_at()
     app.updated_at = now
+
+
+def merged_trail(saved: dict | None, run: Run) -> dict:
+    """The trail so far plus what the engine did in this use case: the saved state keeps no finished steps."""
+    done = list((saved or {}).get("done", []))
+    flows = [list(f) for f in (saved or {}).get("flows", [])]
+    trail = run.trail()
+    done += [node for node in trail.done if node not in done]
+    flows += [list(f) for f in trail.flows if list(f) not in flows]
+    return {"done": done, "flows": flows}
 
 
 def run_timer_actions(session: Session, app: Application, run: Run, now: datetime) -> None:

@@ -15,6 +15,7 @@ and are saved in the new form at their next step.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from types import ModuleType
@@ -202,17 +203,25 @@ def _task_from_dict(dct: dict, workflow, registry) -> None:
 _local = threading.local()
 
 
+SERIALIZER_CACHE_SIZE = 64  # per thread, least recently used dropped first (each holds its diagram)
+
+
 def _serializer(diagram: ParsedDiagram) -> BpmnWorkflowSerializer:
     """One serializer per diagram and thread: the registry is neither shareable nor cheap to build."""
-    cache = _local.__dict__.setdefault("serializers", {})
+    cache = _local.__dict__.setdefault("serializers", OrderedDict())
     key = (diagram.process_id, diagram.sha256)
-    if key not in cache:
+    serializer = cache.get(key)
+    if serializer is None or serializer.diagram is not diagram:
         converter = type("SpecFreeConverter", (_SpecFreeConverter,), {"diagram": diagram})
         config = dict(DEFAULT_CONFIG)
         config[BpmnWorkflow] = converter
         registry = BpmnWorkflowSerializer.configure(config)
-        cache[key] = _Serializer(registry, version=SERIALIZER_VERSION)
-    return cache[key]
+        serializer = cache[key] = _Serializer(registry, version=SERIALIZER_VERSION)
+        serializer.diagram = diagram
+        while len(cache) > SERIALIZER_CACHE_SIZE:
+            cache.popitem(last=False)
+    cache.move_to_end(key)
+    return serializer
 
 
 class _Serializer(BpmnWorkflowSerializer):

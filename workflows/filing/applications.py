@@ -87,15 +87,21 @@ def submit_application(session: Session, *, form_key: str, data: dict[str, Any],
     clean = _validated(session, form, data, actor)
     version = latest_version(session, form_key)
     run = Run.start(load_diagram(version), {**engine_values(form, clean), **timer_data()})
-    app = Application(form_key=form_key, definition_version=version, applicant=actor, agency_id=actor.agency_id,
+    app = Application(form_key=form_key, definition_version=version, applicant=actor, applicant_id=actor.id,
+                      agency_id=actor.agency_id,
                       unit_id=actor.unit_id, data=clean, workflow_state="", serializer_version=SERIALIZER_VERSION,
                       created_at=now, updated_at=now)
-    session.add(app)
-    session.flush()
     app.agency = actor.agency
-    sync(session, app, run, now)
-    session.add(HistoryEntry(application=app, step="start", step_name="提出申請", role=Role.APPLICANT,
-                             actor_id=actor.id, decision="submit", created_at=now))
+    session.add(app)
+    if run.is_completed:
+        session.flush()  # a chain that ends at once audits its closing, which needs the id
+    # Nothing is written before the engine's work is done: on SQLite the first INSERT takes the write lock,
+    # held until the commit, so the rows go out together at the flush below.
+    with session.no_autoflush:
+        sync(session, app, run, now)
+        session.add(HistoryEntry(application=app, step="start", step_name="提出申請", role=Role.APPLICANT,
+                                 actor_id=actor.id, decision="submit", created_at=now))
+    session.flush()
     audit.record(session, "application_submitted", actor=actor, subject_type="application", subject_id=app.id,
                  now=now, form=form_key, version=version.version)
     session.commit()

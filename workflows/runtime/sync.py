@@ -118,7 +118,7 @@ def _open_task(session: Session, app: Application, task, now: datetime) -> None:
     row = HumanTask(application=app, task_guid=task.guid, step=task.step, name=task.name,
                     role=task.lane or "", form=task.form, state=TaskState.OPEN, created_at=now,
                     due_at=_due_at(task, now),
-                    candidates=[TaskCandidate(person=p, created_at=now) for p in people])
+                    candidates=[TaskCandidate(person=p, created_at=now, form_key=app.form_key) for p in people])
     session.add(row)
 
 

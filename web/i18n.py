@@ -16,7 +16,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, has_request_context, redirect, request, url_for
+from flask import Blueprint, abort, g, has_request_context, redirect, request, url_for
 from flask_babel import Babel, get_locale, get_translations, gettext, pgettext
 from flask_babel.speaklater import LazyString
 from markupsafe import Markup, escape
@@ -65,9 +65,16 @@ def select_locale() -> str | None:
 
 
 def current_language() -> str:
+    """The request's language, worked out once per request: a page asks for every label, date and row."""
+    cached = g.get("_language") if has_request_context() else None
+    if cached is not None:
+        return cached
     locale = get_locale()
     code = str(locale) if locale is not None else DEFAULT_LOCALE
-    return code if code in LANGUAGES else DEFAULT_LOCALE
+    code = code if code in LANGUAGES else DEFAULT_LOCALE
+    if has_request_context() and locale is not None:
+        g._language = code
+    return code
 
 
 def is_chinese() -> bool:

@@ -288,6 +288,7 @@ class Run:
         self._wf = workflow
         self.fired: list[str] = []  # timers (boundary and intermediate) that fired during this use case, in order
         self._wf.script_engine = SCRIPT_ENGINE  # never trust the default engine after a restore
+        self._ready_cache: list[ReadyTask] | None = None  # until the engine moves
 
     @classmethod
     def start(cls, diagram: ParsedDiagram, data: dict[str, Any]) -> Run:
@@ -304,7 +305,9 @@ class Run:
         return _serializer(self.diagram).serialize_json(self._wf)
 
     def ready_tasks(self) -> list[ReadyTask]:
-        return [self._ready(t) for t in self._wf.get_tasks(state=TaskState.READY, manual=True)]
+        if self._ready_cache is None:
+            self._ready_cache = [self._ready(t) for t in self._wf.get_tasks(state=TaskState.READY, manual=True)]
+        return list(self._ready_cache)
 
     def complete(self, guid: str, data: dict[str, Any]) -> None:
         """Complete a ready human task with the decision data and run on."""
@@ -317,6 +320,7 @@ class Run:
         task.data.update(data)
         # Completing a task re-checks waiting timers, so a due one may fire here too: one count around both.
         before = self._fired_timers()
+        self._ready_cache = None
         try:
             task.run()
         except _RUN_ERRORS as exc:
@@ -325,9 +329,11 @@ class Run:
 
     def update_data(self, guid: str, data: dict[str, Any]) -> None:
         """Replace form data on a ready task before it is completed (amendment)."""
+        self._ready_cache = None
         self._wf.get_task_from_id(UUID(guid)).data.update(data)
 
     def cancel(self) -> None:
+        self._ready_cache = None
         self._wf.cancel()
 
     @property
@@ -367,6 +373,7 @@ class Run:
 
     def _advance(self, refresh: bool = False, before: list | None = None) -> None:
         before = self._fired_timers() if before is None else before
+        self._ready_cache = None
         try:
             if refresh:
                 self._wf.refresh_timers()
@@ -376,7 +383,10 @@ class Run:
         self._note_fired(before)
 
     def _fired_timers(self) -> list:
-        return [t for t in self._wf.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id in self.diagram.timers]
+        # A flat pass over the task map: no tree walk, no look-ups of parents and children by id.
+        timers = self.diagram.timers
+        return [t for wf in (self._wf, *self._wf.subprocesses.values()) for t in wf.tasks.values()
+                if t._state == TaskState.COMPLETED and getattr(t.task_spec, "bpmn_id", None) in timers]
 
     def _note_fired(self, before: list) -> None:
         # Also timers reached and fired within one step: an intermediate timer whose date has already passed.

@@ -142,6 +142,7 @@ def seed(session, args, rng: random.Random) -> None:
                 rows.clear()
         session.commit()
 
+    state_version = json.loads(state_json).get("serializer_version", "1.5")
     opened = 0
     for n, is_open in enumerate(open_flags):
         key, version_id = rng.choice(versions)
@@ -155,7 +156,7 @@ def seed(session, args, rng: random.Random) -> None:
             state = rng.choice(["completed"] * 7 + ["rejected"] * 2 + ["withdrawn"])
         apps.append(dict(id=app_id, form_key=key, definition_version_id=version_id, applicant_id=applicant.id,
                          agency_id=agency, unit_id=applicant.unit_id, state=state, data=form_data,
-                         workflow_state=state_json, trail=trail, serializer_version="1.5", lock_version=1,
+                         workflow_state=state_json, trail=trail, serializer_version=state_version, lock_version=1,
                          created_at=created,
                          updated_at=since, closed_at=None if is_open else since,
                          waiting_since=since if is_open else None))
@@ -168,7 +169,8 @@ def seed(session, args, rng: random.Random) -> None:
                               state="completed", created_at=at, closed_at=at + timedelta(hours=1),
                               completed_by_id=pool[0].id))
             for holder in rng.sample(pool, k=rng.choice((1, 2))):
-                candidates.append(dict(human_task_id=task_id, person_id=holder.id, is_open=False, created_at=at))
+                candidates.append(dict(human_task_id=task_id, person_id=holder.id, is_open=False, created_at=at,
+                                       form_key=key))
             task_id += 1
         if is_open:
             if state == "returned":
@@ -180,7 +182,8 @@ def seed(session, args, rng: random.Random) -> None:
                               step=step, name=step, role=role, form="review", state="open", created_at=since,
                               due_at=since + timedelta(days=5)))
             ids = [h.id for h in holders] + ([heavy_id] if opened in heavy else [])
-            candidates.extend(dict(human_task_id=task_id, person_id=i, is_open=True, created_at=since) for i in ids)
+            candidates.extend(dict(human_task_id=task_id, person_id=i, is_open=True, created_at=since, form_key=key)
+                              for i in ids)
             task_id += 1
             opened += 1
         for h in range(history_each + (n < history_extra)):

@@ -217,19 +217,19 @@ def due_times(url: str) -> tuple[int, datetime, datetime]:
 def sweeper(url: str, when: datetime, ready, go, out) -> None:
     import time_machine
 
-    import workflows.timers.sweep as timers
+    import workflows.runtime.sync as runtime_sync
     from web import create_app
     from web.scheduler import sweep_timers
 
     restores = 0
-    original_restore = timers.restore
+    original_restore = runtime_sync.restore  # what fire_due_timers calls to wake an instance
 
     def counting_restore(app):  # wakes that restored the engine: those that lose at commit were wasted work
         nonlocal restores
         restores += 1
         return original_restore(app)
 
-    timers.restore = counting_restore
+    runtime_sync.restore = counting_restore
     traveller = time_machine.travel(when, tick=True)  # SpiffWorkflow compares timers with the wall clock
     traveller.start()
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})

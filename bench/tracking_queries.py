@@ -88,7 +88,8 @@ def seed(session, applications: int, history_per_app: int, rng: random.Random) -
                               step=step, name=step, role="unit_head", form="review", state="open", created_at=since,
                               due_at=since + timedelta(days=5)))
             for holder in rng.sample(by_agency[agency.id], k=min(2, len(by_agency[agency.id]))):
-                candidates.append(dict(human_task_id=task_id, person_id=holder.id, is_open=True, created_at=since))
+                candidates.append(dict(human_task_id=task_id, person_id=holder.id, is_open=True, created_at=since,
+                                       form_key=key))
             task_id += 1
         for h in range(history_per_app):
             history.append(dict(application_id=app_id, step=rng.choice(steps), step_name="核章", role="unit_head",

@@ -125,6 +125,11 @@ def test_a_database_written_before_sealing_upgrades_reads_back_and_goes_on(old_c
             upgraded = verify_chain(session, actor=None)
             assert (upgraded.intact, upgraded.verified) == (True, events_before)
 
+            # Candidate rows written before they carried the form key were given it by the upgrade.
+            head = session.scalar(select(Person).where(Person.username == "sw_unit_head"))
+            assert reads.inbox_counts(session, head) == {"querier_account": 1, "query_registration": 1}
+            assert querier.serializer_version == "1.5"  # the old engine state, restored as it is
+
             # The saved engine state lost the numbers, and the chain still runs to its end.
             decide(session, "sw_unit_head", querier.id)
             done = decide(session, "manager", querier.id, effective_date="2026-11-26")

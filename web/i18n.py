@@ -93,9 +93,16 @@ def _person_locale() -> str | None:
 
 
 def current_language() -> str:
+    """The request's language, worked out once per request: a page asks for every label, date and row."""
+    cached = g.get("_language") if has_request_context() else None
+    if cached is not None:
+        return cached
     locale = get_locale()
     code = str(locale) if locale is not None else DEFAULT_LOCALE
-    return code if code in LANGUAGES else DEFAULT_LOCALE
+    code = code if code in LANGUAGES else DEFAULT_LOCALE
+    if has_request_context() and locale is not None:
+        g._language = code
+    return code
 
 
 def is_chinese() -> bool:

@@ -63,7 +63,7 @@ def migrate_application(session: Session, *, application_id: int, to_version: in
     diagram = load_diagram(target)
     with single_writer(session, "此案件剛被其他人處理，請重新整理後再試"):
         try:
-            run = migrate_run(restore(app), diagram)
+            run = migrate_run(restore(app), diagram, (app.trail or {}).get("done", ()))
         except MigrationError as exc:
             raise Conflict(f"案件 {app.id} 無法移轉到第 {target.version} 版：{exc}") from None
         _follow_open_tasks(app, run)

@@ -3,21 +3,34 @@
 Instances are saved without their spec: the spec lives once per diagram
 version and is re-attached on restore, so a running instance always finishes
 on the version it started with.
+
+Only the live part of a running instance is saved (serializer "webir-2"): the tasks that can still run,
+their subtrees, and the one path that joins them. Finished steps, the boundary timers they cancelled and
+the tasks before them are left out, so a saved state stays the same size however long the chain; what
+was done is kept by the application's trail and history, not by the engine. Tasks are written compactly
+(no empty fields) with orjson. States saved by the older serializer ("1.5", the whole tree) still restore
+and are saved in the new form at their next step.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
+from types import ModuleType
 from typing import Any
 from uuid import UUID
 
+import orjson
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 from ..errors import Conflict, WorkflowError
@@ -25,7 +38,10 @@ from .diagrams import ParsedDiagram
 from .errors import engine_message
 from .expressions import SCRIPT_ENGINE, ExpressionError
 
-SERIALIZER_VERSION = "1.5"
+SERIALIZER_VERSION = "webir-2"
+_VERSION_KEY = "serializer_version"
+_DONE = TaskState.COMPLETED | TaskState.CANCELLED  # a task in any other state may still run (or has failed)
+_ORJSON = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
 # What running a diagram on a person's data may raise: SpiffWorkflow's own errors and those of the
 # expressions it evaluates (a date out of range, a name the data lacks). Caught here, so nothing of
 # SpiffWorkflow reaches the layers above.
@@ -56,21 +72,39 @@ class StaleTask(EngineError, Conflict):
 
 
 class _SpecFreeConverter(BpmnWorkflowConverter):
-    """Leave the spec out of saved state; the caller supplies it on restore."""
+    """Leave the spec out of saved state (the caller supplies it on restore); save only the live tasks, compactly."""
 
     diagram: ParsedDiagram | None = None
 
     def to_dict(self, workflow):
-        dct = super().to_dict(workflow)
-        dct.pop("spec")
-        dct.pop("subprocess_specs")
-        return dct
+        if workflow.subprocesses:  # no shipped diagram has one; kept whole, in the older form
+            dct = super().to_dict(workflow)
+            dct.pop("spec")
+            dct.pop("subprocess_specs")
+            return dct
+        kept, root = _live_part(workflow)
+        last = workflow.last_task
+        return {
+            "data": self.registry.clean(workflow.data),
+            "correlations": workflow.correlations,
+            "last_task": str(last.id) if last is not None and last.id in kept else None,
+            "success": workflow.success,
+            "completed": workflow.completed,
+            "tasks": [_task_to_dict(t, root, kept) for t in workflow.tasks.values() if t.id in kept],
+            "root": str(root.id),
+            "subprocesses": {},
+            "bpmn_events": self.registry.convert(workflow.bpmn_events),
+        }
 
     def from_dict(self, dct):
         # Mirrors BpmnWorkflowConverter.from_dict, but reuses the already-parsed
         # spec objects instead of rebuilding them from JSON on every restore.
         workflow = self.target_class(self.diagram.spec, self.diagram.subprocess_specs, deserializing=True)
-        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        if isinstance(dct["tasks"], list):
+            for task in dct["tasks"]:
+                _task_from_dict(task, workflow, self.registry)
+        else:  # serializer 1.5: the whole tree, one TaskConverter dict per task
+            workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
@@ -78,20 +112,153 @@ class _SpecFreeConverter(BpmnWorkflowConverter):
         return workflow
 
 
+def _live_part(workflow) -> tuple[set[UUID], Task]:
+    """The ids to save and the new root: the deepest finished common ancestor of every live task, the paths
+    from it to each live task and each live task's whole subtree. A finished workflow is kept whole."""
+    tasks = workflow.tasks
+    live = [t for t in tasks.values() if not t._state & _DONE]
+    if not live:
+        return set(tasks), workflow.task_tree
+    path = []  # root .. first live task
+    task = live[0]
+    while task is not None:
+        path.append(task.id)
+        task = tasks.get(task._parent)
+    path.reverse()
+    depth = {tid: n for n, tid in enumerate(path)}
+    common = len(path) - 1
+    kept: set[UUID] = set()
+    for task in live:
+        tid = task.id
+        while tid not in depth:
+            kept.add(tid)
+            tid = tasks[tid]._parent
+        common = min(common, depth[tid])
+    # A live task may still read its parent (a waiting timer inherits its data when it fires): the root is
+    # the nearest finished task at or above the common ancestor, never a live one.
+    while common > 0 and not tasks[path[common]]._state & _DONE:
+        common -= 1
+    root = path[common]
+    kept.update(path[common:])
+    for task in live:  # climbs stopped at the first task's path, at or below the common ancestor
+        kept.add(task.id)
+        kept.update(c.id for c in _descendants(task))
+    return kept, tasks[root]
+
+
+def _descendants(task) -> list:
+    found, stack = [], list(task.children)
+    while stack:
+        child = stack.pop()
+        found.append(child)
+        stack.extend(child.children)
+    return found
+
+
+def _task_to_dict(task, root, kept: set[UUID]) -> dict:
+    dct = {"id": str(task.id), "spec": task.task_spec.name, "state": task._state, "at": task.last_state_change}
+    children = [str(c) for c in task._children if c in kept]
+    if children:
+        dct["children"] = children
+    if task.triggered:
+        dct["triggered"] = True
+    if task.internal_data:
+        dct["internal"] = task.internal_data
+    if task is root:
+        dct["data"] = {k: v for k, v in task.data.items() if not callable(v) and not isinstance(v, ModuleType)}
+        return dct
+    dct["parent"] = str(task._parent)
+    parent = task.parent.data
+    updates = DeepMerge.get_updated_keys(parent, task.data)
+    deletions = DeepMerge.get_deleted_keys(parent, task.data)
+    if updates:
+        dct["updates"] = updates
+    if deletions:
+        dct["deletions"] = deletions
+    return dct
+
+
+def _task_from_dict(dct: dict, workflow, registry) -> None:
+    spec = workflow.spec.task_specs.get(dct["spec"])
+    task = Task(workflow, spec, state=dct["state"], id=UUID(dct["id"]))  # adds itself to workflow.tasks
+    parent = dct.get("parent")
+    task._parent = UUID(parent) if parent is not None else None
+    task._children = [UUID(c) for c in dct.get("children", ())]
+    task.last_state_change = dct["at"]
+    task.triggered = dct.get("triggered", False)
+    task.internal_data = registry.restore(dct.get("internal", {}))
+    if isinstance(spec, CatchingEvent) and task.has_state(TaskState.WAITING):
+        workflow.top_workflow.event_manager.add_task(task)
+    if parent is None:
+        task.data = registry.restore(dct.get("data", {}))
+        return
+    data = DeepMerge.merge({}, workflow.tasks[task._parent].data)
+    if "updates" in dct:
+        data.update(registry.restore(dct["updates"]))
+    for key in dct.get("deletions", ()):
+        data.pop(key, None)
+    task.data = data
+
+
 _local = threading.local()
+
+
+SERIALIZER_CACHE_SIZE = 64  # per thread, least recently used dropped first (each holds its diagram)
 
 
 def _serializer(diagram: ParsedDiagram) -> BpmnWorkflowSerializer:
     """One serializer per diagram and thread: the registry is neither shareable nor cheap to build."""
-    cache = _local.__dict__.setdefault("serializers", {})
+    cache = _local.__dict__.setdefault("serializers", OrderedDict())
     key = (diagram.process_id, diagram.sha256)
-    if key not in cache:
+    serializer = cache.get(key)
+    if serializer is None or serializer.diagram is not diagram:
         converter = type("SpecFreeConverter", (_SpecFreeConverter,), {"diagram": diagram})
         config = dict(DEFAULT_CONFIG)
         config[BpmnWorkflow] = converter
         registry = BpmnWorkflowSerializer.configure(config)
-        cache[key] = BpmnWorkflowSerializer(registry, version=SERIALIZER_VERSION)
-    return cache[key]
+        serializer = cache[key] = _Serializer(registry, version=SERIALIZER_VERSION)
+        serializer.diagram = diagram
+        while len(cache) > SERIALIZER_CACHE_SIZE:
+            cache.popitem(last=False)
+    cache.move_to_end(key)
+    return serializer
+
+
+class _Serializer(BpmnWorkflowSerializer):
+    """orjson both ways; datetime and timedelta as SpiffWorkflow's registry writes them (typed dicts).
+
+    Unlike the json module, orjson writes a UUID as a plain string; no diagram's data holds one.
+    """
+
+    def __init__(self, registry, version):
+        super().__init__(registry, version=version)
+        registry_ = self.registry
+
+        def default(obj):
+            typename = registry_.typenames.get(type(obj))
+            if typename is not None:
+                return registry_.convert_to_dict[typename](obj)
+            if callable(obj) or isinstance(obj, ModuleType):
+                return None
+            if isinstance(obj, set | frozenset | tuple):
+                return list(obj)
+            raise TypeError(f"cannot save {type(obj).__name__} in the engine state")
+
+        self._default = default
+
+    def serialize_json(self, workflow, use_gzip=False):
+        self.registry._encoder_mode = True
+        try:
+            dct = self.to_dict(workflow)
+        finally:
+            self.registry._encoder_mode = False
+        dct[_VERSION_KEY] = self.VERSION
+        return orjson.dumps(dct, default=self._default, option=_ORJSON).decode()
+
+    def deserialize_json(self, serialization, use_gzip=False):
+        dct = orjson.loads(serialization)
+        self.migrate(dct)  # SpiffWorkflow's own upgrades of its older formats; none for 1.5 or ours
+        return self.from_dict(dct)
 
 
 @dataclass(frozen=True)
@@ -121,6 +288,7 @@ class Run:
         self._wf = workflow
         self.fired: list[str] = []  # timers (boundary and intermediate) that fired during this use case, in order
         self._wf.script_engine = SCRIPT_ENGINE  # never trust the default engine after a restore
+        self._ready_cache: list[ReadyTask] | None = None  # until the engine moves
 
     @classmethod
     def start(cls, diagram: ParsedDiagram, data: dict[str, Any]) -> Run:
@@ -137,7 +305,9 @@ class Run:
         return _serializer(self.diagram).serialize_json(self._wf)
 
     def ready_tasks(self) -> list[ReadyTask]:
-        return [self._ready(t) for t in self._wf.get_tasks(state=TaskState.READY, manual=True)]
+        if self._ready_cache is None:
+            self._ready_cache = [self._ready(t) for t in self._wf.get_tasks(state=TaskState.READY, manual=True)]
+        return list(self._ready_cache)
 
     def complete(self, guid: str, data: dict[str, Any]) -> None:
         """Complete a ready human task with the decision data and run on."""
@@ -150,6 +320,7 @@ class Run:
         task.data.update(data)
         # Completing a task re-checks waiting timers, so a due one may fire here too: one count around both.
         before = self._fired_timers()
+        self._ready_cache = None
         try:
             task.run()
         except _RUN_ERRORS as exc:
@@ -158,9 +329,11 @@ class Run:
 
     def update_data(self, guid: str, data: dict[str, Any]) -> None:
         """Replace form data on a ready task before it is completed (amendment)."""
+        self._ready_cache = None
         self._wf.get_task_from_id(UUID(guid)).data.update(data)
 
     def cancel(self) -> None:
+        self._ready_cache = None
         self._wf.cancel()
 
     @property
@@ -200,6 +373,7 @@ class Run:
 
     def _advance(self, refresh: bool = False, before: list | None = None) -> None:
         before = self._fired_timers() if before is None else before
+        self._ready_cache = None
         try:
             if refresh:
                 self._wf.refresh_timers()
@@ -209,7 +383,10 @@ class Run:
         self._note_fired(before)
 
     def _fired_timers(self) -> list:
-        return [t for t in self._wf.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id in self.diagram.timers]
+        # A flat pass over the task map: no tree walk, no look-ups of parents and children by id.
+        timers = self.diagram.timers
+        return [t for wf in (self._wf, *self._wf.subprocesses.values()) for t in wf.tasks.values()
+                if t._state == TaskState.COMPLETED and getattr(t.task_spec, "bpmn_id", None) in timers]
 
     def _note_fired(self, before: list) -> None:
         # Also timers reached and fired within one step: an intermediate timer whose date has already passed.

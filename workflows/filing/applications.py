@@ -101,8 +101,7 @@ def submit_application(session: Session, *, form_key: str, data: dict[str, Any],
     version = live_version(session, form_key)
     try:
         run = Run.start(load_diagram(version), {**engine_values(form, clean), **timer_data()})
-        app = _received(session, form_key, version, clean, actor, now)
-        sync(session, app, run, now)
+        app = _received(session, form_key, version, clean, actor, now, run=run)
         session.commit()
     except Exception as exc:
         if not incidents.is_engine_failure(exc):
@@ -112,16 +111,25 @@ def submit_application(session: Session, *, form_key: str, data: dict[str, Any],
 
 
 def _received(session: Session, form_key: str, version: DefinitionVersion, clean: dict[str, Any], actor: Person,
-              now: datetime, **noted: Any) -> Application:
-    """The filed application, its 提出申請 and its audit event, before its chain runs (the caller commits)."""
-    app = Application(form_key=form_key, definition_version=version, applicant=actor, agency_id=actor.agency_id,
+              now: datetime, run: Run | None = None, **noted: Any) -> Application:
+    """The filed application, its 提出申請, the first steps of its chain when it started, and its audit event
+    (the caller commits)."""
+    app = Application(form_key=form_key, definition_version=version, applicant=actor, applicant_id=actor.id,
+                      agency_id=actor.agency_id,
                       unit_id=actor.unit_id, data=clean, workflow_state="", serializer_version=SERIALIZER_VERSION,
                       created_at=now, updated_at=now)
-    session.add(app)
-    session.flush()
     app.agency = actor.agency
-    session.add(HistoryEntry(application=app, step="start", step_name="提出申請", role=Role.APPLICANT,
-                             actor_id=actor.id, decision="submit", created_at=now))
+    session.add(app)
+    if run is None or run.is_completed:
+        session.flush()  # the incident, or a chain that ends at once auditing its closing, needs the id
+    # Nothing is written before the engine's work is done: on SQLite the first INSERT takes the write lock,
+    # held until the commit, so the rows go out together at the flush below.
+    with session.no_autoflush:
+        if run is not None:
+            sync(session, app, run, now)
+        session.add(HistoryEntry(application=app, step="start", step_name="提出申請", role=Role.APPLICANT,
+                                 actor_id=actor.id, decision="submit", created_at=now))
+    session.flush()
     audit.record(session, "application_submitted", actor=actor, subject_type="application", subject_id=app.id,
                  now=now, form=form_key, version=version.version, **noted)
     return app

@@ -126,12 +126,10 @@ def list_inbox(session: Session, person: Person, form_key: str | None = None, li
 
 
 def inbox_counts(session: Session, person: Person) -> dict[str, int]:
-    """Open tasks per form key."""
-    query = (select(Application.form_key, func.count()).select_from(TaskCandidate)
-             .join(HumanTask, HumanTask.id == TaskCandidate.human_task_id)
-             .join(Application, Application.id == HumanTask.application_id)
+    """Open tasks per form key: one range of ``ix_task_candidate_person_open_form``, no table row read."""
+    query = (select(TaskCandidate.form_key, func.count())
              .where(TaskCandidate.person_id == person.id, TaskCandidate.is_open.is_(True))
-             .group_by(Application.form_key))
+             .group_by(TaskCandidate.form_key))
     return dict(session.execute(query).all())
 
 

@@ -62,11 +62,12 @@ def step_fields(session: Session, app: Application, task: HumanTask, now: dateti
     if step.key == "transfer_account":
         fields = transfers.account_step_fields(session, app, step.fields)
         return StepFields(step, fields, transfers.account_step_check(fields))
+    # Built only for the step that has the field: the bureau's choices read the whole sign-off history.
     choices = {
-        "approved_items": item_choices([*app.data.get("add_items", []), *app.data.get("remove_items", [])]),
-        "bureau_approved_items": item_choices(_earlier(app, "approved_items")),
+        "approved_items": lambda: item_choices([*app.data.get("add_items", []), *app.data.get("remove_items", [])]),
+        "bureau_approved_items": lambda: item_choices(_earlier(app, "approved_items")),
     }
-    bound = tuple(replace(f, choices=choices.get(f.name, f.choices)) for f in step.fields)
+    bound = tuple(replace(f, choices=choices[f.name]()) if f.name in choices else f for f in step.fields)
     return StepFields(step, bound)
 
 
@@ -77,10 +78,12 @@ def is_candidate(session: Session, task: HumanTask, person: Person) -> bool:
 
 def get_task_for(session: Session, task_id: int, actor: Person) -> HumanTask:
     """A task the actor may act on (or has acted on); 404 when absent, 403 when not theirs."""
-    task = session.get(HumanTask, task_id)
+    # One query for the task and the candidate check; the 404 / 403 tell-apart only when it finds nothing.
+    task = session.scalar(select(HumanTask).where(HumanTask.id == task_id, select(TaskCandidate.person_id).where(
+        TaskCandidate.human_task_id == HumanTask.id, TaskCandidate.person_id == actor.id).exists()))
     if task is None:
-        raise NotFound("no such task")
-    if not is_candidate(session, task, actor):
+        if session.get(HumanTask, task_id) is None:
+            raise NotFound("no such task")
         raise Forbidden("this task is not yours")
     return task
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,9 +13,9 @@ from models import DefinitionVersion, FormChain, ProcessDefinition
 from ..engine import ParsedDiagram, parse_diagram
 from ..errors import NotFound
 
-_cache: dict[tuple[str, str], ParsedDiagram] = {}
-
-
+# Parsed diagrams by version, least recently used first; ~200 KB each, so the oldest go beyond this many.
+CACHE_SIZE = 64
+_cache: OrderedDict[tuple[int, str], ParsedDiagram] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
@@ -54,15 +55,22 @@ def live_version(session: Session, form_key: str) -> DefinitionVersion:
 
 
 def load_diagram(version: DefinitionVersion) -> ParsedDiagram:
-    """The parsed diagram of a version, parsed once per process (content-addressed cache).
+    """The parsed diagram of a version, parsed once per process while it is in use (content-addressed,
+    bounded LRU: with hundreds of versions deployed only the most recently used stay parsed).
 
     The key uses columns of the version row only, and the XML is a deferred column: a cache hit
     (every step and every timer wake) reads neither the 16 KB of XML nor the definition row.
     """
     key = (version.definition_id, version.sha256)
-    diagram = _cache.get(key)
-    if diagram is None:
-        diagram = parse_diagram(version.bpmn_xml, version.definition.key)
-        with _cache_lock:
-            _cache.setdefault(key, diagram)
-    return _cache[key]
+    with _cache_lock:
+        diagram = _cache.get(key)
+        if diagram is not None:
+            _cache.move_to_end(key)
+            return diagram
+    diagram = parse_diagram(version.bpmn_xml, version.definition.key)
+    with _cache_lock:
+        diagram = _cache.setdefault(key, diagram)
+        _cache.move_to_end(key)
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return diagram

@@ -78,8 +78,7 @@ def sync(session: Session, app: Application, run: Run, now: datetime,
                      subject_id=app.id, now=now)
     if run.fired:
         notify_fired_timers(session, app, run, now)
-    trail = run.trail()
-    app.trail = {"done": trail.done, "flows": [list(f) for f in trail.flows]}
+    app.trail = merged_trail(app.trail, run)
     app.workflow_state = run.save()
     app.serializer_version = SERIALIZER_VERSION
     app.next_timer_at = run.next_timer_at()
@@ -87,6 +86,16 @@ def sync(session: Session, app: Application, run: Run, now: datetime,
     if not app.is_open:
         announce_outcome(session, app, now)
     announce_tasks(session, app, opened, run.data, now)
+
+
+def merged_trail(saved: dict | None, run: Run) -> dict:
+    """The trail so far plus what the engine did in this use case: the saved state keeps no finished steps."""
+    done = list((saved or {}).get("done", []))
+    flows = [list(f) for f in (saved or {}).get("flows", [])]
+    trail = run.trail()
+    done += [node for node in trail.done if node not in done]
+    flows += [list(f) for f in trail.flows if list(f) not in flows]
+    return {"done": done, "flows": flows}
 
 
 def run_timer_actions(session: Session, app: Application, run: Run, now: datetime) -> None:
@@ -113,8 +122,8 @@ def _open_task(session: Session, app: Application, task, now: datetime) -> tuple
     row = HumanTask(application=app, task_guid=task.guid, step=task.step, name=task.name,
                     role=task.lane or "", form=task.form, state=TaskState.OPEN, created_at=now,
                     due_at=_due_at(task, now),
-                    candidates=[TaskCandidate(person=p, created_at=now, on_behalf_of_id=behalf.get(p.id))
-                                for p in people])
+                    candidates=[TaskCandidate(person=p, created_at=now, form_key=app.form_key,
+                                              on_behalf_of_id=behalf.get(p.id)) for p in people])
     session.add(row)
     return row, people
 

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 class SweepResult:
     woken: int
     fired: int
-    skipped: int  # claimed by another worker, or changed by someone else meanwhile
+    skipped: int  # changed by someone else between the claim and the wake (a person deciding the step)
     failed: int = 0  # the engine failed: each now has an open incident
 
 
@@ -53,10 +53,41 @@ def claim(session: Session, application_id: int, now: datetime) -> bool:
     return claimed == 1
 
 
+def claim_batch(session: Session, now: datetime, limit: int) -> list[int]:
+    """Take up to ``limit`` due instances for this worker in one committed UPDATE … RETURNING.
+
+    The same lease as ``claim``, for a whole batch in one statement and one commit instead of one each;
+    PostgreSQL skips rows another sweeper is claiming at that moment (SKIP LOCKED), SQLite has one writer.
+    """
+    due = (select(Application.id).where(Application.next_timer_at <= now, Application.is_open, ~has_open_incident())
+           .order_by(Application.next_timer_at, Application.id).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = session.scalars(update(Application).where(Application.id.in_(due.scalar_subquery()),
+                                                    Application.next_timer_at <= now)
+                          .values(next_timer_at=now + CLAIM_LEASE).returning(Application.id)
+                          .execution_options(synchronize_session=False)).all()
+    session.commit()
+    return sorted(ids)
+
+
+def release(session: Session, application_ids: list[int], now: datetime) -> None:
+    """Give back claimed instances this worker will not wake (its time is up): due again at once."""
+    if application_ids:
+        session.execute(update(Application).where(Application.id.in_(application_ids),
+                                                  Application.next_timer_at == now + CLAIM_LEASE)
+                        .values(next_timer_at=now).execution_options(synchronize_session=False))
+        session.commit()
+
+
 def wake(session: Session, application_id: int, now: datetime) -> list[str] | None:
     """Fire what is due on one instance and commit; None if another worker has it or it is not due."""
     if not claim(session, application_id, now):
         return None
+    return _fire_claimed(session, application_id, now)
+
+
+def _fire_claimed(session: Session, application_id: int, now: datetime) -> list[str] | None:
     app = session.get(Application, application_id, populate_existing=True)
     try:
         with single_writer(session, "changed by someone else meanwhile"):  # e.g. a person deciding a step
@@ -69,21 +100,28 @@ def wake(session: Session, application_id: int, now: datetime) -> list[str] | No
 def sweep(session: Session, now: datetime, batch: int = 500, budget_seconds: float = 25.0) -> SweepResult:
     """Wake every instance whose next timer is due; missed timers (downtime) fire once, here.
 
-    Works in batches until nothing due is left, a batch makes no progress (the rest is held by another
-    worker, or fails), or the time budget is spent, so a backlog drains in one sweep instead of 500 per tick.
-    An instance whose engine fails gets an incident (logged with its traceback) and is passed by until an
-    administrator retries it; the others still fire.
+    Claims due instances a batch at a time (one statement, one commit) and wakes each claimed one in its
+    own transaction, until nothing due is left, a batch makes no progress (every wake fails), or the time
+    budget is spent — then the claimed ones not yet woken are given back — so a backlog drains in one
+    sweep instead of 500 per tick. An instance whose engine fails gets an incident (logged with its
+    traceback) and is passed by until an administrator retries it; the others still fire.
     """
     woken = fired = skipped = failed = 0
     deadline = time.monotonic() + budget_seconds
     while time.monotonic() < deadline:
-        ids = due_application_ids(session, now, batch)
+        session.rollback()
+        ids = claim_batch(session, now, batch)
         progress = 0
-        for application_id in ids:
+        for n, application_id in enumerate(ids):
+            if time.monotonic() >= deadline:
+                release(session, ids[n:], now)
+                break
             session.rollback()  # end the read transaction: each instance gets its own
             try:
-                result = wake(session, application_id, now)
+                result = _fire_claimed(session, application_id, now)
             except (OperationalError, InterfaceError):
+                session.rollback()
+                release(session, ids[n + 1:], now)
                 raise  # the database itself (locked, gone): no fault of this instance; its lease lets it retry
             except Exception as exc:  # this instance only: record it and go on with the others
                 _record_failure(session, application_id, exc, now)
@@ -93,8 +131,6 @@ def sweep(session: Session, now: datetime, batch: int = 500, budget_seconds: flo
                     skipped += 1
                 else:
                     woken, fired, progress = woken + 1, fired + len(result), progress + 1
-            if time.monotonic() >= deadline:
-                break
         if len(ids) < batch or not progress:
             break
     return SweepResult(woken, fired, skipped, failed)

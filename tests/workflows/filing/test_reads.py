@@ -6,7 +6,8 @@ from contextlib import contextmanager
 
 from sqlalchemy import event
 
-from tests.conftest import NOW, REGISTRATION
+from models import TaskCandidate, TaskState
+from tests.conftest import NOW, QUERIER_ADD, REGISTRATION
 from workflows.filing import reads
 from workflows.filing.applications import submit_application
 
@@ -38,3 +39,22 @@ def test_application_reads_leave_the_saved_engine_state_in_the_database(engine, 
     assert view.id == app.id and [a.id for a in mine] == [app.id] and page.view.id == app.id
     assert page.fields.step.decisions and page.task.application_id == app.id
     assert seen and not [s for s in seen if "workflow_state" in s]
+
+
+def test_inbox_counts_read_the_form_key_copied_onto_each_candidate_row(engine, session, person):
+    submit_application(session, form_key="query_registration", data=dict(REGISTRATION), actor=person("applicant"),
+                       now=NOW)
+    app = submit_application(session, form_key="querier_account", data=dict(QUERIER_ADD), actor=person("sw_staff"),
+                             now=NOW)
+    head = person("sw_unit_head")
+    with statements(engine) as sql:
+        counts = reads.inbox_counts(session, head)
+    assert counts == {"query_registration": 1, "querier_account": 1}
+    assert len(sql) == 1 and "human_task" not in sql[0] and "application" not in sql[0]
+
+    # A candidate added without the key (another writer's code path) is given it when inserted.
+    [task] = [t for t in app.tasks if t.state == TaskState.OPEN]
+    session.add(TaskCandidate(human_task_id=task.id, person_id=person("manager").id, created_at=NOW))
+    session.commit()
+    assert session.get(TaskCandidate, (task.id, person("manager").id)).form_key == "querier_account"
+    assert reads.inbox_counts(session, person("manager")).get("querier_account") == 1

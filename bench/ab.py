@@ -1,0 +1,232 @@
+"""A/B: one approval step, one filing and one read, in this tree and in a baseline tree, interleaved.
+
+    git worktree add /tmp/base <commit>   # or: mkdir /tmp/base && git archive <commit> | tar -x -C /tmp/base
+    .venv/bin/python bench/ab.py --base /tmp/base                        # every level, 30 rounds
+    .venv/bin/python bench/ab.py --base /tmp/base --levels service --rounds 60
+
+On a shared machine absolute times swing with its load; a ratio taken burst by burst does not. One
+long-lived worker process per tree and level, each with its own SQLite file (migrated, demo city loaded)
+and its own tree first on sys.path, runs one burst at a time; bursts go A B, B A, A B … in turn, and each
+round gives the ratio this tree / baseline. Printed per level and measure: the median of the rounds'
+ratios with the interquartile range, and each tree's median CPU ms per operation (process CPU time: the
+SQLite driver runs in the process, so it is counted; the clients are in the worker too, nothing else).
+
+Levels (a burst is one manager_account application, 8 approval steps, the last one rejecting):
+  engine   restore -> complete -> engine steps -> save, in memory
+  service  workflows.filing: submit_application, then complete_task per step (one Session per application)
+  http     Flask test client with bearer tokens: POST /api/v1/applications, and per step
+           GET /api/v1/applications/<id> then POST /api/v1/tasks/<id>/complete (what bench/steps.py http does)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve()
+CHAIN = ["sw_unit_head", "sw_head", "labor_clerk", "labor_chief", "labor_director", "it_clerk", "it_chief",
+         "it_director"]
+FORM = {"request_type": "add", "name": "吳佩珊", "agency_oid": "2.16.886.101.20002", "phone": "07-3368333",
+        "email": "peishan@demo.kcg.gov.tw", "egov_account": "peishan.wu", "has_egov_account": True,
+        "has_citizen_certificate": True, "reason": "benchmark"}
+MEASURES = {"engine": ["step"], "service": ["file", "step"], "http": ["file", "read", "step"]}
+
+
+def decision(step: int) -> dict:
+    data = {"effective_date": "2026-12-01"} if CHAIN[step] == "it_clerk" else {}
+    return {"decision": "reject" if step == len(CHAIN) - 1 else "approve", "opinion": "benchmark", "data": data}
+
+
+# ------------------------------------------------------------------ worker (runs inside the tree measured)
+
+def _database(tmp: str):
+    os.environ.setdefault("DATA_ENCRYPTION_KEY", "YmVuY2htYXJrLW9ubHktZGF0YS1rZXktMzJieXRlcyE=")
+    from datetime import UTC, datetime
+
+    from flask_migrate import upgrade
+
+    from web import create_app
+    from web.extensions import db
+    from workflows.demo import load_demo
+
+    url = f"sqlite:///{tmp}"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": True,
+                      "RATELIMIT_ENABLED": False})
+    with app.app_context():
+        upgrade()
+        load_demo(db.session, now=datetime.now(UTC), bpmn_dir=Path("bpmn/kaohsiung"))
+        db.session.commit()
+    return app, url
+
+
+def _engine_burst(diagram):
+    from workflows.engine import Run
+
+    times = {"step": []}
+    state = Run.start(diagram, {**FORM, "reminder_days": 3, "escalation_days": 5}).save()
+    for step in range(len(CHAIN)):
+        c0 = time.process_time()
+        run = Run.restore(diagram, state)
+        d = decision(step)
+        run.complete(run.ready_tasks()[0].guid, {**d["data"], "decision": d["decision"], "opinion": d["opinion"]})
+        state = run.save()
+        times["step"].append(time.process_time() - c0)
+    return times
+
+
+def _service_burst(engine):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from models import HumanTask, Person, TaskCandidate, TaskState
+    from workflows.filing.applications import submit_application
+    from workflows.filing.tasks import complete_task
+
+    times = {"file": [], "step": []}
+    with Session(engine, expire_on_commit=False) as session:
+        people = {p.username: p for p in session.scalars(select(Person))}
+        c0 = time.process_time()
+        app = submit_application(session, form_key="manager_account", data=dict(FORM), actor=people["sw_staff"],
+                                 now=datetime.now(UTC))
+        times["file"].append(time.process_time() - c0)
+        for step in range(len(CHAIN)):
+            task_id = session.scalar(select(HumanTask.id).where(
+                HumanTask.application_id == app.id, HumanTask.state == TaskState.OPEN))
+            actor = session.scalar(select(Person.username).join(TaskCandidate).where(
+                TaskCandidate.human_task_id == task_id).order_by(Person.id))
+            c0 = time.process_time()
+            complete_task(session, task_id=task_id, actor=people[actor], now=datetime.now(UTC), **decision(step))
+            times["step"].append(time.process_time() - c0)
+    return times
+
+
+def _http_burst(client, tokens):
+    def call(method, path, body=None, who="sw_staff"):
+        response = client.open(path, method=method, json=body, headers={"Authorization": f"Bearer {tokens[who]}"})
+        assert response.status_code < 300, (path, response.status_code, response.get_data(as_text=True)[:300])
+        return response.get_json()
+
+    times = {"file": [], "read": [], "step": []}
+    c0 = time.process_time()
+    app = call("POST", "/api/v1/applications", {"form": "manager_account", "data": FORM})
+    times["file"].append(time.process_time() - c0)
+    for step in range(len(CHAIN)):
+        c0 = time.process_time()
+        detail = call("GET", f"/api/v1/applications/{app['id']}")
+        times["read"].append(time.process_time() - c0)
+        task = detail["current_tasks"][0]
+        actor = task["candidates"][0]
+        c0 = time.process_time()
+        call("POST", f"/api/v1/tasks/{task['id']}/complete", decision(step), who=actor)
+        times["step"].append(time.process_time() - c0)
+    return times
+
+
+def worker(level: str, tmp: str) -> None:
+    sys.path.insert(0, os.getcwd())  # the tree measured, before this script's own
+    import logging
+
+    logging.disable(logging.WARNING)
+    if level == "engine":
+        from workflows.engine import parse_diagram
+
+        diagram = parse_diagram(Path("bpmn/kaohsiung/manager_account.bpmn").read_bytes())
+        burst = lambda: _engine_burst(diagram)  # noqa: E731
+    else:
+        app, _ = _database(tmp)
+        context = app.app_context()
+        context.push()
+        from web.extensions import db
+
+        if level == "service":
+            burst = lambda: _service_burst(db.engine)  # noqa: E731
+        else:
+            client = app.test_client()
+            tokens = {u: client.post("/api/v1/login", json={"username": u, "password": "demo"}).get_json()["token"]
+                      for u in {"sw_staff", *CHAIN}}
+            burst = lambda: _http_burst(client, tokens)  # noqa: E731
+    burst()  # warm-up: caches, first parse
+    print("ready", flush=True)
+    for line in sys.stdin:
+        if line.strip() != "go":
+            break
+        print(json.dumps(burst()), flush=True)
+
+
+# ------------------------------------------------------------------ driver
+
+def start(tree: Path, level: str, tmp: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(tree), "WEBIR_SCHEDULER_ENABLED": "0"}
+    proc = subprocess.Popen([sys.executable, str(HERE), "--worker", level, "--tmp", tmp], cwd=tree, env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline().strip()
+    if line != "ready":
+        raise RuntimeError(f"{tree} {level}: worker did not start ({line!r})")
+    return proc
+
+
+def burst(proc: subprocess.Popen) -> dict:
+    proc.stdin.write("go\n")
+    proc.stdin.flush()
+    return json.loads(proc.stdout.readline())
+
+
+def quartiles(values: list[float]) -> tuple[float, float, float]:
+    q = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
+    return q[0], statistics.median(values), q[2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--base", type=Path, help="the baseline tree (a checkout of the commit to compare with)")
+    parser.add_argument("--levels", default="engine,service,http")
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--worker")
+    parser.add_argument("--tmp")
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker, args.tmp)
+        return
+    if args.base is None:
+        parser.error("--base is required")
+    trees = {"base": args.base.resolve(), "this": HERE.parent.parent}
+    print(f"this tree {trees['this']} vs base {trees['base']}; {args.rounds} rounds; load {os.getloadavg()[0]:.1f}")
+    print("\n| level | measure | base CPU ms (median) | this CPU ms (median) | ratio this/base (median of rounds) "
+          "| IQR |\n|---|---|---:|---:|---:|---|")
+    scratch = tempfile.mkdtemp(prefix="webir-ab-")
+    for level in args.levels.split(","):
+        procs = {name: start(tree, level, f"{scratch}/{name}-{level}.sqlite3") for name, tree in trees.items()}
+        samples = {name: {m: [] for m in MEASURES[level]} for name in trees}
+        ratios = {m: [] for m in MEASURES[level]}
+        try:
+            for n in range(args.rounds):
+                order = ["base", "this"] if n % 2 == 0 else ["this", "base"]
+                got = {name: burst(procs[name]) for name in order}
+                for m in MEASURES[level]:
+                    for name in trees:
+                        samples[name][m] += got[name][m]
+                    ratios[m].append(statistics.mean(got["this"][m]) / statistics.mean(got["base"][m]))
+        finally:
+            for proc in procs.values():
+                proc.stdin.close()
+                proc.wait(timeout=30)
+        for m in MEASURES[level]:
+            low, mid, high = quartiles(ratios[m])
+            base_ms = statistics.median(samples["base"][m]) * 1000
+            this_ms = statistics.median(samples["this"][m]) * 1000
+            print(f"| {level} | {m} | {base_ms:.2f} | {this_ms:.2f} | **{mid:.2f}×** | {low:.2f}–{high:.2f} |",
+                  flush=True)
+    print(f"\nload at the end {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

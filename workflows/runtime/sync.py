@@ -79,7 +79,11 @@ def sync(session: Session, app: Application, run: Run, now: datetime,
     if run.fired:
         notify_fired_timers(session, app, run, now)
     trail = run.trail()
+    # Send-backs and recalls (filing.rewinds) are kept across steps: the engine's tree does not tell them.
+    rounds = (app.trail or {}).get("rewinds")
     app.trail = {"done": trail.done, "flows": [list(f) for f in trail.flows]}
+    if rounds:
+        app.trail["rewinds"] = rounds
     app.workflow_state = run.save()
     app.serializer_version = SERIALIZER_VERSION
     app.next_timer_at = run.next_timer_at()
@@ -107,7 +111,7 @@ def _due_at(task, now: datetime) -> datetime | None:
 def _open_task(session: Session, app: Application, task, now: datetime) -> None:
     people = resolve_candidates(session, task.lane, app, local_date(now))
     row = HumanTask(application=app, task_guid=task.guid, step=task.step, name=task.name,
-                    role=task.lane or "", form=task.form, state=TaskState.OPEN, created_at=now,
+                    role=task.lane or "", form=task.form, bulk=task.bulk, state=TaskState.OPEN, created_at=now,
                     due_at=_due_at(task, now),
                     candidates=[TaskCandidate(person=p, created_at=now) for p in people])
     session.add(row)

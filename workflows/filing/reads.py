@@ -137,7 +137,7 @@ class ApplicationView:
 
 def list_inbox(session: Session, person: Person, form_key: str | None = None, limit: int = 200) -> list[InboxRow]:
     """My open tasks, oldest first (since they reached me): the first page of ``search_inbox``."""
-    return search_inbox(session, person, InboxQuery(form=form_key, per_page=limit), now=utcnow()).rows
+    return search_inbox(session, person, InboxQuery(form=form_key, per_page=limit), now=utcnow(), totals=False).rows
 
 
 def _my_open(person: Person):
@@ -177,8 +177,11 @@ def _is_national_id(text: str) -> bool:
     return True
 
 
-def search_inbox(session: Session, person: Person, filters: InboxQuery, now: datetime) -> InboxPage:
+def search_inbox(session: Session, person: Person, filters: InboxQuery, now: datetime,
+                 totals: bool = True) -> InboxPage:
     """One page of my open steps: filtered, searched and sorted in the database; four statements whatever the size.
+
+    Without ``totals`` only the page's rows are read (one statement): no total, counts or step list.
 
     Narrow columns only (never the saved workflow state); the default order follows the candidate index
     (person, open, since), so a holder with thousands of open steps reads just the first page.
@@ -195,15 +198,16 @@ def search_inbox(session: Session, person: Person, filters: InboxQuery, now: dat
         HumanTask.id, Application.id, Application.form_key, HumanTask.step, HumanTask.name, HumanTask.role,
         Person.name, Agency.name, TaskCandidate.created_at, HumanTask.due_at, HumanTask.bulk, Application.data,
     ).order_by(*order, TaskCandidate.human_task_id).limit(per_page).offset((page - 1) * per_page)
+    found = [InboxRow(task_id, app_id, form, FORMS[form].title, step, name, role, ROLE_LABELS.get(role, role),
+                      applicant or SCHEDULED, agency, since, due_at, bulk, key_values(form, data))
+             for task_id, app_id, form, step, name, role, applicant, agency, since, due_at, bulk, data
+             in session.execute(rows)]
+    if not totals:
+        return InboxPage(found, len(found), page, per_page, {}, [])
     total = session.scalar(base.add_columns(func.count()))
     steps = session.execute(_my_open(person).add_columns(HumanTask.step, HumanTask.name).distinct()
                             .order_by(HumanTask.name, HumanTask.step)).all()
-    return InboxPage(
-        [InboxRow(task_id, app_id, form, FORMS[form].title, step, name, role, ROLE_LABELS.get(role, role),
-                  applicant or SCHEDULED, agency, since, due_at, bulk, key_values(form, data))
-         for task_id, app_id, form, step, name, role, applicant, agency, since, due_at, bulk, data
-         in session.execute(rows)],
-        total or 0, page, per_page, inbox_counts(session, person), [tuple(s) for s in steps])
+    return InboxPage(found, total or 0, page, per_page, inbox_counts(session, person), [tuple(s) for s in steps])
 
 
 def inbox_counts(session: Session, person: Person) -> dict[str, int]:

@@ -396,7 +396,7 @@ def key_values(form_key: str, data: dict[str, Any] | None) -> list[KeyValue]:
             value = dict(f.choices).get(value, value)
         elif f.type == "multichoice" and isinstance(value, list):
             value = "、".join(str(v) for v in value)
-        out.append(KeyValue(name, f.label, f.type, value))
+        out.append(KeyValue(name, f.label.split("（")[0], f.type, value))  # the label without its explanation
     return out
 
 

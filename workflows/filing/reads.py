@@ -207,7 +207,11 @@ def search_inbox(session: Session, person: Person, filters: InboxQuery, now: dat
     total = session.scalar(base.add_columns(func.count()))
     steps = session.execute(_my_open(person).add_columns(HumanTask.step, HumanTask.name).distinct()
                             .order_by(HumanTask.name, HumanTask.step)).all()
-    return InboxPage(found, total or 0, page, per_page, inbox_counts(session, person), [tuple(s) for s in steps])
+    names: dict[str, list[str]] = {}
+    for step, name in steps:  # one entry per step id: the filter matches the id in every form that has it
+        names.setdefault(step, []).append(name)
+    return InboxPage(found, total or 0, page, per_page, inbox_counts(session, person),
+                     [(step, "／".join(dict.fromkeys(n))) for step, n in names.items()])
 
 
 def inbox_counts(session: Session, person: Person) -> dict[str, int]:

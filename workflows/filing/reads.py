@@ -179,7 +179,8 @@ def _is_national_id(text: str) -> bool:
 
 def search_inbox(session: Session, person: Person, filters: InboxQuery, now: datetime,
                  totals: bool = True) -> InboxPage:
-    """One page of my open steps: filtered, searched and sorted in the database; four statements whatever the size.
+    """One page of my open steps: filtered, searched and sorted in the database; at most three statements whatever
+    the size (the rows; the counts per form and step; the total, only when searching or filtering beyond the form).
 
     Without ``totals`` only the page's rows are read (one statement): no total, counts or step list.
 
@@ -204,13 +205,19 @@ def search_inbox(session: Session, person: Person, filters: InboxQuery, now: dat
              in session.execute(rows)]
     if not totals:
         return InboxPage(found, len(found), page, per_page, {}, [])
-    total = session.scalar(base.add_columns(func.count()))
-    steps = session.execute(_my_open(person).add_columns(HumanTask.step, HumanTask.name).distinct()
-                            .order_by(HumanTask.name, HumanTask.step)).all()
+    # One grouped read gives the counts per form, the step list and, with no filter but the form, the total.
+    counts: dict[str, int] = {}
     names: dict[str, list[str]] = {}
-    for step, name in steps:  # one entry per step id: the filter matches the id in every form that has it
-        names.setdefault(step, []).append(name)
-    return InboxPage(found, total or 0, page, per_page, inbox_counts(session, person),
+    for form, step, name, n in session.execute(
+            _my_open(person).add_columns(Application.form_key, HumanTask.step, HumanTask.name, func.count())
+            .group_by(Application.form_key, HumanTask.step, HumanTask.name).order_by(HumanTask.name)):
+        counts[form] = counts.get(form, 0) + n
+        names.setdefault(step, []).append(name)  # one entry per step id: the filter matches it in every form
+    if filters.step or filters.overdue or filters.q.strip():
+        total = session.scalar(base.add_columns(func.count())) or 0
+    else:
+        total = counts.get(filters.form, 0) if filters.form else sum(counts.values())
+    return InboxPage(found, total, page, per_page, counts,
                      [(step, "／".join(dict.fromkeys(n))) for step, n in names.items()])
 
 

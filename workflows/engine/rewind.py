@@ -39,14 +39,13 @@ def rewind(run: Run, live_guid: str, target_step: str) -> None:
     entry_spec = specs.get(f"{target_step}.BoundaryEventSplit", target)
     entry = live.parent if isinstance(live.parent.task_spec, BoundaryEventSplit) else live
     parent = entry.parent
-    data = deepcopy(live.data)
-    for key in DECISION_KEYS:
-        data.pop(key, None)
     # Grow the new branch before cancelling the old one, so the instance never looks finished in between.
     fresh = parent._add_child(entry_spec, TaskState.FUTURE)  # noqa: SLF001 - SpiffWorkflow's way to add a branch
-    fresh.data = data
+    fresh.data = deepcopy(live.data)
     fresh.task_spec._predict(fresh, mask=TaskState.PREDICTED_MASK | TaskState.FUTURE)  # noqa: SLF001
-    fresh.task_spec._update(fresh)  # noqa: SLF001
+    fresh.task_spec._update(fresh)  # noqa: SLF001 - makes it ready, merging in its parent's data
+    for key in DECISION_KEYS:  # the step decides afresh: no decision of an earlier step waits on it
+        fresh.data.pop(key, None)
     entry.cancel()
     run._advance()  # noqa: SLF001
 

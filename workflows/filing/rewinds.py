@@ -14,6 +14,7 @@ from .. import audit
 from ..calendar import local_date
 from ..engine import rewind
 from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..notify import notify
 from ..runtime.candidates import may_hold
 from ..runtime.diagrams import load_diagram
 from ..runtime.sync import close_task, restore, single_writer, sync
@@ -89,7 +90,18 @@ def send_back(session: Session, *, task_id: int, actor: Person, to_step: str, re
         audit.record(session, "task_sent_back", actor=actor, subject_type="human_task", subject_id=task.id,
                      now=now, application=app.id, step=task.step, to_step=to_step, round=rounds, reason=reason)
         sync(session, app, run, now)
+        _tell_holders(session, app, actor, target, reason.strip(), now)
     return app
+
+
+def _tell_holders(session: Session, app: Application, actor: Person, target: Target, reason: str,
+                  now: datetime) -> None:
+    """The step's holders learn under the bell (and by e-mail) that a case came back to them, and why."""
+    rows = [row for row in app.tasks if row.state == TaskState.OPEN and row.step == target.step]
+    people = [c.person for row in rows for c in row.candidates]
+    notify(session, people, kind="sent_back", subject=f"【退回前關】{target.name}（案號 {app.id}）",
+           body=f"{actor.name} 將此案件退回「{target.name}」重新處理。理由：{reason}",
+           link=f"/applications/{app.id}", now=now, application=app, task=rows[0] if rows else None)
 
 
 def recall_decision(session: Session, *, application_id: int, actor: Person, reason: str = "",

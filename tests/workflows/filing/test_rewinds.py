@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from models import AuditEvent, HumanTask, TaskState
+from models import AuditEvent, HumanTask, Notification, TaskState
 from tests.conftest import MANAGER_ADD, NOW, REGISTRATION
 from workflows.engine import parse_diagram
 from workflows.errors import Conflict, Forbidden, Invalid
@@ -67,6 +67,8 @@ def test_the_director_sends_a_case_back_to_the_clerk_and_it_comes_back_through_t
     assert app.trail["rewinds"][0] == {"kind": "send_back", "from": "authority_director_review",
                                        "to": "authority_clerk_review", "at": (NOW + timedelta(hours=1)).isoformat()}
     assert app.next_timer_at is not None  # the clerk's reminder timers are armed again
+    told = session.scalar(select(Notification).where(Notification.kind == "sent_back"))
+    assert told.person_id == person("labor_clerk").id and "請補附法令依據" in told.body
     event = session.scalar(select(AuditEvent).where(AuditEvent.event_type == "task_sent_back"))
     assert event.payload["to_step"] == "authority_clerk_review" and event.subject_id == task.id
 

@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DDL, JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, event, select
+from sqlalchemy import DDL, JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, event, false, select
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -183,6 +183,8 @@ class HumanTask(Base):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(40))
     form: Mapped[str | None] = mapped_column(String(40))
+    # The diagram lets holders decide this step for several applications at once (the step's bulk property).
+    bulk: Mapped[bool] = mapped_column(default=False, server_default=false())
     state: Mapped[TaskState] = mapped_column(str_enum(TaskState), default=TaskState.OPEN)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     due_at: Mapped[datetime | None]

@@ -241,6 +241,7 @@ def _client_text() -> dict[str, str]:
         "zoomIn": _("放大"), "zoomOut": _("縮小"), "fit": _("符合畫面"), "zoom": _("縮放"),
         "pathsTitle": _("模擬走過的路徑（{count} 條）"), "pathSteps": _("路徑"),
         "pathEnd": _("結果"), "filed": _("提出申請"),
+        "rewound.send_back": _("退回至此重辦（第 {round} 次）"), "rewound.recall": _("取回重辦（第 {round} 次）"),
     }
 
 

@@ -58,6 +58,8 @@ class FormSpec:
     filer_role: str | None = None  # None: any staff member may file
     check: Callable[[dict[str, Any]], dict[str, str]] | None = None
     summary_fields: tuple[str, ...] = ()
+    # What an approver must see in the inbox row to know what is asked without opening it (ID numbers masked).
+    key_fields: tuple[str, ...] = ()
 
 
 DECISION_LABELS = {
@@ -66,6 +68,8 @@ DECISION_LABELS = {
     "return": "退回補正",
     "resubmit": "補正後重新送出",
     "withdraw": "撤回申請",
+    "send_back": "退回前關",
+    "recall": "取回",
 }
 
 
@@ -114,6 +118,7 @@ FORMS: dict[str, FormSpec] = {f.key: f for f in (
             Field("reason", "申請說明", "text"),
         ),
         summary_fields=("request_type", "name"),
+        key_fields=("request_type", "name", "reason"),
     ),
     FormSpec(
         "querier_account", "勞保 WebIR 資料查詢者帳號申請表", "000 附表三；003 附表1；001 第五點第二款",
@@ -134,6 +139,7 @@ FORMS: dict[str, FormSpec] = {f.key: f for f in (
             Field("reason", "申請事由", "text", required=True),
         ),
         summary_fields=("request_type", "name"),
+        key_fields=("request_type", "name", "national_id", "items", "reason"),
     ),
     FormSpec(
         "query_items_change", "勞保 WebIR 查調服務項目異動申請表", "000 附表四及查調服務項目申請表；001 第五點",
@@ -147,6 +153,7 @@ FORMS: dict[str, FormSpec] = {f.key: f for f in (
         filer_role="agency_manager",
         check=_items_change_check,
         summary_fields=("add_items", "remove_items"),
+        key_fields=("add_items", "remove_items", "legal_basis"),
     ),
     FormSpec(
         "query_registration", "查調資料登記表", "000 附表一；001 第九點第一款；003 附表2",
@@ -161,6 +168,7 @@ FORMS: dict[str, FormSpec] = {f.key: f for f in (
         ),
         filer_role="querier",
         summary_fields=("case_number", "item"),
+        key_fields=("case_number", "subject_name", "subject_national_id", "item", "reason"),
     ),
     FormSpec(
         "role_transfer", "職務異動", "001 第六點第四款、第五款、第七點；000 第四點末段",
@@ -177,6 +185,7 @@ FORMS: dict[str, FormSpec] = {f.key: f for f in (
         ),
         filer_role="agency_head",
         summary_fields=("person", "kind"),
+        key_fields=("person", "kind", "effective_date", "reason"),
     ),
 )}
 
@@ -358,6 +367,37 @@ def clean_form(form: FormSpec, data: dict[str, Any]) -> tuple[dict[str, Any], di
     if not errors and form.check:
         errors.update(form.check(clean))
     return clean, errors
+
+
+@dataclass(frozen=True)
+class KeyValue:
+    """One key field of a filed form as a row shows it: its label, its type and its value made readable."""
+
+    name: str
+    label: str
+    type: str
+    value: Any
+
+
+def key_values(form_key: str, data: dict[str, Any] | None) -> list[KeyValue]:
+    """The form's key fields from its data, ID numbers masked, choices as their labels, item codes as codes."""
+    form = FORMS.get(form_key)
+    if form is None or not data:
+        return []
+    fields = {f.name: f for f in form.fields}
+    out = []
+    for name in form.key_fields:
+        f, value = fields[name], data.get(name)
+        if value in (None, "", []):
+            continue
+        if f.type == "national_id" and isinstance(value, str):
+            value = mask_id(value)
+        elif f.type == "choice" and f.choices:
+            value = dict(f.choices).get(value, value)
+        elif f.type == "multichoice" and isinstance(value, list):
+            value = "、".join(str(v) for v in value)
+        out.append(KeyValue(name, f.label.split("（")[0], f.type, value))  # the label without its explanation
+    return out
 
 
 def decision_label(step: StepForm, decision: str) -> str:

@@ -111,11 +111,19 @@ SCHEMAS = {
     "InboxTask": {"type": "object", "properties": {
         "id": {"type": "integer"}, "application": {"type": "integer"}, "form": {"type": "string"},
         "step": {"type": "string"}, "name": {"type": "string"}, "role": {"type": "string"},
-        "applicant": {"type": ["string", "null"]}, "agency": {"type": "string"}, "since": TIME}},
+        "applicant": {"type": ["string", "null"]}, "agency": {"type": "string"}, "since": TIME,
+        "due_at": {"type": ["string", "null"], "format": "date-time"},
+        "bulk": {"type": "boolean", "description": "the step may be decided together with others"},
+        "key": {"type": "array", "description": "what is asked: the form's key fields, ID numbers masked",
+                "items": {"type": "object", "properties": {"name": {"type": "string"}, "label": {"type": "string"},
+                                                           "value": {}}}}}},
     "Task": {"type": "object", "properties": {
         "id": {"type": "integer"}, "step": {"type": "string"}, "name": {"type": "string"},
         "role": {"type": "string"}, "state": {"enum": ["open", "completed", "cancelled"]}, "since": TIME,
-        "decisions": {"type": "array", "items": {"type": "string"}},
+        "decisions": {"type": "array", "items": {"type": "string"}}, "bulk": {"type": "boolean"},
+        "send_back_to": {"type": "array", "description": "earlier steps this case may be sent back to",
+                         "items": {"type": "object", "properties": {"step": {"type": "string"},
+                                                                    "name": {"type": "string"}}}},
         "fields": {"type": "array", "items": _ref("Field")}, "application": _ref("Application")}},
     "Decision": {"type": "object", "required": ["decision"], "properties": {
         "decision": {"enum": ["approve", "reject", "return", "resubmit", "withdraw"]},
@@ -332,6 +340,11 @@ def document() -> dict:
             "Withdraw an application under way", {"200": _json(_ref("Filed"))}, tag="applications",
             params=[app_id], errors=(401, 404, 409, 422), body={"type": "object", "properties": {
                 "reason": {"type": "string"}}})},
+        "/applications/{application_id}/recall": {"post": _op(
+            "Recall (取回) one's own approval while the next step has not acted; the step returns to the "
+            "recaller. 403 when the actor made no such decision, 409 once the next person acted",
+            {"200": _json({"type": "object"})}, tag="applications", params=[app_id],
+            errors=(401, 403, 404, 409, 422), body={"type": "object", "properties": {"reason": {"type": "string"}}})},
         "/applications/{application_id}/reveal": {"post": _op(
             "Show one masked national ID number whole, with a reason (people holding an open step of the "
             "application only); recorded with who, when and why", {"200": _json(_ref("Revealed"))},
@@ -346,7 +359,33 @@ def document() -> dict:
                                                  "per_page": {"type": "integer"}, "items": _array("Reveal")}})},
             tag="audit", errors=(401, 403, 422), params=[_query("application", {"type": "integer"}), *PAGING])},
         **query_log_paths(),
-        "/tasks": {"get": _op("My open tasks, oldest first", {"200": _json(_array("InboxTask"))}, tag="tasks")},
+        "/tasks": {"get": _op(
+            "My open tasks, one page (oldest first by default); the header X-Total-Count gives how many match",
+            {"200": _json(_array("InboxTask"))}, tag="tasks", errors=(401, 422), params=[
+                _query("q", {"type": "string"}, "applicant, application number, whole ID number, or text"),
+                _query("form", {"type": "string"}), _query("step", {"type": "string"}),
+                _query("overdue", {"enum": ["1"]}, "only steps past their due date"),
+                _query("sort", {"enum": ["since", "-since", "due", "-due", "id", "-id", "form", "-form"]}),
+                _query("page", {"type": "integer", "minimum": 1}),
+                _query("per_page", {"type": "integer", "minimum": 1, "maximum": 200})])},
+        "/tasks/decisions": {"post": _op(
+            "Decide several steps whose diagram allows it (bulk) with one opinion; each is its own decision "
+            "(history entry, audit event, transaction) and reports its own status: a row someone else decided "
+            "first is a 409 in `results` and the others stand", {"200": _json({"type": "object", "properties": {
+                "decided": {"type": "integer"}, "results": {"type": "array", "items": {
+                    "type": "object", "properties": {"task": {"type": "integer"}, "status": {"type": "integer"},
+                                                     "application": {"type": ["integer", "null"]},
+                                                     "message": {"type": ["string", "null"]}}}}}})},
+            tag="tasks", errors=(401, 422), body={
+                "type": "object", "required": ["task_ids", "decision"], "properties": {
+                    "task_ids": {"type": "array", "items": {"type": "integer"}, "maxItems": 100},
+                    "decision": {"enum": ["approve", "reject"]}, "opinion": {"type": "string"}}})},
+        "/tasks/{task_id}/send-back": {"post": _op(
+            "Send the case back to an earlier step it has passed (退回前關), with a reason; that step's holders "
+            "get it again and it then flows on as the diagram says", {"200": _json({"type": "object"})},
+            tag="tasks", params=[task_id], errors=(401, 403, 404, 409, 422), body={
+                "type": "object", "required": ["to_step", "reason"], "properties": {
+                    "to_step": {"type": "string"}, "reason": {"type": "string"}}})},
         "/tasks/{task_id}": {"get": _op("A task, its application and the fields it asks for",
                                         {"200": _json(_ref("Task"))}, tag="tasks", params=[task_id],
                                         errors=(401, 403, 404))},

@@ -15,8 +15,10 @@ from workflows.filing.applications import (
     withdraw_application,
 )
 from workflows.filing.assignment import claim_task, reassign_task, release_task
-from workflows.filing.reads import ApplicationView, get_application_view, get_task_page, list_inbox
+from workflows.filing.bulk import decide_many
+from workflows.filing.reads import ApplicationView, get_application_view, get_task_page, search_inbox
 from workflows.filing.reveals import reveal_national_id
+from workflows.filing.rewinds import recall_decision, send_back, send_back_targets
 from workflows.filing.sheets import get_sheets
 from workflows.filing.tasks import complete_task
 from workflows.forms import FORMS
@@ -31,6 +33,7 @@ from ..admin import pending_timers, schedule_rows
 from ..applications.sheets import pdf_response
 from ..extensions import db
 from ..i18n import tr_message
+from ..inbox import inbox_query
 from ..numbers import MAX_ID, small_int
 from . import bp, json_body, token_required
 
@@ -146,9 +149,56 @@ def reveals():
 @bp.get("/tasks")
 @token_required
 def tasks():
-    return jsonify([{"id": r.task_id, "application": r.application_id, "form": r.form_key, "step": r.step,
-                     "name": r.step_name, "role": r.role, "applicant": r.applicant, "agency": r.agency,
-                     "since": r.since.isoformat()} for r in list_inbox(db.session, g.actor)])
+    """My open steps, one page: ?q=&form=&step=&overdue=1&sort=since|-since|due|id|form&page=&per_page=."""
+    check_numbers(request.args, "page", "per_page")
+    if request.args.get("form") and request.args["form"] not in FORMS:
+        raise Invalid({"form": f"unknown form '{request.args['form']}'"})
+    page = search_inbox(db.session, g.actor, inbox_query(request.args, per_page=200), clock.now())
+    response = jsonify([{"id": r.task_id, "application": r.application_id, "form": r.form_key, "step": r.step,
+                         "name": r.step_name, "role": r.role, "applicant": r.applicant, "agency": r.agency,
+                         "since": r.since.isoformat(), "due_at": r.due_at.isoformat() if r.due_at else None,
+                         "bulk": r.bulk, "key": [{"name": k.name, "label": k.label, "value": k.value} for k in r.key]}
+                        for r in page.rows])
+    response.headers["X-Total-Count"] = str(page.total)
+    return response
+
+
+@bp.post("/tasks/decisions")
+@token_required
+def decide_tasks():
+    """Decide several bulk-allowed steps with one opinion; each row reports its own status."""
+    body = json_body()
+    ids = body.get("task_ids")
+    if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) and 0 < i <= MAX_ID
+                                            for i in ids):
+        raise Invalid({"task_ids": "give 'task_ids' as a list of task ids"})
+    outcomes = decide_many(db.session, task_ids=ids, actor=g.actor, decision=str(body.get("decision") or ""),
+                           opinion=str(body.get("opinion") or ""), now=clock.now())
+    return jsonify(results=[{"task": o.task_id, "status": o.status, "application": o.application_id,
+                             "message": o.message or None} for o in outcomes],
+                   decided=sum(o.ok for o in outcomes))
+
+
+@bp.post("/tasks/<int:task_id>/send-back")
+@token_required
+def send_back_task(task_id: int):
+    body = json_body()
+    app = send_back(db.session, task_id=task_id, actor=g.actor, to_step=str(body.get("to_step") or ""),
+                    reason=str(body.get("reason") or ""), now=clock.now())
+    return jsonify(application=app.id, state=app.state.value,
+                   current_tasks=[{"id": t.id, "step": t.step, "name": t.name} for t in app.tasks
+                                  if t.state.value == "open"])
+
+
+@bp.post("/applications/<int:application_id>/recall")
+@token_required
+def recall(application_id: int):
+    body = json_body()
+    app = recall_decision(db.session, application_id=application_id, actor=g.actor,
+                          reason=str(body.get("reason") or ""), now=clock.now())
+    return jsonify(application=app.id, state=app.state.value,
+                   current_tasks=[{"id": t.id, "step": t.step, "name": t.name} for t in app.tasks
+                                  if t.state.value == "open"])
 
 
 @bp.get("/tasks/<int:task_id>")
@@ -156,8 +206,11 @@ def tasks():
 def task(task_id: int):
     page = get_task_page(db.session, task_id, g.actor, clock.now())
     row = page.task
+    is_open = row.state.value == "open" and row.role != "applicant"
+    targets = send_back_targets(db.session, row) if is_open else []
     return jsonify(id=row.id, step=row.step, name=row.name, role=row.role, state=row.state.value,
-                   since=row.created_at.isoformat(), decisions=list(page.fields.step.decisions),
+                   since=row.created_at.isoformat(), decisions=list(page.fields.step.decisions), bulk=row.bulk,
+                   send_back_to=[{"step": t.step, "name": t.name} for t in targets],
                    fields=[f.as_dict() for f in page.fields.fields], application=_application_json(page.view))
 
 

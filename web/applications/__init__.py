@@ -15,6 +15,7 @@ from workflows.filing.applications import (
 )
 from workflows.filing.reads import get_application_view, get_returned_view, list_my_applications
 from workflows.filing.reveals import reveal_national_id, revealable_fields
+from workflows.filing.rewinds import recall_decision, recallable
 from workflows.filing.sheets import get_sheets
 from workflows.forms import FORMS
 from workflows.tracking.outline import application_steps
@@ -75,10 +76,23 @@ def mine():
 @login_required
 def detail(application_id: int):
     view = get_application_view(db.session, application_id, current_user)
+    step_names = {h.step: h.step_name for h in view.history} | {t.step: t.name for t in view.current_tasks}
     return render_template("applications/detail.html", view=view, spec=FORMS[view.form_key],
                            is_applicant=view.applicant == current_user.username,
-                           revealable=revealable_names(application_id),
+                           revealable=revealable_names(application_id), step_names=step_names,
+                           may_recall=view.state == "running" and recallable(db.session, application_id, current_user),
                            steps=application_steps(db.session, application_id, current_user, now=clock.now()))
+
+
+@bp.post("/<int:application_id>/recall")
+@login_required
+@back_to("applications.detail")
+def recall(application_id: int):
+    """Take back one's own decision while the next step has not been acted on (取回)."""
+    recall_decision(db.session, application_id=application_id, actor=current_user,
+                    reason=request.form.get("reason", ""), now=clock.now())
+    flash(_("已取回，案件回到您的待辦事項"), "success")
+    return redirect(url_for("inbox.index"))
 
 
 @bp.get("/<int:application_id>/sheet.pdf")

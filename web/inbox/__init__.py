@@ -9,7 +9,9 @@ from wtforms import RadioField, TextAreaField
 from models import TaskState
 from workflows.errors import Invalid
 from workflows.filing.assignment import claim_task, reassign_task, release_task
-from workflows.filing.reads import get_task_page, inbox_counts, list_inbox
+from workflows.filing.bulk import MAX_BULK, decide_many
+from workflows.filing.reads import INBOX_SORTS, InboxQuery, get_task_page, search_inbox
+from workflows.filing.rewinds import send_back, send_back_targets
 from workflows.filing.tasks import complete_task
 from workflows.forms import FORMS, decision_label
 
@@ -17,22 +19,51 @@ from .. import clock
 from ..applications import revealable_names
 from ..errors import back_to
 from ..extensions import db
-from ..i18n import _, _l, tr_message
+from ..i18n import _, _l, same_site_path, tr_message
+from ..numbers import small_int
 from ..wtforms_builder import apply_errors, choices, form_class, form_values
 
 bp = Blueprint("inbox", __name__)
 
 
+def inbox_query(args, per_page: int = 50) -> InboxQuery:
+    """The inbox's filters from a query string; an unknown form is a 404, other odd values fall back."""
+    form_key = args.get("form") or None
+    if form_key and form_key not in FORMS:
+        abort(404)
+    sort = args.get("sort", "since")
+    return InboxQuery(form=form_key, step=(args.get("step") or None), overdue=args.get("overdue") == "1",
+                      q=args.get("q", "")[:100], sort=sort if sort.lstrip("-") in INBOX_SORTS else "since",
+                      page=max(1, args.get("page", 1, type=small_int) or 1),
+                      per_page=min(200, max(1, args.get("per_page", per_page, type=small_int) or per_page)))
+
+
 @bp.get("/")
 @login_required
 def index():
-    form_key = request.args.get("form") or None
-    if form_key and form_key not in FORMS:
-        abort(404)
-    rows = list_inbox(db.session, current_user, form_key)
-    counts = inbox_counts(db.session, current_user)
-    return render_template("inbox/index.html", rows=rows, counts=counts, forms=FORMS, selected=form_key,
-                           now=clock.now())
+    query = inbox_query(request.args)
+    page = search_inbox(db.session, current_user, query, clock.now())
+    return render_template("inbox/index.html", page=page, rows=page.rows, counts=page.counts, forms=FORMS,
+                           selected=query.form, query=query, now=clock.now(), max_bulk=MAX_BULK)
+
+
+@bp.post("/tasks/decisions")
+@login_required
+@back_to("inbox.index")
+def decide_selected():
+    """Decide the selected rows with one opinion; each row is its own decision and reports on its own."""
+    validate_csrf_or_400()
+    ids = [int(i) for i in request.form.getlist("task_ids") if i.isdigit() and len(i) < 10]
+    outcomes = decide_many(db.session, task_ids=ids, actor=current_user, decision=request.form.get("decision", ""),
+                           opinion=request.form.get("opinion", ""), now=clock.now())
+    done = [o for o in outcomes if o.ok]
+    if done:
+        flash(_("已批次決定 %(count)s 件：案號 %(ids)s", count=len(done),
+                ids=_("、").join(str(o.application_id) for o in done)), "success")
+    for o in outcomes:
+        if not o.ok:
+            flash(_("待辦 %(task)s 未處理：%(message)s", task=o.task_id, message=tr_message(o.message)), "error")
+    return redirect(same_site_path(request.form.get("next")) or url_for("inbox.index"))
 
 
 def _decision_form(fields):
@@ -61,9 +92,22 @@ def task(task_id: int):
             flash(_("已送出：%(step)s（%(decision)s）", step=row.name,
                     decision=tr_message(decision_label(fields.step, form.decision.data))), "success")
             return redirect(url_for("inbox.index"))
+    is_open = row.state == TaskState.OPEN
     return render_template("inbox/task.html", task=row, view=page.view, form=form, fields=fields.fields,
-                           is_open=row.state == TaskState.OPEN, spec=FORMS[page.view.form_key],
-                           revealable=revealable_names(row.application_id))
+                           is_open=is_open, spec=FORMS[page.view.form_key],
+                           revealable=revealable_names(row.application_id),
+                           targets=send_back_targets(db.session, row) if is_open and row.role != "applicant" else [])
+
+
+@bp.post("/tasks/<int:task_id>/send-back")
+@login_required
+@back_to("inbox.task")
+def send_back_page(task_id: int):
+    validate_csrf_or_400()
+    app = send_back(db.session, task_id=task_id, actor=current_user, to_step=request.form.get("to_step", ""),
+                    reason=request.form.get("reason", ""), now=clock.now())
+    flash(_("已退回前關（案號 %(id)s）", id=app.id), "success")
+    return redirect(url_for("inbox.index"))
 
 
 def _assignment(task_id: int, action, message: str, **kwargs):

@@ -162,6 +162,7 @@ def trail(application_id: int):
     return jsonify(
         xml=url_for("tracking.diagram_xml", key=view.definition_key, version=view.definition_version),
         done=view.trail.get("done", []), flows=view.trail.get("flows", []),
+        rewinds=view.trail.get("rewinds", []),
         current=[{"step": t.step, "name": t.name, "role": tr(t.role_label), "holders": t.candidate_names,
                   "since": t.since.isoformat(), "since_text": _since_text(t.since, now),
                   "overdue_days": _overdue(t.due_at, now)} for t in view.current_tasks])

@@ -201,6 +201,9 @@ def _size_problems(node) -> list[Problem]:
     due = _property(node, "due_working_days") if _local(node) == "userTask" else None
     if due is not None and working_days_of(due) is None:
         problems.append((node.get("id"), f"辦理期限（工作天）須為 1 至 {MAX_DUE_WORKING_DAYS} 的整數"))
+    bulk = _property(node, "bulk") if _local(node) == "userTask" else None
+    if bulk not in (None, "true", "false"):
+        problems.append((node.get("id"), "批次決定（bulk）須為 true 或 false"))
     return problems
 
 

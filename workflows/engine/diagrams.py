@@ -43,6 +43,7 @@ class UserTaskInfo:
     form: str | None
     due_working_days: int | None = None
     due_date: str | None = None  # an expression giving the step's due moment, e.g. at_date(effective_date)
+    bulk: bool = False  # holders may decide it for several applications at once (property bulk="true")
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def parse_diagram(xml: bytes, process_id: str | None = None) -> ParsedDiagram:
             due = props.get("due_working_days")
             diagram.user_tasks[task_spec.bpmn_id] = UserTaskInfo(
                 task_spec.bpmn_id, task_spec.bpmn_name or task_spec.bpmn_id, task_spec.lane, props.get("form"),
-                working_days_of(due), props.get("due_date") or None,
+                working_days_of(due), props.get("due_date") or None, props.get("bulk") == "true",
             )
             if props.get("due_date"):
                 diagram.expressions.append((task_spec.bpmn_id, props["due_date"]))

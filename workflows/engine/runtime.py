@@ -272,6 +272,7 @@ class ReadyTask:
     form: str | None
     due_working_days: int | None = None
     due_at: datetime | None = None  # from the step's due_date expression, when it has one
+    bulk: bool = False
 
 
 @dataclass(frozen=True)
@@ -398,7 +399,8 @@ class Run:
         info = self.diagram.user_tasks.get(spec.bpmn_id)
         return ReadyTask(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, spec.lane,
                          info.form if info else None, info.due_working_days if info else None,
-                         self._due_at(task, info.due_date) if info and info.due_date else None)
+                         self._due_at(task, info.due_date) if info and info.due_date else None,
+                         bool(info and info.bulk))
 
     def _due_at(self, task, expression: str) -> datetime:
         try:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from models import (
@@ -22,12 +23,14 @@ from models import (
     TaskState,
     utcnow,
 )
+from models.sealing import digest
 
 from ..accounts.review import describe_decisions
 from ..calendar import local_date
 from ..errors import Conflict, Forbidden, NotFound
-from ..forms import DECISION_LABELS, FORMS, STEP_FORMS, Field, masked
+from ..forms import DECISION_LABELS, FORMS, STEP_FORMS, Field, KeyValue, key_values, masked
 from ..runtime.visibility import may_view
+from ..validators import FieldError, national_id
 from .tasks import StepFields, get_task_for, step_fields
 
 SCHEDULED = "（排程自動啟動）"
@@ -46,6 +49,41 @@ class InboxRow:
     applicant: str
     agency: str
     since: datetime
+    due_at: datetime | None = None
+    bulk: bool = False
+    key: list[KeyValue] = field(default_factory=list)  # what is asked, ID numbers masked
+
+
+INBOX_SORTS = {
+    "since": (TaskCandidate.created_at,),
+    "due": (HumanTask.due_at.is_(None), HumanTask.due_at),  # steps without a due date last
+    "id": (Application.id,),
+    "form": (Application.form_key,),
+}
+MAX_INBOX_PAGE = 200
+
+
+@dataclass(frozen=True)
+class InboxQuery:
+    """Filters, search, sort and page of one holder's inbox."""
+
+    form: str | None = None
+    step: str | None = None
+    overdue: bool = False
+    q: str = ""  # applicant (name or username), application number, agency, step, or text in the form
+    sort: str = "since"  # a key of INBOX_SORTS, "-" in front for descending
+    page: int = 1
+    per_page: int = 50
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    rows: list[InboxRow]
+    total: int
+    page: int
+    per_page: int
+    counts: dict[str, int]  # open steps per form, whatever the filters
+    steps: list[tuple[str, str]]  # (step id, step name) of the holder's open steps, for the step filter
 
 
 @dataclass(frozen=True)
@@ -104,25 +142,89 @@ class ApplicationView:
 
 
 def list_inbox(session: Session, person: Person, form_key: str | None = None, limit: int = 200) -> list[InboxRow]:
-    """My open tasks, oldest first (since they reached me).
+    """My open tasks, oldest first (since they reached me): the first page of ``search_inbox``."""
+    return search_inbox(session, person, InboxQuery(form=form_key, per_page=limit), now=utcnow(), totals=False).rows
 
-    Narrow columns only (never the saved workflow state), ordered along the candidate index
+
+def _my_open(person: Person):
+    return (select().select_from(TaskCandidate)
+            .join(HumanTask, HumanTask.id == TaskCandidate.human_task_id)
+            .join(Application, Application.id == HumanTask.application_id)
+            .where(TaskCandidate.person_id == person.id, TaskCandidate.is_open.is_(True)))
+
+
+def _inbox_filters(query, filters: InboxQuery, now: datetime):
+    if filters.form:
+        query = query.where(Application.form_key == filters.form)
+    if filters.step:
+        query = query.where(HumanTask.step == filters.step)
+    if filters.overdue:
+        query = query.where(HumanTask.due_at < now)
+    text = filters.q.strip()
+    if text:
+        # Form data is JSON text with non-ASCII letters escaped (\uXXXX): look for the text as it is stored.
+        stored = json.dumps(text)[1:-1]
+        match = [Person.name.icontains(text, autoescape=True), Person.username == text,
+                 Agency.name.icontains(text, autoescape=True), HumanTask.name.icontains(text, autoescape=True),
+                 cast(Application.data, String).icontains(stored, autoescape=True)]
+        if text.isdigit() and len(text) < 10:
+            match.append(Application.id == int(text))
+        if _is_national_id(text):
+            match.append(Application.national_id_hash == digest(text))  # the sealed number, matched whole
+        query = query.where(or_(*match))
+    return query
+
+
+def _is_national_id(text: str) -> bool:
+    try:
+        national_id(text)
+    except FieldError:
+        return False
+    return True
+
+
+def search_inbox(session: Session, person: Person, filters: InboxQuery, now: datetime,
+                 totals: bool = True) -> InboxPage:
+    """One page of my open steps: filtered, searched and sorted in the database; at most three statements whatever
+    the size (the rows; the counts per form and step; the total, only when searching or filtering beyond the form).
+
+    Without ``totals`` only the page's rows are read (one statement): no total, counts or step list.
+
+    Narrow columns only (never the saved workflow state); the default order follows the candidate index
     (person, open, since), so a holder with thousands of open steps reads just the first page.
     """
-    query = (select(HumanTask.id, Application.id, Application.form_key, HumanTask.step, HumanTask.name,
-                    HumanTask.role, Person.name, Agency.name, TaskCandidate.created_at)
-             .select_from(TaskCandidate)
-             .join(HumanTask, HumanTask.id == TaskCandidate.human_task_id)
-             .join(Application, Application.id == HumanTask.application_id)
-             .join(Agency, Agency.id == Application.agency_id)
-             .outerjoin(Person, Person.id == Application.applicant_id)
-             .where(TaskCandidate.person_id == person.id, TaskCandidate.is_open.is_(True))
-             .order_by(TaskCandidate.created_at, TaskCandidate.human_task_id).limit(limit))
-    if form_key:
-        query = query.where(Application.form_key == form_key)
-    return [InboxRow(task_id, app_id, key, FORMS[key].title, step, name, role, ROLE_LABELS.get(role, role),
-                     applicant or SCHEDULED, agency, since)
-            for task_id, app_id, key, step, name, role, applicant, agency, since in session.execute(query)]
+    key = filters.sort.lstrip("-")
+    order = INBOX_SORTS.get(key, INBOX_SORTS["since"])
+    if filters.sort.startswith("-"):
+        order = tuple(o.desc() for o in order)
+    per_page = min(MAX_INBOX_PAGE, max(1, filters.per_page))
+    page = max(1, filters.page)
+    base = _inbox_filters(_my_open(person).join(Agency, Agency.id == Application.agency_id)
+                          .outerjoin(Person, Person.id == Application.applicant_id), filters, now)
+    rows = base.add_columns(
+        HumanTask.id, Application.id, Application.form_key, HumanTask.step, HumanTask.name, HumanTask.role,
+        Person.name, Agency.name, TaskCandidate.created_at, HumanTask.due_at, HumanTask.bulk, Application.data,
+    ).order_by(*order, TaskCandidate.human_task_id).limit(per_page).offset((page - 1) * per_page)
+    found = [InboxRow(task_id, app_id, form, FORMS[form].title, step, name, role, ROLE_LABELS.get(role, role),
+                      applicant or SCHEDULED, agency, since, due_at, bulk, key_values(form, data))
+             for task_id, app_id, form, step, name, role, applicant, agency, since, due_at, bulk, data
+             in session.execute(rows)]
+    if not totals:
+        return InboxPage(found, len(found), page, per_page, {}, [])
+    # One grouped read gives the counts per form, the step list and, with no filter but the form, the total.
+    counts: dict[str, int] = {}
+    names: dict[str, list[str]] = {}
+    for form, step, name, n in session.execute(
+            _my_open(person).add_columns(Application.form_key, HumanTask.step, HumanTask.name, func.count())
+            .group_by(Application.form_key, HumanTask.step, HumanTask.name).order_by(HumanTask.name)):
+        counts[form] = counts.get(form, 0) + n
+        names.setdefault(step, []).append(name)  # one entry per step id: the filter matches it in every form
+    if filters.step or filters.overdue or filters.q.strip():
+        total = session.scalar(base.add_columns(func.count())) or 0
+    else:
+        total = counts.get(filters.form, 0) if filters.form else sum(counts.values())
+    return InboxPage(found, total, page, per_page, counts,
+                     [(step, "／".join(dict.fromkeys(n))) for step, n in names.items()])
 
 
 def inbox_counts(session: Session, person: Person) -> dict[str, int]:

@@ -78,7 +78,11 @@ def sync(session: Session, app: Application, run: Run, now: datetime,
                      subject_id=app.id, now=now)
     if run.fired:
         notify_fired_timers(session, app, run, now)
+    # Send-backs and recalls (filing.rewinds) are kept across steps: the engine's tree does not tell them.
+    rounds = (app.trail or {}).get("rewinds")
     app.trail = merged_trail(app.trail, run)
+    if rounds:
+        app.trail["rewinds"] = rounds
     app.workflow_state = run.save()
     app.serializer_version = SERIALIZER_VERSION
     app.next_timer_at = run.next_timer_at()
@@ -120,7 +124,7 @@ def _open_task(session: Session, app: Application, task, now: datetime) -> tuple
     people = resolve_candidates(session, task.lane, app, local_date(now))
     behalf = substituted_principals(session, people, local_date(now))
     row = HumanTask(application=app, task_guid=task.guid, step=task.step, name=task.name,
-                    role=task.lane or "", form=task.form, state=TaskState.OPEN, created_at=now,
+                    role=task.lane or "", form=task.form, bulk=task.bulk, state=TaskState.OPEN, created_at=now,
                     due_at=_due_at(task, now),
                     candidates=[TaskCandidate(person=p, created_at=now, form_key=app.form_key,
                                               on_behalf_of_id=behalf.get(p.id)) for p in people])

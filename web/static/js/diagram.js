@@ -3,7 +3,8 @@
   const el = WebirDom.el;
   // Strings in the UI language, put on the page by the server (_client_text.html); Chinese when absent.
   const TEXT = Object.assign({ overdue: '逾期 {days} 天', noHolder: '尚無承辦人', median: '中位數 {median} 天', sep: '、',
-    zoomIn: '放大', zoomOut: '縮小', fit: '符合畫面', zoom: '縮放' },
+    zoomIn: '放大', zoomOut: '縮小', fit: '符合畫面', zoom: '縮放',
+    'rewound.send_back': '退回至此重辦（第 {round} 次）', 'rewound.recall': '取回重辦（第 {round} 次）' },
     window.WebirText || {});
   function text(key, values) {
     return TEXT[key].replace(/{(\w+)}/g, (_, name) => (values && name in values ? values[name] : `{${name}}`));
@@ -54,6 +55,13 @@
     const canvas = viewer.get('canvas'), registry = viewer.get('elementRegistry'), overlays = viewer.get('overlays');
     trail.done.forEach(id => registry.get(id) && canvas.addMarker(id, 'done'));
     trail.flows.forEach(([a, b]) => connectionsBetween(registry, a, b).forEach(c => canvas.addMarker(c.id, 'done')));
+    // Send-backs and recalls: the step the case went back to carries a note per round.
+    (trail.rewinds || []).forEach((r, n) => {
+      if (!registry.get(r.to)) return;
+      canvas.addMarker(r.to, 'rewound');
+      overlays.add(r.to, 'rewind', { position: { bottom: 14, left: -10 },
+        html: el('div', { class: 'rewind-note', 'data-kind': r.kind }, [text('rewound.' + r.kind, { round: n + 1 })]) });
+    });
     trail.current.forEach(t => {
       if (!registry.get(t.step)) return;
       canvas.removeMarker(t.step, 'done');

@@ -1,0 +1,141 @@
+"""The inbox over HTTP: rows that show the ask, bulk decisions, send-back and recall (API and pages)."""
+
+from __future__ import annotations
+
+from tests.conftest import MANAGER_ADD, REGISTRATION
+
+TO_DIRECTOR = ["sw_unit_head", "sw_head", "labor_clerk", "labor_chief"]
+
+
+def login(client, username: str):
+    response = client.post("/login", data={"username": username, "password": "demo"})
+    assert response.status_code == 302
+    return client
+
+
+def file(api, username: str, form: str, data: dict) -> int:
+    response = api.as_(username).post("/api/v1/applications", json={"form": form, "data": data})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def task_of(api, username: str, application: int) -> int:
+    rows = api.as_(username).get("/api/v1/tasks").get_json()
+    return next(r["id"] for r in rows if r["application"] == application)
+
+
+def approve(api, username: str, application: int):
+    response = api.as_(username).post(f"/api/v1/tasks/{task_of(api, username, application)}/complete",
+                                      json={"decision": "approve", "opinion": "同意"})
+    assert response.status_code == 200, response.get_json()
+
+
+def registrations(api, n: int) -> list[int]:
+    return [file(api, "applicant", "query_registration", {**REGISTRATION, "case_number": f"115-社救-{i:04d}"})
+            for i in range(1, n + 1)]
+
+
+def test_the_task_list_shows_the_ask_masked_and_pages(api):
+    apps = registrations(api, 3)
+    head = api.as_("sw_unit_head")
+    response = head.get("/api/v1/tasks?form=query_registration&per_page=2&sort=-id")
+    rows = response.get_json()
+    assert response.headers["X-Total-Count"] == "3" and [r["application"] for r in rows] == apps[:0:-1]
+    key = {k["name"]: k["value"] for k in rows[0]["key"]}
+    assert key["subject_national_id"] == "E12****783" and key["case_number"] == "115-社救-0003"
+    assert "E123456783" not in response.get_data(as_text=True)
+    assert rows[0]["bulk"] is True and rows[0]["due_at"]
+    assert [r["application"] for r in head.get("/api/v1/tasks?q=115-社救-0002").get_json()] == [apps[1]]
+    assert head.get("/api/v1/tasks?form=nope").status_code == 422
+    assert head.get("/api/v1/tasks?page=x").status_code == 422
+
+
+def test_bulk_decisions_report_each_row(api):
+    apps = registrations(api, 3)
+    head = api.as_("sw_unit_head")
+    tasks = [task_of(api, "sw_unit_head", a) for a in apps]
+    assert head.post(f"/api/v1/tasks/{tasks[2]}/complete", json={"decision": "approve"}).status_code == 200
+    response = head.post("/api/v1/tasks/decisions", json={"task_ids": tasks, "decision": "approve",
+                                                          "opinion": "核可"})
+    body = response.get_json()
+    assert response.status_code == 200 and body["decided"] == 2
+    assert [r["status"] for r in body["results"]] == [200, 200, 409]
+    for app in apps:
+        assert api.as_("applicant").get(f"/api/v1/applications/{app}").get_json()["state"] == "completed"
+    assert head.post("/api/v1/tasks/decisions", json={"task_ids": "1", "decision": "approve"}).status_code == 422
+    assert head.post("/api/v1/tasks/decisions", json={"task_ids": [1], "decision": "return"}).status_code == 422
+
+
+def test_send_back_over_the_api(api):
+    app = file(api, "sw_staff", "manager_account", MANAGER_ADD)
+    for username in TO_DIRECTOR:
+        approve(api, username, app)
+    director = api.as_("labor_director")
+    task = task_of(api, "labor_director", app)
+    page = director.get(f"/api/v1/tasks/{task}").get_json()
+    assert [t["step"] for t in page["send_back_to"]][-2:] == ["authority_clerk_review",
+                                                             "authority_section_head_review"]
+    assert api.as_("labor_clerk").post(f"/api/v1/tasks/{task}/send-back", json={
+        "to_step": "authority_clerk_review", "reason": "x"}).status_code == 403
+    assert director.post(f"/api/v1/tasks/{task}/send-back", json={
+        "to_step": "central_clerk_setup", "reason": "x"}).status_code == 422
+    response = director.post(f"/api/v1/tasks/{task}/send-back", json={
+        "to_step": "authority_clerk_review", "reason": "請補附佐證"})
+    assert response.status_code == 200
+    assert [t["step"] for t in response.get_json()["current_tasks"]] == ["authority_clerk_review"]
+    assert director.post(f"/api/v1/tasks/{task}/send-back", json={
+        "to_step": "authority_clerk_review", "reason": "again"}).status_code in (403, 409)
+    history = api.as_("labor_clerk").get(f"/api/v1/applications/{app}").get_json()["history"]
+    assert history[-1]["decision"] == "send_back" and history[-1]["data"]["round"] == 1
+
+
+def test_recall_over_the_api_and_refused_once_the_next_person_acted(api):
+    app = file(api, "sw_staff", "manager_account", MANAGER_ADD)
+    approve(api, "sw_unit_head", app)
+    assert api.as_("sw_head").post(f"/api/v1/applications/{app}/recall").status_code == 403
+    response = api.as_("sw_unit_head").post(f"/api/v1/applications/{app}/recall", json={"reason": "漏看附件"})
+    assert response.status_code == 200
+    assert [t["step"] for t in response.get_json()["current_tasks"]] == ["unit_head_review"]
+    approve(api, "sw_unit_head", app)
+    approve(api, "sw_head", app)
+    assert api.as_("sw_unit_head").post(f"/api/v1/applications/{app}/recall").status_code == 409
+
+
+def test_the_inbox_page_shows_the_ask_and_decides_selected_rows(client, api):
+    apps = registrations(api, 2)
+    login(client, "sw_unit_head")
+    page = client.get("/").get_data(as_text=True)
+    assert "E12****783" in page and "E123456783" not in page and "115-社救-0001" in page
+    assert 'id="bulk"' in page and 'form="bulk"' in page and "鍵盤快速鍵" in page
+    assert "<caption" in page and 'scope="col"' in page
+    found = client.get("/?q=115-社救-0002").get_data(as_text=True)
+    assert "115-社救-0002" in found and "115-社救-0001" not in found
+    tasks = [task_of(api, "sw_unit_head", a) for a in apps]
+    response = client.post("/tasks/decisions", data={"task_ids": [str(t) for t in tasks], "decision": "approve",
+                                                     "opinion": "核可", "next": "/?form=query_registration"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/?form=query_registration")
+    assert "已批次決定 2 件" in client.get("/").get_data(as_text=True)
+
+
+def test_the_task_and_application_pages_offer_send_back_and_recall(client, api):
+    app = file(api, "sw_staff", "manager_account", MANAGER_ADD)
+    for username in TO_DIRECTOR:
+        approve(api, username, app)
+    login(client, "labor_director")
+    task = task_of(api, "labor_director", app)
+    page = client.get(f"/tasks/{task}").get_data(as_text=True)
+    assert 'name="to_step"' in page and "勞工局承辦人審核" in page
+    response = client.post(f"/tasks/{task}/send-back", data={"to_step": "authority_clerk_review", "reason": ""})
+    assert response.status_code == 302  # back to the task page with the error
+    assert "請說明退回理由" in client.get(response.headers["Location"]).get_data(as_text=True)
+    client.post(f"/tasks/{task}/send-back", data={"to_step": "authority_clerk_review", "reason": "請補件"})
+    detail = client.get(f"/applications/{app}").get_data(as_text=True)
+    assert "退回至「勞工局承辦人審核」（第 1 輪）" in detail and 'data-kind="send_back"' in detail
+
+    clerk = login(client.application.test_client(), "labor_clerk")
+    approve(api, "labor_clerk", app)
+    page = clerk.get(f"/applications/{app}").get_data(as_text=True)
+    assert "取回我的決定" in page
+    response = clerk.post(f"/applications/{app}/recall", data={"reason": ""})
+    assert response.status_code == 302
+    assert "已取回" in clerk.get("/").get_data(as_text=True)

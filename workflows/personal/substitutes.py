@@ -186,7 +186,7 @@ def _add_rows(session: Session, substitute_id: int, principal_id: int, now: date
         HumanTask.role != Role.APPLICANT, Application.applicant_id.is_distinct_from(substitute_id))).all()
     for task in tasks:
         session.add(TaskCandidate(human_task_id=task.id, person_id=substitute_id, on_behalf_of_id=principal_id,
-                                  created_at=now))
+                                  form_key=task.application.form_key, created_at=now))
     return len(tasks)
 
 

@@ -205,7 +205,7 @@ def _create(run: _Run, line: int, clean: dict, agency: Agency, unit: Unit | None
     person = Person(**clean, agency=agency, unit=unit, password_hash=generate_password_hash(secrets.token_urlsafe(32)))
     run.session.add(person)
     run.session.flush()
-    run.report.creates.append({"row": line, "username": person.username, "name": person.name})
+    run.report.creates.append({"row": line, "username": person.username, "name": person.name, "roles": []})
     audit.record(run.session, "person_created", actor=run.actor, subject_type="person", subject_id=person.id,
                  now=run.now, username=person.username, name=person.name, agency=agency.code, unit=person.unit_id,
                  staff_number=person.staff_number, imported=True)
@@ -213,7 +213,11 @@ def _create(run: _Run, line: int, clean: dict, agency: Agency, unit: Unit | None
 
 
 def _note_change(run: _Run, line: int, person: Person, change: str) -> None:
-    if run.report.updates and run.report.updates[-1]["username"] == person.username:
+    """One update entry per person; a person created by this file gets their roles on the create entry."""
+    created = next((c for c in run.report.creates if c["username"] == person.username), None)
+    if created is not None:
+        created["roles"].append(change.lstrip("+"))
+    elif run.report.updates and run.report.updates[-1]["username"] == person.username:
         run.report.updates[-1]["changes"].append(change)
     else:
         run.report.updates.append({"row": line, "username": person.username, "name": person.name,
@@ -245,7 +249,7 @@ def _set_roles(run: _Run, line: int, person: Person, roles: list, dates: dict) -
             run.problem(line, "role", problem)
             continue
         unit_id = person.unit_id if role in UNIT_ROLES else None
-        same = [h for h in current if h.role == role and h.unit_id == unit_id]
+        same = [h for h in current if h.role == role and (role not in UNIT_ROLES or h.unit_id == unit_id)]
         if same:
             _redate(run, line, same[0], dates)
             continue
@@ -258,7 +262,8 @@ def _set_roles(run: _Run, line: int, person: Person, roles: list, dates: dict) -
                      subject_id=holding.id, now=run.now, person=person.username, role=role.value, unit=unit_id,
                      imported=True)
     for holding in current:
-        if holding.role not in roles and holding.role != "admin":
+        if holding.role not in roles and holding.role != "admin" or (
+                holding.role in UNIT_ROLES and holding.unit_id != person.unit_id):
             _end(run, line, person, holding)
 
 

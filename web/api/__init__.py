@@ -59,4 +59,4 @@ def logout():
     return "", 204
 
 
-from . import definitions, openapi, people, routes  # noqa: E402,F401  - routes attach to bp
+from . import definitions, openapi, org, people, routes  # noqa: E402,F401  - routes attach to bp

@@ -48,6 +48,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from .inbox import bp as inbox_bp
     from .notifications import bp as notifications_bp
     from .notifications import init as init_notifications
+    from .org import bp as org_bp
     from .tracking import bp as tracking_bp
 
     security.init_app(app)
@@ -62,6 +63,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.register_blueprint(tracking_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(org_bp)
     app.register_blueprint(audit_bp)
     init_audit(app)
     app.register_blueprint(editor_bp)

@@ -21,6 +21,10 @@ GRANTABLE = tuple(r for r in Role if r not in (Role.APPLICANT, Role.ADMIN))
 DELEGABLE = (Role.UNIT_HEAD, Role.AGENCY_HEAD, Role.AUTHORITY_SECTION_HEAD, Role.AUTHORITY_DIRECTOR,
              Role.CENTRAL_SECTION_HEAD, Role.CENTRAL_DIRECTOR)
 
+# (key, label) for the pages' choices.
+ROLE_CHOICES = tuple((r.value, ROLE_LABELS[r]) for r in GRANTABLE)
+DELEGABLE_CHOICES = tuple((r.value, ROLE_LABELS[r]) for r in DELEGABLE)
+
 
 def parse_role(value, field: str = "role") -> Role:
     by_label = {ROLE_LABELS[r]: r for r in GRANTABLE} | {"機關首長": Role.AGENCY_HEAD}

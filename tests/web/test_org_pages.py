@@ -9,8 +9,8 @@ import re
 from tests.conftest import QUERIER_ADD
 
 
-def login(client, username, password="demo"):
-    response = client.post("/login", data={"username": username, "password": password})
+def login(client, username, password=None):
+    response = client.post("/login", data={"username": username, "password": password or "demo"})
     assert response.status_code == 302, response.text
     return client
 

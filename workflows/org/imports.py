@@ -11,8 +11,8 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import generate_password_hash
 
 from models import UNIT_ROLES, Agency, Person, PersonStatus, RoleHolding, Unit
@@ -55,7 +55,53 @@ class _Run:
     now: datetime
     today: date
     agencies: set[int] = field(default_factory=set)
-    seen: set[int] = field(default_factory=set)
+    seen: set[Person] = field(default_factory=set)
+    _no_password: str | None = None
+    # The organisation read once up front (a file of thousands of rows asks no query per row), kept current as
+    # the rows change it.
+    by_username: dict[str, Person] = field(default_factory=dict)
+    by_number: dict[str, Person] = field(default_factory=dict)
+    by_agency: dict[str, Agency] = field(default_factory=dict)
+    units: dict[tuple[int, int | None, str], Unit] = field(default_factory=dict)
+    # Audit events of rows created here, recorded after one flush has given them their ids.
+    pending: list[tuple[str, object, str, dict]] = field(default_factory=list)
+
+    def load(self) -> None:
+        for person in self.session.scalars(select(Person).options(
+                selectinload(Person.roles), selectinload(Person.agency), selectinload(Person.unit))):
+            self.remember(person)
+        for agency in self.session.scalars(select(Agency).options(selectinload(Agency.units))):
+            self.by_agency.setdefault(agency.code, agency)
+            self.by_agency.setdefault(agency.name, agency)
+            for unit in sorted(agency.units, key=lambda u: u.id):
+                self.units.setdefault((agency.id, unit.parent_id, unit.name), unit)
+                self.units.setdefault((agency.id, None, unit.name), unit)  # a bare name finds it anywhere
+
+    def remember(self, person: Person) -> None:
+        self.by_username[person.username] = person
+        if person.staff_number:
+            self.by_number[person.staff_number] = person
+
+    def taken(self, field_name: str, value: str, own: int | None) -> bool:
+        index = self.by_username if field_name == "username" else self.by_number
+        holder = index.get(value)
+        return holder is not None and holder.id != own
+
+    def later(self, event_type: str, row: object, subject_type: str, **payload) -> None:
+        self.pending.append((event_type, row, subject_type, payload))
+
+    def record_pending(self) -> None:
+        self.session.flush()
+        for event_type, row, subject_type, payload in self.pending:
+            audit.record(self.session, event_type, actor=self.actor, subject_type=subject_type,
+                         subject_id=row.id, now=self.now, **payload)
+
+    def no_password(self) -> str:
+        """One hash of a secret nobody knows for the whole file: scrypt is slow by design, and a log-in against it
+        takes as long as against any real hash. People log in once an administrator sets their password."""
+        if self._no_password is None:
+            self._no_password = generate_password_hash(secrets.token_urlsafe(32))
+        return self._no_password
 
     def problem(self, line: int, name: str | None, message: str) -> None:
         column = self.sheet.columns.get(name, name) if name else None
@@ -71,8 +117,11 @@ def import_people(session: Session, data: bytes, *, dry_run: bool, deactivate_mi
     if report.errors:
         return report
     run = _Run(session, sheet, report, actor, now, local_date(now))
-    for line, values in sheet.rows:
-        _import_row(run, line, values)
+    with session.no_autoflush:  # one flush at the end, not one per query
+        run.load()
+        for line, values in sheet.rows:
+            _import_row(run, line, values)
+    run.record_pending()
     if deactivate_missing and not report.errors:
         _deactivate_missing(run)
     report.errors.sort(key=lambda e: e.row)
@@ -87,15 +136,11 @@ def import_people(session: Session, data: bytes, *, dry_run: bool, deactivate_mi
     return report
 
 
-def _find_agency(session: Session, text: str) -> Agency | None:
-    return session.scalar(select(Agency).where(or_(Agency.code == text, Agency.name == text)))
-
-
 def _find_person(run: _Run, line: int, values: dict[str, str]) -> tuple[Person | None, bool]:
     """The person this row names by username or staff number; (None, False) when the two name different people."""
     username, number = values.get("username", "").lower(), values.get("staff_number", "")
-    by_name = run.session.scalar(select(Person).where(Person.username == username)) if username else None
-    by_number = run.session.scalar(select(Person).where(Person.staff_number == number)) if number else None
+    by_name = run.by_username.get(username) if username else None
+    by_number = run.by_number.get(number) if number else None
     if by_name and by_number and by_name.id != by_number.id:
         run.problem(line, "staff_number", f"員工編號 {number} 屬於帳號 {by_number.username}，與本列帳號不符")
         return None, False
@@ -109,31 +154,30 @@ def _unit(run: _Run, agency: Agency, text: str) -> Unit | None:
     """The unit of that name in the agency ("上層/下層" names a path down the tree); a missing one is created."""
     parent: Unit | None = None
     for depth, name in enumerate(part.strip()[:100] for part in re.split(r"[/／>]", text) if part.strip()):
-        query = select(Unit).where(Unit.agency_id == agency.id, Unit.name == name)
-        if depth:  # below the first name, only that unit's own sub-units
-            query = query.where(Unit.parent_id == parent.id)
-        unit = run.session.scalar(query.order_by(Unit.id).limit(1))
+        # The first name may sit anywhere in the agency's tree; below it, only that unit's own sub-units.
+        unit = run.units.get((agency.id, parent.id if depth else None, name))
         if unit is None:
             unit = Unit(agency=agency, name=name, parent=parent)
             run.session.add(unit)
-            run.session.flush()
+            run.session.flush()  # new units are few; their ids key the lookups of the rows after
+            run.units[(agency.id, parent.id if parent else None, name)] = unit
+            run.units.setdefault((agency.id, None, name), unit)
             run.report.units.append({"agency": agency.code, "name": name, "parent": parent.name if parent else None})
-            audit.record(run.session, "unit_created", actor=run.actor, subject_type="unit", subject_id=unit.id,
-                         now=run.now, agency=agency.code, name=name, parent=parent.id if parent else None,
-                         imported=True)
+            run.later("unit_created", unit, "unit", agency=agency.code, name=name,
+                      parent=parent.name if parent else None, imported=True)
         parent = unit
     return parent
 
 
 def _import_row(run: _Run, line: int, values: dict[str, str]) -> None:
-    agency = _find_agency(run.session, values.get("agency", ""))
+    agency = run.by_agency.get(values.get("agency", ""))
     if agency is None:
         run.problem(line, "agency", f"查無機關「{values.get('agency', '')}」")
         return
     person, ok = _find_person(run, line, values)
     if not ok:
         return
-    if person is not None and person.id in run.seen:
+    if person is not None and person in run.seen:
         run.problem(line, "username", f"帳號 {person.username} 在檔案中重複出現")
         return
     if person is not None and person.agency_id != agency.id:
@@ -143,7 +187,7 @@ def _import_row(run: _Run, line: int, values: dict[str, str]) -> None:
     if person is None and not values.get("username"):
         run.problem(line, "username", "新進人員須填帳號")
         return
-    clean, errors = person_errors(run.session, fields, person)
+    clean, errors = person_errors(run.session, fields, person, taken=run.taken)
     for name, message in errors.items():
         run.problem(line, name, message)
     dates = _dates(run, line, values)
@@ -157,7 +201,7 @@ def _import_row(run: _Run, line: int, values: dict[str, str]) -> None:
         person = _create(run, line, clean, agency, unit)
     else:
         _update(run, line, person, clean, unit)
-    run.seen.add(person.id)
+    run.seen.add(person)
     _set_status(run, line, person, status, dates)
     if roles is not False and person.active:  # a person out of service keeps the roles as they ended
         _set_roles(run, line, person, roles, dates)
@@ -202,13 +246,13 @@ def _status(run: _Run, line: int, values: dict[str, str]):
 
 
 def _create(run: _Run, line: int, clean: dict, agency: Agency, unit: Unit | None) -> Person:
-    person = Person(**clean, agency=agency, unit=unit, password_hash=generate_password_hash(secrets.token_urlsafe(32)))
+    person = Person(**clean, agency=agency, unit=unit, password_hash=run.no_password(), roles=[], active=True,
+                    status=PersonStatus.ACTIVE)
     run.session.add(person)
-    run.session.flush()
+    run.remember(person)
     run.report.creates.append({"row": line, "username": person.username, "name": person.name, "roles": []})
-    audit.record(run.session, "person_created", actor=run.actor, subject_type="person", subject_id=person.id,
-                 now=run.now, username=person.username, name=person.name, agency=agency.code, unit=person.unit_id,
-                 staff_number=person.staff_number, imported=True)
+    run.later("person_created", person, "person", username=person.username, name=person.name, agency=agency.code,
+              unit=unit.name if unit else None, staff_number=person.staff_number, imported=True)
     return person
 
 
@@ -232,10 +276,11 @@ def _update(run: _Run, line: int, person: Person, clean: dict, unit: Unit | None
         before[name] = getattr(person, name)
         setattr(person, name, value)
         _note_change(run, line, person, name)
-    if unit is not None and person.unit_id != unit.id:
-        before["unit"] = person.unit_id
+    if unit is not None and person.unit is not unit:
+        before["unit"] = person.unit.name if person.unit else None
         person.unit = unit
         _note_change(run, line, person, "unit")
+    run.remember(person)
     if before:
         audit.record(run.session, "person_changed", actor=run.actor, subject_type="person", subject_id=person.id,
                      now=run.now, before=before, imported=True)
@@ -248,23 +293,26 @@ def _set_roles(run: _Run, line: int, person: Person, roles: list, dates: dict) -
         if problem := role_problem(person, role, person.unit if role in UNIT_ROLES else None):
             run.problem(line, "role", problem)
             continue
-        unit_id = person.unit_id if role in UNIT_ROLES else None
+        unit_id = _unit_id(person) if role in UNIT_ROLES else None
         same = [h for h in current if h.role == role and (role not in UNIT_ROLES or h.unit_id == unit_id)]
         if same:
             _redate(run, line, same[0], dates)
             continue
-        holding = RoleHolding(person=person, role=role.value, agency_id=person.agency_id, unit_id=unit_id,
+        holding = RoleHolding(person=person, role=role.value, agency=person.agency,
+                              unit=person.unit if role in UNIT_ROLES else None,
                               valid_from=dates["valid_from"], valid_until=dates["valid_until"])
         run.session.add(holding)
-        run.session.flush()
         _note_change(run, line, person, f"+{role.value}")
-        audit.record(run.session, "role_granted", actor=run.actor, subject_type="role_holding",
-                     subject_id=holding.id, now=run.now, person=person.username, role=role.value, unit=unit_id,
-                     imported=True)
+        run.later("role_granted", holding, "role_holding", person=person.username, role=role.value,
+                  unit=person.unit.name if role in UNIT_ROLES and person.unit else None, imported=True)
     for holding in current:
         if holding.role not in roles and holding.role != "admin" or (
-                holding.role in UNIT_ROLES and holding.unit_id != person.unit_id):
+                holding.role in UNIT_ROLES and holding.unit_id != _unit_id(person)):
             _end(run, line, person, holding)
+
+
+def _unit_id(person: Person) -> int | None:
+    return person.unit.id if person.unit else None
 
 
 def _redate(run: _Run, line: int, holding: RoleHolding, dates: dict) -> None:
@@ -307,7 +355,7 @@ def _deactivate_missing(run: _Run) -> None:
     """Active people of the file's agencies it does not list leave (administrators and the actor excepted)."""
     missing = run.session.scalars(select(Person).where(
         Person.agency_id.in_(run.agencies), Person.active.is_(True), Person.is_admin.is_(False),
-        Person.id.not_in(run.seen or {0})).order_by(Person.id)).all()
+        Person.id.not_in([p.id for p in run.seen] or [0])).order_by(Person.id)).all()
     for person in missing:
         if run.actor is not None and person.id == run.actor.id:
             continue

@@ -34,8 +34,13 @@ def get_person(session: Session, username: str) -> Person:
     return person
 
 
-def person_errors(session: Session, values: dict, person: Person | None = None) -> tuple[dict, dict[str, str]]:
-    """Clean a person's fields; {field: message} for each that does not fit (also a taken username or number)."""
+def person_errors(session: Session, values: dict, person: Person | None = None,
+                  taken=None) -> tuple[dict, dict[str, str]]:
+    """Clean a person's fields; {field: message} for each that does not fit (also a taken username or number).
+
+    ``taken(field, value, own_id)`` answers whether someone else holds a username or staff number; by default
+    the database is asked.
+    """
     clean, errors = {}, {}
     for field in PERSON_FIELDS:
         if field not in values:
@@ -59,17 +64,22 @@ def person_errors(session: Session, values: dict, person: Person | None = None) 
             clean["email"] = validators.email(clean["email"])
         except validators.FieldError as exc:
             errors["email"] = str(exc)
-    _taken(session, clean, person, errors)
+    _taken(session, clean, person, errors, taken)
     return clean, errors
 
 
-def _taken(session: Session, clean: dict, person: Person | None, errors: dict[str, str]) -> None:
-    own = person.id if person else 0
-    for field, column, label in (("username", Person.username, "帳號"), ("staff_number", Person.staff_number,
-                                                                           "員工編號")):
+def _in_database(session: Session):
+    def taken(field: str, value: str, own: int | None) -> bool:
+        column = Person.username if field == "username" else Person.staff_number
+        return session.scalar(select(Person.id).where(column == value, Person.id != (own or 0))) is not None
+    return taken
+
+
+def _taken(session: Session, clean: dict, person: Person | None, errors: dict[str, str], taken=None) -> None:
+    taken = taken or _in_database(session)
+    for field, label in (("username", "帳號"), ("staff_number", "員工編號")):
         value = clean.get(field)
-        if value and field not in errors and session.scalar(select(Person.id).where(column == value,
-                                                                                    Person.id != own)):
+        if value and field not in errors and taken(field, value, person.id if person else None):
             errors[field] = f"{label} {value} 已有人使用"
 
 

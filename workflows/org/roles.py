@@ -44,11 +44,16 @@ def parse_date(value, field: str) -> date | None:
         raise Invalid({field: str(exc)}) from None
 
 
+def _agency_id(row) -> int:
+    """The row's agency, also before a flush has filled in its column (a person an import is creating)."""
+    return row.agency_id if row.agency_id is not None else row.agency.id
+
+
 def role_problem(person: Person, role: Role, unit: Unit | None) -> str | None:
     """Why ``person`` cannot hold ``role`` (in ``unit``), or None."""
     if role in UNIT_ROLES and unit is None:
         return "單位主管須指定所屬單位"
-    if unit is not None and unit.agency_id != person.agency_id:
+    if unit is not None and _agency_id(unit) != _agency_id(person):
         return "單位須屬該人員的機關"
     kind = CITY_ROLES.get(role)
     if kind is not None and not person.agency.has_kind(kind):

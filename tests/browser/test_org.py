@@ -98,13 +98,19 @@ def test_the_import_page_uploads_with_progress_previews_then_applies(page: Page,
     page.get_by_label("人事資料檔").set_input_files(files=[{
         "name": "青年局人事.xlsx", "buffer": xlsx(rows),
         "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}])
-    page.get_by_role("button", name="上傳並預覽").click()
-    expect(page).to_have_url(re.compile(r"/org/import/[\w-]+$"))
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/org/import")) as sent:
+        page.get_by_role("button", name="上傳並預覽").click()
+    # The page's script sent the file itself (showing its progress) and was told where the preview is.
+    assert sent.value.request.headers["accept"] == "application/json"
+    assert sent.value.headers["content-type"] == "application/json"
+    # The server checks every row before the preview shows: a loaded machine may take a while.
+    expect(page).to_have_url(re.compile(r"/org/import/[\w-]+$"), timeout=60_000)
     expect(page.get_by_role("status")).to_have_text("預覽：共 300 列。以下變更尚未套用。")
     expect(page.locator("table.import-changes tbody tr")).to_have_count(301)  # 300 people and one new unit
     assert session.scalar(select(Person.id).where(Person.username == "yb_staff001")) is None
     page.screenshot(path=artifacts / "org_import_preview.png", full_page=True)
     page.get_by_role("button", name="套用匯入").click()
-    expect(page.locator("p.flash.success")).to_have_text("已匯入：新增 300 人、更新 0 人、停用 0 人。")
+    expect(page.locator("p.flash.success")).to_have_text("已匯入：新增 300 人、更新 0 人、停用 0 人。",
+                                                         timeout=60_000)
     session.expire_all()
     assert session.scalar(select(Person.staff_number).where(Person.username == "yb_staff300")) == "Y-0300"

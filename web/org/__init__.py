@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -212,7 +213,11 @@ def upload():
         flash(_("請選擇要匯入的檔案"), "error")
         return redirect(url_for(".import_page"))
     token = secrets.token_urlsafe(16)
-    _upload_path(token).write_bytes(data)
+    path = _upload_path(token)
+    for stale in path.parent.glob("*.upload"):  # files previewed and never applied go after a day
+        if stale.stat().st_mtime < time.time() - 86_400:
+            stale.unlink(missing_ok=True)
+    path.write_bytes(data)
     target = url_for(".preview", token=token, missing="1" if request.form.get("deactivate_missing") else None)
     if request.accept_mimetypes.best == "application/json":
         return jsonify(preview=target)

@@ -65,6 +65,9 @@ class _Run:
     units: dict[tuple[int, int | None, str], Unit] = field(default_factory=dict)
     # Audit events of rows created here, recorded after one flush has given them their ids.
     pending: list[tuple[str, object, str, dict]] = field(default_factory=list)
+    # People the file marks as left or retired: taken out of service after every row, so that their steps go to
+    # holders the same file adds.
+    leaving: list[tuple[int, Person, PersonStatus, date]] = field(default_factory=list)
 
     def load(self) -> None:
         for person in self.session.scalars(select(Person).options(
@@ -122,6 +125,8 @@ def import_people(session: Session, data: bytes, *, dry_run: bool, deactivate_mi
         for line, values in sheet.rows:
             _import_row(run, line, values)
     run.record_pending()
+    if not report.errors:
+        _leave(run)
     if deactivate_missing and not report.errors:
         _deactivate_missing(run)
     report.errors.sort(key=lambda e: e.row)
@@ -203,7 +208,8 @@ def _import_row(run: _Run, line: int, values: dict[str, str]) -> None:
         _update(run, line, person, clean, unit)
     run.seen.add(person)
     _set_status(run, line, person, status, dates)
-    if roles is not False and person.active:  # a person out of service keeps the roles as they ended
+    # A person out of service (or leaving with this file) keeps the roles as they ended.
+    if roles is not False and person.active and status in ("", PersonStatus.ACTIVE):
         _set_roles(run, line, person, roles, dates)
 
 
@@ -345,10 +351,15 @@ def _set_status(run: _Run, line: int, person: Person, status, dates: dict) -> No
     if run.actor is not None and person.id == run.actor.id:
         run.problem(line, "status", "不能停用自己的帳號")
         return
-    on = dates["status_on"] or run.today
-    moved = take_out_of_service(run.session, person, status, on, actor=run.actor, now=run.now)
-    run.report.deactivations.append({"row": line, "username": person.username, "name": person.name,
-                                     "status": status.value, "label": STATUS_LABELS[status], "tasks_moved": moved})
+    run.leaving.append((line, person, status, dates["status_on"] or run.today))
+
+
+def _leave(run: _Run) -> None:
+    for line, person, status, on in run.leaving:
+        moved = take_out_of_service(run.session, person, status, on, actor=run.actor, now=run.now)
+        run.report.deactivations.append({"row": line, "username": person.username, "name": person.name,
+                                         "status": status.value, "label": STATUS_LABELS[status],
+                                         "tasks_moved": moved})
 
 
 def _deactivate_missing(run: _Run) -> None:

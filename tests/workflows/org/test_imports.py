@@ -133,3 +133,25 @@ def test_people_missing_from_the_file_leave_and_their_open_steps_move(session, p
         == "陳志明已離職：由 陳志明 改由 何建宏 辦理"
     assert session.scalar(select(RoleHolding.valid_until).where(
         RoleHolding.person_id == person("sw_unit_head").id)) == NOW.date()
+
+
+def test_a_head_retiring_in_the_file_hands_steps_to_the_successor_named_further_down(session, person):
+    app = submit_application(session, form_key="querier_account", data=QUERIER_ADD, actor=person("sw_staff"),
+                             now=NOW)
+    header = ["帳號", "姓名", "機關代碼", "單位", "角色", "狀態", "離職日"]
+    rows = [["sw_unit_head", "陳志明", "KHH-SW", "社會救助科", "單位主管", "退休", "115/11/30"],
+            ["sw_new_head", "何建宏", "KHH-SW", "社會救助科", "單位主管", "在職", ""]]
+    report = import_people(session, big5_csv(rows, header), dry_run=False, deactivate_missing=False,
+                           actor=person("admin"), now=NOW)
+    assert report.errors == []
+    assert [(d["username"], d["status"], len(d["tasks_moved"])) for d in report.deactivations] == [
+        ("sw_unit_head", "retired", 1)]
+    session.expire_all()
+    task = session.scalars(select(HumanTask).where(HumanTask.application_id == app.id,
+                                                   HumanTask.state == TaskState.OPEN)).one()
+    assert [c.person.username for c in task.candidates] == ["sw_new_head"]
+    retired = person("sw_unit_head")
+    assert (retired.active, str(retired.status_on)) == (False, "2026-11-30")
+    again = import_people(session, big5_csv(rows, header), dry_run=True, deactivate_missing=False,
+                          actor=person("admin"), now=NOW)
+    assert (again.creates, again.updates, again.deactivations) == ([], [], [])

@@ -109,3 +109,15 @@ def test_leaving_through_the_api_ends_tokens_and_moves_steps(api):
 
 def _unit_of(admin, username: str) -> int:
     return admin.get(f"/api/v1/org/people/{username}").get_json()["unit"]
+
+
+def test_the_plain_deactivation_also_hands_open_steps_on(api):
+    """POST /people/<username>/deactivate (identity) hands steps on as leaving does: no step keeps only a ghost."""
+    filed = api.as_("sw_staff").post("/api/v1/applications", {"form": "querier_account", "data": QUERIER_ADD})
+    admin = api.as_("admin")
+    admin.post("/api/v1/org/people/sw_it_head/roles", {"role": "unit_head", "unit": _unit_of(admin, "sw_unit_head")})
+    assert admin.post("/api/v1/people/sw_unit_head/deactivate").status_code == 200
+    [task] = api.as_("sw_it_head").get("/api/v1/tasks").get_json()
+    assert task["application"] == filed.get_json()["id"]
+    events = admin.get("/api/v1/audit-events?event_type=person_deactivated").get_json()["items"]
+    assert events[0]["payload"]["tasks_moved"] == [task["id"]]

@@ -17,8 +17,8 @@ from ..access import require_admin
 from ..calendar import local_date
 from ..errors import Forbidden, Invalid, NotFound
 from ..identity.sessions import end_sessions
+from ..runtime.handover import hand_over_open_steps
 from .agencies import ADMIN_ONLY, get_agency
-from .handover import hand_over_open_steps
 
 STATUS_LABELS = {PersonStatus.ACTIVE: "在職", PersonStatus.LEFT: "離職", PersonStatus.RETIRED: "退休"}
 # What a person record may carry, as the pages, the API and the import name it.

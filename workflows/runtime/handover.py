@@ -11,7 +11,7 @@ from models import HistoryEntry, HumanTask, Person, Role, TaskCandidate, TaskSta
 
 from .. import audit
 from ..calendar import local_date
-from ..runtime.candidates import resolve_candidates
+from .candidates import resolve_candidates
 
 
 def hand_over_open_steps(session: Session, person: Person, *, reason: str, now: datetime) -> list[int]:

@@ -122,12 +122,12 @@ def update_person(session: Session, username: str, *, values: dict, unit_id: int
     require_admin(actor, ADMIN_ONLY)
     person = get_person(session, username)
     clean, errors = person_errors(session, {k: v for k, v in values.items() if k != "username"}, person)
+    if "name" in clean and not clean["name"]:
+        errors["name"] = "必填"
     if errors:
         raise Invalid(errors)
     before = _payload(person)
     for field, value in clean.items():
-        if field == "name" and not value:
-            raise Invalid({"name": "必填"})
         setattr(person, field, value)
     if unit_id is not None:
         person.unit = _unit_of(session, person.agency_id, unit_id)

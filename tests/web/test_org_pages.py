@@ -6,7 +6,7 @@ import csv
 import io
 import re
 
-from tests.conftest import QUERIER_ADD
+from tests.conftest import NOW, QUERIER_ADD
 
 
 def login(client, username, password=None):
@@ -76,3 +76,25 @@ def test_leaving_from_the_page_moves_the_step(app, api):
 
 def _unit(admin, username) -> str:
     return re.search(r'<option value="(\d+)" selected>', admin.get(f"/org/people/{username}").text)[1]
+
+
+def test_an_exported_agency_imports_again_unchanged_and_formulas_stay_text(app, session, person):
+    from openpyxl import load_workbook
+
+    from workflows.org import people
+
+    people.update_person(session, "sw_staff", values={"title": "=1+1", "staff_number": "S-1"},
+                         actor=person("admin"), now=NOW)
+    admin = login(app.test_client(), "admin")
+    exported = admin.get("/org/agencies/KHH-SW/people.xlsx")
+    assert exported.status_code == 200
+    rows = list(load_workbook(io.BytesIO(exported.data)).active.values)
+    assert rows[0][:3] == ("帳號", "姓名", "職稱")
+    assert ("sw_staff", "吳佩珊", "'=1+1") == rows[[r[0] for r in rows].index("sw_staff")][:3]
+    assert "applicant" in [r[0] for r in rows] and rows[[r[0] for r in rows].index("applicant")][7] == "querier"
+    # Imported again as it came out (the title with its apostrophe aside), nothing changes.
+    people.update_person(session, "sw_staff", values={"title": "'=1+1"}, actor=person("admin"), now=NOW)
+    again = admin.post("/org/import", data={"file": (io.BytesIO(exported.data), "people.xlsx")},
+                       content_type="multipart/form-data", headers={"Accept": "application/json"})
+    preview = admin.get(again.get_json()["preview"]).text
+    assert "沒有變更。" in preview and "套用匯入" in preview

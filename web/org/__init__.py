@@ -3,12 +3,24 @@ personnel spreadsheet import with its preview."""
 
 from __future__ import annotations
 
+import io
 import re
 import secrets
 import time
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user
 
 from workflows.calendar import local_date
@@ -21,6 +33,7 @@ from ..errors import back_to
 from ..extensions import db
 from ..i18n import _
 from ..inputs import body_limit
+from ..spreadsheet import neutralise_rows
 
 bp = Blueprint("org", __name__, url_prefix="/org")
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
@@ -60,6 +73,22 @@ def agency(code: str):
     row = reads.get_agency_row(db.session, code, actor=current_user)
     staff = reads.list_people(db.session, agency_code=code, today=_today(), actor=current_user)
     return render_template("org/agency.html", agency=row, people=staff, kinds=agencies.KIND_LABELS)
+
+
+@bp.get("/agencies/<code>/people.xlsx")
+@admin_required
+def export_people(code: str):
+    """The agency's people in the import's format (cells that look like formulas stay text)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in neutralise_rows(reads.export_people(db.session, code, today=_today(), actor=current_user)):
+        book.active.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    buffer.seek(0)
+    return send_file(buffer, as_attachment=True, download_name=f"people-{code}-{_today()}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 @bp.post("/agencies/<code>/kinds")

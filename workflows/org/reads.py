@@ -154,3 +154,20 @@ def list_people(session: Session, *, agency_code: str | None, today: date, actor
 def get_person_row(session: Session, username: str, *, today: date, actor: Person | None) -> PersonRow:
     require_admin(actor, ADMIN_ONLY)
     return _person_row(session, get_person(session, username), today, with_delegates=True)
+
+
+# The import's own columns, so that an exported file imported again changes nothing.
+EXPORT_HEADER = ("帳號", "姓名", "職稱", "電子郵件", "員工編號", "機關代碼", "單位", "角色", "狀態", "離職日")
+
+
+def export_people(session: Session, agency_code: str, *, today: date, actor: Person | None) -> list[list[str]]:
+    """An agency's people in the import's format: the header, then one row a person (roles by key, 、-separated)."""
+    require_admin(actor, ADMIN_ONLY)
+    paths = {u.id: u.path for u in get_agency_row(session, agency_code, actor=actor).units}
+    rows = [list(EXPORT_HEADER)]
+    for p in list_people(session, agency_code=agency_code, today=today, actor=actor):
+        roles = [h.role for h in p.roles if h.role != "admin" and (h.valid_until is None or h.valid_until >= today)]
+        rows.append([p.username, p.name, p.title or "", p.email or "", p.staff_number or "", p.agency,
+                     paths.get(p.unit_id, ""), "、".join(roles), p.status_label,
+                     p.status_on.isoformat() if p.status_on else ""])
+    return rows

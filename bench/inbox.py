@@ -109,7 +109,7 @@ def seed(session, args, rng: random.Random) -> None:
         Unit,
     )
 
-    requesting = [a for a, in session.execute(select(Agency.id).where(Agency.kind == AgencyKind.REQUESTING))]
+    requesting = [a for a, in session.execute(select(Agency.id).where(Agency.has_kind(AgencyKind.REQUESTING)))]
     if args.people and not session.scalar(select(Person.id).where(Person.username == "bench0001")):
         # Extra staff: with the 29 demo people alone every one of them would hold ~5,000 open tasks.
         units = session.execute(select(Unit.id, Unit.agency_id).where(Unit.agency_id.in_(requesting))).all()

@@ -49,7 +49,7 @@ STATES = [("running", 30), ("returned", 5), ("completed", 50), ("rejected", 10),
 def seed(session, applications: int, history_per_app: int, rng: random.Random) -> None:
     versions = session.execute(select(ProcessDefinition.key, DefinitionVersion.id)
                                .join(DefinitionVersion)).all()
-    agencies = session.scalars(select(Agency).where(Agency.kind == AgencyKind.REQUESTING)).all()
+    agencies = session.scalars(select(Agency).where(Agency.has_kind(AgencyKind.REQUESTING))).all()
     people = session.scalars(select(Person)).all()
     by_agency = {a.id: [p for p in people if p.agency_id == a.id] for a in agencies}
     steps = ["unit_head_review", "agency_head_review", "authority_clerk_review", "central_clerk_setup",

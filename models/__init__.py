@@ -12,8 +12,10 @@ from .org import (
     UNIT_ROLES,
     Agency,
     AgencyKind,
+    AgencyKindRow,
     Delegation,
     Person,
+    PersonStatus,
     Role,
     RoleHolding,
     Unit,
@@ -55,6 +57,7 @@ from .reveal import NationalIdReveal
 __all__ = [
     "AGENCY_ROLES", "AUDIT_CHAIN_ID", "AUDIT_GENESIS", "CITY_ROLES", "CITY_WIDE_VIEWERS", "ID_FIELDS", "OPEN_STATES",
     "UNIT_ROLES", "QUERY_ITEMS", "ROLE_LABELS", "AccountItem", "AccountKind", "AccountStatus", "Agency", "AgencyKind",
+    "AgencyKindRow", "PersonStatus",
     "AgencyQueryItem", "Application", "ApplicationState", "AuditChain", "AuditEvent", "Base", "Delegation",
     "DefinitionVersion", "DiagramDraft", "FormChain", "HistoryEntry", "HumanTask", "Incident", "NationalIdReveal",
     "Notification", "Person", "PersonSetting", "ProcessDefinition", "Delivery", "Substitution", "Role", "RoleHolding",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, and_, or_
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, and_, exists, or_, select
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -90,30 +90,72 @@ class ValidPeriod:
                     or_(cls.valid_until.is_(None), cls.valid_until >= on))
 
 
+class AgencyKindRow(Base):
+    """One of an agency's kinds: an agency may be several (Taipei's 勞動局 is central manager and authority)."""
+
+    __tablename__ = "agency_kind"
+
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[AgencyKind] = mapped_column(str_enum(AgencyKind), primary_key=True)
+
+
 class Agency(Base):
     __tablename__ = "agency"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(100))
-    kind: Mapped[AgencyKind] = mapped_column(str_enum(AgencyKind))
     city: Mapped[str] = mapped_column(String(40), index=True)
     oid: Mapped[str | None] = mapped_column(String(80))
     client_ip: Mapped[str | None] = mapped_column(String(45))
 
     units: Mapped[list[Unit]] = relationship(back_populates="agency", order_by="Unit.id")
+    kind_rows: Mapped[list[AgencyKindRow]] = relationship(cascade="all, delete-orphan", lazy="selectin",
+                                                          order_by=AgencyKindRow.kind)
+
+    def __init__(self, *, kinds=(), **fields):
+        super().__init__(**fields)
+        self.kinds = kinds
+
+    @property
+    def kinds(self) -> frozenset[AgencyKind]:
+        return frozenset(AgencyKind(r.kind) for r in self.kind_rows)
+
+    @kinds.setter
+    def kinds(self, kinds) -> None:
+        wanted = {AgencyKind(k) for k in kinds}
+        self.kind_rows = [r for r in self.kind_rows if r.kind in wanted] + [
+            AgencyKindRow(kind=k) for k in sorted(wanted - {r.kind for r in self.kind_rows})]
+
+    @hybrid_method
+    def has_kind(self, kind: AgencyKind) -> bool:
+        return kind in self.kinds
+
+    @has_kind.expression
+    @classmethod
+    def _has_kind_expression(cls, kind: AgencyKind):
+        return exists(select(AgencyKindRow.agency_id).where(AgencyKindRow.agency_id == cls.id,
+                                                            AgencyKindRow.kind == kind))
 
 
 class Unit(Base):
-    """A section (科室) inside an agency."""
+    """A section (科室) inside an agency; a unit may sit inside another unit of the same agency."""
 
     __tablename__ = "unit"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
 
     agency: Mapped[Agency] = relationship(back_populates="units")
+    parent: Mapped[Unit | None] = relationship(remote_side=[id])
+
+
+class PersonStatus(enum.StrEnum):
+    ACTIVE = "active"  # 在職
+    LEFT = "left"  # 離職
+    RETIRED = "retired"  # 退休
 
 
 class Person(Base):
@@ -128,10 +170,16 @@ class Person(Base):
     # Sealed at rest; found again through its keyed hash (Person.national_id_hash == sealing.digest(number)).
     national_id: Mapped[str | None] = mapped_column("national_id_sealed", SealedString(120))
     national_id_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    # 員工編號 as the personnel office keeps it: how a spreadsheet import finds a person again.
+    staff_number: Mapped[str | None] = mapped_column(String(40), unique=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
+    # Why a person is no longer active (離職 / 退休) and since when; active people have no date.
+    status: Mapped[PersonStatus] = mapped_column(str_enum(PersonStatus), default=PersonStatus.ACTIVE,
+                                                 server_default=PersonStatus.ACTIVE.value)
+    status_on: Mapped[date | None]
     is_admin: Mapped[bool] = mapped_column(default=False)
     # Log-in lockout (資通安全責任等級分級辦法 附表十): failed attempts since the window opened, and until when
     # the account refuses every log-in.

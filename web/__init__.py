@@ -50,6 +50,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from .inbox import bp as inbox_bp
     from .notifications import bp as notifications_bp
     from .notifications import init as init_notifications
+    from .org import bp as org_bp
     from .oversight import bp as oversight_bp
     from .oversight import init as init_oversight
     from .personal import bp as personal_bp
@@ -67,6 +68,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.register_blueprint(tracking_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(org_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(oversight_bp)
     app.register_blueprint(accounts_bp)

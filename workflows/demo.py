@@ -100,7 +100,7 @@ def load_demo(session: Session, *, now: datetime, bpmn_dir: Path, include_histor
     if session.scalar(select(Person.id).where(Person.username == "admin")):
         deploy_directory(session, bpmn_dir, now=now, jurisdiction=CITY, include_history=include_history)
         return False
-    agencies = {code: Agency(code=code, name=name, kind=kind, city=CITY, oid=f"2.16.886.101.{i:05d}")
+    agencies = {code: Agency(code=code, name=name, kinds={kind}, city=CITY, oid=f"2.16.886.101.{i:05d}")
                 for i, (code, name, kind, _items) in enumerate(AGENCIES, start=20000)}
     session.add_all(agencies.values())
     units: dict[tuple[str, str], Unit] = {}

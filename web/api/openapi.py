@@ -177,6 +177,37 @@ SCHEMAS = {
         "id": {"type": "integer"}, "event_type": {"type": "string"}, "actor": {"type": ["string", "null"]},
         "subject_type": {"type": "string"}, "subject_id": {"type": ["integer", "null"]},
         "payload": {"type": ["object", "null"]}, "created_at": TIME}},
+    "OrgAgency": {"type": "object", "required": ["code", "name", "kinds"], "properties": {
+        "code": {"type": "string"}, "name": {"type": "string"}, "city": {"type": "string"},
+        "kinds": {"type": "array", "items": {"enum": ["central", "authority", "requesting", "bureau"]},
+                  "description": "one or more: Taipei's 勞動局 is both central and authority"},
+        "people": {"type": "integer", "description": "active people"},
+        "units": {"type": "array", "description": "in tree order", "items": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "name": {"type": "string"}, "parent": {"type": ["integer", "null"]},
+            "path": {"type": "string"}}}}}},
+    "OrgPerson": {"type": "object", "required": ["username", "name", "agency", "status", "active"], "properties": {
+        "username": {"type": "string"}, "name": {"type": "string"}, "title": {"type": ["string", "null"]},
+        "email": {"type": ["string", "null"]}, "staff_number": {"type": ["string", "null"]},
+        "agency": {"type": "string"}, "unit": {"type": ["integer", "null"]}, "unit_name": {"type": ["string", "null"]},
+        "status": {"enum": ["active", "left", "retired"]}, "status_on": {"type": ["string", "null"], "format": "date"},
+        "active": {"type": "boolean"},
+        "roles": {"type": "array", "items": _ref("RoleHolding")},
+        "delegates": {"type": "array", "items": {"type": "object"}},
+        "tasks_moved": {"type": "array", "items": {"type": "integer"}}}},
+    "RoleHolding": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "role": {"type": "string"}, "unit": {"type": ["string", "integer", "null"]},
+        "valid_from": {"type": ["string", "null"], "format": "date"},
+        "valid_to": {"type": ["string", "null"], "format": "date"}, "current": {"type": "boolean"}}},
+    "ImportReport": {"type": "object", "required": ["creates", "updates", "deactivations", "errors"], "properties": {
+        "creates": {"type": "array", "items": {"type": "object"}},
+        "updates": {"type": "array", "items": {"type": "object"}},
+        "deactivations": {"type": "array", "items": {"type": "object"}},
+        "units": {"type": "array", "items": {"type": "object"}, "description": "units the file creates"},
+        "errors": {"type": "array", "items": {"type": "object", "required": ["row", "message"], "properties": {
+            "row": {"type": "integer", "description": "line in the file; the header is line 1"},
+            "column": {"type": ["string", "null"], "description": "the header as written"},
+            "message": {"type": "string"}}}},
+        "rows": {"type": "integer"}, "applied": {"type": "boolean"}}},
     "PersonAccess": {"type": "object", "required": ["username", "active"], "properties": {
         "username": {"type": "string"}, "active": {"type": "boolean"}, "locked_until": NULL_TIME}},
 }
@@ -272,6 +303,85 @@ def query_log_paths() -> dict:
     }
 
 
+def org_paths(username: dict) -> dict:
+    """Organisation administration (administrators only)."""
+    code = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
+    text, day = {"type": "string"}, {"type": "string", "description": "ISO (2026-12-01) or ROC (115/12/01)"}
+    agency = {"type": "object", "properties": {"code": text, "name": text, "city": text, "kinds": {
+        "type": "array", "items": text, "description": "keys or Chinese labels (總管理機關 …)"}}}
+    person = {"type": "object", "properties": {
+        "username": text, "name": text, "title": text, "email": text, "staff_number": text, "agency": text,
+        "unit": {"type": "integer"}, "password": text}}
+    unit = {"type": "object", "properties": {"name": text, "parent": {"type": ["integer", "null"]}}}
+    errors = (401, 403, 404, 422)
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    report = _json(_ref("ImportReport"))
+    return {
+        "/org/agencies": {
+            "get": _op("Agencies with their kinds and unit tree", {"200": _json(_array("OrgAgency"))}, tag="org",
+                       errors=(401, 403)),
+            "post": _op("Add an agency of one or more kinds", {"201": _json(_ref("OrgAgency"), "Created")}, tag="org",
+                        body=agency, errors=errors)},
+        "/org/agencies/{code}": {
+            "get": _op("An agency", {"200": _json(_ref("OrgAgency"))}, tag="org", params=[code], errors=errors),
+            "patch": _op("Rename an agency or change its kinds", {"200": _json(_ref("OrgAgency"))}, tag="org",
+                         params=[code], body=agency, errors=errors)},
+        "/org/agencies/{code}/units": {"post": _op(
+            "Add a unit, optionally under another unit of the agency", {"201": _json({"type": "object"}, "Created")},
+            tag="org", params=[code], body=unit, errors=errors)},
+        "/org/units/{unit_id}": {"patch": _op(
+            "Rename a unit or move it in the tree (never under itself)", {"200": _json({"type": "object"})},
+            tag="org", params=[_path_int("unit_id")], body=unit, errors=errors)},
+        "/org/people": {
+            "get": _op("People with their roles", {"200": _json(_array("OrgPerson"))}, tag="org",
+                       params=[_query("agency", text, "agency code")], errors=errors),
+            "post": _op("Add a person (without a password they cannot log in until one is set)",
+                        {"201": _json(_ref("OrgPerson"), "Created")}, tag="org", body=person, errors=errors)},
+        "/org/people/{username}": {
+            "get": _op("A person, their roles and delegates", {"200": _json(_ref("OrgPerson"))}, tag="org",
+                       params=[username], errors=errors),
+            "patch": _op("Change name, title, e-mail, staff number or unit", {"200": _json(_ref("OrgPerson"))},
+                         tag="org", params=[username], body=person, errors=errors)},
+        "/org/people/{username}/status": {"post": _op(
+            "Active, left or retired: leaving ends their sessions and roles and hands their open steps to the "
+            "role's current holders (`tasks_moved`)", {"200": _json(_ref("OrgPerson"))}, tag="org",
+            params=[username], errors=errors, body={"type": "object", "required": ["status"], "properties": {
+                "status": {"type": "string", "examples": ["left", "retired", "active", "退休"]}, "on": day}})},
+        "/org/people/{username}/roles": {"post": _op(
+            "Give a role from one date to another (unit roles in a unit of the person's agency)",
+            {"201": _json(_ref("RoleHolding"), "Created")}, tag="org", params=[username], errors=errors, body={
+                "type": "object", "required": ["role"], "properties": {
+                    "role": text, "unit": {"type": "integer"}, "valid_from": day, "valid_to": day}})},
+        "/org/roles/{holding_id}/end": {"post": _op(
+            "End a role holding on a date (its last day)", {"200": _json(_ref("RoleHolding"))}, tag="org",
+            params=[_path_int("holding_id")], errors=errors, body={"type": "object", "required": ["on"],
+                                                                   "properties": {"on": day}})},
+        "/org/people/{username}/delegates": {"post": _op(
+            "Name a delegate (授權人員) who signs for this head in one head role", {"201": _json({"type": "object"},
+                                                                                          "Created")},
+            tag="org", params=[username], errors=errors, body={"type": "object", "required": ["delegate", "role"],
+                                                               "properties": {"delegate": text, "role": text,
+                                                                              "valid_from": day, "valid_to": day}})},
+        "/org/delegations/{delegation_id}": {"delete": _op(
+            "Withdraw a delegation", {"204": {"description": "Withdrawn"}}, tag="org",
+            params=[_path_int("delegation_id")], errors=(401, 403, 404))},
+        "/org/import": {"post": {
+            **_op("Import people, units and roles from a personnel spreadsheet (CSV in UTF-8 or Big5, or .xlsx; "
+                  "columns by header: 帳號, 姓名, 職稱, 電子郵件, 員工編號, 機關代碼, 單位, 角色, 生效日, 迄日, 狀態). "
+                  "A file with any error applies nothing",
+                  {"200": report, "422": {"description": "The file has errors, each with its row and column; "
+                                                         "nothing applied", "content": {"application/json": {
+                                                             "schema": _ref("ImportReport")}}}},
+                  tag="org", params=[_query("dry_run", {"enum": ["0", "1"]}, "1: preview only"),
+                                     _query("deactivate_missing", {"enum": ["0", "1"]},
+                                            "1: people of the file's agencies it does not list leave")],
+                  errors=(401, 403, 413)),
+            "requestBody": {"required": True, "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                xlsx: {"schema": {"type": "string", "contentEncoding": "binary"}}}}}},
+    }
+
+
 def document() -> dict:
     task_id, app_id, key = _path_int("task_id"), _path_int("application_id"), {
         "name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -307,6 +417,7 @@ def document() -> dict:
                 "agency": {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}}},
                 "accounts": _array("RosterAccount")}})}, tag="accounts", errors=(401, 403, 404),
             params=[_query("agency", {"type": "string"}, "agency code; default: one's own")])},
+        **org_paths(username),
         "/forms": {"get": _op("Forms this person may file", {"200": _json(_array("Form"))}, tag="forms")},
         "/forms/{key}": {"get": _op("A form's fields", {"200": _json(_ref("Form"))}, tag="forms", params=[key],
                                     errors=(401, 403, 404))},

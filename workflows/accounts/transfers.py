@@ -65,7 +65,7 @@ def transfer_errors(session: Session, data: dict[str, Any], actor: Person,
         return {"person": "此人員沒有有效的資料查詢者帳號，無須辦理帳號異動"}
     if kind == "agency_manager":
         return _manager_errors(session, person, find_person(session, data.get("successor")), actor)
-    if kind == "central_staff" and actor.agency.kind != AgencyKind.CENTRAL:
+    if kind == "central_staff" and not actor.agency.has_kind(AgencyKind.CENTRAL):
         return {"kind": "此類別只適用總管理機關（資訊處）的聯繫窗口、專責人員及單位主管"}
     return {}
 

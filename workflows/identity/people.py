@@ -12,6 +12,7 @@ from models import Person
 from .. import audit
 from ..access import require_admin
 from ..errors import Forbidden, NotFound
+from ..runtime.handover import hand_over_open_steps
 from .sessions import end_sessions
 
 
@@ -35,13 +36,15 @@ def unlock_person(session: Session, username: str, *, actor: Person | None, now:
 
 
 def deactivate_person(session: Session, username: str, *, actor: Person | None, now: datetime) -> Person:
-    """Refuse the person's log-ins and end their sessions and API tokens at once."""
+    """Refuse the person's log-ins, end their sessions and API tokens at once, and hand their open steps on."""
     require_admin(actor, "只有系統管理者可以停用帳號")
     person = get_person(session, username)
     if person.id == actor.id:
         raise Forbidden("不能停用自己的帳號")
     person.active = False
     end_sessions(session, person)
-    audit.record(session, "person_deactivated", actor=actor, subject_type="person", subject_id=person.id, now=now)
+    moved = hand_over_open_steps(session, person, reason=f"{person.name}的帳號已停用", now=now)
+    audit.record(session, "person_deactivated", actor=actor, subject_type="person", subject_id=person.id, now=now,
+                 tasks_moved=moved)
     session.commit()
     return person

@@ -20,7 +20,7 @@ def _holder_ids(role: str, application: Application, on: date):
         return query.where(RoleHolding.agency_id == application.agency_id)
     if role in CITY_ROLES:
         return query.join(Agency, Agency.id == RoleHolding.agency_id).where(
-            Agency.kind == CITY_ROLES[Role(role)], Agency.city == application.agency.city)
+            Agency.has_kind(CITY_ROLES[Role(role)]), Agency.city == application.agency.city)
     return None
 
 

@@ -80,12 +80,12 @@ class Schedule:
 
 
 def requesting_agencies(session: Session) -> list[Target]:
-    return [Target(a.id) for a in session.scalars(select(Agency).where(Agency.kind.in_(
-        (AgencyKind.REQUESTING, AgencyKind.AUTHORITY))).order_by(Agency.id))]
+    return [Target(a.id) for a in session.scalars(select(Agency).where(
+        Agency.has_kind(AgencyKind.REQUESTING) | Agency.has_kind(AgencyKind.AUTHORITY)).order_by(Agency.id))]
 
 
 def central_agencies(session: Session) -> list[Target]:
-    return [Target(a.id) for a in session.scalars(select(Agency).where(Agency.kind == AgencyKind.CENTRAL))]
+    return [Target(a.id) for a in session.scalars(select(Agency).where(Agency.has_kind(AgencyKind.CENTRAL)))]
 
 
 def start_duty(session: Session, *, process: str, target: Target, now: datetime, run_id: int | None = None

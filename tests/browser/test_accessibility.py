@@ -69,8 +69,8 @@ PAGES = [
     Visit("/admin/audit", (ADMIN,)),
     Visit("/audit/reveals", (ADMIN,)),
     Visit("/editor/", (ADMIN,)),
-    Visit("/editor/query_registration/edit?version=1", (ADMIN,), ready=".djs-container"),
-    Visit("/editor/querier_account/diff?a=1&b=1", (ADMIN,), ready=".djs-container"),
+    Visit("/editor/query_registration/edit?version=1", (ADMIN,), ready='#editor[data-ready="true"]'),
+    Visit("/editor/querier_account/diff?a=1&b=1", (ADMIN,), ready='#diff[data-ready="true"]'),
     Visit("/editor/querier_account/migrate", (ADMIN,)),
     Visit("/no-such-page", EVERYONE, status=404),
     Visit("/admin/schedules", (APPLICANT,), status=403),
@@ -144,7 +144,7 @@ def check_pages(page: Page, username: str, seeded: dict[str, int]) -> list[str]:
         for visit in (v for v in PAGES if username in v.who):
             path = visit.path.format(**seeded)
             response = page.goto(path)
-            expect(page.locator(visit.ready).first).to_be_attached()
+            expect(page.locator(visit.ready).first).to_be_attached(timeout=15_000)  # diagrams draw after load
             where = f"{username} {path} @{size_name}px"
             if response.status != visit.status:
                 failures.append(f"{where}: answered {response.status}, not {visit.status}")

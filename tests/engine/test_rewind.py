@@ -54,6 +54,18 @@ def test_a_run_goes_back_to_the_clerk_and_on_through_the_chain_after_a_save(diag
     assert not run.is_completed
 
 
+def test_a_run_restored_from_its_saved_live_part_goes_back(diagram, at_director):
+    """The saved state keeps no finished step; the live step's entry must still have a parent to grow beside."""
+    run = Run.restore(diagram, at_director.save())
+    [live] = run.ready_tasks()
+    rewind(run, live.guid, "authority_clerk_review")
+    assert steps(run) == ["authority_clerk_review"]
+    run = Run.restore(diagram, run.save())
+    for step in ("authority_clerk_review", "authority_section_head_review", "authority_director_review"):
+        approve(run, step)
+    assert steps(run) == ["central_clerk_setup"]
+
+
 def test_a_run_can_go_back_to_the_step_just_decided(at_director):
     run = at_director
     rewind(run, run.ready_tasks()[0].guid, "authority_section_head_review")

@@ -138,6 +138,9 @@ def _live_part(workflow) -> tuple[set[UUID], Task]:
     # the nearest finished task at or above the common ancestor, never a live one.
     while common > 0 and not tasks[path[common]]._state & _DONE:
         common -= 1
+    # And one finished task more: a send-back or a recall (engine.rewind) grows the fresh branch beside the live
+    # step's entry, under the entry's parent, so that parent must be in the tree.
+    common = max(common - 1, 0)
     root = path[common]
     kept.update(path[common:])
     for task in live:  # climbs stopped at the first task's path, at or below the common ancestor

@@ -56,9 +56,10 @@ def test_the_saved_state_keeps_only_the_live_part_and_stays_the_same_size_along_
         sizes.append(len(app.workflow_state))
         tasks.append(len(state["tasks"]))
         assert state["serializer_version"] == app.serializer_version == SERIALIZER_VERSION
-        # No finished step is kept: every saved task is still to run, or the one finished root above them.
-        finished = [t for t in state["tasks"] if t["state"] & FINISHED]
-        assert [t["id"] for t in finished] == [state["root"]]
+        # No finished step is kept: every saved task is still to run, or one of the two finished tasks above them
+        # (the root, and the entry of the live step under it, beside which a send-back grows a fresh branch).
+        finished = [t["id"] for t in state["tasks"] if t["state"] & FINISHED]
+        assert state["root"] in finished and len(finished) <= 2
     # The whole tree grew by six tasks (~2.6 KB) a step; the live part never grows (fewer steps left to predict).
     assert max(tasks) == tasks[0] <= 20
     assert max(sizes) < min(sizes) * 1.2

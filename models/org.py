@@ -100,6 +100,9 @@ class Agency(Base):
     city: Mapped[str] = mapped_column(String(40), index=True)
     oid: Mapped[str | None] = mapped_column(String(80))
     client_ip: Mapped[str | None] = mapped_column(String(45))
+    # The clause of the agency's own rules that allows it one agency manager (權限管理者) only, e.g. 社會局's
+    # 003 第七點; None: the city's rules (000, 001) set no number.
+    single_manager_rule: Mapped[str | None] = mapped_column(String(120))
 
     units: Mapped[list[Unit]] = relationship(back_populates="agency", order_by="Unit.id")
 

@@ -43,6 +43,9 @@ AGENCIES = [
     ("BLI", "勞動部勞工保險局", AgencyKind.BUREAU, []),
 ]
 
+# Agencies whose own rules allow one agency manager (權限管理者) only: the clause that says so.
+SINGLE_MANAGER_RULES = {"KHH-SW": "社會局應用勞保局資訊作業管理要點第七點（003）"}
+
 # (username, name, title, agency code, unit name, roles held)
 PEOPLE = [
     ("applicant", "林怡君", "社會工作員", "KHH-SW", "社會救助科", [Role.QUERIER]),
@@ -99,7 +102,8 @@ def load_demo(session: Session, *, now: datetime, bpmn_dir: Path, include_histor
     if session.scalar(select(Person.id).where(Person.username == "admin")):
         deploy_directory(session, bpmn_dir, now=now, jurisdiction=CITY, include_history=include_history)
         return False
-    agencies = {code: Agency(code=code, name=name, kind=kind, city=CITY, oid=f"2.16.886.101.{i:05d}")
+    agencies = {code: Agency(code=code, name=name, kind=kind, city=CITY, oid=f"2.16.886.101.{i:05d}",
+                             single_manager_rule=SINGLE_MANAGER_RULES.get(code))
                 for i, (code, name, kind, _items) in enumerate(AGENCIES, start=20000)}
     session.add_all(agencies.values())
     units: dict[tuple[str, str], Unit] = {}

@@ -111,6 +111,8 @@ FORMS: dict[str, FormSpec] = {f.key: f for f in (
             _PHONE, _EMAIL,
             _EGOV_ACCOUNT,
             _ATTEST_EGOV, _ATTEST_CERT,
+            Field("succeeds", "接任之現任機關管理者帳號", "string", max_length=60,
+                  help="接任現任機關管理者時填寫其登入帳號；僅設一名管理者之機關（如社會局，003 第七點）必填"),
             Field("reason", "申請說明", "text"),
         ),
         summary_fields=("request_type", "name"),
@@ -211,6 +213,15 @@ def _sampling_check(data: dict[str, Any]) -> dict[str, str]:
     return {}
 
 
+def _termination_check(data: dict[str, Any]) -> dict[str, str]:
+    """001 §9(3): the items marked not needed are the ones put to 勞保局, and only when termination is asked."""
+    if data.get("request_termination") and not data.get("items_to_terminate"):
+        return {"items_to_terminate": "請勾選函請勞保局終止之項目"}
+    if data.get("items_to_terminate") and not data.get("request_termination"):
+        return {"request_termination": "勾選已無需求之項目時，請一併勾選函請勞保局終止"}
+    return {}
+
+
 _REVIEW = ("approve", "reject", "return")
 STEP_FORMS: dict[str, StepForm] = {s.key: s for s in (
     StepForm("review", _REVIEW),
@@ -262,10 +273,17 @@ STEP_FORMS: dict[str, StepForm] = {s.key: s for s in (
         Field("findings", "稽核紀錄", "text", required=True),
         Field("recommendation", "獎懲或改善建議", "text"),
     ), approve_label="完成稽核"),
+    # Bound to one agency's items in tasks.step_fields: the ones not ticked are still needed.
     StepForm("items_review", ("approve",), (
+        Field("request_termination", "有已無需求之項目，函請勞保局終止", "boolean"),
         Field("items_to_terminate", "已無需求、應函請勞保局終止之項目", "multichoice", choices=ITEM_CHOICES),
         Field("findings", "檢視紀錄", "text", required=True),
-    ), approve_label="完成檢視"),
+    ), approve_label="完成檢視", check=_termination_check),
+    StepForm("bureau_termination", ("approve",), (
+        Field("terminated_items", "勞保局已終止之項目（未勾選者仍保留）", "multichoice"),
+        Field("bureau_letter_no", "勞保局函文號", "string", required=True),
+        Field("answered_on", "勞保局回復日期", "date", required=True),
+    ), approve_label="登錄終止結果"),
 )}
 
 _CLEANERS: dict[str, Callable[[Any], Any]] = {

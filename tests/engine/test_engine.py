@@ -84,7 +84,8 @@ EXPECTED_STEPS = {
     "usage_check": {"manager_check": "usage_check", "authority_file": "acknowledge"},
     "monthly_sampling": {"auditor_sample": "sampling"},
     "agency_audit": {"authority_audit": "agency_audit", "authority_section_head_ack": "acknowledge"},
-    "items_review": {"central_review": "items_review", "central_section_head_ack": "acknowledge"},
+    "items_review": {"central_review": "items_review", "central_section_head_ack": "acknowledge",
+                     "bureau_termination": "bureau_termination", "central_clerk_apply": "apply_items"},
     "password_reminder": {"change_password": "acknowledge"},
     "role_transfer": {"transfer_account": "transfer_account", "notify_bureau": "bureau_notice"},
 }

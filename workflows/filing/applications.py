@@ -21,6 +21,7 @@ from models import (
 
 from .. import audit
 from ..accounts.effects import active_account, agency_items
+from ..accounts.records import manager_limit_errors
 from ..accounts.transfers import transfer_errors
 from ..calendar import local_date
 from ..engine import SERIALIZER_VERSION, Run
@@ -63,6 +64,8 @@ def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], acto
             errors["request_type"] = "您已是機關管理者"
         if data["request_type"] == "delete" and not has_account:
             errors["request_type"] = "您沒有機關管理者帳號可刪除"
+        if data["request_type"] == "add" and not errors:
+            errors.update(manager_limit_errors(session, actor.agency, actor.id, data.get("succeeds")))
     elif form.key == "query_items_change":
         if already := sorted(set(data.get("add_items") or ()) & permitted):
             errors["add_items"] = f"本機關已核准的項目不需再申請：{', '.join(already)}"

@@ -82,10 +82,6 @@ def requesting_agencies(session: Session) -> list[Target]:
         (AgencyKind.REQUESTING, AgencyKind.AUTHORITY))).order_by(Agency.id))]
 
 
-def central_agencies(session: Session) -> list[Target]:
-    return [Target(a.id) for a in session.scalars(select(Agency).where(Agency.kind == AgencyKind.CENTRAL))]
-
-
 def start_duty(session: Session, *, process: str, target: Target, now: datetime, run_id: int | None = None
                ) -> Application:
     """Start one duty instance (no applicant unless the duty is personal); the caller commits."""
@@ -175,7 +171,7 @@ SCHEDULES: list[Schedule] = [
     Schedule("agency_audit", "agency_audit", "year", month=3, day=1, title="權責管理機關年度稽核",
              source="001 §12(3)", targets=requesting_agencies),
     Schedule("items_review", "items_review", "year", month=2, day=1, title="年度查調項目需求檢視",
-             source="001 §9(3)", targets=central_agencies),
+             source="001 §9(3)", targets=requesting_agencies),
     Schedule("password_reminder", "password_reminder", "quarter", day=1, title="定期變更密碼提醒",
              source="004 §7", targets=querier_accounts),
 ]

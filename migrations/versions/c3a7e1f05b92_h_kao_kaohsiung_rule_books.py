@@ -1,0 +1,26 @@
+"""h-kao: Kaohsiung as its rule books say it (an agency's one-manager rule)
+
+Revision ID: c3a7e1f05b92
+Revises: 5d2a9c7e3b18
+Create Date: 2026-11-30 06:30:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = 'c3a7e1f05b92'
+down_revision = '5d2a9c7e3b18'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('agency', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('single_manager_rule', sa.String(length=120), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table('agency', schema=None) as batch_op:
+        batch_op.drop_column('single_manager_rule')

@@ -182,6 +182,19 @@ FORMS: dict[str, FormSpec] = {f.key: f for f in (
     ),
 )}
 
+FORMS["data_incident"] = FormSpec(
+    "data_incident", "個人資料安全事故通報", "001 第十二點第十款",
+    (
+        Field("occurred_on", "事故發生或發現日期", "date", required=True),
+        Field("suspected", "疑似事故（尚待確認）", "boolean"),
+        Field("description", "事故經過", "text", required=True),
+        Field("data_involved", "涉及之勞保局資料及影響範圍", "text", required=True),
+        Field("people_affected", "受影響當事人人數（約）", "integer"),
+        Field("emergency_measures", "已採取之緊急應變措施", "text", required=True),
+    ),
+    summary_fields=("occurred_on",),
+)
+
 SCHEDULER = "scheduler"  # no person holds this role: duties are started by the scheduler, never filed
 
 
@@ -251,6 +264,14 @@ STEP_FORMS: dict[str, StepForm] = {s.key: s for s in (
         Field("account_items", "縮減後保留之查調項目", "multichoice", required=True,
               required_when=("account_decision", ("narrow",))),
     ), approve_label="完成帳號異動"),
+    # 001 §12(10): 事故調查、責任釐清及研擬防免損害擴大之對策, then the report to 勞保局.
+    StepForm("incident_investigation", ("approve",), (
+        Field("cause", "事故原因", "text", required=True),
+        Field("responsibility", "責任釐清", "text", required=True),
+        Field("countermeasures", "防免損害擴大之對策", "text", required=True),
+        Field("report", "調查報告", "text", required=True),
+        Field("closed_on", "調查完成日期", "date", required=True),
+    ), approve_label="提出調查報告"),
     StepForm("bureau_notice", ("approve",), (
         Field("notified_on", "通知勞保局日期", "date", required=True),
         Field("notice_reference", "通知方式或文號", "string", required=True),

@@ -87,6 +87,8 @@ EXPECTED_STEPS = {
     "items_review": {"central_review": "items_review", "central_section_head_ack": "acknowledge",
                      "bureau_termination": "bureau_termination", "central_clerk_apply": "apply_items"},
     "password_reminder": {"change_password": "acknowledge"},
+    "data_incident": {"bureau_notified": "acknowledge", "manager_investigation": "incident_investigation",
+                      "agency_head_ack": "acknowledge", "bureau_report": "acknowledge"},
     "role_transfer": {"transfer_account": "transfer_account", "notify_bureau": "bureau_notice"},
 }
 

@@ -195,6 +195,33 @@ FORMS["data_incident"] = FormSpec(
     summary_fields=("occurred_on",),
 )
 
+FORMS["agency_admission"] = FormSpec(
+    "agency_admission", "資料需求機關申請使用勞保 WebIR",
+    "000 第二點第三款；001 第二點第三款、第四點附表、第十二點第七款",
+    (
+        Field("request_type", "申請事項", "choice", required=True, choices=(
+            ("admit", "申請使用勞保 WebIR"), ("readmit", "改善完成後重新申請"))),
+        Field("legal_bases", "法律依據", "text", required=True),
+        Field("purposes", "業務範圍及使用目的", "text", required=True),
+        Field("improvement_evidence", "改善完成之佐證資料", "text", required=True,
+              required_when=("request_type", ("readmit",))),
+    ),
+    filer_role="agency_head",
+    summary_fields=("request_type",),
+)
+FORMS["agency_suspension"] = FormSpec(
+    "agency_suspension", "勞保局暫停或終止資料提供作業", "001 第十二點第六款",
+    (
+        Field("agency_code", "資料需求機關代碼", "string", required=True, max_length=40),
+        Field("measure", "處置", "choice", required=True, choices=(("suspend", "暫停"), ("terminate", "終止"))),
+        Field("effective_date", "暫停或終止日期", "date", required=True),
+        Field("bureau_letter_no", "勞保局函文號", "string", required=True),
+        Field("reason", "違反情形及屆期未完成改善之事由", "text", required=True),
+    ),
+    filer_role="bureau_liaison",
+    summary_fields=("agency_code", "measure"),
+)
+
 SCHEDULER = "scheduler"  # no person holds this role: duties are started by the scheduler, never filed
 
 

@@ -21,6 +21,7 @@ from models import (
 
 from .. import audit
 from ..calendar import local_date
+from .admission import apply_admission, apply_suspension
 from .records import active_account, disable_account
 from .review import apply_review
 from .transfers import apply_transfer
@@ -119,6 +120,8 @@ EFFECTS: dict[str, Callable[[Session, Application, dict[str, Any], datetime], di
     "query_items_change": _query_items,
     "account_review": apply_review,
     "items_review": _items_review,
+    "agency_admission": apply_admission,
+    "agency_suspension": apply_suspension,
     "role_transfer": apply_transfer,
 }
 

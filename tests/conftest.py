@@ -174,7 +174,7 @@ QUERIER_ADD = {
 MANAGER_ADD = {
     "request_type": "add", "name": "吳佩珊", "agency_oid": "2.16.886.101.20002", "phone": "07-3368333",
     "email": "peishan@demo.kcg.gov.tw", "egov_account": "peishan.wu", "has_egov_account": True,
-    "has_citizen_certificate": True, "reason": "接任機關管理者",
+    "has_citizen_certificate": True, "succeeds": "manager", "reason": "接任機關管理者",
 }
 ITEMS_CHANGE = {
     "name": "王美玲", "phone": "07-3368333", "email": "manager@demo.kcg.gov.tw", "client_ip": "10.20.30.40",

@@ -2,7 +2,7 @@
 
 A deployment sets any key either in ``instance/config.py`` (Python: ``MAIL_SERVER = "smtp.example"``) or in
 the environment as ``WEBIR_<KEY>``. Environment values are read as JSON where they parse
-(``WEBIR_MAIL_PORT=587`` is a number, ``WEBIR_DUTY_SCHEDULES='{"password_reminder": null}'`` a mapping), as
+(``WEBIR_MAIL_PORT=587`` is a number, ``WEBIR_DUTY_SCHEDULES='{"usage_check": null}'`` a mapping), as
 text otherwise; the text settings (TEXT) always stay text. DATABASE_URL and SECRET_KEY are also read under
 those common names; the old unprefixed names (UNPREFIXED) still work but log the WEBIR_ name to use instead.
 """
@@ -72,7 +72,9 @@ class Config:
     LOG_LEVEL = "INFO"  # of the `flask scheduler` and `flask sweep-timers` processes
     SCHEDULER_ENABLED = False
     TIMER_SWEEP_SECONDS = 30
-    DUTY_SCHEDULES: dict = {}  # e.g. {"password_reminder": None, "account_review": {"month": 2, "day": 1}}
+    # e.g. {"usage_check": None, "account_review": {"month": 2, "day": 1}}; {"password_reminder": {}} turns on
+    # Taoyuan's reminder (004 §7), which Kaohsiung does not run
+    DUTY_SCHEDULES: dict = {}
     REMINDER_WORKING_DAYS = _CORE.reminder_working_days
     ESCALATION_WORKING_DAYS = _CORE.escalation_working_days
     ACCOUNT_IDLE_DAYS = _CORE.idle_days  # yearly review: 長期閒置 after this

@@ -44,6 +44,26 @@ AGENCIES = [
     ("BLI", "勞動部勞工保險局", AgencyKind.BUREAU, []),
 ]
 
+# Agencies whose own rules allow one agency manager (權限管理者) only: the clause that says so.
+SINGLE_MANAGER_RULES = {"KHH-SW": "社會局應用勞保局資訊作業管理要點第七點（003）"}
+
+# Admitted by 勞工局 with the legal bases and purposes of 001_caa5ae0843cf2933.txt 附表 (abridged where long).
+ADMISSIONS = {
+    "KHH-LAB": ("勞動基準法第五十五條、第五十八條及第七十三條；勞工退休金條例第十一條及第十三條；"
+                "就業服務法第五條等（附表第1至12目）",
+                "辦理勞政案件審查、給付及補助等相關業務，查詢案件當事人或關係人相關資料"),
+    "KHH-SW": ("社會救助法第十八條、第二十條、第二十一條及第四十四條之三第一項；"
+               "身心障礙者權益保障法第四十二條第一項等（附表第1至8目）",
+               "辦理社會福利相關業務（低收入戶、中低收入戶、身心障礙者生活補助等），查詢個案當事人或關係人相關資料"),
+    "KHH-EP": ("空氣污染防制法第三十二條及第六十七條；行政執行法第十九條及第一百十五條；"
+               "行政罰法第七條第二項",
+               "辦理環保違規稽查業務，查詢案件當事人或關係人相關資料"),
+    "KHH-YB": ("高雄市政府青年築夢高雄獎勵金發給要點第三點及第五點",
+               "辦理移居獎勵金申請案之審查業務，查詢申請人相關資料"),
+    "KHH-HB": ("長期照顧服務法第三十二條之二及第四十八條之一",
+               "辦理長期照顧業務，查詢長照特約單位所屬長照人員相關資料"),
+}
+
 # (username, name, title, agency code, unit name, roles held)
 PEOPLE = [
     ("applicant", "林怡君", "社會工作員", "KHH-SW", "社會救助科", [Role.QUERIER]),
@@ -100,8 +120,12 @@ def load_demo(session: Session, *, now: datetime, bpmn_dir: Path, include_histor
     if session.scalar(select(Person.id).where(Person.username == "admin")):
         deploy_directory(session, bpmn_dir, now=now, jurisdiction=CITY, include_history=include_history)
         return False
-    agencies = {code: Agency(code=code, name=name, kinds={kind}, city=CITY, oid=f"2.16.886.101.{i:05d}")
+    agencies = {code: Agency(code=code, name=name, kinds={kind}, city=CITY, oid=f"2.16.886.101.{i:05d}",
+                             single_manager_rule=SINGLE_MANAGER_RULES.get(code))
                 for i, (code, name, kind, _items) in enumerate(AGENCIES, start=20000)}
+    today = local_date(now)
+    for code, (legal_bases, purposes) in ADMISSIONS.items():
+        agencies[code].admitted_on, agencies[code].legal_bases, agencies[code].purposes = today, legal_bases, purposes
     session.add_all(agencies.values())
     units: dict[tuple[str, str], Unit] = {}
     password_hash = generate_password_hash(DEMO_PASSWORD)
@@ -124,7 +148,6 @@ def load_demo(session: Session, *, now: datetime, bpmn_dir: Path, include_histor
     seed_bases(session, agencies)
     session.add(Delegation(principal=people["sw_head"], delegate=people["sw_deputy"], role=Role.AGENCY_HEAD,
                            created_at=now))
-    today = local_date(now)
     for username, items in ACCOUNTS:
         p = people[username]
         session.add(WebirAccount(person=p, agency_id=p.agency_id, kind=AccountKind.QUERIER, effective_on=today,

@@ -115,6 +115,8 @@ FORMS: dict[str, FormSpec] = {f.key: f for f in (
             _PHONE, _EMAIL,
             _EGOV_ACCOUNT,
             _ATTEST_EGOV, _ATTEST_CERT,
+            Field("succeeds", "接任之現任機關管理者帳號", "string", max_length=60,
+                  help="接任現任機關管理者時填寫其登入帳號；僅設一名管理者之機關（如社會局，003 第七點）必填"),
             Field("reason", "申請說明", "text"),
         ),
         summary_fields=("request_type", "name"),
@@ -189,6 +191,46 @@ FORMS: dict[str, FormSpec] = {f.key: f for f in (
     ),
 )}
 
+FORMS["data_incident"] = FormSpec(
+    "data_incident", "個人資料安全事故通報", "001 第十二點第十款",
+    (
+        Field("occurred_on", "事故發生或發現日期", "date", required=True),
+        Field("suspected", "疑似事故（尚待確認）", "boolean"),
+        Field("description", "事故經過", "text", required=True),
+        Field("data_involved", "涉及之勞保局資料及影響範圍", "text", required=True),
+        Field("people_affected", "受影響當事人人數（約）", "integer"),
+        Field("emergency_measures", "已採取之緊急應變措施", "text", required=True),
+    ),
+    summary_fields=("occurred_on",),
+)
+
+FORMS["agency_admission"] = FormSpec(
+    "agency_admission", "資料需求機關申請使用勞保 WebIR",
+    "000 第二點第三款；001 第二點第三款、第四點附表、第十二點第七款",
+    (
+        Field("request_type", "申請事項", "choice", required=True, choices=(
+            ("admit", "申請使用勞保 WebIR"), ("readmit", "改善完成後重新申請"))),
+        Field("legal_bases", "法律依據", "text", required=True),
+        Field("purposes", "業務範圍及使用目的", "text", required=True),
+        Field("improvement_evidence", "改善完成之佐證資料", "text", required=True,
+              required_when=("request_type", ("readmit",))),
+    ),
+    filer_role="agency_head",
+    summary_fields=("request_type",),
+)
+FORMS["agency_suspension"] = FormSpec(
+    "agency_suspension", "勞保局暫停或終止資料提供作業", "001 第十二點第六款",
+    (
+        Field("agency_code", "資料需求機關代碼", "string", required=True, max_length=40),
+        Field("measure", "處置", "choice", required=True, choices=(("suspend", "暫停"), ("terminate", "終止"))),
+        Field("effective_date", "暫停或終止日期", "date", required=True),
+        Field("bureau_letter_no", "勞保局函文號", "string", required=True),
+        Field("reason", "違反情形及屆期未完成改善之事由", "text", required=True),
+    ),
+    filer_role="bureau_liaison",
+    summary_fields=("agency_code", "measure"),
+)
+
 SCHEDULER = "scheduler"  # no person holds this role: duties are started by the scheduler, never filed
 
 
@@ -217,6 +259,15 @@ def _sampling_check(data: dict[str, Any]) -> dict[str, str]:
     needed = total if total < 10 else max(10, -(-3 * total // 100))
     if sampled < needed:
         return {"sampled_records": f"本月應至少抽查 {needed} 筆（3% 以上且不少於 10 筆；不足 10 筆者全數查核）"}
+    return {}
+
+
+def _termination_check(data: dict[str, Any]) -> dict[str, str]:
+    """001 §9(3): the items marked not needed are the ones put to 勞保局, and only when termination is asked."""
+    if data.get("request_termination") and not data.get("items_to_terminate"):
+        return {"items_to_terminate": "請勾選函請勞保局終止之項目"}
+    if data.get("items_to_terminate") and not data.get("request_termination"):
+        return {"request_termination": "勾選已無需求之項目時，請一併勾選函請勞保局終止"}
     return {}
 
 
@@ -249,6 +300,14 @@ STEP_FORMS: dict[str, StepForm] = {s.key: s for s in (
         Field("account_items", "縮減後保留之查調項目", "multichoice", required=True,
               required_when=("account_decision", ("narrow",))),
     ), approve_label="完成帳號異動"),
+    # 001 §12(10): 事故調查、責任釐清及研擬防免損害擴大之對策, then the report to 勞保局.
+    StepForm("incident_investigation", ("approve",), (
+        Field("cause", "事故原因", "text", required=True),
+        Field("responsibility", "責任釐清", "text", required=True),
+        Field("countermeasures", "防免損害擴大之對策", "text", required=True),
+        Field("report", "調查報告", "text", required=True),
+        Field("closed_on", "調查完成日期", "date", required=True),
+    ), approve_label="提出調查報告"),
     StepForm("bureau_notice", ("approve",), (
         Field("notified_on", "通知勞保局日期", "date", required=True),
         Field("notice_reference", "通知方式或文號", "string", required=True),
@@ -271,10 +330,17 @@ STEP_FORMS: dict[str, StepForm] = {s.key: s for s in (
         Field("findings", "稽核紀錄", "text", required=True),
         Field("recommendation", "獎懲或改善建議", "text"),
     ), approve_label="完成稽核"),
+    # Bound to one agency's items in tasks.step_fields: the ones not ticked are still needed.
     StepForm("items_review", ("approve",), (
+        Field("request_termination", "有已無需求之項目，函請勞保局終止", "boolean"),
         Field("items_to_terminate", "已無需求、應函請勞保局終止之項目", "multichoice", choices=ITEM_CHOICES),
         Field("findings", "檢視紀錄", "text", required=True),
-    ), approve_label="完成檢視"),
+    ), approve_label="完成檢視", check=_termination_check),
+    StepForm("bureau_termination", ("approve",), (
+        Field("terminated_items", "勞保局已終止之項目（未勾選者仍保留）", "multichoice"),
+        Field("bureau_letter_no", "勞保局函文號", "string", required=True),
+        Field("answered_on", "勞保局回復日期", "date", required=True),
+    ), approve_label="登錄終止結果"),
 )}
 
 _CLEANERS: dict[str, Callable[[Any], Any]] = {

@@ -84,8 +84,14 @@ EXPECTED_STEPS = {
     "usage_check": {"manager_check": "usage_check", "authority_file": "acknowledge"},
     "monthly_sampling": {"auditor_sample": "sampling"},
     "agency_audit": {"authority_audit": "agency_audit", "authority_section_head_ack": "acknowledge"},
-    "items_review": {"central_review": "items_review", "central_section_head_ack": "acknowledge"},
+    "items_review": {"central_review": "items_review", "central_section_head_ack": "acknowledge",
+                     "bureau_termination": "bureau_termination", "central_clerk_apply": "apply_items"},
     "password_reminder": {"change_password": "acknowledge"},
+    "agency_admission": {"amend": "amend", "authority_clerk_review": "review",
+                         "authority_section_head_review": "review", "authority_director_review": "review"},
+    "agency_suspension": {"authority_record": "acknowledge"},
+    "data_incident": {"bureau_notified": "acknowledge", "manager_investigation": "incident_investigation",
+                      "agency_head_ack": "acknowledge", "bureau_report": "acknowledge"},
     "role_transfer": {"transfer_account": "transfer_account", "notify_bureau": "bureau_notice"},
 }
 

@@ -34,11 +34,16 @@ FILINGS = {  # form key → (filer, data)
     "query_items_change": ("manager", lambda: ITEMS_CHANGE),
     "query_registration": ("applicant", lambda: REGISTRATION),
     "role_transfer": ("sw_head", transfer),
+    # 資訊處 has not been admitted as a requesting agency, so its head may apply.
+    "agency_admission": ("it_director", lambda: {"request_type": "admit", "legal_bases": "電子治理推動方案",
+                                                  "purposes": "辦理帳號稽核"}),
 }
+# Chains whose first step cannot return the form: it is a notice the receiver acknowledges.
+NOT_RETURNED = {"data_incident": "勞保局 acknowledges the incident notice", "agency_suspension": "勞工局 registers it"}
 
 
 def test_every_form_a_person_files_is_covered():
-    assert set(FILINGS) == {key for key, spec in FORMS.items() if spec.filer_role != SCHEDULER}
+    assert set(FILINGS) | set(NOT_RETURNED) == {key for key, spec in FORMS.items() if spec.filer_role != SCHEDULER}
 
 
 @pytest.mark.parametrize("form_key", sorted(FILINGS))

@@ -18,7 +18,7 @@ def test_login_gives_a_token_and_wrong_password_is_401(api):
 def test_forms_listed_are_the_ones_a_person_may_file(api):
     applicant = {f["key"] for f in api.as_("applicant").get("/api/v1/forms").get_json()}
     manager = {f["key"] for f in api.as_("manager").get("/api/v1/forms").get_json()}
-    assert applicant == {"manager_account", "querier_account", "query_registration"}
+    assert applicant == {"manager_account", "querier_account", "query_registration", "data_incident"}
     assert "query_items_change" in manager and "query_registration" not in manager
     assert api.as_("applicant").get("/api/v1/forms/query_items_change").status_code == 403
     assert api.as_("applicant").get("/api/v1/forms/nope").status_code == 404

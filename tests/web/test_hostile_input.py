@@ -44,8 +44,14 @@ hostile = st.one_of(st.sampled_from(HOSTILE_TEXT), st.sampled_from(HOSTILE_DATES
                     st.text(max_size=40), st.lists(st.sampled_from(HOSTILE_TEXT[:8]), max_size=3))
 
 FILERS = {"manager_account": "sw_staff", "querier_account": "sw_staff", "query_items_change": "manager",
-          "query_registration": "applicant", "role_transfer": "sw_head"}
+          "query_registration": "applicant", "role_transfer": "sw_head", "data_incident": "applicant",
+          "agency_admission": "it_director", "agency_suspension": "bli_liaison"}  # 資訊處 is not admitted: it may apply
 GOOD_STEP_TEXT = "已依規定辦理"
+INCIDENT = {"occurred_on": "2026-11-24", "suspected": True, "description": "查詢結果遺留於影印機",
+            "data_involved": "C0101 1 筆", "people_affected": 1, "emergency_measures": "立即收回"}
+ADMISSION = {"request_type": "admit", "legal_bases": "電子治理推動方案", "purposes": "辦理帳號稽核"}
+SUSPENSION = {"agency_code": "KHH-EP", "measure": "suspend", "effective_date": "2026-11-25",
+              "bureau_letter_no": "保費資字第1號", "reason": "屆期未改善"}
 
 
 def good_form(form_key: str) -> dict[str, Any]:
@@ -53,7 +59,8 @@ def good_form(form_key: str) -> dict[str, Any]:
     transfer = {"person": "applicant", "kind": "querier", "effective_date": week_ahead, "new_position": "科員",
                 "reason": "調任"}
     return dict({"manager_account": MANAGER_ADD, "querier_account": QUERIER_ADD, "query_items_change": ITEMS_CHANGE,
-                 "query_registration": REGISTRATION, "role_transfer": transfer}[form_key])
+                 "query_registration": REGISTRATION, "role_transfer": transfer, "data_incident": INCIDENT,
+                 "agency_admission": ADMISSION, "agency_suspension": SUSPENSION}[form_key])
 
 
 def good_step_data(fields: list[dict]) -> dict[str, Any]:
@@ -249,13 +256,14 @@ def test_the_forms_walked_are_every_form_a_person_files():
 def test_no_hostile_filing_or_decision_is_a_server_error(app, through_pages):
     city = City(app)
 
-    @HYPOTHESIS
+    @settings(HYPOTHESIS, max_examples=len(FILERS))  # as many examples as forms, so each may come up
     @given(st.sampled_from(sorted(FILERS)), plans)
     def example(form_key, plan):
         run_example(city, form_key, plan, through_pages)
 
     example()
-    decided = [what for status, what in city.statuses if what.startswith("decision on ") and status in (200, 302)]
+    # A decision that got through counts, whether its text was hostile (and kept as written) or plain.
+    decided = [what for status, what in city.statuses if "decision on " in what and status in (200, 302)]
     assert len(decided) >= 10, city.statuses  # the chains were really walked, not refused at the door
 
 

@@ -21,6 +21,7 @@ from models import (
 
 from .. import audit
 from ..calendar import local_date
+from .admission import apply_admission, apply_suspension
 from .records import active_account, disable_account, end_account_on
 from .review import apply_review
 from .transfers import apply_transfer
@@ -104,15 +105,28 @@ def _query_items(session: Session, app: Application, data: dict[str, Any], now: 
         if code not in have:
             session.add(AgencyQueryItem(agency_id=app.agency_id, item_code=code, granted_at=now,
                                         application_id=app.id))
-    if removed:
-        session.execute(delete(AgencyQueryItem).where(
-            AgencyQueryItem.agency_id == app.agency_id, AgencyQueryItem.item_code.in_(removed)))
-        # Least privilege: an item the agency lost is taken from every account of that agency.
-        accounts = select(WebirAccount.id).where(WebirAccount.agency_id == app.agency_id)
-        session.execute(delete(AccountItem).where(AccountItem.account_id.in_(accounts),
-                                                  AccountItem.item_code.in_(removed)))
+    _remove_items(session, app.agency_id, removed)
     app.agency.client_ip = data["client_ip"]
     return {"added": added, "removed": removed, "client_ip": data["client_ip"]}
+
+
+def _remove_items(session: Session, agency_id: int, removed: list[str]) -> None:
+    if not removed:
+        return
+    session.execute(delete(AgencyQueryItem).where(
+        AgencyQueryItem.agency_id == agency_id, AgencyQueryItem.item_code.in_(removed)))
+    # Least privilege: an item the agency lost is taken from every account of that agency.
+    accounts = select(WebirAccount.id).where(WebirAccount.agency_id == agency_id)
+    session.execute(delete(AccountItem).where(AccountItem.account_id.in_(accounts),
+                                              AccountItem.item_code.in_(removed)))
+
+
+def _items_review(session: Session, app: Application, data: dict[str, Any], now: datetime) -> dict:
+    """001 §9(3): the items 勞保局 terminated leave the agency and its accounts; the others stay needed."""
+    asked = (data.get("items_to_terminate") or []) if data.get("request_termination") else []
+    terminated = [c for c in asked if c in set(data.get("terminated_items") or ())]
+    _remove_items(session, app.agency_id, terminated)
+    return {"asked": asked, "terminated": terminated}
 
 
 EFFECTS: dict[str, Callable[[Session, Application, dict[str, Any], datetime], dict]] = {
@@ -120,6 +134,9 @@ EFFECTS: dict[str, Callable[[Session, Application, dict[str, Any], datetime], di
     "manager_account": _manager_account,
     "query_items_change": _query_items,
     "account_review": apply_review,
+    "items_review": _items_review,
+    "agency_admission": apply_admission,
+    "agency_suspension": apply_suspension,
     "role_transfer": apply_transfer,
 }
 

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import AccountKind, AccountStatus, Application, Role, WebirAccount
+from models import AccountKind, AccountStatus, Agency, Application, Role, WebirAccount
 
 from .. import audit
 from ..calendar import local_date
@@ -92,3 +92,25 @@ def change_account(session: Session, app: Application, account: WebirAccount, de
                  application=app.id, form=app.form_key, person=account.person.username, decision=decision,
                  reason=reason, items_before=before, items_after=after)
     return {"account": account.id, "decision": decision, "event": event, "items": after}
+
+
+def manager_limit_errors(session: Session, agency: Agency, applicant_id: int, succeeds: str | None
+                         ) -> dict[str, str]:
+    """A second agency manager where the agency's rules allow one (003 第七點), unless it succeeds the one there.
+
+    The successor's account comes first and the old one stops on the transfer date (001 第六點第四款), so a
+    successor naming the current manager is let through; anyone else is refused with the agency's clause.
+    """
+    others = list(session.scalars(select(WebirAccount).where(
+        WebirAccount.agency_id == agency.id, WebirAccount.kind == AccountKind.MANAGER,
+        WebirAccount.status == AccountStatus.ACTIVE, WebirAccount.person_id != applicant_id)
+        .order_by(WebirAccount.id)))
+    usernames = [a.person.username for a in others]
+    if succeeds and succeeds not in usernames:
+        return {"succeeds": f"「{succeeds}」不是本機關現任的機關管理者"}
+    if not agency.single_manager_rule or not others or usernames == [succeeds]:
+        return {}
+    names = "、".join(a.person.name for a in others)
+    return {"request_type": f"依{agency.single_manager_rule}，本機關僅設機關管理者（權限管理者）一名，現任為{names}；"
+                            "接任者請於「接任之現任機關管理者帳號」填寫現任者帳號，並由機關首長提出職務異動，"
+                            "於生效日停止原管理者帳號（001 第六點第四款）"}

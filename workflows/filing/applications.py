@@ -20,7 +20,9 @@ from models import (
 )
 
 from .. import audit
+from ..accounts.admission import admission_errors, suspension_errors, suspension_refusal
 from ..accounts.effects import active_account, agency_items
+from ..accounts.records import manager_limit_errors
 from ..accounts.transfers import transfer_errors
 from ..calendar import local_date
 from ..engine import SERIALIZER_VERSION, Run
@@ -63,11 +65,17 @@ def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], acto
             errors["request_type"] = "您已是機關管理者"
         if data["request_type"] == "delete" and not has_account:
             errors["request_type"] = "您沒有機關管理者帳號可刪除"
+        if data["request_type"] == "add" and not errors:
+            errors.update(manager_limit_errors(session, actor.agency, actor.id, data.get("succeeds")))
     elif form.key == "query_items_change":
         if already := sorted(set(data.get("add_items") or ()) & permitted):
             errors["add_items"] = f"本機關已核准的項目不需再申請：{', '.join(already)}"
         if missing := sorted(set(data.get("remove_items") or ()) - permitted):
             errors["remove_items"] = f"本機關未核准的項目無法刪除：{', '.join(missing)}"
+    elif form.key == "agency_admission":
+        errors.update(admission_errors(actor.agency, data))
+    elif form.key == "agency_suspension":
+        errors.update(suspension_errors(session, actor, data))
     elif form.key == "role_transfer":
         errors.update(transfer_errors(session, data, actor, amending))
     elif form.key == "query_registration":
@@ -97,6 +105,8 @@ def submit_application(session: Session, *, form_key: str, data: dict[str, Any],
         raise NotFound(f"no form '{form_key}'")
     if not may_file(actor, form, local_date(now)):
         raise Forbidden(f"only a {form.filer_role} may file {form.title}")
+    if refusal := suspension_refusal(actor.agency, local_date(now), form_key, data):
+        raise Forbidden(refusal)
     clean = _validated(session, form, data, actor)
     version = live_version(session, form_key)
     try:

@@ -11,9 +11,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Application, HumanTask, Person, Role, TaskCandidate, TaskState
+from models import QUERY_ITEMS, Application, HumanTask, Person, Role, TaskCandidate, TaskState
 
 from ..accounts import transfers
+from ..accounts.effects import agency_items
+from ..accounts.records import manager_limit_errors
 from ..accounts.review import list_reviewed_accounts, review_check, review_fields, review_record
 from ..calendar import local_date
 from ..errors import Conflict, Forbidden, IncidentOpened, Invalid, NotFound
@@ -66,7 +68,11 @@ def step_fields(session: Session, app: Application, task: HumanTask, now: dateti
     choices = {
         "approved_items": lambda: item_choices([*app.data.get("add_items", []), *app.data.get("remove_items", [])]),
         "bureau_approved_items": lambda: item_choices(_earlier(app, "approved_items")),
+        "terminated_items": lambda: item_choices(_earlier(app, "items_to_terminate")),
     }
+    if step.key == "items_review":  # 001 §9(3): this agency's items, each still needed unless ticked
+        choices["items_to_terminate"] = lambda: item_choices(sorted(agency_items(session, app.agency_id),
+                                                                    key=list(QUERY_ITEMS).index))
     bound = tuple(replace(f, choices=choices[f.name]()) if f.name in choices else f for f in step.fields)
     return StepFields(step, bound)
 
@@ -118,6 +124,14 @@ def _check_decision(fields: StepFields, decision: str, opinion: str, data: dict[
     return clean
 
 
+def _setting_errors(session: Session, app: Application, task: HumanTask) -> dict[str, str]:
+    """The agency's one-manager rule checked again where the account is set: another may have been set meanwhile."""
+    if app.form_key != "manager_account" or task.form != "account_setup" or app.data.get("request_type") != "add":
+        return {}
+    errors = manager_limit_errors(session, app.agency, app.applicant_id, app.data.get("succeeds"))
+    return {"decision": "；".join(errors.values())} if errors else {}
+
+
 def complete_task(session: Session, *, task_id: int, actor: Person, decision: str, opinion: str = "",
                   data: dict[str, Any] | None = None, now: datetime) -> Application:
     """Decide one step: approve, reject or return; then run the chain on and commit once."""
@@ -139,6 +153,8 @@ def complete_task(session: Session, *, task_id: int, actor: Person, decision: st
         raise Forbidden("申請人不得審核自己的申請")
     fields = step_fields(session, app, task, now)
     clean = _check_decision(fields, decision, opinion, data or {})
+    if decision == "approve" and (errors := _setting_errors(session, app, task)):
+        raise Invalid(errors)
     if fields.record:
         clean = fields.record(clean)
     app_id, task_id, step_name = app.id, task.id, task.name

@@ -53,6 +53,8 @@ class Schedule:
     title: str = ""
     source: str = ""
     targets: Callable[[Session], list[Target]] = field(default=lambda session: [], compare=False)
+    # Off unless a deployment names it in DUTY_SCHEDULES: a duty of another city's rules shipped with this pack.
+    off_unless_named: bool = False
 
     def months(self) -> tuple[int, ...]:
         return _MONTHS[self.every] or (self.month,)
@@ -82,10 +84,6 @@ class Schedule:
 def requesting_agencies(session: Session) -> list[Target]:
     return [Target(a.id) for a in session.scalars(select(Agency).where(
         Agency.has_kind(AgencyKind.REQUESTING) | Agency.has_kind(AgencyKind.AUTHORITY)).order_by(Agency.id))]
-
-
-def central_agencies(session: Session) -> list[Target]:
-    return [Target(a.id) for a in session.scalars(select(Agency).where(Agency.has_kind(AgencyKind.CENTRAL)))]
 
 
 def start_duty(session: Session, *, process: str, target: Target, now: datetime, run_id: int | None = None
@@ -186,9 +184,11 @@ SCHEDULES: list[Schedule] = [
     Schedule("agency_audit", "agency_audit", "year", month=3, day=1, title="權責管理機關年度稽核",
              source="001 §12(3)", targets=requesting_agencies),
     Schedule("items_review", "items_review", "year", month=2, day=1, title="年度查調項目需求檢視",
-             source="001 §9(3)", targets=central_agencies),
+             source="001 §9(3)", targets=requesting_agencies),
+    # Taoyuan's rule (004 §7). Kaohsiung's accounts follow 我的e政府's own password rules (001 §6(3)), so the
+    # reminder runs only where DUTY_SCHEDULES names it, e.g. {"password_reminder": {"day": 1}}.
     Schedule("password_reminder", "password_reminder", "quarter", day=1, title="定期變更密碼提醒",
-             source="004 §7", targets=querier_accounts),
+             source="004 §7", targets=querier_accounts, off_unless_named=True),
 ]
 
 
@@ -198,6 +198,9 @@ def find_schedule(name: str, schedules: list[Schedule] | None = None) -> Schedul
 
 def list_schedules(changes: Mapping[str, Any] | None, schedules: list[Schedule] | None = None) -> list[Schedule]:
     """The schedules with a deployment's changes: a duty mapped to None is off, to a mapping is moved.
+
+    A duty shipped off (``off_unless_named``: the password reminder, 004 §7, not Kaohsiung's rule) runs only when
+    mapped to a mapping (``{}`` keeps its day and hour).
 
     A mapping may set ``day``, ``hour`` and, for yearly duties, ``month``. Anything else raises ValueError
     naming the duty and the field: a typo must not leave a duty running on its old date unnoticed.
@@ -210,7 +213,8 @@ def list_schedules(changes: Mapping[str, Any] | None, schedules: list[Schedule] 
     unknown = [name for name in changes if name not in names]
     if unknown:
         raise ValueError(f"unknown duty {', '.join(map(repr, unknown))}; the duties are {', '.join(names)}")
-    return [_moved(s, changes.get(s.name, {})) for s in schedules if changes.get(s.name, {}) is not None]
+    return [_moved(s, changes.get(s.name, {})) for s in schedules
+            if changes.get(s.name, None if s.off_unless_named else {}) is not None]
 
 
 def _moved(schedule: Schedule, change: Any) -> Schedule:

@@ -179,13 +179,26 @@ def test_a_failing_duty_is_recorded_not_raised(session, clock, caplog):
 
 
 def test_a_deployment_moves_or_turns_off_a_duty():
-    changed = duties.list_schedules({"password_reminder": None, "account_review": {"month": 2, "day": 1, "hour": 8}})
-    assert "password_reminder" not in [s.name for s in changed]
+    changed = duties.list_schedules({"usage_check": None, "account_review": {"month": 2, "day": 1, "hour": 8}})
+    assert "usage_check" not in [s.name for s in changed]
     review = duties.find_schedule("account_review", changed)
     assert (review.month, review.day, review.hour) == (2, 1, 8)
     assert review.cron() == {"month": "2", "day": 1, "hour": 8, "minute": 0}
-    assert duties.list_schedules(None) == duties.list_schedules({}) == duties.SCHEDULES
-    assert duties.find_schedule("password_reminder", changed) is None  # turned off means not found either
+    assert duties.list_schedules(None) == duties.list_schedules({}) != duties.SCHEDULES
+    assert duties.find_schedule("usage_check", changed) is None  # turned off means not found either
+
+
+def test_kaohsiung_runs_no_password_reminder_unless_a_deployment_turns_it_on():
+    """004 §7 is Taoyuan's rule; Kaohsiung's accounts follow 我的e政府's password rules (001 §6(3))."""
+    kaohsiung = [s.name for s in duties.list_schedules({})]
+    assert kaohsiung == ["account_review", "usage_check", "monthly_sampling", "agency_audit", "items_review"]
+    assert duties.find_schedule("password_reminder", duties.list_schedules(None)) is None
+    taoyuan = duties.list_schedules({"password_reminder": {}})
+    assert duties.find_schedule("password_reminder", taoyuan).cron() == {"month": "1,4,7,10", "day": 1, "hour": 9,
+                                                                         "minute": 0}
+    moved = duties.list_schedules({"password_reminder": {"day": 10}})
+    assert duties.find_schedule("password_reminder", moved).day == 10
+    assert "password_reminder" not in [s.name for s in duties.list_schedules({"password_reminder": None})]
 
 
 @pytest.mark.parametrize(("changes", "message"), [

@@ -1,0 +1,170 @@
+"""Each Kaohsiung form, field by field, against the official form in the seed (000 附表一–四 and the item sheet).
+
+Every row is (the seed's label, where the form keeps it). Where is one of:
+  ``field:<name>``            a field of the filed form (workflows/forms.py FORMS),
+  ``step:<step>[.<field>]``   a step of the shipped diagram, and a field of that step's form (STEP_FORMS),
+  ``auto:<what>``             kept by the application itself (its id, its filing time, the filer's agency and unit),
+  ``missing:<why>``           not on the form, and why.
+A label the seed does not carry, a field or step the form lost, or a required field of the form that no seed
+label (nor a listed extra) accounts for fails the test. The seed file is a verbatim copy of
+000_847d99bbd62f1c61.txt (高雄市政府應用勞動部勞工保險局資訊作業管理要點, 106-02-06).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from models import QUERY_ITEMS
+from tests.conftest import ROOT
+from workflows.engine.diagrams import parse_diagram
+from workflows.forms import FORMS, STEP_FORMS
+
+SEED = (Path(__file__).resolve().parents[1] / "fixtures" / "seeds" / "000_847d99bbd62f1c61.txt").read_text()
+SECTIONS = ("附表一 查調資料登記表", "附表二 勞保 WebIR 機關管理者帳號申請表", "附表三 勞保 WebIR 資料查詢者帳號申請表",
+            "附表四 勞保 WebIR 查調服務項目異動申請表", "\n勞保 WebIR 查調服務項目申請表", None)
+
+
+def section(n: int) -> str:
+    start = SEED.index(SECTIONS[n])
+    return SEED[start:SEED.index(SECTIONS[n + 1]) if SECTIONS[n + 1] else None]
+
+
+# (seed label, where the form keeps it)
+REGISTRATION = [  # 附表一 查調資料登記表 ↔ query_registration
+    ("編號", "auto:application id"),
+    ("申請日期", "field:query_date"),
+    ("姓名", "field:subject_name"),
+    ("身分證字號", "field:subject_national_id"),
+    ("查調類別", "field:item"),
+    ("查調事由", "field:reason"),
+    ("法令依據", "field:legal_basis"),  # 說明 2: 查調事由應表明相關法令依據
+    ("資料查詢者", "auto:the filer (querier role)"),
+    ("單位主管核章", "step:unit_head_review"),
+    ("查調資料內容", "missing:the sheet has rows (several subjects × items); one subject and one item per "
+                     "application until the form is restructured into rows (issue 18, not this change)"),
+]
+MANAGER = [  # 附表二 機關管理者帳號申請表 ↔ manager_account
+    ("表單編號", "auto:application id"),
+    ("申請日期", "auto:filing time"),
+    ("申請機關", "auto:filer's agency"),
+    ("機關 OID", "field:agency_oid"),
+    ("科室", "auto:filer's unit"),
+    ("姓名", "field:name"),
+    ("公務電話", "field:phone"),
+    ("E-mail", "field:email"),
+    ("申請機關管理者", "field:request_type"),
+    ("已於「我的 e 政府」平台完成公務帳號申請", "field:has_egov_account"),
+    ("帳號", "field:egov_account"),
+    ("刪除機關管理者", "field:request_type"),
+    ("申請人核章", "auto:filing (提出申請)"),
+    ("單位主管核章", "step:unit_head_review"),
+    ("機關首長核章", "step:agency_head_review"),
+    ("審核意見", "step:authority_clerk_review"),
+    ("同意", "step:authority_clerk_review"),
+    ("不同意", "step:authority_clerk_review"),
+    ("審核機關承辦人核章", "step:authority_clerk_review"),
+    ("帳號設定處理結果", "step:central_clerk_setup.effective_date"),
+    ("總管理機關承辦人核章", "step:central_clerk_setup"),
+    ("勞保 WebIR 查調服務項目申請表", "missing:the item sheet the 備註 attaches is not part of this form: an agency "
+                                      "manager's items are the agency's (query_items_change)"),
+]
+MANAGER_EXTRAS = {"has_citizen_certificate": "000 第四點 (自然人憑證)", "succeeds": "003 第七點; 001 第六點第四款",
+                  "reason": "申請說明"}
+QUERIER = [  # 附表三 資料查詢者帳號申請表 ↔ querier_account
+    ("表單編號", "auto:application id"),
+    ("申請日期", "auto:filing time"),
+    ("申請科室", "auto:filer's unit"),
+    ("姓名", "field:name"),
+    ("公務電話", "field:phone"),
+    ("E-mail", "field:email"),
+    ("申請資料查詢者", "field:request_type"),
+    ("已於「我的 e 政府」平台完成公務帳號申請", "field:has_egov_account"),
+    ("帳號", "field:egov_account"),
+    ("已上傳自然人憑證", "field:has_citizen_certificate"),
+    ("已詳讀並熟悉個人資料保護法規定", "field:read_pdpa"),
+    ("勾選勞保 WebIR 查調服務項目", "field:items"),
+    ("異動勞保 WebIR 查調服務項目", "field:request_type"),
+    ("刪除資料查詢者", "field:request_type"),
+    ("申請人核章", "auto:filing (提出申請)"),
+    ("單位主管核章", "step:unit_head_review"),
+    ("機關首長核章", "missing:001 第五點第二款 但書 lets the responsible supervisor approve a querier account alone; "
+                     "the 2017 chain (bpmn/kaohsiung/history/2017) keeps the agency head's step"),
+    ("處理結果", "step:agency_manager_setup.effective_date"),
+    ("機關管理者核章", "step:agency_manager_setup"),
+]
+QUERIER_EXTRAS = {"job_title": "003 附表1", "national_id": "003 附表1", "reason": "003 附表1 申請事由"}
+ITEMS = [  # 附表四 查調服務項目異動申請表 ↔ query_items_change
+    ("表單編號", "auto:application id"),
+    ("申請日期", "auto:filing time"),
+    ("申請機關", "auto:filer's agency"),
+    ("科室", "auto:filer's unit"),
+    ("姓名", "field:name"),
+    ("公務電話", "field:phone"),
+    ("E-mail", "field:email"),
+    ("勾選異動勞保 WebIR 查調服務項目", "field:add_items"),
+    ("法令依據", "field:legal_basis"),
+    ("申請人核章", "auto:filing (提出申請)"),
+    ("單位主管核章", "step:unit_head_review"),
+    ("機關首長核章", "step:agency_head_review"),
+    ("審核意見", "step:authority_clerk_review.approved_items"),
+    ("審核機關承辦人核章", "step:authority_clerk_review"),
+    ("完成新增/刪除勞保資料查詢服務項目", "step:central_clerk_apply.applied_on"),
+    ("本府尚未申請之項目", "step:bureau_answer.bureau_approved_items"),
+    ("總管理機關承辦人核章", "step:central_clerk_apply"),
+]
+ITEM_SHEET = [  # 勞保 WebIR 查調服務項目申請表 ↔ query_items_change (and querier_account's items)
+    ("連線勞保查詢系統之電腦合法 IP", "field:client_ip"),
+    ("欲新增項目，請於", "field:add_items"),
+    ("欲刪除項目請於", "field:remove_items"),
+    ("審核結果", "step:authority_clerk_review.approved_items"),
+    ("本表申請人為資料查詢者，則審核單位為機關管理者",
+     "missing:the agency manager approves or refuses a querier's items as a whole, not per item "
+     "(issue 18, not this change)"),
+    *((f"{code} {name}", "field:add_items") for code, name in QUERY_ITEMS.items()),
+]
+
+CASES = {
+    "附表一 query_registration": (0, "query_registration", REGISTRATION, {"case_number": "001 第九點第二款 案號"}),
+    "附表二 manager_account": (1, "manager_account", MANAGER, MANAGER_EXTRAS),
+    "附表三 querier_account": (2, "querier_account", QUERIER, QUERIER_EXTRAS),
+    "附表四 query_items_change": (3, "query_items_change", ITEMS, {}),
+    "查調服務項目申請表 query_items_change": (4, "query_items_change", ITEM_SHEET, {}),
+}
+
+
+def user_tasks(form_key):
+    return parse_diagram((ROOT / "bpmn" / "kaohsiung" / f"{form_key}.bpmn").read_bytes()).user_tasks
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_each_seed_label_is_on_the_form_or_said_why_not(case):
+    n, form_key, rows, _extras = CASES[case]
+    text, fields, steps = section(n), {f.name for f in FORMS[form_key].fields}, user_tasks(form_key)
+    for label, where in rows:
+        assert label in text, f"{case}: the seed has no {label!r}"
+        kind, _, target = where.partition(":")
+        assert kind in ("field", "step", "auto", "missing") and target, (label, where)
+        if kind == "field":
+            assert target in fields, f"{case}: {label} → {target}, which {form_key} no longer has"
+        if kind == "step":
+            step, _, field = target.partition(".")
+            assert step in steps, f"{case}: {label} → step {step}, which the diagram no longer has"
+            if field:
+                assert field in {f.name for f in STEP_FORMS[steps[step].form].fields}, (label, where)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if CASES[c][0] < 4])
+def test_every_field_of_the_form_comes_from_the_seed_or_is_a_listed_extra(case):
+    _n, form_key, rows, extras = CASES[case]
+    mapped = {where.partition(":")[2] for _label, where in rows if where.startswith("field:")}
+    mapped |= {where.partition(":")[2] for c in CASES.values() if c[1] == form_key for _l, where in c[2]
+               if where.startswith("field:")}
+    assert {f.name for f in FORMS[form_key].fields} == mapped | set(extras)
+
+
+def test_the_item_sheet_lists_the_twenty_items_in_the_seeds_order():
+    sheet = section(4)
+    positions = [sheet.index(f"{code} {name}") for code, name in QUERY_ITEMS.items()]
+    assert len(positions) == 20 and positions == sorted(positions)

@@ -43,8 +43,8 @@ def admission_errors(agency: Agency, data: dict[str, Any]) -> dict[str, str]:
 
 
 def find_requesting_agency(session: Session, code: str, city: str) -> Agency | None:
-    return session.scalar(select(Agency).where(Agency.code == code, Agency.city == city, Agency.kind.in_(
-        (AgencyKind.REQUESTING, AgencyKind.AUTHORITY))))
+    return session.scalar(select(Agency).where(Agency.code == code, Agency.city == city, Agency.has_kind(
+        AgencyKind.REQUESTING) | Agency.has_kind(AgencyKind.AUTHORITY)))
 
 
 def suspension_errors(session: Session, actor: Person, data: dict[str, Any]) -> dict[str, str]:

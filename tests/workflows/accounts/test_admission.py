@@ -51,7 +51,7 @@ def agency(session, code):
 @pytest.fixture
 def culture(session):
     """文化局: an agency in the organisation that 勞工局 has not admitted yet, with its head."""
-    session.add(Agency(code="KHH-CB", name="高雄市政府文化局", kind="requesting", city="kaohsiung"))
+    session.add(Agency(code="KHH-CB", name="高雄市政府文化局", kinds={"requesting"}, city="kaohsiung"))
     session.flush()
     make_person(session, "cb_head", agency="KHH-CB", name="文化局長", roles=("agency_head",))
     session.commit()

@@ -30,6 +30,7 @@ from .oversight import (
     QueryLogImport,
     SamplingDraw,
     SamplingItem,
+    ViolationCase,
     flag_names,
 )
 from .personal import Delivery, PersonSetting, Substitution
@@ -64,5 +65,5 @@ __all__ = [
     "ScheduleRun",
     "TaskCandidate", "TaskState", "Unit", "WebirAccount", "audit_hash", "utcnow",
     "FLAG_NAMES", "FlagAction", "LegalBasis", "LogFlag", "QueryLog", "QueryLogFlagNote", "QueryLogImport",
-    "SamplingDraw", "SamplingItem", "flag_names",
+    "SamplingDraw", "SamplingItem", "ViolationCase", "flag_names",
 ]

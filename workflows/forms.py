@@ -206,6 +206,23 @@ for _duty_form in (
 ):
     FORMS[_duty_form.key] = _duty_form
 
+# A violation case is opened by the core (a flag raised as a violation, a sampled row found a problem), never filed.
+FORMS["violation"] = FormSpec(
+    "violation", "違規案件改正及檢討報告", "000 第六點第三款；001 第十二點第四款；003 第八點",
+    (
+        Field("source", "發現來源", "choice", choices=(("flag", "查詢紀錄勾稽註記"), ("sampling", "每月抽查"))),
+        Field("flag", "註記", "string"),
+        Field("query_log_id", "查詢紀錄編號", "integer"),
+        Field("sampling_draw", "抽樣編號", "integer"),
+        Field("account", "使用者帳號", "string"),
+        Field("description", "違規情形", "text"),
+        Field("report_due", "檢討報告期限", "date"),
+    ),
+    filer_role=SCHEDULER,
+    summary_fields=("source", "report_due"),
+    key_fields=("source", "account", "description", "report_due"),
+)
+
 
 def _sampling_check(data: dict[str, Any]) -> dict[str, str]:
     """001 §12(1): at least 3 % and at least 10 records a month; all of them when fewer than 10."""
@@ -271,6 +288,14 @@ STEP_FORMS: dict[str, StepForm] = {s.key: s for s in (
         Field("findings", "稽核紀錄", "text", required=True),
         Field("recommendation", "獎懲或改善建議", "text"),
     ), approve_label="完成稽核"),
+    StepForm("violation_correction", ("approve",), (
+        Field("corrected_on", "改正日期", "date", required=True),
+        Field("correction", "改正情形", "text", required=True),
+    ), approve_label="完成改正"),
+    StepForm("violation_report", ("approve",), (
+        Field("cause", "違規原因", "text", required=True),
+        Field("review", "檢討及防範措施", "text", required=True),
+    ), approve_label="提出檢討報告"),
     StepForm("items_review", ("approve",), (
         Field("items_to_terminate", "已無需求、應函請勞保局終止之項目", "multichoice", choices=ITEM_CHOICES),
         Field("findings", "檢視紀錄", "text", required=True),

@@ -1,4 +1,7 @@
-"""Answering a reconciliation flag: explained with a reason (kept), or raised as a violation (000 §6(1), §6(3))."""
+"""Answering a reconciliation flag: explained with a reason (kept), or raised as a violation (000 §6(1), §6(3)).
+
+A violation opens its case at once (``violations.open_case``): the chain of correction and review report.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from .. import audit
 from ..errors import Conflict, Invalid, NotFound
 from ..validators import text_problem
 from .imports import check_may_import
+from .violations import open_case
 
 
 def answer_flag(session: Session, *, log_id: int, flag: str, action: str, reason: str, actor: Person,
@@ -34,6 +38,8 @@ def answer_flag(session: Session, *, log_id: int, flag: str, action: str, reason
     event = "query_log_flag_explained" if action == FlagAction.EXPLAINED else "query_log_violation_raised"
     audit.record(session, event, actor=actor, subject_type="query_log", subject_id=log_id, now=now, flag=flag,
                  agency_id=log.agency_id, reason=note.reason)
+    if action == FlagAction.VIOLATION:
+        open_case(session, log=log, source="flag", flag=flag, description=note.reason, actor=actor, now=now)
     session.commit()
     return note
 

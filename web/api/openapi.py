@@ -300,6 +300,15 @@ def query_log_paths() -> dict:
             {"201": _json({"type": "object"}, "Recorded")}, tag="query-logs", params=[_path_int("log_id"), flag],
             errors=(401, 403, 404, 409, 422), body={"type": "object", "required": ["action", "reason"], "properties": {
                 "action": {"enum": ["explained", "violation"]}, "reason": {"type": "string"}}})},
+        "/sampling/{draw_id}/rows/{log_id}/violation": {"post": _op(
+            "Raise a drawn row ticked as a problem as a violation: its case (the violation chain) opens",
+            {"201": _json({"type": "object"}, "Opened")}, tag="query-logs",
+            params=[_path_int("draw_id"), _path_int("log_id")], errors=(401, 403, 404, 409, 422))},
+        "/violations": {"get": _op(
+            "Violation cases with their review report's due date and whether it is late, for the readers of the "
+            "agency's query logs", {"200": _json({"type": "array", "items": {"type": "object"}})},
+            tag="query-logs", params=[_query("log", {"type": "integer"}, "only the cases of this log row")],
+            errors=(401, 403))},
     }
 
 

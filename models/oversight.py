@@ -161,5 +161,7 @@ class ViolationCase(Base):
     draw_id: Mapped[int | None] = mapped_column(ForeignKey("sampling_draw.id"))
     description: Mapped[str] = mapped_column(Text)
     report_due: Mapped[date]
+    # A major anomaly's joint audit by the auditor, 政風 and the IT unit (001 §12(2)), once started.
+    joint_audit_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"))
     opened_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -222,6 +222,19 @@ FORMS["violation"] = FormSpec(
     summary_fields=("source", "report_due"),
     key_fields=("source", "account", "description", "report_due"),
 )
+# A major anomaly's joint audit (001 §12(2)): started from a violation case, never filed.
+FORMS["joint_audit"] = FormSpec(
+    "joint_audit", "重大異常共同稽核", "001 第十二點第二款",
+    (
+        Field("violation_case", "違規案件編號", "integer"),
+        Field("query_log_id", "查詢紀錄編號", "integer"),
+        Field("account", "使用者帳號", "string"),
+        Field("reason", "列為重大異常之理由", "text"),
+    ),
+    filer_role=SCHEDULER,
+    summary_fields=("account",),
+    key_fields=("account", "reason"),
+)
 
 
 def _sampling_check(data: dict[str, Any]) -> dict[str, str]:
@@ -296,6 +309,19 @@ STEP_FORMS: dict[str, StepForm] = {s.key: s for s in (
         Field("cause", "違規原因", "text", required=True),
         Field("review", "檢討及防範措施", "text", required=True),
     ), approve_label="提出檢討報告"),
+    StepForm("joint_audit", ("approve",), (
+        Field("audit_date", "稽核日期", "date", required=True),
+        Field("ethics_unit", "會同之政風單位人員", "string", required=True),
+        Field("findings", "稽核發現", "text", required=True),
+    ), approve_label="完成稽核"),
+    StepForm("joint_audit_it", ("approve",), (
+        Field("it_findings", "資訊單位稽核意見（系統紀錄、帳號、連線）", "text", required=True),
+    ), approve_label="送出稽核意見"),
+    StepForm("joint_audit_report", ("approve",), (
+        Field("violations_found", "發現違反要點情形", "boolean"),
+        Field("conclusion", "稽核結論", "text", required=True),
+        Field("improvements", "改善措施及追蹤", "text", required=True),
+    ), approve_label="作成稽核報告"),
     StepForm("items_review", ("approve",), (
         Field("items_to_terminate", "已無需求、應函請勞保局終止之項目", "multichoice", choices=ITEM_CHOICES),
         Field("findings", "檢視紀錄", "text", required=True),

@@ -5,6 +5,10 @@ problem and raises (``raise_sampling_violation``), opens a case: the process ``v
 row's agency, whose manager records the correction, then files the review report (檢討報告) that 勞工局
 acknowledges. The report is due ``violation_report_days`` calendar days after the case opened (10 in 社會局,
 003 §8; per agency in ``violation_report_days_by_agency``); a report filed after that is late.
+
+A major anomaly (the flag or sampled row raised as major, or the manager's or auditor's later choice) also starts
+the joint audit (001 §12(2), process ``joint_audit``): the agency's auditor with 政風, the IT unit, and the audit
+report the agency head reads.
 """
 
 from __future__ import annotations
@@ -35,9 +39,11 @@ from ..runtime.diagrams import live_version, load_diagram
 from ..runtime.sync import sync
 from ..runtime.visibility import agency_scope
 from ..settings import SETTINGS, timer_data
+from ..validators import text_problem
 from .sampling import check_checker
 
 PROCESS = "violation"
+JOINT_AUDIT = "joint_audit"
 REPORT_STEP = "report"  # the diagram's step where the review report is filed
 
 
@@ -46,21 +52,29 @@ def report_days(agency: Agency) -> int:
     return SETTINGS.violation_report_days_by_agency.get(agency.code, SETTINGS.violation_report_days)
 
 
-def open_case(session: Session, *, log: QueryLog, source: str, description: str, actor: Person, now: datetime,
-              flag: str | None = None, draw_id: int | None = None) -> ViolationCase:
-    """Start the case's chain for the log row's agency and link it to the row; audited. The caller commits."""
-    agency = session.get(Agency, log.agency_id)
-    due = local_date(now) + timedelta(days=report_days(agency))
-    data = {"source": source, "flag": flag, "query_log_id": log.id, "sampling_draw": draw_id,
-            "account": log.account, "description": description, "report_due": due.isoformat()}
-    version = live_version(session, PROCESS)
+def _start(session: Session, process: str, agency_id: int, data: dict, now: datetime) -> tuple[Application, Run]:
+    """A chain of the agency's with no applicant: its manager and auditor must be candidates of its steps."""
+    version = live_version(session, process)
     run = Run.start(load_diagram(version), {**data, **timer_data()})
-    # No applicant: the case is the agency's, and its manager must be a candidate of its steps.
-    app = Application(form_key=PROCESS, definition_version=version, applicant_id=None, agency_id=agency.id,
+    app = Application(form_key=process, definition_version=version, applicant_id=None, agency_id=agency_id,
                       unit_id=None, data=data, workflow_state="", serializer_version=SERIALIZER_VERSION,
                       created_at=now, updated_at=now)
     session.add(app)
     session.flush()
+    return app, run
+
+
+def open_case(session: Session, *, log: QueryLog, source: str, description: str, actor: Person, now: datetime,
+              flag: str | None = None, draw_id: int | None = None, major: bool = False) -> ViolationCase:
+    """Start the case's chain for the log row's agency and link it to the row; audited. The caller commits.
+
+    ``major``: a major anomaly, whose joint audit starts with it.
+    """
+    agency = session.get(Agency, log.agency_id)
+    due = local_date(now) + timedelta(days=report_days(agency))
+    data = {"source": source, "flag": flag, "query_log_id": log.id, "sampling_draw": draw_id,
+            "account": log.account, "description": description, "report_due": due.isoformat()}
+    app, run = _start(session, PROCESS, agency.id, data, now)
     case = ViolationCase(application_id=app.id, agency_id=agency.id, source=source, log_id=log.id, flag=flag,
                          draw_id=draw_id, description=description, report_due=due, opened_by_id=actor.id,
                          created_at=now)
@@ -70,11 +84,41 @@ def open_case(session: Session, *, log: QueryLog, source: str, description: str,
     audit.record(session, "violation_case_opened", actor=actor, subject_type="application", subject_id=app.id,
                  now=now, agency_id=agency.id, case=case.id, source=source, query_log=log.id, flag=flag,
                  sampling_draw=draw_id, report_due=due.isoformat())
+    if major:
+        _start_joint_audit(session, case, log, description, actor, now)
     return case
 
 
-def raise_sampling_violation(session: Session, *, draw_id: int, log_id: int, actor: Person,
-                             now: datetime) -> ViolationCase:
+def start_joint_audit(session: Session, *, case_id: int, reason: str, actor: Person, now: datetime) -> Application:
+    """The agency's manager or auditor judges a case a major anomaly: its joint audit starts (001 §12(2))."""
+    case = session.get(ViolationCase, case_id)
+    if case is None:
+        raise NotFound(f"沒有違規案件 {case_id}")
+    check_checker(actor, case.agency_id, now)
+    if not (reason or "").strip():
+        raise Invalid({"reason": "請說明列為重大異常之理由"})
+    if text_problem(reason) or len(reason) > 2000:
+        raise Invalid({"reason": text_problem(reason) or "超過 2000 字"})
+    if case.joint_audit_id is not None:
+        raise Conflict("這個違規案件已啟動共同稽核")
+    app = _start_joint_audit(session, case, session.get(QueryLog, case.log_id), reason.strip(), actor, now)
+    session.commit()
+    return app
+
+
+def _start_joint_audit(session: Session, case: ViolationCase, log: QueryLog, reason: str, actor: Person,
+                       now: datetime) -> Application:
+    data = {"violation_case": case.id, "query_log_id": log.id, "account": log.account, "reason": reason}
+    app, run = _start(session, JOINT_AUDIT, case.agency_id, data, now)
+    case.joint_audit_id = app.id
+    sync(session, app, run, now)
+    audit.record(session, "joint_audit_started", actor=actor, subject_type="application", subject_id=app.id,
+                 now=now, agency_id=case.agency_id, case=case.id, violation=case.application_id, reason=reason)
+    return app
+
+
+def raise_sampling_violation(session: Session, *, draw_id: int, log_id: int, actor: Person, now: datetime,
+                             major: bool = False) -> ViolationCase:
     """The checker raises a sampled row ticked as a problem as a violation: its case opens (001 §12(1), (4))."""
     item = session.get(SamplingItem, (draw_id, log_id))
     if item is None:
@@ -87,7 +131,7 @@ def raise_sampling_violation(session: Session, *, draw_id: int, log_id: int, act
                                                      ViolationCase.log_id == log_id)):
         raise Conflict("這筆抽查紀錄已列為違規案件")
     case = open_case(session, log=session.get(QueryLog, log_id), source="sampling", description=item.note or "",
-                     actor=actor, now=now, draw_id=draw_id)
+                     actor=actor, now=now, draw_id=draw_id, major=major)
     session.commit()
     return case
 
@@ -107,6 +151,7 @@ class CaseRow:
     reported_at: datetime | None  # when the review report was filed
     late: bool  # filed after its due date, or still not filed after it
     state: str
+    joint_audit_id: int | None
 
 
 def case_rows(session: Session, actor: Person, now: datetime, *, log_id: int | None = None) -> list[CaseRow]:
@@ -132,5 +177,6 @@ def case_rows(session: Session, actor: Person, now: datetime, *, log_id: int | N
         late = local_date(at) > case.report_due if at else today > case.report_due
         rows.append(CaseRow(case.id, app.id, agency, case.source, case.log_id, case.flag, case.draw_id,
                             case.description, case.created_at, case.report_due, at, late,
-                            app.state.value if isinstance(app.state, ApplicationState) else str(app.state)))
+                            app.state.value if isinstance(app.state, ApplicationState) else str(app.state),
+                            case.joint_audit_id))
     return rows

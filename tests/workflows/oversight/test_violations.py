@@ -18,6 +18,7 @@ from workflows.oversight.flags import answer_flag
 from workflows.oversight.imports import import_query_logs
 from workflows.oversight.sampling import check_sample_row, draw_sample
 from workflows.oversight.violations import case_rows, raise_sampling_violation
+from workflows.runtime.visibility import may_view
 from workflows.settings import SETTINGS
 
 from .logfiles import csv_bytes
@@ -148,3 +149,67 @@ def test_a_sampled_problem_is_raised_as_a_violation_once_by_the_checker(session,
 
     assert (case.source, case.draw_id, case.log_id, case.description) == ("sampling", draw.id, problem, "事由與案號不符")
     assert open_task(session, case.application_id).step == "correct"
+
+
+def test_a_major_anomaly_starts_the_joint_audit_walked_to_its_report(session, person):
+    log = import_rows(session, person)[0]
+    with pytest.raises(Invalid):  # only a violation can be major
+        answer_flag(session, log_id=log.id, flag=flag_names(log.flags)[0], action="explained", reason="x",
+                    actor=person("manager"), now=NOW, major=True)
+
+    answer_flag(session, log_id=log.id, flag=flag_names(log.flags)[0], action="violation", reason="大量查詢非案件對象",
+                actor=person("manager"), now=NOW, major=True)
+
+    case = session.scalar(select(ViolationCase).where(ViolationCase.log_id == log.id))
+    audit_app = session.get(Application, case.joint_audit_id)
+    assert (audit_app.form_key, audit_app.agency_id, audit_app.data["violation_case"]) == \
+        ("joint_audit", log.agency_id, case.id)
+    task = open_task(session, audit_app.id)
+    assert (task.step, task.role) == ("auditor_audit", "auditor")
+    with pytest.raises(Forbidden):
+        complete_task(session, task_id=task.id, actor=person("manager"), decision="approve", now=NOW)
+    complete_task(session, task_id=task.id, actor=person("sw_auditor"), decision="approve", now=NOW, data={
+        "audit_date": "2026-11-26", "ethics_unit": "周志豪（政風室）", "findings": "該帳號一週內查詢 40 筆無案號"})
+    task = open_task(session, audit_app.id)
+    assert (task.step, task.role) == ("it_review", "it_unit")
+    # The IT unit sees the audit it has a step in, not the agency's other applications (the case among them).
+    it_staff = person("sw_it_staff")
+    assert may_view(session, audit_app.id, it_staff, NOW.date())
+    assert not may_view(session, case.application_id, it_staff, NOW.date())
+    complete_task(session, task_id=task.id, actor=person("sw_it_staff"), decision="approve", now=NOW,
+                  data={"it_findings": "連線 IP 為機關內部；帳號已停用"})
+    task = open_task(session, audit_app.id)
+    complete_task(session, task_id=task.id, actor=person("sw_auditor"), decision="approve", now=NOW, data={
+        "violations_found": True, "conclusion": "違反 001 第九點", "improvements": "每月抽查比例提高至 10%"})
+    task = open_task(session, audit_app.id)
+    assert (task.step, task.role) == ("agency_head_ack", "agency_head")
+    done = complete_task(session, task_id=task.id, actor=person("sw_head"), decision="approve", now=NOW)
+
+    assert done.state.value == "completed"
+    report = {h.step: h.data for h in session.get(Application, audit_app.id).history}
+    assert report["auditor_report"]["conclusion"] == "違反 001 第九點"
+    assert report["it_review"]["it_findings"] == "連線 IP 為機關內部；帳號已停用"
+    started = session.scalar(select(AuditEvent).where(AuditEvent.event_type == "joint_audit_started"))
+    assert started.actor_id == person("manager").id and started.payload["case"] == case.id
+
+
+def test_the_manager_or_auditor_may_start_a_joint_audit_later_once(session, person):
+    from workflows.oversight.violations import start_joint_audit
+
+    log = import_rows(session, person)[0]
+    answer_flag(session, log_id=log.id, flag=flag_names(log.flags)[0], action="violation", reason="x",
+                actor=person("manager"), now=NOW)
+    case = session.scalar(select(ViolationCase).where(ViolationCase.log_id == log.id))
+    assert case.joint_audit_id is None
+    with pytest.raises(Forbidden):
+        start_joint_audit(session, case_id=case.id, reason="重大", actor=person("ep_manager"), now=NOW)
+    with pytest.raises(Invalid):
+        start_joint_audit(session, case_id=case.id, reason=" ", actor=person("sw_auditor"), now=NOW)
+
+    app = start_joint_audit(session, case_id=case.id, reason="同一帳號多次違規", actor=person("sw_auditor"), now=NOW)
+
+    with pytest.raises(Conflict):
+        start_joint_audit(session, case_id=case.id, reason="again", actor=person("manager"), now=NOW)
+    assert open_task(session, app.id).step == "auditor_audit"
+    [row] = case_rows(session, person("manager"), NOW, log_id=log.id)
+    assert row.joint_audit_id == app.id

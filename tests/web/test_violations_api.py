@@ -94,3 +94,24 @@ def test_a_sampled_problem_is_raised_through_the_api(api, clock):
     assert auditor.post(f"/api/v1/sampling/{draw}/rows/{ghost[0]}/violation", {}).status_code == 409
     assert api.as_("ep_manager").post(f"/api/v1/sampling/{draw}/rows/{ghost[0]}/violation", {}).status_code == 403
     assert task_of(api, "manager", opened.json["application"])["step"] == "correct"
+
+
+def test_a_major_violation_starts_its_joint_audit_and_a_case_can_be_judged_major_later(api, clock):
+    first, second = import_rows(api)
+    manager = api.as_("manager")
+    major = manager.post(f"/api/v1/query-logs/{first}/flags/account_unknown",
+                         {"action": "violation", "reason": "大量查詢", "major": True})
+    [row] = manager.get(f"/api/v1/violations?log={first}").json
+    assert major.status_code == 201 and row["joint_audit"]
+    assert task_of(api, "sw_auditor", row["joint_audit"])["step"] == "auditor_audit"
+
+    manager.post(f"/api/v1/query-logs/{second}/flags/account_unknown", {"action": "violation", "reason": "x"})
+    [row] = manager.get(f"/api/v1/violations?log={second}").json
+    assert row["joint_audit"] is None
+    assert manager.post(f"/api/v1/violations/{row['id']}/joint-audit", {}).status_code == 422
+    assert api.as_("applicant").post(f"/api/v1/violations/{row['id']}/joint-audit",
+                                     {"reason": "x"}).status_code == 403
+    started = manager.post(f"/api/v1/violations/{row['id']}/joint-audit", {"reason": "同一帳號再犯"})
+    assert started.status_code == 201
+    assert manager.post(f"/api/v1/violations/{row['id']}/joint-audit", {"reason": "again"}).status_code == 409
+    assert manager.get(f"/api/v1/violations?log={second}").json[0]["joint_audit"] == started.json["application"]

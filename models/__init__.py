@@ -57,7 +57,8 @@ from .process import (
 from .reveal import NationalIdReveal
 
 __all__ = [
-    "AGENCY_ROLES", "AGENCY_STEP_ROLES", "AUDIT_CHAIN_ID", "AUDIT_GENESIS", "CITY_ROLES", "CITY_WIDE_VIEWERS", "ID_FIELDS", "OPEN_STATES",
+    "AGENCY_ROLES", "AGENCY_STEP_ROLES", "AUDIT_CHAIN_ID",
+    "AUDIT_GENESIS", "CITY_ROLES", "CITY_WIDE_VIEWERS", "ID_FIELDS", "OPEN_STATES",
     "UNIT_ROLES", "QUERY_ITEMS", "ROLE_LABELS", "AccountItem", "AccountKind", "AccountStatus", "Agency", "AgencyKind",
     "AgencyKindRow", "PersonStatus",
     "AgencyQueryItem", "Application", "ApplicationState", "AuditChain", "AuditEvent", "Base", "Delegation",

@@ -147,7 +147,8 @@ def test_a_sampled_problem_is_raised_as_a_violation_once_by_the_checker(session,
     with pytest.raises(Conflict):
         raise_sampling_violation(session, draw_id=draw.id, log_id=problem, actor=person("sw_auditor"), now=NOW)
 
-    assert (case.source, case.draw_id, case.log_id, case.description) == ("sampling", draw.id, problem, "事由與案號不符")
+    assert (case.source, case.draw_id, case.log_id, case.description) == \
+        ("sampling", draw.id, problem, "事由與案號不符")
     assert open_task(session, case.application_id).step == "correct"
 
 

@@ -203,6 +203,7 @@ for _duty_form in (
     _duty("agency_audit", "年度稽核", "001 第十二點第三款；000 第六點第二款"),
     _duty("items_review", "年度查調項目需求檢視", "001 第九點第三款"),
     _duty("password_reminder", "定期變更密碼提醒", "004 第七點"),
+    _duty("sampling_report", "每三個月抽查紀錄送勞工局備查", "001 第十二點第一款"),
 ):
     FORMS[_duty_form.key] = _duty_form
 
@@ -309,6 +310,10 @@ STEP_FORMS: dict[str, StepForm] = {s.key: s for s in (
         Field("cause", "違規原因", "text", required=True),
         Field("review", "檢討及防範措施", "text", required=True),
     ), approve_label="提出檢討報告"),
+    StepForm("sampling_report", ("approve",), (
+        Field("anomalies_found", "發現異常情形", "boolean"),
+        Field("findings", "抽查結果摘要", "text", required=True),
+    ), approve_label="送勞工局備查"),
     StepForm("joint_audit", ("approve",), (
         Field("audit_date", "稽核日期", "date", required=True),
         Field("ethics_unit", "會同之政風單位人員", "string", required=True),

@@ -88,6 +88,7 @@ EXPECTED_STEPS = {
     "password_reminder": {"change_password": "acknowledge"},
     "role_transfer": {"transfer_account": "transfer_account", "notify_bureau": "bureau_notice"},
     "violation": {"correct": "violation_correction", "report": "violation_report", "authority_file": "acknowledge"},
+    "sampling_report": {"manager_send": "sampling_report", "authority_file": "acknowledge"},
     "joint_audit": {"auditor_audit": "joint_audit", "it_review": "joint_audit_it",
                     "auditor_report": "joint_audit_report", "agency_head_ack": "acknowledge"},
 }

@@ -164,15 +164,11 @@ FORMS: dict[str, FormSpec] = {f.key: f for f in (
             Field("subject_national_id", "被查詢人身分證字號", "national_id", required=True, sensitive=True),
             Field("item", "查調類別", "choice", required=True, choices=ITEM_CHOICES),
             Field("reason", "查調事由（釋明業務執行與查詢之關聯性）", "text", required=True),
-            Field("legal_basis", "法令依據", "text", required=True,
-                  help="請依本機關法令依據表（001 附表）填寫，例如「社會救助法第四十四條之三」"),
-            # 001 附表: a basis outside the agency's table only with a stated reason, flagged for review.
-            Field("basis_other_reason", "非本機關法令依據表所列之理由", "text",
-                  help="法令依據不在本機關法令依據表時必填"),
+            Field("legal_basis", "法令依據", "text", required=True),
         ),
         filer_role="querier",
         summary_fields=("case_number", "item"),
-        key_fields=("case_number", "subject_name", "subject_national_id", "item", "reason", "basis_other_reason"),
+        key_fields=("case_number", "subject_name", "subject_national_id", "item", "reason"),
     ),
     FormSpec(
         "role_transfer", "職務異動", "001 第六點第四款、第五款、第七點；000 第四點末段",

@@ -26,7 +26,6 @@ from ..calendar import local_date
 from ..engine import SERIALIZER_VERSION, Run
 from ..errors import Conflict, Forbidden, IncidentOpened, Invalid, NotFound
 from ..forms import FORMS, SCHEDULER, FormSpec, clean_form, engine_values, keep_masked
-from ..oversight.bases import agency_bases, basis_listed, listed_laws
 from ..runtime import incidents
 from ..runtime.diagrams import live_version, load_diagram
 from ..runtime.sync import close_task, is_amend_step, restore, single_writer, sync
@@ -77,9 +76,6 @@ def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], acto
             errors["item"] = "您沒有有效的資料查詢者帳號"
         elif data["item"] not in account.item_codes:
             errors["item"] = "您的帳號未獲准查調此項目"
-        laws = listed_laws(r.statute for r in agency_bases(session, actor.agency_id))
-        if laws and not basis_listed(data.get("legal_basis"), laws) and not data.get("basis_other_reason"):
-            errors["basis_other_reason"] = "法令依據不在本機關法令依據表，請說明理由"
     return errors
 
 

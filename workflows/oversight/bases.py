@@ -103,12 +103,6 @@ class BasisRow:
     active: bool
 
 
-def agency_bases(session: Session, agency_id: int | None) -> list[LegalBasis]:
-    """The agency's active entries: what a 查調資料登記表 picks its legal basis from."""
-    return list(session.scalars(select(LegalBasis).where(LegalBasis.agency_id == agency_id, LegalBasis.active)
-                                .order_by(LegalBasis.id)))
-
-
 def list_bases(session: Session, agency_code: str | None = None) -> list[BasisRow]:
     """The table, by agency; anyone signed in may read it (a querier picks from it)."""
     query = select(LegalBasis, Agency).join(Agency, Agency.id == LegalBasis.agency_id).order_by(Agency.id,

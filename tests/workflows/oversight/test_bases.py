@@ -44,20 +44,3 @@ def test_administrators_add_and_retire_a_basis_others_may_not(session, person):
     retire_basis(session, basis_id=basis.id, actor=person("admin"), now=NOW)
 
     assert [r.active for r in list_bases(session, "KHH-SW") if r.id == basis.id] == [False]
-
-
-def test_a_registration_outside_the_agencys_table_needs_a_reason(session, person):
-    from tests.conftest import REGISTRATION
-    from workflows.errors import Invalid
-    from workflows.filing.applications import submit_application
-
-    def file(**changes):
-        return submit_application(session, form_key="query_registration", actor=person("applicant"), now=NOW,
-                                  data={**REGISTRATION, **changes})
-
-    with pytest.raises(Invalid) as refused:
-        file(legal_basis="公司法第三條")
-    assert set(refused.value.errors) == {"basis_other_reason"}
-    assert file(legal_basis="公司法第三條", basis_other_reason="附表尚未增列，已函請勞工局").data[
-        "basis_other_reason"] == "附表尚未增列，已函請勞工局"
-    assert file(legal_basis="依社會救助法第十八條").data["basis_other_reason"] is None  # listed: no reason asked

@@ -29,10 +29,8 @@ LISTED = REGISTRATION["legal_basis"]
 
 def register(session, person, subject: str, basis: str = LISTED, item: str = "C0101", now=NOW):
     """A 查調資料登記表 filed by the applicant and approved by her unit head at ``now``."""
-    other = {} if basis == LISTED else {"basis_other_reason": "附表尚未增列"}
     app = submit_application(session, form_key="query_registration", actor=person("applicant"), now=now,
-                             data={**REGISTRATION, "subject_national_id": subject, "legal_basis": basis, "item": item,
-                                   **other})
+                             data={**REGISTRATION, "subject_national_id": subject, "legal_basis": basis, "item": item})
     head = person("sw_unit_head")
     task = next(r for r in list_inbox(session, head) if r.application_id == app.id)
     complete_task(session, task_id=task.task_id, actor=head, decision="approve", opinion="", data={}, now=now)

@@ -17,7 +17,7 @@ from workflows.filing.tasks import complete_task
 from workflows.oversight.flags import answer_flag
 from workflows.oversight.imports import import_query_logs
 from workflows.oversight.sampling import check_sample_row, draw_sample
-from workflows.oversight.violations import case_rows, raise_sampling_violation
+from workflows.oversight.violations import case_rows, raise_sampling_violation, start_joint_audit
 from workflows.runtime.visibility import may_view
 from workflows.settings import SETTINGS
 
@@ -195,8 +195,6 @@ def test_a_major_anomaly_starts_the_joint_audit_walked_to_its_report(session, pe
 
 
 def test_the_manager_or_auditor_may_start_a_joint_audit_later_once(session, person):
-    from workflows.oversight.violations import start_joint_audit
-
     log = import_rows(session, person)[0]
     answer_flag(session, log_id=log.id, flag=flag_names(log.flags)[0], action="violation", reason="x",
                 actor=person("manager"), now=NOW)

@@ -6,6 +6,7 @@ from .incidents import Incident
 from .notify import Notification, ScheduleRun
 from .org import (
     AGENCY_ROLES,
+    AGENCY_STEP_ROLES,
     CITY_ROLES,
     CITY_WIDE_VIEWERS,
     ROLE_LABELS,
@@ -30,6 +31,7 @@ from .oversight import (
     QueryLogImport,
     SamplingDraw,
     SamplingItem,
+    ViolationCase,
     flag_names,
 )
 from .personal import Delivery, PersonSetting, Substitution
@@ -55,7 +57,8 @@ from .process import (
 from .reveal import NationalIdReveal
 
 __all__ = [
-    "AGENCY_ROLES", "AUDIT_CHAIN_ID", "AUDIT_GENESIS", "CITY_ROLES", "CITY_WIDE_VIEWERS", "ID_FIELDS", "OPEN_STATES",
+    "AGENCY_ROLES", "AGENCY_STEP_ROLES", "AUDIT_CHAIN_ID",
+    "AUDIT_GENESIS", "CITY_ROLES", "CITY_WIDE_VIEWERS", "ID_FIELDS", "OPEN_STATES",
     "UNIT_ROLES", "QUERY_ITEMS", "ROLE_LABELS", "AccountItem", "AccountKind", "AccountStatus", "Agency", "AgencyKind",
     "AgencyKindRow", "PersonStatus",
     "AgencyQueryItem", "Application", "ApplicationState", "AuditChain", "AuditEvent", "Base", "Delegation",
@@ -64,5 +67,5 @@ __all__ = [
     "ScheduleRun",
     "TaskCandidate", "TaskState", "Unit", "WebirAccount", "audit_hash", "utcnow",
     "FLAG_NAMES", "FlagAction", "LegalBasis", "LogFlag", "QueryLog", "QueryLogFlagNote", "QueryLogImport",
-    "SamplingDraw", "SamplingItem", "flag_names",
+    "SamplingDraw", "SamplingItem", "ViolationCase", "flag_names",
 ]

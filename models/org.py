@@ -37,6 +37,7 @@ class Role(enum.StrEnum):
     CENTRAL_DIRECTOR = "central_director"
     BUREAU_LIAISON = "bureau_liaison"
     AUDITOR = "auditor"
+    IT_UNIT = "it_unit"  # 資訊單位: joins the auditor and 政風 in a joint audit (001 §12(2))
     ADMIN = "admin"
 
 
@@ -44,6 +45,8 @@ class Role(enum.StrEnum):
 # city-wide at the one agency of a kind (勞工局, 資訊處, 勞保局).
 UNIT_ROLES = frozenset({Role.UNIT_HEAD})
 AGENCY_ROLES = frozenset({Role.AGENCY_HEAD, Role.AGENCY_MANAGER, Role.AUDITOR})
+# Held in an agency and holding its steps, but seeing only the applications it has a step in: the IT unit.
+AGENCY_STEP_ROLES = AGENCY_ROLES | {Role.IT_UNIT}
 CITY_ROLES = {
     Role.AUTHORITY_CLERK: AgencyKind.AUTHORITY, Role.AUTHORITY_SECTION_HEAD: AgencyKind.AUTHORITY,
     Role.AUTHORITY_DIRECTOR: AgencyKind.AUTHORITY, Role.CENTRAL_CLERK: AgencyKind.CENTRAL,
@@ -67,6 +70,7 @@ ROLE_LABELS = {
     Role.CENTRAL_DIRECTOR: "總管理機關首長",
     Role.BUREAU_LIAISON: "勞保局窗口",
     Role.AUDITOR: "查核人員",
+    Role.IT_UNIT: "資訊單位人員",
     Role.ADMIN: "系統管理者",
 }
 

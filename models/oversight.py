@@ -141,3 +141,27 @@ class SamplingItem(Base):
     note: Mapped[str | None] = mapped_column(Text)
     checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     checked_at: Mapped[datetime | None]
+
+
+class ViolationCase(Base):
+    """A violation found in the logs (a flag raised as one, a sampled row found a problem): its chain, its source.
+
+    The case runs as its own application (process ``violation``): the agency corrects it and files a review report
+    (檢討報告) to the authority by ``report_due`` (000 §6(3); 001 §12(4); 003 §8).
+    """
+
+    __tablename__ = "violation_case"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), unique=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    source: Mapped[str] = mapped_column(String(20))  # flag | sampling
+    log_id: Mapped[int] = mapped_column(ForeignKey("query_log.id"), index=True)
+    flag: Mapped[str | None] = mapped_column(String(40))
+    draw_id: Mapped[int | None] = mapped_column(ForeignKey("sampling_draw.id"))
+    description: Mapped[str] = mapped_column(Text)
+    report_due: Mapped[date]
+    # A major anomaly's joint audit by the auditor, 政風 and the IT unit (001 §12(2)), once started.
+    joint_audit_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"))
+    opened_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

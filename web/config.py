@@ -89,6 +89,10 @@ class Config:
     OFFICE_HOURS_ONLY = _CORE.office_hours_only
     OFFICE_HOURS_START = _CORE.office_hours_start  # Taipei local time on working days, HH:MM
     OFFICE_HOURS_END = _CORE.office_hours_end
+    # A violation's review report is due this many calendar days after its case opens (003 §8: 十日); an agency
+    # may have its own: {"KHH-SW": 10, "KHH-EP": 7} by agency code.
+    VIOLATION_REPORT_DAYS = _CORE.violation_report_days
+    VIOLATION_REPORT_DAYS_BY_AGENCY: dict = {}
 
 
 # The core's settings (workflows.settings) and the key each is read from.
@@ -118,6 +122,9 @@ CORE_SETTINGS.update({"OFFICE_HOURS_ONLY": "office_hours_only", "OFFICE_HOURS_ST
                       "OFFICE_HOURS_END": "office_hours_end"})
 TEXT += ("OFFICE_HOURS_START", "OFFICE_HOURS_END")
 FLAGS += ("OFFICE_HOURS_ONLY",)
+CORE_SETTINGS.update({"VIOLATION_REPORT_DAYS": "violation_report_days",
+                      "VIOLATION_REPORT_DAYS_BY_AGENCY": "violation_report_days_by_agency"})
+WHOLE_NUMBERS["VIOLATION_REPORT_DAYS"] = (1, 365)
 
 
 class ConfigError(ValueError):
@@ -166,6 +173,11 @@ def check_config(config: FlaskConfig) -> None:
             raise ConfigError(f"{key} must be a whole number from {low} to {high}, got {value!r}")
     _check_choice(config, "SQLITE_SYNCHRONOUS", SYNCHRONOUS)
     _check_choice(config, "LOG_LEVEL", tuple(logging.getLevelNamesMapping()))
+    by_agency = config["VIOLATION_REPORT_DAYS_BY_AGENCY"]
+    if not isinstance(by_agency, dict) or not all(
+            isinstance(days, int) and not isinstance(days, bool) and 1 <= days <= 365 for days in by_agency.values()):
+        raise ConfigError("VIOLATION_REPORT_DAYS_BY_AGENCY must map agency codes to whole numbers of days from 1 to "
+                          f"365, got {by_agency!r}")
     try:
         list_schedules(config["DUTY_SCHEDULES"])
     except ValueError as exc:

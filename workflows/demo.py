@@ -95,6 +95,7 @@ PEOPLE = [
     ("hb_unit_head", "范振宇", "科長", "KHH-HB", "長期照護科", [Role.UNIT_HEAD]),
     ("hb_head", "石佩君", "局長", "KHH-HB", "局長室", [Role.AGENCY_HEAD]),
     ("hb_manager", "高子軒", "管理師", "KHH-HB", "長期照護科", [Role.AGENCY_MANAGER]),
+    ("sw_it_staff", "蘇建志", "資訊小組組長", "KHH-SW", "秘書室資訊小組", [Role.IT_UNIT]),  # joint audits (001 §12(2))
 ]
 
 # Querier accounts already granted: (username, items)

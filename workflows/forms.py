@@ -245,8 +245,39 @@ for _duty_form in (
     _duty("agency_audit", "年度稽核", "001 第十二點第三款；000 第六點第二款"),
     _duty("items_review", "年度查調項目需求檢視", "001 第九點第三款"),
     _duty("password_reminder", "定期變更密碼提醒", "004 第七點"),
+    _duty("sampling_report", "每三個月抽查紀錄送勞工局備查", "001 第十二點第一款"),
 ):
     FORMS[_duty_form.key] = _duty_form
+
+# A violation case is opened by the core (a flag raised as a violation, a sampled row found a problem), never filed.
+FORMS["violation"] = FormSpec(
+    "violation", "違規案件改正及檢討報告", "000 第六點第三款；001 第十二點第四款；003 第八點",
+    (
+        Field("source", "發現來源", "choice", choices=(("flag", "查詢紀錄勾稽註記"), ("sampling", "每月抽查"))),
+        Field("flag", "註記", "string"),
+        Field("query_log_id", "查詢紀錄編號", "integer"),
+        Field("sampling_draw", "抽樣編號", "integer"),
+        Field("account", "使用者帳號", "string"),
+        Field("description", "違規情形", "text"),
+        Field("report_due", "檢討報告期限", "date"),
+    ),
+    filer_role=SCHEDULER,
+    summary_fields=("source", "report_due"),
+    key_fields=("source", "account", "description", "report_due"),
+)
+# A major anomaly's joint audit (001 §12(2)): started from a violation case, never filed.
+FORMS["joint_audit"] = FormSpec(
+    "joint_audit", "重大異常共同稽核", "001 第十二點第二款",
+    (
+        Field("violation_case", "違規案件編號", "integer"),
+        Field("query_log_id", "查詢紀錄編號", "integer"),
+        Field("account", "使用者帳號", "string"),
+        Field("reason", "列為重大異常之理由", "text"),
+    ),
+    filer_role=SCHEDULER,
+    summary_fields=("account",),
+    key_fields=("account", "reason"),
+)
 
 
 def _sampling_check(data: dict[str, Any]) -> dict[str, str]:
@@ -330,6 +361,31 @@ STEP_FORMS: dict[str, StepForm] = {s.key: s for s in (
         Field("findings", "稽核紀錄", "text", required=True),
         Field("recommendation", "獎懲或改善建議", "text"),
     ), approve_label="完成稽核"),
+    StepForm("violation_correction", ("approve",), (
+        Field("corrected_on", "改正日期", "date", required=True),
+        Field("correction", "改正情形", "text", required=True),
+    ), approve_label="完成改正"),
+    StepForm("violation_report", ("approve",), (
+        Field("cause", "違規原因", "text", required=True),
+        Field("review", "檢討及防範措施", "text", required=True),
+    ), approve_label="提出檢討報告"),
+    StepForm("sampling_report", ("approve",), (
+        Field("anomalies_found", "發現異常情形", "boolean"),
+        Field("findings", "抽查結果摘要", "text", required=True),
+    ), approve_label="送勞工局備查"),
+    StepForm("joint_audit", ("approve",), (
+        Field("audit_date", "稽核日期", "date", required=True),
+        Field("ethics_unit", "會同之政風單位人員", "string", required=True),
+        Field("findings", "稽核發現", "text", required=True),
+    ), approve_label="完成稽核"),
+    StepForm("joint_audit_it", ("approve",), (
+        Field("it_findings", "資訊單位稽核意見（系統紀錄、帳號、連線）", "text", required=True),
+    ), approve_label="送出稽核意見"),
+    StepForm("joint_audit_report", ("approve",), (
+        Field("violations_found", "發現違反要點情形", "boolean"),
+        Field("conclusion", "稽核結論", "text", required=True),
+        Field("improvements", "改善措施及追蹤", "text", required=True),
+    ), approve_label="作成稽核報告"),
     # Bound to one agency's items in tasks.step_fields: the ones not ticked are still needed.
     StepForm("items_review", ("approve",), (
         Field("request_termination", "有已無需求之項目，函請勞保局終止", "boolean"),

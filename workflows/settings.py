@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -21,6 +21,10 @@ class Settings:
     office_hours_only: bool = False
     office_hours_start: str = "08:00"  # Taipei local time, HH:MM
     office_hours_end: str = "18:00"
+    # A violation is corrected at once and its review report (檢討報告) reaches the authority within this many
+    # calendar days of the case opening (003 §8: 十日 in 社會局; 000 §6(3) and 001 §12(4) say only 立即).
+    violation_report_days: int = 10
+    violation_report_days_by_agency: dict[str, int] = field(default_factory=dict)  # agency code → days
 
 
 SETTINGS = Settings()

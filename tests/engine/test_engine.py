@@ -93,6 +93,10 @@ EXPECTED_STEPS = {
     "data_incident": {"bureau_notified": "acknowledge", "manager_investigation": "incident_investigation",
                       "agency_head_ack": "acknowledge", "bureau_report": "acknowledge"},
     "role_transfer": {"transfer_account": "transfer_account", "notify_bureau": "bureau_notice"},
+    "violation": {"correct": "violation_correction", "report": "violation_report", "authority_file": "acknowledge"},
+    "sampling_report": {"manager_send": "sampling_report", "authority_file": "acknowledge"},
+    "joint_audit": {"auditor_audit": "joint_audit", "it_review": "joint_audit_it",
+                    "auditor_report": "joint_audit_report", "agency_head_ack": "acknowledge"},
 }
 
 

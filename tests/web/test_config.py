@@ -72,6 +72,13 @@ def test_prefixed_variables_reach_the_core_and_the_duties(make_app, monkeypatch)
     assert "usage_check" not in [s.name for s in schedules(app)] and (review.month, review.day) == (2, 1)
 
 
+def test_the_violation_report_deadline_reaches_the_core_per_agency_too(make_app, monkeypatch):
+    monkeypatch.setenv("WEBIR_VIOLATION_REPORT_DAYS", "7")
+    monkeypatch.setenv("WEBIR_VIOLATION_REPORT_DAYS_BY_AGENCY", '{"KHH-SW": 10}')
+    make_app()
+    assert (SETTINGS.violation_report_days, SETTINGS.violation_report_days_by_agency) == (7, {"KHH-SW": 10})
+
+
 def test_one_duty_can_be_changed_with_its_own_variable(make_app, monkeypatch):
     monkeypatch.setenv("WEBIR_DUTY_SCHEDULES__usage_check", '{"day": 10, "hour": 14}')
     app = make_app()
@@ -147,6 +154,9 @@ def test_the_common_and_the_old_unprefixed_names_are_still_read(make_app, monkey
     ("SCHEDULER_ENABLED", "on", r"SCHEDULER_ENABLED must be true or false \(or 1 or 0\), got 'on'"),
     ("WEBIR_REMINDER_WORKING_DAYS", "three", "REMINDER_WORKING_DAYS must be a whole number from 1 to 365, got 'three'"),
     ("WEBIR_MAIL_PORT", "0", "MAIL_PORT must be a whole number from 1 to 65535, got 0"),
+    ("WEBIR_VIOLATION_REPORT_DAYS", "0", "VIOLATION_REPORT_DAYS must be a whole number from 1 to 365, got 0"),
+    ("WEBIR_VIOLATION_REPORT_DAYS_BY_AGENCY", '{"KHH-SW": "ten"}',
+     "VIOLATION_REPORT_DAYS_BY_AGENCY must map agency codes to whole numbers of days"),
     ("WEBIR_SQLITE_SYNCHRONOUS", "OFF", "SQLITE_SYNCHRONOUS must be one of NORMAL, FULL, got 'OFF'"),
 ])
 def test_a_setting_that_cannot_work_stops_the_start_naming_it(make_app, monkeypatch, name, value, message):

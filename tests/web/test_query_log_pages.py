@@ -47,6 +47,24 @@ def test_a_manager_previews_corrects_and_imports_then_answers_a_flag(app):
     assert "ghost.egov" not in manager.get("/query-logs/?unexplained=1").text
 
 
+def test_a_flag_raised_as_a_major_violation_on_the_page_opens_the_case_and_its_joint_audit(app, api):
+    manager = login(app.test_client(), "manager")
+    data = csv_bytes([["ghost.egov", "115/11/26", "10:00:00", "C0101", OTHER, "", "", "成功"]])
+    api_manager = api.as_("manager")
+    assert api_manager.client.post("/api/v1/query-logs?agency=KHH-SW", data=data, content_type="text/csv",
+                                   headers=api_manager.headers).status_code == 201
+    listed = manager.get("/query-logs/?flag=account_unknown").text
+    assert 'name="major"' in listed and "重大異常" in listed
+    log_id = re.search(r'/query-logs/(\d+)/flags/account_unknown', listed)[1]
+
+    answered = manager.post(f"/query-logs/{log_id}/flags/account_unknown",
+                            data={"action": "violation", "reason": "大量查詢", "major": "1"}, follow_redirects=True)
+
+    assert "已記錄處理結果，並開啟違規案件" in answered.text
+    [case] = api_manager.get(f"/api/v1/violations?log={log_id}").json
+    assert case["application"] and case["joint_audit"]
+
+
 def test_a_bad_file_names_its_rows_and_stores_nothing(app):
     manager = login(app.test_client(), "manager")
     bad = csv_bytes([["applicant.egov", "115/13/01", "10:00", "C0101", SUBJECT, "", "", ""]])

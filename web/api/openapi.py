@@ -299,7 +299,23 @@ def query_log_paths() -> dict:
             "Answer one flag of one row: explained with a reason, or raised as a violation (the agency's manager)",
             {"201": _json({"type": "object"}, "Recorded")}, tag="query-logs", params=[_path_int("log_id"), flag],
             errors=(401, 403, 404, 409, 422), body={"type": "object", "required": ["action", "reason"], "properties": {
-                "action": {"enum": ["explained", "violation"]}, "reason": {"type": "string"}}})},
+                "action": {"enum": ["explained", "violation"]}, "reason": {"type": "string"},
+                "major": {"type": "boolean", "description": "a major anomaly: its joint audit starts too"}}})},
+        "/sampling/{draw_id}/rows/{log_id}/violation": {"post": _op(
+            "Raise a drawn row ticked as a problem as a violation: its case (the violation chain) opens",
+            {"201": _json({"type": "object"}, "Opened")}, tag="query-logs",
+            params=[_path_int("draw_id"), _path_int("log_id")], errors=(401, 403, 404, 409, 422), body={
+                "type": "object", "properties": {"major": {"type": "boolean"}}})},
+        "/violations/{case_id}/joint-audit": {"post": _op(
+            "Judge a violation case a major anomaly: its joint audit (auditor, 政風, IT unit) starts (the agency's "
+            "manager or auditor)", {"201": _json({"type": "object"}, "Started")}, tag="query-logs",
+            params=[_path_int("case_id")], errors=(401, 403, 404, 409, 422), body={
+                "type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}})},
+        "/violations": {"get": _op(
+            "Violation cases with their review report's due date and whether it is late, for the readers of the "
+            "agency's query logs", {"200": _json({"type": "array", "items": {"type": "object"}})},
+            tag="query-logs", params=[_query("log", {"type": "integer"}, "only the cases of this log row")],
+            errors=(401, 403))},
     }
 
 

@@ -12,6 +12,7 @@ from workflows.oversight.imports import ImportResult, get_agency, import_query_l
 from workflows.oversight.logfile import FIELDS, parse_roc_or_iso
 from workflows.oversight.reads import LogFilters, LogView, list_query_logs
 from workflows.oversight.sampling import check_sample_row, draw_sample, get_sample_sheet
+from workflows.oversight.violations import CaseRow, case_rows, raise_sampling_violation, start_joint_audit
 
 from .. import clock
 from ..extensions import db
@@ -110,8 +111,11 @@ def query_logs():
 def answer_log_flag(log_id: int, flag: str):
     body = json_body()
     note = answer_flag(db.session, log_id=log_id, flag=flag, action=str(body.get("action", "")),
-                       reason=str(body.get("reason", "")), actor=g.actor, now=clock.now())
-    response = jsonify(flag=note.flag, action=note.action, reason=note.reason)
+                       reason=str(body.get("reason", "")), actor=g.actor, now=clock.now(),
+                       major=body.get("major") is True)
+    cases = [c.application_id for c in case_rows(db.session, g.actor, clock.now(), log_id=log_id)
+             if c.flag == note.flag] if note.action == "violation" else []
+    response = jsonify(flag=note.flag, action=note.action, reason=note.reason, case=cases[0] if cases else None)
     response.status_code = 201
     return response
 
@@ -181,3 +185,39 @@ def check_sampled_row(draw_id: int, log_id: int):
     item = check_sample_row(db.session, draw_id=draw_id, log_id=log_id, verdict=str(body.get("verdict", "")),
                             note=str(body.get("note") or ""), actor=g.actor, now=clock.now())
     return jsonify(log=item.log_id, verdict=item.verdict, note=item.note)
+
+
+def case_json(c: CaseRow) -> dict:
+    return {"id": c.id, "application": c.application_id, "agency": c.agency, "source": c.source, "log": c.log_id,
+            "flag": c.flag, "sampling_draw": c.draw_id, "description": c.description,
+            "opened_at": c.opened_at.isoformat(), "report_due": c.report_due.isoformat(),
+            "reported_at": c.reported_at.isoformat() if c.reported_at else None, "late": c.late, "state": c.state,
+            "joint_audit": c.joint_audit_id}
+
+
+@bp.post("/sampling/<int:draw_id>/rows/<int:log_id>/violation")
+@token_required
+def raise_sampled_violation(draw_id: int, log_id: int):
+    case = raise_sampling_violation(db.session, draw_id=draw_id, log_id=log_id, actor=g.actor, now=clock.now(),
+                                    major=json_body().get("major") is True)
+    response = jsonify(id=case.id, application=case.application_id, report_due=case.report_due.isoformat(),
+                       joint_audit=case.joint_audit_id)
+    response.status_code = 201
+    return response
+
+
+@bp.get("/violations")
+@token_required
+def violation_cases():
+    log = request.args.get("log", type=small_int)
+    return jsonify([case_json(c) for c in case_rows(db.session, g.actor, clock.now(), log_id=log)])
+
+
+@bp.post("/violations/<int:case_id>/joint-audit")
+@token_required
+def start_case_joint_audit(case_id: int):
+    app = start_joint_audit(db.session, case_id=case_id, reason=str(json_body().get("reason") or ""), actor=g.actor,
+                            now=clock.now())
+    response = jsonify(application=app.id)
+    response.status_code = 201
+    return response

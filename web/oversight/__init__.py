@@ -77,9 +77,10 @@ def logs():
 @login_required
 @back_to("oversight.logs")
 def answer(log_id: int, flag: str):
-    answer_flag(db.session, log_id=log_id, flag=flag, action=request.form.get("action", ""),
-                reason=request.form.get("reason", ""), actor=current_user, now=clock.now())
-    flash(_("已記錄處理結果"), "success")
+    action = request.form.get("action", "")
+    answer_flag(db.session, log_id=log_id, flag=flag, action=action, reason=request.form.get("reason", ""),
+                actor=current_user, now=clock.now(), major=request.form.get("major") == "1")
+    flash(_("已記錄處理結果，並開啟違規案件") if action == "violation" else _("已記錄處理結果"), "success")
     return redirect(request.form.get("next") or url_for("oversight.logs"))
 
 

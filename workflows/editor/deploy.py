@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import (
-    AGENCY_ROLES,
+    AGENCY_STEP_ROLES,
     CITY_ROLES,
     UNIT_ROLES,
     DefinitionVersion,
@@ -36,7 +36,7 @@ from ..settings import timer_data
 
 KNOWN_ROLES = {r.value for r in Role}
 # Roles the app hands a step to (runtime.candidates): the applicant, or holders in the unit, agency or city.
-ASSIGNABLE_ROLES = {Role.APPLICANT.value} | {r.value for r in (*UNIT_ROLES, *AGENCY_ROLES, *CITY_ROLES)}
+ASSIGNABLE_ROLES = {Role.APPLICANT.value} | {r.value for r in (*UNIT_ROLES, *AGENCY_STEP_ROLES, *CITY_ROLES)}
 # A form filed by one of these is signed by the filer: the filing itself is a person's decision.
 SIGNING_FILERS = {Role.AGENCY_HEAD.value}
 MAX_START_VARIANTS = 16

@@ -1,4 +1,7 @@
-"""Answering a reconciliation flag: explained with a reason (kept), or raised as a violation (000 §6(1), §6(3))."""
+"""Answering a reconciliation flag: explained with a reason (kept), or raised as a violation (000 §6(1), §6(3)).
+
+A violation opens its case at once (``violations.open_case``): the chain of correction and review report.
+"""
 
 from __future__ import annotations
 
@@ -13,16 +16,20 @@ from .. import audit
 from ..errors import Conflict, Invalid, NotFound
 from ..validators import text_problem
 from .imports import check_may_import
+from .violations import open_case
 
 
 def answer_flag(session: Session, *, log_id: int, flag: str, action: str, reason: str, actor: Person,
-                now: datetime) -> QueryLogFlagNote:
-    """The agency manager explains one flag of one row, or raises it as a violation; audited."""
+                now: datetime, major: bool = False) -> QueryLogFlagNote:
+    """The agency manager explains one flag of one row, or raises it as a violation (``major``: a major anomaly,
+    whose joint audit starts too); audited."""
     log = session.get(QueryLog, log_id)
     if log is None:
         raise NotFound(f"沒有查詢紀錄 {log_id}")
     check_may_import(actor, session.get(Agency, log.agency_id), now)
     problems = _problems(log, flag, action, reason)
+    if major and action != FlagAction.VIOLATION:
+        problems["major"] = "只有列為違規的註記可以列為重大異常"
     if problems:
         raise Invalid(problems)
     if session.scalar(select(QueryLogFlagNote.id).where(QueryLogFlagNote.log_id == log_id,
@@ -34,6 +41,9 @@ def answer_flag(session: Session, *, log_id: int, flag: str, action: str, reason
     event = "query_log_flag_explained" if action == FlagAction.EXPLAINED else "query_log_violation_raised"
     audit.record(session, event, actor=actor, subject_type="query_log", subject_id=log_id, now=now, flag=flag,
                  agency_id=log.agency_id, reason=note.reason)
+    if action == FlagAction.VIOLATION:
+        open_case(session, log=log, source="flag", flag=flag, description=note.reason, actor=actor, now=now,
+                  major=major)
     session.commit()
     return note
 

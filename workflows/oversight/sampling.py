@@ -106,6 +106,28 @@ def duty_data(session: Session, agency_id: int, now: datetime) -> dict:
             "total_queries": draw.population, "sampled_records": len(draw.log_ids)}
 
 
+def quarter_data(session: Session, agency_id: int, now: datetime) -> dict:
+    """What the quarterly report to 勞工局 starts with: each month of last quarter, its draw and its checks.
+
+    A month without a draw reads as not drawn (``drawn`` None), so a missed sample shows instead of vanishing.
+    """
+    first = local_date(now).replace(day=1)
+    start_month = 3 * ((first.month - 1) // 3) + 1 - 3  # the first month of the quarter before this one
+    year = first.year - (start_month < 1)
+    months = [date(year, (start_month - 1) % 12 + 1 + k, 1) for k in range(3)]
+    draws = {d.month: d for d in session.scalars(select(SamplingDraw).where(
+        SamplingDraw.agency_id == agency_id, SamplingDraw.month.in_(months)))}
+    rows = []
+    for month in months:
+        draw = draws.get(month)
+        items = list(session.scalars(select(SamplingItem).where(SamplingItem.draw_id == draw.id))) if draw else []
+        rows.append({"month": month.isoformat()[:7], "draw": draw.id if draw else None,
+                     "population": draw.population if draw else None, "drawn": len(items) if draw else None,
+                     "checked": sum(i.verdict is not None for i in items),
+                     "problems": sum(i.verdict == "problem" for i in items)})
+    return {"sampling_quarter": f"{year}-Q{(months[0].month - 1) // 3 + 1}", "sampling_months": rows}
+
+
 @dataclass(frozen=True)
 class SampleRow:
     log_id: int

@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import case, or_, select, true
 from sqlalchemy.orm import Session
 
-from models import AGENCY_ROLES, CITY_ROLES, UNIT_ROLES, Agency, Application, Delegation, Person, Role, RoleHolding
+from models import AGENCY_STEP_ROLES, CITY_ROLES, UNIT_ROLES, Agency, Application, Delegation, Person, Role, RoleHolding
 from models.personal import Substitution
 
 
@@ -16,7 +16,7 @@ def _holder_ids(role: str, application: Application, on: date):
     query = select(RoleHolding.person_id).where(RoleHolding.role == role, RoleHolding.valid_on(on))
     if role in UNIT_ROLES:
         return query.where(RoleHolding.unit_id == application.unit_id)
-    if role in AGENCY_ROLES:
+    if role in AGENCY_STEP_ROLES:
         return query.where(RoleHolding.agency_id == application.agency_id)
     if role in CITY_ROLES:
         return query.join(Agency, Agency.id == RoleHolding.agency_id).where(

@@ -24,7 +24,7 @@ from .. import audit
 from ..calendar import TAIPEI
 from ..engine import SERIALIZER_VERSION, Run
 from ..oversight.reads import usage_data
-from ..oversight.sampling import duty_data
+from ..oversight.sampling import duty_data, quarter_data
 from ..runtime.diagrams import live_version, load_diagram
 from ..runtime.sync import sync
 from ..settings import timer_data
@@ -107,9 +107,10 @@ def start_duty(session: Session, *, process: str, target: Target, now: datetime,
 
 # Duties whose instance starts with figures from the records: the monthly sampling draws last month's sample of
 # the imported query logs (001 §12(1)) and starts with its draw and counts; the quarterly usage check starts with
-# last quarter's logged and flagged queries (000 §3(4)3).
+# last quarter's logged and flagged queries (000 §3(4)3); the quarterly sampling report with last quarter's draws and
+# checks, for 勞工局 (001 §12(1)).
 PREPARED_DATA: dict[str, Callable[[Session, int, datetime], dict[str, Any]]] = {
-    "monthly_sampling": duty_data, "usage_check": usage_data}
+    "monthly_sampling": duty_data, "usage_check": usage_data, "sampling_report": quarter_data}
 
 
 def run_schedule(session: Session, schedule: Schedule, now: datetime, actor: Person | None = None
@@ -189,6 +190,8 @@ SCHEDULES: list[Schedule] = [
     # reminder runs only where DUTY_SCHEDULES names it, e.g. {"password_reminder": {"day": 1}}.
     Schedule("password_reminder", "password_reminder", "quarter", day=1, title="定期變更密碼提醒",
              source="004 §7", targets=querier_accounts, off_unless_named=True),
+    Schedule("sampling_report", "sampling_report", "quarter", day=10, title="每三個月抽查紀錄送勞工局備查",
+             source="001 §12(1)", targets=requesting_agencies),
 ]
 
 

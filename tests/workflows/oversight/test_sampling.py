@@ -93,3 +93,39 @@ def test_the_quarterly_usage_check_starts_with_last_quarters_logged_queries(sess
                                                    Application.agency_id == sw.id))
     assert {k: app.data[k] for k in ("usage_from", "usage_to", "logged_queries", "flagged_queries")} == \
         {"usage_from": "2026-10-01", "usage_to": "2026-12-31", "logged_queries": 12, "flagged_queries": 12}
+
+
+def test_every_quarter_the_sampling_records_go_to_the_authority_for_acknowledgement(session, person):
+    from models import HumanTask, TaskState
+    from workflows.filing.tasks import complete_task
+
+    import_month(session, person, 12)  # November 2026
+    sw = session.scalar(select(Agency).where(Agency.code == "KHH-SW"))
+    draw = draw_sample(session, agency=sw, month=date(2026, 11, 1), actor=person("sw_auditor"), now=NOW, seed=5)
+    check_sample_row(session, draw_id=draw.id, log_id=draw.log_ids[0], verdict="problem", note="無案號",
+                     actor=person("sw_auditor"), now=NOW)
+    check_sample_row(session, draw_id=draw.id, log_id=draw.log_ids[1], verdict="ok", note="",
+                     actor=person("sw_auditor"), now=NOW)
+    january_10th = datetime(2027, 1, 10, 1, 0, tzinfo=UTC)
+
+    run = run_schedule(session, find_schedule("sampling_report"), january_10th)
+
+    app = session.scalar(select(Application).where(Application.id.in_(run.detail["applications"]),
+                                                   Application.agency_id == sw.id))
+    assert app.data["sampling_quarter"] == "2026-Q4"
+    assert app.data["sampling_months"] == [
+        {"month": "2026-10", "draw": None, "population": None, "drawn": None, "checked": 0, "problems": 0},
+        {"month": "2026-11", "draw": draw.id, "population": 12, "drawn": 10, "checked": 2, "problems": 1},
+        {"month": "2026-12", "draw": None, "population": None, "drawn": None, "checked": 0, "problems": 0}]
+
+    def open_step():
+        session.expire_all()
+        return session.scalar(select(HumanTask).where(HumanTask.application_id == app.id,
+                                                      HumanTask.state == TaskState.OPEN))
+    assert (open_step().step, open_step().role) == ("manager_send", "agency_manager")
+    complete_task(session, task_id=open_step().id, actor=person("manager"), decision="approve", now=january_10th,
+                  data={"anomalies_found": True, "findings": "11 月抽查 10 筆，1 筆無案號，已列違規案件"})
+    assert (open_step().step, open_step().role) == ("authority_file", "authority_clerk")
+    done = complete_task(session, task_id=open_step().id, actor=person("labor_clerk"), decision="approve",
+                         now=january_10th)
+    assert done.state.value == "completed"

@@ -165,6 +165,8 @@ FORMS: dict[str, FormSpec] = {f.key: f for f in (
             Field("item", "查調類別", "choice", required=True, choices=ITEM_CHOICES),
             Field("reason", "查調事由（釋明業務執行與查詢之關聯性）", "text", required=True),
             Field("legal_basis", "法令依據", "text", required=True),
+            Field("use_until", "資料使用期限", "date",
+                  help="001 第十一點：查得資料於使用完畢後一個月內刪除；未填者以核准日為使用完畢日"),
         ),
         filer_role="querier",
         summary_fields=("case_number", "item"),
@@ -203,6 +205,7 @@ for _duty_form in (
     _duty("agency_audit", "年度稽核", "001 第十二點第三款；000 第六點第二款"),
     _duty("items_review", "年度查調項目需求檢視", "001 第九點第三款"),
     _duty("password_reminder", "定期變更密碼提醒", "004 第七點"),
+    _duty("data_deletion", "查調資料刪除確認", "001 第十一點"),
 ):
     FORMS[_duty_form.key] = _duty_form
 
@@ -275,6 +278,14 @@ STEP_FORMS: dict[str, StepForm] = {s.key: s for s in (
         Field("items_to_terminate", "已無需求、應函請勞保局終止之項目", "multichoice", choices=ITEM_CHOICES),
         Field("findings", "檢視紀錄", "text", required=True),
     ), approve_label="完成檢視"),
+    # 001 §11: what was deleted, how and when; the finished step is the proof, kept DELETION_PROOF retention.
+    StepForm("deletion_proof", ("approve",), (
+        Field("deleted_items", "刪除之資料（紙本、檔案或畫面截圖等）", "text", required=True),
+        Field("deletion_method", "刪除方式", "choice", required=True, choices=(
+            ("erase", "電子檔刪除"), ("shred", "紙本碎紙銷毀"), ("both", "電子檔刪除及紙本銷毀"),
+            ("none_kept", "未留存任何資料"))),
+        Field("deleted_on", "刪除日期", "date", required=True),
+    ), approve_label="確認已刪除"),
 )}
 
 _CLEANERS: dict[str, Callable[[Any], Any]] = {

@@ -87,6 +87,7 @@ EXPECTED_STEPS = {
     "items_review": {"central_review": "items_review", "central_section_head_ack": "acknowledge"},
     "password_reminder": {"change_password": "acknowledge"},
     "role_transfer": {"transfer_account": "transfer_account", "notify_bureau": "bureau_notice"},
+    "data_deletion": {"confirm_deletion": "deletion_proof"},
 }
 
 

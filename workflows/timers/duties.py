@@ -40,6 +40,7 @@ class Target:
     agency_id: int
     person_id: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    unit_id: int | None = None  # a personal duty in a unit: its late step escalates to that unit's head
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def start_duty(session: Session, *, process: str, target: Target, now: datetime,
     data = {**target.data, **timer_data(), "schedule_run": run_id}
     run = Run.start(load_diagram(version), data)
     app = Application(form_key=process, definition_version=version, applicant_id=target.person_id,
-                      agency_id=target.agency_id, unit_id=None, data=target.data, workflow_state="",
+                      agency_id=target.agency_id, unit_id=target.unit_id, data=target.data, workflow_state="",
                       serializer_version=SERIALIZER_VERSION, created_at=now, updated_at=now)
     session.add(app)
     session.flush()

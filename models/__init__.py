@@ -52,6 +52,7 @@ from .process import (
     TaskState,
     audit_hash,
 )
+from .retention import DestructionRecord, LegalHold
 from .reveal import NationalIdReveal
 
 __all__ = [
@@ -65,4 +66,5 @@ __all__ = [
     "TaskCandidate", "TaskState", "Unit", "WebirAccount", "audit_hash", "utcnow",
     "FLAG_NAMES", "FlagAction", "LegalBasis", "LogFlag", "QueryLog", "QueryLogFlagNote", "QueryLogImport",
     "SamplingDraw", "SamplingItem", "flag_names",
+    "DestructionRecord", "LegalHold",
 ]

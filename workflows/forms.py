@@ -206,6 +206,7 @@ for _duty_form in (
     _duty("items_review", "年度查調項目需求檢視", "001 第九點第三款"),
     _duty("password_reminder", "定期變更密碼提醒", "004 第七點"),
     _duty("data_deletion", "查調資料刪除確認", "001 第十一點"),
+    _duty("destruction", "逾保存年限資料銷毀清冊", "001 第十一點；002 第七點；檔案法第十二條"),
 ):
     FORMS[_duty_form.key] = _duty_form
 
@@ -286,6 +287,10 @@ STEP_FORMS: dict[str, StepForm] = {s.key: s for s in (
             ("none_kept", "未留存任何資料"))),
         Field("deleted_on", "刪除日期", "date", required=True),
     ), approve_label="確認已刪除"),
+    StepForm("destruction_list", ("approve",), (
+        Field("findings", "清冊檢視意見（應保留者請先設定保全）", "text"),
+    ), approve_label="送機關首長核定"),
+    StepForm("destruction_approval", ("approve", "reject"), approve_label="核定銷毀"),
 )}
 
 _CLEANERS: dict[str, Callable[[Any], Any]] = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -21,6 +21,11 @@ class Settings:
     office_hours_only: bool = False
     office_hours_start: str = "08:00"  # Taipei local time, HH:MM
     office_hours_end: str = "18:00"
+    # Retention in years, per record type (Kaohsiung: 001 §11 keeps deletion proofs five years, 001 §6(6) and
+    # §12 the review and audit records five years; Taipei 002 §7 three). Past it a record is only *proposed* for
+    # destruction: the agency head approves the list first (檔案法 §12). Applications count from their closing.
+    retention_years: dict[str, int] = field(default_factory=lambda: {
+        "applications": 5, "query_logs": 5, "deletion_proofs": 5})
 
 
 SETTINGS = Settings()

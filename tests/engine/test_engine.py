@@ -88,6 +88,7 @@ EXPECTED_STEPS = {
     "password_reminder": {"change_password": "acknowledge"},
     "role_transfer": {"transfer_account": "transfer_account", "notify_bureau": "bureau_notice"},
     "data_deletion": {"confirm_deletion": "deletion_proof"},
+    "destruction": {"manager_list": "destruction_list", "agency_head_approval": "destruction_approval"},
 }
 
 

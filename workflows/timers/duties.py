@@ -25,6 +25,7 @@ from ..calendar import TAIPEI
 from ..engine import SERIALIZER_VERSION, Run
 from ..oversight.reads import usage_data
 from ..oversight.sampling import duty_data
+from ..retention.destruction import proposal_data
 from ..runtime.diagrams import live_version, load_diagram
 from ..runtime.sync import sync
 from ..settings import timer_data
@@ -112,7 +113,7 @@ def start_duty(session: Session, *, process: str, target: Target, now: datetime,
 # the imported query logs (001 §12(1)) and starts with its draw and counts; the quarterly usage check starts with
 # last quarter's logged and flagged queries (000 §3(4)3).
 PREPARED_DATA: dict[str, Callable[[Session, int, datetime], dict[str, Any]]] = {
-    "monthly_sampling": duty_data, "usage_check": usage_data}
+    "monthly_sampling": duty_data, "usage_check": usage_data, "destruction": proposal_data}
 
 
 def run_schedule(session: Session, schedule: Schedule, now: datetime, actor: Person | None = None
@@ -190,6 +191,8 @@ SCHEDULES: list[Schedule] = [
              source="001 §9(3)", targets=central_agencies),
     Schedule("password_reminder", "password_reminder", "quarter", day=1, title="定期變更密碼提醒",
              source="004 §7", targets=querier_accounts),
+    Schedule("destruction", "destruction", "year", month=12, day=1, title="逾保存年限資料銷毀清冊",
+             source="001 §11; 002 §7; 檔案法 §12", targets=requesting_agencies),
 ]
 
 

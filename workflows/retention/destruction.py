@@ -131,8 +131,8 @@ def carry_out(session: Session, listing: Application, now: datetime) -> list[Des
                             data["query_logs_upto"])
         logs = list(session.scalars(select(QueryLog.id).where(*where).order_by(QueryLog.id)))
         if logs:
-            session.execute(update(QueryLog).where(QueryLog.id.in_(logs))
-                            .values(subject_id=TOMBSTONE, subject_hash=""), execution_options={"synchronize_session": False})
+            session.execute(update(QueryLog).where(QueryLog.id.in_(logs)).values(subject_id=TOMBSTONE, subject_hash=""),
+                            execution_options={"synchronize_session": False})
     records = [DestructionRecord(list_id=listing.id, agency_id=listing.agency_id, record_type=kind, count=len(ids),
                                  ids=ids, method=METHOD, approved_by_id=approval.actor_id,
                                  approved_at=approval.created_at, carried_out_at=now)

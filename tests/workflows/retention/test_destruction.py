@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from sqlalchemy import select
 
-from models import Application, ApplicationState, AuditEvent, DestructionRecord, HistoryEntry, TaskState
+from models import Application, ApplicationState, AuditEvent, DestructionRecord, HistoryEntry, QueryLog, TaskState
 from tests.conftest import NOW, REGISTRATION
+from tests.workflows.oversight.logfiles import csv_bytes
+from workflows.demo import valid_national_id
 from workflows.errors import Conflict, Forbidden, Invalid
 from workflows.filing import reads
 from workflows.filing.applications import submit_application
 from workflows.filing.tasks import complete_task
+from workflows.oversight.imports import import_query_logs
 from workflows.retention import destruction, holds
 from workflows.timers import duties
 
@@ -141,3 +145,29 @@ def test_only_administrators_and_the_agencys_auditors_set_holds_and_each_is_audi
     events = session.scalars(select(AuditEvent.event_type).where(AuditEvent.subject_id == app.id,
                                                                  AuditEvent.event_type.like("legal_hold_%"))).all()
     assert events == ["legal_hold_set", "legal_hold_released"]
+
+
+def test_query_logs_past_their_period_lose_their_subject_only_after_approval(session, person, clock):
+    rows = [["applicant.egov", f"115/11/{1 + n:02d}", "10:00:00", "C0101", valid_national_id("F", f"1{n:07d}"),
+             f"case-{n}", "審查", "成功"] for n in range(3)]
+    import_query_logs(session, agency_code="KHH-SW", stream=io.BytesIO(csv_bytes(rows)), file_name="old.csv",
+                      actor=person("manager"), now=NOW)
+    listing = the_list(session, clock)
+    assert listing.data["query_log_count"] == 3
+
+    # Rows imported after the list was drawn, even of old queries, are not on it.
+    late = [["applicant.egov", "115/11/20", "11:00:00", "C0101", valid_national_id("F", "29999999"), "case-x",
+             "審查", "成功"]]
+    import_query_logs(session, agency_code="KHH-SW", stream=io.BytesIO(csv_bytes(late)), file_name="late.csv",
+                      actor=person("manager"), now=LIST_DAY)
+    assert {log.subject_hash != "" for log in session.scalars(select(QueryLog))} == {True}
+    decide(session, person, listing, "manager_list", "manager")
+    decide(session, person, listing, "agency_head_approval", "sw_head")
+    destruction.carry_out_destructions(session, LIST_DAY)
+    session.expire_all()
+    logs = session.scalars(select(QueryLog).order_by(QueryLog.id)).all()
+    assert [(log.subject_id, log.subject_hash) for log in logs[:3]] == [(destruction.TOMBSTONE, "")] * 3
+    assert logs[3].subject_id == valid_national_id("F", "29999999") and logs[3].subject_hash
+    assert [(log.account, log.item_code) for log in logs[:3]] == [("applicant.egov", "C0101")] * 3  # the row stays
+    records = {r.record_type: r for r in destruction.destruction_records(session, listing.id)}
+    assert records["query_logs"].ids == [log.id for log in logs[:3]] and records["query_logs"].count == 3

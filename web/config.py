@@ -87,6 +87,9 @@ class Config:
     OFFICE_HOURS_ONLY = _CORE.office_hours_only
     OFFICE_HOURS_START = _CORE.office_hours_start  # Taipei local time on working days, HH:MM
     OFFICE_HOURS_END = _CORE.office_hours_end
+    # Years each record type is kept before it is proposed for destruction (001 §11; Taipei 002 §7: 3); a mapping
+    # may name only some, e.g. WEBIR_RETENTION_YEARS='{"applications": 3}'.
+    RETENTION_YEARS: dict = dict(_CORE.retention_years)
 
 
 # The core's settings (workflows.settings) and the key each is read from.
@@ -116,6 +119,7 @@ CORE_SETTINGS.update({"OFFICE_HOURS_ONLY": "office_hours_only", "OFFICE_HOURS_ST
                       "OFFICE_HOURS_END": "office_hours_end"})
 TEXT += ("OFFICE_HOURS_START", "OFFICE_HOURS_END")
 FLAGS += ("OFFICE_HOURS_ONLY",)
+CORE_SETTINGS["RETENTION_YEARS"] = "retention_years"
 
 
 class ConfigError(ValueError):
@@ -164,10 +168,24 @@ def check_config(config: FlaskConfig) -> None:
             raise ConfigError(f"{key} must be a whole number from {low} to {high}, got {value!r}")
     _check_choice(config, "SQLITE_SYNCHRONOUS", SYNCHRONOUS)
     _check_choice(config, "LOG_LEVEL", tuple(logging.getLevelNamesMapping()))
+    _check_retention(config)
     try:
         list_schedules(config["DUTY_SCHEDULES"])
     except ValueError as exc:
         raise ConfigError(f"DUTY_SCHEDULES: {exc}") from None
+
+
+def _check_retention(config: FlaskConfig) -> None:
+    """RETENTION_YEARS: known record types, whole years from 1 to 100; the ones not named keep their default."""
+    value, known = config["RETENTION_YEARS"], _CORE.retention_years
+    if not isinstance(value, dict):
+        raise ConfigError(f"RETENTION_YEARS must be a mapping of record type to years, got {value!r}")
+    for kind, years in value.items():
+        if kind not in known:
+            raise ConfigError(f"RETENTION_YEARS: unknown record type {kind!r}; the types are {', '.join(known)}")
+        if isinstance(years, bool) or not isinstance(years, int) or not 1 <= years <= 100:
+            raise ConfigError(f"RETENTION_YEARS: {kind} must be a whole number of years from 1 to 100, got {years!r}")
+    config["RETENTION_YEARS"] = {**known, **value}
 
 
 def _check_choice(config: FlaskConfig, key: str, choices: tuple[str, ...]) -> None:

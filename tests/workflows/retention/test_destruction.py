@@ -143,7 +143,8 @@ def test_only_administrators_and_the_agencys_auditors_set_holds_and_each_is_audi
     holds.release_hold(session, application_id=app.id, reason="訴願已決定", actor=person("admin"), now=APPROVED)
     assert app.id in destruction.due_applications(session, app.agency_id, LIST_DAY)
     events = session.scalars(select(AuditEvent.event_type).where(AuditEvent.subject_id == app.id,
-                                                                 AuditEvent.event_type.like("legal_hold_%"))).all()
+                                                                 AuditEvent.event_type.like("legal_hold_%"))
+                            .order_by(AuditEvent.id)).all()
     assert events == ["legal_hold_set", "legal_hold_released"]
 
 

@@ -205,8 +205,24 @@ for _duty_form in (
     _duty("agency_audit", "年度稽核", "001 第十二點第三款；000 第六點第二款"),
     _duty("items_review", "年度查調項目需求檢視", "001 第九點第三款"),
     _duty("password_reminder", "定期變更密碼提醒", "004 第七點"),
-    _duty("data_deletion", "查調資料刪除確認", "001 第十一點"),
-    _duty("destruction", "逾保存年限資料銷毀清冊", "001 第十一點；002 第七點；檔案法第十二條"),
+):
+    FORMS[_duty_form.key] = _duty_form
+
+# Duties whose instance carries figures to read on its pages: shown as fields (never filed, so never validated).
+for _duty_form in (
+    FormSpec("data_deletion", "查調資料刪除確認", "001 第十一點", (
+        Field("registration", "查調資料登記表申請編號", "integer"),
+        Field("case_number", "案號", "string"),
+        Field("item", "查調類別", "choice", choices=ITEM_CHOICES),
+        Field("use_until", "資料使用期限", "date"),
+        Field("deletion_due", "應確認刪除日期", "date"),
+    ), filer_role=SCHEDULER),
+    FormSpec("destruction", "逾保存年限資料銷毀清冊", "001 第十一點；002 第七點；檔案法第十二條", (
+        Field("proposed_on", "清冊產製日期", "date"),
+        Field("application_count", "逾保存年限之案件數（不含保全中案件）", "integer"),
+        Field("applications", "擬銷毀個人資料之案件申請編號", "multichoice"),
+        Field("query_log_count", "逾保存年限之查詢紀錄筆數", "integer"),
+    ), filer_role=SCHEDULER),
 ):
     FORMS[_duty_form.key] = _duty_form
 

@@ -104,6 +104,13 @@ def _items_change_check(data: dict[str, Any]) -> dict[str, str]:
     return errors
 
 
+def _registration_check(data: dict[str, Any]) -> dict[str, str]:
+    """001 §11: the data is used after the query, so its use cannot end before the registration's date."""
+    if data.get("use_until") and data.get("query_date") and data["use_until"] < data["query_date"]:
+        return {"use_until": "資料使用期限不可早於申請日期"}
+    return {}
+
+
 FORMS: dict[str, FormSpec] = {f.key: f for f in (
     FormSpec(
         "manager_account", "勞保 WebIR 機關管理者帳號申請表", "000 附表二；001 第五點",
@@ -169,6 +176,7 @@ FORMS: dict[str, FormSpec] = {f.key: f for f in (
                   help="001 第十一點：查得資料於使用完畢後一個月內刪除；未填者以核准日為使用完畢日"),
         ),
         filer_role="querier",
+        check=_registration_check,
         summary_fields=("case_number", "item"),
         key_fields=("case_number", "subject_name", "subject_national_id", "item", "reason"),
     ),

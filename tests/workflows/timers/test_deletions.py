@@ -122,3 +122,13 @@ def test_a_rejected_or_running_registration_asks_for_no_deletion(session, person
 ])
 def test_one_month_after_keeps_the_day_or_takes_the_months_last(day, after):
     assert deletions.one_month_after(day) == after
+
+
+def test_the_use_cannot_end_before_the_registration(session, person, clock):
+    with pytest.raises(Invalid) as refused:
+        submit_application(session, form_key="query_registration", data={**REGISTRATION, "use_until": "115/11/24"},
+                           actor=person("applicant"), now=NOW)
+    assert refused.value.errors == {"use_until": "資料使用期限不可早於申請日期"}
+    app = submit_application(session, form_key="query_registration", data={**REGISTRATION, "use_until": "115/11/25"},
+                             actor=person("applicant"), now=NOW)
+    assert app.data["use_until"] == "2026-11-25"  # a ROC date is stored as ISO

@@ -54,6 +54,7 @@ from .process import (
     TaskState,
     audit_hash,
 )
+from .retention import DestructionRecord, LegalHold
 from .reveal import NationalIdReveal
 
 __all__ = [
@@ -68,4 +69,5 @@ __all__ = [
     "TaskCandidate", "TaskState", "Unit", "WebirAccount", "audit_hash", "utcnow",
     "FLAG_NAMES", "FlagAction", "LegalBasis", "LogFlag", "QueryLog", "QueryLogFlagNote", "QueryLogImport",
     "SamplingDraw", "SamplingItem", "ViolationCase", "flag_names",
+    "DestructionRecord", "LegalHold",
 ]

@@ -93,6 +93,9 @@ class Config:
     # may have its own: {"KHH-SW": 10, "KHH-EP": 7} by agency code.
     VIOLATION_REPORT_DAYS = _CORE.violation_report_days
     VIOLATION_REPORT_DAYS_BY_AGENCY: dict = {}
+    # Years each record type is kept before it is proposed for destruction (001 §11; Taipei 002 §7: 3); a mapping
+    # may name only some, e.g. WEBIR_RETENTION_YEARS='{"applications": 3}'.
+    RETENTION_YEARS: dict = dict(_CORE.retention_years)
 
 
 # The core's settings (workflows.settings) and the key each is read from.
@@ -125,6 +128,7 @@ FLAGS += ("OFFICE_HOURS_ONLY",)
 CORE_SETTINGS.update({"VIOLATION_REPORT_DAYS": "violation_report_days",
                       "VIOLATION_REPORT_DAYS_BY_AGENCY": "violation_report_days_by_agency"})
 WHOLE_NUMBERS["VIOLATION_REPORT_DAYS"] = (1, 365)
+CORE_SETTINGS["RETENTION_YEARS"] = "retention_years"
 
 
 class ConfigError(ValueError):
@@ -178,10 +182,24 @@ def check_config(config: FlaskConfig) -> None:
             isinstance(days, int) and not isinstance(days, bool) and 1 <= days <= 365 for days in by_agency.values()):
         raise ConfigError("VIOLATION_REPORT_DAYS_BY_AGENCY must map agency codes to whole numbers of days from 1 to "
                           f"365, got {by_agency!r}")
+    _check_retention(config)
     try:
         list_schedules(config["DUTY_SCHEDULES"])
     except ValueError as exc:
         raise ConfigError(f"DUTY_SCHEDULES: {exc}") from None
+
+
+def _check_retention(config: FlaskConfig) -> None:
+    """RETENTION_YEARS: known record types, whole years from 1 to 100; the ones not named keep their default."""
+    value, known = config["RETENTION_YEARS"], _CORE.retention_years
+    if not isinstance(value, dict):
+        raise ConfigError(f"RETENTION_YEARS must be a mapping of record type to years, got {value!r}")
+    for kind, years in value.items():
+        if kind not in known:
+            raise ConfigError(f"RETENTION_YEARS: unknown record type {kind!r}; the types are {', '.join(known)}")
+        if isinstance(years, bool) or not isinstance(years, int) or not 1 <= years <= 100:
+            raise ConfigError(f"RETENTION_YEARS: {kind} must be a whole number of years from 1 to 100, got {years!r}")
+    config["RETENTION_YEARS"] = {**known, **value}
 
 
 def _check_choice(config: FlaskConfig, key: str, choices: tuple[str, ...]) -> None:

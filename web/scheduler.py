@@ -1,7 +1,8 @@
 """APScheduler glue: a metronome that asks the core what is due.
 
 Jobs: the timer sweep, the e-mail outbox, one cron job per recurring duty, and the daily ones: accounts stopped on
-their date, leave substitutes begun or ended, the 08:30 digest. It runs inside the
+their date, deletion confirmations of registrations whose use ended a month ago, approved destruction lists carried
+out, leave substitutes begun or ended, the 08:30 digest. It runs inside the
 web app when SCHEDULER_ENABLED is set (never in tests, never in the reloader's parent), or as its
 own process with `flask scheduler` — the production recipe. Two schedulers at once are safe: timers
 and duty periods are claimed in the database.
@@ -24,7 +25,8 @@ from workflows import notify as notifications
 from workflows.accounts.records import disable_ended_accounts
 from workflows.personal.digest import DIGEST_HOUR, DIGEST_MINUTE, send_digests
 from workflows.personal.substitutes import refresh_all_substitutes
-from workflows.timers import duties
+from workflows.retention.destruction import carry_out_destructions
+from workflows.timers import deletions, duties
 from workflows.timers import sweep as timers
 
 from . import clock
@@ -66,6 +68,30 @@ def end_accounts(app: Flask) -> list[int]:
             if ended:
                 log.info("accounts stopped on their date: %s", ended)
             return ended
+        finally:
+            db.session.remove()
+
+
+def start_deletions(app: Flask) -> list[int]:
+    """Each day: the querier of every registration whose use ended a month ago confirms the deletion (001 §11)."""
+    with app.app_context():
+        try:
+            started = deletions.start_due_deletions(db.session, clock.now())
+            if started:
+                log.info("deletion confirmations started: %s", started)
+            return started
+        finally:
+            db.session.remove()
+
+
+def destroy_approved(app: Flask) -> list[int]:
+    """Each day: carry out the destruction lists their agency head approved (never a list not approved)."""
+    with app.app_context():
+        try:
+            carried = carry_out_destructions(db.session, clock.now())
+            if carried:
+                log.info("destruction lists carried out: %s", carried)
+            return carried
         finally:
             db.session.remove()
 
@@ -129,6 +155,10 @@ def build(app: Flask, scheduler: BaseScheduler) -> BaseScheduler:
     scheduler.add_job(logged(catch_up), args=[app], id="duty_catch_up", next_run_time=now)
     scheduler.add_job(logged(end_accounts), CronTrigger(timezone=TAIPEI, hour=0, minute=1), args=[app],
                       id="accounts_ending", next_run_time=now, max_instances=1, coalesce=True, misfire_grace_time=3600)
+    scheduler.add_job(logged(start_deletions), CronTrigger(timezone=TAIPEI, hour=0, minute=5), args=[app],
+                      id="data_deletions", next_run_time=now, max_instances=1, coalesce=True, misfire_grace_time=3600)
+    scheduler.add_job(logged(destroy_approved), CronTrigger(timezone=TAIPEI, hour=0, minute=10), args=[app],
+                      id="destructions", next_run_time=now, max_instances=1, coalesce=True, misfire_grace_time=3600)
     scheduler.add_job(logged(refresh_substitutes), CronTrigger(timezone=TAIPEI, hour=0, minute=0, second=30),
                       args=[app], id="leave_substitutes", next_run_time=now, max_instances=1, coalesce=True,
                       misfire_grace_time=3600)

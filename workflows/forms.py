@@ -104,6 +104,13 @@ def _items_change_check(data: dict[str, Any]) -> dict[str, str]:
     return errors
 
 
+def _registration_check(data: dict[str, Any]) -> dict[str, str]:
+    """001 §11: the data is used after the query, so its use cannot end before the registration's date."""
+    if data.get("use_until") and data.get("query_date") and data["use_until"] < data["query_date"]:
+        return {"use_until": "資料使用期限不可早於申請日期"}
+    return {}
+
+
 FORMS: dict[str, FormSpec] = {f.key: f for f in (
     FormSpec(
         "manager_account", "勞保 WebIR 機關管理者帳號申請表", "000 附表二；001 第五點",
@@ -167,8 +174,11 @@ FORMS: dict[str, FormSpec] = {f.key: f for f in (
             Field("item", "查調類別", "choice", required=True, choices=ITEM_CHOICES),
             Field("reason", "查調事由（釋明業務執行與查詢之關聯性）", "text", required=True),
             Field("legal_basis", "法令依據", "text", required=True),
+            Field("use_until", "資料使用期限", "date",
+                  help="001 第十一點：查得資料於使用完畢後一個月內刪除；未填者以核准日為使用完畢日"),
         ),
         filer_role="querier",
+        check=_registration_check,
         summary_fields=("case_number", "item"),
         key_fields=("case_number", "subject_name", "subject_national_id", "item", "reason"),
     ),
@@ -278,6 +288,24 @@ FORMS["joint_audit"] = FormSpec(
     summary_fields=("account",),
     key_fields=("account", "reason"),
 )
+
+# Duties whose instance carries figures to read on its pages: shown as fields (never filed, so never validated).
+for _duty_form in (
+    FormSpec("data_deletion", "查調資料刪除確認", "001 第十一點", (
+        Field("registration", "查調資料登記表申請編號", "integer"),
+        Field("case_number", "案號", "string"),
+        Field("item", "查調類別", "choice", choices=ITEM_CHOICES),
+        Field("use_until", "資料使用期限", "date"),
+        Field("deletion_due", "應確認刪除日期", "date"),
+    ), filer_role=SCHEDULER),
+    FormSpec("destruction", "逾保存年限資料銷毀清冊", "001 第十一點；002 第七點；檔案法第十二條", (
+        Field("proposed_on", "清冊產製日期", "date"),
+        Field("application_count", "逾保存年限之案件數（不含保全中案件）", "integer"),
+        Field("applications", "擬銷毀個人資料之案件申請編號", "multichoice"),
+        Field("query_log_count", "逾保存年限之查詢紀錄筆數", "integer"),
+    ), filer_role=SCHEDULER),
+):
+    FORMS[_duty_form.key] = _duty_form
 
 
 def _sampling_check(data: dict[str, Any]) -> dict[str, str]:
@@ -397,6 +425,18 @@ STEP_FORMS: dict[str, StepForm] = {s.key: s for s in (
         Field("bureau_letter_no", "勞保局函文號", "string", required=True),
         Field("answered_on", "勞保局回復日期", "date", required=True),
     ), approve_label="登錄終止結果"),
+    # 001 §11: what was deleted, how and when; the finished step is the proof, kept DELETION_PROOF retention.
+    StepForm("deletion_proof", ("approve",), (
+        Field("deleted_items", "刪除之資料（紙本、檔案或畫面截圖等）", "text", required=True),
+        Field("deletion_method", "刪除方式", "choice", required=True, choices=(
+            ("erase", "電子檔刪除"), ("shred", "紙本碎紙銷毀"), ("both", "電子檔刪除及紙本銷毀"),
+            ("none_kept", "未留存任何資料"))),
+        Field("deleted_on", "刪除日期", "date", required=True),
+    ), approve_label="確認已刪除"),
+    StepForm("destruction_list", ("approve",), (
+        Field("findings", "清冊檢視意見（應保留者請先設定保全）", "text"),
+    ), approve_label="送機關首長核定"),
+    StepForm("destruction_approval", ("approve", "reject"), approve_label="核定銷毀"),
 )}
 
 _CLEANERS: dict[str, Callable[[Any], Any]] = {

@@ -97,6 +97,8 @@ EXPECTED_STEPS = {
     "sampling_report": {"manager_send": "sampling_report", "authority_file": "acknowledge"},
     "joint_audit": {"auditor_audit": "joint_audit", "it_review": "joint_audit_it",
                     "auditor_report": "joint_audit_report", "agency_head_ack": "acknowledge"},
+    "data_deletion": {"confirm_deletion": "deletion_proof"},
+    "destruction": {"manager_list": "destruction_list", "agency_head_approval": "destruction_approval"},
 }
 
 

@@ -158,6 +158,9 @@ def test_the_common_and_the_old_unprefixed_names_are_still_read(make_app, monkey
     ("WEBIR_VIOLATION_REPORT_DAYS_BY_AGENCY", '{"KHH-SW": "ten"}',
      "VIOLATION_REPORT_DAYS_BY_AGENCY must map agency codes to whole numbers of days"),
     ("WEBIR_SQLITE_SYNCHRONOUS", "OFF", "SQLITE_SYNCHRONOUS must be one of NORMAL, FULL, got 'OFF'"),
+    ("WEBIR_RETENTION_YEARS", '{"application": 3}', "RETENTION_YEARS: unknown record type 'application'"),
+    ("WEBIR_RETENTION_YEARS", '{"query_logs": 0}',
+     "RETENTION_YEARS: query_logs must be a whole number of years from 1 to 100, got 0"),
 ])
 def test_a_setting_that_cannot_work_stops_the_start_naming_it(make_app, monkeypatch, name, value, message):
     monkeypatch.setenv(name, value)
@@ -169,3 +172,10 @@ def test_a_bad_duty_schedule_in_the_instance_file_is_refused_too(make_app, tmp_p
     (tmp_path / "config.py").write_text('DUTY_SCHEDULES = {"account_review": {"month": 13}}\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="^DUTY_SCHEDULES: account_review: month must be a whole number from 1 to 12"):
         make_app()
+
+
+def test_retention_years_may_name_only_some_record_types(make_app, monkeypatch):
+    monkeypatch.setenv("WEBIR_RETENTION_YEARS", '{"applications": 3}')  # Taipei, 002 §7
+    make_app()
+    assert SETTINGS.retention_years == {"applications": 3, "query_logs": 5, "deletion_proofs": 5}
+

@@ -165,6 +165,10 @@ SCHEMAS = {
         "id": {"type": "integer"}, "kind": {"type": "string"}, "subject": {"type": "string"},
         "body": {"type": "string"}, "link": {"type": ["string", "null"]}, "created_at": TIME,
         "read": {"type": "boolean"}}},
+    "LegalHold": {"type": "object", "required": ["id", "application", "reason", "set_by", "set_at"], "properties": {
+        "id": {"type": "integer"}, "application": {"type": "integer"}, "reason": {"type": "string"},
+        "set_by": {"type": "string"}, "set_at": TIME, "released_by": {"type": ["string", "null"]},
+        "released_at": NULL_TIME, "release_reason": {"type": ["string", "null"]}}},
     "Revealed": {"type": "object", "required": ["application", "field", "value"], "properties": {
         "application": {"type": "integer"}, "field": {"type": "string"}, "label": {"type": "string"},
         "value": {"type": "string", "description": "the whole number"}, "reveal": {"type": "integer"},
@@ -479,6 +483,15 @@ def document() -> dict:
                 "type": "object", "required": ["field", "reason"], "properties": {
                     "field": {"type": "string", "examples": ["subject_national_id", "national_id"]},
                     "reason": {"type": "string", "maxLength": 500}}})},
+        "/applications/{application_id}/legal-hold": {"post": _op(
+            "Put an application under a legal hold (保全): it stays off every destruction list until released. "
+            "Administrators or the agency's auditors; audited (legal_hold_set); 409 when already held",
+            {"201": _json(_ref("LegalHold"))}, tag="applications", params=[app_id], errors=(401, 403, 404, 409, 422),
+            body={"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}})},
+        "/applications/{application_id}/legal-hold/release": {"post": _op(
+            "Release an application's legal hold, with a reason (legal_hold_released); 409 when not held",
+            {"200": _json(_ref("LegalHold"))}, tag="applications", params=[app_id], errors=(401, 403, 404, 409, 422),
+            body={"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}})},
         "/reveals": {"get": _op(
             "Reveals of national ID numbers, newest first: administrators all; auditors their agency's; "
             "勞工局 and 資訊處 staff their city's", {"200": _json({

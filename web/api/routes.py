@@ -23,6 +23,7 @@ from workflows.filing.sheets import get_sheets
 from workflows.filing.tasks import complete_task
 from workflows.forms import FORMS
 from workflows.notify import list_notifications
+from workflows.retention.holds import release_hold, set_hold
 from workflows.runtime.incidents import IncidentRow, get_incident, list_incidents, retry_incident
 from workflows.tracking.audit_trail import list_audit_trail, list_reveals
 from workflows.tracking.dashboard import dashboard
@@ -130,6 +131,32 @@ def reveal(application_id: int):
                        value=revealed.value, reveal=revealed.reveal_id, revealed_at=revealed.revealed_at.isoformat())
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _hold_json(hold) -> dict:
+    return {"id": hold.id, "application": hold.application_id, "reason": hold.reason,
+            "set_by": hold.set_by.username, "set_at": hold.set_at.isoformat(),
+            "released_by": hold.released_by.username if hold.released_by else None,
+            "released_at": hold.released_at.isoformat() if hold.released_at else None,
+            "release_reason": hold.release_reason}
+
+
+@bp.post("/applications/<int:application_id>/legal-hold")
+@token_required
+def legal_hold(application_id: int):
+    body = json_body()
+    hold = set_hold(db.session, application_id=application_id, reason=str(body.get("reason") or ""), actor=g.actor,
+                    now=clock.now())
+    return jsonify(_hold_json(hold)), 201
+
+
+@bp.post("/applications/<int:application_id>/legal-hold/release")
+@token_required
+def legal_hold_release(application_id: int):
+    body = json_body()
+    hold = release_hold(db.session, application_id=application_id, reason=str(body.get("reason") or ""),
+                        actor=g.actor, now=clock.now())
+    return jsonify(_hold_json(hold))
 
 
 @bp.get("/reveals")

@@ -25,6 +25,7 @@ from ..calendar import TAIPEI
 from ..engine import SERIALIZER_VERSION, Run
 from ..oversight.reads import usage_data
 from ..oversight.sampling import duty_data, quarter_data
+from ..retention.destruction import proposal_data
 from ..runtime.diagrams import live_version, load_diagram
 from ..runtime.sync import sync
 from ..settings import timer_data
@@ -40,6 +41,7 @@ class Target:
     agency_id: int
     person_id: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    unit_id: int | None = None  # a personal duty in a unit: its late step escalates to that unit's head
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ def start_duty(session: Session, *, process: str, target: Target, now: datetime,
     data = {**target.data, **timer_data(), "schedule_run": run_id}
     run = Run.start(load_diagram(version), data)
     app = Application(form_key=process, definition_version=version, applicant_id=target.person_id,
-                      agency_id=target.agency_id, unit_id=None, data=target.data, workflow_state="",
+                      agency_id=target.agency_id, unit_id=target.unit_id, data=target.data, workflow_state="",
                       serializer_version=SERIALIZER_VERSION, created_at=now, updated_at=now)
     session.add(app)
     session.flush()
@@ -110,7 +112,8 @@ def start_duty(session: Session, *, process: str, target: Target, now: datetime,
 # last quarter's logged and flagged queries (000 §3(4)3); the quarterly sampling report with last quarter's draws and
 # checks, for 勞工局 (001 §12(1)).
 PREPARED_DATA: dict[str, Callable[[Session, int, datetime], dict[str, Any]]] = {
-    "monthly_sampling": duty_data, "usage_check": usage_data, "sampling_report": quarter_data}
+    "monthly_sampling": duty_data, "usage_check": usage_data, "sampling_report": quarter_data,
+    "destruction": proposal_data}
 
 
 def run_schedule(session: Session, schedule: Schedule, now: datetime, actor: Person | None = None
@@ -192,6 +195,8 @@ SCHEDULES: list[Schedule] = [
              source="004 §7", targets=querier_accounts, off_unless_named=True),
     Schedule("sampling_report", "sampling_report", "quarter", day=10, title="每三個月抽查紀錄送勞工局備查",
              source="001 §12(1)", targets=requesting_agencies),
+    Schedule("destruction", "destruction", "year", month=12, day=1, title="逾保存年限資料銷毀清冊",
+             source="001 §11; 002 §7; 檔案法 §12", targets=requesting_agencies),
 ]
 
 

@@ -1,0 +1,162 @@
+"""The yearly destruction list (檔案法 §12: nothing is destroyed without approval).
+
+Once a year the ``destruction`` duty starts, per agency, with the records past their retention period
+(``settings.retention_years``): closed applications (deletion proofs by their own period) not under a legal hold and
+not already erased, and the query-log rows queried before the cutoff. The agency manager reviews the list, the agency
+head approves or rejects it. Only an approved list is carried out (``carry_out_destructions``, the daily job): the
+personal data of each listed application is replaced by a tombstone — ID numbers, names, telephone, e-mail — while
+its sign-off history and audit trail stay as they were; a listed query-log row loses its subject. A hold set after
+the list was drawn still wins. Each carried-out list leaves ``destruction_record`` rows (what, how many, which, how,
+approved by whom and when) and a ``records_destroyed`` audit event.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from models import (
+    Application,
+    ApplicationState,
+    DestructionRecord,
+    HistoryEntry,
+    NationalIdReveal,
+    QueryLog,
+)
+
+from .. import audit
+from ..calendar import TAIPEI, local_date
+from ..forms import FORMS
+from ..settings import SETTINGS
+from .holds import held_ids
+
+PROCESS = "destruction"
+TOMBSTONE = "（已銷毀）"
+APPROVAL_STEP = "agency_head_approval"
+METHOD = "個人資料欄位以「（已銷毀）」覆寫；簽核歷程與稽核軌跡保留"
+_PERSONAL_TYPES = ("national_id", "email", "phone")
+_NAMES = ("name", "subject_name", "egov_account")
+_KEPT = (PROCESS,)  # the destruction lists themselves are the record of what was destroyed
+
+
+def _years_before(day: date, years: int) -> datetime:
+    try:
+        cut = day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        cut = day.replace(year=day.year - years, day=28)
+    return datetime.combine(cut, time(), tzinfo=TAIPEI)
+
+
+def personal_fields(form_key: str) -> list[str]:
+    """The fields of a form that hold personal data: erased when the application is destroyed."""
+    spec = FORMS.get(form_key)
+    if spec is None:
+        return []
+    return [f.name for f in spec.fields if f.sensitive or f.type in _PERSONAL_TYPES or f.name in _NAMES]
+
+
+def _retention(form_key: str) -> int:
+    years = SETTINGS.retention_years
+    return years["deletion_proofs"] if form_key == "data_deletion" else years["applications"]
+
+
+def due_applications(session: Session, agency_id: int, now: datetime) -> list[int]:
+    """Closed applications of the agency past their period, not held and not yet erased."""
+    today = local_date(now)
+    oldest_cut = _years_before(today, min(SETTINGS.retention_years["applications"],
+                                          SETTINGS.retention_years["deletion_proofs"]))
+    rows = session.execute(select(Application.id, Application.form_key, Application.closed_at, Application.data)
+                           .where(Application.agency_id == agency_id, Application.closed_at.is_not(None),
+                                  Application.closed_at < oldest_cut, Application.form_key.not_in(_KEPT),
+                                  Application.id.not_in(held_ids())).order_by(Application.id)).all()
+    return [r.id for r in rows
+            if r.closed_at < _years_before(today, _retention(r.form_key)) and not (r.data or {}).get("_destroyed")]
+
+
+def _query_logs(agency_id: int, before: datetime, upto: int | None = None):
+    where = [QueryLog.agency_id == agency_id, QueryLog.queried_at < before, QueryLog.subject_hash != ""]
+    if upto is not None:
+        where.append(QueryLog.id <= upto)
+    return where
+
+
+def proposal_data(session: Session, agency_id: int, now: datetime) -> dict[str, Any]:
+    """The list the duty starts with (PREPARED_DATA of timers.duties)."""
+    before = _years_before(local_date(now), SETTINGS.retention_years["query_logs"])
+    count, upto = session.execute(select(func.count(QueryLog.id), func.max(QueryLog.id))
+                                  .where(*_query_logs(agency_id, before))).one()
+    applications = due_applications(session, agency_id, now)
+    return {"applications": applications, "application_count": len(applications), "query_log_count": count,
+            "query_logs_before": before.isoformat(), "query_logs_upto": upto,
+            "retention_years": dict(SETTINGS.retention_years), "proposed_on": local_date(now).isoformat()}
+
+
+def _erase(app: Application, now: datetime) -> None:
+    data = dict(app.data or {})
+    for name in personal_fields(app.form_key):
+        if data.get(name) not in (None, ""):
+            data[name] = TOMBSTONE
+    data["_destroyed"] = local_date(now).isoformat()
+    app.data = data
+    app.national_id_hash = None
+
+
+def _approval(session: Session, listing: Application) -> HistoryEntry | None:
+    return session.scalar(select(HistoryEntry).where(
+        HistoryEntry.application_id == listing.id, HistoryEntry.step == APPROVAL_STEP,
+        HistoryEntry.decision == "approve").order_by(HistoryEntry.id.desc()))
+
+
+def carry_out(session: Session, listing: Application, now: datetime) -> list[DestructionRecord]:
+    """Destroy what one approved list names; the caller commits."""
+    approval = _approval(session, listing)
+    if listing.state != ApplicationState.COMPLETED or approval is None:
+        return []  # not approved: nothing is destroyed
+    data = listing.data
+    held = set(session.scalars(held_ids()))
+    apps = [a for a in session.scalars(select(Application).where(Application.id.in_(data.get("applications") or [])))
+            if a.id not in held and not (a.data or {}).get("_destroyed")]
+    for app in apps:
+        _erase(app, now)
+    erased = sorted(a.id for a in apps)
+    if erased:
+        session.execute(update(NationalIdReveal).where(NationalIdReveal.application_id.in_(erased))
+                        .values(subject_name=TOMBSTONE))
+    logs: list[int] = []
+    if data.get("query_logs_upto") is not None:
+        where = _query_logs(listing.agency_id, datetime.fromisoformat(data["query_logs_before"]),
+                            data["query_logs_upto"])
+        logs = list(session.scalars(select(QueryLog.id).where(*where).order_by(QueryLog.id)))
+        if logs:
+            session.execute(update(QueryLog).where(QueryLog.id.in_(logs)).values(subject_id=TOMBSTONE, subject_hash=""),
+                            execution_options={"synchronize_session": False})
+    records = [DestructionRecord(list_id=listing.id, agency_id=listing.agency_id, record_type=kind, count=len(ids),
+                                 ids=ids, method=METHOD, approved_by_id=approval.actor_id,
+                                 approved_at=approval.created_at, carried_out_at=now)
+               for kind, ids in (("applications", erased), ("query_logs", logs))]
+    session.add_all(records)
+    audit.record(session, "records_destroyed", actor=None, subject_type="application", subject_id=listing.id,
+                 now=now, applications=erased, query_logs=len(logs), approved_by=approval.actor_id)
+    return records
+
+
+def carry_out_destructions(session: Session, now: datetime) -> list[int]:
+    """The daily job: carry out every approved list not yet carried out, one transaction each."""
+    done = select(DestructionRecord.list_id)
+    lists = session.scalars(select(Application).where(
+        Application.form_key == PROCESS, Application.state == ApplicationState.COMPLETED,
+        Application.id.not_in(done)).order_by(Application.id)).all()
+    carried = []
+    for listing in lists:
+        if carry_out(session, listing, now):
+            session.commit()
+            carried.append(listing.id)
+    return carried
+
+
+def destruction_records(session: Session, list_id: int) -> list[DestructionRecord]:
+    return list(session.scalars(select(DestructionRecord).where(DestructionRecord.list_id == list_id)
+                                .order_by(DestructionRecord.id)))

@@ -18,7 +18,7 @@ from ..notify import notify
 from ..runtime.candidates import may_hold
 from ..runtime.diagrams import load_diagram
 from ..runtime.sync import close_task, restore, single_writer, sync
-from .tasks import get_task_for, require_holder
+from .tasks import open_step_of
 
 SEND_BACK = "send_back"
 RECALL = "recall"
@@ -55,12 +55,7 @@ def send_back(session: Session, *, task_id: int, actor: Person, to_step: str, re
     The earlier step's holders get it again; after they decide, it flows on as the diagram says and so
     comes back through every step after it, this one included.
     """
-    task = get_task_for(session, task_id, actor)
-    if task.state != TaskState.OPEN:
-        raise Conflict("此案件已由他人處理或已結束")
-    require_holder(session, task, actor, now)
-    if task.claimed_by_id not in (None, actor.id):
-        raise Conflict("此案件已由他人認領")
+    task = open_step_of(session, task_id, actor, now)
     app = task.application
     if task.role == Role.APPLICANT:
         raise Forbidden("補正步驟不能退回前關")

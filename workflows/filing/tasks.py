@@ -132,15 +132,21 @@ def _setting_errors(session: Session, app: Application, task: HumanTask) -> dict
     return {"decision": "；".join(errors.values())} if errors else {}
 
 
-def complete_task(session: Session, *, task_id: int, actor: Person, decision: str, opinion: str = "",
-                  data: dict[str, Any] | None = None, now: datetime) -> Application:
-    """Decide one step: approve, reject or return; then run the chain on and commit once."""
+def open_step_of(session: Session, task_id: int, actor: Person, now: datetime) -> HumanTask:
+    """The actor's step to act on: still open (else 409), held by them (else 403), not claimed by another (409)."""
     task = get_task_for(session, task_id, actor)
     if task.state != TaskState.OPEN:
         raise Conflict("此案件已由他人處理或已結束")
     require_holder(session, task, actor, now)
     if task.claimed_by_id not in (None, actor.id):
         raise Conflict("此案件已由他人認領")
+    return task
+
+
+def complete_task(session: Session, *, task_id: int, actor: Person, decision: str, opinion: str = "",
+                  data: dict[str, Any] | None = None, now: datetime) -> Application:
+    """Decide one step: approve, reject or return; then run the chain on and commit once."""
+    task = open_step_of(session, task_id, actor, now)
     app = task.application
     if is_amend_step(task.role, task.form):
         if decision == "withdraw":

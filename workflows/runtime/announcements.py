@@ -36,10 +36,11 @@ def _lines(app: Application, task: HumanTask | None = None) -> list[str]:
 def announce_tasks(session: Session, app: Application, opened: list[tuple[HumanTask, list[Person]]],
                    data: dict[str, Any], now: datetime) -> None:
     """Tell the candidates of each step that just opened; an amend step tells the applicant what to correct."""
+    if any(people for _task, people in opened):
+        session.flush()  # once, for the new tasks' ids in their links
     for task, people in opened:
         if not people:
             continue
-        session.flush()  # the task's id, for its link
         link = f"/tasks/{task.id}"
         if task.role == Role.APPLICANT:
             body = [*_lines(app, task), f"應補正事項：{data.get('opinion') or '（未說明）'}",

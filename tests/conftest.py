@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import socket
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
@@ -211,3 +213,25 @@ def make_account(session: Session, person: Person, *, kind: AccountKind = Accoun
     session.add(account)
     session.flush()
     return account
+
+
+# A real SMTP server on a free loopback port, keeping every message it receives (the e-mail tests' sink).
+class Sink:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_sink():
+    with socket.socket() as probe:  # a free loopback port for the sink
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield sink, port
+    controller.stop()

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import email
 import re
-import socket
 from datetime import UTC, datetime
 from email.header import decode_header, make_header
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from tests.conftest import REGISTRATION
 from workflows import notify as notifications
@@ -26,25 +24,10 @@ SATURDAY_DIGEST = datetime(2026, 12, 5, 0, 30, tzinfo=UTC)
 NATIONAL_ID = re.compile(r"[A-Z][12]\d{8}")
 
 
-class Sink:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        self.messages.append(envelope)
-        return "250 OK"
-
-
 @pytest.fixture
-def smtp():
-    with socket.socket() as probe:  # a free loopback port for the sink
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield sink, notifications.smtp_mailer("127.0.0.1", port, "webir-bpm@demo.kcg.gov.tw")
-    controller.stop()
+def smtp(smtp_sink):
+    sink, port = smtp_sink
+    return sink, notifications.smtp_mailer("127.0.0.1", port, "webir-bpm@demo.kcg.gov.tw")
 
 
 def register(session, person, case: str, now: datetime):

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -265,27 +263,6 @@ def test_a_wake_that_raises_is_logged_and_the_other_timers_still_fire(session, p
 def logged_failures(caplog):
     """Error records that carry a traceback (logger.exception)."""
     return [r for r in caplog.records if r.levelname == "ERROR" and r.exc_info]
-
-
-class Sink:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        self.messages.append(envelope)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_sink():
-    with socket.socket() as probe:  # a free loopback port for the sink
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield sink, port
-    controller.stop()
 
 
 def test_the_reminder_arrives_by_e_mail_with_the_link_and_a_chinese_subject(session, person, clock, smtp_sink):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, and_, exists, or_, select
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, and_, exists, false, or_, select
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -38,12 +38,14 @@ class Role(enum.StrEnum):
     BUREAU_LIAISON = "bureau_liaison"
     AUDITOR = "auditor"
     IT_UNIT = "it_unit"  # 資訊單位: joins the auditor and 政風 in a joint audit (001 §12(2))
+    # 使用單位管理者 (Taipei 002 §3): compares a unit's registration book with the system's counts every month.
+    UNIT_MANAGER = "unit_manager"
     ADMIN = "admin"
 
 
 # Where a role is held, relative to an application: in the applicant's unit, in the applicant's agency, or
 # city-wide at the one agency of a kind (勞工局, 資訊處, 勞保局).
-UNIT_ROLES = frozenset({Role.UNIT_HEAD})
+UNIT_ROLES = frozenset({Role.UNIT_HEAD, Role.UNIT_MANAGER})
 AGENCY_ROLES = frozenset({Role.AGENCY_HEAD, Role.AGENCY_MANAGER, Role.AUDITOR})
 # Held in an agency and holding its steps, but seeing only the applications it has a step in: the IT unit.
 AGENCY_STEP_ROLES = AGENCY_ROLES | {Role.IT_UNIT}
@@ -71,6 +73,7 @@ ROLE_LABELS = {
     Role.BUREAU_LIAISON: "勞保局窗口",
     Role.AUDITOR: "查核人員",
     Role.IT_UNIT: "資訊單位人員",
+    Role.UNIT_MANAGER: "使用單位管理者",
     Role.ADMIN: "系統管理者",
 }
 
@@ -195,6 +198,9 @@ class Person(Base):
                                                  server_default=PersonStatus.ACTIVE.value)
     status_on: Mapped[date | None]
     is_admin: Mapped[bool] = mapped_column(default=False)
+    # Staff of an outsourced vendor (委外廠商): where the rules forbid them WebIR use (Taipei 002 §5(5)), an account
+    # filed for them is refused (workflows.settings.contractor_rule).
+    is_contractor: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Log-in lockout (資通安全責任等級分級辦法 附表十): failed attempts since the window opened, and until when
     # the account refuses every log-in.
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")

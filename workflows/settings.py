@@ -21,6 +21,9 @@ class Settings:
     office_hours_only: bool = False
     office_hours_start: str = "08:00"  # Taipei local time, HH:MM
     office_hours_end: str = "18:00"
+    # The clause that forbids WebIR use to outsourced vendors' staff (Taipei 002 §5(5)); None: no such rule, a
+    # person flagged as a contractor files like anyone else (Kaohsiung).
+    contractor_rule: str | None = None
     # A violation is corrected at once and its review report (檢討報告) reaches the authority within this many
     # calendar days of the case opening (003 §8: 十日 in 社會局; 000 §6(3) and 001 §12(4) say only 立即).
     violation_report_days: int = 10

@@ -56,6 +56,7 @@ def _person(row: reads.PersonRow) -> dict:
     return {"username": row.username, "name": row.name, "title": row.title, "email": row.email,
             "staff_number": row.staff_number, "agency": row.agency, "unit": row.unit_id, "unit_name": row.unit,
             "status": row.status, "status_on": _day(row.status_on), "active": row.active,
+            "is_contractor": row.is_contractor,
             "roles": [{"id": h.id, "role": h.role, "unit": h.unit, "valid_from": _day(h.valid_from),
                        "valid_to": _day(h.valid_until), "current": h.current} for h in row.roles],
             "delegates": [{"id": d.id, "delegate": d.delegate, "role": d.role, "valid_from": _day(d.valid_from),
@@ -128,7 +129,10 @@ def org_people():
 @token_required
 def org_create_person():
     body = json_body()
-    person = people.create_person(db.session, values={k: _text(body, k) for k in people.PERSON_FIELDS},
+    values = {k: _text(body, k) for k in people.PERSON_FIELDS}
+    if people.CONTRACTOR in body:
+        values[people.CONTRACTOR] = body[people.CONTRACTOR]
+    person = people.create_person(db.session, values=values,
                                   agency_code=_text(body, "agency") or "", unit_id=_id(body, "unit"),
                                   password=_text(body, "password"), actor=g.actor, now=clock.now())
     return _person_json(person.username), 201
@@ -144,8 +148,10 @@ def org_person(username: str):
 @token_required
 def org_update_person(username: str):
     body = json_body()
-    people.update_person(db.session, username, values={k: _text(body, k) for k in people.PERSON_FIELDS
-                                                       if k in body and k != "username"},
+    values = {k: _text(body, k) for k in people.PERSON_FIELDS if k in body and k != "username"}
+    if people.CONTRACTOR in body:
+        values[people.CONTRACTOR] = body[people.CONTRACTOR]
+    people.update_person(db.session, username, values=values,
                          unit_id=_id(body, "unit"), actor=g.actor, now=clock.now())
     return _person_json(username)
 

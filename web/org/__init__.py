@@ -139,6 +139,7 @@ def person(username: str):
 @back_to("org.person")
 def update_person(username: str):
     values = {k: request.form.get(k, "") for k in people.PERSON_FIELDS if k != "username"}
+    values[people.CONTRACTOR] = people.CONTRACTOR in request.form
     people.update_person(db.session, username, values=values, unit_id=_int("unit"), actor=current_user,
                          now=clock.now())
     flash(_("已更新人員資料"), "success")

@@ -29,6 +29,7 @@ from ..engine import SERIALIZER_VERSION, Run
 from ..errors import Conflict, Forbidden, IncidentOpened, Invalid, NotFound
 from ..forms import FORMS, SCHEDULER, FormSpec, clean_form, engine_values, keep_masked
 from ..runtime import incidents
+from .eligibility import contractor_refusal, office_hours_errors
 from ..runtime.diagrams import live_version, load_diagram
 from ..runtime.sync import close_task, is_amend_step, restore, single_writer, sync
 from ..settings import timer_data
@@ -48,7 +49,7 @@ def may_file(person: Person, form: FormSpec, on: date) -> bool:
 def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], actor: Person,
                     amending: int | None) -> dict[str, str]:
     """Rules that need the records: existing accounts and the agency's permitted items."""
-    errors: dict[str, str] = {}
+    errors: dict[str, str] = office_hours_errors(form.key, data)
     permitted = agency_items(session, actor.agency_id)
     if form.key == "querier_account":
         has_account = active_account(session, actor.id, AccountKind.QUERIER) is not None
@@ -106,6 +107,8 @@ def submit_application(session: Session, *, form_key: str, data: dict[str, Any],
     if not may_file(actor, form, local_date(now)):
         raise Forbidden(f"only a {form.filer_role} may file {form.title}")
     if refusal := suspension_refusal(actor.agency, local_date(now), form_key, data):
+        raise Forbidden(refusal)
+    if refusal := contractor_refusal(actor, form_key, data):
         raise Forbidden(refusal)
     clean = _validated(session, form, data, actor)
     version = live_version(session, form_key)

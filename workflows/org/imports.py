@@ -27,7 +27,7 @@ from .roles import parse_date, parse_role, role_problem
 from .sheets import Problem, Sheet, read_sheet
 
 ROLE_SEPARATORS = re.compile(r"[、,，;；/／\n]+")
-PERSON_COLUMNS = ("username", "name", "title", "email", "staff_number")
+PERSON_COLUMNS = ("username", "name", "title", "email", "staff_number", "is_contractor")
 
 
 @dataclass

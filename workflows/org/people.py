@@ -23,6 +23,10 @@ from .agencies import ADMIN_ONLY, get_agency
 STATUS_LABELS = {PersonStatus.ACTIVE: "在職", PersonStatus.LEFT: "離職", PersonStatus.RETIRED: "退休"}
 # What a person record may carry, as the pages, the API and the import name it.
 PERSON_FIELDS = ("username", "name", "title", "email", "staff_number")
+# A flag beside them: staff of an outsourced vendor (委外廠商), whom some rules refuse WebIR use (002 §5(5)).
+CONTRACTOR = "is_contractor"
+_YES = {"1", "true", "on", "yes", "y", "是"}
+_NO = {"", "0", "false", "off", "no", "n", "否"}
 LIMITS = {"username": 60, "name": 60, "title": 60, "email": 120, "staff_number": 40}
 USERNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")
 
@@ -51,6 +55,11 @@ def person_errors(session: Session, values: dict, person: Person | None = None,
         elif value and len(value) > LIMITS[field]:
             errors[field] = f"不可超過 {LIMITS[field]} 字"
         clean[field] = value
+    if CONTRACTOR in values:
+        flag = _flag(values[CONTRACTOR])
+        if flag is None:
+            errors[CONTRACTOR] = "請填「是」或「否」"
+        clean[CONTRACTOR] = bool(flag)
     if person is None:
         for field in ("username", "name"):
             if not clean.get(field):
@@ -66,6 +75,14 @@ def person_errors(session: Session, values: dict, person: Person | None = None,
             errors["email"] = str(exc)
     _taken(session, clean, person, errors, taken)
     return clean, errors
+
+
+def _flag(value) -> bool | None:
+    """A yes/no as a checkbox, JSON or a spreadsheet cell gives it; None when it is neither."""
+    if isinstance(value, bool) or value is None:
+        return bool(value)
+    text = str(value).strip().lower()
+    return True if text in _YES else False if text in _NO else None
 
 
 def _in_database(session: Session):
@@ -113,7 +130,7 @@ def create_person(session: Session, *, values: dict, agency_code: str, unit_id: 
 def _payload(person: Person) -> dict:
     return {"username": person.username, "name": person.name, "title": person.title, "email": person.email,
             "staff_number": person.staff_number, "agency": person.agency.code if person.agency else None,
-            "unit": person.unit_id}
+            "unit": person.unit_id, "is_contractor": person.is_contractor}
 
 
 def update_person(session: Session, username: str, *, values: dict, unit_id: int | None = None,

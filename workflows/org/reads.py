@@ -75,6 +75,7 @@ class PersonRow:
     active: bool
     roles: tuple[HoldingRow, ...]
     delegates: tuple[DelegationRow, ...] = ()
+    is_contractor: bool = False  # 委外廠商人員 (002 §5(5))
 
 
 def unit_tree(units: list[Unit]) -> tuple[UnitRow, ...]:
@@ -137,7 +138,8 @@ def _person_row(session: Session, p: Person, today: date, with_delegates: bool =
             select(Delegation).where(Delegation.principal_id == p.id).order_by(Delegation.id)))
     return PersonRow(p.username, p.name, p.title, p.email, p.staff_number, p.agency.code, p.agency.name, p.unit_id,
                      p.unit.name if p.unit else None, p.status.value, STATUS_LABELS[p.status], p.status_on, p.active,
-                     tuple(_holding(h, today) for h in sorted(p.roles, key=lambda h: h.id)), delegates)
+                     tuple(_holding(h, today) for h in sorted(p.roles, key=lambda h: h.id)), delegates,
+                     p.is_contractor)
 
 
 def list_people(session: Session, *, agency_code: str | None, today: date, actor: Person | None) -> list[PersonRow]:

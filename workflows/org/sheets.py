@@ -28,6 +28,7 @@ HEADERS = {
     "valid_until": ("迄日", "到期日", "valid_to", "valid_until", "to"),
     "status": ("狀態", "在職狀態", "status"),
     "status_on": ("離職日", "退休日", "狀態日期", "status_on"),
+    "is_contractor": ("委外人員", "委外廠商人員", "is_contractor", "contractor"),
 }
 _BY_HEADER = {text.lower(): name for name, texts in HEADERS.items() for text in texts}
 

@@ -1,0 +1,26 @@
+"""h-taipei: people flagged as outsourced vendors' staff (Taipei 002 §5(5))
+
+Revision ID: a4c8e2d9b317
+Revises: 7d2e9b4c1a60
+Create Date: 2026-11-30 08:30:00.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = 'a4c8e2d9b317'
+down_revision = '7d2e9b4c1a60'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('person', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('is_contractor', sa.Boolean(), server_default=sa.false(), nullable=False))
+
+
+def downgrade():
+    with op.batch_alter_table('person', schema=None) as batch_op:
+        batch_op.drop_column('is_contractor')

@@ -40,6 +40,9 @@ class Role(enum.StrEnum):
     IT_UNIT = "it_unit"  # 資訊單位: joins the auditor and 政風 in a joint audit (001 §12(2))
     # 使用單位管理者 (Taipei 002 §3): compares a unit's registration book with the system's counts every month.
     UNIT_MANAGER = "unit_manager"
+    # The head of the agency that commissioned the applicant's agency (委託機關, Taipei 002 §4, §5(2)): held by
+    # nobody as such; the commissioning agency's agency_head (or delegate) holds the step.
+    COMMISSIONING_HEAD = "commissioning_head"
     ADMIN = "admin"
 
 
@@ -49,6 +52,8 @@ UNIT_ROLES = frozenset({Role.UNIT_HEAD, Role.UNIT_MANAGER})
 AGENCY_ROLES = frozenset({Role.AGENCY_HEAD, Role.AGENCY_MANAGER, Role.AUDITOR})
 # Held in an agency and holding its steps, but seeing only the applications it has a step in: the IT unit.
 AGENCY_STEP_ROLES = AGENCY_ROLES | {Role.IT_UNIT}
+# Held in the agency that commissioned the application's agency (its 委託機關), as the role named here.
+COMMISSIONING_ROLES = {Role.COMMISSIONING_HEAD: Role.AGENCY_HEAD}
 CITY_ROLES = {
     Role.AUTHORITY_CLERK: AgencyKind.AUTHORITY, Role.AUTHORITY_SECTION_HEAD: AgencyKind.AUTHORITY,
     Role.AUTHORITY_DIRECTOR: AgencyKind.AUTHORITY, Role.CENTRAL_CLERK: AgencyKind.CENTRAL,
@@ -74,6 +79,7 @@ ROLE_LABELS = {
     Role.AUDITOR: "查核人員",
     Role.IT_UNIT: "資訊單位人員",
     Role.UNIT_MANAGER: "使用單位管理者",
+    Role.COMMISSIONING_HEAD: "委託機關首長（或授權人員）",
     Role.ADMIN: "系統管理者",
 }
 
@@ -125,8 +131,12 @@ class Agency(Base):
     purposes: Mapped[str | None] = mapped_column(String(2000))
     suspended_on: Mapped[date | None]
     suspension_reason: Mapped[str | None] = mapped_column(String(2000))
+    # The agency this one works for on its behalf (委託機關; Taipei 002 §4: a district office for 社會局), which
+    # consents before it applies for WebIR use (002 §5(2)) and reviews and audits its use.
+    commissioned_by_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
 
     units: Mapped[list[Unit]] = relationship(back_populates="agency", order_by="Unit.id")
+    commissioned_by: Mapped[Agency | None] = relationship(remote_side=[id])
     kind_rows: Mapped[list[AgencyKindRow]] = relationship(cascade="all, delete-orphan", lazy="selectin",
                                                           order_by=AgencyKindRow.kind)
 

@@ -1,4 +1,4 @@
-"""h-taipei: people flagged as outsourced vendors' staff (Taipei 002 §5(5))
+"""h-taipei: people flagged as outsourced vendors' staff (002 §5(5)); an agency's commissioning agency (002 §4)
 
 Revision ID: a4c8e2d9b317
 Revises: 7d2e9b4c1a60
@@ -19,8 +19,15 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('person', schema=None) as batch_op:
         batch_op.add_column(sa.Column('is_contractor', sa.Boolean(), server_default=sa.false(), nullable=False))
+    with op.batch_alter_table('agency', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('commissioned_by_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_agency_commissioned_by_id_agency'), 'agency',
+                                    ['commissioned_by_id'], ['id'])
 
 
 def downgrade():
+    with op.batch_alter_table('agency', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_agency_commissioned_by_id_agency'), type_='foreignkey')
+        batch_op.drop_column('commissioned_by_id')
     with op.batch_alter_table('person', schema=None) as batch_op:
         batch_op.drop_column('is_contractor')

@@ -7,13 +7,32 @@ from datetime import date
 from sqlalchemy import case, or_, select, true
 from sqlalchemy.orm import Session
 
-from models import AGENCY_STEP_ROLES, CITY_ROLES, UNIT_ROLES, Agency, Application, Delegation, Person, Role, RoleHolding
+from models import (
+    AGENCY_STEP_ROLES,
+    CITY_ROLES,
+    COMMISSIONING_ROLES,
+    UNIT_ROLES,
+    Agency,
+    Application,
+    Delegation,
+    Person,
+    Role,
+    RoleHolding,
+)
 from models.personal import Substitution
+
+
+def _held_as(role: str) -> str:
+    """The role people actually hold for a lane's role: a commissioning agency's head holds agency_head."""
+    return COMMISSIONING_ROLES.get(role, role)  # type: ignore[call-overload]
 
 
 def _holder_ids(role: str, application: Application, on: date):
     """SELECT of the ids holding ``role`` for this application's unit, agency or city; None for no scope."""
-    query = select(RoleHolding.person_id).where(RoleHolding.role == role, RoleHolding.valid_on(on))
+    query = select(RoleHolding.person_id).where(RoleHolding.role == _held_as(role), RoleHolding.valid_on(on))
+    if role in COMMISSIONING_ROLES:
+        commissioning = application.agency.commissioned_by_id
+        return None if commissioning is None else query.where(RoleHolding.agency_id == commissioning)
     if role in UNIT_ROLES:
         return query.where(RoleHolding.unit_id == application.unit_id)
     if role in AGENCY_STEP_ROLES:
@@ -37,7 +56,7 @@ def delegates_of(session: Session, principals: list[Person], role: str, on: date
     if not principals:
         return []
     query = select(Person).join(Delegation, Delegation.delegate_id == Person.id).where(
-        Delegation.principal_id.in_([p.id for p in principals]), Delegation.role == role,
+        Delegation.principal_id.in_([p.id for p in principals]), Delegation.role == _held_as(role),
         Person.active.is_(True), Delegation.valid_on(on))
     return list(session.scalars(query.order_by(Person.id)).unique())
 
@@ -53,7 +72,7 @@ def _candidates(role: str | None, application: Application, on: date):
     if holders is None:
         return None
     delegates = select(Delegation.delegate_id).where(
-        Delegation.principal_id.in_(holders), Delegation.role == role, Delegation.valid_on(on))
+        Delegation.principal_id.in_(holders), Delegation.role == _held_as(role), Delegation.valid_on(on))
     # One query for a step's people: the holders first, then their delegates (授權人員) and leave substitutes.
     is_delegate = case((Person.id.in_(holders), 0), else_=1)
     return select(Person).where(

@@ -29,10 +29,10 @@ from ..engine import SERIALIZER_VERSION, Run
 from ..errors import Conflict, Forbidden, IncidentOpened, Invalid, NotFound
 from ..forms import FORMS, SCHEDULER, FormSpec, clean_form, engine_values, keep_masked
 from ..runtime import incidents
-from .eligibility import contractor_refusal, office_hours_errors
 from ..runtime.diagrams import live_version, load_diagram
 from ..runtime.sync import close_task, is_amend_step, restore, single_writer, sync
 from ..settings import timer_data
+from .eligibility import contractor_refusal, office_hours_errors, proxy_errors, with_commissioning_agency
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,8 @@ def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], acto
         errors.update(suspension_errors(session, actor, data))
     elif form.key == "role_transfer":
         errors.update(transfer_errors(session, data, actor, amending))
+    elif form.key == "proxy_authorisation":
+        errors.update(proxy_errors(session, actor, data))
     elif form.key == "query_registration":
         account = active_account(session, actor.id, AccountKind.QUERIER)
         if account is None:
@@ -90,7 +92,7 @@ def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], acto
 
 def _validated(session: Session, form: FormSpec, data: dict[str, Any], actor: Person,
                amending: int | None = None) -> dict[str, Any]:
-    clean, errors = clean_form(form, data)
+    clean, errors = clean_form(form, with_commissioning_agency({f.name for f in form.fields}, data, actor))
     if not errors:
         errors = _context_errors(session, form, clean, actor, amending)
     if errors:

@@ -10,8 +10,12 @@ import re
 from datetime import date
 from typing import Any
 
-from models import Person
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from models import AccountKind, Person
+
+from ..accounts.records import active_account
 from ..calendar import is_working_day
 from ..settings import SETTINGS
 
@@ -20,6 +24,7 @@ OFFICE_HOURS_CLAUSE = "002 第六點第三款"
 ACCOUNT_FORMS = frozenset({"querier_account", "manager_account"})
 # Forms that record a query to run: its day (and time, where the form asks it) must be office hours (002 §6(3)).
 QUERY_FORMS = frozenset({"query_registration", "proxy_authorisation"})
+COMMISSIONING_FIELD = "commissioning_agency"
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
 
@@ -46,3 +51,33 @@ def office_hours_errors(form_key: str, data: dict[str, Any]) -> dict[str, str]:
         errors["query_time"] = (f"依{OFFICE_HOURS_CLAUSE}，不得於非辦公時間查詢：辦公時間為 "
                                 f"{SETTINGS.office_hours_start} 至 {SETTINGS.office_hours_end}")
     return errors
+
+
+def with_commissioning_agency(field_names: set[str], data: dict[str, Any], person: Person) -> dict[str, Any]:
+    """The form's commissioning agency as the records have it, never as typed (002 §5(2)).
+
+    A form that asks it (``commissioning_agency``) routes a commissioned agency's filing through its commissioning
+    agency's consent; the filer cannot skip the step by leaving it blank, nor invent one.
+    """
+    if COMMISSIONING_FIELD not in field_names:
+        return data
+    commissioning = person.agency.commissioned_by
+    return {**data, COMMISSIONING_FIELD: commissioning.code if commissioning else None}
+
+
+def proxy_errors(session: Session, person: Person, data: dict[str, Any]) -> dict[str, str]:
+    """002 §6(2): the authoriser is another querier of the agency, and both accounts hold the item queried."""
+    item = data.get("item")
+    own = active_account(session, person.id, AccountKind.QUERIER)
+    if own is None:
+        return {"item": "您沒有有效的使用者帳號，不得代為查詢"}
+    if item not in own.item_codes:
+        return {"item": "您的帳號未獲准查詢此項目"}
+    authoriser = session.scalar(select(Person).where(Person.username == (data.get("authoriser") or "").lower(),
+                                                     Person.agency_id == person.agency_id, Person.active.is_(True)))
+    if authoriser is None or authoriser.id == person.id:
+        return {"authoriser": "授權人須為本機關之其他在職使用者"}
+    theirs = active_account(session, authoriser.id, AccountKind.QUERIER)
+    if theirs is None or item not in theirs.item_codes:
+        return {"authoriser": "代查須在授權人核定之查詢業務範圍項目內（002 第六點第二款）"}
+    return {}

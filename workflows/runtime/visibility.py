@@ -38,6 +38,9 @@ def visible_to(session: Session, person: Person, on: date):
             conditions.append(Application.unit_id == h.unit_id)
         elif h.role in AGENCY_ROLES:
             conditions.append(Application.agency_id == h.agency_id)
+            # A commissioning agency reviews and audits what its commissioned agencies do for it (002 §4).
+            conditions.append(Application.agency_id.in_(select(Agency.id).where(
+                Agency.commissioned_by_id == h.agency_id)))
         elif h.role in CITY_WIDE_VIEWERS:
             city = select(Agency.id).where(Agency.city == h.agency.city)
             conditions.append(Application.agency_id.in_(city))
@@ -55,7 +58,8 @@ def audited_agencies(session: Session, person: Person, on: date):
     agencies, cities = _audit_scope(session, person, on)
     if not agencies and not cities:
         raise Forbidden("只有系統管理者、查核人員及權責、總管理機關人員可以查閱稽核紀錄")
-    return select(Agency.id).where(or_(Agency.id.in_(agencies), Agency.city.in_(cities)))
+    return select(Agency.id).where(or_(Agency.id.in_(agencies), Agency.commissioned_by_id.in_(agencies),
+                                       Agency.city.in_(cities)))
 
 
 def reads_audit_trail(session: Session, person: Person, on: date) -> bool:
@@ -103,4 +107,5 @@ def agency_scope(session: Session, person: Person, on: date):
             cities.add(h.agency.city)
     if not agencies and not cities:
         raise Forbidden("只有機關首長、機關管理者、查核人員及權責、總管理機關人員可以查閱查詢紀錄")
-    return select(Agency.id).where(or_(Agency.id.in_(agencies), Agency.city.in_(cities)))
+    return select(Agency.id).where(or_(Agency.id.in_(agencies), Agency.commissioned_by_id.in_(agencies),
+                                       Agency.city.in_(cities)))

@@ -18,10 +18,21 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import AccountKind, AccountStatus, Agency, AgencyKind, Application, Person, ScheduleRun, WebirAccount
+from models import (
+    AccountKind,
+    AccountStatus,
+    Agency,
+    AgencyKind,
+    Application,
+    Person,
+    Role,
+    RoleHolding,
+    ScheduleRun,
+    WebirAccount,
+)
 
 from .. import audit
-from ..calendar import TAIPEI
+from ..calendar import TAIPEI, local_date
 from ..engine import SERIALIZER_VERSION, Run
 from ..oversight.reads import usage_data
 from ..oversight.sampling import duty_data, quarter_data
@@ -175,6 +186,15 @@ def querier_accounts(session: Session) -> list[Target]:
         WebirAccount.kind == AccountKind.QUERIER, WebirAccount.status == AccountStatus.ACTIVE)
         .order_by(WebirAccount.person_id)).all()
     return [Target(agency_id, person_id) for agency_id, person_id in rows]
+
+
+def unit_managers(session: Session) -> list[Target]:
+    """Every unit with a unit manager (使用單位管理者) today: its monthly comparison (Taipei 002 §3, §8(1)2)."""
+    today = local_date(datetime.now(TAIPEI))
+    rows = session.execute(select(RoleHolding.agency_id, RoleHolding.unit_id).where(
+        RoleHolding.role == Role.UNIT_MANAGER, RoleHolding.unit_id.is_not(None), RoleHolding.valid_on(today))
+        .distinct().order_by(RoleHolding.agency_id, RoleHolding.unit_id)).all()
+    return [Target(agency_id, unit_id=unit_id) for agency_id, unit_id in rows]
 
 
 # Kaohsiung's duties (shared/domain.md "Recurring duties"); a deployment can override days and hours.

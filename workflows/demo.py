@@ -96,6 +96,9 @@ def load_demo(session: Session, *, now: datetime, bpmn_dir: Path, include_histor
         if a.admission:
             agency = agencies[a.code]
             agency.admitted_on, (agency.legal_bases, agency.purposes) = today, a.admission
+    for a in demo.agencies:
+        if a.commissioned_by:
+            agencies[a.code].commissioned_by = agencies[a.commissioned_by]
     session.add_all(agencies.values())
     units: dict[tuple[str, str], Unit] = {}
     password_hash = generate_password_hash(DEMO_PASSWORD)
@@ -109,7 +112,7 @@ def load_demo(session: Session, *, now: datetime, bpmn_dir: Path, include_histor
         person = Person(username=p.username, name=p.name, title=p.title, agency=agencies[p.agency], unit=unit,
                         email=f"{p.username}@{demo.email_domain}", phone=f"{demo.phone_prefix}{n:02d}",
                         national_id=valid_national_id(demo.id_letter, f"{1 + n % 2}{n:07d}"),
-                        password_hash=password_hash, is_admin=Role.ADMIN in roles)
+                        password_hash=password_hash, is_admin=Role.ADMIN in roles, is_contractor=p.contractor)
         person.roles = [RoleHolding(role=r, agency=agencies[p.agency], unit=unit) for r in roles]
         people[p.username] = person
     session.add_all(people.values())

@@ -41,7 +41,7 @@ COMMON = "common.yaml"
 # (workflows/timers/duties.py TARGETS), by name: the packs name them, the code carries them out.
 EFFECT_NAMES = frozenset({"querier_account", "manager_account", "query_items_change", "account_review",
                           "items_review", "agency_admission", "agency_suspension", "role_transfer"})
-TARGET_NAMES = frozenset({"requesting_agencies", "querier_accounts"})
+TARGET_NAMES = frozenset({"requesting_agencies", "querier_accounts", "unit_managers"})
 RHYTHMS = ("month", "quarter", "half_year", "year")
 MONTHS = {"month": tuple(range(1, 13)), "quarter": (1, 4, 7, 10), "half_year": (1, 7), "year": None}
 ITEM_CHOICES = "query_items"  # a field's choices: the 20 WebIR items
@@ -56,7 +56,8 @@ _DEFAULT_SETTINGS = {"retention_years": dict(SETTINGS.retention_years),
                      "office_hours_only": SETTINGS.office_hours_only,
                      "office_hours": (SETTINGS.office_hours_start, SETTINGS.office_hours_end),
                      "password_change_months": SETTINGS.password_change_months,
-                     "violation_report_days": SETTINGS.violation_report_days}
+                     "violation_report_days": SETTINGS.violation_report_days,
+                     "contractor_rule": SETTINGS.contractor_rule}
 
 _KEY = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -71,7 +72,7 @@ _DUTY_KEYS = {"process", "title", "source", "every", "day", "month", "hour", "du
 _DEMO_KEYS = {"email_domain", "phone_prefix", "id_letter", "agencies", "people", "delegations", "querier_accounts",
               "manager_accounts", "legal_bases"}
 _AGENCY_KEYS = {"code", "name", "kinds", "items", "admission", "commissioned_by", "single_manager_rule", "oid"}
-_PERSON_KEYS = {"username", "name", "title", "agency", "unit", "roles"}
+_PERSON_KEYS = {"username", "name", "title", "agency", "unit", "roles", "contractor"}
 
 
 class _Loader(yaml.SafeLoader):
@@ -131,6 +132,7 @@ class DemoPerson:
     agency: str
     unit: str
     roles: tuple[str, ...] = ()
+    contractor: bool = False  # staff of an outsourced vendor (委外廠商, 002 §5(5))
 
 
 @dataclass(frozen=True)
@@ -315,6 +317,9 @@ def _settings(value: Any, problems: list[str]) -> dict[str, Any]:
     months = out["password_change_months"]
     if months is not None and not _whole(months, 1, 120):
         problems.append(f"settings.password_change_months: a whole number from 1 to 120 or null, got {months!r}")
+    rule = out["contractor_rule"]
+    if rule is not None and (not isinstance(rule, str) or not rule.strip()):
+        problems.append(f"settings.contractor_rule: the clause that forbids contractors WebIR use, or null, got {rule!r}")
     if not _whole(out["violation_report_days"], 1, 365):
         problems.append(f"settings.violation_report_days: a whole number from 1 to 365, "
                         f"got {out['violation_report_days']!r}")
@@ -526,7 +531,8 @@ def _demo(raw: Mapping, problems: list[str]) -> Demo:
         _unknown_keys(p, _PERSON_KEYS, where, problems)
         people.append(DemoPerson(str(p["username"]), str(p.get("name") or p["username"]), str(p.get("title") or ""),
                                  str(p.get("agency") or ""), str(p.get("unit") or ""),
-                                 _strings(p.get("roles"), f"{where}.roles", problems)))
+                                 _strings(p.get("roles"), f"{where}.roles", problems),
+                                 p.get("contractor") is True))
     delegations = []
     for i, d in enumerate(raw.get("delegations") or ()):
         if not isinstance(d, Mapping) or not {"principal", "delegate", "role"} <= set(d):
@@ -730,6 +736,7 @@ def activate(key: str = DEFAULT, root: Path | None = None, *, pack: Pack | None 
     SETTINGS.office_hours_start, SETTINGS.office_hours_end = s["office_hours"]
     SETTINGS.password_change_months = s["password_change_months"]
     SETTINGS.violation_report_days = s["violation_report_days"]
+    SETTINGS.contractor_rule = s["contractor_rule"]
     _active = pack
     for observer in _observers:
         observer(pack)

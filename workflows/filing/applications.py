@@ -32,7 +32,14 @@ from ..runtime import incidents
 from ..runtime.diagrams import live_version, load_diagram
 from ..runtime.sync import close_task, is_amend_step, restore, single_writer, sync
 from ..settings import timer_data
-from .eligibility import contractor_refusal, office_hours_errors, proxy_errors, with_commissioning_agency
+from .eligibility import (
+    central_audit_errors,
+    central_audit_refusal,
+    contractor_refusal,
+    office_hours_errors,
+    proxy_errors,
+    with_commissioning_agency,
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +86,8 @@ def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], acto
         errors.update(suspension_errors(session, actor, data))
     elif form.key == "role_transfer":
         errors.update(transfer_errors(session, data, actor, amending))
+    elif form.key == "central_audit":
+        errors.update(central_audit_errors(session, actor, data))
     elif form.key == "proxy_authorisation":
         errors.update(proxy_errors(session, actor, data))
     elif form.key == "query_registration":
@@ -110,7 +119,7 @@ def submit_application(session: Session, *, form_key: str, data: dict[str, Any],
         raise Forbidden(f"only a {form.filer_role} may file {form.title}")
     if refusal := suspension_refusal(actor.agency, local_date(now), form_key, data):
         raise Forbidden(refusal)
-    if refusal := contractor_refusal(actor, form_key, data):
+    if refusal := contractor_refusal(actor, form_key, data) or central_audit_refusal(actor, form_key):
         raise Forbidden(refusal)
     clean = _validated(session, form, data, actor)
     version = live_version(session, form_key)

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import AccountKind, Person
+from models import AccountKind, Agency, AgencyKind, Person
 
 from ..accounts.records import active_account
 from ..calendar import is_working_day
@@ -25,6 +25,7 @@ ACCOUNT_FORMS = frozenset({"querier_account", "manager_account"})
 # Forms that record a query to run: its day (and time, where the form asks it) must be office hours (002 §6(3)).
 QUERY_FORMS = frozenset({"query_registration", "proxy_authorisation"})
 COMMISSIONING_FIELD = "commissioning_agency"
+CENTRAL_AUDIT = "central_audit"
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
 
@@ -34,6 +35,22 @@ def contractor_refusal(person: Person, form_key: str, data: dict[str, Any]) -> s
     if not rule or not person.is_contractor or form_key not in ACCOUNT_FORMS or data.get("request_type") == "delete":
         return None
     return f"依{rule}，基於個人資料保護，不得授權委外廠商人員使用勞保 WebIR 系統"
+
+
+def central_audit_refusal(person: Person, form_key: str) -> str | None:
+    """002 §2 ¶2, §8(2): irregular audits of the agencies are the central manager's audit team's (總稽核小組)."""
+    if form_key != CENTRAL_AUDIT or person.agency.has_kind(AgencyKind.CENTRAL):
+        return None
+    return "不定期稽核由總管理機關之總稽核小組提出（002 第二點第二項、第八點第二款）"
+
+
+def central_audit_errors(session: Session, person: Person, data: dict[str, Any]) -> dict[str, str]:
+    """The audited agency is a using agency of the auditor's own city."""
+    audited = session.scalar(select(Agency).where(Agency.code == data.get("audited_agency"),
+                                                  Agency.city == person.agency.city))
+    if audited is None or not audited.has_kind(AgencyKind.REQUESTING):
+        return {"audited_agency": "受稽核機關須為本市之使用機關（機關代碼）"}
+    return {}
 
 
 def office_hours_errors(form_key: str, data: dict[str, Any]) -> dict[str, str]:

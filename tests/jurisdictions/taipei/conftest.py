@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy.orm import Session
 
-from models import Base
+from models import Base, Person
 from tests.conftest import DATA_KEY, NOW, ROOT, ApiClient
 from tests.databases import demo_copies
 from web import create_app, datakey
@@ -94,3 +95,19 @@ def api(taipei_app):
 @pytest.fixture
 def client(taipei_app):
     return taipei_app.test_client()
+
+
+@pytest.fixture
+def session(taipei_app):
+    """A plain session on the Taipei database, for calling the service layer directly and reading rows."""
+    with taipei_app.app_context():
+        engine = db.engine
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def person(session):
+    def get(username: str) -> Person:
+        return session.scalar(select(Person).where(Person.username == username))
+    return get

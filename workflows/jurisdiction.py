@@ -75,7 +75,7 @@ _AGENCY_KEYS = {"code", "name", "kinds", "items", "admission", "commissioned_by"
 _PERSON_KEYS = {"username", "name", "title", "agency", "unit", "roles", "contractor"}
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser when PyYAML has it
     """yaml.safe_load as YAML 1.2 reads booleans: only true and false, so `off:` and `no:` stay words."""
 
 

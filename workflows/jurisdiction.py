@@ -319,7 +319,8 @@ def _settings(value: Any, problems: list[str]) -> dict[str, Any]:
         problems.append(f"settings.password_change_months: a whole number from 1 to 120 or null, got {months!r}")
     rule = out["contractor_rule"]
     if rule is not None and (not isinstance(rule, str) or not rule.strip()):
-        problems.append(f"settings.contractor_rule: the clause that forbids contractors WebIR use, or null, got {rule!r}")
+        problems.append(f"settings.contractor_rule: the clause that forbids contractors WebIR use, or null, "
+                        f"got {rule!r}")
     if not _whole(out["violation_report_days"], 1, 365):
         problems.append(f"settings.violation_report_days: a whole number from 1 to 365, "
                         f"got {out['violation_report_days']!r}")

@@ -40,6 +40,8 @@ def schedule_rows(now):
     for s in schedules(current_app):
         run = last.get(s.name)
         rows.append({"name": s.name, "title": s.title, "process": s.process, "source": s.source, "every": s.every,
+                     "day": s.day, "month": s.month if s.every == "year" else None, "hour": s.hour,
+                     "due_day": s.due_day,
                      "next_run_at": CronTrigger(timezone=TAIPEI, **s.cron()).get_next_fire_time(None, now),
                      "last_run_at": run.started_at if run else None, "last_period": run.period if run else None,
                      "last_result": run.result if run else None, "last_detail": run.detail if run else None})

@@ -146,6 +146,13 @@ SCHEMAS = {
         "oldest_application": {"type": "integer"}}},
     "Schedule": {"type": "object", "properties": {
         "name": {"type": "string"}, "title": {"type": "string"}, "process": {"type": "string"},
+        "source": {"type": "string", "description": "the clause of the rule book that asks for it"},
+        "every": {"enum": ["month", "quarter", "half_year", "year"]},
+        "day": {"type": "integer", "description": "the day of the period's first month it starts on"},
+        "month": {"type": ["integer", "null"], "description": "the month a yearly duty starts in"},
+        "hour": {"type": "integer"},
+        "due_day": {"type": ["integer", "null"],
+                    "description": "its steps are due by this day of the start month (e.g. 31: by the end of March)"},
         "next_run_at": NULL_TIME, "last_run_at": NULL_TIME, "last_result": {"type": ["string", "null"]}}},
     "Timer": {"type": "object", "properties": {
         "application": {"type": "integer"}, "form": {"type": "string"}, "step": {"type": "string"},

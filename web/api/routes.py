@@ -306,7 +306,8 @@ def dashboard_steps():
 @token_required
 def schedules():
     require_admin(g.actor)
-    return jsonify([{**{k: r[k] for k in ("name", "process", "last_result")},
+    return jsonify([{**{k: r[k] for k in ("name", "process", "last_result", "source", "every", "day", "month", "hour",
+                                          "due_day")},
                      "title": r["title"],
                      "next_run_at": r["next_run_at"].isoformat() if r["next_run_at"] else None,
                      "last_run_at": r["last_run_at"].isoformat() if r["last_run_at"] else None}

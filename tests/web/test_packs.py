@@ -109,3 +109,19 @@ def test_flask_pack_check_lists_every_problem(app, tmp_path):
     assert result.exit_code == 1
     for expected in EXPECTED:
         assert f"broken: {expected}" in result.output
+
+
+def test_the_schedules_page_shows_a_half_yearly_duty_of_the_pack(client, tmp_path):
+    folder = copy_pack(tmp_path, "harbour")
+    pack = read(folder, "pack.yaml")
+    pack["key"] = "harbour"
+    pack["duties"]["usage_check"].update(every="half_year", day=1, due_day=10)
+    write(folder, "pack.yaml", pack)
+    jurisdiction.activate("harbour", tmp_path)
+    try:
+        assert client.post("/login", data={"username": "admin", "password": "demo"}).status_code == 302
+        page = client.get("/admin/schedules").text
+        row = page[page.index('data-schedule="usage_check"'):]
+        assert "<td>每半年</td>" in row[:row.index("</tr>")]
+    finally:
+        jurisdiction.activate("kaohsiung")

@@ -159,3 +159,14 @@ def test_an_overlay_replaces_entries_by_key_and_is_checked_like_the_pack():
     assert pack.forms["role_transfer"].fields == base.forms["role_transfer"].fields  # merged, not replaced whole
     assert jurisdiction.with_overlay(base, {"duties": {"x": {"every": "week", "day": 1}}})[1] == [
         "duties.x: every 'week' is not a rhythm; the rhythms are month, quarter, half_year, year"]
+
+
+def test_the_earlier_rules_under_history_are_checked_too(tmp_path):
+    folder = copy_pack(tmp_path, "old")
+    pack = read(folder, "pack.yaml")
+    pack["key"] = "old"
+    write(folder, "pack.yaml", pack)
+    old = folder / "history" / "2017" / "querier_account.bpmn"
+    old.write_text(old.read_text("utf-8").replace('name="unit_head"', 'name="section_chief"'), "utf-8")
+    assert jurisdiction.check_pack("old", tmp_path) == [
+        "history/2017/querier_account.bpmn: lane 'section_chief' names a role the pack does not list"]

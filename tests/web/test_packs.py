@@ -125,3 +125,17 @@ def test_the_schedules_page_shows_a_half_yearly_duty_of_the_pack(client, tmp_pat
         assert "<td>每半年</td>" in row[:row.index("</tr>")]
     finally:
         jurisdiction.activate("kaohsiung")
+
+
+def test_the_api_names_a_fields_clause_and_its_attestations(api, tmp_path):
+    fields = {f["name"]: f for f in api.as_("applicant").get("/api/v1/forms/querier_account").get_json()["fields"]}
+    assert fields["has_egov_account"]["attestation"] is True and fields["read_pdpa"]["attestation"] is True
+    assert "attestation" not in fields["name"] and "source" not in fields["name"]
+    folder = copy_pack(tmp_path, "harbour")
+    pack = read(folder, "pack.yaml")
+    pack["key"] = "harbour"
+    pack["forms"]["querier_account"]["fields"][1] = {"use": "name", "source": "004 附表二"}
+    write(folder, "pack.yaml", pack)
+    with jurisdiction.activated("harbour", tmp_path):
+        fields = api.as_("applicant").get("/api/v1/forms/querier_account").get_json()["fields"]
+    assert fields[1] == {"name": "name", "label": "姓名", "type": "string", "required": True, "source": "004 附表二"}

@@ -139,3 +139,10 @@ def test_the_api_names_a_fields_clause_and_its_attestations(api, tmp_path):
     with jurisdiction.activated("harbour", tmp_path):
         fields = api.as_("applicant").get("/api/v1/forms/querier_account").get_json()["fields"]
     assert fields[1] == {"name": "name", "label": "姓名", "type": "string", "required": True, "source": "004 附表二"}
+
+
+def test_every_page_names_the_city_whose_rules_it_serves(client):
+    footer = client.get("/login").text.split('<footer class="bottom">')[1]
+    assert "<p>高雄市 · 勞保 WebIR 申請簽核系統" in footer
+    client.get("/lang/en?next=/login")
+    assert "<p>Kaohsiung City · " in client.get("/login").text.split('<footer class="bottom">')[1]

@@ -204,6 +204,7 @@ SCHEMAS = {
         "agency": {"type": "string"}, "unit": {"type": ["integer", "null"]}, "unit_name": {"type": ["string", "null"]},
         "status": {"enum": ["active", "left", "retired"]}, "status_on": {"type": ["string", "null"], "format": "date"},
         "active": {"type": "boolean"},
+        "is_contractor": {"type": "boolean", "description": "staff of an outsourced vendor (委外廠商人員, 002 §5(5))"},
         "roles": {"type": "array", "items": _ref("RoleHolding")},
         "delegates": {"type": "array", "items": {"type": "object"}},
         "tasks_moved": {"type": "array", "items": {"type": "integer"}}}},
@@ -340,7 +341,10 @@ def org_paths(username: dict) -> dict:
         "type": "array", "items": text, "description": "keys or Chinese labels (總管理機關 …)"}}}
     person = {"type": "object", "properties": {
         "username": text, "name": text, "title": text, "email": text, "staff_number": text, "agency": text,
-        "unit": {"type": "integer"}, "password": text}}
+        "unit": {"type": "integer"}, "password": text,
+        "is_contractor": {"type": ["boolean", "string"],
+                          "description": "a vendor's staff: true / false (or 是 / 否); refused accounts where the "
+                                         "pack's contractor_rule says so"}}}
     unit = {"type": "object", "properties": {"name": text, "parent": {"type": ["integer", "null"]}}}
     errors = (401, 403, 404, 422)
     xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

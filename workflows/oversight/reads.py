@@ -8,7 +8,16 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm import Session
 
-from models import FLAG_NAMES, Agency, QueryLog, QueryLogFlagNote, flag_names
+from models import (
+    FLAG_NAMES,
+    Agency,
+    Application,
+    ApplicationState,
+    Person,
+    QueryLog,
+    QueryLogFlagNote,
+    flag_names,
+)
 
 from ..calendar import TAIPEI, local_date
 from ..errors import Forbidden, Invalid
@@ -137,3 +146,25 @@ def usage_data(session: Session, agency_id: int, now: datetime) -> dict:
     total, flagged = session.execute(rows).one()
     return {"usage_from": first.isoformat(), "usage_to": last.isoformat(), "logged_queries": total,
             "flagged_queries": flagged}
+
+
+def previous_month(now: datetime) -> tuple[date, date]:
+    """First and last day of the month before the one ``now`` falls in (Taipei)."""
+    start = local_date(now).replace(day=1)
+    last = start - timedelta(days=1)
+    return last.replace(day=1), last
+
+
+def comparison_data(session: Session, unit_id: int, now: datetime) -> dict:
+    """What a unit manager's monthly comparison starts with (Taipei 002 §3 ¶2, §8(1)2): last month's approved
+    registrations of the unit's people and the imported WebIR log rows of their accounts."""
+    first, last = previous_month(now)
+    since, until = _start(first), _start(last + timedelta(days=1))
+    members = select(Person.id).where(Person.unit_id == unit_id)
+    registered = session.scalar(select(func.count()).where(
+        Application.form_key == "query_registration", Application.state == ApplicationState.COMPLETED,
+        Application.applicant_id.in_(members), Application.created_at >= since, Application.created_at < until))
+    logged = session.scalar(select(func.count()).where(
+        QueryLog.person_id.in_(members), QueryLog.queried_at >= since, QueryLog.queried_at < until))
+    return {"compared_from": first.isoformat(), "compared_to": last.isoformat(), "registered_count": registered,
+            "system_count": logged}

@@ -35,7 +35,7 @@ from models import (
 from .. import audit, jurisdiction
 from ..calendar import TAIPEI, local_date
 from ..engine import SERIALIZER_VERSION, Run
-from ..oversight.reads import usage_data
+from ..oversight.reads import comparison_data, usage_data
 from ..oversight.sampling import duty_data, quarter_data
 from ..retention.destruction import proposal_data
 from ..runtime.diagrams import live_version, load_diagram
@@ -110,6 +110,9 @@ def start_duty(session: Session, *, process: str, target: Target, now: datetime,
     version = live_version(session, process)
     prepare = PREPARED_DATA.get(process)
     target = replace(target, data={**target.data, **prepare(session, target.agency_id, now)}) if prepare else target
+    prepare_unit = PREPARED_UNIT_DATA.get(process)
+    if prepare_unit and target.unit_id is not None:
+        target = replace(target, data={**target.data, **prepare_unit(session, target.unit_id, now)})
     data = {**target.data, **timer_data(), "schedule_run": run_id}
     run = Run.start(load_diagram(version), data)
     app = Application(form_key=process, definition_version=version, applicant_id=target.person_id,
@@ -130,6 +133,10 @@ def start_duty(session: Session, *, process: str, target: Target, now: datetime,
 PREPARED_DATA: dict[str, Callable[[Session, int, datetime], dict[str, Any]]] = {
     "monthly_sampling": duty_data, "usage_check": usage_data, "sampling_report": quarter_data,
     "destruction": proposal_data}
+# Duties held in a unit whose instance starts with that unit's figures: the unit manager's monthly comparison of
+# the registration book with the system's count (Taipei 002 §3 ¶2, §8(1)2).
+PREPARED_UNIT_DATA: dict[str, Callable[[Session, int, datetime], dict[str, Any]]] = {
+    "registration_comparison": comparison_data}
 
 
 def run_schedule(session: Session, schedule: Schedule, now: datetime, actor: Person | None = None

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime
 
 import pytest
 
 from tests.conftest import NOW
+from tests.jurisdictions.taipei.test_chains import REGISTRATION
+from tests.workflows.oversight.logfiles import csv_bytes
 from workflows.calendar import TAIPEI
+from workflows.demo import valid_national_id
+from workflows.oversight.imports import import_query_logs
 from workflows.timers import duties
 
 RHYTHMS = {  # name: (every, day, month, due_day)
@@ -57,14 +62,29 @@ def agency_of(api, app_id: int) -> str:
     return api.as_("admin").get(f"/api/v1/applications/{app_id}").get_json()["agency"]
 
 
-def test_each_unit_manager_compares_the_book_monthly_and_reports_to_the_agency_manager(api, session):
-    started = run(session, "registration_comparison", NOW)
+def test_each_unit_manager_compares_the_book_monthly_and_reports_to_the_agency_manager(api, session, person):
+    # November: one approved registration of 社會救助科's querier, and two logged queries of the account
+    filed = api.as_("applicant").post("/api/v1/applications", json={"form": "query_registration",
+                                                                    "data": REGISTRATION}).get_json()["id"]
+    decide(api, filed, "sw_unit_manager")
+    rows = [["applicant.egov", f"115/11/{day}", "10:00:00", "C0101", valid_national_id("F", f"2{day:07d}"),
+             f"c-{day}", "審查", "成功"] for day in (24, 25)]
+    import_query_logs(session, agency_code="TPE-SW", stream=io.BytesIO(csv_bytes(rows)), file_name="c.csv",
+                      actor=person("manager"), now=NOW, dry_run=False)
+
+    started = run(session, "registration_comparison", datetime(2026, 12, 5, 1, tzinfo=UTC))
+
     holders = sorted(tuple(step_of(api, a)["candidates"]) for a in started)
     assert holders == [("da_unit_manager",), ("sw_unit_manager",)]
     sw = next(a for a in started if step_of(api, a)["candidates"] == ["sw_unit_manager"])
-    decide(api, sw, "sw_unit_manager", {"period_from": "2026-10-01", "period_to": "2026-10-31",
-                                        "registered_count": 41, "system_count": 42, "consistent": False,
-                                        "explanation": "1 筆為代查，已附代查授權書"})
+    data = api.as_("admin").get(f"/api/v1/applications/{sw}").get_json()["data"]
+    assert (data["compared_from"], data["compared_to"]) == ("2026-11-01", "2026-11-30")
+    assert (data["registered_count"], data["system_count"]) == (1, 2)
+    task = step_of(api, sw)["id"]
+    unexplained = api.as_("sw_unit_manager").post(f"/api/v1/tasks/{task}/complete", json={
+        "decision": "approve", "opinion": "不符", "data": {"result": "differ"}})
+    assert unexplained.status_code == 422 and "explanation" in unexplained.get_json()["errors"]
+    decide(api, sw, "sw_unit_manager", {"result": "differ", "explanation": "1 筆為同案重查，使用者已說明"})
     decide(api, sw, "manager")
     assert step_of(api, sw) == {}
     assert api.as_("admin").get(f"/api/v1/applications/{sw}").get_json()["state"] == "completed"

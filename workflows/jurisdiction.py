@@ -63,7 +63,8 @@ _DEFAULT_SETTINGS = {"retention_years": dict(SETTINGS.retention_years),
                      "office_hours": (SETTINGS.office_hours_start, SETTINGS.office_hours_end),
                      "password_change_months": SETTINGS.password_change_months,
                      "violation_report_days": SETTINGS.violation_report_days,
-                     "contractor_rule": SETTINGS.contractor_rule}
+                     "contractor_rule": SETTINGS.contractor_rule,
+                     "account_forms_from_cancellation": SETTINGS.account_forms_from_cancellation}
 
 _KEY = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -338,6 +339,9 @@ def _settings(value: Any, problems: list[str]) -> dict[str, Any]:
     if rule is not None and (not isinstance(rule, str) or not rule.strip()):
         problems.append(f"settings.contractor_rule: the clause that forbids contractors WebIR use, or null, "
                         f"got {rule!r}")
+    if not isinstance(out["account_forms_from_cancellation"], bool):
+        problems.append(f"settings.account_forms_from_cancellation: true or false, "
+                        f"got {out['account_forms_from_cancellation']!r}")
     if not _whole(out["violation_report_days"], 1, 365):
         problems.append(f"settings.violation_report_days: a whole number from 1 to 365, "
                         f"got {out['violation_report_days']!r}")
@@ -753,6 +757,7 @@ def activate(key: str = DEFAULT, root: Path | None = None, *, pack: Pack | None 
     SETTINGS.password_change_months = s["password_change_months"]
     SETTINGS.violation_report_days = s["violation_report_days"]
     SETTINGS.contractor_rule = s["contractor_rule"]
+    SETTINGS.account_forms_from_cancellation = s["account_forms_from_cancellation"]
     _active = pack
     for observer in _observers:
         observer(pack)

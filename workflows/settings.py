@@ -24,6 +24,9 @@ class Settings:
     # The clause that forbids WebIR use to outsourced vendors' staff (Taipei 002 §5(5)); None: no such rule, a
     # person flagged as a contractor files like anyone else (Kaohsiung).
     contractor_rule: str | None = None
+    # Account application forms kept for their retention after the account they asked for is cancelled, not after
+    # their own closing (Taipei 002 §7(2)); off: every application counts from its closing (Kaohsiung 001 §5(3)).
+    account_forms_from_cancellation: bool = False
     # A violation is corrected at once and its review report (檢討報告) reaches the authority within this many
     # calendar days of the case opening (003 §8: 十日 in 社會局; 000 §6(3) and 001 §12(4) say only 立即).
     violation_report_days: int = 10

@@ -19,12 +19,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from models import (
+    AccountKind,
+    AccountStatus,
     Application,
     ApplicationState,
     DestructionRecord,
     HistoryEntry,
     NationalIdReveal,
     QueryLog,
+    WebirAccount,
 )
 
 from .. import audit
@@ -68,12 +71,39 @@ def due_applications(session: Session, agency_id: int, now: datetime) -> list[in
     today = local_date(now)
     oldest_cut = _years_before(today, min(SETTINGS.retention_years["applications"],
                                           SETTINGS.retention_years["deletion_proofs"]))
-    rows = session.execute(select(Application.id, Application.form_key, Application.closed_at, Application.data)
+    rows = session.execute(select(Application.id, Application.form_key, Application.closed_at, Application.data,
+                                  Application.applicant_id)
                            .where(Application.agency_id == agency_id, Application.closed_at.is_not(None),
                                   Application.closed_at < oldest_cut, Application.form_key.not_in(_KEPT),
                                   Application.id.not_in(held_ids())).order_by(Application.id)).all()
+    ended = _accounts_ended(session, rows) if SETTINGS.account_forms_from_cancellation else None
     return [r.id for r in rows
-            if r.closed_at < _years_before(today, _retention(r.form_key)) and not (r.data or {}).get("_destroyed")]
+            if _counted_from(r, ended) < _years_before(today, _retention(r.form_key))
+            and not (r.data or {}).get("_destroyed")]
+
+
+# Forms whose retention counts from the cancellation of the account they asked for, where the rules say so
+# (Taipei 002 §7(2): 使用者註銷帳號至少保存 3 年後銷毀): kept while the account lives.
+ACCOUNT_FORMS = {"querier_account": AccountKind.QUERIER, "manager_account": AccountKind.MANAGER}
+_LIVING = datetime.max.replace(tzinfo=TAIPEI)
+
+
+def _accounts_ended(session: Session, rows) -> dict[tuple[int, AccountKind], datetime]:
+    """(person, kind) → when their last account of that kind was cancelled; far in the future while one lives."""
+    people = {r.applicant_id for r in rows if r.form_key in ACCOUNT_FORMS}
+    ended: dict[tuple[int, AccountKind], datetime] = {}
+    for account in session.scalars(select(WebirAccount).where(WebirAccount.person_id.in_(people))):
+        key = (account.person_id, account.kind)
+        at = _LIVING if account.status == AccountStatus.ACTIVE else account.disabled_at or _LIVING
+        ended[key] = max(ended.get(key, at), at)
+    return ended
+
+
+def _counted_from(row, ended: dict[tuple[int, AccountKind], datetime] | None) -> datetime:
+    """When a closed application's retention starts: its closing, or its account's cancellation if later."""
+    if ended is None or row.form_key not in ACCOUNT_FORMS:
+        return row.closed_at
+    return max(row.closed_at, ended.get((row.applicant_id, ACCOUNT_FORMS[row.form_key]), row.closed_at))
 
 
 def _query_logs(agency_id: int, before: datetime, upto: int | None = None):

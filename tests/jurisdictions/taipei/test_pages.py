@@ -21,7 +21,7 @@ def test_a_querier_opens_taipeis_forms(client, form):
 def test_the_schedules_page_names_the_half_yearly_audit(client):
     login(client, "admin")
     page = client.get("/admin/schedules").get_data(as_text=True)
-    assert "使用機關內部稽核（至少每六個月）" in page and "每六個月" in page
+    assert "使用機關內部稽核（至少每六個月）" in page and "每半年" in page
 
 
 def test_the_org_admin_shows_and_sets_the_contractor_flag(client):

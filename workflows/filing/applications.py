@@ -45,8 +45,8 @@ log = logging.getLogger(__name__)
 
 
 def forms_for(person: Person, on: date) -> list[FormSpec]:
-    """The forms this person may file on this (Taipei) day."""
-    return [f for f in FORMS.values() if may_file(person, f, on)]
+    """The forms this person may file on this (Taipei) day (an irregular audit only in a central agency)."""
+    return [f for f in FORMS.values() if may_file(person, f, on) and central_audit_refusal(person, f.key) is None]
 
 
 def may_file(person: Person, form: FormSpec, on: date) -> bool:

@@ -78,6 +78,9 @@ def test_the_signed_proxy_authorisation_is_kept_with_the_records(api):
 
 
 def test_an_irregular_audit_is_the_central_audit_teams(api):
+    offered = {f["key"] for f in api.as_("sw_ethics_auditor").get("/api/v1/forms").get_json()}
+    assert "central_audit" not in offered
+    assert "central_audit" in {f["key"] for f in api.as_("lab_ethics_auditor").get("/api/v1/forms").get_json()}
     refused = file(api, "sw_ethics_auditor", "central_audit", CENTRAL_AUDIT)
     assert refused.status_code == 403
     assert "002 第二點第二項" in refused.get_json()["detail"]

@@ -41,6 +41,13 @@ FORM = {"request_type": "add", "name": "吳佩珊", "agency_oid": "2.16.886.101.
         "has_citizen_certificate": True, "reason": "benchmark"}
 # Staff whose every step has someone else to decide it (unit heads and 勞工局 / 資訊處 staff would not).
 APPLICANTS = ["sw_staff", "applicant", "ep_querier", "yb_querier", "hb_querier"]
+# 社會局 allows one agency manager (003 §7): its staff file as the successor of the one there; the other
+# agencies have no such rule and no manager to succeed.
+SUCCEEDS = {"sw_staff": "manager", "applicant": "manager"}
+
+
+def form(applicant: str) -> dict:
+    return {**FORM, "succeeds": SUCCEEDS[applicant]} if applicant in SUCCEEDS else FORM
 
 
 def decision(step: int) -> dict:
@@ -93,7 +100,7 @@ def service_client(url: str, applicant: str, seconds: float, out) -> None:
         with Session(engine, expire_on_commit=False) as session:
             people = {p.username: p for p in session.scalars(select(Person))}
             now = datetime.now(UTC)
-            app = submit_application(session, form_key="manager_account", data=FORM, actor=people[applicant],
+            app = submit_application(session, form_key="manager_account", data=form(applicant), actor=people[applicant],
                                      now=now)
             for step in range(len(CHAIN)):
                 task_id = session.scalar(select(HumanTask.id).where(
@@ -122,7 +129,7 @@ def http_client(base: str, applicant: str, seconds: float, out) -> None:
               for u in {*CHAIN, applicant}}
     samples, deadline = [], time.perf_counter() + seconds
     while time.perf_counter() < deadline:
-        app = http_call(base, "POST", "/api/v1/applications", {"form": "manager_account", "data": FORM},
+        app = http_call(base, "POST", "/api/v1/applications", {"form": "manager_account", "data": form(applicant)},
                         tokens[applicant])
         for step in range(len(CHAIN)):
             detail = http_call(base, "GET", f"/api/v1/applications/{app['id']}", token=tokens[applicant])
@@ -142,7 +149,8 @@ def start_gunicorn(url: str) -> tuple[subprocess.Popen, str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench"}
-    server = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")  # the interpreter's own virtualenv
+    server = subprocess.Popen([gunicorn, "--workers", "2", "--bind", f"127.0.0.1:{port}",
                                "web:create_app()"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{port}"

@@ -6,12 +6,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, update
+from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from models import Application, ApplicationState, HumanTask, Person, Role, TaskCandidate, TaskState
 
-from .. import audit
+from .. import audit, writes
 from ..accounts.effects import apply_effects
 from ..accounts.transfers import TIMER_ACTIONS
 from ..calendar import add_working_days, local_date
@@ -42,12 +44,29 @@ def restore(app: Application) -> Run:
     return Run.restore(load_diagram(app.definition_version), app.workflow_state)
 
 
+_CLOSE_TASK = update(HumanTask.__table__).where(HumanTask.__table__.c.id == bindparam("task")).values(
+    state=bindparam("state"), closed_at=bindparam("closed_at"), completed_by_id=bindparam("completed_by_id"))
+_CLOSE_CANDIDATES = update(TaskCandidate.__table__).where(
+    TaskCandidate.__table__.c.human_task_id == bindparam("task")).values(is_open=False)
+
+
 def close_task(row: HumanTask, state: TaskState, now: datetime, actor: Person | None = None) -> None:
-    row.state = state
-    row.closed_at = now
-    row.completed_by_id = actor.id if actor else None
-    for candidate in row.candidates:
-        candidate.is_open = False
+    """Close an inbox row and its candidates' rows: two prepared UPDATEs at the commit (``writes``) for a row
+    already stored, the objects kept as they will read back."""
+    session = object_session(row)
+    values = {"state": state, "closed_at": now, "completed_by_id": actor.id if actor else None}
+    if row.id is None or session is None:  # opened in this transaction: the unit of work writes it whole
+        for name, value in values.items():
+            setattr(row, name, value)
+        for candidate in row.candidates:
+            candidate.is_open = False
+        return
+    writes.at_commit(session, _CLOSE_TASK, [{"task": row.id, **values}])
+    writes.at_commit(session, _CLOSE_CANDIDATES, [{"task": row.id}])
+    for name, value in values.items():
+        set_committed_value(row, name, value)
+    for candidate in row.__dict__.get("candidates", ()):
+        set_committed_value(candidate, "is_open", False)
 
 
 def sync(session: Session, app: Application, run: Run, now: datetime,

@@ -23,7 +23,7 @@ from .announcements import announce_outcome, announce_tasks
 from .candidates import resolve_candidates
 from .diagrams import load_diagram
 from .on_behalf import substituted_principals
-from .reminders import notify_fired_timers
+from .reminders import notify_fired_timers, notify_timer
 
 _OUTCOMES = {"reject": ApplicationState.REJECTED, "withdraw": ApplicationState.WITHDRAWN}
 
@@ -95,8 +95,9 @@ def sync(session: Session, app: Application, run: Run, now: datetime,
             apply_effects(session, app, data, now)
         audit.record(session, f"application_{app.state.value}", actor=actor, subject_type="application",
                      subject_id=app.id, now=now)
+    handled = handled_timers(app)
     if run.fired:
-        notify_fired_timers(session, app, run, now)
+        notify_fired_timers(session, app, run, now, handled)
     # Send-backs and recalls (filing.rewinds) are kept across steps: the engine's tree does not tell them.
     rounds = (app.trail or {}).get("rewinds")
     app.trail = merged_trail(app.trail, run)
@@ -104,11 +105,24 @@ def sync(session: Session, app: Application, run: Run, now: datetime,
         app.trail["rewinds"] = rounds
     app.workflow_state = run.save()
     app.serializer_version = SERIALIZER_VERSION
-    app.next_timer_at = run.next_timer_at()
+    waiting = run.waiting_timers()
+    set_timer_plan(app, [list(t) for t in waiting], [i for i, _e, _d in waiting if i in handled])
     app.updated_at = now
     if not app.is_open:
         announce_outcome(session, app, now)
     announce_tasks(session, app, opened, run.data, now)
+
+
+def handled_timers(app: Application) -> frozenset[str]:
+    """The waiting timers whose message the sweep has sent without the engine (their task ids)."""
+    return frozenset((app.timer_plan or {}).get("handled", ()))
+
+
+def set_timer_plan(app: Application, timers: list[list[str]], handled: list[str]) -> None:
+    """Keep the waiting timers beside the state; the next wake is the earliest one not handled yet."""
+    app.timer_plan = {"timers": timers, "handled": handled} if timers else None
+    due = [datetime.fromisoformat(d) for i, _event, d in timers if i not in handled]
+    app.next_timer_at = min(due) if due else None
 
 
 def merged_trail(saved: dict | None, run: Run) -> dict:
@@ -166,6 +180,31 @@ def _state_of(app: Application, run: Run) -> ApplicationState:
     if any(is_amend_step(t.lane, t.form) for t in run.ready_tasks()):
         return ApplicationState.RETURNED
     return ApplicationState.RUNNING
+
+
+def notify_due_timers(session: Session, app: Application, now: datetime) -> list[str] | None:
+    """Without the engine: when every timer due now only notifies (``TimerInfo.notify_only``), send their
+    messages, mark them handled in the plan and move the next wake on (the caller commits); the timers sent.
+
+    None when the engine must run: no plan yet (saved before there was one: that wake writes it), nothing
+    strictly due, or a due timer that does more than tell someone. The engine fires a handled timer later
+    (a step decided, another timer's wake) without telling anyone again (``sync``).
+    """
+    plan = app.timer_plan
+    if not plan:
+        return None
+    handled = list(plan.get("handled", ()))
+    due = [(i, event) for i, event, at in plan["timers"] if i not in handled and datetime.fromisoformat(at) < now]
+    if not due:
+        return None
+    timers = load_diagram(app.definition_version).timers
+    if not all(event in timers and timers[event].notify_only for _i, event in due):
+        return None
+    for _i, event in due:
+        notify_timer(session, app, timers[event], now)
+    set_timer_plan(app, plan["timers"], handled + [i for i, _event in due])
+    app.updated_at = now
+    return [event for _i, event in due]
 
 
 def fire_due_timers(session: Session, app: Application, now: datetime) -> list[str]:

@@ -35,7 +35,9 @@ CHAIN = ["sw_unit_head", "sw_head", "labor_clerk", "labor_chief", "labor_directo
          "it_director"]
 FORM = {"request_type": "add", "name": "吳佩珊", "agency_oid": "2.16.886.101.20002", "phone": "07-3368333",
         "email": "peishan@demo.kcg.gov.tw", "egov_account": "peishan.wu", "has_egov_account": True,
-        "has_citizen_certificate": True, "reason": "benchmark"}
+        "has_citizen_certificate": True, "reason": "benchmark",
+        # 社會局 allows one agency manager (003 §7): a second one is filed as the successor of the one there
+        "succeeds": "manager"}
 MEASURES = {"engine": ["step"], "service": ["file", "step"], "http": ["file", "read", "step"]}
 
 

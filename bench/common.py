@@ -18,13 +18,17 @@ def git_commit() -> str:
     """The checked-out commit, read from .git without running git."""
     git = ROOT / ".git"
     try:
+        if git.is_file():  # a worktree: its HEAD is in its own git directory, its refs in the shared one
+            git = Path(git.read_text().split(":", 1)[1].strip())
         head = (git / "HEAD").read_text().strip()
         if not head.startswith("ref: "):
             return head[:7]
         ref = head[5:]
-        if (git / ref).exists():
-            return (git / ref).read_text().strip()[:7]
-        packed = (git / "packed-refs").read_text().splitlines()
+        common = Path(git / (git / "commondir").read_text().strip()) if (git / "commondir").exists() else git
+        for where in (git, common):
+            if (where / ref).exists():
+                return (where / ref).read_text().strip()[:7]
+        packed = (common / "packed-refs").read_text().splitlines()
         return next(line.split()[0][:7] for line in packed if line.endswith(" " + ref))
     except (OSError, StopIteration):
         return ""

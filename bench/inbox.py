@@ -60,7 +60,9 @@ QUERIER_FORM = {"request_type": "add", "name": "吳佩珊", "job_title": "科員
                 "items": ["C0101", "B0101"], "reason": "辦理低收入戶審核需查詢投保資料"}
 FORM = {"request_type": "add", "name": "吳佩珊", "agency_oid": "2.16.886.101.20002", "phone": "07-3368333",
         "email": "peishan@demo.kcg.gov.tw", "egov_account": "peishan.wu", "has_egov_account": True,
-        "has_citizen_certificate": True, "reason": "benchmark"}
+        "has_citizen_certificate": True, "reason": "benchmark",
+        # 社會局 allows one agency manager (003 §7): a second one is filed as the successor of the one there
+        "succeeds": "manager"}
 
 
 def decision(step: int) -> dict:
@@ -495,7 +497,8 @@ def start_gunicorn(url: str) -> tuple[subprocess.Popen, int]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "WEBIR_SCHEDULER_ENABLED": "0"}
-    server = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")  # the interpreter's own virtualenv
+    server = subprocess.Popen([gunicorn, "--workers", "2", "--bind", f"127.0.0.1:{port}",
                                "web:create_app()"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, start_new_session=True)
     for _ in range(300):

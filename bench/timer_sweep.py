@@ -221,7 +221,7 @@ def sweeper(url: str, when: datetime, ready, go, out) -> None:
     from web import create_app
     from web.scheduler import sweep_timers
 
-    restores = 0
+    restores = 0  # wakes that did the work: through the engine, or from the timer plan where the tree has one
     original_restore = runtime_sync.restore  # what fire_due_timers calls to wake an instance
 
     def counting_restore(app):  # wakes that restored the engine: those that lose at commit were wasted work
@@ -230,6 +230,17 @@ def sweeper(url: str, when: datetime, ready, go, out) -> None:
         return original_restore(app)
 
     runtime_sync.restore = counting_restore
+    from workflows.timers import sweep as sweep_module
+
+    planned = getattr(sweep_module, "notify_due_timers", None)  # the wake from the timer plan (no engine)
+    if planned is not None:
+        def counting_planned(session, application, now):
+            nonlocal restores
+            sent = planned(session, application, now)
+            restores += sent is not None
+            return sent
+
+        sweep_module.notify_due_timers = counting_planned
     traveller = time_machine.travel(when, tick=True)  # SpiffWorkflow compares timers with the wall clock
     traveller.start()
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})

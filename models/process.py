@@ -127,6 +127,9 @@ class Application(Base):
     next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
     # Where the instance has been, for marking the diagram without restoring the engine.
     trail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The waiting timers ({"timers": [[task id, event, due], ...], "handled": [task id, ...]}), written at each
+    # save: a reminder or escalation that only notifies is sent from it without restoring the engine.
+    timer_plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Since when the oldest open step has waited; None when nobody holds it. Indexed for "stuck" lists.
     waiting_since: Mapped[datetime | None] = mapped_column(index=True)
     outcome_reason: Mapped[str | None] = mapped_column(Text)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, event, func, or_, select, update
+from sqlalchemy import and_, event, func, insert, or_, select, update
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import Session
 
@@ -31,10 +31,13 @@ from models import (
     audit_hash,
 )
 
+from . import writes
 from .errors import Forbidden
 
 _PENDING = "audit_pending"
 _HEAD = AuditChain.__table__
+_INSERT = insert(AuditEvent.__table__)
+_COLUMNS = ("event_type", "actor_id", "subject_type", "subject_id", "payload", "created_at", "seq", "chain_hash")
 
 
 def record(session: Session, event_type: str, *, actor: Person | None, subject_type: str,
@@ -49,6 +52,9 @@ def record(session: Session, event_type: str, *, actor: Person | None, subject_t
 
 @event.listens_for(Session, "before_commit")
 def _append_pending(session: Session) -> None:
+    # The one commit hook, so the order holds: the session's changes (the version check first), the queued
+    # writes, then the chain's head — the last lock a transaction takes.
+    writes.run_queued(session)
     events = session.info.pop(_PENDING, None)
     if events:
         append(session, events)
@@ -65,11 +71,13 @@ def append(session: Session, events: list[AuditEvent]) -> None:
     """Chain the events after the head, in order; the caller's transaction commits them."""
     session.flush()  # the caller's own writes (and their row locks) come before the head's lock
     seq, previous = _lock_head(session)
+    rows = []
     for e in events:
         seq += 1
         e.seq = seq
         e.chain_hash = previous = e.hash_after(previous)
-    session.add_all(events)
+        rows.append({c: getattr(e, c) for c in _COLUMNS})
+    session.execute(_INSERT, rows)  # prepared once; nothing reads the events back as objects
     session.execute(update(_HEAD).where(_HEAD.c.id == AUDIT_CHAIN_ID).values(seq=seq, chain_hash=previous))
 
 

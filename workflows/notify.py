@@ -8,27 +8,44 @@ from collections.abc import Callable
 from datetime import datetime
 from email.message import EmailMessage
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from models import Application, HumanTask, Notification, Person
 from models.personal import Delivery, PersonSetting
 
+from . import writes
 from .settings import SETTINGS
 
 MAX_EMAIL_ATTEMPTS = 5
 log = logging.getLogger(__name__)
 
 
+_ADD = insert(Notification.__table__)
+
+
 def notify(session: Session, people: list[Person], *, kind: str, subject: str, body: str, now: datetime,
-           link: str | None = None, application: Application | None = None, task: HumanTask | None = None) -> None:
-    """One message per person, each channel as the person chose: at once, held for the day's digest, or off."""
+           link: str | Callable[[], str] | None = None, application: Application | None = None,
+           task: HumanTask | None = None) -> None:
+    """One message per person, each channel as the person chose: at once, held for the day's digest, or off.
+
+    The rows are written at the commit by a prepared INSERT (``writes``), when an application or step opened in
+    the same transaction has its id: ``link`` may be a callable for a link that names one.
+    """
     unique = {p.id: p for p in people}
+    if not unique:
+        return
     chosen = channels(session, list(unique))
-    for person in unique.values():
-        bell, email = chosen.get(person.id, (Delivery.EVERY, Delivery.EVERY))
-        session.add(Notification(person_id=person.id, kind=kind, subject=subject, body=body, link=link,
-                                 application=application, human_task=task, created_at=now, bell=bell, email=email))
+
+    def rows() -> list[dict]:
+        common = {"kind": kind, "subject": subject, "body": body, "link": link() if callable(link) else link,
+                  "application_id": application.id if application else None,
+                  "human_task_id": task.id if task else None, "created_at": now}
+        every = (Delivery.EVERY, Delivery.EVERY)
+        return [{**common, "person_id": pid, "bell": chosen.get(pid, every)[0], "email": chosen.get(pid, every)[1]}
+                for pid in unique]
+
+    writes.at_commit(session, _ADD, rows)
 
 
 def channels(session: Session, person_ids: list[int]) -> dict[int, tuple[Delivery, Delivery]]:

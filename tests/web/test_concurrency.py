@@ -30,6 +30,7 @@ from models import (
     AuditEvent,
     HistoryEntry,
     HumanTask,
+    Notification,
     Person,
     TaskCandidate,
     TaskState,
@@ -185,6 +186,9 @@ def assert_consistent_and_finishable(session, person, filed: Filed, winner_opini
     assert session.scalar(select(func.count()).select_from(HistoryEntry)) == 2
     completed_events = session.scalars(select(AuditEvent).where(AuditEvent.event_type == "task_completed")).all()
     assert [(e.subject_id, e.actor_id) for e in completed_events] == [(done.id, person("sw_unit_head").id)]
+    # The writes queued for the commit (history, notifications, audit) ran for the winner only.
+    told = session.scalars(select(Notification.person_id).where(Notification.human_task_id == next_task.id)).all()
+    assert told == [person("manager").id]
 
     run = restore(app)
     assert [(t.guid, t.step) for t in run.ready_tasks()] == [(next_task.task_guid, "agency_manager_setup")]

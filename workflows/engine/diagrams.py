@@ -58,6 +58,9 @@ class TimerInfo:
     attached_to: str | None
     notify: str | None
     action: str | None = None
+    # A non-interrupting boundary timer that tells someone and whose every path ends at once: firing it changes
+    # nothing in the chain, so the sweep may send its message without restoring the engine.
+    notify_only: bool = False
 
 
 @dataclass
@@ -105,8 +108,18 @@ def _property(node, name: str) -> str | None:
 def _timers(root) -> dict[str, TimerInfo]:
     # SpiffWorkflow keeps no extensions on these events, so read their properties from the XML.
     timers = {}
+    # A plain end (no terminate, message or other event definition) does nothing when reached.
+    ends = {n.get("id") for n in root.iterfind(".//bpmn:endEvent", _NS)
+            if not any(str(c.tag).endswith("EventDefinition") for c in n)}
+    targets: dict[str, list[str]] = {}
+    for flow in root.iterfind(".//bpmn:sequenceFlow", _NS):
+        targets.setdefault(flow.get("sourceRef"), []).append(flow.get("targetRef"))
     for node in root.iterfind(".//bpmn:boundaryEvent[bpmn:timerEventDefinition]", _NS):
-        timers[node.get("id")] = TimerInfo(node.get("id"), node.get("attachedToRef"), _property(node, "notify"))
+        notify = _property(node, "notify")
+        after = targets.get(node.get("id"), [])
+        notify_only = (notify in ("holder", "superior") and node.get("cancelActivity") == "false"
+                       and all(t in ends for t in after))
+        timers[node.get("id")] = TimerInfo(node.get("id"), node.get("attachedToRef"), notify, notify_only=notify_only)
     for node in root.iterfind(".//bpmn:intermediateCatchEvent[bpmn:timerEventDefinition]", _NS):
         timers[node.get("id")] = TimerInfo(node.get("id"), None, None, _property(node, "action"))
     return timers

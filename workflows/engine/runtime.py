@@ -291,6 +291,7 @@ class Run:
         self.diagram = diagram
         self._wf = workflow
         self.fired: list[str] = []  # timers (boundary and intermediate) that fired during this use case, in order
+        self.fired_ids: list[str] = []  # their task ids, in the same order
         self._wf.script_engine = SCRIPT_ENGINE  # never trust the default engine after a restore
         self._ready_cache: list[ReadyTask] | None = None  # until the engine moves
 
@@ -364,6 +365,16 @@ class Run:
                 flows.append((parent_id, bpmn_id))
         return Trail(done, flows)
 
+    def waiting_timers(self) -> list[tuple[str, str, str]]:
+        """(task id, timer event id, due as ISO text) of each waiting date or duration timer: what
+        ``next_timer_at`` takes the earliest of."""
+        found = []
+        for task in self._wf.event_manager.tasks.values():
+            details = task.task_spec.event_definition.details(task)
+            if "Time" in details.event_type and isinstance(details.value, str):
+                found.append((str(task.id), getattr(task.task_spec, "bpmn_id", None), details.value))
+        return found
+
     def next_timer_at(self) -> datetime | None:
         due = [e.value for e in self._wf.waiting_events() if "Time" in e.event_type and isinstance(e.value, str)]
         parsed = [datetime.fromisoformat(v) for v in due]
@@ -395,7 +406,9 @@ class Run:
     def _note_fired(self, before: list) -> None:
         # Also timers reached and fired within one step: an intermediate timer whose date has already passed.
         seen = {t.id for t in before}
-        self.fired += [t.task_spec.bpmn_id for t in self._fired_timers() if t.id not in seen]
+        new = [t for t in self._fired_timers() if t.id not in seen]
+        self.fired += [t.task_spec.bpmn_id for t in new]
+        self.fired_ids += [str(t.id) for t in new]
 
     def _ready(self, task) -> ReadyTask:
         spec = task.task_spec

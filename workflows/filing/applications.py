@@ -29,6 +29,7 @@ from ..engine import SERIALIZER_VERSION, Run
 from ..errors import Conflict, Forbidden, IncidentOpened, Invalid, NotFound
 from ..forms import FORMS, SCHEDULER, FormSpec, clean_form, engine_values, keep_masked
 from ..runtime import incidents
+from ..runtime.decisions import add_history
 from ..runtime.diagrams import live_version, load_diagram
 from ..runtime.sync import close_task, is_amend_step, restore, single_writer, sync
 from ..settings import timer_data
@@ -151,9 +152,10 @@ def _received(session: Session, form_key: str, version: DefinitionVersion, clean
     with session.no_autoflush:
         if run is not None:
             sync(session, app, run, now)
-        session.add(HistoryEntry(application=app, step="start", step_name="提出申請", role=Role.APPLICANT,
-                                 actor_id=actor.id, decision="submit", created_at=now))
-    session.flush()
+        add_history(session, app, step="start", step_name="提出申請", role=Role.APPLICANT, actor_id=actor.id,
+                    decision="submit", created_at=now)
+    if app.id is None:
+        session.flush()  # the audit event names it (a chain whose first step has people flushed already)
     audit.record(session, "application_submitted", actor=actor, subject_type="application", subject_id=app.id,
                  now=now, form=form_key, version=version.version, **noted)
     return app

@@ -36,12 +36,12 @@ def _lines(app: Application, task: HumanTask | None = None) -> list[str]:
 def announce_tasks(session: Session, app: Application, opened: list[tuple[HumanTask, list[Person]]],
                    data: dict[str, Any], now: datetime) -> None:
     """Tell the candidates of each step that just opened; an amend step tells the applicant what to correct."""
-    if any(people for _task, people in opened):
-        session.flush()  # once, for the new tasks' ids in their links
+    if app.id is None and any(people for _task, people in opened):
+        session.flush()  # a filing: its number is in the messages (the engine's work is done by now)
     for task, people in opened:
         if not people:
             continue
-        link = f"/tasks/{task.id}"
+        link = lambda task=task: f"/tasks/{task.id}"  # noqa: E731 - the new step's id, known at the commit
         if task.role == Role.APPLICANT:
             body = [*_lines(app, task), f"應補正事項：{data.get('opinion') or '（未說明）'}",
                     "請依意見修改後重新送出，或撤回申請。"]

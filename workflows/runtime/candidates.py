@@ -1,10 +1,16 @@
-"""Who holds a step: concrete people resolved from the lane's role and the application."""
+"""Who holds a step: concrete people resolved from the lane's role and the application.
+
+The statements are built once per scope (the application's unit, agency or city) with the role, the day,
+the scope and the applicant as parameters: building and keying a statement of this size cost more than
+running it, and a step asks three times (may the decider hold it, on whose behalf, who holds the next one).
+"""
 
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 
-from sqlalchemy import case, or_, select, true
+from sqlalchemy import Date, Integer, String, bindparam, case, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from models import (
@@ -21,35 +27,71 @@ from models import (
 )
 from models.personal import Substitution
 
+_ON = bindparam("on", type_=Date)
+_ROLE = bindparam("role", type_=String)
+_SCOPE = bindparam("scope", type_=Integer)  # the unit's or the agency's id
+_CITY = bindparam("city", type_=String)
+_KIND = bindparam("kind")  # typed by the column it is compared with (an AgencyKind)
+_APPLICANT = bindparam("applicant", type_=Integer)
+_PERSON = bindparam("person", type_=Integer)
+
 
 def _held_as(role: str) -> str:
     """The role people actually hold for a lane's role: a commissioning agency's head holds agency_head."""
     return COMMISSIONING_ROLES.get(role, role)  # type: ignore[call-overload]
 
 
-def _holder_ids(role: str, application: Application, on: date):
-    """SELECT of the ids holding ``role`` for this application's unit, agency or city; None for no scope."""
-    query = select(RoleHolding.person_id).where(RoleHolding.role == _held_as(role), RoleHolding.valid_on(on))
+def _scope_of(role: str, application: Application | None = None) -> str | None:
     if role in COMMISSIONING_ROLES:
-        commissioning = application.agency.commissioned_by_id
-        return None if commissioning is None else query.where(RoleHolding.agency_id == commissioning)
+        # Held in the agency that commissioned the applicant's (Taipei 002 §4, §5(2)); none when not commissioned.
+        return "agency" if application is not None and application.agency.commissioned_by_id else None
     if role in UNIT_ROLES:
-        return query.where(RoleHolding.unit_id == application.unit_id)
+        return "unit"
     if role in AGENCY_STEP_ROLES:
-        return query.where(RoleHolding.agency_id == application.agency_id)
+        return "agency"
     if role in CITY_ROLES:
-        return query.join(Agency, Agency.id == RoleHolding.agency_id).where(
-            Agency.has_kind(CITY_ROLES[Role(role)]), Agency.city == application.agency.city)
+        return "city"
     return None
+
+
+def _params(role: str, application: Application, on: date) -> dict:
+    scope = _scope_of(role, application)
+    params = {"role": str(_held_as(role)), "on": on,
+              # No person has id 0: a scheduled duty (no applicant) excludes nobody.
+              "applicant": application.applicant_id or 0}
+    if scope == "unit":
+        params["scope"] = application.unit_id
+    elif scope == "agency":
+        params["scope"] = (application.agency.commissioned_by_id if role in COMMISSIONING_ROLES
+                           else application.agency_id)
+    else:
+        params["city"] = application.agency.city
+        params["kind"] = CITY_ROLES[Role(role)]
+    return params
+
+
+@cache
+def _holders(scope: str):
+    """SELECT of the ids holding the role for the scope, with the parameters above."""
+    query = select(RoleHolding.person_id).where(RoleHolding.role == _ROLE, RoleHolding.valid_on(_ON))
+    if scope == "unit":
+        return query.where(RoleHolding.unit_id == _SCOPE)
+    if scope == "agency":
+        return query.where(RoleHolding.agency_id == _SCOPE)
+    return query.join(Agency, Agency.id == RoleHolding.agency_id).where(Agency.has_kind(_KIND), Agency.city == _CITY)
+
+
+@cache
+def _role_holders(scope: str):
+    return select(Person).where(Person.id.in_(_holders(scope)), Person.active.is_(True)).order_by(Person.id)
 
 
 def role_holders(session: Session, role: str, application: Application, on: date) -> list[Person]:
     """The people holding ``role`` for this application's unit, agency or city."""
-    holders = _holder_ids(role, application, on)
-    if holders is None:
+    scope = _scope_of(role, application)
+    if scope is None:
         return []
-    return list(session.scalars(select(Person).where(Person.id.in_(holders), Person.active.is_(True))
-                                .order_by(Person.id)))
+    return list(session.scalars(_role_holders(scope), _params(role, application, on)))
 
 
 def delegates_of(session: Session, principals: list[Person], role: str, on: date) -> list[Person]:
@@ -61,37 +103,69 @@ def delegates_of(session: Session, principals: list[Person], role: str, on: date
     return list(session.scalars(query.order_by(Person.id)).unique())
 
 
-def leave_substitutes_of(holders, on: date):
+def leave_substitutes_of(holders, on):
     """SELECT of the ids standing in for any of ``holders`` on ``on`` as their leave substitute (代理人)."""
     return select(Substitution.substitute_id).where(Substitution.principal_id.in_(holders), Substitution.valid_on(on))
 
 
-def _candidates(role: str | None, application: Application, on: date):
-    """SELECT of everyone who may complete a step in ``role``, holders first; None when the role has no scope."""
-    holders = _holder_ids(role or "", application, on)
-    if holders is None:
-        return None
+@cache
+def _candidates(scope: str):
+    """SELECT of everyone who may complete a step of the scope's role, holders first."""
+    holders = _holders(scope)
     delegates = select(Delegation.delegate_id).where(
-        Delegation.principal_id.in_(holders), Delegation.role == _held_as(role), Delegation.valid_on(on))
+        Delegation.principal_id.in_(holders), Delegation.role == _ROLE, Delegation.valid_on(_ON))
     # One query for a step's people: the holders first, then their delegates (授權人員) and leave substitutes.
     is_delegate = case((Person.id.in_(holders), 0), else_=1)
     return select(Person).where(
-        or_(Person.id.in_(holders), Person.id.in_(delegates), Person.id.in_(leave_substitutes_of(holders, on))),
-        Person.active.is_(True),
-        Person.id != application.applicant_id if application.applicant_id else true()).order_by(is_delegate, Person.id)
+        or_(Person.id.in_(holders), Person.id.in_(delegates), Person.id.in_(leave_substitutes_of(holders, _ON))),
+        Person.active.is_(True), Person.id != _APPLICANT).order_by(is_delegate, Person.id)
+
+
+@cache
+def _holds(scope: str):
+    return select(literal(1)).select_from(_candidates(scope).where(Person.id == _PERSON).limit(1).subquery())
 
 
 def resolve_candidates(session: Session, role: str | None, application: Application, on: date) -> list[Person]:
     """Everyone who may complete a step in ``role``; never the applicant, except on their own amend step."""
     if role == Role.APPLICANT:
         return [application.applicant]
-    query = _candidates(role, application, on)
-    return [] if query is None else list(session.scalars(query))
+    scope = _scope_of(role or "", application)
+    if scope is None:
+        return []
+    return list(session.scalars(_candidates(scope), _params(role, application, on)))
 
 
 def may_hold(session: Session, role: str | None, application: Application, person: Person, on: date) -> bool:
     """Whether ``person`` is one of the people ``resolve_candidates`` gives for this step today."""
     if role == Role.APPLICANT:
         return person.id == application.applicant_id
-    query = _candidates(role, application, on)
-    return query is not None and session.scalar(query.where(Person.id == person.id).limit(1)) is not None
+    scope = _scope_of(role or "", application)
+    return scope is not None and session.scalar(
+        _holds(scope), {**_params(role, application, on), "person": person.id}) is not None
+
+
+@cache
+def _principal(scope: str):
+    """The holder the actor stands in for: rank 0 (no one) when they hold the role, else their delegation's
+    principal (lowest id), else their leave substitution's (the earliest set)."""
+    holders = select(Person.id).where(Person.id.in_(_holders(scope)), Person.active.is_(True))
+    own = select(literal(0).label("rank"), literal(None, Integer).label("principal"),
+                 literal(0).label("tiebreak")).where(_PERSON.in_(holders))
+    delegated = select(literal(1), Delegation.principal_id, Delegation.principal_id).where(
+        Delegation.delegate_id == _PERSON, Delegation.role == _ROLE, Delegation.principal_id.in_(holders),
+        Delegation.valid_on(_ON))
+    substituted = select(literal(2), Substitution.principal_id, Substitution.id).where(
+        Substitution.substitute_id == _PERSON, Substitution.principal_id.in_(holders), Substitution.valid_on(_ON))
+    ranked = union_all(own, delegated, substituted).subquery()
+    return select(ranked.c.rank, ranked.c.principal).order_by(ranked.c.rank, ranked.c.tiebreak).limit(1)
+
+
+def principal_of(session: Session, role: str, application: Application, actor: Person, on: date) -> int | None:
+    """The id of the holder ``actor`` stands in for on a step in ``role``; None when they hold it themselves
+    (or stand in for no one)."""
+    scope = _scope_of(role, application)
+    if scope is None:
+        return None
+    row = session.execute(_principal(scope), {**_params(role, application, on), "person": actor.id}).first()
+    return None if row is None else row.principal

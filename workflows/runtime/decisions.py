@@ -10,15 +10,29 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from models import HistoryEntry, HumanTask, Person, TaskState
+from models import Application, HistoryEntry, HumanTask, Person, TaskState
 
-from .. import audit
+from .. import audit, writes
 from ..calendar import local_date
 from ..engine import Run
 from .on_behalf import acting_for
 from .sync import close_task, sync
+
+_ADD_HISTORY = insert(HistoryEntry.__table__)
+
+
+def add_history(session: Session, app: Application, **entry: Any) -> None:
+    """One sign-off history entry, written at the commit by a prepared INSERT (``writes``); a loaded
+    ``app.history`` is expired then, so it reads back with the entry."""
+    def rows() -> list[dict[str, Any]]:
+        if "history" in app.__dict__:
+            session.expire(app, ["history"])
+        return [{"application_id": app.id, **entry}]
+
+    writes.at_commit(session, _ADD_HISTORY, rows)
 
 
 def apply_decision(session: Session, task: HumanTask, run: Run, *, actor: Person, decision: str, opinion: str,
@@ -29,10 +43,10 @@ def apply_decision(session: Session, task: HumanTask, run: Run, *, actor: Person
     run.complete(task.task_guid, {**data, "decision": decision, "opinion": opinion})
     close_task(task, TaskState.COMPLETED, now, actor)
     principal = acting_for(session, task.role, app, actor, local_date(now))
-    session.add(HistoryEntry(application=app, step=task.step, step_name=task.name, role=task.role,
-                             actor_id=actor.id, decision=decision, opinion=opinion or None,
-                             data={k: v for k, v in data.items() if v not in (None, [], "")} or None,
-                             created_at=now, on_behalf_of_id=principal.id if principal else None))
+    add_history(session, app, step=task.step, step_name=task.name, role=task.role, actor_id=actor.id,
+                decision=decision, opinion=opinion or None,
+                data={k: v for k, v in data.items() if v not in (None, [], "")} or None, created_at=now,
+                on_behalf_of_id=principal.id if principal else None)
     if principal:
         noted["on_behalf_of"] = principal.username
     audit.record(session, "task_completed", actor=actor, subject_type="human_task", subject_id=task.id,

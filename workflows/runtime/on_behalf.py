@@ -7,10 +7,10 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Application, Delegation, Person, Role
+from models import Application, Person, Role
 from models.personal import Substitution
 
-from .candidates import role_holders
+from .candidates import principal_of
 
 
 def substituted_principals(session: Session, people: list[Person], on: date) -> dict[int, int]:
@@ -28,15 +28,5 @@ def acting_for(session: Session, role: str, application: Application, actor: Per
     """The holder ``actor`` stands in for on this step, or None when the actor holds the role themselves."""
     if role == Role.APPLICANT:
         return None
-    holders = role_holders(session, role, application, on)
-    if any(h.id == actor.id for h in holders):
-        return None
-    ids = [h.id for h in holders]
-    principal_id = session.scalar(select(Delegation.principal_id).where(
-        Delegation.delegate_id == actor.id, Delegation.role == role, Delegation.principal_id.in_(ids),
-        Delegation.valid_on(on)).order_by(Delegation.principal_id).limit(1))
-    if principal_id is None:
-        principal_id = session.scalar(select(Substitution.principal_id).where(
-            Substitution.substitute_id == actor.id, Substitution.principal_id.in_(ids), Substitution.valid_on(on))
-            .order_by(Substitution.id).limit(1))
+    principal_id = principal_of(session, role, application, actor, on)
     return session.get(Person, principal_id) if principal_id is not None else None

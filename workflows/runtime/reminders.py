@@ -10,7 +10,7 @@ from models import Application, HumanTask, Person, Role
 
 from .. import audit
 from ..calendar import local_date
-from ..engine import Run
+from ..engine import Run, TimerInfo
 from ..notify import notify
 from .candidates import delegates_of, role_holders
 
@@ -35,23 +35,31 @@ def superiors(session: Session, task: HumanTask, app: Application, now: datetime
     return delegates_of(session, heads, task.role, local_date(now))
 
 
-def notify_fired_timers(session: Session, app: Application, run: Run, now: datetime) -> None:
-    """Reminders go to the step's holders, escalations to their superiors."""
-    for event in run.fired:
-        info = run.diagram.timers[event]
-        task = next((t for t in reversed(app.tasks) if t.step == info.attached_to), None)
-        if task is None or info.notify not in ("holder", "superior"):
-            continue
-        holders = [c.person for c in task.candidates]
-        days = (now - task.created_at).days
-        if info.notify == "holder":
-            people, kind, subject = holders, "reminder", f"【逾期提醒】{task.name}（案號 {app.id}）"
-        else:
-            people, kind = superiors(session, task, app, now), "escalation"
-            subject = f"【逾期通報】{task.name} 已等待 {days} 天（案號 {app.id}）"
-        body = (f"{task.name}自 {task.created_at:%Y-%m-%d %H:%M} UTC 起由"
-                f"{'、'.join(p.name for p in holders) or '（無承辦人）'}處理，已等待 {days} 天，請儘速辦理。")
-        notify(session, people, kind=kind, subject=subject, body=body, now=now, application=app, task=task,
-               link=f"/tasks/{task.id}" if info.notify == "holder" else f"/applications/{app.id}")
-        audit.record(session, "timer_fired", actor=None, subject_type="application", subject_id=app.id, now=now,
-                     event=event, step=task.step, notified=[p.username for p in people])
+def notify_fired_timers(session: Session, app: Application, run: Run, now: datetime,
+                        handled: frozenset[str] = frozenset()) -> None:
+    """Reminders go to the step's holders, escalations to their superiors; not again for a timer whose message
+    the sweep already sent without the engine (``handled``: their task ids)."""
+    for event, timer_id in zip(run.fired, run.fired_ids, strict=True):
+        if timer_id not in handled:
+            notify_timer(session, app, run.diagram.timers[event], now)
+
+
+def notify_timer(session: Session, app: Application, info: TimerInfo, now: datetime) -> bool:
+    """Tell whom a boundary timer's ``notify`` names that its step is late; False when it names nobody."""
+    task = next((t for t in reversed(app.tasks) if t.step == info.attached_to), None)
+    if task is None or info.notify not in ("holder", "superior"):
+        return False
+    holders = [c.person for c in task.candidates]
+    days = (now - task.created_at).days
+    if info.notify == "holder":
+        people, kind, subject = holders, "reminder", f"【逾期提醒】{task.name}（案號 {app.id}）"
+    else:
+        people, kind = superiors(session, task, app, now), "escalation"
+        subject = f"【逾期通報】{task.name} 已等待 {days} 天（案號 {app.id}）"
+    body = (f"{task.name}自 {task.created_at:%Y-%m-%d %H:%M} UTC 起由"
+            f"{'、'.join(p.name for p in holders) or '（無承辦人）'}處理，已等待 {days} 天，請儘速辦理。")
+    notify(session, people, kind=kind, subject=subject, body=body, now=now, application=app, task=task,
+           link=f"/tasks/{task.id}" if info.notify == "holder" else f"/applications/{app.id}")
+    audit.record(session, "timer_fired", actor=None, subject_type="application", subject_id=app.id, now=now,
+                 event=info.event, step=task.step, notified=[p.username for p in people])
+    return True

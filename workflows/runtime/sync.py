@@ -6,12 +6,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, update
+from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from models import Application, ApplicationState, HumanTask, Person, Role, TaskCandidate, TaskState
 
-from .. import audit
+from .. import audit, writes
 from ..accounts.effects import apply_effects
 from ..accounts.transfers import TIMER_ACTIONS
 from ..calendar import add_working_days, local_date
@@ -21,7 +23,7 @@ from .announcements import announce_outcome, announce_tasks
 from .candidates import resolve_candidates
 from .diagrams import load_diagram
 from .on_behalf import substituted_principals
-from .reminders import notify_fired_timers
+from .reminders import notify_fired_timers, notify_timer
 
 _OUTCOMES = {"reject": ApplicationState.REJECTED, "withdraw": ApplicationState.WITHDRAWN}
 
@@ -42,12 +44,29 @@ def restore(app: Application) -> Run:
     return Run.restore(load_diagram(app.definition_version), app.workflow_state)
 
 
+_CLOSE_TASK = update(HumanTask.__table__).where(HumanTask.__table__.c.id == bindparam("task")).values(
+    state=bindparam("state"), closed_at=bindparam("closed_at"), completed_by_id=bindparam("completed_by_id"))
+_CLOSE_CANDIDATES = update(TaskCandidate.__table__).where(
+    TaskCandidate.__table__.c.human_task_id == bindparam("task")).values(is_open=False)
+
+
 def close_task(row: HumanTask, state: TaskState, now: datetime, actor: Person | None = None) -> None:
-    row.state = state
-    row.closed_at = now
-    row.completed_by_id = actor.id if actor else None
-    for candidate in row.candidates:
-        candidate.is_open = False
+    """Close an inbox row and its candidates' rows: two prepared UPDATEs at the commit (``writes``) for a row
+    already stored, the objects kept as they will read back."""
+    session = object_session(row)
+    values = {"state": state, "closed_at": now, "completed_by_id": actor.id if actor else None}
+    if row.id is None or session is None:  # opened in this transaction: the unit of work writes it whole
+        for name, value in values.items():
+            setattr(row, name, value)
+        for candidate in row.candidates:
+            candidate.is_open = False
+        return
+    writes.at_commit(session, _CLOSE_TASK, [{"task": row.id, **values}])
+    writes.at_commit(session, _CLOSE_CANDIDATES, [{"task": row.id}])
+    for name, value in values.items():
+        set_committed_value(row, name, value)
+    for candidate in row.__dict__.get("candidates", ()):
+        set_committed_value(candidate, "is_open", False)
 
 
 def sync(session: Session, app: Application, run: Run, now: datetime,
@@ -76,8 +95,9 @@ def sync(session: Session, app: Application, run: Run, now: datetime,
             apply_effects(session, app, data, now)
         audit.record(session, f"application_{app.state.value}", actor=actor, subject_type="application",
                      subject_id=app.id, now=now)
+    handled = handled_timers(app)
     if run.fired:
-        notify_fired_timers(session, app, run, now)
+        notify_fired_timers(session, app, run, now, handled)
     # Send-backs and recalls (filing.rewinds) are kept across steps: the engine's tree does not tell them.
     rounds = (app.trail or {}).get("rewinds")
     app.trail = merged_trail(app.trail, run)
@@ -85,11 +105,24 @@ def sync(session: Session, app: Application, run: Run, now: datetime,
         app.trail["rewinds"] = rounds
     app.workflow_state = run.save()
     app.serializer_version = SERIALIZER_VERSION
-    app.next_timer_at = run.next_timer_at()
+    waiting = run.waiting_timers()
+    set_timer_plan(app, [list(t) for t in waiting], [i for i, _e, _d in waiting if i in handled])
     app.updated_at = now
     if not app.is_open:
         announce_outcome(session, app, now)
     announce_tasks(session, app, opened, run.data, now)
+
+
+def handled_timers(app: Application) -> frozenset[str]:
+    """The waiting timers whose message the sweep has sent without the engine (their task ids)."""
+    return frozenset((app.timer_plan or {}).get("handled", ()))
+
+
+def set_timer_plan(app: Application, timers: list[list[str]], handled: list[str]) -> None:
+    """Keep the waiting timers beside the state; the next wake is the earliest one not handled yet."""
+    app.timer_plan = {"timers": timers, "handled": handled} if timers else None
+    due = [datetime.fromisoformat(d) for i, _event, d in timers if i not in handled]
+    app.next_timer_at = min(due) if due else None
 
 
 def merged_trail(saved: dict | None, run: Run) -> dict:
@@ -147,6 +180,31 @@ def _state_of(app: Application, run: Run) -> ApplicationState:
     if any(is_amend_step(t.lane, t.form) for t in run.ready_tasks()):
         return ApplicationState.RETURNED
     return ApplicationState.RUNNING
+
+
+def notify_due_timers(session: Session, app: Application, now: datetime) -> list[str] | None:
+    """Without the engine: when every timer due now only notifies (``TimerInfo.notify_only``), send their
+    messages, mark them handled in the plan and move the next wake on (the caller commits); the timers sent.
+
+    None when the engine must run: no plan yet (saved before there was one: that wake writes it), nothing
+    strictly due, or a due timer that does more than tell someone. The engine fires a handled timer later
+    (a step decided, another timer's wake) without telling anyone again (``sync``).
+    """
+    plan = app.timer_plan
+    if not plan:
+        return None
+    handled = list(plan.get("handled", ()))
+    due = [(i, event) for i, event, at in plan["timers"] if i not in handled and datetime.fromisoformat(at) < now]
+    if not due:
+        return None
+    timers = load_diagram(app.definition_version).timers
+    if not all(event in timers and timers[event].notify_only for _i, event in due):
+        return None
+    for _i, event in due:
+        notify_timer(session, app, timers[event], now)
+    set_timer_plan(app, plan["timers"], handled + [i for i, _event in due])
+    app.updated_at = now
+    return [event for _i, event in due]
 
 
 def fire_due_timers(session: Session, app: Application, now: datetime) -> list[str]:

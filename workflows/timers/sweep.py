@@ -19,7 +19,7 @@ from models import Application, HumanTask, TaskState
 
 from ..errors import Conflict
 from ..runtime.incidents import TIMER, has_open_incident, record_incident
-from ..runtime.sync import fire_due_timers, single_writer
+from ..runtime.sync import fire_due_timers, notify_due_timers, single_writer
 
 CLAIM_LEASE = timedelta(minutes=5)
 log = logging.getLogger(__name__)
@@ -91,7 +91,10 @@ def _fire_claimed(session: Session, application_id: int, now: datetime) -> list[
     app = session.get(Application, application_id, populate_existing=True)
     try:
         with single_writer(session, "changed by someone else meanwhile"):  # e.g. a person deciding a step
-            fired = fire_due_timers(session, app, now)
+            # A reminder or escalation is sent from the timer plan; anything else restores the engine.
+            fired = notify_due_timers(session, app, now)
+            if fired is None:
+                fired = fire_due_timers(session, app, now)
     except Conflict:
         return None
     return fired

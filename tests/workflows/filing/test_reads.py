@@ -58,3 +58,25 @@ def test_inbox_counts_read_the_form_key_copied_onto_each_candidate_row(engine, s
     session.commit()
     assert session.get(TaskCandidate, (task.id, person("manager").id)).form_key == "querier_account"
     assert reads.inbox_counts(session, person("manager")).get("querier_account") == 1
+
+
+def test_the_application_view_is_read_from_narrow_columns_as_the_objects_would_show_it(engine, session, person):
+    from workflows.filing.tasks import complete_task
+
+    app = submit_application(session, form_key="querier_account", data=dict(QUERIER_ADD), actor=person("sw_staff"),
+                             now=NOW)
+    [task] = [t for t in app.tasks if t.state == TaskState.OPEN]
+    complete_task(session, task_id=task.id, actor=person("sw_unit_head"), decision="approve", opinion="可", now=NOW)
+    session.expunge_all()
+    applicant = person("sw_staff")
+    with statements(engine) as seen:
+        view = reads.get_application_view(session, app.id, applicant)
+    # Besides the viewer's roles and delegations (the visibility rule): the application, its steps with their
+    # people, its history.
+    own = [s for s in seen if not s.startswith(("SELECT role_holding", "SELECT delegation"))]
+    assert len(own) == 3 and not [s for s in seen if "workflow_state" in s]
+    [through_objects] = [v for v in reads.list_my_applications(session, applicant) if v.id == app.id]
+    assert view == through_objects
+    assert [h.step for h in view.history] == ["start", task.step] and view.history[1].actor == "sw_unit_head"
+    assert view.current_tasks and view.current_tasks[0].candidates == ["manager"]
+    assert view.data["national_id"] != QUERIER_ADD["national_id"]  # masked as everywhere

@@ -14,7 +14,6 @@ from models import Application, AuditEvent, Notification, ScheduleRun
 from tests.conftest import QUERIER_ADD
 from workflows import notify as notifications
 from workflows.filing.applications import submit_application
-from workflows.runtime import sync as runtime_sync
 from workflows.runtime.incidents import list_incidents, retry_incident
 from workflows.settings import SETTINGS
 from workflows.timers import duties
@@ -237,22 +236,22 @@ def test_a_duty_that_cannot_catch_up_is_logged_and_the_others_still_run(session,
 def test_a_wake_that_raises_is_logged_and_the_other_timers_still_fire(session, person, clock, caplog, monkeypatch):
     """The failure is logged with its traceback and becomes an incident; the sweep passes it by until a retry."""
     broken, working = file_querier(session, person), file_querier(session, person)
-    restore = runtime_sync.restore  # the sweep restores through runtime.sync.fire_due_timers
+    wake = timers.notify_due_timers  # the sweep sends a reminder from the timer plan (runtime.sync)
 
-    def restore_fails_for_broken(app):
+    def wake_fails_for_broken(session, app, now):
         if app.id == broken.id:
-            raise RuntimeError("cannot restore this one")
-        return restore(app)
+            raise RuntimeError("cannot wake this one")
+        return wake(session, app, now)
 
-    monkeypatch.setattr(runtime_sync, "restore", restore_fails_for_broken)
+    monkeypatch.setattr(timers, "notify_due_timers", wake_fails_for_broken)
     result = sweep_at(session, clock, REMINDER_DUE + MINUTE)
     assert (result.woken, result.fired, result.failed) == (1, 1, 1)
     [record] = logged_failures(caplog)
     assert record.getMessage().startswith(f"timer wake of application {broken.id} failed")
-    assert "cannot restore this one" in caplog.text
+    assert "cannot wake this one" in caplog.text
     assert [n.application_id for n in notes(session)] == [working.id]
 
-    monkeypatch.setattr(runtime_sync, "restore", restore)  # fixed, but an open incident waits for a person
+    monkeypatch.setattr(timers, "notify_due_timers", wake)  # fixed, but an open incident waits for a person
     assert sweep_at(session, clock, REMINDER_DUE + MINUTE + timers.CLAIM_LEASE + MINUTE).fired == 0
     [incident] = list_incidents(session, actor=person("admin"))
     assert incident.application_id == broken.id

@@ -96,6 +96,8 @@ class Config:
     # Years each record type is kept before it is proposed for destruction (001 §11; Taipei 002 §7: 3); a mapping
     # may name only some, e.g. WEBIR_RETENTION_YEARS='{"applications": 3}'.
     RETENTION_YEARS: dict = dict(_CORE.retention_years)
+    # The largest attachment (PDF, JPEG, PNG) in bytes; the upload routes take a body this large, no other route.
+    ATTACHMENT_MAX_BYTES = _CORE.attachment_max_bytes
 
 
 # The core's settings (workflows.settings) and the key each is read from.
@@ -129,6 +131,8 @@ CORE_SETTINGS.update({"VIOLATION_REPORT_DAYS": "violation_report_days",
                       "VIOLATION_REPORT_DAYS_BY_AGENCY": "violation_report_days_by_agency"})
 WHOLE_NUMBERS["VIOLATION_REPORT_DAYS"] = (1, 365)
 CORE_SETTINGS["RETENTION_YEARS"] = "retention_years"
+CORE_SETTINGS["ATTACHMENT_MAX_BYTES"] = "attachment_max_bytes"
+WHOLE_NUMBERS["ATTACHMENT_MAX_BYTES"] = (1024, 100 * 1024 * 1024)
 
 
 class ConfigError(ValueError):

@@ -74,3 +74,11 @@ def export_lines(session: Session, application_ids: list[int]) -> dict[int, list
             .order_by(Attachment.id)):
         out.setdefault(app_id, []).append((name, sha))
     return out
+
+
+def own_files(session: Session, actor: Person, ids: list[int]) -> list[AttachmentRow]:
+    """Of these ids, the actor's own uploads not withdrawn (a filing page showing what it already carries)."""
+    if not ids:
+        return []
+    return _rows(session, select(Attachment).where(Attachment.id.in_(ids), Attachment.uploaded_by_id == actor.id,
+                                                   Attachment.removed_at.is_(None)), actor)

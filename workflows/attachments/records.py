@@ -112,6 +112,12 @@ def held_open_steps(session: Session, app: Application, actor: Person, now: date
     return [t for t in tasks if t.claimed_by_id in (None, actor.id) and may_hold(session, t.role, app, actor, on)]
 
 
+def may_attach(session: Session, application_id: int, actor: Person, now: datetime) -> bool:
+    """Whether the actor may attach a file to this application now (a page offers the upload)."""
+    app = session.get(Application, application_id)
+    return app is not None and app.is_open and bool(held_open_steps(session, app, actor, now))
+
+
 def add_attachment(session: Session, *, application_id: int, upload: Upload, actor: Person, now: datetime,
                    task_id: int | None = None) -> Attachment:
     """Attach a file at the actor's open step of the application (the applicant's amend step included)."""

@@ -23,7 +23,6 @@ from workflows.forms import Field
 
 from .i18n import tr_choice, tr_message
 
-
 ACCEPT = ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"  # a hint to the file chooser; the core checks
 
 

@@ -114,7 +114,8 @@ def upload(application_id: int):
         raise Invalid({"file": "請選擇要上傳的檔案"})
     task = request.form.get("task", "")
     add_attachment(db.session, application_id=application_id, upload=upload_of(files[0], request.form.get("label", "")),
-                   actor=current_user, now=clock.now(), task_id=int(task) if task.isdigit() and len(task) < 10 else None)
+                   actor=current_user, now=clock.now(),
+                   task_id=int(task) if task.isdigit() and len(task) < 10 else None)
     flash(_("已上傳附件：%(name)s", name=files[0].filename), "success")
     return redirect(_back(application_id))
 

@@ -221,6 +221,16 @@ def check_files(session: Session, ids: list[int], actor: Person, application_id:
     return None
 
 
+def erase_files(session: Session, application_ids: list[int], now: datetime) -> int:
+    """A destruction carried out: the files of these applications lose their bytes, keep name and hash (the
+    caller commits and audits)."""
+    files = session.scalars(select(Attachment).where(Attachment.application_id.in_(application_ids),
+                                                     Attachment.removed_at.is_(None))).all()
+    for a in files:
+        a.removed_at, a.content = now, b""
+    return len(files)
+
+
 def purge_stale_drafts(session: Session, now: datetime) -> int:
     """Delete drafts never bound to a filing within a day (the daily job); one audit event lists their hashes."""
     stale = session.execute(select(Attachment.id, Attachment.sha256, Attachment.uploaded_by_id).where(

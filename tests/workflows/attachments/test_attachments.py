@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import select, text
 
 from models import Application, Attachment, AuditEvent, TaskState
@@ -20,6 +21,7 @@ from workflows.attachments.records import (
     Upload,
     add_attachment,
     add_draft,
+    bind_files,
     purge_stale_drafts,
     read_attachment,
     remove_attachment,
@@ -27,8 +29,18 @@ from workflows.attachments.records import (
 from workflows.errors import Conflict, Forbidden, Invalid, NotFound
 from workflows.filing.applications import submit_application
 from workflows.filing.tasks import complete_task
+from workflows.retention import destruction
+
+# The destruction's own helpers: a registration five years past, the yearly list, its two decisions.
+from ..retention.test_destruction import LIST_DAY, decide, registration, the_list
 
 LIMIT = 10 * 1024 * 1024
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
 
 
 @pytest.fixture
@@ -208,3 +220,23 @@ def test_drafts_never_filed_are_purged_after_a_day_and_filed_ones_stay(session, 
     [purged] = events(session, "attachment_drafts_purged")
     assert [a["id"] for a in purged.payload["attachments"]] == [old.id]
     assert purge_stale_drafts(session, NOW) == 0
+
+
+def test_a_carried_out_destruction_erases_the_files_and_keeps_their_names_and_hashes(session, person, clock):
+    old = registration(session, person, clock, "115-社救-0201")
+    # The signed consent filed with the registration: a draft bound to it as the submit binds one.
+    draft = add_draft(session, upload=Upload(files.pdf("consent"), "consent.pdf"), actor=person("applicant"), now=NOW)
+    bind_files(session, old, [draft.id], person("applicant"), NOW)
+    session.commit()
+    listing = the_list(session, clock)
+    decide(session, person, listing, "manager_list", "manager")
+    decide(session, person, listing, "agency_head_approval", "sw_head")
+    assert destruction.carry_out_destructions(session, LIST_DAY) == [listing.id]
+    session.expire_all()
+    erased = session.get(Attachment, draft.id)
+    assert erased.removed_at is not None and erased.content == b"" and erased.sha256 == hashlib.sha256(
+        files.pdf("consent")).hexdigest()
+    with pytest.raises(NotFound):
+        read_attachment(session, attachment_id=draft.id, application_id=old.id, viewer=person("admin"), now=LIST_DAY)
+    [event] = events(session, "records_destroyed")
+    assert event.payload["attachments"] == 1

@@ -168,7 +168,7 @@ def test_the_step_page_uploads_at_the_step_and_the_download_page_route_follows_v
     head = login(app.test_client(), "sw_unit_head")
     task_id = api_task(app, app_id)
     page = head.get(f"/tasks/{task_id}").text
-    assert 'action="/applications/%d/attachments"' % app_id in page and 'for="attachment-file"' in page
+    assert f'action="/applications/{app_id}/attachments"' in page and 'for="attachment-file"' in page
     sent = head.post(f"/applications/{app_id}/attachments", content_type="multipart/form-data", data={
         "file": (io.BytesIO(files.png()), "scan.png"), "label": "補件", "task": str(task_id),
         "next": f"/tasks/{task_id}"})

@@ -44,7 +44,8 @@ def sniff(data: bytes, limit: int, field: str = "file") -> Sniffed:
     guessed = filetype.guess(data)
     media_type = guessed.mime if guessed else None
     if media_type not in KINDS and media_type:
-        raise Invalid({field: f"只接受 PDF、JPEG 或 PNG 檔案（檔案內容為 {media_type}）；檔案類型依內容判斷，更改副檔名無效"})
+        raise Invalid({field: f"只接受 PDF、JPEG 或 PNG 檔案（檔案內容為 {media_type}）；"
+                              f"檔案類型依內容判斷，更改副檔名無效"})
     if media_type not in KINDS:
         raise Invalid({field: "只接受 PDF、JPEG 或 PNG 檔案（無法辨識檔案內容）；檔案類型依內容判斷，更改副檔名無效"})
     if media_type == "application/pdf":

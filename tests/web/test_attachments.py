@@ -10,6 +10,8 @@ import io
 from dataclasses import replace
 
 import pytest
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from tests import files
 from tests.conftest import REGISTRATION
@@ -185,3 +187,20 @@ def api_task(app, app_id: int) -> int:
 
     body = ApiClient(app).as_("sw_unit_head").get(f"/api/v1/applications/{app_id}").get_json()
     return body["current_tasks"][0]["id"]
+
+
+def multipart(values: dict) -> dict:
+    """A large multipart body encoded in memory (the test client would spool it to a file it never closes)."""
+    boundary, body = encode_multipart(values)
+    return {"data": body, "content_type": f"multipart/form-data; boundary={boundary}"}
+
+
+def test_the_filing_page_takes_a_large_body_only_as_files(app, consent_form):
+    client = login(app.test_client(), "applicant")
+    url = "/applications/new/query_registration"
+    as_text = client.post(url, **multipart(form_data({**REGISTRATION, "reason": "x" * 2_000_000})))
+    assert as_text.status_code == 413  # beside the files, the fields keep the form limit
+    scan = files.pdf("y" * 1_500_000)  # over the 1 MB of any other body, within ATTACHMENT_MAX_BYTES
+    as_file = client.post(url, **multipart({**form_data(REGISTRATION),
+                                            "consent": FileStorage(io.BytesIO(scan), "scan.pdf")}))
+    assert as_file.status_code == 302, as_file.text

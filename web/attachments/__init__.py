@@ -40,8 +40,11 @@ def upload_limit() -> int:
     return current_app.config["ATTACHMENT_MAX_BYTES"] + FORM_OVERHEAD
 
 
-def filing_limit() -> int:
-    """A filing page with its files."""
+def filing_limit() -> int | None:
+    """A filing page with its files; sent without files (not multipart), the usual limit. In a multipart body the
+    fields beside the files stay within MAX_FORM_MEMORY_SIZE, so only files make it larger."""
+    if request.mimetype != "multipart/form-data":
+        return None
     return current_app.config["ATTACHMENT_MAX_BYTES"] * MAX_FILES_PER_FILING + FORM_OVERHEAD
 
 

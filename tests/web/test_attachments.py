@@ -204,3 +204,24 @@ def test_the_filing_page_takes_a_large_body_only_as_files(app, consent_form):
     as_file = client.post(url, **multipart({**form_data(REGISTRATION),
                                             "consent": FileStorage(io.BytesIO(scan), "scan.pdf")}))
     assert as_file.status_code == 302, as_file.text
+
+
+@pytest.fixture
+def scan_step(monkeypatch):
+    review = forms.STEP_FORMS["review"]
+    field = forms.Field("scan", "核章掃描檔", "attachment", required=True, required_when=("decision", ("approve",)))
+    monkeypatch.setitem(forms.STEP_FORMS, "review", replace(review, fields=(field,)))
+
+
+def test_the_task_page_takes_the_steps_file_with_the_decision(filed, app, api, scan_step):
+    _, app_id, _, _ = filed
+    task_id = api_task(app, app_id)
+    head = login(app.test_client(), "sw_unit_head")
+    page = head.get(f"/tasks/{task_id}").text
+    assert 'enctype="multipart/form-data"' in page and 'name="scan"' in page
+    decided = head.post(f"/tasks/{task_id}", content_type="multipart/form-data", data={
+        "decision": "approve", "opinion": "", "scan": (io.BytesIO(files.png()), "核章.png")})
+    assert decided.status_code == 302, decided.text
+    body = api.as_("sw_unit_head").get(f"/api/v1/applications/{app_id}").get_json()
+    scan = next(a for a in body["attachments"] if a["name"] == "核章.png")
+    assert scan["field"] == "scan" and body["history"][-1]["data"]["scan"] == [scan["id"]]

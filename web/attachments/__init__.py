@@ -85,6 +85,25 @@ def filed_files(fields: tuple[Field, ...]) -> tuple[dict[str, list[int]], list[i
     return ids, extra, errors
 
 
+def step_files(fields: tuple[Field, ...], application_id: int, task_id: int) -> tuple[dict[str, list[int]],
+                                                                                  dict[str, str]]:
+    """A step form's attachment fields: each chosen file attached at the step (its own transaction), merged with the
+    ones the page already carried; a refusal per field whose file was not taken."""
+    ids: dict[str, list[int]] = {f.name: _kept(f.name) for f in fields if f.type == "attachment"}
+    errors: dict[str, str] = {}
+    for name in ids:
+        for storage in chosen_files(name)[:MAX_FILES_PER_FILING]:
+            try:
+                added = add_attachment(db.session, application_id=application_id, task_id=task_id,
+                                       upload=upload_of(storage, field=name), actor=current_user, now=clock.now())
+            except Invalid as exc:
+                db.session.rollback()
+                errors[name] = exc.errors.get("file") or next(iter(exc.errors.values()))
+            else:
+                ids[name].append(added.id)
+    return ids, errors
+
+
 def kept_files(ids: dict[str, list[int]], extra: list[int]) -> dict[str, list[AttachmentRow]]:
     """What the page shows as already carried, per input."""
     return {name: own_files(db.session, current_user, list_) for name, list_ in {**ids, EXTRA: extra}.items()}

@@ -84,7 +84,10 @@ def test_over_the_limit_is_a_422_naming_it_and_far_over_a_413(app, api, monkeypa
     over = draft(applicant, files.pdf("x" * 5000), "big.pdf")
     assert over.status_code == 422 and "超過上限" in over.get_json()["errors"]["file"]
     far = draft(applicant, files.pdf("x" * 200_000), "huge.pdf")
-    assert far.status_code == 413
+    assert far.status_code == 413 and far.get_json()["detail"] == "送出的檔案超過上限 4 KB，請壓縮或分頁掃描後再上傳"
+    page = login(app.test_client(), "applicant").post(
+        "/applications/1/attachments", **multipart({"file": FileStorage(io.BytesIO(b"x" * 200_000), "a.pdf")}))
+    assert page.status_code == 413 and "送出的檔案超過上限 4 KB" in page.text
     # Only the upload routes take more than MAX_CONTENT_LENGTH: filing JSON of 2 MB is still refused.
     big_json = applicant.post("/api/v1/applications", {"form": "query_registration",
                                                         "data": {**REGISTRATION, "reason": "x" * 2_000_000}})

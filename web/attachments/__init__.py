@@ -27,12 +27,27 @@ from workflows.forms import Field
 from .. import clock
 from ..errors import back_to
 from ..extensions import db
+from ..filters import filesize
 from ..i18n import _, same_site_path
 from ..inputs import body_limit
 
 bp = Blueprint("attachments", __name__, url_prefix="/applications")
 FORM_OVERHEAD = 64 * 1024  # the multipart boundaries and the fields beside the file
 MAX_FILES_PER_FILING = 5  # files one filing page may send at once (each within the limit)
+
+
+def too_large() -> str:
+    """What a 413 of an upload route says: the limit of one file."""
+    return _("送出的檔案超過上限 %(size)s，請壓縮或分頁掃描後再上傳",
+             size=filesize(current_app.config["ATTACHMENT_MAX_BYTES"]))
+
+
+def uploads(limit):
+    """An upload route: its body limit (read per request) and its 413's message, when the limit was a file's."""
+    def mark(view):
+        view.too_large = lambda: too_large() if limit() is not None else None
+        return body_limit(limit)(view)
+    return mark
 
 
 def upload_limit() -> int:
@@ -126,7 +141,7 @@ def _back(application_id: int) -> str:
 
 
 @bp.post("/<int:application_id>/attachments")
-@body_limit(upload_limit)
+@uploads(upload_limit)
 @login_required
 @back_to("applications.detail")
 def upload(application_id: int):

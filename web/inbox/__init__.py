@@ -18,11 +18,10 @@ from workflows.forms import FORMS, decision_label
 
 from .. import clock
 from ..applications import revealable_names
-from ..attachments import filing_limit, kept_files, step_files
+from ..attachments import filing_limit, kept_files, step_files, uploads
 from ..errors import back_to
 from ..extensions import db
 from ..i18n import _, _l, same_site_path, tr_message
-from ..inputs import body_limit
 from ..numbers import small_int
 from ..wtforms_builder import apply_errors, choices, form_class, form_values
 
@@ -77,7 +76,7 @@ def _decision_form(fields):
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
-@body_limit(filing_limit)  # a step form's attachment fields: files, each within ATTACHMENT_MAX_BYTES
+@uploads(filing_limit)  # a step form's attachment fields: files, each within ATTACHMENT_MAX_BYTES
 @login_required
 @back_to("inbox.index")
 def task(task_id: int):

@@ -236,6 +236,9 @@ def test_a_carried_out_destruction_erases_the_files_and_keeps_their_names_and_ha
     erased = session.get(Attachment, draft.id)
     assert erased.removed_at is not None and erased.content == b"" and erased.sha256 == hashlib.sha256(
         files.pdf("consent")).hexdigest()
+    assert erased.file_name == destruction.TOMBSTONE
+    # The trail never held the name: nothing of it outlives the destruction there.
+    assert all("consent.pdf" not in str(e.payload) for e in session.scalars(select(AuditEvent)))
     with pytest.raises(NotFound):
         read_attachment(session, attachment_id=draft.id, application_id=old.id, viewer=person("admin"), now=LIST_DAY)
     [event] = events(session, "records_destroyed")

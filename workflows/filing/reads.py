@@ -28,6 +28,7 @@ from models import (
 from models.sealing import digest
 
 from ..accounts.review import describe_decisions
+from ..attachments.reads import AttachmentRow, application_attachments
 from ..calendar import local_date
 from ..errors import Conflict, Forbidden, NotFound
 from ..forms import DECISION_LABELS, FORMS, STEP_FORMS, Field, KeyValue, key_values, masked
@@ -141,6 +142,8 @@ class ApplicationView:
     current_tasks: list[CurrentTask] = field(default_factory=list)
     history: list[HistoryRow] = field(default_factory=list)
     trail: dict[str, Any] = field(default_factory=dict)
+    # Names, types and hashes of its files (never their bytes); filled for one application's page, not for lists.
+    attachments: list[AttachmentRow] = field(default_factory=list)
 
 
 def list_inbox(session: Session, person: Person, form_key: str | None = None, limit: int = 200) -> list[InboxRow]:
@@ -299,7 +302,8 @@ def get_application_view(session: Session, application_id: int, viewer: Person) 
                for row in session.execute(_VIEW_HISTORY, {"application": app_id})]
     return ApplicationView(app_id, form_key, FORMS[form_key].title, state.value, definition_key, version,
                            applicant or "", applicant_name or SCHEDULED, agency, unit, masked(form_key, data),
-                           created_at, closed_at, outcome_reason, current, history, trail or {})
+                           created_at, closed_at, outcome_reason, current, history, trail or {},
+                           attachments=application_attachments(session, app_id, viewer))
 
 
 @dataclass(frozen=True)

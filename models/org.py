@@ -122,8 +122,12 @@ class Agency(Base):
     purposes: Mapped[str | None] = mapped_column(String(2000))
     suspended_on: Mapped[date | None]
     suspension_reason: Mapped[str | None] = mapped_column(String(2000))
+    # An agency doing work on behalf of another (a district office for 社會局, 003 第五點第三項): its requests go
+    # to the commissioning agency's responsible unit.
+    commissioned_by_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
 
     units: Mapped[list[Unit]] = relationship(back_populates="agency", order_by="Unit.id")
+    commissioned_by: Mapped[Agency | None] = relationship(remote_side="Agency.id")
     kind_rows: Mapped[list[AgencyKindRow]] = relationship(cascade="all, delete-orphan", lazy="selectin",
                                                           order_by=AgencyKindRow.kind)
 

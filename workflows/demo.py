@@ -23,6 +23,7 @@ from models import (
     WebirAccount,
 )
 
+from . import agency_rules
 from .calendar import local_date
 from .editor.deploy import deploy_directory
 from .oversight.bases import seed_bases
@@ -42,10 +43,16 @@ AGENCIES = [
     ("KHH-YB", "高雄市政府青年局", AgencyKind.REQUESTING, ["C0101"]),
     ("KHH-HB", "高雄市政府衛生局", AgencyKind.REQUESTING, ["C0101", "C0201"]),
     ("BLI", "勞動部勞工保險局", AgencyKind.BUREAU, []),
+    # Not a WebIR user itself: asks 社會局's responsible unit to query for it (003 §5 ¶3, 附表3).
+    ("KHH-FS", "高雄市鳳山區公所", None, []),
 ]
+# Agencies doing social-welfare work on behalf of another (003 §5 ¶3; 002 §4): code → commissioning agency.
+COMMISSIONED_BY = {"KHH-FS": "KHH-SW"}
 
-# Agencies whose own rules allow one agency manager (權限管理者) only: the clause that says so.
-SINGLE_MANAGER_RULES = {"KHH-SW": "社會局應用勞保局資訊作業管理要點第七點（003）"}
+# Agencies whose own rules allow one agency manager (權限管理者) only: the clause that says so, from the agency's
+# layer (bpmn/kaohsiung/agencies/<code>/pack.yaml, settings.single_manager_rule).
+SINGLE_MANAGER_RULES = {code: rule for code, layer in agency_rules.LAYERS.items()
+                        if (rule := layer.settings.get("single_manager_rule"))}
 
 # Admitted by 勞工局 with the legal bases and purposes of 001_caa5ae0843cf2933.txt 附表 (abridged where long).
 ADMISSIONS = {
@@ -96,6 +103,9 @@ PEOPLE = [
     ("hb_head", "石佩君", "局長", "KHH-HB", "局長室", [Role.AGENCY_HEAD]),
     ("hb_manager", "高子軒", "管理師", "KHH-HB", "長期照護科", [Role.AGENCY_MANAGER]),
     ("sw_it_staff", "蘇建志", "資訊小組組長", "KHH-SW", "秘書室資訊小組", [Role.IT_UNIT]),  # joint audits (001 §12(2))
+    # 鳳山區公所 asks 社會局 to query for it (003 附表3)
+    ("fs_staff", "莊雅雯", "社會課課員", "KHH-FS", "社會課", []),
+    ("fs_unit_head", "賴俊宏", "社會課課長", "KHH-FS", "社會課", [Role.UNIT_HEAD]),
 ]
 
 # Querier accounts already granted: (username, items)
@@ -112,18 +122,24 @@ def valid_national_id(letter: str, digits: str) -> str:
     return f"{letter}{digits}{(10 - total % 10) % 10}"
 
 
-def load_demo(session: Session, *, now: datetime, bpmn_dir: Path, include_history: bool = True) -> bool:
+def load_demo(session: Session, *, now: datetime, bpmn_dir: Path, include_history: bool = True,
+              agency_chains: bool = True) -> bool:
     """Create the demo city once and deploy its diagrams; return False when already there.
 
     With the history, the 2017 chains become version 1 and the revised ones version 2, as in a city
-    that lived through the change; tests of everything else start from the current rules alone.
+    that lived through the change; tests of everything else start from the current rules alone. Without
+    ``agency_chains`` every agency files the city's forms (社會局's own 附表1 and 附表2 are deployed but not live
+    for it: the city's tests file as 社會局's people).
     """
     if session.scalar(select(Person.id).where(Person.username == "admin")):
-        deploy_directory(session, bpmn_dir, now=now, jurisdiction=CITY, include_history=include_history)
+        deploy_directory(session, bpmn_dir, now=now, jurisdiction=CITY, include_history=include_history,
+                         agency_chains=agency_chains)
         return False
-    agencies = {code: Agency(code=code, name=name, kinds={kind}, city=CITY, oid=f"2.16.886.101.{i:05d}",
-                             single_manager_rule=SINGLE_MANAGER_RULES.get(code))
+    agencies = {code: Agency(code=code, name=name, kinds={kind} if kind else set(), city=CITY,
+                             oid=f"2.16.886.101.{i:05d}", single_manager_rule=SINGLE_MANAGER_RULES.get(code))
                 for i, (code, name, kind, _items) in enumerate(AGENCIES, start=20000)}
+    for code, commissioning in COMMISSIONED_BY.items():
+        agencies[code].commissioned_by = agencies[commissioning]
     today = local_date(now)
     for code, (legal_bases, purposes) in ADMISSIONS.items():
         agencies[code].admitted_on, agencies[code].legal_bases, agencies[code].purposes = today, legal_bases, purposes
@@ -159,5 +175,6 @@ def load_demo(session: Session, *, now: datetime, bpmn_dir: Path, include_histor
         session.add(WebirAccount(person=p, agency_id=p.agency_id, kind=AccountKind.MANAGER, effective_on=today,
                                  egov_account=f"{username}.egov", created_at=now))
     session.flush()
-    deploy_directory(session, bpmn_dir, now=now, jurisdiction=CITY, include_history=include_history)
+    deploy_directory(session, bpmn_dir, now=now, jurisdiction=CITY, include_history=include_history,
+                     agency_chains=agency_chains)
     return True

@@ -60,6 +60,8 @@ class FormSpec:
     summary_fields: tuple[str, ...] = ()
     # What an approver must see in the inbox row to know what is asked without opening it (ID numbers masked).
     key_fields: tuple[str, ...] = ()
+    # A field naming (by username) a colleague the application is filed for, who may then see it (003 §5 ¶2).
+    requester_field: str | None = None
 
 
 DECISION_LABELS = {
@@ -104,7 +106,7 @@ def _items_change_check(data: dict[str, Any]) -> dict[str, str]:
     return errors
 
 
-def _registration_check(data: dict[str, Any]) -> dict[str, str]:
+def registration_check(data: dict[str, Any]) -> dict[str, str]:
     """001 §11: the data is used after the query, so its use cannot end before the registration's date."""
     if data.get("use_until") and data.get("query_date") and data["use_until"] < data["query_date"]:
         return {"use_until": "資料使用期限不可早於申請日期"}
@@ -178,7 +180,7 @@ FORMS: dict[str, FormSpec] = {f.key: f for f in (
                   help="001 第十一點：查得資料於使用完畢後一個月內刪除；未填者以核准日為使用完畢日"),
         ),
         filer_role="querier",
-        check=_registration_check,
+        check=registration_check,
         summary_fields=("case_number", "item"),
         key_fields=("case_number", "subject_name", "subject_national_id", "item", "reason"),
     ),
@@ -599,3 +601,32 @@ def keep_masked(form_key: str, data: dict[str, Any], filed: dict[str, Any]) -> d
         if filed.get(f.name) and out.get(f.name) == mask_id(filed[f.name]):
             out[f.name] = filed[f.name]
     return out
+
+
+# ---------------------------------------------------------------- one agency's own rules
+
+# An agency layer's version of a city form, filled by its agency's process (agency code → form key → (the layer's
+# process key, the form)): from ``agency_rules`` (``bpmn/<city>/agencies/<code>/pack.yaml``); the forms a layer adds
+# are in FORMS itself.
+AGENCY_FORMS: dict[str, dict[str, tuple[str, FormSpec]]] = {}
+
+
+def form_for(form_key: str, agency_code: str | None = None, process: str | None = None) -> FormSpec:
+    """The form as filed through ``process`` by a person of this agency: the agency layer's version where the
+    process is the layer's own (an administrator may switch the agency back to the city's chain, and with it to
+    the city's form), else the city's."""
+    own = AGENCY_FORMS.get(agency_code or "", {}).get(form_key)
+    return own[1] if own and own[0] == process else FORMS[form_key]
+
+
+def application_form(app: Any) -> FormSpec:
+    """The form an application was filed on: its agency's version when its process is the agency layer's."""
+    return form_for(app.form_key, app.agency.code if app.agency else None,
+                    app.definition_version.definition.key if app.definition_version else None)
+
+
+def form_title(form_key: str, agency_code: str | None = None, process: str | None = None) -> str:
+    return form_for(form_key, agency_code, process).title if form_key in FORMS else form_key
+
+
+from . import agency_rules  # noqa: E402, F401 - the agencies' own forms and step forms join the catalogue

@@ -7,13 +7,65 @@ from datetime import date
 from sqlalchemy import case, or_, select, true
 from sqlalchemy.orm import Session
 
-from models import AGENCY_STEP_ROLES, CITY_ROLES, UNIT_ROLES, Agency, Application, Delegation, Person, Role, RoleHolding
+from models import (
+    AGENCY_STEP_ROLES,
+    CITY_ROLES,
+    UNIT_ROLES,
+    Agency,
+    Application,
+    Delegation,
+    Person,
+    Role,
+    RoleHolding,
+    Unit,
+)
 from models.personal import Substitution
+
+from .. import agency_rules
+
+
+def _holding(role: str, on: date):
+    return select(RoleHolding.person_id).where(RoleHolding.role == role, RoleHolding.valid_on(on))
+
+
+def _named(application: Application):
+    """SELECT of the id of the person an application names in its ``querier`` field (003 附表4), in its agency."""
+    username = (application.data or {}).get("querier") or ""
+    return select(Person.id).where(Person.username == username, Person.agency_id == application.agency_id)
+
+
+def _responsible_unit(application: Application):
+    """SELECT of the commissioning agency's responsible unit (003 §5 ¶3) for an application of the agency it
+    commissions; the unit is the commissioning agency's layer setting ``responsible_unit``."""
+    commissioning = application.agency.commissioned_by
+    name = agency_rules.setting(commissioning.code if commissioning else None, "responsible_unit")
+    return select(Unit.id).where(Unit.agency_id == (commissioning.id if commissioning else None), Unit.name == name)
+
+
+def _lane_holder_ids(role: str, application: Application, on: date):
+    """The lanes an agency layer adds (``agency_rules.LANE_ROLES``), resolved from the application."""
+    unit_head = _holding(Role.UNIT_HEAD, on)
+    if role == "manager_unit_head":  # 權限管理單位主管: the head of the unit of the agency's manager (003 附表1)
+        managers = select(RoleHolding.unit_id).where(RoleHolding.role == Role.AGENCY_MANAGER, RoleHolding.valid_on(on),
+                                                     RoleHolding.agency_id == application.agency_id)
+        return unit_head.where(RoleHolding.unit_id.in_(managers))
+    if role == "responsible_querier":
+        return _holding(Role.QUERIER, on).where(RoleHolding.unit_id.in_(_responsible_unit(application)))
+    if role == "responsible_unit_head":
+        return unit_head.where(RoleHolding.unit_id.in_(_responsible_unit(application)))
+    if role == "audited_querier":
+        return _named(application)
+    if role == "audited_unit_head":
+        units = select(Person.unit_id).where(Person.id.in_(_named(application)))
+        return unit_head.where(RoleHolding.unit_id.in_(units))
+    return None
 
 
 def _holder_ids(role: str, application: Application, on: date):
     """SELECT of the ids holding ``role`` for this application's unit, agency or city; None for no scope."""
-    query = select(RoleHolding.person_id).where(RoleHolding.role == role, RoleHolding.valid_on(on))
+    if role in agency_rules.LANE_ROLES:
+        return _lane_holder_ids(role, application, on)
+    query = _holding(role, on)
     if role in UNIT_ROLES:
         return query.where(RoleHolding.unit_id == application.unit_id)
     if role in AGENCY_STEP_ROLES:

@@ -91,7 +91,7 @@ def requesting_agencies(session: Session) -> list[Target]:
 def start_duty(session: Session, *, process: str, target: Target, now: datetime, run_id: int | None = None
                ) -> Application:
     """Start one duty instance (no applicant unless the duty is personal); the caller commits."""
-    version = live_version(session, process)
+    version = live_version(session, process, target.agency_id)
     prepare = PREPARED_DATA.get(process)
     target = replace(target, data={**target.data, **prepare(session, target.agency_id, now)}) if prepare else target
     data = {**target.data, **timer_data(), "schedule_run": run_id}

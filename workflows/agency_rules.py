@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from models import QUERY_ITEMS
+from models import QUERY_ITEMS, ROLE_LABELS
 
 from .forms import (
     FIELD_TYPES,
@@ -248,6 +248,8 @@ def install(layer: AgencyLayer) -> None:
     from .forms import AGENCY_FORMS
 
     LAYERS[layer.code] = layer
+    for role, label in layer.roles.items():  # a lane's name where steps and sign-offs are shown
+        ROLE_LABELS.setdefault(role, label)
     for key, form in layer.forms.items():
         if key in layer.replaces:
             AGENCY_FORMS.setdefault(layer.code, {})[key] = (layer.processes[key], form)

@@ -615,8 +615,11 @@ def form_for(form_key: str, agency_code: str | None = None, process: str | None 
     """The form as filed through ``process`` by a person of this agency: the agency layer's version where the
     process is the layer's own (an administrator may switch the agency back to the city's chain, and with it to
     the city's form), else the city's."""
-    own = AGENCY_FORMS.get(agency_code or "", {}).get(form_key)
-    return own[1] if own and own[0] == process else FORMS[form_key]
+    for code, forms in AGENCY_FORMS.items():  # process keys are unique: the process alone names the version
+        own = forms.get(form_key)
+        if own and own[0] == process and agency_code in (None, code):
+            return own[1]
+    return FORMS[form_key]
 
 
 def application_form(app: Any) -> FormSpec:

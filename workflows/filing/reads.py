@@ -28,7 +28,7 @@ from models.sealing import digest
 from ..accounts.review import describe_decisions
 from ..calendar import local_date
 from ..errors import Conflict, Forbidden, NotFound
-from ..forms import DECISION_LABELS, FORMS, STEP_FORMS, Field, KeyValue, key_values, masked
+from ..forms import DECISION_LABELS, FORMS, STEP_FORMS, Field, KeyValue, application_form, key_values, masked
 from ..runtime.visibility import may_view
 from ..validators import FieldError, national_id
 from .tasks import StepFields, get_task_for, step_fields
@@ -118,6 +118,7 @@ class HistoryRow:
     on_behalf_of_name: str | None = None
     # What the step's own button said when it was not a plain 同意 (已核閱／完成 on a reminder, 完成清查 ...).
     approve_label: str | None = None
+    actor_title: str | None = None  # the signer's title (職稱), as a seal (核章) prints it
 
 
 @dataclass(frozen=True)
@@ -270,7 +271,7 @@ def _view(app: Application) -> ApplicationView:
     step_forms = {t.step: t.form for t in app.tasks}
     history = [_history_row(app.form_key, step_forms.get(h.step), h) for h in app.history]
     version = app.definition_version
-    return ApplicationView(app.id, app.form_key, FORMS[app.form_key].title, app.state.value,
+    return ApplicationView(app.id, app.form_key, application_form(app).title, app.state.value,
                            version.definition.key, version.version,
                            app.applicant.username if app.applicant else "", _applicant_name(app),
                            app.agency.name, app.unit.name if app.unit else None, masked(app.form_key, app.data),
@@ -284,7 +285,8 @@ def _history_row(form_key: str, step_form: str | None, h: HistoryEntry) -> Histo
                       h.decision, h.opinion, data, h.created_at, _details(h.data),
                       shown_fields(form_key, step_form, data),
                       h.on_behalf_of.username if h.on_behalf_of else None, _name_of(h.on_behalf_of),
-                      _approve_label(step_form) if h.decision == "approve" else None)
+                      _approve_label(step_form) if h.decision == "approve" else None,
+                      h.actor.title if h.actor else None)
 
 
 # Step data lives under these names but is not a field of its own: a review's per-account lines are ``details``.

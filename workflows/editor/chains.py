@@ -17,11 +17,17 @@ from sqlalchemy.orm import Session
 
 from models import Agency, DefinitionVersion, FormChain, Person, ProcessDefinition
 
-from .. import audit
+from .. import agency_rules, audit
 from ..access import require_admin
 from ..errors import Conflict, Invalid, NotFound
 from ..forms import FORMS, form_title
 from ..runtime.diagrams import form_chain, live_definition
+
+
+def agency_processes() -> dict[str, str]:
+    """The agency layers' own processes of city forms: process key → the agency whose filers it is for."""
+    return {process: layer.code for layer in agency_rules.LAYERS.values()
+            for form, process in layer.processes.items() if form in layer.replaces}
 
 
 @dataclass(frozen=True)
@@ -58,16 +64,19 @@ def list_form_chains(session: Session, *, actor: Person) -> list[FormChainRow]:
     by_form: dict[str, list[ChainChoice]] = {}
     for form_key, key, name, latest in rows:
         by_form.setdefault(form_key, []).append(ChainChoice(key, name, latest))
+    own = agency_processes()  # an agency layer's processes are choices for that agency's row only
     out = [FormChainRow(form_key, FORMS[form_key].title if form_key in FORMS else form_key,
-                        live_definition(session, form_key).key, form_key in chosen, choices)
+                        live_definition(session, form_key).key, form_key in chosen,
+                        [c for c in choices if c.key not in own])
            for form_key, choices in by_form.items()]
     agencies = {a.id: a for a in session.scalars(select(Agency).where(
         Agency.id.in_([c.agency_id for c in chains if c.agency_id is not None])))}
     for chain in sorted((c for c in chains if c.agency_id is not None),
                         key=lambda c: (c.form_key, agencies[c.agency_id].code)):
         agency = agencies[chain.agency_id]
-        out.append(FormChainRow(chain.form_key, form_title(chain.form_key, agency.code), chain.definition.key,
-                                chain.switched_by_id is not None, by_form.get(chain.form_key, []), agency.code,
+        choices = [c for c in by_form.get(chain.form_key, []) if own.get(c.key, agency.code) == agency.code]
+        out.append(FormChainRow(chain.form_key, form_title(chain.form_key, agency.code, chain.definition.key),
+                                chain.definition.key, chain.switched_by_id is not None, choices, agency.code,
                                 agency.name))
     return out
 
@@ -91,6 +100,9 @@ def switch_form_chain(session: Session, *, form_key: str, process_key: str, acto
         raise Invalid({"process": f"沒有部署流程「{process_key}」"})
     if target.form_key != form_key:
         raise Invalid({"process": f"流程「{process_key}」啟動的是表單「{target.form_key}」，不是「{form_key}」"})
+    if agency_processes().get(process_key, agency) != agency:
+        raise Invalid({"process": f"流程「{process_key}」是{agency_processes()[process_key]}自己的流程，"
+                                  "只能用於該機關的申請人"})
     agency_id = for_agency.id if for_agency else None
     current = live_definition(session, form_key, agency_id)
     if current.id == target.id:

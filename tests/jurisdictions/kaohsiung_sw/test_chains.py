@@ -175,3 +175,25 @@ def test_a_violating_querier_reports_within_the_layers_ten_days(session):
     configure(violation_report_days=14)  # the city's default moved; 社會局's own rule stays (003 §8 ¶2)
     sw, ep = (session.scalar(select(Agency).where(Agency.code == c)) for c in ("KHH-SW", "KHH-EP"))
     assert (report_days(sw), report_days(ep)) == (10, 14)
+
+
+def test_the_form_chains_show_社會局s_own_chain_and_switch_it_back_to_the_citys(sw_rules, api, session, submit):
+    admin = api.as_("admin")
+    chains = admin.get("/api/v1/form-chains").get_json()
+    city = next(c for c in chains if c["form"] == "querier_account" and c["agency"] is None)
+    own = next(c for c in chains if c["form"] == "querier_account" and c["agency"] == "KHH-SW")
+    assert city["live"] == "querier_account" and [p["key"] for p in city["processes"]] == ["querier_account"]
+    assert (own["live"], own["chosen"]) == ("querier_account_khh_sw", False)
+    assert own["title"].startswith("高雄市政府社會局")
+    refused = admin.post("/api/v1/form-chains/querier_account", {"process": "querier_account_khh_sw", "note": "試辦"})
+    assert refused.status_code == 422  # the city's row never runs an agency's own chain
+    switched = admin.post("/api/v1/form-chains/querier_account",
+                          {"process": "querier_account", "agency": "KHH-SW", "note": "社會局暫依市府附表三辦理"})
+    assert switched.status_code == 200, switched.get_json()
+    assert (switched.get_json()["agency"], switched.get_json()["live"]) == ("KHH-SW", "querier_account")
+    from tests.conftest import QUERIER_ADD
+    session.expire_all()
+    assert submit("sw_staff", "querier_account", QUERIER_ADD).definition_version.definition.key == "querier_account"
+    # Its people then read the city's 附表三 (the form goes with the chain that runs it).
+    form = api.as_("sw_staff").get("/api/v1/forms/querier_account").get_json()
+    assert "has_egov_account" in {f["name"] for f in form["fields"]}

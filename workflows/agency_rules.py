@@ -188,7 +188,7 @@ def parse_layer(directory: Path) -> tuple[AgencyLayer | None, list[str]]:
         spec = spec or {}
         fields = _fields(spec.get("fields"), problems, where)
         names = {f.name for f in fields}
-        if key in FORMS:
+        if key in FORMS and key not in _added:
             replaces.add(key)
             if lost := [n for n in READS.get(key, ()) if n not in names]:
                 problems.append(f"{where}：取代市府表單時須保留程式讀取的欄位 {', '.join(lost)}")
@@ -240,6 +240,7 @@ def parse_layer(directory: Path) -> tuple[AgencyLayer | None, list[str]]:
 
 
 _installed: set[str] = set()  # step forms a layer registered (parsing the layer again is no collision)
+_added: set[str] = set()  # forms a layer added to the catalogue (a layer parsed again adds them, not replaces)
 LAYERS: dict[str, AgencyLayer] = {}
 
 
@@ -255,6 +256,7 @@ def install(layer: AgencyLayer) -> None:
             AGENCY_FORMS.setdefault(layer.code, {})[key] = (layer.processes[key], form)
         else:
             FORMS[key] = form
+            _added.add(key)
     for key, step in layer.step_forms.items():
         STEP_FORMS[key] = step
         _installed.add(key)

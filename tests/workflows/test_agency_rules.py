@@ -1,0 +1,62 @@
+"""An agency layer (bpmn/kaohsiung/agencies/<code>/pack.yaml) is checked like the city's pack: every problem listed."""
+
+from __future__ import annotations
+
+import shutil
+
+import yaml
+
+from tests.conftest import ROOT
+from workflows import agency_rules
+from workflows.agency_rules import LANE_ROLES, layer_problems, parse_layer
+from workflows.forms import FORMS, STEP_FORMS, form_for
+
+SHIPPED = ROOT / "bpmn" / "kaohsiung" / "agencies" / "KHH-SW"
+
+
+def test_the_shipped_layer_has_no_problems_and_adds_without_copying_the_city():
+    assert layer_problems() == []
+    layer = agency_rules.LAYERS["KHH-SW"]
+    assert layer.replaces == {"querier_account", "query_registration"}
+    assert layer.filers == {"query_request": "commissioned", "audit_record": "own"}
+    assert {"query_request", "audit_record"} <= set(FORMS) and "permission_setting" in STEP_FORMS
+    # The city's forms stay the city's: the agency's version only for the agency's own process.
+    assert form_for("querier_account").title == "勞保 WebIR 資料查詢者帳號申請表"
+    assert form_for("querier_account", "KHH-SW", "querier_account").title == "勞保 WebIR 資料查詢者帳號申請表"
+    assert form_for("querier_account", "KHH-SW", "querier_account_khh_sw").source == "003 第二點；附表1"
+    assert layer.settings["violation_report_days"] == 10 and layer.duty_sources == {"usage_check": "003 第七點"}
+
+
+def test_a_broken_layer_is_refused_with_every_problem(tmp_path):
+    folder = tmp_path / "KHH-SW"
+    shutil.copytree(SHIPPED, folder)
+    raw = yaml.safe_load((folder / "pack.yaml").read_text())
+    raw["roles"]["district_chief"] = "區長"
+    raw["settings"]["password_days"] = 90
+    form = raw["forms"]["querier_account"]
+    form["fields"] = [f for f in form["fields"] if f["name"] != "egov_account"]
+    form["fields"].append({"name": "fax", "label": "傳真", "type": "fax"})
+    form["fields"].append({"name": "kind", "label": "類別", "type": "choice"})
+    raw["forms"]["audit_record"]["check"] = "no_such_check"
+    raw["forms"]["audit_record"]["fields"].append({"name": "x", "label": "X", "type": "text",
+                                                   "required_when": {"nothing": [True]}})
+    raw["forms"]["query_request"]["filers"] = "everyone"
+    (folder / "query_request.bpmn").unlink()
+    raw["step_forms"]["review"] = {"decisions": ["approve", "shrug"]}
+    (folder / "pack.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True))
+    problems = parse_layer(folder)[1]
+    expected = ["district_chief", "password_days", "egov_account", "「fax」", "選項欄位沒有選項", "no_such_check",
+                "「nothing」", "everyone", "query_request.bpmn", "與市府的步驟表單同名", "decisions"]
+    assert all(any(word in p for p in problems) for word in expected), problems
+    assert len(problems) == len(expected)
+
+
+def test_every_lane_a_layer_may_name_is_resolved_by_the_code():
+    from workflows.runtime import candidates
+
+    class App:  # the resolver reads only these
+        applicant_id, unit_id, agency_id, data = 1, 1, 1, {"querier": "applicant"}
+        agency = type("Agency", (), {"commissioned_by": None, "code": "KHH-FS", "id": 1})()
+
+    from datetime import date
+    assert all(candidates._holder_ids(role, App(), date(2026, 11, 25)) is not None for role in LANE_ROLES)

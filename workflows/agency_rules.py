@@ -1,11 +1,15 @@
-"""One agency's own rules layered on the city's (docs/jurisdictions.md, "One agency's own rules").
+"""One agency's own rules layered on the city's pack (docs/jurisdictions.md, "One agency's own rules").
 
-``bpmn/kaohsiung/agencies/<code>/pack.yaml`` adds forms, step forms and lanes, replaces a city form for that agency's
+``bpmn/<city>/agencies/<code>/pack.yaml`` adds forms, step forms and lanes, replaces a city form for that agency's
 filers (same key, its own diagram with its own process id in the folder) and sets that agency's settings, without
-repeating what it does not change. Loading it registers the added forms in ``forms.FORMS``, the replacements in
-``forms.AGENCY_FORMS`` and the step forms in ``forms.STEP_FORMS``; ``layer_problems`` lists everything wrong with a
-layer (all of it, not only the first), as the city's pack is checked. Deploying the city's diagrams deploys each
-layer's too and maps a replaced form to the layer's process for that agency's filers
+repeating what it does not change. It is built with the pack loader itself (``jurisdiction.with_overlay``: the
+city's pack with the layer on top, checked as a pack is), and its own keys (the process of a replaced form, who
+files an added one, the lanes, the per-item step) are checked here; ``check_layers`` lists every problem.
+
+When a pack is activated (``jurisdiction.on_activate``) its layers are installed: the added forms and the step
+forms join ``forms.FORMS`` / ``STEP_FORMS``, a replaced form goes to ``forms.AGENCY_FORMS`` (for the filers of that
+agency whose filings run the layer's process), the lanes to the roles a diagram may name. Deploying the city's
+diagrams deploys each layer's too and maps a replaced form to the layer's process for that agency's filers
 (``editor.deploy.deploy_directory``, the ``form_chain`` table with an agency).
 """
 
@@ -20,20 +24,10 @@ import yaml
 
 from models import QUERY_ITEMS, ROLE_LABELS
 
-from .forms import (
-    FIELD_TYPES,
-    FORMS,
-    ITEM_CHOICES,
-    STEP_FORMS,
-    Field,
-    FormSpec,
-    StepForm,
-    item_choices,
-    registration_check,
-)
+from . import forms, jurisdiction
+from .forms import Field, FormSpec, StepForm
 
-AGENCIES_DIR = Path(__file__).resolve().parents[1] / "bpmn" / "kaohsiung" / "agencies"
-
+LAYERS_FOLDER = "agencies"
 # Who may file a form a layer adds: the layer's own agency, or the agencies it commissions (003 §5 ¶3).
 FILERS = ("own", "commissioned")
 # What the code reads of a city form a layer replaces (filing checks, effects, the query-log match): kept by name.
@@ -51,7 +45,10 @@ LANE_ROLES = {
     "audited_querier": "the querier the form names in its querier field",
     "audited_unit_head": "the unit head of that querier",
 }
-SETTINGS = ("violation_report_days", "single_manager_rule", "responsible_unit")
+# A layer's settings: the pack's own (checked by the pack loader), and the agency's.
+AGENCY_SETTINGS = ("single_manager_rule", "responsible_unit")
+_TOP = {"agency", "name", "rule_books", "roles", "settings", "duties", "forms", "step_forms"}
+_LAYER_FORM_KEYS = ("process", "filers", "requester_field")  # beyond a pack form's keys
 PER_ITEM_CHOICES = (("grant", "准予"), ("refuse", "不同意"))
 
 
@@ -59,36 +56,8 @@ class LayerError(ValueError):
     """An agency layer the app cannot run, with every problem found."""
 
     def __init__(self, problems: list[str]):
-        super().__init__("；".join(problems))
+        super().__init__("; ".join(problems))
         self.problems = problems
-
-
-def _subjects_check(data: dict[str, Any]) -> dict[str, str]:
-    """附表3: each listed subject has a name and an ID number; the count covers everyone listed."""
-    errors: dict[str, str] = {}
-    listed = 0
-    for prefix in ("subject", "subject_2", "subject_3"):
-        name, number = data.get(f"{prefix}_name"), data.get(f"{prefix}_national_id")
-        if bool(name) != bool(number):
-            errors[f"{prefix}_national_id" if name else f"{prefix}_name"] = "姓名與 ID 須成對填寫"
-        listed += bool(name and number)
-    if not errors and (data.get("record_count") or 0) < max(listed, 1):
-        errors["record_count"] = f"查調筆數不可少於列出之 {max(listed, 1)} 筆"
-    return errors
-
-
-def _audit_check(data: dict[str, Any]) -> dict[str, str]:
-    if data.get("period_from") and data.get("period_to") and data["period_to"] < data["period_from"]:
-        return {"period_to": "稽核期間迄日不可早於起日"}
-    return {}
-
-
-# Validators a layer names by key (``check:``), as the city's forms name theirs.
-CHECKS: dict[str, Callable[[dict[str, Any]], dict[str, str]]] = {
-    "registration": registration_check,
-    "query_request": _subjects_check,
-    "audit_record": _audit_check,
-}
 
 
 @dataclass(frozen=True)
@@ -107,188 +76,156 @@ class AgencyLayer:
     duty_sources: dict[str, str] = field(default_factory=dict)  # a city duty → the clause of this layer ordering it
 
 
-def _choices(raw: Any, problems: list[str], where: str) -> tuple[tuple[str, str], ...]:
-    if raw == "query_items":
-        return ITEM_CHOICES
-    if isinstance(raw, list):  # item codes in the sheet's order; ``other``: every item the list does not name
-        named = [c for c in raw if c != "other"]
-        if unknown := [c for c in named if c not in QUERY_ITEMS]:
-            problems.append(f"{where}：未知的查調項目 {', '.join(map(str, unknown))}")
-        rest = [c for c in QUERY_ITEMS if c not in named] if "other" in raw else []
-        return item_choices([*named, *rest])
-    if isinstance(raw, dict):
-        return tuple((str(k), str(v)) for k, v in raw.items())
-    return ()
-
-
-def _field(raw: Any, problems: list[str], where: str) -> Field | None:
-    if not isinstance(raw, dict) or not raw.get("name") or not raw.get("label"):
-        problems.append(f"{where}：欄位須有 name 與 label")
-        return None
-    name, kind = str(raw["name"]), raw.get("type")
-    where = f"{where}.{name}"
-    if kind not in FIELD_TYPES:
-        problems.append(f"{where}：欄位型態「{kind}」不是已知型態（可用：{'、'.join(FIELD_TYPES)}）")
-        return None
-    choices = _choices(raw.get("choices"), problems, where)
-    if kind == "choice" and not choices:
-        problems.append(f"{where}：選項欄位沒有選項")
-    if kind == "multichoice" and not choices and "choices" in raw:
-        problems.append(f"{where}：複選欄位沒有選項")
-    required_when = None
-    if raw.get("required_when"):
-        (other, values), = raw["required_when"].items()
-        required_when = (str(other), tuple(str(v) for v in values))
-    return Field(name, str(raw["label"]), kind, required=bool(raw.get("required")), choices=choices,
-                 help=str(raw.get("help", "")), required_when=required_when, sensitive=bool(raw.get("sensitive")),
-                 max_length=raw.get("max_length"))
-
-
-def _fields(raws: Any, problems: list[str], where: str, extra_names: tuple[str, ...] = ()) -> tuple[Field, ...]:
-    fields = tuple(f for i, raw in enumerate(raws or ()) if (f := _field(raw, problems, f"{where}[{i}]")))
-    names = {f.name for f in fields} | set(extra_names)
-    for f in fields:
-        if f.required_when and f.required_when[0] not in names:
-            problems.append(f"{where}.{f.name}：required_when 指向不存在的欄位「{f.required_when[0]}」")
-    return fields
-
-
-def _read(directory: Path) -> tuple[dict[str, Any], list[str]]:
+def _read(directory: Path, problems: list[str]) -> dict[str, Any]:
     path = directory / "pack.yaml"
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        return {}, [f"{path}：無法讀取（{exc}）"]
+        problems.append(f"{path}: cannot be read ({exc})")
+        return {}
     if not isinstance(raw, dict):
-        return {}, [f"{path}：內容須為對照表"]
-    return raw, []
+        problems.append(f"{path}: expected a mapping")
+        return {}
+    return raw
 
 
-def parse_layer(directory: Path) -> tuple[AgencyLayer | None, list[str]]:
-    """The layer in ``directory`` and every problem found in it (a layer with problems is not usable)."""
-    raw, problems = _read(directory)
+def _lanes_and_steps(layer_dir: Path, code: str, roles: set[str], steps: set[str], problems: list[str]) -> dict:
+    """The layer's diagrams (process id → the form it starts), each lane and step form checked."""
+    started = {}
+    for path in sorted(layer_dir.glob("*.bpmn")):
+        facts = jurisdiction.read_diagram(path)
+        where = f"{code}/{path.name}"
+        if facts.problem:
+            problems.append(f"{where}: {facts.problem}")
+            continue
+        if facts.process != path.stem:
+            problems.append(f"{where}: its process id {facts.process!r} is not its file name")
+        started[facts.process] = facts.form
+        problems += [f"{where}: lane {lane!r} names a role neither the pack nor the layer lists"
+                     for lane in facts.lanes if lane not in roles]
+        problems += [f"{where}: user task {task!r} asks for step form {form!r}, which neither defines"
+                     for task, form in facts.step_forms if form not in steps]
+    return started
+
+
+def parse_layer(directory: Path, pack: jurisdiction.Pack) -> tuple[AgencyLayer | None, list[str]]:
+    """The layer in ``directory`` on ``pack`` and every problem found in it (a layer with problems is not usable)."""
+    problems: list[str] = []
+    raw = _read(directory, problems)
     if not raw:
         return None, problems
     code = str(raw.get("agency") or directory.name)
     if code != directory.name:
-        problems.append(f"{directory.name}/pack.yaml：agency「{code}」與資料夾名稱不同")
+        problems.append(f"{directory.name}/pack.yaml: agency {code!r} is not the folder's name")
+    problems += [f"{code}: unknown key {k!r}; the keys are {', '.join(sorted(_TOP))}" for k in raw if k not in _TOP]
     roles = {str(k): str(v) for k, v in (raw.get("roles") or {}).items()}
-    if unknown := sorted(set(roles) - set(LANE_ROLES)):
-        problems.append(f"{code}：程式無法決定泳道角色 {', '.join(unknown)} 由誰辦理（可用：{'、'.join(LANE_ROLES)}）")
+    problems += [f"{code}: roles: the code cannot tell who holds lane {role!r}; a layer's lanes are "
+                 f"{', '.join(LANE_ROLES)}" for role in roles if role not in LANE_ROLES]
     settings = dict(raw.get("settings") or {})
-    if unknown := sorted(set(settings) - set(SETTINGS)):
-        problems.append(f"{code}：未知的設定 {', '.join(unknown)}（可用：{'、'.join(SETTINGS)}）")
-    if "violation_report_days" in settings and (not isinstance(settings["violation_report_days"], int)
-                                                or not 1 <= settings["violation_report_days"] <= 365):
-        problems.append(f"{code}：violation_report_days 須為 1 至 365 之整數")
-    forms, processes, filers = {}, {}, {}
-    replaces = set()
-    for key, spec in (raw.get("forms") or {}).items():
-        where = f"{code}.forms.{key}"
-        spec = spec or {}
-        fields = _fields(spec.get("fields"), problems, where)
-        names = {f.name for f in fields}
-        if key in FORMS and key not in _added:
+    own_forms = dict(raw.get("forms") or {})
+    own_steps = dict(raw.get("step_forms") or {})
+    # The pack loader builds and checks the layer's forms, step forms and the pack's own settings on the city's.
+    overlay = {
+        "forms": {k: {n: v for n, v in (spec or {}).items() if n not in _LAYER_FORM_KEYS}
+                  for k, spec in own_forms.items()},
+        "step_forms": {k: {n: v for n, v in (spec or {}).items() if n != "per_item"}
+                       for k, spec in own_steps.items()},
+        "settings": {k: v for k, v in settings.items() if k not in AGENCY_SETTINGS},
+    }
+    built, found = jurisdiction.with_overlay(pack, overlay)
+    problems += [f"{code}: {p}" for p in found]
+    problems += [f"{code}: step_forms.{k}: the city's pack has a step form of that name" for k in own_steps
+                 if k in pack.step_forms]
+    forms_out, processes, filers, replaces = {}, {}, {}, set()
+    for key, spec in own_forms.items():
+        spec, form = spec or {}, built.forms.get(key)
+        where = f"{code}: forms.{key}"
+        if form is None:
+            continue
+        names = {f.name for f in form.fields}
+        if key in pack.forms:
             replaces.add(key)
             if lost := [n for n in READS.get(key, ()) if n not in names]:
-                problems.append(f"{where}：取代市府表單時須保留程式讀取的欄位 {', '.join(lost)}")
+                problems.append(f"{where}: a replaced city form keeps the fields the code reads; missing "
+                                f"{', '.join(lost)}")
         elif spec.get("filers", "own") not in FILERS:
-            problems.append(f"{where}：filers「{spec.get('filers')}」不是 {'、'.join(FILERS)} 之一")
+            problems.append(f"{where}: filers {spec.get('filers')!r} is not one of {', '.join(FILERS)}")
         else:
             filers[key] = spec.get("filers", "own")
-        check = spec.get("check")
-        if check is not None and check not in CHECKS:
-            problems.append(f"{where}：check「{check}」在程式中不存在（可用：{'、'.join(CHECKS)}）")
         requester = spec.get("requester_field")
         if requester is not None and requester not in names:
-            problems.append(f"{where}：requester_field「{requester}」不是本表單的欄位")
-        for attr in ("summary_fields", "key_fields"):
-            if missing := [n for n in spec.get(attr) or () if n not in names]:
-                problems.append(f"{where}：{attr} 指向不存在的欄位 {', '.join(missing)}")
+            problems.append(f"{where}: requester_field {requester!r} names no field of the form")
         processes[key] = str(spec.get("process") or key)
-        if not (directory / f"{processes[key]}.bpmn").is_file():
-            problems.append(f"{where}：資料夾中沒有流程圖 {processes[key]}.bpmn")
-        if not spec.get("title") or not spec.get("source"):
-            problems.append(f"{where}：須有 title 與 source")
-        forms[key] = FormSpec(key, str(spec.get("title", key)), str(spec.get("source", "")), fields,
-                              filer_role=spec.get("filer_role"), check=CHECKS.get(check),
-                              summary_fields=tuple(spec.get("summary_fields") or ()),
-                              key_fields=tuple(spec.get("key_fields") or ()), requester_field=requester)
-    step_forms, per_item = {}, {}
-    for key, spec in (raw.get("step_forms") or {}).items():
-        where = f"{code}.step_forms.{key}"
-        spec = spec or {}
-        if key in STEP_FORMS and key not in _installed:
-            problems.append(f"{where}：與市府的步驟表單同名")
-        decisions = tuple(spec.get("decisions") or ())
-        if not decisions or set(decisions) - {"approve", "reject", "return"}:
-            problems.append(f"{where}：decisions 須為 approve、reject、return 中的一或多項")
-        fields = _fields(spec.get("fields"), problems, where, extra_names=("decision",))
-        if spec.get("per_item"):
-            per_item[key] = str(spec["per_item"])
-            fields += (Field("granted_items", "准予之項目", "multichoice", choices=ITEM_CHOICES),
-                       Field("refused_items", "不同意之項目及原因", "text"))
-        step_forms[key] = StepForm(key, decisions, fields, approve_label=str(spec.get("approve_label", "同意")))
-    for step, form_field in per_item.items():
-        owners = [f for f in forms.values() if any(x.name == form_field and x.type == "multichoice" for x in f.fields)]
-        if not owners:
-            problems.append(f"{code}.step_forms.{step}：per_item「{form_field}」不是本層任何表單的複選欄位")
-    duty_sources = {str(k): str((v or {}).get("source", "")) for k, v in (raw.get("duties") or {}).items()}
-    layer = AgencyLayer(code, str(raw.get("name", code)), directory, roles, settings, forms, processes,
-                        frozenset(replaces), filers, step_forms, per_item, duty_sources)
+        forms_out[key] = FormSpec(**{**form.__dict__, "requester_field": requester})
+    steps_out = {k: built.step_forms[k] for k in own_steps if k in built.step_forms}
+    per_item = {k: str(v["per_item"]) for k, v in own_steps.items() if isinstance(v, dict) and v.get("per_item")}
+    for step, name in per_item.items():
+        if not any(f.name == name and f.type == "multichoice" for form in forms_out.values() for f in form.fields):
+            problems.append(f"{code}: step_forms.{step}: per_item {name!r} is no multichoice field of its forms")
+        elif step in steps_out:  # what the per-item answers are kept as (per_item_record), labelled for the sheet
+            s = steps_out[step]
+            steps_out[step] = StepForm(s.key, s.decisions, (*s.fields, *RECORDED), s.approve_label, s.check)
+    started = _lanes_and_steps(directory, code, {*pack.roles, *roles}, {*pack.step_forms, *steps_out}, problems)
+    for key, process in processes.items():
+        if process not in started:
+            problems.append(f"{code}: forms.{key}: no diagram {process}.bpmn in the layer's folder")
+        elif started[process] != key:
+            problems.append(f"{code}: {process}.bpmn starts form {started[process]!r}, not {key!r}")
+    if "responsible_unit" in settings and not isinstance(settings["responsible_unit"], str):
+        problems.append(f"{code}: settings.responsible_unit: a unit's name")
+    duty_sources = {}
+    for name, duty in (raw.get("duties") or {}).items():
+        if name not in pack.duties:
+            problems.append(f"{code}: duties.{name}: the city's pack has no such duty (a layer cites the city's)")
+        duty_sources[str(name)] = str((duty or {}).get("source", ""))
+    layer = AgencyLayer(code, str(raw.get("name", code)), directory, roles, settings, forms_out, processes,
+                        frozenset(replaces), filers, steps_out, per_item, duty_sources)
     return layer, problems
 
 
-_installed: set[str] = set()  # step forms a layer registered (parsing the layer again is no collision)
-_added: set[str] = set()  # forms a layer added to the catalogue (a layer parsed again adds them, not replaces)
+RECORDED = (Field("granted_items", "准予之項目", "multichoice", choices=forms.ITEM_CHOICES),
+            Field("refused_items", "不同意之項目及原因", "text"))
 LAYERS: dict[str, AgencyLayer] = {}
 
 
-def install(layer: AgencyLayer) -> None:
-    """Register a layer's forms and step forms in the catalogue (once per agency)."""
-    from .forms import AGENCY_FORMS
-
-    LAYERS[layer.code] = layer
-    for role, label in layer.roles.items():  # a lane's name where steps and sign-offs are shown
-        ROLE_LABELS.setdefault(role, label)
-    for key, form in layer.forms.items():
-        if key in layer.replaces:
-            AGENCY_FORMS.setdefault(layer.code, {})[key] = (layer.processes[key], form)
-        else:
-            FORMS[key] = form
-            _added.add(key)
-    for key, step in layer.step_forms.items():
-        STEP_FORMS[key] = step
-        _installed.add(key)
+def layer_folders(pack: jurisdiction.Pack) -> list[Path]:
+    return sorted(p for p in (pack.directory / LAYERS_FOLDER).glob("*") if (p / "pack.yaml").is_file())
 
 
-def layer_problems(directory: Path | None = None) -> list[str]:
-    """Every problem of every agency layer under ``directory`` (the shipped ones by default)."""
-    problems: list[str] = []
-    for folder in sorted(p for p in (directory or AGENCIES_DIR).glob("*") if (p / "pack.yaml").is_file()):
-        problems += parse_layer(folder)[1]
-    return problems
+def check_layers(key: str, root: Path | None = None) -> list[str]:
+    """Every problem of the agency layers of a pack (none when the pack has none)."""
+    try:
+        pack, _problems = jurisdiction.load_pack(key, root)
+    except jurisdiction.PackError as exc:
+        return exc.problems
+    return [p for folder in layer_folders(pack) for p in parse_layer(folder, pack)[1]]
 
 
-def load_layers(directory: Path = AGENCIES_DIR) -> None:
-    """Load and install every agency layer; refuse them all with every problem listed."""
+def _install(pack: jurisdiction.Pack) -> None:
+    """On activation: the pack's layers join the catalogue; refused with every problem (LayerError)."""
+    LAYERS.clear()
+    forms.AGENCY_FORMS.clear()
     layers, problems = [], []
-    for folder in sorted(p for p in directory.glob("*") if (p / "pack.yaml").is_file()):
-        layer, found = parse_layer(folder)
+    for folder in layer_folders(pack):
+        layer, found = parse_layer(folder, pack)
         problems += found
-        if layer:
-            layers.append(layer)
+        layers.append(layer)
     if problems:
         raise LayerError(problems)
     for layer in layers:
-        install(layer)
+        LAYERS[layer.code] = layer
+        for key, form in layer.forms.items():
+            if key in layer.replaces:
+                forms.AGENCY_FORMS.setdefault(layer.code, {})[key] = (layer.processes[key], form)
+            else:
+                forms.FORMS[key] = form
+        forms.STEP_FORMS.update(layer.step_forms)
+        for role, label in layer.roles.items():  # a lane's name where steps and sign-offs are shown
+            ROLE_LABELS[role] = label
+            jurisdiction.KNOWN_ROLES.add(role)
 
 
 # ---------------------------------------------------------------- reads for the rest of the core
-
-def derived_roles() -> dict[str, str]:
-    return {role: label for layer in LAYERS.values() for role, label in layer.roles.items()}
-
 
 def layer_of(agency_code: str | None) -> AgencyLayer | None:
     return LAYERS.get(agency_code or "")
@@ -358,4 +295,4 @@ def requested_items(step_key: str, data: dict[str, Any]) -> list[str] | None:
     return list(data.get(layer.per_item[step_key]) or []) if layer else None
 
 
-load_layers()
+jurisdiction.on_activate(_install)

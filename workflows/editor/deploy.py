@@ -26,7 +26,7 @@ from models import (
     Role,
 )
 
-from .. import agency_rules, audit
+from .. import agency_rules, audit, jurisdiction
 from ..access import require_admin
 from ..engine import DiagramError, ExpressionError, ParsedDiagram, UserTaskInfo, check_expression, parse_diagram
 from ..engine.checks import SCRIPT_REFUSED, Problem, xml_problems
@@ -37,11 +37,12 @@ from ..forms import FORMS, SCHEDULER, STEP_FORMS, Field
 from ..runtime.diagrams import form_chain
 from ..settings import timer_data
 
-# The agency layers' lanes (a unit head of the manager's unit, say) are resolved from the application.
-KNOWN_ROLES = {r.value for r in Role} | set(agency_rules.derived_roles())
+# The roles the active pack lists (filled in place when one is activated), and its agency layers' lanes (a unit
+# head of the manager's unit, say), resolved from the application (agency_rules adds them on activation).
+KNOWN_ROLES = jurisdiction.KNOWN_ROLES
 # Roles the app hands a step to (runtime.candidates): the applicant, or holders in the unit, agency or city.
 ASSIGNABLE_ROLES = ({Role.APPLICANT.value} | {r.value for r in (*UNIT_ROLES, *AGENCY_STEP_ROLES, *CITY_ROLES)}
-                    | set(agency_rules.derived_roles()))
+                    | set(agency_rules.LANE_ROLES))
 # A form filed by one of these is signed by the filer: the filing itself is a person's decision.
 SIGNING_FILERS = {Role.AGENCY_HEAD.value}
 MAX_START_VARIANTS = 16

@@ -39,7 +39,7 @@ READS = {
 # The lanes a layer may add beyond the city's roles: the code resolves each from the application
 # (runtime.candidates): a layer naming another is refused.
 LANE_ROLES = {
-    "manager_unit_head": "the unit head of the unit of the agency's manager (權限管理單位主管)",
+    "manager_unit_head": "the unit head of the unit of the agency's manager",  # 權限管理單位主管
     "responsible_querier": "a querier of the commissioning agency's responsible unit",
     "responsible_unit_head": "the unit head of the commissioning agency's responsible unit",
     "audited_querier": "the querier the form names in its querier field",

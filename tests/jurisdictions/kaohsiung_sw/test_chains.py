@@ -11,6 +11,7 @@ from models import AccountKind, Agency, HistoryEntry
 from workflows.accounts.effects import active_account
 from workflows.errors import Forbidden, Invalid
 from workflows.filing import reads
+from workflows.filing.sheets import get_sheets
 from workflows.oversight.violations import report_days
 from workflows.runtime.visibility import may_view
 from workflows.settings import configure
@@ -75,6 +76,11 @@ def test_sw_staff_files_附表1_and_the_manager_decides_each_item_then_the_it_un
     assert setting.data["refused_items"] == "B0201 給付明細資料：給付明細非本科業務所需"
     seal = reads.get_application_view(session, app.id, person("admin")).history[-1]
     assert (seal.step, seal.actor_name, seal.decision) == ("permission_seal", "張國華", "approve")
+    # The printed sheet is 社會局's 附表1, the seal with the signer's title.
+    [sheet] = get_sheets(session, [app.id], person("admin"), app.closed_at)
+    assert (sheet.annex, sheet.form.source) == ("附表1", "003 第二點；附表1")
+    assert sheet.view.form_title == "高雄市政府社會局應用勞動部勞工保險局資訊中介服務系統資料查詢者權限申請表"
+    assert sheet.view.history[-1].actor_title == "秘書室主任"
 
 
 def test_the_manager_may_refuse_the_whole_附表1_with_its_reason(sw_rules, session, person, submit, decide):
@@ -197,3 +203,15 @@ def test_the_form_chains_show_社會局s_own_chain_and_switch_it_back_to_the_cit
     # Its people then read the city's 附表三 (the form goes with the chain that runs it).
     form = api.as_("sw_staff").get("/api/v1/forms/querier_account").get_json()
     assert "has_egov_account" in {f["name"] for f in form["fields"]}
+
+
+def test_the_chains_page_switches_社會局s_own_row(sw_rules, client, session, submit):
+    client.post("/login", data={"username": "admin", "password": "demo"})
+    page = client.get("/admin/chains").text
+    assert 'data-agency="KHH-SW"' in page and '<label for="process-querier_account-KHH-SW">' in page
+    done = client.post("/admin/chains/query_registration", data={
+        "process": "query_registration", "agency": "KHH-SW", "note": "暫依市府附表一"}, follow_redirects=True).text
+    assert "今後由流程「query_registration」辦理" in done
+    session.expire_all()
+    app = submit("applicant", "query_registration", REGISTRATION)
+    assert app.definition_version.definition.key == "query_registration"

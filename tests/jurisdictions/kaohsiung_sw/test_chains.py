@@ -34,9 +34,9 @@ QUERY_REQUEST = {
     "subject_2_name": "黃小美", "subject_2_national_id": "A123456789",
 }
 AUDIT_RECORD = {
-    "period_from": "115/07/01", "period_to": "115/09/30", "audit_date": "115/11/20", "querier": "applicant",
+    "period_from": "2026-07-01", "period_to": "2026-09-30", "audit_date": "2026-11-20", "querier": "applicant",
     "audit_unit": "秘書室資訊小組、政風室", "audit_unit_phone": "07-3343259", "auditors": "王美玲、周志豪",
-    "documents_due": "115/11/27", "case_count": 12,
+    "documents_due": "2026-11-27", "case_count": 12,
     "details": "抽核 12 件查調紀錄，均有查調資料登記表並經單位主管核可", "opinion": "查調作業符合本要點規定",
 }
 

@@ -267,9 +267,9 @@ def per_item_fields(step_key: str, requested: list[str]) -> tuple[Field, ...]:
 
 def per_item_check(requested: list[str]) -> Callable[[dict[str, Any]], dict[str, str]]:
     def check(data: dict[str, Any]) -> dict[str, str]:
-        # Nothing answered: not an approval (an approval without answers already failed as required fields).
-        answered = [data.get(f"item_{c}") for c in requested if data.get(f"item_{c}")]
-        if answered and "grant" not in answered:
+        """An approval grants at least one item (refusing them all is 不同意, with the reason)."""
+        answered = [data.get(f"item_{c}") for c in requested]
+        if requested and data.get("decision") == "approve" and "grant" not in answered:
             return {f"item_{requested[0]}": "未准予任何項目時，請選擇「不同意」並填寫原因"}
         return {}
     return check

@@ -122,7 +122,7 @@ def _check_decision(fields: StepFields, decision: str, opinion: str, data: dict[
     errors.update(field_errors)
     for check in (fields.step.check, fields.check):
         if not field_errors and check:
-            errors.update(check(clean))
+            errors.update(check({**clean, "decision": decision}))  # a rule of approving only reads the decision
     if decision == "approve" and "approved_items" in clean and not clean["approved_items"]:
         errors["approved_items"] = "未同意任何項目時，請選擇「不同意」"
     if errors:

@@ -86,7 +86,8 @@ def test_sw_staff_files_附表1_and_the_manager_decides_each_item_then_the_it_un
 def test_the_manager_may_refuse_the_whole_附表1_with_its_reason(sw_rules, session, person, submit, decide):
     app = submit("sw_staff", "querier_account", SW_QUERIER_ADD)
     app = decide(app, "sw_unit_head", "unit_head_review")
-    app = decide(app, "manager", "permission_setting", "reject", "本科已有資料查詢者，請洽其協助查調")
+    app = decide(app, "manager", "permission_setting", "reject", "本科已有資料查詢者，請洽其協助查調",
+                 item_C0101="refuse", item_C0101_reason="已有資料查詢者")  # answers given or not, 不同意 ends it
     assert app.state == "rejected" and app.outcome_reason == "本科已有資料查詢者，請洽其協助查調"
     assert active_account(session, person("sw_staff").id, AccountKind.QUERIER) is None
 

@@ -193,12 +193,28 @@ def layer_folders(pack: jurisdiction.Pack) -> list[Path]:
 
 
 def check_layers(key: str, root: Path | None = None) -> list[str]:
-    """Every problem of the agency layers of a pack (none when the pack has none)."""
+    """Every problem of the agency layers of a pack (none when the pack has none).
+
+    Remembered while none of the files it reads changes, as ``jurisdiction.check_pack`` is (every app checks).
+    """
     try:
-        pack, _problems = jurisdiction.load_pack(key, root)
+        directory = jurisdiction.pack_directory(key, root)
     except jurisdiction.PackError as exc:
         return exc.problems
-    return [p for folder in layer_folders(pack) for p in parse_layer(folder, pack)[1]]
+    files = sorted(p for p in [*directory.glob("*.yaml"), *directory.glob("*.bpmn"),
+                               *(directory / LAYERS_FOLDER).glob("*/*")] if p.is_file())
+    seen = (key, root, tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
+    if seen not in _checked:
+        try:
+            pack, _problems = jurisdiction.load_pack(key, root)
+        except jurisdiction.PackError as exc:
+            return exc.problems
+        _checked.clear()
+        _checked[seen] = [p for folder in layer_folders(pack) for p in parse_layer(folder, pack)[1]]
+    return list(_checked[seen])
+
+
+_checked: dict[tuple, list[str]] = {}
 
 
 def _install(pack: jurisdiction.Pack) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
 import yaml
 
 from tests.conftest import ROOT
@@ -61,3 +62,25 @@ def test_every_lane_a_layer_may_name_is_resolved_by_the_code():
 
     from datetime import date
     assert all(candidates._holder_ids(role, App(), date(2026, 11, 25)) is not None for role in LANE_ROLES)
+
+
+def test_a_broken_layer_stops_the_start_and_the_pack_check_names_it(database_url, tmp_path, app):
+    from web import create_app
+    from web.config import PackRefused
+
+    from .packs.test_pack_checks import copy_pack
+
+    folder = copy_pack(tmp_path, "kaohsiung")
+    layer = folder / "agencies" / "KHH-SW" / "pack.yaml"
+    layer.write_text(layer.read_text().replace("filer_role: agency_manager", "filer_role: chief_auditor"))
+    try:
+        with pytest.raises(PackRefused) as refused:
+            create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "PACKS_DIR": tmp_path},
+                       instance_path=str(tmp_path / "instance"))
+    finally:
+        jurisdiction.activate("kaohsiung")
+    assert any("KHH-SW" in p and "chief_auditor" in p for p in refused.value.problems), refused.value.problems
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(app.config, "PACKS_DIR", tmp_path)
+        result = app.test_cli_runner().invoke(args=["pack", "check", "--key", "kaohsiung"])
+    assert result.exit_code == 1 and "chief_auditor" in result.output

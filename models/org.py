@@ -131,8 +131,9 @@ class Agency(Base):
     purposes: Mapped[str | None] = mapped_column(String(2000))
     suspended_on: Mapped[date | None]
     suspension_reason: Mapped[str | None] = mapped_column(String(2000))
-    # The agency this one works for on its behalf (委託機關; Taipei 002 §4: a district office for 社會局), which
-    # consents before it applies for WebIR use (002 §5(2)) and reviews and audits its use.
+    # The agency this one works for on its behalf (委託機關: a district office for 社會局; Taipei 002 §4, Kaohsiung
+    # 社會局 003 第五點第三項, Taoyuan 004 §9), which consents before it applies for WebIR use (002 §5(2)), reviews and
+    # audits its use, and answers its requests through its responsible unit (003).
     commissioned_by_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
 
     units: Mapped[list[Unit]] = relationship(back_populates="agency", order_by="Unit.id")

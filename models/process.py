@@ -17,7 +17,8 @@ from .org import Agency, Person, Unit
 from .sealing import SealedJSON, digest
 
 # The form fields that hold an ID number (workflows.forms, type "national_id"); sealed inside application data.
-ID_FIELDS = ("national_id", "subject_national_id")
+# 社會局's 查調資料申請表 (003 附表3) lists several subjects: the further ones are sealed the same way.
+ID_FIELDS = ("national_id", "subject_national_id", "subject_2_national_id", "subject_3_national_id")
 
 
 class ProcessDefinition(Base):
@@ -57,11 +58,16 @@ class DefinitionVersion(Base):
 
 
 class FormChain(Base):
-    """The process an administrator chose to run a form's filings; without a row, the process keyed as the form."""
+    """The process that runs a form's filings: an administrator's choice, or an agency layer's own chain for the
+    filers of that agency (``agency_id``); without a row, the process keyed as the form."""
 
     __tablename__ = "form_chain"
+    __table_args__ = (UniqueConstraint("form_key", "agency_id"),)
 
-    form_key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_key: Mapped[str] = mapped_column(String(60), index=True)
+    # None: the city's chain for everyone; an agency: that agency's filers only (003 附表1 for 社會局).
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
     switched_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     switched_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -115,6 +121,8 @@ class Application(Base):
     applicant_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    # The colleague the application is filed for (需要資料者, 003 §5 ¶2), who may see it; None: the applicant's own.
+    requester_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     state: Mapped[ApplicationState] = mapped_column(
         str_enum(ApplicationState), default=ApplicationState.RUNNING, index=True
     )
@@ -142,7 +150,8 @@ class Application(Base):
     __mapper_args__ = {"version_id_col": lock_version}
 
     definition_version: Mapped[DefinitionVersion] = relationship()
-    applicant: Mapped[Person | None] = relationship()
+    applicant: Mapped[Person | None] = relationship(foreign_keys=[applicant_id])
+    requester: Mapped[Person | None] = relationship(foreign_keys=[requester_id])
     agency: Mapped[Agency] = relationship()
     unit: Mapped[Unit | None] = relationship()
     tasks: Mapped[list[HumanTask]] = relationship(back_populates="application", order_by="HumanTask.id")

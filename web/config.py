@@ -19,7 +19,7 @@ from typing import Any
 from flask import Config as FlaskConfig
 
 from models.database import SYNCHRONOUS
-from workflows import jurisdiction
+from workflows import agency_rules, jurisdiction
 from workflows.jurisdiction import DEFAULT as DEFAULT_JURISDICTION
 from workflows.settings import Settings
 from workflows.timers.duties import list_schedules
@@ -203,6 +203,7 @@ def load_pack(config: FlaskConfig) -> jurisdiction.Pack:
     if not isinstance(key, str) or not key:
         raise ConfigError(f"JURISDICTION must name a pack (a folder of {root}), got {key!r}")
     problems = jurisdiction.check_pack(key, root)
+    problems += agency_rules.check_layers(key, root) if not problems else []  # its agencies' own rules (003)
     if problems:
         raise PackRefused(key, problems)
     pack = jurisdiction.activate(key, root)

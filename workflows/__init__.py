@@ -3,3 +3,5 @@
 from . import jurisdiction as _jurisdiction
 
 _jurisdiction.active()
+
+from . import agency_rules as _agency_rules  # noqa: E402, F401 - the pack's agency layers, installed on activation

@@ -27,7 +27,7 @@ from models import (
     WebirAccount,
 )
 
-from . import jurisdiction
+from . import agency_rules, jurisdiction
 from .calendar import local_date
 from .editor.deploy import deploy_directory
 from .oversight.bases import seed_bases
@@ -75,22 +75,31 @@ def valid_national_id(letter: str, digits: str) -> str:
     return f"{letter}{digits}{(10 - total % 10) % 10}"
 
 
-def load_demo(session: Session, *, now: datetime, bpmn_dir: Path, include_history: bool = True) -> bool:
+def load_demo(session: Session, *, now: datetime, bpmn_dir: Path, include_history: bool = True,
+              agency_chains: bool = True) -> bool:
     """Create the demo city once and deploy its diagrams; return False when already there.
 
     With the history, the 2017 chains become version 1 and the revised ones version 2, as in a city
-    that lived through the change; tests of everything else start from the current rules alone.
+    that lived through the change; tests of everything else start from the current rules alone. Without
+    ``agency_chains`` every agency files the city's forms (社會局's own 附表1 and 附表2 are deployed but not live
+    for it: the city's tests file as 社會局's people).
     """
     pack = jurisdiction.active()
     if session.scalar(select(Person.id).where(Person.username == "admin")):
-        deploy_directory(session, bpmn_dir, now=now, jurisdiction=pack.key, include_history=include_history)
+        deploy_directory(session, bpmn_dir, now=now, jurisdiction=pack.key, include_history=include_history,
+                         agency_chains=agency_chains)
         return False
     demo = pack.demo
     if demo is None:
         raise jurisdiction.PackError(pack.key, [f"bpmn/{pack.key}/demo.yaml: missing (the demo organisation)"])
     agencies = {a.code: Agency(code=a.code, name=a.name, kinds={AgencyKind(k) for k in a.kinds}, city=pack.city,
-                               oid=a.oid or f"2.16.886.101.{i:05d}", single_manager_rule=a.single_manager_rule)
+                               oid=a.oid or f"2.16.886.101.{i:05d}",
+                               single_manager_rule=a.single_manager_rule
+                               or agency_rules.setting(a.code, "single_manager_rule"))
                 for i, a in enumerate(demo.agencies, start=20000)}
+    for a in demo.agencies:  # a district office doing 社會局's work (003 §5 ¶3)
+        if a.commissioned_by:
+            agencies[a.code].commissioned_by = agencies[a.commissioned_by]
     today = local_date(now)
     for a in demo.agencies:
         if a.admission:
@@ -132,5 +141,6 @@ def load_demo(session: Session, *, now: datetime, bpmn_dir: Path, include_histor
         session.add(WebirAccount(person=p, agency_id=p.agency_id, kind=AccountKind.MANAGER, effective_on=today,
                                  egov_account=f"{username}.egov", created_at=now))
     session.flush()
-    deploy_directory(session, bpmn_dir, now=now, jurisdiction=pack.key, include_history=include_history)
+    deploy_directory(session, bpmn_dir, now=now, jurisdiction=pack.key, include_history=include_history,
+                     agency_chains=agency_chains)
     return True

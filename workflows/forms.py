@@ -68,6 +68,8 @@ class FormSpec:
     # What an approver must see in the inbox row to know what is asked without opening it (ID numbers masked).
     key_fields: tuple[str, ...] = ()
     effect: str | None = None  # what an approval changes (workflows/accounts/effects.py EFFECTS), by name
+    # A field naming (by username) a colleague the application is filed for, who may then see it (003 §5 ¶2).
+    requester_field: str | None = None
 
 
 DECISION_LABELS = {
@@ -281,3 +283,32 @@ def keep_masked(form_key: str, data: dict[str, Any], filed: dict[str, Any]) -> d
         if filed.get(f.name) and out.get(f.name) == mask_id(filed[f.name]):
             out[f.name] = filed[f.name]
     return out
+
+
+# ---------------------------------------------------------------- one agency's own rules
+
+# An agency layer's version of a city form, filled by its agency's process (agency code → form key → (the layer's
+# process key, the form)): from ``agency_rules`` (``bpmn/<city>/agencies/<code>/pack.yaml``); the forms a layer adds
+# are in FORMS itself.
+AGENCY_FORMS: dict[str, dict[str, tuple[str, FormSpec]]] = {}
+
+
+def form_for(form_key: str, agency_code: str | None = None, process: str | None = None) -> FormSpec:
+    """The form as filed through ``process`` by a person of this agency: the agency layer's version where the
+    process is the layer's own (an administrator may switch the agency back to the city's chain, and with it to
+    the city's form), else the city's."""
+    for code, forms in AGENCY_FORMS.items():  # process keys are unique: the process alone names the version
+        own = forms.get(form_key)
+        if own and own[0] == process and agency_code in (None, code):
+            return own[1]
+    return FORMS[form_key]
+
+
+def application_form(app: Any) -> FormSpec:
+    """The form an application was filed on: its agency's version when its process is the agency layer's."""
+    return form_for(app.form_key, app.agency.code if app.agency else None,
+                    app.definition_version.definition.key if app.definition_version else None)
+
+
+def form_title(form_key: str, agency_code: str | None = None, process: str | None = None) -> str:
+    return form_for(form_key, agency_code, process).title if form_key in FORMS else form_key

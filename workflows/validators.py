@@ -137,9 +137,32 @@ def termination_check(data: dict[str, Any]) -> dict[str, str]:
     return {}
 
 
+def query_request_check(data: dict[str, Any]) -> dict[str, str]:
+    """003 附表3: each listed subject has a name and an ID number; the count covers everyone listed."""
+    errors: dict[str, str] = {}
+    listed = 0
+    for prefix in ("subject", "subject_2", "subject_3"):
+        name, number = data.get(f"{prefix}_name"), data.get(f"{prefix}_national_id")
+        if bool(name) != bool(number):
+            errors[f"{prefix}_national_id" if name else f"{prefix}_name"] = "姓名與 ID 須成對填寫"
+        listed += bool(name and number)
+    if not errors and (data.get("record_count") or 0) < max(listed, 1):
+        errors["record_count"] = f"查調筆數不可少於列出之 {max(listed, 1)} 筆"
+    return errors
+
+
+def audit_record_check(data: dict[str, Any]) -> dict[str, str]:
+    """003 附表4: the audit period runs forward."""
+    if data.get("period_from") and data.get("period_to") and data["period_to"] < data["period_from"]:
+        return {"period_to": "稽核期間迄日不可早於起日"}
+    return {}
+
+
 FORM_CHECKS: dict[str, Callable[[dict[str, Any]], dict[str, str]]] = {
     "items_change": items_change_check,  # 000 附表四: at least one item added or removed, none both
     "registration": registration_check,  # 001 §11: use ends no earlier than the registration
     "sampling": sampling_check,  # 001 §12(1): 3 % and at least 10 records
     "termination": termination_check,  # 001 §9(3): items to terminate and the request go together
+    "query_request": query_request_check,  # 003 附表3: names and ID numbers in pairs, counted
+    "audit_record": audit_record_check,  # 003 附表4: the audit period
 }

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ITEMS_CHANGE, MANAGER_ADD, QUERIER_ADD, REGISTRATION
+from tests.jurisdictions.kaohsiung_sw.test_chains import AUDIT_RECORD, QUERY_REQUEST
 from tests.web.test_editor_api import post_xml
 from tests.web.test_pages import form_data, login
 from workflows.forms import FORMS, SCHEDULER
@@ -37,6 +38,9 @@ FILINGS = {  # form key → (filer, data)
     # 資訊處 has not been admitted as a requesting agency, so its head may apply.
     "agency_admission": ("it_director", lambda: {"request_type": "admit", "legal_bases": "電子治理推動方案",
                                                   "purposes": "辦理帳號稽核"}),
+    # 社會局's layer (003): a district office's 附表3 and the 資訊小組's 稽核紀錄表.
+    "query_request": ("fs_staff", lambda: QUERY_REQUEST),
+    "audit_record": ("manager", lambda: AUDIT_RECORD),
 }
 # Chains whose first step cannot return the form: it is a notice the receiver acknowledges.
 NOT_RETURNED = {"data_incident": "勞保局 acknowledges the incident notice", "agency_suspension": "勞工局 registers it"}

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import ITEMS_CHANGE, MANAGER_ADD, NOW, QUERIER_ADD, REGISTRATION, ApiClient
+from tests.jurisdictions.kaohsiung_sw.test_chains import AUDIT_RECORD, QUERY_REQUEST
 from tests.web.test_pages import login
 from workflows.forms import FORMS, SCHEDULER
 from workflows.timers import duties
@@ -45,7 +46,8 @@ hostile = st.one_of(st.sampled_from(HOSTILE_TEXT), st.sampled_from(HOSTILE_DATES
 
 FILERS = {"manager_account": "sw_staff", "querier_account": "sw_staff", "query_items_change": "manager",
           "query_registration": "applicant", "role_transfer": "sw_head", "data_incident": "applicant",
-          "agency_admission": "it_director", "agency_suspension": "bli_liaison"}  # 資訊處 is not admitted: it may apply
+          "agency_admission": "it_director", "agency_suspension": "bli_liaison",  # 資訊處 is not admitted: it may apply
+          "query_request": "fs_staff", "audit_record": "manager"}  # 社會局's layer (003 附表3, 附表4)
 GOOD_STEP_TEXT = "已依規定辦理"
 INCIDENT = {"occurred_on": "2026-11-24", "suspected": True, "description": "查詢結果遺留於影印機",
             "data_involved": "C0101 1 筆", "people_affected": 1, "emergency_measures": "立即收回"}
@@ -60,7 +62,8 @@ def good_form(form_key: str) -> dict[str, Any]:
                 "reason": "調任"}
     return dict({"manager_account": MANAGER_ADD, "querier_account": QUERIER_ADD, "query_items_change": ITEMS_CHANGE,
                  "query_registration": REGISTRATION, "role_transfer": transfer, "data_incident": INCIDENT,
-                 "agency_admission": ADMISSION, "agency_suspension": SUSPENSION}[form_key])
+                 "agency_admission": ADMISSION, "agency_suspension": SUSPENSION, "query_request": QUERY_REQUEST,
+                 "audit_record": AUDIT_RECORD}[form_key])
 
 
 def good_step_data(fields: list[dict]) -> dict[str, Any]:

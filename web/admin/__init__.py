@@ -117,7 +117,7 @@ def switch_chain(form_key: str):
     process = request.form.get("process", "")
     try:
         switch_form_chain(db.session, form_key=form_key, process_key=process, actor=current_user, now=clock.now(),
-                          note=request.form.get("note", ""))
+                          note=request.form.get("note", ""), agency=request.form.get("agency") or None)
     except (Conflict, Invalid) as exc:
         errors = exc.errors.values() if isinstance(exc, Invalid) and exc.errors else [str(exc)]
         flash(_("；").join(tr_message(e) for e in errors), "error")

@@ -74,7 +74,7 @@ def rollback(key: str, version: int):
 
 
 def _chain_json(row: FormChainRow) -> dict:
-    return {"form": row.form_key, "title": row.title, "live": row.live, "chosen": row.chosen,
+    return {"form": row.form_key, "title": row.title, "agency": row.agency, "live": row.live, "chosen": row.chosen,
             "processes": [{"key": p.key, "name": p.name, "latest_version": p.latest_version} for p in row.processes]}
 
 
@@ -88,8 +88,9 @@ def form_chains():
 @token_required
 def switch_chain(form_key: str):
     body = json_body()
-    process, note = body.get("process"), body.get("note")
+    process, note, agency = body.get("process"), body.get("note"), body.get("agency")
+    agency = agency if isinstance(agency, str) and agency else None
     switch_form_chain(db.session, form_key=form_key, process_key=process if isinstance(process, str) else "",
-                      actor=g.actor, now=clock.now(), note=note if isinstance(note, str) else "")
-    row = next(r for r in list_form_chains(db.session, actor=g.actor) if r.form_key == form_key)
+                      actor=g.actor, now=clock.now(), note=note if isinstance(note, str) else "", agency=agency)
+    row = next(r for r in list_form_chains(db.session, actor=g.actor) if r.form_key == form_key and r.agency == agency)
     return jsonify(_chain_json(row))

@@ -150,8 +150,11 @@ SCHEMAS = {
         "key": {"type": "string"}, "name": {"type": "string"}, "form": {"type": "string"},
         "versions": {"type": "array", "items": _ref("Version")}}},
     "FormChain": {"type": "object", "properties": {
-        "form": {"type": "string"}, "title": {"type": "string"}, "live": {"type": ["string", "null"]},
-        "chosen": {"type": "boolean"}, "processes": {"type": "array", "items": {"type": "object", "properties": {
+        "form": {"type": "string"}, "title": {"type": "string"},
+        "agency": {"type": ["string", "null"], "description": "the agency whose filers this chain is for (an agency "
+                   "layer's own, e.g. KHH-SW's 附表1); null: the city's, for everyone else"},
+        "live": {"type": ["string", "null"]}, "chosen": {"type": "boolean"},
+        "processes": {"type": "array", "items": {"type": "object", "properties": {
             "key": {"type": "string"}, "name": {"type": "string"}, "latest_version": {"type": "integer"}}}}}},
     "StepFigures": {"type": "object", "properties": {
         "process": {"type": "string"}, "version": {"type": "integer"}, "step": {"type": "string"},
@@ -634,14 +637,17 @@ def document() -> dict:
             params=[key, _path_int("version")], errors=(401, 403, 404, 409, 422),
             body={"type": "object", "required": ["note"], "properties": {"note": {"type": "string"}}})},
         "/form-chains": {"get": _op(
-            "Each form with the process its new filings start on (`live`) and the processes that start it "
-            "(administrators)", {"200": _json(_array("FormChain"))}, tag="definitions", errors=(401, 403))},
+            "Each form with the process its new filings start on (`live`) and the processes that start it, and a "
+            "row per agency with a chain of its own (`agency`; administrators)", {"200": _json(_array("FormChain"))},
+            tag="definitions", errors=(401, 403))},
         "/form-chains/{form_key}": {"post": _op(
             "Switch the form's new filings to another process that starts it (administrators); running "
-            "applications finish on theirs", {"200": _json(_ref("FormChain"))}, tag="definitions",
+            "applications finish on theirs; with `agency`, only that agency's filers",
+            {"200": _json(_ref("FormChain"))}, tag="definitions",
             params=[{"name": "form_key", "in": "path", "required": True, "schema": {"type": "string"}}],
             errors=(401, 403, 404, 409, 422), body={"type": "object", "required": ["process", "note"], "properties": {
-                "process": {"type": "string"}, "note": {"type": "string"}}})},
+                "process": {"type": "string"}, "note": {"type": "string"},
+                "agency": {"type": "string", "description": "an agency code (KHH-SW)"}}})},
         "/dashboard/steps": {"get": _op("Waiting figures per process version and step", {"200": _json({
             "type": "object", "properties": {"steps": _array("StepFigures"), "ageing": {"type": "object"},
                                              "stuck": {"type": "array", "items": {"type": "object"}}}})},

@@ -9,6 +9,7 @@ from workflows.access import require_admin
 from workflows.errors import Forbidden, Invalid, NotFound
 from workflows.filing.applications import (
     amend_application,
+    filing_form,
     forms_for,
     may_file,
     submit_application,
@@ -62,15 +63,16 @@ def _application_json(view: ApplicationView) -> dict:
 @bp.get("/forms")
 @token_required
 def forms():
-    return jsonify([{"key": f.key, "title": f.title, "source": f.source} for f in forms_for(g.actor, clock.today())])
+    return jsonify([{"key": f.key, "title": f.title, "source": f.source}
+                    for f in forms_for(g.actor, clock.today(), db.session)])
 
 
 @bp.get("/forms/<key>")
 @token_required
 def form(key: str):
-    spec = FORMS.get(key)
-    if spec is None:
+    if key not in FORMS:
         raise NotFound(f"no form '{key}'")
+    spec = filing_form(db.session, key, g.actor)
     if not may_file(g.actor, spec, clock.today()):
         raise Forbidden(f"you may not file '{key}'")
     return jsonify(key=spec.key, title=spec.title, source=spec.source, fields=[f.as_dict() for f in spec.fields])

@@ -9,6 +9,7 @@ from workflows.attachments.records import may_attach
 from workflows.errors import IncidentOpened, Invalid
 from workflows.filing.applications import (
     amend_application,
+    filing_form,
     forms_for,
     may_file,
     submit_application,
@@ -18,7 +19,7 @@ from workflows.filing.reads import get_application_view, get_returned_view, list
 from workflows.filing.reveals import reveal_national_id, revealable_fields
 from workflows.filing.rewinds import recall_decision, recallable
 from workflows.filing.sheets import get_sheets
-from workflows.forms import FORMS
+from workflows.forms import FORMS, FormSpec, form_for
 from workflows.tracking.outline import application_steps
 
 from .. import clock
@@ -33,27 +34,29 @@ from .sheets import pdf_response
 bp = Blueprint("applications", __name__, url_prefix="/applications")
 
 
-def _prefill(form_key: str) -> dict:
+def _prefill(spec: FormSpec) -> dict:
     person = current_user
     values = {"name": person.name, "phone": person.phone, "email": person.email, "job_title": person.title,
               "agency_oid": person.agency.oid, "national_id": person.national_id}
-    return {f.name: values[f.name] for f in FORMS[form_key].fields if values.get(f.name)}
+    return {f.name: values[f.name] for f in spec.fields if values.get(f.name)}
 
 
 @bp.get("/new")
 @login_required
 def choose():
-    return render_template("applications/choose.html", forms=forms_for(current_user, clock.today()))
+    return render_template("applications/choose.html", forms=forms_for(current_user, clock.today(), db.session))
 
 
 @bp.route("/new/<form_key>", methods=["GET", "POST"])
 @uploads(filing_limit)  # the form with its files (each file within ATTACHMENT_MAX_BYTES)
 @login_required
 def new(form_key: str):
-    spec = FORMS.get(form_key) or abort(404)
+    if form_key not in FORMS:
+        abort(404)
+    spec = filing_form(db.session, form_key, current_user)  # 社會局's people fill its own 附表1 (003)
     if not may_file(current_user, spec, clock.today()):
         abort(403)
-    form = form_class(spec.fields)(data=_prefill(form_key) if request.method == "GET" else None)
+    form = form_class(spec.fields)(data=_prefill(spec) if request.method == "GET" else None)
     files: tuple = ({}, [], {})
     if form.validate_on_submit():
         files = filed_files(spec.fields)  # chosen files become the person's drafts, kept if the form is refused
@@ -86,7 +89,8 @@ def mine():
 def detail(application_id: int):
     view = get_application_view(db.session, application_id, current_user)
     step_names = {h.step: h.step_name for h in view.history} | {t.step: t.name for t in view.current_tasks}
-    return render_template("applications/detail.html", view=view, spec=FORMS[view.form_key],
+    return render_template("applications/detail.html", view=view,
+                           spec=form_for(view.form_key, process=view.definition_key),
                            is_applicant=view.applicant == current_user.username,
                            revealable=revealable_names(application_id), step_names=step_names,
                            may_recall=view.state == "running" and recallable(db.session, application_id, current_user),
@@ -150,7 +154,7 @@ def reveal(application_id: int):
 @back_to("applications.detail")
 def amend(application_id: int):
     view = get_returned_view(db.session, application_id, current_user)
-    spec = FORMS[view.form_key]
+    spec = form_for(view.form_key, process=view.definition_key)
     form = form_class(spec.fields)(data=form_data(spec.fields, view.data) if request.method == "GET" else None)
     files: tuple = ({f.name: list(view.data.get(f.name) or []) for f in spec.fields if f.type == "attachment"}, [],
                     {})

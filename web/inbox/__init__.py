@@ -14,7 +14,7 @@ from workflows.filing.bulk import MAX_BULK, decide_many
 from workflows.filing.reads import INBOX_SORTS, InboxQuery, get_task_page, search_inbox
 from workflows.filing.rewinds import send_back, send_back_targets
 from workflows.filing.tasks import complete_task
-from workflows.forms import FORMS, decision_label
+from workflows.forms import FORMS, decision_label, form_for
 
 from .. import clock
 from ..applications import revealable_names
@@ -102,7 +102,7 @@ def task(task_id: int):
             return redirect(url_for("inbox.index"))
     is_open = row.state == TaskState.OPEN
     return render_template("inbox/task.html", task=row, view=page.view, form=form, fields=fields.fields,
-                           is_open=is_open, spec=FORMS[page.view.form_key],
+                           is_open=is_open, spec=form_for(page.view.form_key, process=page.view.definition_key),
                            revealable=revealable_names(row.application_id),
                            may_attach=is_open and may_attach(db.session, row.application_id, current_user, clock.now()),
                            kept=kept_files(files[0], []),

@@ -67,10 +67,19 @@ def _querier_account(session: Session, app: Application, data: dict[str, Any], n
         session.add(account)
     account.effective_on = _effective(data, now)
     account.last_application_id = app.id
-    _set_items(account, data.get("items") or [], app, account.effective_on)
+    items = _approved_items(data)
+    _set_items(account, items, app, account.effective_on)
     session.flush()
     _grant_querier_role(session, app, account)
-    return {"account": account.id, "status": "active", "items": data.get("items") or []}
+    return {"account": account.id, "status": "active", "items": items}
+
+
+def _approved_items(data: dict[str, Any]) -> list[str]:
+    """The items the chain approved: where a step decided each requested item (社會局's 權限管理者, 003 附表1)
+    only the granted ones; where the whole application was decided at once (the city's 附表三), all it asked."""
+    if "granted_items" in data:
+        return [c for c in data.get("items") or () if c in set(data["granted_items"] or ())]
+    return data.get("items") or []
 
 
 def _manager_account(session: Session, app: Application, data: dict[str, Any], now: datetime) -> dict:

@@ -18,14 +18,16 @@ from models import (
     CITY_ROLES,
     COMMISSIONING_ROLES,
     UNIT_ROLES,
+    Agency,
     DefinitionVersion,
     DiagramDraft,
+    FormChain,
     Person,
     ProcessDefinition,
     Role,
 )
 
-from .. import audit, jurisdiction
+from .. import agency_rules, audit, jurisdiction
 from ..access import require_admin
 from ..engine import DiagramError, ExpressionError, ParsedDiagram, UserTaskInfo, check_expression, parse_diagram
 from ..engine.checks import SCRIPT_REFUSED, Problem, xml_problems
@@ -33,12 +35,16 @@ from ..engine.diagrams import MAX_DIAGRAM_BYTES  # noqa: F401 - re-exported for 
 from ..engine.simulate import SimPath, StepChoices, expression_names, simulate
 from ..errors import Conflict, Invalid, NotFound
 from ..forms import FORMS, SCHEDULER, STEP_FORMS, Field
+from ..runtime.diagrams import form_chain
 from ..settings import timer_data
 
-KNOWN_ROLES = jurisdiction.KNOWN_ROLES  # the roles the active pack lists (filled in place when one is activated)
+# The roles the active pack lists (filled in place when one is activated), and its agency layers' lanes (a unit
+# head of the manager's unit, say), resolved from the application (agency_rules adds them on activation).
+KNOWN_ROLES = jurisdiction.KNOWN_ROLES
 # Roles the app hands a step to (runtime.candidates): the applicant, or holders in the unit, agency or city.
-ASSIGNABLE_ROLES = {Role.APPLICANT.value} | {r.value for r in (*UNIT_ROLES, *AGENCY_STEP_ROLES, *CITY_ROLES,
-                                                                *COMMISSIONING_ROLES)}
+ASSIGNABLE_ROLES = ({Role.APPLICANT.value} | {r.value for r in (*UNIT_ROLES, *AGENCY_STEP_ROLES, *CITY_ROLES,
+                                                                 *COMMISSIONING_ROLES)}
+                    | set(agency_rules.LANE_ROLES))
 # A form filed by one of these is signed by the filer: the filing itself is a person's decision.
 SIGNING_FILERS = {Role.AGENCY_HEAD.value}
 MAX_START_VARIANTS = 16
@@ -339,18 +345,38 @@ def _discard_drafts(session: Session, key: str, author: Person) -> None:
 
 
 def deploy_directory(session: Session, directory: Path, *, now: datetime, jurisdiction: str,
-                     include_history: bool = True) -> list[DefinitionVersion]:
-    """Deploy a jurisdiction's diagrams and commit: superseded rules first, in order, then the current ones.
+                     include_history: bool = True, agency_chains: bool = True) -> list[DefinitionVersion]:
+    """Deploy a jurisdiction's diagrams and commit: superseded rules first, in order, then the current ones, then
+    each agency layer's (``agencies/<code>/``).
 
     ``history/<edition>/`` holds the diagrams of earlier rules (e.g. ``history/2017``), so a fresh
-    database numbers versions as the rules changed; identical content keeps its version.
+    database numbers versions as the rules changed; identical content keeps its version. With
+    ``agency_chains`` an agency layer's replaced forms run its own process for that agency's filers.
     """
     editions = sorted(p for p in (directory / "history").glob("*") if p.is_dir()) if include_history else []
+    layers = sorted(p for p in (directory / "agencies").glob("*") if (p / "pack.yaml").is_file())
     versions = [deploy(session, path.read_bytes(), actor=None, now=now, jurisdiction=jurisdiction,
                        note=_note(path, directory))
-                for folder in [*editions, directory] for path in sorted(folder.glob("*.bpmn"))]
+                for folder in [*editions, directory, *layers] for path in sorted(folder.glob("*.bpmn"))]
+    for folder in layers if agency_chains else ():
+        map_layer_chains(session, folder.name)
     session.commit()
     return versions
+
+
+def map_layer_chains(session: Session, code: str) -> None:
+    """A layer's replaced forms run its own process for that agency's filers (unless an administrator has chosen
+    another for them since); an agency not in this database is left alone."""
+    layer = agency_rules.layer_of(code)
+    agency = session.scalar(select(Agency).where(Agency.code == code))
+    if layer is None or agency is None:
+        return
+    for form_key in sorted(layer.replaces):
+        if form_chain(session, form_key, agency.id) is None:
+            definition = session.scalar(select(ProcessDefinition).where(
+                ProcessDefinition.key == layer.processes[form_key]))
+            session.add(FormChain(form_key=form_key, agency_id=agency.id, definition=definition))
+    session.flush()
 
 
 def _note(path: Path, directory: Path) -> str:

@@ -6,6 +6,7 @@ import logging
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import (
@@ -19,7 +20,7 @@ from models import (
     TaskState,
 )
 
-from .. import audit
+from .. import agency_rules, audit
 from ..accounts.admission import admission_errors, suspension_errors, suspension_refusal
 from ..accounts.effects import active_account, agency_items
 from ..accounts.records import manager_limit_errors
@@ -28,10 +29,21 @@ from ..attachments.records import bind_files, check_files
 from ..calendar import local_date
 from ..engine import SERIALIZER_VERSION, Run
 from ..errors import Conflict, Forbidden, IncidentOpened, Invalid, NotFound
-from ..forms import FORMS, SCHEDULER, FormSpec, attachment_ids, clean_form, engine_values, keep_masked
+from ..forms import (
+    AGENCY_FORMS,
+    FORMS,
+    SCHEDULER,
+    FormSpec,
+    application_form,
+    attachment_ids,
+    clean_form,
+    engine_values,
+    form_for,
+    keep_masked,
+)
 from ..runtime import incidents
 from ..runtime.decisions import add_history
-from ..runtime.diagrams import live_version, load_diagram
+from ..runtime.diagrams import live_definition, live_version, load_diagram
 from ..runtime.sync import close_task, is_amend_step, restore, single_writer, sync
 from ..settings import timer_data
 from .eligibility import (
@@ -46,13 +58,30 @@ from .eligibility import (
 log = logging.getLogger(__name__)
 
 
-def forms_for(person: Person, on: date) -> list[FormSpec]:
-    """The forms this person may file on this (Taipei) day (an irregular audit only in a central agency)."""
-    return [f for f in FORMS.values() if may_file(person, f, on) and central_audit_refusal(person, f.key) is None]
+def forms_for(person: Person, on: date, session: Session | None = None) -> list[FormSpec]:
+    """The forms this person may file on this (Taipei) day (an irregular audit only in a central agency); with a
+    session, as their agency's chains word them."""
+    forms = [f for f in FORMS.values() if may_file(person, f, on) and central_audit_refusal(person, f.key) is None]
+    return [filing_form(session, f.key, person) for f in forms] if session is not None else forms
+
+
+def filing_form(session: Session, form_key: str, person: Person) -> FormSpec:
+    """The form this person fills to file ``form_key``: the version of the process that runs their filings (an
+    agency layer's own, 003 附表1 for 社會局), else the city's."""
+    if not AGENCY_FORMS.get(person.agency.code, {}).get(form_key):
+        return FORMS[form_key]
+    try:
+        process = live_definition(session, form_key, person.agency_id).key
+    except NotFound:
+        return FORMS[form_key]
+    return form_for(form_key, person.agency.code, process)
 
 
 def may_file(person: Person, form: FormSpec, on: date) -> bool:
-    return form.filer_role is None or person.holds(form.filer_role, on)
+    """The form's filer role, and for a form an agency layer adds, the agency it is open to (003 §5 ¶3)."""
+    commissioned_by = person.agency.commissioned_by.code if person.agency.commissioned_by else None
+    return ((form.filer_role is None or person.holds(form.filer_role, on))
+            and agency_rules.open_to(form.key, person.agency.code, commissioned_by))
 
 
 def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], actor: Person,
@@ -98,7 +127,38 @@ def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], acto
             errors["item"] = "您沒有有效的資料查詢者帳號"
         elif data["item"] not in account.item_codes:
             errors["item"] = "您的帳號未獲准查調此項目"
+    if form.requester_field and data.get(form.requester_field):
+        errors.update(_requester_errors(session, form, data, actor))
+    elif form.key == "audit_record":
+        errors.update(_audited_errors(session, data, actor))
     return errors
+
+
+def requester_of(session: Session, form: FormSpec, data: dict[str, Any]) -> Person | None:
+    """The colleague an application is filed for (需要資料者, 003 §5 ¶2), by the username the form names."""
+    username = data.get(form.requester_field) if form.requester_field else None
+    return session.scalar(select(Person).where(Person.username == username)) if username else None
+
+
+def _requester_errors(session: Session, form: FormSpec, data: dict[str, Any], actor: Person) -> dict[str, str]:
+    """003 §5 ¶2: the one who needs the data is a colleague of the same unit (同業務單位之人員)."""
+    person = requester_of(session, form, data)
+    if person is None or not person.active:
+        return {form.requester_field: f"沒有在職人員「{data[form.requester_field]}」"}
+    if person.id == actor.id:
+        return {form.requester_field: "需要資料者為本人時免填"}
+    if person.unit_id != actor.unit_id:
+        return {form.requester_field: f"{person.name}不是您同業務單位之人員（003 第五點第二項）"}
+    return {}
+
+
+def _audited_errors(session: Session, data: dict[str, Any], actor: Person) -> dict[str, str]:
+    """003 附表4: the querier audited is one of this agency's queriers."""
+    person = session.scalar(select(Person).where(Person.username == data["querier"]))
+    if person is None or person.agency_id != actor.agency_id or active_account(
+            session, person.id, AccountKind.QUERIER) is None:
+        return {"querier": f"本機關沒有資料查詢者「{data['querier']}」"}
+    return {}
 
 
 def _validated(session: Session, form: FormSpec, data: dict[str, Any], actor: Person,
@@ -133,10 +193,14 @@ def submit_application(session: Session, *, form_key: str, data: dict[str, Any],
     The files the form's attachment fields name, and ``attachments`` (other files for it), are the filer's drafts
     (``attachments.records.add_draft``); they are bound to the application in the same transaction.
     """
-    form = FORMS.get(form_key)
-    if form is None:
+    if form_key not in FORMS:
         raise NotFound(f"no form '{form_key}'")
+    form = filing_form(session, form_key, actor)
     if not may_file(actor, form, local_date(now)):
+        if form.filer_role is None or actor.holds(form.filer_role, local_date(now)):
+            owner = agency_rules.owner_of(form_key)
+            whose = "委辦之機關" if owner.filers[form_key] == "commissioned" else ""
+            raise Forbidden(f"{form.title}僅供{owner.name}{whose}人員填具")
         raise Forbidden(f"only a {form.filer_role} may file {form.title}")
     if refusal := suspension_refusal(actor.agency, local_date(now), form_key, data):
         raise Forbidden(refusal)
@@ -144,7 +208,7 @@ def submit_application(session: Session, *, form_key: str, data: dict[str, Any],
         raise Forbidden(refusal)
     extra_files = sorted(set(attachments or []))
     clean = _validated(session, form, data, actor, extra_files=extra_files)
-    version = live_version(session, form_key)
+    version = live_version(session, form_key, actor.agency_id)
     try:
         run = Run.start(load_diagram(version), {**engine_values(form, clean), **timer_data()})
         app = _received(session, form_key, version, clean, actor, now, run=run)
@@ -167,6 +231,7 @@ def _received(session: Session, form_key: str, version: DefinitionVersion, clean
                       unit_id=actor.unit_id, data=clean, workflow_state="", serializer_version=SERIALIZER_VERSION,
                       created_at=now, updated_at=now)
     app.agency = actor.agency
+    app.requester = requester_of(session, form_for(form_key, actor.agency.code, version.definition.key), clean)
     session.add(app)
     if run is None or run.is_completed:
         session.flush()  # the incident, or a chain that ends at once auditing its closing, needs the id
@@ -221,13 +286,14 @@ def amend_application(session: Session, *, application_id: int, data: dict[str, 
     task = _amend_task(app)
     if app.state != ApplicationState.RETURNED or task is None:
         raise Conflict("只有被退回補正的申請可以修改後重新送出")
-    form = FORMS[app.form_key]
+    form = application_form(app)
     # The pages and the API show personal numbers masked; one sent back unchanged keeps the filed number.
     clean = _validated(session, form, keep_masked(app.form_key, data, app.data), actor, amending=app.id)
     run = restore(app)
     run.complete(task.task_guid, {**engine_values(form, clean), "decision": "resubmit", "opinion": note})
     app.data = clean
     _bind(session, app, form, clean, [], actor, now, task=task)  # new files come with the amend step
+    app.requester = requester_of(session, form, clean)
     return _finish(session, app, run, task, actor, now, "resubmit", note, "application_amended")
 
 

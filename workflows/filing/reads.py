@@ -31,7 +31,17 @@ from ..accounts.review import describe_decisions
 from ..attachments.reads import AttachmentRow, application_attachments
 from ..calendar import local_date
 from ..errors import Conflict, Forbidden, NotFound
-from ..forms import DECISION_LABELS, FORMS, STEP_FORMS, Field, KeyValue, key_values, masked
+from ..forms import (
+    DECISION_LABELS,
+    FORMS,
+    STEP_FORMS,
+    Field,
+    KeyValue,
+    application_form,
+    form_title,
+    key_values,
+    masked,
+)
 from ..runtime.visibility import visible_to
 from ..validators import FieldError, national_id
 from .tasks import StepFields, get_task_for, step_fields
@@ -121,6 +131,7 @@ class HistoryRow:
     on_behalf_of_name: str | None = None
     # What the step's own button said when it was not a plain 同意 (已核閱／完成 on a reminder, 完成清查 ...).
     approve_label: str | None = None
+    actor_title: str | None = None  # the signer's title (職稱), as a seal (核章) prints it
 
 
 @dataclass(frozen=True)
@@ -254,7 +265,7 @@ _Applicant, _Actor, _Principal = aliased(Person), aliased(Person), aliased(Perso
 _VIEW_APPLICATION = (
     select(Application.id, Application.form_key, Application.state, ProcessDefinition.key, DefinitionVersion.version,
            _Applicant.username, _Applicant.name, Agency.name, Unit.name, Application.data, Application.created_at,
-           Application.closed_at, Application.outcome_reason, Application.trail)
+           Application.closed_at, Application.outcome_reason, Application.trail, Agency.code)
     .join(DefinitionVersion, DefinitionVersion.id == Application.definition_version_id)
     .join(ProcessDefinition, ProcessDefinition.id == DefinitionVersion.definition_id)
     .join(Agency, Agency.id == Application.agency_id)
@@ -285,7 +296,7 @@ def get_application_view(session: Session, application_id: int, viewer: Person) 
     if found is None:
         raise NotFound("no such application")
     (app_id, form_key, state, definition_key, version, applicant, applicant_name, agency, unit, data, created_at,
-     closed_at, outcome_reason, trail) = found
+     closed_at, outcome_reason, trail, agency_code) = found
     tasks: dict[int, tuple] = {}
     people: dict[int, list[tuple[str, str]]] = {}
     for task_id, step, name, role, form, task_state, since, due_at, username, person_name in session.execute(
@@ -300,7 +311,8 @@ def get_application_view(session: Session, application_id: int, viewer: Person) 
     step_forms = {step: form for _i, (step, _n, _r, form, *_rest) in sorted(tasks.items())}
     history = [_history_row(form_key, step_forms.get(row.step), _Entry(*row))
                for row in session.execute(_VIEW_HISTORY, {"application": app_id})]
-    return ApplicationView(app_id, form_key, FORMS[form_key].title, state.value, definition_key, version,
+    return ApplicationView(app_id, form_key, form_title(form_key, agency_code, definition_key), state.value,
+                           definition_key, version,
                            applicant or "", applicant_name or SCHEDULED, agency, unit, masked(form_key, data),
                            created_at, closed_at, outcome_reason, current, history, trail or {},
                            attachments=application_attachments(session, app_id, viewer))
@@ -343,7 +355,7 @@ def _view(app: Application) -> ApplicationView:
     step_forms = {t.step: t.form for t in app.tasks}
     history = [_history_row(app.form_key, step_forms.get(h.step), h) for h in app.history]
     version = app.definition_version
-    return ApplicationView(app.id, app.form_key, FORMS[app.form_key].title, app.state.value,
+    return ApplicationView(app.id, app.form_key, application_form(app).title, app.state.value,
                            version.definition.key, version.version,
                            app.applicant.username if app.applicant else "", _applicant_name(app),
                            app.agency.name, app.unit.name if app.unit else None, masked(app.form_key, app.data),
@@ -357,7 +369,8 @@ def _history_row(form_key: str, step_form: str | None, h: HistoryEntry) -> Histo
                       h.decision, h.opinion, data, h.created_at, _details(h.data),
                       shown_fields(form_key, step_form, data),
                       h.on_behalf_of.username if h.on_behalf_of else None, _name_of(h.on_behalf_of),
-                      _approve_label(step_form) if h.decision == "approve" else None)
+                      _approve_label(step_form) if h.decision == "approve" else None,
+                      h.actor.title if h.actor else None)
 
 
 # Step data lives under these names but is not a field of its own: a review's per-account lines are ``details``.

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from models import Person
 
 from ..errors import Invalid
-from ..forms import FORMS, FormSpec
+from ..forms import FormSpec, form_for
 from .reads import ApplicationView, get_application_view
 
 MAX_SHEETS = 20  # per file: about 0.4 s of layout each; a larger selection is refused with a message
@@ -44,4 +44,5 @@ def get_sheets(session: Session, application_ids: list[int], viewer: Person, now
     if (count := len(ids)) > MAX_SHEETS:
         raise Invalid({"ids": f"一次最多列印 {MAX_SHEETS} 件，已勾選 {count} 件，請分批列印"})
     views = [get_application_view(session, i, viewer) for i in ids]
-    return [Sheet(v, FORMS[v.form_key], annex_of(FORMS[v.form_key]), now) for v in views]
+    forms = [form_for(v.form_key, process=v.definition_key) for v in views]  # an agency's own form (003 附表1)
+    return [Sheet(v, form, annex_of(form), now) for v, form in zip(views, forms, strict=True)]

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from models import QUERY_ITEMS, Application, HumanTask, Person, Role, TaskCandidate, TaskState
 
+from .. import agency_rules
 from ..accounts import transfers
 from ..accounts.effects import agency_items
 from ..accounts.records import manager_limit_errors
@@ -20,7 +21,7 @@ from ..accounts.review import list_reviewed_accounts, review_check, review_field
 from ..attachments.records import check_step_files
 from ..calendar import local_date
 from ..errors import Conflict, Forbidden, IncidentOpened, Invalid, NotFound
-from ..forms import FORMS, STEP_FORMS, Field, StepForm, attachment_ids, clean_fields, item_choices
+from ..forms import STEP_FORMS, Field, StepForm, application_form, attachment_ids, clean_fields, item_choices
 from ..runtime import incidents
 from ..runtime.candidates import may_hold
 from ..runtime.decisions import apply_decision
@@ -57,7 +58,12 @@ def step_fields(session: Session, app: Application, task: HumanTask, now: dateti
     key = "amend" if is_amend_step(task.role, task.form) else task.form or "review"
     step = STEP_FORMS.get(key, STEP_FORMS["review"])
     if step.key == "amend":
-        return StepFields(step, FORMS[app.form_key].fields)
+        return StepFields(step, application_form(app).fields)
+    requested = agency_rules.requested_items(step.key, app.data)
+    if requested is not None:  # an agency layer's step deciding each requested item (003 附表1)
+        own = tuple(f for f in step.fields if f.name not in ("granted_items", "refused_items"))
+        return StepFields(step, agency_rules.per_item_fields(step.key, requested) + own,
+                          agency_rules.per_item_check(requested), agency_rules.per_item_record(requested))
     if step.key == "account_review":
         accounts = list_reviewed_accounts(session, app.agency_id, now)
         return StepFields(step, review_fields(accounts) + step.fields, review_check(accounts),
@@ -117,7 +123,7 @@ def _check_decision(fields: StepFields, decision: str, opinion: str, data: dict[
     errors.update(field_errors)
     for check in (fields.step.check, fields.check):
         if not field_errors and check:
-            errors.update(check(clean))
+            errors.update(check({**clean, "decision": decision}))  # a rule of approving only reads the decision
     if decision == "approve" and "approved_items" in clean and not clean["approved_items"]:
         errors["approved_items"] = "未同意任何項目時，請選擇「不同意」"
     if errors:

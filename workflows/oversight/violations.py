@@ -31,7 +31,7 @@ from models import (
     ViolationCase,
 )
 
-from .. import audit
+from .. import agency_rules, audit
 from ..calendar import local_date
 from ..engine import SERIALIZER_VERSION, Run
 from ..errors import Conflict, Invalid, NotFound
@@ -48,8 +48,10 @@ REPORT_STEP = "report"  # the diagram's step where the review report is filed
 
 
 def report_days(agency: Agency) -> int:
-    """Calendar days from the case to its review report: the agency's own deadline, else the city's."""
-    return SETTINGS.violation_report_days_by_agency.get(agency.code, SETTINGS.violation_report_days)
+    """Calendar days from the case to its review report: the deployment's setting for the agency, else the
+    agency layer's own rule (社會局: 10 days, 003 §8 ¶2), else the city's."""
+    return SETTINGS.violation_report_days_by_agency.get(
+        agency.code, agency_rules.setting(agency.code, "violation_report_days", SETTINGS.violation_report_days))
 
 
 def _start(session: Session, process: str, agency_id: int, data: dict, now: datetime) -> tuple[Application, Run]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from functools import cache
 
-from sqlalchemy import Date, Integer, String, bindparam, case, literal, or_, select, union_all
+from sqlalchemy import Date, Integer, String, bindparam, case, literal, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
 from models import (
@@ -24,8 +24,11 @@ from models import (
     Person,
     Role,
     RoleHolding,
+    Unit,
 )
 from models.personal import Substitution
+
+from .. import agency_rules
 
 _ON = bindparam("on", type_=Date)
 _ROLE = bindparam("role", type_=String)
@@ -88,6 +91,9 @@ def _role_holders(scope: str):
 
 def role_holders(session: Session, role: str, application: Application, on: date) -> list[Person]:
     """The people holding ``role`` for this application's unit, agency or city."""
+    if role in agency_rules.LANE_ROLES:
+        return list(session.scalars(select(Person).where(
+            Person.id.in_(_lane_holder_ids(role, application, on)), Person.active.is_(True)).order_by(Person.id)))
     scope = _scope_of(role, application)
     if scope is None:
         return []
@@ -121,6 +127,55 @@ def _candidates(scope: str):
         Person.active.is_(True), Person.id != _APPLICANT).order_by(is_delegate, Person.id)
 
 
+# The lanes an agency layer adds (``agency_rules.LANE_ROLES``) are resolved from the application itself (the
+# querier it names, the commissioning agency's responsible unit), so their statements are built per application.
+def _holding(role: str, on: date):
+    return select(RoleHolding.person_id).where(RoleHolding.role == role, RoleHolding.valid_on(on))
+
+
+def _named(application: Application):
+    """SELECT of the id of the person an application names in its ``querier`` field (003 附表4), in its agency."""
+    username = (application.data or {}).get("querier") or ""
+    return select(Person.id).where(Person.username == username, Person.agency_id == application.agency_id)
+
+
+def _responsible_unit(application: Application):
+    """SELECT of the commissioning agency's responsible unit (003 §5 ¶3) for an application of the agency it
+    commissions; the unit is the commissioning agency's layer setting ``responsible_unit``."""
+    commissioning = application.agency.commissioned_by
+    name = agency_rules.setting(commissioning.code if commissioning else None, "responsible_unit")
+    return select(Unit.id).where(Unit.agency_id == (commissioning.id if commissioning else None), Unit.name == name)
+
+
+def _lane_holder_ids(role: str, application: Application, on: date):
+    unit_head = _holding(Role.UNIT_HEAD, on)
+    if role == "manager_unit_head":  # 權限管理單位主管: the head of the unit of the agency's manager (003 附表1)
+        managers = select(RoleHolding.unit_id).where(RoleHolding.role == Role.AGENCY_MANAGER, RoleHolding.valid_on(on),
+                                                     RoleHolding.agency_id == application.agency_id)
+        return unit_head.where(RoleHolding.unit_id.in_(managers))
+    if role == "responsible_querier":
+        return _holding(Role.QUERIER, on).where(RoleHolding.unit_id.in_(_responsible_unit(application)))
+    if role == "responsible_unit_head":
+        return unit_head.where(RoleHolding.unit_id.in_(_responsible_unit(application)))
+    if role == "audited_querier":
+        return _named(application)
+    if role == "audited_unit_head":
+        units = select(Person.unit_id).where(Person.id.in_(_named(application)))
+        return unit_head.where(RoleHolding.unit_id.in_(units))
+    raise AssertionError(f"no resolution for the layer's lane {role}")
+
+
+def _lane_candidates(role: str, application: Application, on: date):
+    holders = _lane_holder_ids(role, application, on)
+    delegates = select(Delegation.delegate_id).where(
+        Delegation.principal_id.in_(holders), Delegation.role == role, Delegation.valid_on(on))
+    is_delegate = case((Person.id.in_(holders), 0), else_=1)
+    return select(Person).where(
+        or_(Person.id.in_(holders), Person.id.in_(delegates), Person.id.in_(leave_substitutes_of(holders, on))),
+        Person.active.is_(True),
+        Person.id != application.applicant_id if application.applicant_id else true()).order_by(is_delegate, Person.id)
+
+
 @cache
 def _holds(scope: str):
     return select(literal(1)).select_from(_candidates(scope).where(Person.id == _PERSON).limit(1).subquery())
@@ -130,6 +185,8 @@ def resolve_candidates(session: Session, role: str | None, application: Applicat
     """Everyone who may complete a step in ``role``; never the applicant, except on their own amend step."""
     if role == Role.APPLICANT:
         return [application.applicant]
+    if role in agency_rules.LANE_ROLES:
+        return list(session.scalars(_lane_candidates(role, application, on)))
     scope = _scope_of(role or "", application)
     if scope is None:
         return []
@@ -140,6 +197,9 @@ def may_hold(session: Session, role: str | None, application: Application, perso
     """Whether ``person`` is one of the people ``resolve_candidates`` gives for this step today."""
     if role == Role.APPLICANT:
         return person.id == application.applicant_id
+    if role in agency_rules.LANE_ROLES:
+        query = _lane_candidates(role, application, on).where(Person.id == person.id).limit(1)
+        return session.scalar(query) is not None
     scope = _scope_of(role or "", application)
     return scope is not None and session.scalar(
         _holds(scope), {**_params(role, application, on), "person": person.id}) is not None

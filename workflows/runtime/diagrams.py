@@ -36,11 +36,18 @@ def latest_version(session: Session, key: str) -> DefinitionVersion:
     return version
 
 
-def live_definition(session: Session, form_key: str) -> ProcessDefinition:
-    """The process that runs this form's new filings: the administrator's choice (``FormChain``), else the
-    process keyed as the form, else the first one deployed for it."""
-    chosen = session.get(FormChain, form_key)
-    if chosen is not None:
+def form_chain(session: Session, form_key: str, agency_id: int | None) -> FormChain | None:
+    """The mapping row of a form for one agency's filers (``agency_id``) or for the city (None)."""
+    agency = FormChain.agency_id.is_(None) if agency_id is None else FormChain.agency_id == agency_id
+    return session.scalar(select(FormChain).where(FormChain.form_key == form_key, agency))
+
+
+def live_definition(session: Session, form_key: str, agency_id: int | None = None) -> ProcessDefinition:
+    """The process that runs this form's new filings by a person of ``agency_id``: that agency's own chain (an
+    agency layer's, or an administrator's choice for it), else the city's — the administrator's choice
+    (``FormChain`` without an agency), else the process keyed as the form, else the first one deployed for it."""
+    chosen = (agency_id is not None and form_chain(session, form_key, agency_id)) or form_chain(session, form_key, None)
+    if chosen:
         return chosen.definition
     definition = session.scalar(select(ProcessDefinition).where(ProcessDefinition.form_key == form_key)
                                 .order_by(ProcessDefinition.key != form_key, ProcessDefinition.id).limit(1))
@@ -49,9 +56,10 @@ def live_definition(session: Session, form_key: str) -> ProcessDefinition:
     return definition
 
 
-def live_version(session: Session, form_key: str) -> DefinitionVersion:
-    """The version a new filing of this form starts on: the latest of its live process."""
-    return latest_version(session, live_definition(session, form_key).key)
+def live_version(session: Session, form_key: str, agency_id: int | None = None) -> DefinitionVersion:
+    """The version a new filing of this form (by a person of ``agency_id``) starts on: the latest of its live
+    process."""
+    return latest_version(session, live_definition(session, form_key, agency_id).key)
 
 
 def load_diagram(version: DefinitionVersion) -> ParsedDiagram:

@@ -175,7 +175,7 @@ def _retry_filing(session: Session, incident: Incident, app: Application, now: d
     """Start the chain the filing could not start, on the form's live chain as it is now."""
     if app.workflow_state:  # started after all (a retry that committed while this one was read)
         return "resolved"
-    version = live_version(session, app.form_key)
+    version = live_version(session, app.form_key, app.agency_id)
     run = Run.start(load_diagram(version), {**engine_values(FORMS[app.form_key], app.data), **timer_data()})
     app.definition_version, app.serializer_version = version, SERIALIZER_VERSION
     sync(session, app, run, now)

@@ -28,11 +28,13 @@ from ..errors import Forbidden
 
 
 def visible_to(session: Session, person: Person, on: date):
-    """SQL condition: applications this person may see, from the roles they hold today."""
+    """SQL condition: applications this person may see, from the roles they hold today (and the ones filed for
+    them as the 需要資料者, 003 §5 ¶2)."""
     if person.is_admin:
         return true()
     involved = select(HumanTask.application_id).join(TaskCandidate).where(TaskCandidate.person_id == person.id)
-    conditions = [Application.applicant_id == person.id, Application.id.in_(involved)]
+    conditions = [Application.applicant_id == person.id, Application.requester_id == person.id,
+                  Application.id.in_(involved)]
     for h in _holdings(session, person, on):
         if h.role in UNIT_ROLES and h.unit_id:
             conditions.append(Application.unit_id == h.unit_id)

@@ -24,6 +24,7 @@ from models import (
     AccountStatus,
     Agency,
     AgencyKind,
+    AgencyQueryItem,
     Application,
     Person,
     Role,
@@ -100,14 +101,18 @@ class Schedule:
 
 
 def requesting_agencies(session: Session) -> list[Target]:
+    """The agencies using WebIR: not a district office that only asks its commissioning agency to query for it
+    (003 §5 ¶3: commissioned, no items of its own); the commissioning agency's duties cover those queries."""
+    own_items = select(AgencyQueryItem.agency_id).where(AgencyQueryItem.agency_id == Agency.id).exists()
     return [Target(a.id) for a in session.scalars(select(Agency).where(
-        Agency.has_kind(AgencyKind.REQUESTING) | Agency.has_kind(AgencyKind.AUTHORITY)).order_by(Agency.id))]
+        Agency.has_kind(AgencyKind.REQUESTING) | Agency.has_kind(AgencyKind.AUTHORITY),
+        Agency.commissioned_by_id.is_(None) | own_items).order_by(Agency.id))]
 
 
 def start_duty(session: Session, *, process: str, target: Target, now: datetime, run_id: int | None = None
                ) -> Application:
     """Start one duty instance (no applicant unless the duty is personal); the caller commits."""
-    version = live_version(session, process)
+    version = live_version(session, process, target.agency_id)
     prepare = PREPARED_DATA.get(process)
     target = replace(target, data={**target.data, **prepare(session, target.agency_id, now)}) if prepare else target
     prepare_unit = PREPARED_UNIT_DATA.get(process)

@@ -61,7 +61,7 @@ def test_every_lane_a_layer_may_name_is_resolved_by_the_code():
         agency = type("Agency", (), {"commissioned_by": None, "code": "KHH-FS", "id": 1})()
 
     from datetime import date
-    assert all(candidates._holder_ids(role, App(), date(2026, 11, 25)) is not None for role in LANE_ROLES)
+    assert all(candidates._lane_holder_ids(role, App(), date(2026, 11, 25)) is not None for role in LANE_ROLES)
 
 
 def test_a_broken_layer_stops_the_start_and_the_pack_check_names_it(database_url, tmp_path, app):

@@ -282,7 +282,7 @@ _VIEW_TASKS = (
 _VIEW_HISTORY = (
     select(HistoryEntry.step, HistoryEntry.step_name, HistoryEntry.role, HistoryEntry.decision, HistoryEntry.opinion,
            HistoryEntry.data, HistoryEntry.created_at, _Actor.username, _Actor.name, _Principal.username,
-           _Principal.name)
+           _Principal.name, _Actor.title)
     .outerjoin(_Actor, _Actor.id == HistoryEntry.actor_id)
     .outerjoin(_Principal, _Principal.id == HistoryEntry.on_behalf_of_id)
     .where(HistoryEntry.application_id == bindparam("application")).order_by(HistoryEntry.id))
@@ -322,6 +322,7 @@ def get_application_view(session: Session, application_id: int, viewer: Person) 
 class _Someone:
     username: str
     name: str
+    title: str | None = None
 
 
 class _Entry:
@@ -330,10 +331,10 @@ class _Entry:
     __slots__ = ("step", "step_name", "role", "decision", "opinion", "data", "created_at", "actor", "on_behalf_of")
 
     def __init__(self, step, step_name, role, decision, opinion, data, created_at, actor, actor_name, principal,
-                 principal_name) -> None:
+                 principal_name, actor_title) -> None:
         self.step, self.step_name, self.role, self.decision = step, step_name, role, decision
         self.opinion, self.data, self.created_at = opinion, data, created_at
-        self.actor = _Someone(actor, actor_name) if actor is not None else None
+        self.actor = _Someone(actor, actor_name, actor_title) if actor is not None else None
         self.on_behalf_of = _Someone(principal, principal_name) if principal is not None else None
 
 

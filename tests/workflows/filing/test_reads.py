@@ -72,9 +72,9 @@ def test_the_application_view_is_read_from_narrow_columns_as_the_objects_would_s
     with statements(engine) as seen:
         view = reads.get_application_view(session, app.id, applicant)
     # Besides the viewer's roles and delegations (the visibility rule): the application, its steps with their
-    # people, its history.
+    # people, its history, its attached files.
     own = [s for s in seen if not s.startswith(("SELECT role_holding", "SELECT delegation"))]
-    assert len(own) == 3 and not [s for s in seen if "workflow_state" in s]
+    assert len(own) == 4 and not [s for s in seen if "workflow_state" in s]
     [through_objects] = [v for v in reads.list_my_applications(session, applicant) if v.id == app.id]
     assert view == through_objects
     assert [h.step for h in view.history] == ["start", task.step] and view.history[1].actor == "sw_unit_head"

@@ -203,6 +203,9 @@ class Person(Base):
     # Sessions and API tokens carry the generation they were issued in; log-out and deactivation bump it,
     # which ends every one of them at once.
     session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    # When the password this product holds was last set: a city with a password period (004 §7: every three
+    # months) sends a person whose password is older to change it before anything else. None: not known.
+    password_changed_at: Mapped[datetime | None]
 
     agency: Mapped[Agency] = relationship()
     unit: Mapped[Unit | None] = relationship()
@@ -213,8 +216,9 @@ class Person(Base):
         self.national_id_hash = digest(value) if value else None
         return value
 
-    def set_password(self, password: str) -> None:
+    def set_password(self, password: str, changed_at: datetime | None = None) -> None:
         self.password_hash = generate_password_hash(password)
+        self.password_changed_at = changed_at
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

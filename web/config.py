@@ -96,6 +96,8 @@ class Config:
     # Years each record type is kept before it is proposed for destruction (001 §11; Taipei 002 §7: 3); a mapping
     # may name only some, e.g. WEBIR_RETENTION_YEARS='{"applications": 3}'.
     RETENTION_YEARS: dict = dict(_CORE.retention_years)
+    # Months a password this product holds stays valid (Taoyuan 004 §7: 3); None: no period (Kaohsiung).
+    PASSWORD_CHANGE_MONTHS = _CORE.password_change_months
 
 
 # The core's settings (workflows.settings) and the key each is read from.
@@ -129,6 +131,7 @@ CORE_SETTINGS.update({"VIOLATION_REPORT_DAYS": "violation_report_days",
                       "VIOLATION_REPORT_DAYS_BY_AGENCY": "violation_report_days_by_agency"})
 WHOLE_NUMBERS["VIOLATION_REPORT_DAYS"] = (1, 365)
 CORE_SETTINGS["RETENTION_YEARS"] = "retention_years"
+CORE_SETTINGS["PASSWORD_CHANGE_MONTHS"] = "password_change_months"
 
 
 class ConfigError(ValueError):
@@ -183,6 +186,10 @@ def check_config(config: FlaskConfig) -> None:
         raise ConfigError("VIOLATION_REPORT_DAYS_BY_AGENCY must map agency codes to whole numbers of days from 1 to "
                           f"365, got {by_agency!r}")
     _check_retention(config)
+    months = config["PASSWORD_CHANGE_MONTHS"]
+    if months is not None and (isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= 24):
+        raise ConfigError("PASSWORD_CHANGE_MONTHS must be null (no period) or a whole number from 1 to 24, "
+                          f"got {months!r}")
     try:
         list_schedules(config["DUTY_SCHEDULES"])
     except ValueError as exc:

@@ -177,6 +177,15 @@ def querier_accounts(session: Session) -> list[Target]:
     return [Target(agency_id, person_id) for agency_id, person_id in rows]
 
 
+def webir_account_holders(session: Session) -> list[Target]:
+    """Every person with an active WebIR account, manager or querier, once: their own reminder (004 §7 names both)."""
+    rows = session.execute(select(WebirAccount.agency_id, WebirAccount.person_id).where(
+        WebirAccount.status == AccountStatus.ACTIVE).distinct().order_by(WebirAccount.person_id)).all()
+    seen: set[int] = set()
+    return [Target(agency_id, person_id) for agency_id, person_id in rows
+            if not (person_id in seen or seen.add(person_id))]
+
+
 # Kaohsiung's duties (shared/domain.md "Recurring duties"); a deployment can override days and hours.
 SCHEDULES: list[Schedule] = [
     Schedule("account_review", "account_review", "year", month=1, day=15, title="年度使用者帳號權限清查",

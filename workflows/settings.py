@@ -33,9 +33,6 @@ class Settings:
     # destruction: the agency head approves the list first (檔案法 §12). Applications count from their closing.
     retention_years: dict[str, int] = field(default_factory=lambda: {
         "applications": 5, "query_logs": 5, "deletion_proofs": 5})
-    # A password this product holds must be changed after this many months (Taoyuan 004 §7: at least every three);
-    # a person past it is sent to change it before anything else. None: the city sets no period (Kaohsiung).
-    password_change_months: int | None = None
 
 
 SETTINGS = Settings()

@@ -1,6 +1,7 @@
 """SQLAlchemy models: tables, relationships and small predicates; no Flask."""
 
 from .accounts import QUERY_ITEMS, AccountItem, AccountKind, AccountStatus, AgencyQueryItem, WebirAccount
+from .attachment import Attachment
 from .base import Base, utcnow
 from .incidents import Incident
 from .notify import Notification, ScheduleRun
@@ -62,7 +63,8 @@ __all__ = [
     "AUDIT_GENESIS", "CITY_ROLES", "CITY_WIDE_VIEWERS", "ID_FIELDS", "OPEN_STATES",
     "UNIT_ROLES", "QUERY_ITEMS", "ROLE_LABELS", "AccountItem", "AccountKind", "AccountStatus", "Agency", "AgencyKind",
     "AgencyKindRow", "PersonStatus",
-    "AgencyQueryItem", "Application", "ApplicationState", "AuditChain", "AuditEvent", "Base", "Delegation",
+    "AgencyQueryItem", "Application", "ApplicationState", "Attachment", "AuditChain", "AuditEvent", "Base",
+    "Delegation",
     "DefinitionVersion", "DiagramDraft", "FormChain", "HistoryEntry", "HumanTask", "Incident", "NationalIdReveal",
     "Notification", "Person", "PersonSetting", "ProcessDefinition", "Delivery", "Substitution", "Role", "RoleHolding",
     "ScheduleRun",

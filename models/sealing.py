@@ -20,7 +20,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import JSON, String, TypeDecorator
+from sqlalchemy import JSON, LargeBinary, String, TypeDecorator
 from sqlalchemy.sql import operators
 
 PREFIX = "enc1:"  # format version; followed by the key id, a colon, and base64(nonce + ciphertext + tag)
@@ -153,3 +153,39 @@ class SealedJSON(TypeDecorator):
         if not isinstance(value, dict):
             return value
         return {k: unseal(v) if k in self.fields and isinstance(v, str) else v for k, v in value.items()}
+
+
+def seal_bytes(data: bytes) -> bytes:
+    """A file sealed as a whole: the prefix and key id in ASCII, then the nonce and the ciphertext with its tag."""
+    keys = _keys()
+    nonce = os.urandom(_NONCE_BYTES)
+    return f"{PREFIX}{keys.key_id}:".encode() + nonce + keys.aead.encrypt(nonce, data, None)
+
+
+def unseal_bytes(token: bytes) -> bytes:
+    keys = _keys()
+    head = f"{PREFIX}{keys.key_id}:".encode()
+    if not token.startswith(PREFIX.encode()):
+        raise SealError("a plain file where a sealed one belongs")
+    if not token.startswith(head):
+        key_id = token[len(PREFIX):].split(b":", 1)[0].decode("ascii", "replace")
+        raise SealError(f"file sealed with data key {key_id}, but the configured key is {keys.key_id}")
+    raw = token[len(head):]
+    try:
+        return keys.aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], None)
+    except InvalidTag:
+        raise SealError(f"sealed file does not verify under data key {keys.key_id}: altered") from None
+
+
+class SealedBytes(TypeDecorator):
+    """Bytes in Python, sealed bytes in the database (an attachment: a signed consent names its citizen)."""
+
+    impl = LargeBinary
+    cache_ok = True
+    comparator_factory = _NoComparison
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else seal_bytes(bytes(value))
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else unseal_bytes(bytes(value))

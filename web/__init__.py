@@ -49,6 +49,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .applications import bp as applications_bp
+    from .attachments import bp as attachments_bp
     from .audit import bp as audit_bp
     from .audit import init as init_audit
     from .cli import register_cli
@@ -72,6 +73,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(applications_bp)
+    app.register_blueprint(attachments_bp)
     app.register_blueprint(tracking_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(admin_bp)

@@ -104,6 +104,8 @@ class Config:
     RETENTION_YEARS = None
     # Months between password changes (Taoyuan 004 §7); None: the pack's (Kaohsiung: none).
     PASSWORD_CHANGE_MONTHS = None
+    # The largest attachment (PDF, JPEG, PNG) in bytes; the upload routes take a body this large, no other route.
+    ATTACHMENT_MAX_BYTES = _CORE.attachment_max_bytes
 
 
 # The core's settings (workflows.settings) and the key each is read from.
@@ -139,6 +141,8 @@ WHOLE_NUMBERS["VIOLATION_REPORT_DAYS"] = (1, 365)
 CORE_SETTINGS["RETENTION_YEARS"] = "retention_years"
 CORE_SETTINGS["PASSWORD_CHANGE_MONTHS"] = "password_change_months"
 TEXT += ("JURISDICTION",)
+CORE_SETTINGS["ATTACHMENT_MAX_BYTES"] = "attachment_max_bytes"
+WHOLE_NUMBERS["ATTACHMENT_MAX_BYTES"] = (1024, 100 * 1024 * 1024)
 
 
 class ConfigError(ValueError):

@@ -38,8 +38,17 @@ def roc_datetime(value: datetime | None) -> str:
     return f"{roc_date(local)} {local:%H:%M}"
 
 
+def filesize(size: int | None) -> str:
+    """1.2 MB, 35 KB: a file's size as people read it."""
+    if size is None:
+        return ""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB".replace(".0 MB", " MB")
+    return f"{max(1, round(size / 1024))} KB"
+
+
 def register(app) -> None:
-    app.jinja_env.filters.update(roc_date=roc_date, roc_datetime=roc_datetime, mask_id=mask_id)
+    app.jinja_env.filters.update(roc_date=roc_date, roc_datetime=roc_datetime, mask_id=mask_id, filesize=filesize)
     app.jinja_env.globals.update(ROLE_LABELS={role: lazy_tr(label) for role, label in ROLE_LABELS.items()},
                                  STATE_LABELS=STATE_LABELS, DECISION_TEXT=DECISION_TEXT,
                                  QUERY_ITEMS={code: lazy_tr(name) for code, name in QUERY_ITEMS.items()})

@@ -7,7 +7,7 @@ reads it, and a bad one is a 422 naming its field. JSON bodies are parsed here t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import flask
@@ -20,8 +20,9 @@ MAX_JSON_DEPTH = 20
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def body_limit(limit: int):
-    """Let a view take a body larger than MAX_CONTENT_LENGTH (a diagram upload, the editor's JSON)."""
+def body_limit(limit: int | Callable[[], int]):
+    """Let a view take a body larger than MAX_CONTENT_LENGTH (a diagram upload, the editor's JSON); a callable
+    reads the limit per request (an attachment upload follows ATTACHMENT_MAX_BYTES)."""
     def mark(view):
         view.max_body = limit
         return view
@@ -39,7 +40,8 @@ class Request(flask.Request):
         if self._max_content_length is not None:
             return self._max_content_length
         view = current_app.view_functions.get(self.endpoint) if current_app and self.endpoint else None
-        return getattr(view, "max_body", None) or super().max_content_length
+        limit = getattr(view, "max_body", None)
+        return (limit() if callable(limit) else limit) or super().max_content_length
 
     @max_content_length.setter
     def max_content_length(self, value: int | None) -> None:

@@ -2,7 +2,7 @@
 
 Jobs: the timer sweep, the e-mail outbox, one cron job per recurring duty, and the daily ones: accounts stopped on
 their date, deletion confirmations of registrations whose use ended a month ago, approved destruction lists carried
-out, leave substitutes begun or ended, the 08:30 digest. It runs inside the
+out (and attachment drafts never filed purged), leave substitutes begun or ended, the 08:30 digest. It runs inside the
 web app when SCHEDULER_ENABLED is set (never in tests, never in the reloader's parent), or as its
 own process with `flask scheduler` — the production recipe. Two schedulers at once are safe: timers
 and duty periods are claimed in the database.
@@ -23,6 +23,7 @@ from flask import Flask
 
 from workflows import notify as notifications
 from workflows.accounts.records import disable_ended_accounts
+from workflows.attachments.records import purge_stale_drafts
 from workflows.personal.digest import DIGEST_HOUR, DIGEST_MINUTE, send_digests
 from workflows.personal.substitutes import refresh_all_substitutes
 from workflows.retention.destruction import carry_out_destructions
@@ -85,12 +86,16 @@ def start_deletions(app: Flask) -> list[int]:
 
 
 def destroy_approved(app: Flask) -> list[int]:
-    """Each day: carry out the destruction lists their agency head approved (never a list not approved)."""
+    """Each day: carry out the destruction lists their agency head approved (never a list not approved), then
+    delete the attachments uploaded for a filing that was never submitted (drafts older than a day)."""
     with app.app_context():
         try:
             carried = carry_out_destructions(db.session, clock.now())
             if carried:
                 log.info("destruction lists carried out: %s", carried)
+            purged = purge_stale_drafts(db.session, clock.now())
+            if purged:
+                log.info("unfiled attachment drafts purged: %s", purged)
             return carried
         finally:
             db.session.remove()

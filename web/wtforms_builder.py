@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    MultipleFileField,
     RadioField,
     SelectChoice,
     SelectMultipleField,
@@ -21,6 +22,8 @@ from wtforms.validators import Optional
 from workflows.forms import Field
 
 from .i18n import tr_choice, tr_message
+
+ACCEPT = ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"  # a hint to the file chooser; the core checks
 
 
 class CheckboxListField(SelectMultipleField):
@@ -45,6 +48,8 @@ def _wt_field(f: Field):
         return DateField(validators=[Optional()], render_kw={"type": "date"}, **kw)
     if f.type == "text":
         return TextAreaField(render_kw={"rows": 3}, **kw)
+    if f.type == "attachment":  # the files become drafts first; the field's value is their ids (web.attachments)
+        return MultipleFileField(render_kw={"accept": ACCEPT}, **kw)
     # Field rules live in workflows.forms (one source for pages and API); errors come back via apply_errors.
     return StringField(**kw)
 
@@ -75,6 +80,8 @@ def form_values(form: FlaskForm, fields: tuple[Field, ...]) -> dict[str, Any]:
         value = form[f.name].data
         if f.type == "date" and value is not None:
             value = value.isoformat()
+        if f.type == "attachment":
+            continue  # files, not values: web.attachments.filed_files turns them into ids
         out[f.name] = value
     return out
 

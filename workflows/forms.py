@@ -15,7 +15,8 @@ from models import QUERY_ITEMS
 from . import validators as v
 
 FIELD_TYPES = ("string", "text", "email", "phone", "date", "boolean", "choice", "multichoice",
-               "national_id", "ipv4", "integer")
+               "national_id", "ipv4", "integer", "attachment")
+MAX_FIELD_FILES = 10  # attachments one field of a form may name
 ITEM_CHOICES = tuple((code, f"{code} {name}") for code, name in QUERY_ITEMS.items())
 
 
@@ -128,6 +129,8 @@ def _clean_one(f: Field, value: Any, choices: tuple[tuple[str, str], ...]) -> An
             raise v.FieldError(f"不在可選範圍內：{', '.join(bad)}")
         order = [c for c, _ in choices]
         return sorted(set(value), key=order.index)
+    if f.type == "attachment":
+        return _attachment_ids(value)
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         raise v.FieldError("格式不正確")
     if f.type == "choice":
@@ -140,6 +143,26 @@ def _clean_one(f: Field, value: Any, choices: tuple[tuple[str, str], ...]) -> An
     if len(text) > (f.max_length or (MAX_TEXT if f.type == "text" else 200)):
         raise v.FieldError("內容過長")
     return text
+
+
+def _attachment_ids(value: Any) -> list[int]:
+    """An attachment field holds the ids of uploaded files: one id or a list (numbers or their text)."""
+    values = value if isinstance(value, list) else [value]
+    ids = []
+    for x in values:
+        if isinstance(x, str) and x.strip().isdigit() and len(x.strip()) < 10:
+            x = int(x)
+        if not isinstance(x, int) or isinstance(x, bool) or not 0 < x < 2**31:
+            raise v.FieldError("須為已上傳附件的編號")
+        ids.append(x)
+    if len(ids) > MAX_FIELD_FILES:
+        raise v.FieldError(f"最多 {MAX_FIELD_FILES} 個附件")
+    return sorted(set(ids))
+
+
+def attachment_ids(fields: tuple[Field, ...], data: dict[str, Any]) -> dict[str, list[int]]:
+    """{field name: attachment ids} of a form's cleaned data."""
+    return {f.name: list(data.get(f.name) or []) for f in fields if f.type == "attachment"}
 
 
 def clean_fields(fields: tuple[Field, ...], data: dict[str, Any],
@@ -155,7 +178,7 @@ def clean_fields(fields: tuple[Field, ...], data: dict[str, Any],
         if _is_blank(value) and f.type != "boolean":
             if _required(f, ctx):
                 errors[f.name] = f"「{f.label}」為必填"
-            clean[f.name] = [] if f.type == "multichoice" else None
+            clean[f.name] = [] if f.type in ("multichoice", "attachment") else None
             continue
         try:
             clean[f.name] = _clean_one(f, False if value is None else value, choices.get(f.name, f.choices))

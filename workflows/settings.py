@@ -33,6 +33,8 @@ class Settings:
     # destruction: the agency head approves the list first (檔案法 §12). Applications count from their closing.
     retention_years: dict[str, int] = field(default_factory=lambda: {
         "applications": 5, "query_logs": 5, "deletion_proofs": 5})
+    # The largest file an application or a step may carry (a scanned consent or authorisation letter).
+    attachment_max_bytes: int = 10 * 1024 * 1024
 
 
 SETTINGS = Settings()

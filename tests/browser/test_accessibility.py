@@ -22,7 +22,9 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from models import HumanTask, TaskState
+from tests import files
 from tests.conftest import REGISTRATION
+from workflows.attachments.records import Upload, add_attachment
 from workflows.filing.applications import submit_application
 from workflows.filing.reveals import reveal_national_id
 from workflows.filing.tasks import complete_task
@@ -111,6 +113,8 @@ def seeded(session, person) -> dict[str, int]:
     reveal_national_id(session, application_id=waiting, field="subject_national_id", reason="核對當事人身分",
                        actor=person(APPROVER), now=_now())
     record_incident(session, waiting, kind="timer", error=RuntimeError("計時器無法觸發"), now=_now())
+    add_attachment(session, application_id=waiting, upload=Upload(files.png(), "同意書.png", label="當事人同意書"),
+                   actor=person(APPROVER), now=_now())  # the attachment table, with its withdraw button
     return {"task": task, "application": waiting, "returned": returned}
 
 

@@ -22,7 +22,7 @@ from workflows.filing.applications import submit_application
 from workflows.filing.tasks import complete_task
 
 EXPORT_HEADER = ["案號", "表單", "申請人", "機關", "單位", "狀態", "目前步驟", "目前承辦人", "等待天數", "申請日期",
-                 "結案日期"]
+                 "結案日期", "附件（檔名 SHA-256）"]
 QUERIER_TITLE = "勞保 WebIR 資料查詢者帳號申請表"
 NATIONAL_ID = re.compile(r"[A-Z][12]\d{8}")
 APPROX = 0.01  # days: the seconds between seeding and the request

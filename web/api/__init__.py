@@ -75,4 +75,4 @@ def logout():
     return "", 204
 
 
-from . import accounts, definitions, openapi, org, people, personal, query_logs, routes  # noqa: E402,F401  - routes attach to bp
+from . import accounts, attachments, definitions, openapi, org, people, personal, query_logs, routes  # noqa: E402,F401  - routes attach to bp

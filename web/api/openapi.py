@@ -102,7 +102,19 @@ SCHEMAS = {
             "type": "object", "description": "the form's fields; national ID numbers masked (A12****789)"},
         "created_at": TIME, "closed_at": NULL_TIME, "outcome_reason": {"type": ["string", "null"]},
         "current_tasks": {"type": "array", "items": _ref("CurrentTask")},
-        "history": {"type": "array", "items": _ref("HistoryEntry")}}},
+        "history": {"type": "array", "items": _ref("HistoryEntry")},
+        "attachments": {"type": "array", "items": _ref("Attachment"),
+                        "description": "names and hashes only; the bytes at each file's url"}}},
+    "Attachment": {"type": "object", "required": ["id", "name", "media_type", "size", "sha256"], "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string", "description": "the file name as uploaded"},
+        "media_type": {"enum": ["application/pdf", "image/jpeg", "image/png"],
+                       "description": "detected from the content, never from the name"},
+        "size": {"type": "integer"}, "sha256": {"type": "string"}, "label": {"type": ["string", "null"]},
+        "field": {"type": ["string", "null"], "description": "the form's attachment field it fills"},
+        "step": {"type": ["string", "null"], "description": "the step it was added at; null: with the filing"},
+        "uploaded_by": {"type": "string"}, "uploaded_at": TIME, "removed_at": NULL_TIME,
+        "removable": {"type": "boolean", "description": "the reader uploaded it and its step is undecided"},
+        "url": {"type": ["string", "null"], "description": "download (null for a draft or a withdrawn file)"}}},
     "Filed": {"type": "object", "required": ["id", "state"], "properties": {
         "id": {"type": "integer"}, "state": {"enum": STATES}}},
     "ApplicationPage": {"type": "object", "properties": {
@@ -402,6 +414,48 @@ def org_paths(username: dict) -> dict:
     }
 
 
+FILE_BODY = {"required": True, "content": {
+    **{t: {"schema": {"type": "string", "format": "binary"}} for t in ("application/pdf", "image/jpeg", "image/png",
+                                                                        "application/octet-stream")},
+    "multipart/form-data": {"schema": {"type": "object", "properties": {
+        "file": {"type": "string", "format": "binary"}, "label": {"type": "string"}}}}}}
+FILE_PARAMS = [_query("name", {"type": "string"}, "the file's name (a body that is the file itself)"),
+               _query("label", {"type": "string"}, "what it is, e.g. 當事人同意書")]
+FILE_DOWNLOAD = {"description": "The file, as a download of its detected type (nosniff)", "content": {
+    t: {"schema": {"type": "string", "format": "binary"}} for t in ("application/pdf", "image/jpeg", "image/png")}}
+
+
+def attachment_paths(app_id: dict) -> dict:
+    """Files of applications and steps: PDF, JPEG, PNG, checked by content, within ATTACHMENT_MAX_BYTES."""
+    attachment_id = _path_int("attachment_id")
+    upload = {**_op("Attach a file at the step the person holds (the applicant on a returned application); the "
+                    "type is read from the content (a renamed program is refused naming what it is); 413 over the "
+                    "body limit, 422 over ATTACHMENT_MAX_BYTES", {"201": _json(_ref("Attachment"), "Attached")},
+                    tag="attachments", errors=(401, 403, 404, 409, 413, 422),
+                    params=[app_id, *FILE_PARAMS, _query("task", {"type": "integer"}, "the held step, if several")]),
+              "requestBody": FILE_BODY}
+    draft = {**_op("Upload a file for a filing not yet submitted (a draft of one's own, kept a day); name its id "
+                   "in the form's attachment field or in `attachments` when filing",
+                   {"201": _json(_ref("Attachment"), "Uploaded")}, tag="attachments",
+                   errors=(401, 409, 413, 422), params=FILE_PARAMS), "requestBody": FILE_BODY}
+    return {
+        "/applications/{application_id}/attachments": {"post": upload, "get": _op(
+            "An application's files (names, types, sizes, hashes; withdrawn ones marked), for whoever may see it",
+            {"200": _json(_array("Attachment"))}, tag="attachments", params=[app_id], errors=(401, 404))},
+        "/applications/{application_id}/attachments/{attachment_id}": {
+            "get": _op("Download one file (audited as attachment_read)", {"200": FILE_DOWNLOAD}, tag="attachments",
+                       params=[app_id, attachment_id], errors=(401, 404)),
+            "delete": _op("Withdraw a file one uploaded, while its step is undecided (its bytes are erased, its "
+                          "hash stays on the trail)", {"204": {"description": "Withdrawn"}}, tag="attachments",
+                          params=[app_id, attachment_id], errors=(401, 403, 404, 409))},
+        "/attachments": {"post": draft, "get": _op("My drafts not yet filed", {"200": _json(_array("Attachment"))},
+                                                   tag="attachments")},
+        "/attachments/{attachment_id}": {"delete": _op(
+            "Withdraw one of my drafts", {"204": {"description": "Withdrawn"}}, tag="attachments",
+            params=[attachment_id], errors=(401, 404, 409))},
+    }
+
+
 def document() -> dict:
     task_id, app_id, key = _path_int("task_id"), _path_int("application_id"), {
         "name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -447,6 +501,7 @@ def document() -> dict:
                 "accounts": _array("RosterAccount")}})}, tag="accounts", errors=(401, 403, 404),
             params=[_query("agency", {"type": "string"}, "agency code; default: one's own")])},
         **org_paths(username),
+        **attachment_paths(app_id),
         "/forms": {"get": _op("Forms this person may file", {"200": _json(_array("Form"))}, tag="forms")},
         "/forms/{key}": {"get": _op("A form's fields", {"200": _json(_ref("Form"))}, tag="forms", params=[key],
                                     errors=(401, 403, 404))},
@@ -463,7 +518,10 @@ def document() -> dict:
                         "kept and an administrator's retry starts it", {"201": _json(_ref("Filed"), "Created")},
                         tag="applications", errors=(401, 403, 404, 409, 422), body={
                             "type": "object", "required": ["form", "data"], "properties": {
-                                "form": {"type": "string"}, "data": {"type": "object"}}})},
+                                "form": {"type": "string"}, "data": {"type": "object"},
+                                "attachments": {"type": "array", "items": {"type": "integer", "minimum": 1},
+                                                "description": "ids of one's drafts (POST /attachments) to file "
+                                                               "with it, besides those its attachment fields name"}}})},
         "/applications/{application_id}": {"get": _op("An application: state, version, current steps, history",
                                                       {"200": _json(_ref("Application"))}, tag="applications",
                                                       params=[app_id], errors=(401, 404))},

@@ -37,6 +37,7 @@ from ..i18n import tr_message
 from ..inbox import inbox_query
 from ..numbers import MAX_ID, small_int
 from . import bp, json_body, token_required
+from .attachments import attachment_json
 
 
 def _application_json(view: ApplicationView) -> dict:
@@ -53,6 +54,8 @@ def _application_json(view: ApplicationView) -> dict:
                      "decision": h.decision, "opinion": h.opinion, "data": h.data, "at": h.at.isoformat(),
                      "on_behalf_of": h.on_behalf_of}
                     for h in view.history],
+        # Names and hashes only: the bytes are at each file's own URL, for whoever may see the application.
+        "attachments": [attachment_json(a, view.id) for a in view.attachments],
     }
 
 
@@ -80,7 +83,12 @@ def file_application():
     data = body.get("data")
     if not isinstance(body.get("form"), str) or not isinstance(data, dict):
         raise Invalid({"form": "give 'form' (a form key) and 'data' (an object)"})
-    app = submit_application(db.session, form_key=body["form"], data=data, actor=g.actor, now=clock.now())
+    files = body.get("attachments") or []
+    if not isinstance(files, list) or not all(isinstance(i, int) and not isinstance(i, bool) and 0 < i <= MAX_ID
+                                              for i in files):
+        raise Invalid({"attachments": "give the ids of your drafts (POST /api/v1/attachments) as a list"})
+    app = submit_application(db.session, form_key=body["form"], data=data, actor=g.actor, now=clock.now(),
+                             attachments=files)
     response = jsonify(id=app.id, state=app.state.value)
     response.status_code = 201
     response.headers["Location"] = url_for("api.application", application_id=app.id)

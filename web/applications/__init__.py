@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from workflows.attachments.records import may_attach
 from workflows.errors import IncidentOpened, Invalid
 from workflows.filing.applications import (
     amend_application,
@@ -21,9 +22,11 @@ from workflows.forms import FORMS
 from workflows.tracking.outline import application_steps
 
 from .. import clock
+from ..attachments import EXTRA, filed_files, filing_limit, kept_files
 from ..errors import back_to
 from ..extensions import db
 from ..i18n import _, same_site_path, tr_message
+from ..inputs import body_limit
 from ..numbers import small_int
 from ..wtforms_builder import apply_errors, form_class, form_data, form_values
 from .sheets import pdf_response
@@ -45,25 +48,32 @@ def choose():
 
 
 @bp.route("/new/<form_key>", methods=["GET", "POST"])
+@body_limit(filing_limit)  # the form with its files (each file within ATTACHMENT_MAX_BYTES)
 @login_required
 def new(form_key: str):
     spec = FORMS.get(form_key) or abort(404)
     if not may_file(current_user, spec, clock.today()):
         abort(403)
     form = form_class(spec.fields)(data=_prefill(form_key) if request.method == "GET" else None)
+    files: tuple = ({}, [], {})
     if form.validate_on_submit():
+        files = filed_files(spec.fields)  # chosen files become the person's drafts, kept if the form is refused
         try:
-            app = submit_application(db.session, form_key=form_key, data=form_values(form, spec.fields),
-                                     actor=current_user, now=clock.now())
+            if files[2]:  # a file was refused: nothing is filed without it
+                raise Invalid(files[2])
+            app = submit_application(db.session, form_key=form_key, data={**form_values(form, spec.fields),
+                                                                           **files[0]},
+                                     actor=current_user, now=clock.now(), attachments=files[1])
         except Invalid as exc:
-            apply_errors(form, exc.errors)
+            apply_errors(form, {**exc.errors, **files[2]})
         except IncidentOpened as exc:  # filed, but its chain did not start: the page of the kept application
             flash(tr_message(str(exc)), "error")
             return redirect(url_for("applications.detail", application_id=exc.application_id))
         else:
             flash(_("已送出申請（案號 %(id)s）", id=app.id), "success")
             return redirect(url_for("applications.detail", application_id=app.id))
-    return render_template("applications/new.html", spec=spec, form=form, amend=None)
+    return render_template("applications/new.html", spec=spec, form=form, amend=None,
+                           kept=kept_files(files[0], files[1]), file_errors=files[2], extra_input=EXTRA)
 
 
 @bp.get("/mine")
@@ -81,6 +91,7 @@ def detail(application_id: int):
                            is_applicant=view.applicant == current_user.username,
                            revealable=revealable_names(application_id), step_names=step_names,
                            may_recall=view.state == "running" and recallable(db.session, application_id, current_user),
+                           may_attach=may_attach(db.session, application_id, current_user, clock.now()),
                            steps=application_steps(db.session, application_id, current_user, now=clock.now()))
 
 
@@ -135,22 +146,30 @@ def reveal(application_id: int):
 
 
 @bp.route("/<int:application_id>/amend", methods=["GET", "POST"])
+@body_limit(filing_limit)
 @login_required
 @back_to("applications.detail")
 def amend(application_id: int):
     view = get_returned_view(db.session, application_id, current_user)
     spec = FORMS[view.form_key]
     form = form_class(spec.fields)(data=form_data(spec.fields, view.data) if request.method == "GET" else None)
+    files: tuple = ({f.name: list(view.data.get(f.name) or []) for f in spec.fields if f.type == "attachment"}, [],
+                    {})
     if form.validate_on_submit():
+        files = filed_files(spec.fields)
         try:
-            amend_application(db.session, application_id=application_id, data=form_values(form, spec.fields),
+            if files[2]:
+                raise Invalid(files[2])
+            amend_application(db.session, application_id=application_id,
+                              data={**form_values(form, spec.fields), **files[0]},
                               actor=current_user, now=clock.now(), note=request.form.get("note", ""))
         except Invalid as exc:
-            apply_errors(form, exc.errors)
+            apply_errors(form, {**exc.errors, **files[2]})
         else:
             flash(_("已補正並重新送出"), "success")
             return redirect(url_for("applications.detail", application_id=application_id))
-    return render_template("applications/new.html", spec=spec, form=form, amend=view)
+    return render_template("applications/new.html", spec=spec, form=form, amend=view,
+                           kept=kept_files(files[0], files[1]), file_errors=files[2], extra_input=None)
 
 
 @bp.post("/<int:application_id>/withdraw")

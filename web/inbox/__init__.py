@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from wtforms import RadioField, TextAreaField
 
 from models import TaskState
+from workflows.attachments.records import may_attach
 from workflows.errors import Invalid
 from workflows.filing.assignment import claim_task, reassign_task, release_task
 from workflows.filing.bulk import MAX_BULK, decide_many
@@ -96,6 +97,7 @@ def task(task_id: int):
     return render_template("inbox/task.html", task=row, view=page.view, form=form, fields=fields.fields,
                            is_open=is_open, spec=FORMS[page.view.form_key],
                            revealable=revealable_names(row.application_id),
+                           may_attach=is_open and may_attach(db.session, row.application_id, current_user, clock.now()),
                            targets=send_back_targets(db.session, row) if is_open and row.role != "applicant" else [])
 
 

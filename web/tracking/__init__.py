@@ -101,7 +101,7 @@ def search():
 
 
 EXPORT_HEADER = [_l("案號"), _l("表單"), _l("申請人"), _l("機關"), _l("單位"), _l("狀態"), _l("目前步驟"),
-                 _l("目前承辦人"), _l("等待天數"), _l("申請日期"), _l("結案日期")]
+                 _l("目前承辦人"), _l("等待天數"), _l("申請日期"), _l("結案日期"), _l("附件（檔名 SHA-256）")]
 
 
 def _export_header() -> list[str]:
@@ -117,7 +117,8 @@ def _export_rows():
         yield [a.id, tr(a.form_title), a.applicant, a.agency, a.unit or "", str(STATE_LABELS[a.state]),
                sep.join(t.name for t in a.current), sep.join(h for t in a.current for h in t.holders),
                round((now - a.waiting_since).total_seconds() / 86400, 1) if a.waiting_since else "",
-               roc_date(a.created_at), roc_date(a.closed_at)]
+               roc_date(a.created_at), roc_date(a.closed_at),
+               sep.join(f"{name} {sha256}" for name, sha256 in a.attachments)]  # never a file's content
 
 
 def _export_sheet():

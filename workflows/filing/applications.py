@@ -24,10 +24,11 @@ from ..accounts.admission import admission_errors, suspension_errors, suspension
 from ..accounts.effects import active_account, agency_items
 from ..accounts.records import manager_limit_errors
 from ..accounts.transfers import transfer_errors
+from ..attachments.records import bind_files, check_files
 from ..calendar import local_date
 from ..engine import SERIALIZER_VERSION, Run
 from ..errors import Conflict, Forbidden, IncidentOpened, Invalid, NotFound
-from ..forms import FORMS, SCHEDULER, FormSpec, clean_form, engine_values, keep_masked
+from ..forms import FORMS, SCHEDULER, FormSpec, attachment_ids, clean_form, engine_values, keep_masked
 from ..runtime import incidents
 from ..runtime.diagrams import live_version, load_diagram
 from ..runtime.sync import close_task, is_amend_step, restore, single_writer, sync
@@ -90,18 +91,37 @@ def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], acto
 
 
 def _validated(session: Session, form: FormSpec, data: dict[str, Any], actor: Person,
-               amending: int | None = None) -> dict[str, Any]:
+               amending: int | None = None, extra_files: list[int] | None = None) -> dict[str, Any]:
     clean, errors = clean_form(form, data)
     if not errors:
         errors = _context_errors(session, form, clean, actor, amending)
+    errors.update(_file_errors(session, form, clean, actor, amending, extra_files or []))
     if errors:
         raise Invalid(errors)
     return clean
 
 
+def _file_errors(session: Session, form: FormSpec, clean: dict[str, Any], actor: Person, amending: int | None,
+                 extra_files: list[int]) -> dict[str, str]:
+    """Each attachment named must be the filer's own upload, not withdrawn, and a draft or this application's."""
+    named = {**attachment_ids(form.fields, clean), "attachments": extra_files}
+    return {name: problem for name, ids in named.items() if (problem := check_files(session, ids, actor, amending))}
+
+
+def _bind(session: Session, app: Application, form: FormSpec, clean: dict[str, Any], extra_files: list[int],
+          actor: Person, now: datetime, task=None) -> None:
+    for name, ids in attachment_ids(form.fields, clean).items():
+        bind_files(session, app, ids, actor, now, field=name, task=task)
+    bind_files(session, app, extra_files, actor, now, task=task)
+
+
 def submit_application(session: Session, *, form_key: str, data: dict[str, Any], actor: Person,
-                       now: datetime) -> Application:
-    """File a form: start its chain on the latest diagram version and open the first step."""
+                       now: datetime, attachments: list[int] | None = None) -> Application:
+    """File a form: start its chain on the latest diagram version and open the first step.
+
+    The files the form's attachment fields name, and ``attachments`` (other files for it), are the filer's drafts
+    (``attachments.records.add_draft``); they are bound to the application in the same transaction.
+    """
     form = FORMS.get(form_key)
     if form is None:
         raise NotFound(f"no form '{form_key}'")
@@ -109,16 +129,19 @@ def submit_application(session: Session, *, form_key: str, data: dict[str, Any],
         raise Forbidden(f"only a {form.filer_role} may file {form.title}")
     if refusal := suspension_refusal(actor.agency, local_date(now), form_key, data):
         raise Forbidden(refusal)
-    clean = _validated(session, form, data, actor)
+    extra_files = sorted(set(attachments or []))
+    clean = _validated(session, form, data, actor, extra_files=extra_files)
     version = live_version(session, form_key)
     try:
         run = Run.start(load_diagram(version), {**engine_values(form, clean), **timer_data()})
         app = _received(session, form_key, version, clean, actor, now, run=run)
+        _bind(session, app, form, clean, extra_files, actor, now)
         session.commit()
     except Exception as exc:
         if not incidents.is_engine_failure(exc):
             raise
-        _start_failed(session, exc, form_key=form_key, version_id=version.id, clean=clean, actor=actor, now=now)
+        _start_failed(session, exc, form_key=form_key, version_id=version.id, clean=clean, actor=actor, now=now,
+                      bind=lambda kept: _bind(session, kept, form, clean, extra_files, actor, now))
     return app
 
 
@@ -148,7 +171,7 @@ def _received(session: Session, form_key: str, version: DefinitionVersion, clean
 
 
 def _start_failed(session: Session, error: Exception, *, form_key: str, version_id: int, clean: dict[str, Any],
-                  actor: Person, now: datetime) -> None:
+                  actor: Person, now: datetime, bind=None) -> None:
     """Keep the filing without a chain (what the failed start wrote is rolled back) and open an incident for it.
 
     The administrators' retry starts the chain (``runtime.incidents``); the applicant need not file again.
@@ -157,6 +180,8 @@ def _start_failed(session: Session, error: Exception, *, form_key: str, version_
     log.error("filing of %s by %s failed in the engine", form_key, actor.username, exc_info=error)
     app = _received(session, form_key, session.get(DefinitionVersion, version_id), clean, actor, now, started=False)
     app.waiting_since = now  # waiting, for the administrators: shown as stuck since it was filed
+    if bind is not None:  # the filing's files go with the kept application
+        bind(app)
     incident = incidents.record_incident(session, app.id, kind=incidents.FILING, error=error, now=now,
                                          tell_admins=True)
     raise IncidentOpened(f"您的申請已收到（案號 {app.id}），但流程啟動時發生異常，尚未送到第一個簽核步驟；"
@@ -188,6 +213,7 @@ def amend_application(session: Session, *, application_id: int, data: dict[str, 
     run = restore(app)
     run.complete(task.task_guid, {**engine_values(form, clean), "decision": "resubmit", "opinion": note})
     app.data = clean
+    _bind(session, app, form, clean, [], actor, now, task=task)  # new files come with the amend step
     return _finish(session, app, run, task, actor, now, "resubmit", note, "application_amended")
 
 

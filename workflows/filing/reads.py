@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ from models import (
 from models.sealing import digest
 
 from ..accounts.review import describe_decisions
+from ..attachments.reads import AttachmentRow, application_attachments
 from ..calendar import local_date
 from ..errors import Conflict, Forbidden, NotFound
 from ..forms import DECISION_LABELS, FORMS, STEP_FORMS, Field, KeyValue, key_values, masked
@@ -139,6 +140,8 @@ class ApplicationView:
     current_tasks: list[CurrentTask] = field(default_factory=list)
     history: list[HistoryRow] = field(default_factory=list)
     trail: dict[str, Any] = field(default_factory=dict)
+    # Names, types and hashes of its files (never their bytes); filled for one application's page, not for lists.
+    attachments: list[AttachmentRow] = field(default_factory=list)
 
 
 def list_inbox(session: Session, person: Person, form_key: str | None = None, limit: int = 200) -> list[InboxRow]:
@@ -249,7 +252,7 @@ def get_application_view(session: Session, application_id: int, viewer: Person) 
     app = session.scalar(select(Application).where(Application.id == application_id).options(*_VIEW_LOAD))
     if app is None or not may_view(session, app.id, viewer, local_date(utcnow())):
         raise NotFound("no such application")
-    return _view(app)
+    return replace(_view(app), attachments=application_attachments(session, app.id, viewer))
 
 
 def get_returned_view(session: Session, application_id: int, applicant: Person) -> ApplicationView:

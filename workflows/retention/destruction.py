@@ -28,6 +28,7 @@ from models import (
 )
 
 from .. import audit
+from ..attachments.records import erase_files
 from ..calendar import TAIPEI, local_date
 from ..forms import FORMS
 from ..settings import SETTINGS
@@ -125,6 +126,7 @@ def carry_out(session: Session, listing: Application, now: datetime) -> list[Des
     if erased:
         session.execute(update(NationalIdReveal).where(NationalIdReveal.application_id.in_(erased))
                         .values(subject_name=TOMBSTONE))
+    files = erase_files(session, erased, now) if erased else 0  # a signed consent is personal data too
     logs: list[int] = []
     if data.get("query_logs_upto") is not None:
         where = _query_logs(listing.agency_id, datetime.fromisoformat(data["query_logs_before"]),
@@ -139,7 +141,8 @@ def carry_out(session: Session, listing: Application, now: datetime) -> list[Des
                for kind, ids in (("applications", erased), ("query_logs", logs))]
     session.add_all(records)
     audit.record(session, "records_destroyed", actor=None, subject_type="application", subject_id=listing.id,
-                 now=now, applications=erased, query_logs=len(logs), approved_by=approval.actor_id)
+                 now=now, applications=erased, query_logs=len(logs), approved_by=approval.actor_id,
+                 attachments=files)
     return records
 
 

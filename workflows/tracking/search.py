@@ -25,6 +25,7 @@ from models import (
 )
 from models.sealing import digest
 
+from ..attachments.reads import export_lines
 from ..calendar import TAIPEI, local_date
 from ..forms import FORMS
 from ..runtime.diagrams import load_diagram
@@ -109,6 +110,7 @@ class ListedApplication:
     closed_at: datetime | None
     waiting_since: datetime | None
     current: list[ListedTask] = field(default_factory=list)
+    attachments: list[tuple[str, str]] = field(default_factory=list)  # (file name, sha256): never the bytes
 
 
 @dataclass(frozen=True)
@@ -138,8 +140,9 @@ def search_applications(session: Session, person: Person, filters: Filters, *, n
     rows = session.execute(query).all()
     tasks = _open_tasks(session, [r[0] for r in rows])
     units = _unit_names(session, {r[4] for r in rows if r[4]})
+    files = export_lines(session, [r[0] for r in rows])
     items = [ListedApplication(r[0], r[1], FORMS[r[1]].title, r[2], r[3], units.get(r[4]), r[5].value, r[6], r[7],
-                               r[8], tasks.get(r[0], [])) for r in rows]
+                               r[8], tasks.get(r[0], []), files.get(r[0], [])) for r in rows]
     return Page(items, total or 0, page, per_page)
 
 

@@ -1,0 +1,137 @@
+"""Attachments on the pages: upload at one's step (or to a returned application), download, withdraw.
+
+The upload routes alone take a body as large as ATTACHMENT_MAX_BYTES (and a little for the form around it);
+every other route keeps MAX_CONTENT_LENGTH. The content is checked by the core, never here.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.datastructures import FileStorage
+
+from workflows.attachments.reads import AttachmentRow, own_files
+from workflows.attachments.records import (
+    AttachmentFile,
+    Upload,
+    add_attachment,
+    add_draft,
+    read_attachment,
+    remove_attachment,
+)
+from workflows.errors import Invalid
+from workflows.forms import Field
+
+from .. import clock
+from ..errors import back_to
+from ..extensions import db
+from ..i18n import _, same_site_path
+from ..inputs import body_limit
+
+bp = Blueprint("attachments", __name__, url_prefix="/applications")
+FORM_OVERHEAD = 64 * 1024  # the multipart boundaries and the fields beside the file
+MAX_FILES_PER_FILING = 5  # files one filing page may send at once (each within the limit)
+
+
+def upload_limit() -> int:
+    """One file at its largest, with the form around it."""
+    return current_app.config["ATTACHMENT_MAX_BYTES"] + FORM_OVERHEAD
+
+
+def filing_limit() -> int:
+    """A filing page with its files."""
+    return current_app.config["ATTACHMENT_MAX_BYTES"] * MAX_FILES_PER_FILING + FORM_OVERHEAD
+
+
+def upload_of(storage: FileStorage, label: str = "", field: str | None = None) -> Upload:
+    return Upload(storage.read(), storage.filename or "", label, field)
+
+
+def chosen_files(name: str) -> list[FileStorage]:
+    """The files chosen in one file input (an empty input sends one part with no name)."""
+    return [f for f in request.files.getlist(name) if f and f.filename]
+
+
+EXTRA = "attachments"  # the filing page's input for files no field of the form names
+
+
+def _kept(name: str) -> list[int]:
+    return [int(i) for i in request.form.getlist(f"{name}__kept") if i.isdigit() and len(i) < 10]
+
+
+def filed_files(fields: tuple[Field, ...]) -> tuple[dict[str, list[int]], list[int], dict[str, str]]:
+    """The filing page's files: each chosen file saved as the person's draft (its own transaction, so a refusal
+    of the form keeps it), merged with the drafts the page already carried. Returns the attachment fields' ids,
+    the other files' ids and a refusal per input whose file was not taken (the rest are kept)."""
+    names = [f.name for f in fields if f.type == "attachment"] + [EXTRA]
+    ids: dict[str, list[int]] = {name: _kept(name) for name in names}
+    errors: dict[str, str] = {}
+    for name in names:
+        for storage in chosen_files(name)[:MAX_FILES_PER_FILING]:
+            try:
+                draft = add_draft(db.session, upload=upload_of(storage, field=None if name == EXTRA else name),
+                                  actor=current_user, now=clock.now())
+            except Invalid as exc:
+                db.session.rollback()
+                errors[name] = exc.errors.get("file") or next(iter(exc.errors.values()))
+            else:
+                ids[name].append(draft.id)
+    extra = ids.pop(EXTRA)
+    return ids, extra, errors
+
+
+def kept_files(ids: dict[str, list[int]], extra: list[int]) -> dict[str, list[AttachmentRow]]:
+    """What the page shows as already carried, per input."""
+    return {name: own_files(db.session, current_user, list_) for name, list_ in {**ids, EXTRA: extra}.items()}
+
+
+def download(found: AttachmentFile) -> Response:
+    """The file as a download of its detected type, never opened inline, never sniffed, never cached."""
+    response = Response(found.content, mimetype=found.media_type)
+    ascii_name = found.file_name.encode("ascii", "replace").decode().replace("?", "_")
+    response.headers["Content-Disposition"] = (f'attachment; filename="{ascii_name}"; '
+                                               f"filename*=UTF-8''{quote(found.file_name)}")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-store"  # personal data: never kept by a shared cache
+    response.headers["ETag"] = f'"{found.sha256}"'
+    return response
+
+
+def _back(application_id: int) -> str:
+    return same_site_path(request.form.get("next")) or url_for("applications.detail", application_id=application_id)
+
+
+@bp.post("/<int:application_id>/attachments")
+@body_limit(upload_limit)
+@login_required
+@back_to("applications.detail")
+def upload(application_id: int):
+    """Attach a file at the step the person holds (the task page), or to their returned application."""
+    files = chosen_files("file")
+    if not files:
+        raise Invalid({"file": "請選擇要上傳的檔案"})
+    task = request.form.get("task", "")
+    add_attachment(db.session, application_id=application_id, upload=upload_of(files[0], request.form.get("label", "")),
+                   actor=current_user, now=clock.now(),
+                   task_id=int(task) if task.isdigit() and len(task) < 10 else None)
+    flash(_("已上傳附件：%(name)s", name=files[0].filename), "success")
+    return redirect(_back(application_id))
+
+
+@bp.get("/<int:application_id>/attachments/<int:attachment_id>")
+@login_required
+def file(application_id: int, attachment_id: int):
+    return download(read_attachment(db.session, attachment_id=attachment_id, application_id=application_id,
+                                    viewer=current_user, now=clock.now()))
+
+
+@bp.post("/<int:application_id>/attachments/<int:attachment_id>/remove")
+@login_required
+@back_to("applications.detail")
+def remove(application_id: int, attachment_id: int):
+    removed = remove_attachment(db.session, attachment_id=attachment_id, application_id=application_id,
+                                actor=current_user, now=clock.now())
+    flash(_("已撤回附件：%(name)s", name=removed.file_name), "success")
+    return redirect(_back(application_id))

@@ -1,0 +1,84 @@
+"""What pages, the API and the exports show of attachments: names, types, sizes and hashes, never the bytes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from models import Attachment, Person
+
+from ..calendar import local_date
+from ..errors import NotFound
+from ..runtime.visibility import may_view
+from .records import may_remove
+
+
+@dataclass(frozen=True)
+class AttachmentRow:
+    id: int
+    file_name: str
+    media_type: str
+    size: int
+    sha256: str
+    label: str | None
+    field: str | None
+    step: str | None  # the step's name it was added at; None: filed with the application (or a draft)
+    uploaded_by: str
+    uploaded_by_name: str
+    uploaded_at: datetime
+    removed_at: datetime | None
+    removable: bool  # by the person reading: the uploader, while its step (or the draft) is undecided
+
+
+def _rows(session: Session, query, viewer: Person | None) -> list[AttachmentRow]:
+    found = session.scalars(query.options(joinedload(Attachment.uploaded_by), joinedload(Attachment.human_task))
+                            .order_by(Attachment.id))
+    return [AttachmentRow(a.id, a.file_name, a.media_type, a.size, a.sha256, a.label, a.field,
+                          a.human_task.name if a.human_task else None, a.uploaded_by.username, a.uploaded_by.name,
+                          a.uploaded_at, a.removed_at, viewer is not None and may_remove(a, viewer))
+            for a in found]
+
+
+def application_attachments(session: Session, application_id: int, viewer: Person | None) -> list[AttachmentRow]:
+    """An application's files, withdrawn ones included (marked); the caller has checked the viewer may see it."""
+    return _rows(session, select(Attachment).where(Attachment.application_id == application_id), viewer)
+
+
+def list_attachments(session: Session, application_id: int, viewer: Person, now: datetime) -> list[AttachmentRow]:
+    """An application's files for whoever may see it; 404 for anyone else."""
+    if not may_view(session, application_id, viewer, local_date(now)):
+        raise NotFound("no such application")
+    return application_attachments(session, application_id, viewer)
+
+
+def list_drafts(session: Session, actor: Person, ids: list[int] | None = None) -> list[AttachmentRow]:
+    """The actor's own files not yet bound to a filing (only ``ids`` when given)."""
+    query = select(Attachment).where(Attachment.uploaded_by_id == actor.id, Attachment.application_id.is_(None),
+                                     Attachment.removed_at.is_(None))
+    if ids is not None:
+        query = query.where(Attachment.id.in_(ids))
+    return _rows(session, query, actor)
+
+
+def export_lines(session: Session, application_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """Per application, its files still attached as (name, sha256): what an export may say of them."""
+    out: dict[int, list[tuple[str, str]]] = {}
+    if not application_ids:
+        return out
+    for app_id, name, sha in session.execute(
+            select(Attachment.application_id, Attachment.file_name, Attachment.sha256)
+            .where(Attachment.application_id.in_(application_ids), Attachment.removed_at.is_(None))
+            .order_by(Attachment.id)):
+        out.setdefault(app_id, []).append((name, sha))
+    return out
+
+
+def own_files(session: Session, actor: Person, ids: list[int]) -> list[AttachmentRow]:
+    """Of these ids, the actor's own uploads not withdrawn (a filing page showing what it already carries)."""
+    if not ids:
+        return []
+    return _rows(session, select(Attachment).where(Attachment.id.in_(ids), Attachment.uploaded_by_id == actor.id,
+                                                   Attachment.removed_at.is_(None)), actor)

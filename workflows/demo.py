@@ -109,7 +109,7 @@ def load_demo(session: Session, *, now: datetime, bpmn_dir: Path, include_histor
         person = Person(username=p.username, name=p.name, title=p.title, agency=agencies[p.agency], unit=unit,
                         email=f"{p.username}@{demo.email_domain}", phone=f"{demo.phone_prefix}{n:02d}",
                         national_id=valid_national_id(demo.id_letter, f"{1 + n % 2}{n:07d}"),
-                        password_hash=password_hash, is_admin=Role.ADMIN in roles)
+                        password_hash=password_hash, password_changed_at=now, is_admin=Role.ADMIN in roles)
         person.roles = [RoleHolding(role=r, agency=agencies[p.agency], unit=unit) for r in roles]
         people[p.username] = person
     session.add_all(people.values())

@@ -10,6 +10,7 @@ from .org import (
     AGENCY_STEP_ROLES,
     CITY_ROLES,
     CITY_WIDE_VIEWERS,
+    COMMISSIONING_ROLES,
     ROLE_LABELS,
     UNIT_ROLES,
     Agency,
@@ -60,7 +61,7 @@ from .reveal import NationalIdReveal
 
 __all__ = [
     "AGENCY_ROLES", "AGENCY_STEP_ROLES", "AUDIT_CHAIN_ID",
-    "AUDIT_GENESIS", "CITY_ROLES", "CITY_WIDE_VIEWERS", "ID_FIELDS", "OPEN_STATES",
+    "AUDIT_GENESIS", "CITY_ROLES", "CITY_WIDE_VIEWERS", "COMMISSIONING_ROLES", "ID_FIELDS", "OPEN_STATES",
     "UNIT_ROLES", "QUERY_ITEMS", "ROLE_LABELS", "AccountItem", "AccountKind", "AccountStatus", "Agency", "AgencyKind",
     "AgencyKindRow", "PersonStatus",
     "AgencyQueryItem", "Application", "ApplicationState", "Attachment", "AuditChain", "AuditEvent", "Base",

@@ -38,6 +38,9 @@ class Role(enum.StrEnum):
     BUREAU_LIAISON = "bureau_liaison"
     AUDITOR = "auditor"
     IT_UNIT = "it_unit"  # 資訊單位: joins the auditor and 政風 in a joint audit (001 §12(2))
+    # 委辦機關審核人員: held in an agency that commissions a district office's queries, for which it reviews and
+    # audits them as the authority would (Taoyuan 004 §9); holds the steps of the offices it commissions.
+    COMMISSIONER = "commissioner"
     ADMIN = "admin"
 
 
@@ -53,6 +56,8 @@ CITY_ROLES = {
     Role.CENTRAL_SECTION_HEAD: AgencyKind.CENTRAL, Role.CENTRAL_DIRECTOR: AgencyKind.CENTRAL,
     Role.BUREAU_LIAISON: AgencyKind.BUREAU,
 }
+# Held in a commissioning agency, holding the steps (and seeing the applications) of the offices it commissions.
+COMMISSIONING_ROLES = frozenset({Role.COMMISSIONER})
 # 勞保局 is outside the city government: it sees the applications put to it, not every one of the city's.
 CITY_WIDE_VIEWERS = frozenset(CITY_ROLES) - {Role.BUREAU_LIAISON}
 
@@ -71,6 +76,7 @@ ROLE_LABELS = {
     Role.BUREAU_LIAISON: "勞保局窗口",
     Role.AUDITOR: "查核人員",
     Role.IT_UNIT: "資訊單位人員",
+    Role.COMMISSIONER: "委辦機關審核人員",
     Role.ADMIN: "系統管理者",
 }
 
@@ -122,6 +128,9 @@ class Agency(Base):
     purposes: Mapped[str | None] = mapped_column(String(2000))
     suspended_on: Mapped[date | None]
     suspension_reason: Mapped[str | None] = mapped_column(String(2000))
+    # The agency that commissioned this one's queries (委託、委任、委辦: a district office working for 社會局); it
+    # reviews and audits them as the authority would (Taoyuan 004 §9). None: not commissioned.
+    commissioned_by_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
 
     units: Mapped[list[Unit]] = relationship(back_populates="agency", order_by="Unit.id")
     kind_rows: Mapped[list[AgencyKindRow]] = relationship(cascade="all, delete-orphan", lazy="selectin",

@@ -114,6 +114,9 @@ def load_demo(session: Session, *, now: datetime, bpmn_dir: Path, include_histor
         people[p.username] = person
     session.add_all(people.values())
     session.flush()
+    for a in demo.agencies:  # Taoyuan 004 §9: the agency that commissioned a district office's queries
+        if a.commissioned_by:
+            agencies[a.code].commissioned_by_id = agencies[a.commissioned_by].id
     for a in demo.agencies:
         session.add_all(AgencyQueryItem(agency_id=agencies[a.code].id, item_code=c, granted_at=now) for c in a.items)
     seed_bases(session, agencies, dict(demo.legal_bases))

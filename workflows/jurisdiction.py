@@ -41,7 +41,8 @@ COMMON = "common.yaml"
 # (workflows/timers/duties.py TARGETS), by name: the packs name them, the code carries them out.
 EFFECT_NAMES = frozenset({"querier_account", "manager_account", "query_items_change", "account_review",
                           "items_review", "agency_admission", "agency_suspension", "role_transfer"})
-TARGET_NAMES = frozenset({"requesting_agencies", "querier_accounts", "webir_account_holders"})
+TARGET_NAMES = frozenset({"requesting_agencies", "querier_accounts", "webir_account_holders",
+                          "commissioned_agencies"})
 RHYTHMS = ("month", "quarter", "half_year", "year")
 MONTHS = {"month": tuple(range(1, 13)), "quarter": (1, 4, 7, 10), "half_year": (1, 7), "year": None}
 ITEM_CHOICES = "query_items"  # a field's choices: the 20 WebIR items

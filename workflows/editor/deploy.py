@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from models import (
     AGENCY_STEP_ROLES,
     CITY_ROLES,
+    COMMISSIONING_ROLES,
     UNIT_ROLES,
     DefinitionVersion,
     DiagramDraft,
@@ -36,7 +37,8 @@ from ..settings import timer_data
 
 KNOWN_ROLES = jurisdiction.KNOWN_ROLES  # the roles the active pack lists (filled in place when one is activated)
 # Roles the app hands a step to (runtime.candidates): the applicant, or holders in the unit, agency or city.
-ASSIGNABLE_ROLES = {Role.APPLICANT.value} | {r.value for r in (*UNIT_ROLES, *AGENCY_STEP_ROLES, *CITY_ROLES)}
+ASSIGNABLE_ROLES = {Role.APPLICANT.value} | {r.value for r in (*UNIT_ROLES, *AGENCY_STEP_ROLES, *CITY_ROLES,
+                                                                  *COMMISSIONING_ROLES)}
 # A form filed by one of these is signed by the filer: the filing itself is a person's decision.
 SIGNING_FILERS = {Role.AGENCY_HEAD.value}
 MAX_START_VARIANTS = 16

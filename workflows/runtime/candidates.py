@@ -7,7 +7,18 @@ from datetime import date
 from sqlalchemy import case, or_, select, true
 from sqlalchemy.orm import Session
 
-from models import AGENCY_STEP_ROLES, CITY_ROLES, UNIT_ROLES, Agency, Application, Delegation, Person, Role, RoleHolding
+from models import (
+    AGENCY_STEP_ROLES,
+    CITY_ROLES,
+    COMMISSIONING_ROLES,
+    UNIT_ROLES,
+    Agency,
+    Application,
+    Delegation,
+    Person,
+    Role,
+    RoleHolding,
+)
 from models.personal import Substitution
 
 
@@ -18,6 +29,9 @@ def _holder_ids(role: str, application: Application, on: date):
         return query.where(RoleHolding.unit_id == application.unit_id)
     if role in AGENCY_STEP_ROLES:
         return query.where(RoleHolding.agency_id == application.agency_id)
+    if role in COMMISSIONING_ROLES:  # 004 §9: the agency that commissioned the applicant's office
+        commissioning = select(Agency.commissioned_by_id).where(Agency.id == application.agency_id)
+        return query.where(RoleHolding.agency_id == commissioning.scalar_subquery())
     if role in CITY_ROLES:
         return query.join(Agency, Agency.id == RoleHolding.agency_id).where(
             Agency.has_kind(CITY_ROLES[Role(role)]), Agency.city == application.agency.city)

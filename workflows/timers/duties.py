@@ -194,11 +194,18 @@ def webir_account_holders(session: Session) -> list[Target]:
             if not (person_id in seen or seen.add(person_id))]
 
 
+def commissioned_agencies(session: Session) -> list[Target]:
+    """Every agency whose queries another agency commissioned (a district office): that agency audits it (004 §9)."""
+    return [Target(a.id) for a in session.scalars(select(Agency).where(Agency.commissioned_by_id.is_not(None))
+                                                 .order_by(Agency.id))]
+
+
 # Whom a duty's instances are for, by the name a pack's duty gives in `targets` (jurisdiction.TARGET_NAMES).
 TARGETS: dict[str, Callable[[Session], list[Target]]] = {
     "requesting_agencies": requesting_agencies,
     "querier_accounts": querier_accounts,
     "webir_account_holders": webir_account_holders,
+    "commissioned_agencies": commissioned_agencies,
 }
 
 

@@ -37,12 +37,13 @@ def start(session, name: str, when: datetime) -> dict[str, list[Application]]:
 def test_the_schedules_are_taoyuans_with_its_rhythms(api):
     with time_machine.travel(at("2026-12-02"), tick=False):
         rows = {r["name"]: r for r in api.as_("admin").get("/api/v1/schedules").get_json()}
-    assert set(rows) == {"usage_report", "onsite_audit", "account_review", "password_reminder"}
+    assert set(rows) == {"usage_report", "onsite_audit", "account_review", "password_reminder", "commissioned_audit"}
     next_run = {name: datetime.fromisoformat(r["next_run_at"]).astimezone(UTC) for name, r in rows.items()}
     assert next_run == {
         "usage_report": at("2027-01-01"),  # monthly, from the 1st (004 §4(5)3: by the 10th)
         "password_reminder": at("2027-01-01"),  # every three months (004 §7)
         "account_review": at("2027-01-15"),  # the agencies' own periodic review (004 §8(1)2)
+        "commissioned_audit": at("2027-01-15"),  # 社會局 over the district office it commissioned (004 §9)
         "onsite_audit": at("2027-03-01"),  # 勞動局 at least yearly (004 §8(2)2)
     }
     assert rows["usage_report"]["title"] == "每月使用情形陳報及稽核"
@@ -126,7 +127,25 @@ def test_the_agencys_own_account_review_keeps_or_ends_each_querier_account(api, 
         assert application(api, sw.id)["state"] == "completed"
 
 
-@pytest.mark.parametrize("name", ["usage_report", "onsite_audit", "account_review", "password_reminder"])
+def test_the_commissioning_agency_reviews_and_audits_the_district_offices_queries(api, session):
+    when = at("2027-01-15")
+    audits = start(session, "commissioned_audit", when)
+    assert set(audits) == {"TY-FX"}  # 復興區公所, commissioned by 社會局; no other agency is
+    [fx] = audits["TY-FX"]
+    with time_machine.travel(when + timedelta(hours=2), tick=False):
+        district = api.as_("sw_district")  # 社會局's reviewer: a step in another agency's (the office's) chain
+        assert district.get("/api/v1/query-logs?agency=TY-FX").status_code == 200  # the office's queries
+        assert api.as_("sw_staff").get("/api/v1/query-logs?agency=TY-FX").status_code == 403  # the role gives it
+        decide(api, "sw_district", fx.id, "commissioner_audit", period_from="2026-10-01", period_to="2026-12-31",
+               queries_reviewed=18, registrations_complete="ok", legitimacy="ok", copies_kept_confidential="ok",
+               findings="18 筆查調均有登記表及依據")
+        decide(api, "fx_head", fx.id, "office_head_read")
+        view = application(api, fx.id, as_="sw_district")
+    assert view["state"] == "completed" and view["agency"] == "桃園市復興區公所"
+
+
+@pytest.mark.parametrize("name", ["usage_report", "onsite_audit", "account_review", "password_reminder",
+                                  "commissioned_audit"])
 def test_a_period_runs_once(session, name):
     when = at("2027-03-01")
     with time_machine.travel(when, tick=False):

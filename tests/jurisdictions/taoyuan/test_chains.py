@@ -13,7 +13,8 @@ import time_machine
 from sqlalchemy import select
 
 from models import Agency
-from tests.files import pdf  # a real one-page PDF (the attachments tests' own)
+from tests.files import pdf
+from workflows.timers import deletions  # a real one-page PDF (the attachments tests' own)
 
 # Tuesday 1 December 2026, 09:00 in Taipei.
 FILED = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
@@ -208,6 +209,15 @@ def test_a_registration_on_the_citizens_consent_carries_the_signed_consent(api):
                                                         "consent_confirmed": True})
     decide(api, "sw_unit_head", app, "unit_head_review")
     assert application(api, app)["state"] == "completed"
+
+
+def test_taoyuan_asks_no_deletion_confirmation_a_month_after_the_query(api, session, caplog):
+    """001 §11's deletion after use is Kaohsiung's rule: 004 has none, and the daily job tries nothing here."""
+    app = file(api, "applicant", "query_registration",
+               {**REGISTRATION, "basis": "statute", "legal_basis": "社會救助法第十八條"})
+    decide(api, "sw_unit_head", app, "unit_head_review")
+    assert deletions.start_due_deletions(session, later(62)) == []
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []  # not a failed start a day
 
 
 def test_a_district_office_querier_registers_with_their_own_unit_head(api):

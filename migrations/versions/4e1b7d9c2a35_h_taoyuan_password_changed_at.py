@@ -1,7 +1,7 @@
 """h-taoyuan: when a person's password was last set (004 §7), and the agency that commissioned an office (004 §9)
 
 Revision ID: 4e1b7d9c2a35
-Revises: 7d2e9b4c1a60
+Revises: e5a1c7d3b9f2
 Create Date: 2026-11-30 08:30:00.000000
 
 """
@@ -13,7 +13,7 @@ import models.base
 
 # revision identifiers, used by Alembic.
 revision = '4e1b7d9c2a35'
-down_revision = '7d2e9b4c1a60'
+down_revision = 'e5a1c7d3b9f2'
 branch_labels = None
 depends_on = None
 

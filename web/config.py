@@ -140,7 +140,7 @@ CORE_SETTINGS.update({"VIOLATION_REPORT_DAYS": "violation_report_days",
 WHOLE_NUMBERS["VIOLATION_REPORT_DAYS"] = (1, 365)
 CORE_SETTINGS["RETENTION_YEARS"] = "retention_years"
 CORE_SETTINGS["PASSWORD_CHANGE_MONTHS"] = "password_change_months"
-TEXT += ("JURISDICTION",)
+TEXT += ("JURISDICTION", "PACKS_DIR", "BPMN_DIR")
 CORE_SETTINGS["ATTACHMENT_MAX_BYTES"] = "attachment_max_bytes"
 WHOLE_NUMBERS["ATTACHMENT_MAX_BYTES"] = (1024, 100 * 1024 * 1024)
 
@@ -206,8 +206,8 @@ def load_pack(config: FlaskConfig) -> jurisdiction.Pack:
     if problems:
         raise PackRefused(key, problems)
     pack = jurisdiction.activate(key, root)
-    if config.get("BPMN_DIR") is None:
-        config["BPMN_DIR"] = pack.directory
+    config["PACKS_DIR"] = root
+    config["BPMN_DIR"] = pack.directory if config.get("BPMN_DIR") is None else Path(config["BPMN_DIR"])
     for name, value in PACK_SETTINGS.items():
         if config.get(name) is None:
             config[name] = value(pack.settings)

@@ -49,6 +49,10 @@ class Field:
             out["choices"] = [{"value": c, "label": label} for c, label in self.choices]
         if self.help:
             out["help"] = self.help
+        if self.source:
+            out["source"] = self.source
+        if self.attestation:
+            out["attestation"] = True
         return out
 
 

@@ -109,3 +109,40 @@ def test_flask_pack_check_lists_every_problem(app, tmp_path):
     assert result.exit_code == 1
     for expected in EXPECTED:
         assert f"broken: {expected}" in result.output
+
+
+def test_the_schedules_page_shows_a_half_yearly_duty_of_the_pack(client, tmp_path):
+    folder = copy_pack(tmp_path, "harbour")
+    pack = read(folder, "pack.yaml")
+    pack["key"] = "harbour"
+    pack["duties"]["usage_check"].update(every="half_year", day=1, due_day=10)
+    write(folder, "pack.yaml", pack)
+    jurisdiction.activate("harbour", tmp_path)
+    try:
+        assert client.post("/login", data={"username": "admin", "password": "demo"}).status_code == 302
+        page = client.get("/admin/schedules").text
+        row = page[page.index('data-schedule="usage_check"'):]
+        assert "<td>每半年</td>" in row[:row.index("</tr>")]
+    finally:
+        jurisdiction.activate("kaohsiung")
+
+
+def test_the_api_names_a_fields_clause_and_its_attestations(api, tmp_path):
+    fields = {f["name"]: f for f in api.as_("applicant").get("/api/v1/forms/querier_account").get_json()["fields"]}
+    assert fields["has_egov_account"]["attestation"] is True and fields["read_pdpa"]["attestation"] is True
+    assert "attestation" not in fields["name"] and "source" not in fields["name"]
+    folder = copy_pack(tmp_path, "harbour")
+    pack = read(folder, "pack.yaml")
+    pack["key"] = "harbour"
+    pack["forms"]["querier_account"]["fields"][1] = {"use": "name", "source": "004 附表二"}
+    write(folder, "pack.yaml", pack)
+    with jurisdiction.activated("harbour", tmp_path):
+        fields = api.as_("applicant").get("/api/v1/forms/querier_account").get_json()["fields"]
+    assert fields[1] == {"name": "name", "label": "姓名", "type": "string", "required": True, "source": "004 附表二"}
+
+
+def test_every_page_names_the_city_whose_rules_it_serves(client):
+    footer = client.get("/login").text.split('<footer class="bottom">')[1]
+    assert "<p>高雄市 · 勞保 WebIR 申請簽核系統" in footer
+    client.get("/lang/en?next=/login")
+    assert "<p>Kaohsiung City · " in client.get("/login").text.split('<footer class="bottom">')[1]

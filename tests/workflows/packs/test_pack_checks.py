@@ -147,6 +147,16 @@ def test_activating_another_pack_fills_what_the_code_reads(tmp_path, kaohsiung_a
     assert SETTINGS.retention_years["applications"] == 5 and SETTINGS.password_change_months is None
 
 
+def test_activated_puts_the_pack_before_back(tmp_path):
+    folder = copy_pack(tmp_path, "harbour")
+    pack = read(folder, "pack.yaml")
+    pack.update(key="harbour", name="港市")
+    write(folder, "pack.yaml", pack)
+    with jurisdiction.activated("harbour", tmp_path) as harbour:
+        assert jurisdiction.active() is harbour and harbour.name == "港市"
+    assert jurisdiction.active().key == "kaohsiung" and forms.FORMS["querier_account"].title.startswith("勞保 WebIR")
+
+
 def test_an_overlay_replaces_entries_by_key_and_is_checked_like_the_pack():
     base = jurisdiction.active()
     overlay = {"settings": {"violation_report_days": 7},
@@ -159,3 +169,26 @@ def test_an_overlay_replaces_entries_by_key_and_is_checked_like_the_pack():
     assert pack.forms["role_transfer"].fields == base.forms["role_transfer"].fields  # merged, not replaced whole
     assert jurisdiction.with_overlay(base, {"duties": {"x": {"every": "week", "day": 1}}})[1] == [
         "duties.x: every 'week' is not a rhythm; the rhythms are month, quarter, half_year, year"]
+
+
+def test_the_earlier_rules_under_history_are_checked_too(tmp_path):
+    folder = copy_pack(tmp_path, "old")
+    pack = read(folder, "pack.yaml")
+    pack["key"] = "old"
+    write(folder, "pack.yaml", pack)
+    old = folder / "history" / "2017" / "querier_account.bpmn"
+    old.write_text(old.read_text("utf-8").replace('name="unit_head"', 'name="section_chief"'), "utf-8")
+    assert jurisdiction.check_pack("old", tmp_path) == [
+        "history/2017/querier_account.bpmn: lane 'section_chief' names a role the pack does not list"]
+
+
+def test_the_forms_the_core_opens_itself_are_in_every_pack(tmp_path):
+    folder = copy_pack(tmp_path, "bare")
+    pack = read(folder, "pack.yaml")
+    pack["key"] = "bare"
+    del pack["forms"]["violation"]
+    write(folder, "pack.yaml", pack)
+    (tmp_path / "common.yaml").write_text("step_forms: {review: {decisions: [approve, reject, return]}}\n", "utf-8")
+    problems = jurisdiction.check_pack("bare", tmp_path)
+    assert "forms.violation: missing; the core opens it itself (copy Kaohsiung's and its diagram)" in problems
+    assert "step_forms.amend: missing; the core falls back on it (common.yaml has it)" in problems

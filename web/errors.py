@@ -93,13 +93,16 @@ def _http_error(exc: HTTPException):
     status = exc.code or 500
     if exc.response is not None:  # raised with its own response: that is the answer
         return exc.response
+    # A view may say why its body is too large in the reader's words (an upload names its limit).
+    too_large = getattr(current_app.view_functions.get(request.endpoint), "too_large", None) if status == 413 else None
+    reason = too_large() if too_large else None
     if wants_json():
-        return problem(status, exc.description or "")
+        return problem(status, reason or exc.description or "")
     if status >= 500:
         return exc
     # werkzeug's stock descriptions are English boilerplate; only a reason given with abort() is shown.
     own = exc.description if exc.description != type(exc).description else None
-    return _page(status, own)
+    return _page(status, reason or own)
 
 
 def _page(status: int, message: str | None):

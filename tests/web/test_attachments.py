@@ -10,6 +10,8 @@ import io
 from dataclasses import replace
 
 import pytest
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from tests import files
 from tests.conftest import REGISTRATION
@@ -82,7 +84,10 @@ def test_over_the_limit_is_a_422_naming_it_and_far_over_a_413(app, api, monkeypa
     over = draft(applicant, files.pdf("x" * 5000), "big.pdf")
     assert over.status_code == 422 and "超過上限" in over.get_json()["errors"]["file"]
     far = draft(applicant, files.pdf("x" * 200_000), "huge.pdf")
-    assert far.status_code == 413
+    assert far.status_code == 413 and far.get_json()["detail"] == "送出的檔案超過上限 4 KB，請壓縮或分頁掃描後再上傳"
+    page = login(app.test_client(), "applicant").post(
+        "/applications/1/attachments", **multipart({"file": FileStorage(io.BytesIO(b"x" * 200_000), "a.pdf")}))
+    assert page.status_code == 413 and "送出的檔案超過上限 4 KB" in page.text
     # Only the upload routes take more than MAX_CONTENT_LENGTH: filing JSON of 2 MB is still refused.
     big_json = applicant.post("/api/v1/applications", {"form": "query_registration",
                                                         "data": {**REGISTRATION, "reason": "x" * 2_000_000}})
@@ -185,3 +190,41 @@ def api_task(app, app_id: int) -> int:
 
     body = ApiClient(app).as_("sw_unit_head").get(f"/api/v1/applications/{app_id}").get_json()
     return body["current_tasks"][0]["id"]
+
+
+def multipart(values: dict) -> dict:
+    """A large multipart body encoded in memory (the test client would spool it to a file it never closes)."""
+    boundary, body = encode_multipart(values)
+    return {"data": body, "content_type": f"multipart/form-data; boundary={boundary}"}
+
+
+def test_the_filing_page_takes_a_large_body_only_as_files(app, consent_form):
+    client = login(app.test_client(), "applicant")
+    url = "/applications/new/query_registration"
+    as_text = client.post(url, **multipart(form_data({**REGISTRATION, "reason": "x" * 2_000_000})))
+    assert as_text.status_code == 413  # beside the files, the fields keep the form limit
+    scan = files.pdf("y" * 1_500_000)  # over the 1 MB of any other body, within ATTACHMENT_MAX_BYTES
+    as_file = client.post(url, **multipart({**form_data(REGISTRATION),
+                                            "consent": FileStorage(io.BytesIO(scan), "scan.pdf")}))
+    assert as_file.status_code == 302, as_file.text
+
+
+@pytest.fixture
+def scan_step(monkeypatch):
+    review = forms.STEP_FORMS["review"]
+    field = forms.Field("scan", "核章掃描檔", "attachment", required=True, required_when=("decision", ("approve",)))
+    monkeypatch.setitem(forms.STEP_FORMS, "review", replace(review, fields=(field,)))
+
+
+def test_the_task_page_takes_the_steps_file_with_the_decision(filed, app, api, scan_step):
+    _, app_id, _, _ = filed
+    task_id = api_task(app, app_id)
+    head = login(app.test_client(), "sw_unit_head")
+    page = head.get(f"/tasks/{task_id}").text
+    assert 'enctype="multipart/form-data"' in page and 'name="scan"' in page
+    decided = head.post(f"/tasks/{task_id}", content_type="multipart/form-data", data={
+        "decision": "approve", "opinion": "", "scan": (io.BytesIO(files.png()), "核章.png")})
+    assert decided.status_code == 302, decided.text
+    body = api.as_("sw_unit_head").get(f"/api/v1/applications/{app_id}").get_json()
+    scan = next(a for a in body["attachments"] if a["name"] == "核章.png")
+    assert scan["field"] == "scan" and body["history"][-1]["data"]["scan"] == [scan["id"]]

@@ -16,9 +16,8 @@ from workflows.attachments.records import (
 from workflows.errors import Invalid
 
 from .. import clock
-from ..attachments import download, upload_limit
+from ..attachments import download, upload_limit, uploads
 from ..extensions import db
-from ..inputs import body_limit
 from ..numbers import small_int
 from . import bp, token_required
 
@@ -58,7 +57,7 @@ def _created(a, application_id: int | None):
 
 
 @bp.post("/applications/<int:application_id>/attachments")
-@body_limit(upload_limit)
+@uploads(upload_limit)
 @token_required
 def attach(application_id: int):
     """Attach a file at the step the person holds (?task= picks one when they hold several)."""
@@ -91,7 +90,7 @@ def withdraw_attachment(application_id: int, attachment_id: int):
 
 
 @bp.post("/attachments")
-@body_limit(upload_limit)
+@uploads(upload_limit)
 @token_required
 def draft():
     """A file for a filing not yet submitted: name its id in the form's attachment field, or in ``attachments``."""

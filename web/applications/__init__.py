@@ -22,11 +22,10 @@ from workflows.forms import FORMS
 from workflows.tracking.outline import application_steps
 
 from .. import clock
-from ..attachments import EXTRA, filed_files, filing_limit, kept_files
+from ..attachments import EXTRA, filed_files, filing_limit, kept_files, uploads
 from ..errors import back_to
 from ..extensions import db
 from ..i18n import _, same_site_path, tr_message
-from ..inputs import body_limit
 from ..numbers import small_int
 from ..wtforms_builder import apply_errors, form_class, form_data, form_values
 from .sheets import pdf_response
@@ -48,7 +47,7 @@ def choose():
 
 
 @bp.route("/new/<form_key>", methods=["GET", "POST"])
-@body_limit(filing_limit)  # the form with its files (each file within ATTACHMENT_MAX_BYTES)
+@uploads(filing_limit)  # the form with its files (each file within ATTACHMENT_MAX_BYTES)
 @login_required
 def new(form_key: str):
     spec = FORMS.get(form_key) or abort(404)
@@ -146,7 +145,7 @@ def reveal(application_id: int):
 
 
 @bp.route("/<int:application_id>/amend", methods=["GET", "POST"])
-@body_limit(filing_limit)
+@uploads(filing_limit)
 @login_required
 @back_to("applications.detail")
 def amend(application_id: int):

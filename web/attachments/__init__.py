@@ -27,6 +27,7 @@ from workflows.forms import Field
 from .. import clock
 from ..errors import back_to
 from ..extensions import db
+from ..filters import filesize
 from ..i18n import _, same_site_path
 from ..inputs import body_limit
 
@@ -35,13 +36,30 @@ FORM_OVERHEAD = 64 * 1024  # the multipart boundaries and the fields beside the 
 MAX_FILES_PER_FILING = 5  # files one filing page may send at once (each within the limit)
 
 
+def too_large() -> str:
+    """What a 413 of an upload route says: the limit of one file."""
+    return _("送出的檔案超過上限 %(size)s，請壓縮或分頁掃描後再上傳",
+             size=filesize(current_app.config["ATTACHMENT_MAX_BYTES"]))
+
+
+def uploads(limit):
+    """An upload route: its body limit (read per request) and its 413's message, when the limit was a file's."""
+    def mark(view):
+        view.too_large = lambda: too_large() if limit() is not None else None
+        return body_limit(limit)(view)
+    return mark
+
+
 def upload_limit() -> int:
     """One file at its largest, with the form around it."""
     return current_app.config["ATTACHMENT_MAX_BYTES"] + FORM_OVERHEAD
 
 
-def filing_limit() -> int:
-    """A filing page with its files."""
+def filing_limit() -> int | None:
+    """A filing page with its files; sent without files (not multipart), the usual limit. In a multipart body the
+    fields beside the files stay within MAX_FORM_MEMORY_SIZE, so only files make it larger."""
+    if request.mimetype != "multipart/form-data":
+        return None
     return current_app.config["ATTACHMENT_MAX_BYTES"] * MAX_FILES_PER_FILING + FORM_OVERHEAD
 
 
@@ -82,6 +100,25 @@ def filed_files(fields: tuple[Field, ...]) -> tuple[dict[str, list[int]], list[i
     return ids, extra, errors
 
 
+def step_files(fields: tuple[Field, ...], application_id: int, task_id: int) -> tuple[dict[str, list[int]],
+                                                                                  dict[str, str]]:
+    """A step form's attachment fields: each chosen file attached at the step (its own transaction), merged with the
+    ones the page already carried; a refusal per field whose file was not taken."""
+    ids: dict[str, list[int]] = {f.name: _kept(f.name) for f in fields if f.type == "attachment"}
+    errors: dict[str, str] = {}
+    for name in ids:
+        for storage in chosen_files(name)[:MAX_FILES_PER_FILING]:
+            try:
+                added = add_attachment(db.session, application_id=application_id, task_id=task_id,
+                                       upload=upload_of(storage, field=name), actor=current_user, now=clock.now())
+            except Invalid as exc:
+                db.session.rollback()
+                errors[name] = exc.errors.get("file") or next(iter(exc.errors.values()))
+            else:
+                ids[name].append(added.id)
+    return ids, errors
+
+
 def kept_files(ids: dict[str, list[int]], extra: list[int]) -> dict[str, list[AttachmentRow]]:
     """What the page shows as already carried, per input."""
     return {name: own_files(db.session, current_user, list_) for name, list_ in {**ids, EXTRA: extra}.items()}
@@ -104,7 +141,7 @@ def _back(application_id: int) -> str:
 
 
 @bp.post("/<int:application_id>/attachments")
-@body_limit(upload_limit)
+@uploads(upload_limit)
 @login_required
 @back_to("applications.detail")
 def upload(application_id: int):

@@ -231,6 +231,17 @@ def erase_files(session: Session, application_ids: list[int], now: datetime) -> 
     return len(files)
 
 
+def check_step_files(session: Session, ids: list[int], task: HumanTask, actor: Person) -> str | None:
+    """Why a step's attachment field cannot name these ids (one message), or None: each must be a file the actor
+    attached at this very step, not withdrawn."""
+    if not ids:
+        return None
+    found = {a.id: a for a in session.scalars(select(Attachment).where(Attachment.id.in_(ids)))}
+    bad = [i for i in ids if (a := found.get(i)) is None or a.human_task_id != task.id
+           or a.uploaded_by_id != actor.id or a.is_removed]
+    return f"附件不存在、已撤回或不是您在此步驟上傳的：{', '.join(map(str, bad))}" if bad else None
+
+
 def purge_stale_drafts(session: Session, now: datetime) -> int:
     """Delete drafts never bound to a filing within a day (the daily job); one audit event lists their hashes."""
     stale = session.execute(select(Attachment.id, Attachment.sha256, Attachment.uploaded_by_id).where(

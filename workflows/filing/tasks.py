@@ -17,9 +17,10 @@ from ..accounts import transfers
 from ..accounts.effects import agency_items
 from ..accounts.records import manager_limit_errors
 from ..accounts.review import list_reviewed_accounts, review_check, review_fields, review_record
+from ..attachments.records import check_step_files
 from ..calendar import local_date
 from ..errors import Conflict, Forbidden, IncidentOpened, Invalid, NotFound
-from ..forms import FORMS, STEP_FORMS, Field, StepForm, clean_fields, item_choices
+from ..forms import FORMS, STEP_FORMS, Field, StepForm, attachment_ids, clean_fields, item_choices
 from ..runtime import incidents
 from ..runtime.candidates import may_hold
 from ..runtime.decisions import apply_decision
@@ -124,6 +125,13 @@ def _check_decision(fields: StepFields, decision: str, opinion: str, data: dict[
     return clean
 
 
+def _file_errors(session: Session, fields: StepFields, clean: dict[str, Any], task: HumanTask,
+                 actor: Person) -> dict[str, str]:
+    """A step's attachment field names files the actor attached at this step (``attachments.records``)."""
+    named = attachment_ids(fields.fields, clean)
+    return {name: problem for name, ids in named.items() if (problem := check_step_files(session, ids, task, actor))}
+
+
 def _setting_errors(session: Session, app: Application, task: HumanTask) -> dict[str, str]:
     """The agency's one-manager rule checked again where the account is set: another may have been set meanwhile."""
     if app.form_key != "manager_account" or task.form != "account_setup" or app.data.get("request_type") != "add":
@@ -159,6 +167,8 @@ def complete_task(session: Session, *, task_id: int, actor: Person, decision: st
         raise Forbidden("申請人不得審核自己的申請")
     fields = step_fields(session, app, task, now)
     clean = _check_decision(fields, decision, opinion, data or {})
+    if errors := _file_errors(session, fields, clean, task, actor):
+        raise Invalid(errors)
     if decision == "approve" and (errors := _setting_errors(session, app, task)):
         raise Invalid(errors)
     if fields.record:

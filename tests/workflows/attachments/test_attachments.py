@@ -240,3 +240,29 @@ def test_a_carried_out_destruction_erases_the_files_and_keeps_their_names_and_ha
         read_attachment(session, attachment_id=draft.id, application_id=old.id, viewer=person("admin"), now=LIST_DAY)
     [event] = events(session, "records_destroyed")
     assert event.payload["attachments"] == 1
+
+
+@pytest.fixture
+def scan_step(monkeypatch):
+    """Every review step asks for the signed paper it checked (a pack's step form with an attachment field)."""
+    review = forms.STEP_FORMS["review"]
+    field = forms.Field("scan", "核章掃描檔", "attachment", required=True, required_when=("decision", ("approve",)))
+    monkeypatch.setitem(forms.STEP_FORMS, "review", replace(review, fields=(field,)))
+
+
+def test_a_step_forms_attachment_field_names_files_attached_at_that_step_by_its_holder(session, person, scan_step):
+    applicant, head = person("applicant"), person("sw_unit_head")
+    filed = add_draft(session, upload=Upload(files.pdf(), "filed.pdf"), actor=applicant, now=NOW)
+    app = submit_application(session, form_key="query_registration", data=dict(REGISTRATION), actor=applicant,
+                             now=NOW, attachments=[filed.id])
+    [task] = [t for t in app.tasks if t.state == TaskState.OPEN]
+    with pytest.raises(Invalid) as missing:
+        complete_task(session, task_id=task.id, actor=head, decision="approve", data={}, now=NOW)
+    assert missing.value.errors == {"scan": "「核章掃描檔」為必填"}
+    with pytest.raises(Invalid) as not_here:  # the applicant's file is not one attached at this step
+        complete_task(session, task_id=task.id, actor=head, decision="approve", data={"scan": [filed.id]}, now=NOW)
+    assert str(filed.id) in not_here.value.errors["scan"]
+    scan = add_attachment(session, application_id=app.id, upload=Upload(files.png(), "scan.png"), actor=head,
+                          now=NOW, task_id=task.id)
+    complete_task(session, task_id=task.id, actor=head, decision="approve", data={"scan": [scan.id]}, now=NOW)
+    assert session.get(Application, app.id).history[-1].data["scan"] == [scan.id]

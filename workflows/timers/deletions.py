@@ -23,7 +23,6 @@ from models import Application, ApplicationState, ScheduleRun
 
 from .. import audit
 from ..calendar import local_date
-from ..forms import FORMS
 from .duties import Target, start_duty
 
 SCHEDULE = "data_deletion"
@@ -58,8 +57,6 @@ def start_due_deletions(session: Session, now: datetime) -> list[int]:
 
     Returns the new instances' ids. One registration that fails is logged and the others still start.
     """
-    if PROCESS not in FORMS:  # a rule of 001 §11: a city whose pack has no deletion confirmation runs none (004)
-        return []
     started_for = {p for p in session.scalars(select(ScheduleRun.period).where(ScheduleRun.schedule == SCHEDULE))}
     today = local_date(now)
     registrations = session.scalars(select(Application).where(

@@ -211,13 +211,16 @@ def test_a_registration_on_the_citizens_consent_carries_the_signed_consent(api):
     assert application(api, app)["state"] == "completed"
 
 
-def test_taoyuan_asks_no_deletion_confirmation_a_month_after_the_query(api, session, caplog):
-    """001 §11's deletion after use is Kaohsiung's rule: 004 has none, and the daily job tries nothing here."""
+def test_the_cores_deletion_confirmation_runs_a_month_after_the_query(api, session):
+    """Every pack carries the core's own chains (h-pack): 001 §11's deletion confirmation runs in Taoyuan too."""
     app = file(api, "applicant", "query_registration",
                {**REGISTRATION, "basis": "statute", "legal_basis": "社會救助法第十八條"})
     decide(api, "sw_unit_head", app, "unit_head_review")
-    assert deletions.start_due_deletions(session, later(62)) == []
-    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []  # not a failed start a day
+    with time_machine.travel(later(32), tick=False):
+        [deletion] = deletions.start_due_deletions(session, later(32))
+        decide(api, "applicant", deletion, "confirm_deletion", deleted_items="查詢結果畫面截圖",
+               deletion_method="erase", deleted_on=later(32).date().isoformat())
+        assert application(api, deletion)["state"] == "completed"
 
 
 def test_a_district_office_querier_registers_with_their_own_unit_head(api):

@@ -192,3 +192,12 @@ def test_the_forms_the_core_opens_itself_are_in_every_pack(tmp_path):
     problems = jurisdiction.check_pack("bare", tmp_path)
     assert "forms.violation: missing; the core opens it itself (copy Kaohsiung's and its diagram)" in problems
     assert "step_forms.amend: missing; the core falls back on it (common.yaml has it)" in problems
+
+
+def test_the_administrator_needs_no_role_of_the_pack(tmp_path):
+    folder = copy_pack(tmp_path, "lean")
+    pack = read(folder, "pack.yaml")
+    pack["key"] = "lean"
+    del pack["roles"]["admin"]
+    write(folder, "pack.yaml", pack)
+    assert jurisdiction.check_pack("lean", tmp_path) == []

@@ -83,9 +83,9 @@ def _new(upload: Upload, actor: Person, now: datetime, **where) -> Attachment:
 
 def _audit(session: Session, event: str, a: Attachment, actor: Person | None, now: datetime, **extra) -> None:
     subject = ("application", a.application_id) if a.application_id else ("attachment", a.id)
+    # No file name: a name may name the citizen, and the trail outlives a destruction; the hash identifies the file.
     audit.record(session, event, actor=actor, subject_type=subject[0], subject_id=subject[1], now=now,
-                 attachment=a.id, file_name=a.file_name, sha256=a.sha256, size=a.size, media_type=a.media_type,
-                 **extra)
+                 attachment=a.id, sha256=a.sha256, size=a.size, media_type=a.media_type, **extra)
 
 
 def add_draft(session: Session, *, upload: Upload, actor: Person, now: datetime) -> Attachment:
@@ -221,13 +221,13 @@ def check_files(session: Session, ids: list[int], actor: Person, application_id:
     return None
 
 
-def erase_files(session: Session, application_ids: list[int], now: datetime) -> int:
-    """A destruction carried out: the files of these applications lose their bytes, keep name and hash (the
-    caller commits and audits)."""
-    files = session.scalars(select(Attachment).where(Attachment.application_id.in_(application_ids),
-                                                     Attachment.removed_at.is_(None))).all()
+def erase_files(session: Session, application_ids: list[int], now: datetime, tombstone: str) -> int:
+    """A destruction carried out: the files of these applications lose their bytes, name and label (a name may name
+    the citizen) and keep their hash, type and size (the caller commits and audits)."""
+    files = session.scalars(select(Attachment).where(Attachment.application_id.in_(application_ids))).all()
     for a in files:
-        a.removed_at, a.content = now, b""
+        a.removed_at = a.removed_at or now
+        a.content, a.file_name, a.label = b"", tombstone, None
     return len(files)
 
 

@@ -126,7 +126,7 @@ def carry_out(session: Session, listing: Application, now: datetime) -> list[Des
     if erased:
         session.execute(update(NationalIdReveal).where(NationalIdReveal.application_id.in_(erased))
                         .values(subject_name=TOMBSTONE))
-    files = erase_files(session, erased, now) if erased else 0  # a signed consent is personal data too
+    files = erase_files(session, erased, now, TOMBSTONE) if erased else 0  # a signed consent is personal data too
     logs: list[int] = []
     if data.get("query_logs_upto") is not None:
         where = _query_logs(listing.agency_id, datetime.fromisoformat(data["query_logs_before"]),

@@ -18,6 +18,7 @@ from workflows import forms, settings
 from workflows.attachments.content import sniff
 from workflows.attachments.reads import list_attachments, list_drafts
 from workflows.attachments.records import (
+    MAX_DRAFTS,
     Upload,
     add_attachment,
     add_draft,
@@ -236,6 +237,9 @@ def test_a_carried_out_destruction_erases_the_files_and_keeps_their_names_and_ha
     erased = session.get(Attachment, draft.id)
     assert erased.removed_at is not None and erased.content == b"" and erased.sha256 == hashlib.sha256(
         files.pdf("consent")).hexdigest()
+    assert erased.file_name == destruction.TOMBSTONE
+    # The trail never held the name: nothing of it outlives the destruction there.
+    assert all("consent.pdf" not in str(e.payload) for e in session.scalars(select(AuditEvent)))
     with pytest.raises(NotFound):
         read_attachment(session, attachment_id=draft.id, application_id=old.id, viewer=person("admin"), now=LIST_DAY)
     [event] = events(session, "records_destroyed")
@@ -266,3 +270,15 @@ def test_a_step_forms_attachment_field_names_files_attached_at_that_step_by_its_
                           now=NOW, task_id=task.id)
     complete_task(session, task_id=task.id, actor=head, decision="approve", data={"scan": [scan.id]}, now=NOW)
     assert session.get(Application, app.id).history[-1].data["scan"] == [scan.id]
+
+
+def test_one_person_holds_a_bounded_number_of_unfiled_drafts(session, person):
+    applicant = person("applicant")
+    drafts = [add_draft(session, upload=Upload(files.png(), f"{n}.png"), actor=applicant, now=NOW)
+              for n in range(MAX_DRAFTS)]
+    with pytest.raises(Conflict):
+        add_draft(session, upload=Upload(files.png(), "one-more.png"), actor=applicant, now=NOW)
+    remove_attachment(session, attachment_id=drafts[0].id, application_id=None, actor=applicant, now=NOW)
+    assert add_draft(session, upload=Upload(files.png(), "one-more.png"), actor=applicant, now=NOW).id
+    # Another person's drafts are theirs to count.
+    assert add_draft(session, upload=Upload(files.png(), "x.png"), actor=person("sw_staff"), now=NOW).id

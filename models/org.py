@@ -43,6 +43,9 @@ class Role(enum.StrEnum):
     # The head of the agency that commissioned the applicant's agency (委託機關, Taipei 002 §4, §5(2)): held by
     # nobody as such; the commissioning agency's agency_head (or delegate) holds the step.
     COMMISSIONING_HEAD = "commissioning_head"
+    # 委辦機關審核人員: held in an agency that commissions a district office's queries, for which it reviews and
+    # audits them as the authority would (Taoyuan 004 §9); holds the steps of the offices it commissions.
+    COMMISSIONER = "commissioner"
     ADMIN = "admin"
 
 
@@ -52,14 +55,15 @@ UNIT_ROLES = frozenset({Role.UNIT_HEAD, Role.UNIT_MANAGER})
 AGENCY_ROLES = frozenset({Role.AGENCY_HEAD, Role.AGENCY_MANAGER, Role.AUDITOR})
 # Held in an agency and holding its steps, but seeing only the applications it has a step in: the IT unit.
 AGENCY_STEP_ROLES = AGENCY_ROLES | {Role.IT_UNIT}
-# Held in the agency that commissioned the application's agency (its 委託機關), as the role named here.
-COMMISSIONING_ROLES = {Role.COMMISSIONING_HEAD: Role.AGENCY_HEAD}
 CITY_ROLES = {
     Role.AUTHORITY_CLERK: AgencyKind.AUTHORITY, Role.AUTHORITY_SECTION_HEAD: AgencyKind.AUTHORITY,
     Role.AUTHORITY_DIRECTOR: AgencyKind.AUTHORITY, Role.CENTRAL_CLERK: AgencyKind.CENTRAL,
     Role.CENTRAL_SECTION_HEAD: AgencyKind.CENTRAL, Role.CENTRAL_DIRECTOR: AgencyKind.CENTRAL,
     Role.BUREAU_LIAISON: AgencyKind.BUREAU,
 }
+# Lanes held in the agency that commissioned the applicant's (委託機關), by the role people hold there: its head
+# (Taipei 002 §4, §5(2): consent before a commissioned agency applies) or its commissioner (Taoyuan 004 §9).
+COMMISSIONING_ROLES = {Role.COMMISSIONING_HEAD: Role.AGENCY_HEAD, Role.COMMISSIONER: Role.COMMISSIONER}
 # 勞保局 is outside the city government: it sees the applications put to it, not every one of the city's.
 CITY_WIDE_VIEWERS = frozenset(CITY_ROLES) - {Role.BUREAU_LIAISON}
 
@@ -80,6 +84,7 @@ ROLE_LABELS = {
     Role.IT_UNIT: "資訊單位人員",
     Role.UNIT_MANAGER: "使用單位管理者",
     Role.COMMISSIONING_HEAD: "委託機關首長（或授權人員）",
+    Role.COMMISSIONER: "委辦機關審核人員",
     Role.ADMIN: "系統管理者",
 }
 
@@ -220,6 +225,9 @@ class Person(Base):
     # Sessions and API tokens carry the generation they were issued in; log-out and deactivation bump it,
     # which ends every one of them at once.
     session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    # When the password this product holds was last set: a city with a password period (004 §7: every three
+    # months) sends a person whose password is older to change it before anything else. None: not known.
+    password_changed_at: Mapped[datetime | None]
 
     agency: Mapped[Agency] = relationship()
     unit: Mapped[Unit | None] = relationship()
@@ -230,8 +238,9 @@ class Person(Base):
         self.national_id_hash = digest(value) if value else None
         return value
 
-    def set_password(self, password: str) -> None:
+    def set_password(self, password: str, changed_at: datetime | None = None) -> None:
         self.password_hash = generate_password_hash(password)
+        self.password_changed_at = changed_at
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

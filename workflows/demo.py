@@ -97,7 +97,7 @@ def load_demo(session: Session, *, now: datetime, bpmn_dir: Path, include_histor
                                single_manager_rule=a.single_manager_rule
                                or agency_rules.setting(a.code, "single_manager_rule"))
                 for i, a in enumerate(demo.agencies, start=20000)}
-    for a in demo.agencies:  # a district office doing 社會局's work (003 §5 ¶3)
+    for a in demo.agencies:  # a district office doing 社會局's work (002 §4, 003 §5 ¶3, 004 §9)
         if a.commissioned_by:
             agencies[a.code].commissioned_by = agencies[a.commissioned_by]
     today = local_date(now)
@@ -105,9 +105,6 @@ def load_demo(session: Session, *, now: datetime, bpmn_dir: Path, include_histor
         if a.admission:
             agency = agencies[a.code]
             agency.admitted_on, (agency.legal_bases, agency.purposes) = today, a.admission
-    for a in demo.agencies:
-        if a.commissioned_by:
-            agencies[a.code].commissioned_by = agencies[a.commissioned_by]
     session.add_all(agencies.values())
     units: dict[tuple[str, str], Unit] = {}
     password_hash = generate_password_hash(DEMO_PASSWORD)
@@ -121,7 +118,8 @@ def load_demo(session: Session, *, now: datetime, bpmn_dir: Path, include_histor
         person = Person(username=p.username, name=p.name, title=p.title, agency=agencies[p.agency], unit=unit,
                         email=f"{p.username}@{demo.email_domain}", phone=f"{demo.phone_prefix}{n:02d}",
                         national_id=valid_national_id(demo.id_letter, f"{1 + n % 2}{n:07d}"),
-                        password_hash=password_hash, is_admin=Role.ADMIN in roles, is_contractor=p.contractor)
+                        password_hash=password_hash, password_changed_at=now, is_admin=Role.ADMIN in roles,
+                        is_contractor=p.contractor)
         person.roles = [RoleHolding(role=r, agency=agencies[p.agency], unit=unit) for r in roles]
         people[p.username] = person
     session.add_all(people.values())

@@ -75,6 +75,7 @@ PAGES = [
     Visit("/editor/querier_account/diff?a=1&b=1", (ADMIN,), ready='#diff[data-ready="true"]'),
     Visit("/editor/querier_account/migrate", (ADMIN,)),
     Visit("/settings/", EVERYONE),
+    Visit("/password", (APPLICANT,)),
     Visit("/accounts/?agency=KHH-SW", (ADMIN,)),
     Visit("/admin/chains", (ADMIN,)),
     Visit("/org/", (ADMIN,)),

@@ -14,7 +14,7 @@ from tests.conftest import ROOT
 
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
       "dc": "http://www.omg.org/spec/DD/20100524/DC", "di": "http://www.omg.org/spec/DD/20100524/DI"}
-DIAGRAMS = sorted((ROOT / "bpmn" / "kaohsiung").rglob("*.bpmn"))
+DIAGRAMS = sorted((ROOT / "bpmn" / "kaohsiung").rglob("*.bpmn")) + sorted((ROOT / "bpmn" / "taoyuan").rglob("*.bpmn"))
 EXTERNAL_LABELS = ("Event", "Gateway")  # bpmn-js draws these names outside the shape
 TASKS = ("Task",)
 LINE = 14
@@ -80,7 +80,7 @@ def overlap(a, b):
 
 
 def name(path):
-    return str(path.relative_to(ROOT / "bpmn" / "kaohsiung"))
+    return str(path.relative_to(ROOT / "bpmn"))
 
 
 # One test over every diagram, not one per diagram: each test starts from a freshly loaded demo city.

@@ -7,6 +7,7 @@ from functools import wraps
 from flask import Blueprint, current_app, g, jsonify, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from workflows.identity.passwords import change_own_password, password_expired
 from workflows.identity.sessions import find_signed_in, log_out
 
 from .. import clock
@@ -16,6 +17,8 @@ from ..extensions import db
 from ..inputs import json_body
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+PASSWORD_EXPIRED_TYPE = "urn:webir:problem:password-expired"
+PASSWORD_FREE = {"api.password", "api.logout"}  # what a person whose password expired may still call
 
 
 def _tokens() -> URLSafeTimedSerializer:
@@ -38,6 +41,9 @@ def token_required(view):
         if person is None:
             return problem(401, "token revoked (logged out) or account disabled")
         g.actor = person
+        if request.endpoint not in PASSWORD_FREE and password_expired(person, clock.now()):
+            return problem(403, "the password has expired (004 §7): change it with POST /api/v1/password first",
+                           type=PASSWORD_EXPIRED_TYPE)
         return view(*args, **kwargs)
     return wrapper
 
@@ -49,6 +55,16 @@ def login():
     if person is None:
         return problem(401, "wrong username or password")
     return jsonify(token=_tokens().dumps({"uid": person.id, "gen": person.session_generation}))
+
+
+@bp.post("/password")
+@token_required
+def password():
+    """Change one's own password; every earlier token and session ends, the answer carries a fresh token."""
+    body = json_body()
+    change_own_password(db.session, actor=g.actor, current=str(body.get("current_password", "")),
+                        new=str(body.get("new_password", "")), now=clock.now())
+    return jsonify(token=_tokens().dumps({"uid": g.actor.id, "gen": g.actor.session_generation}))
 
 
 @bp.post("/logout")

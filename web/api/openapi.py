@@ -482,6 +482,15 @@ def document() -> dict:
             "type": "object", "properties": {"token": {"type": "string"}}})}, tag="auth", auth=False,
             body={"type": "object", "required": ["username", "password"], "properties": {
                 "username": {"type": "string"}, "password": {"type": "string"}}}, errors=(401, 422, 429))},
+        "/password": {"post": _op(
+            "Change one's own password (at least 8 characters, not the current one); every earlier token and web "
+            "session ends and the answer carries a fresh token. Where the city sets a password period (Taoyuan 004 "
+            "§7: 3 months) and the password is older, every other call answers 403 of type "
+            "`urn:webir:problem:password-expired` until it is changed",
+            {"200": _json({"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}})},
+            tag="auth", errors=(401, 422), body={
+                "type": "object", "required": ["current_password", "new_password"], "properties": {
+                    "current_password": {"type": "string"}, "new_password": {"type": "string", "minLength": 8}}})},
         "/logout": {"post": _op("End this person's tokens and web sessions on every device", {
             "204": {"description": "Logged out"}}, tag="auth")},
         "/people/{username}/unlock": {"post": _op(

@@ -9,15 +9,17 @@ from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, EqualTo
 
 from models import Person
+from workflows.errors import Invalid
 from workflows.identity.authentication import authenticate
+from workflows.identity.passwords import change_own_password, password_expired
 from workflows.identity.sessions import find_signed_in, log_out
 
 from .. import clock
 from ..extensions import db, login_manager
-from ..i18n import N_, _, _l, gettext, same_site_path
+from ..i18n import N_, _, _l, gettext, same_site_path, tr_message
 
 bp = Blueprint("auth", __name__)
 
@@ -27,6 +29,17 @@ LOGIN_ENDPOINTS = {"auth.login", "api.login"}
 class LoginForm(FlaskForm):
     username = StringField(_l("帳號"), validators=[DataRequired(message=_l("請輸入帳號"))])
     password = PasswordField(_l("密碼"), validators=[DataRequired(message=_l("請輸入密碼"))])
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField(_l("目前密碼"), validators=[DataRequired(message=_l("請輸入目前密碼"))])
+    new_password = PasswordField(_l("新密碼（至少 8 個字元）"), validators=[DataRequired(message=_l("請輸入新密碼"))])
+    confirm = PasswordField(_l("再次輸入新密碼"), validators=[
+        DataRequired(message=_l("請再次輸入新密碼")), EqualTo("new_password", message=_l("兩次輸入的新密碼不同"))])
+
+
+# What a person whose password has expired may still reach: the change itself, log-out, and the page's assets.
+PASSWORD_FREE = {"auth.password", "auth.logout", "static", "api.password", "api.logout", "api.login"}
 
 
 def sign_in(username: str, password: str) -> Person | None:
@@ -61,6 +74,16 @@ def init(app: Flask) -> None:
         return redirect(url_for("auth.login"))
 
     _limit_failed_logins(app)
+
+    @app.before_request
+    def _expired_password_first():
+        # 004 §7: a password past the city's period is changed before anything else is done.
+        if request.blueprint == "api" or request.endpoint in PASSWORD_FREE or not current_user.is_authenticated:
+            return None
+        if password_expired(current_user, clock.now()):
+            flash(_("您的密碼已逾變更期限，請先變更密碼"), "error")
+            return redirect(url_for("auth.password"))
+        return None
 
 
 def _limit_failed_logins(app: Flask) -> None:
@@ -110,3 +133,24 @@ def logout():
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password():
+    """變更密碼: the person's own; the session goes on under the new password, every other one ends."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        person = current_user._get_current_object()
+        try:
+            change_own_password(db.session, actor=person, current=form.current_password.data,
+                                new=form.new_password.data, now=clock.now())
+        except Invalid as exc:
+            for name, message in exc.errors.items():
+                getattr(form, name).errors.append(tr_message(message))
+        else:
+            _start_session(person)
+            flash(_("密碼已變更"), "success")
+            return redirect(url_for("inbox.index"))
+    return render_template("auth/password.html", form=form, expired=password_expired(current_user, clock.now())), (
+        422 if form.errors else 200)

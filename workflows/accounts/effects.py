@@ -97,6 +97,8 @@ def _manager_account(session: Session, app: Application, data: dict[str, Any], n
         account = WebirAccount(person_id=app.applicant_id, agency_id=app.agency_id, kind=AccountKind.MANAGER,
                                egov_account=data["egov_account"], created_at=now)
         session.add(account)
+    elif data["request_type"] == "change":  # 004 §5(1) 異動: the same account under the e-government account filed
+        account.egov_account = data["egov_account"]
     account.effective_on = _effective(data, now)
     account.last_application_id = app.id
     if not list(holdings):

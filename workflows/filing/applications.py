@@ -104,6 +104,8 @@ def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], acto
             errors["request_type"] = "您已是機關管理者"
         if data["request_type"] == "delete" and not has_account:
             errors["request_type"] = "您沒有機關管理者帳號可刪除"
+        if data["request_type"] == "change" and not has_account:  # 004 §5(1): 新增或異動
+            errors["request_type"] = "您沒有機關管理者帳號可異動"
         if data["request_type"] == "add" and not errors:
             errors.update(manager_limit_errors(session, actor.agency, actor.id, data.get("succeeds")))
     elif form.key == "query_items_change":

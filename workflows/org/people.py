@@ -208,7 +208,7 @@ def set_password(session: Session, username: str, *, password: str, actor: Perso
     person = get_person(session, username)
     if len(password) < 8:
         raise Invalid({"password": "密碼至少 8 個字元"})
-    person.set_password(password)
+    person.set_password(password, changed_at=now)
     end_sessions(session, person)
     audit.record(session, "person_password_set", actor=actor, subject_type="person", subject_id=person.id, now=now)
     session.commit()

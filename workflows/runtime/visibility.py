@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from models import (
     AGENCY_ROLES,
     CITY_WIDE_VIEWERS,
+    COMMISSIONING_ROLES,
     UNIT_ROLES,
     Agency,
     Application,
@@ -46,7 +47,14 @@ def visible_to(session: Session, person: Person, on: date):
         elif h.role in CITY_WIDE_VIEWERS:
             city = select(Agency.id).where(Agency.city == h.agency.city)
             conditions.append(Application.agency_id.in_(city))
+        elif h.role in COMMISSIONING_ROLES:  # 004 §9: the offices this agency commissioned
+            conditions.append(Application.agency_id.in_(_commissioned_by(h.agency_id)))
     return or_(*conditions)
+
+
+def _commissioned_by(agency_id: int):
+    """SELECT of the agencies (district offices) whose queries ``agency_id`` commissioned (004 §9)."""
+    return select(Agency.id).where(Agency.commissioned_by_id == agency_id)
 
 
 def audited_agencies(session: Session, person: Person, on: date):
@@ -107,6 +115,8 @@ def agency_scope(session: Session, person: Person, on: date):
             agencies.add(h.agency_id)
         elif h.role in CITY_WIDE_VIEWERS:
             cities.add(h.agency.city)
+        elif h.role in COMMISSIONING_ROLES:  # 004 §9: it audits the queries of the offices it commissioned
+            agencies.update(session.scalars(_commissioned_by(h.agency_id)))
     if not agencies and not cities:
         raise Forbidden("只有機關首長、機關管理者、查核人員及權責、總管理機關人員可以查閱查詢紀錄")
     return select(Agency.id).where(or_(Agency.id.in_(agencies), Agency.commissioned_by_id.in_(agencies),

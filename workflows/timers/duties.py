@@ -217,11 +217,28 @@ def unit_managers(session: Session) -> list[Target]:
     return [Target(agency_id, unit_id=unit_id) for agency_id, unit_id in rows]
 
 
+def webir_account_holders(session: Session) -> list[Target]:
+    """Every person with an active WebIR account, manager or querier, once: their own reminder (004 §7 names both)."""
+    rows = session.execute(select(WebirAccount.agency_id, WebirAccount.person_id).where(
+        WebirAccount.status == AccountStatus.ACTIVE).distinct().order_by(WebirAccount.person_id)).all()
+    seen: set[int] = set()
+    return [Target(agency_id, person_id) for agency_id, person_id in rows
+            if not (person_id in seen or seen.add(person_id))]
+
+
+def commissioned_agencies(session: Session) -> list[Target]:
+    """Every agency whose queries another agency commissioned (a district office): that agency audits it (004 §9)."""
+    return [Target(a.id) for a in session.scalars(select(Agency).where(Agency.commissioned_by_id.is_not(None))
+                                                 .order_by(Agency.id))]
+
+
 # Whom a duty's instances are for, by the name a pack's duty gives in `targets` (jurisdiction.TARGET_NAMES).
 TARGETS: dict[str, Callable[[Session], list[Target]]] = {
     "requesting_agencies": requesting_agencies,
     "querier_accounts": querier_accounts,
     "unit_managers": unit_managers,
+    "webir_account_holders": webir_account_holders,
+    "commissioned_agencies": commissioned_agencies,
 }
 
 

@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
-from sqlalchemy import JSON, bindparam, select, type_coerce, update
+from sqlalchemy import JSON, Column, Integer, MetaData, Table, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from models import (
@@ -30,6 +30,7 @@ from models import (
 from ..calendar import TAIPEI, is_working_day
 from ..settings import SETTINGS
 from .bases import basis_listed, listed_laws
+from .bulk import write_rows
 
 REGISTRATION = "query_registration"
 # The flags as plain ints: judging a million rows with IntFlag arithmetic spends its time making enum members.
@@ -150,25 +151,40 @@ def _hhmm(text: str) -> time:
     return time(int(hours), int(minutes))
 
 
+_VERDICTS = Table("reconcile_verdict", MetaData(), Column("id", Integer, primary_key=True),
+                  Column("flags", Integer), Column("person_id", Integer), Column("registration_id", Integer),
+                  prefixes=["TEMPORARY"])
+
+
 def reconcile_rows(session: Session, agency: Agency, *, batch_size: int = 5000) -> int:
-    """Judge every logged query of the agency again (after registrations or accounts changed); rows changed."""
+    """Judge every logged query of the agency again (after registrations or accounts changed); rows changed.
+
+    The rows are read once, in one streamed query; the verdicts that differ go to a temporary table in batches
+    (``bulk.write_rows``), and one UPDATE … FROM writes them all, in the table's own order."""
     judge = Reconciler(session, agency).judge
     table = QueryLog.__table__
-    changed, last_id = 0, 0
-    while True:
-        batch = session.execute(select(
-            table.c.id, table.c.account, table.c.queried_at, table.c.item_code, table.c.subject_hash,
-            table.c.flags, table.c.person_id, table.c.registration_id).where(
-            table.c.agency_id == agency.id, table.c.id > last_id).order_by(table.c.id).limit(batch_size)).all()
-        if not batch:
-            return changed
-        updates = []
-        for row in batch:
-            v = judge(row.account, row.queried_at, row.item_code, row.subject_hash)
-            if (v.flags, v.person_id, v.registration_id) != (row.flags, row.person_id, row.registration_id):
-                updates.append({"b_id": row.id, "flags": int(v.flags), "person_id": v.person_id,
-                                "registration_id": v.registration_id})
-        if updates:
-            session.execute(update(table).where(table.c.id == bindparam("b_id")), updates)
-            changed += len(updates)
-        last_id = batch[-1].id
+    connection = session.connection()
+    connection.exec_driver_sql("DROP TABLE IF EXISTS reconcile_verdict")
+    _VERDICTS.create(connection)
+    rows = connection.execution_options(stream_results=True, yield_per=batch_size).execute(select(
+        table.c.id, table.c.account, table.c.queried_at, table.c.item_code, table.c.subject_hash,
+        table.c.flags, table.c.person_id, table.c.registration_id).where(table.c.agency_id == agency.id))
+    changed, updates = 0, []
+    for row in rows:
+        v = judge(row.account, row.queried_at, row.item_code, row.subject_hash)
+        if (v.flags, v.person_id, v.registration_id) != (row.flags, row.person_id, row.registration_id):
+            updates.append((row.id, v.flags, v.person_id, v.registration_id))
+            if len(updates) >= batch_size:
+                write_rows(connection, "reconcile_verdict", _VERDICT_COLUMNS, updates)
+                changed, updates = changed + len(updates), []
+    write_rows(connection, "reconcile_verdict", _VERDICT_COLUMNS, updates)
+    changed += len(updates)
+    if changed:
+        verdicts = _VERDICTS.c
+        connection.execute(update(table).where(table.c.id == verdicts.id).values(
+            flags=verdicts.flags, person_id=verdicts.person_id, registration_id=verdicts.registration_id))
+    _VERDICTS.drop(connection)
+    return changed
+
+
+_VERDICT_COLUMNS = ("id", "flags", "person_id", "registration_id")

@@ -168,7 +168,7 @@ def run_import_job(session: Session, *, import_id: int, stream: IO[bytes], now: 
             session.commit()
         _read(table, _Stager(session, agency, import_id), result, chunk)
     except Invalid as e:
-        _fail(session, import_id, result, finished(), message="；".join(str(v) for v in e.fields.values()) or str(e))
+        _fail(session, import_id, result, finished(), message="；".join(str(v) for v in e.errors.values()) or str(e))
         return result
     except Exception:
         session.rollback()
@@ -311,3 +311,55 @@ def importable_agencies(session: Session, person: Person, now: datetime) -> list
         managed = [h.agency_id for h in person.roles if h.role == Role.AGENCY_MANAGER and h.valid_on(today)]
         query = query.where(Agency.id.in_(managed))
     return [(a.code, a.name) for a in session.scalars(query)]
+
+
+@dataclass(frozen=True)
+class ImportView:
+    """An import as its page and the API show it: state, progress, what it stored or why not."""
+
+    id: int
+    agency: str
+    agency_name: str
+    file_name: str
+    state: str
+    rows: int
+    new: int
+    duplicates: int
+    error_count: int
+    errors: list[dict]
+    message: str | None
+    progress_done: int
+    progress_total: int | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def percent(self) -> int | None:
+        """How far, 0-100; None while it cannot be told (a spreadsheet without its size)."""
+        if self.state == ImportState.DONE:
+            return 100
+        if not self.progress_total:
+            return None
+        return min(100, self.progress_done * 100 // self.progress_total)
+
+    @property
+    def running(self) -> bool:
+        return self.state in (ImportState.QUEUED, ImportState.RUNNING)
+
+
+def get_import(session: Session, import_id: int, actor: Person, now: datetime) -> ImportView:
+    """An import, for the person who brought it, the agency's managers and administrators; 404 for others."""
+    record = session.get(QueryLogImport, import_id)
+    agency = session.get(Agency, record.agency_id) if record else None
+    if record is None or agency is None:
+        raise NotFound(f"沒有匯入工作 {import_id}")
+    if record.actor_id != actor.id:
+        try:
+            check_may_import(actor, agency, now)
+        except Forbidden:
+            raise NotFound(f"沒有匯入工作 {import_id}") from None
+    return ImportView(record.id, agency.code, agency.name, record.file_name, record.state, record.rows, record.new,
+                      record.duplicates, record.error_count, list(record.errors or []), record.message,
+                      record.progress_done, record.progress_total, record.created_at, record.started_at,
+                      record.finished_at)

@@ -4,6 +4,10 @@ PY := $(VENV)/bin/python
 PORT ?= 5000
 WORKERS ?= 2
 export FLASK_APP := web
+# The jurisdiction pack served (bpmn/<key>/): `JURISDICTION=taoyuan make run` or `make run JURISDICTION=taoyuan`.
+ifdef JURISDICTION
+export JURISDICTION
+endif
 
 ASSETS := web/static/vendor/.built
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import secrets
+import sys
 from datetime import timedelta
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import datakey
-from .config import ROOT, check_config, core_settings, load_config
+from .config import ROOT, PackRefused, check_config, core_settings, load_config, load_pack
 from .extensions import csrf, db, login_manager, migrate
 from .numbers import BoundedIntConverter
 
@@ -20,6 +21,12 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     load_config(app.config)
     if test_config:
         app.config.update(test_config)
+    try:
+        load_pack(app.config)  # before anything reads the forms, the roles or the duties of the pack
+    except PackRefused as refused:
+        for problem in refused.problems:  # every one, where the person starting the app reads them
+            print(f"jurisdiction pack {app.config['JURISDICTION']!r}: {problem}", file=sys.stderr)
+        raise
     check_config(app.config)
     _secure_sessions(app)
     datakey.init_app(app)

@@ -6,7 +6,9 @@ import logging
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
+from workflows import jurisdiction
 from workflows.audit import verify_chain
 from workflows.demo import DEMO_PASSWORD, PEOPLE, load_demo
 from workflows.editor.deploy import deploy_directory
@@ -18,10 +20,11 @@ from .extensions import db
 def register_cli(app: Flask) -> None:
     register_scheduler_cli(app)
     register_audit_cli(app)
+    register_pack_cli(app)
 
     @app.cli.command("seed-demo")
     def seed_demo():
-        """Create the Kaohsiung demo organisation and deploy its diagrams (idempotent)."""
+        """Create the jurisdiction pack's demo organisation and deploy its diagrams (idempotent)."""
         created = load_demo(db.session, now=clock.now(), bpmn_dir=current_app.config["BPMN_DIR"])
         db.session.commit()
         click.echo("demo data loaded" if created else "demo data already present; diagrams checked")
@@ -36,10 +39,28 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("demo-logins")
     def demo_logins():
-        """Print the demo accounts (all with the same password)."""
+        """Print the demo accounts of the jurisdiction pack (all with the same password)."""
+        click.echo(f"  {jurisdiction.active().name}（JURISDICTION={jurisdiction.active().key}）")
         for username, name, title, _agency, unit, roles in PEOPLE:
             click.echo(f"  {username:<14} {name} {title}（{unit}）{' '.join(r.value for r in roles)}")
         click.echo(f"  password for every account: {DEMO_PASSWORD}")
+
+
+def register_pack_cli(app: Flask) -> None:
+    pack = AppGroup("pack", help="Jurisdiction packs (bpmn/<key>/pack.yaml, docs/jurisdictions.md).")
+    app.cli.add_command(pack)
+
+    @pack.command("check")
+    @click.option("--key", default=None, help="The pack to check (default: the JURISDICTION the app serves).")
+    def check(key: str | None):
+        """List every problem of a pack (exit status 1 when there is any)."""
+        key = key or current_app.config["JURISDICTION"]
+        problems = jurisdiction.check_pack(key, current_app.config["PACKS_DIR"])
+        for problem in problems:
+            click.echo(f"{key}: {problem}", err=True)
+        if problems:
+            raise SystemExit(1)
+        click.echo(f"{key}: no problems")
 
 
 PROBLEMS = {

@@ -19,6 +19,8 @@ from typing import Any
 from flask import Config as FlaskConfig
 
 from models.database import SYNCHRONOUS
+from workflows import jurisdiction
+from workflows.jurisdiction import DEFAULT as DEFAULT_JURISDICTION
 from workflows.settings import Settings
 from workflows.timers.duties import list_schedules
 
@@ -42,8 +44,11 @@ class Config:
     DATA_HASH_KEY = None
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SQLITE_SYNCHRONOUS = "NORMAL"  # or FULL: see models/database.py
-    BPMN_DIR = ROOT / "bpmn" / "kaohsiung"
-    JURISDICTION = "kaohsiung"
+    # The jurisdiction pack this deployment serves (bpmn/<key>/, docs/jurisdictions.md): WEBIR_JURISDICTION or
+    # JURISDICTION in the environment. Its diagrams are BPMN_DIR, which follows it (PACKS_DIR/<key>) unless set.
+    JURISDICTION = DEFAULT_JURISDICTION
+    PACKS_DIR = ROOT / "bpmn"
+    BPMN_DIR = None
     API_TOKEN_MAX_AGE = 12 * 3600
     # A query-log file larger than this is imported by a background job whose progress the page shows
     # (web/oversight/jobs.py); a smaller one in the request.
@@ -88,17 +93,20 @@ class Config:
     MAIL_USERNAME = None
     MAIL_PASSWORD = None
     MAIL_USE_TLS = False
+    # None below: the jurisdiction pack's value (its settings:), else the core's default (Kaohsiung's).
     # Query logs: a query outside office hours is flagged only where the rules forbid it (Taipei 002 §6(3)).
-    OFFICE_HOURS_ONLY = _CORE.office_hours_only
-    OFFICE_HOURS_START = _CORE.office_hours_start  # Taipei local time on working days, HH:MM
-    OFFICE_HOURS_END = _CORE.office_hours_end
+    OFFICE_HOURS_ONLY = None
+    OFFICE_HOURS_START = None  # Taipei local time on working days, HH:MM
+    OFFICE_HOURS_END = None
     # A violation's review report is due this many calendar days after its case opens (003 §8: 十日); an agency
     # may have its own: {"KHH-SW": 10, "KHH-EP": 7} by agency code.
-    VIOLATION_REPORT_DAYS = _CORE.violation_report_days
+    VIOLATION_REPORT_DAYS = None
     VIOLATION_REPORT_DAYS_BY_AGENCY: dict = {}
     # Years each record type is kept before it is proposed for destruction (001 §11; Taipei 002 §7: 3); a mapping
-    # may name only some, e.g. WEBIR_RETENTION_YEARS='{"applications": 3}'.
-    RETENTION_YEARS: dict = dict(_CORE.retention_years)
+    # may name only some, e.g. WEBIR_RETENTION_YEARS='{"applications": 3}' (the others keep the pack's).
+    RETENTION_YEARS = None
+    # Months between password changes (Taoyuan 004 §7); None: the pack's (Kaohsiung: none).
+    PASSWORD_CHANGE_MONTHS = None
 
 
 # The core's settings (workflows.settings) and the key each is read from.
@@ -132,6 +140,8 @@ CORE_SETTINGS.update({"VIOLATION_REPORT_DAYS": "violation_report_days",
                       "VIOLATION_REPORT_DAYS_BY_AGENCY": "violation_report_days_by_agency"})
 WHOLE_NUMBERS["VIOLATION_REPORT_DAYS"] = (1, 365)
 CORE_SETTINGS["RETENTION_YEARS"] = "retention_years"
+CORE_SETTINGS["PASSWORD_CHANGE_MONTHS"] = "password_change_months"
+TEXT += ("JURISDICTION", "PACKS_DIR", "BPMN_DIR")
 
 
 class ConfigError(ValueError):
@@ -157,6 +167,53 @@ def load_config(config: FlaskConfig) -> None:
     for key in TEXT:
         if f"{PREFIX}_{key}" in env:
             config[key] = env[f"{PREFIX}_{key}"]
+    if "JURISDICTION" in env and f"{PREFIX}_JURISDICTION" not in env:  # `JURISDICTION=taoyuan make run`
+        config["JURISDICTION"] = env["JURISDICTION"]
+    if config["SQLALCHEMY_DATABASE_URI"] == Config.SQLALCHEMY_DATABASE_URI and \
+            config["JURISDICTION"] != DEFAULT_JURISDICTION:  # each city's demo in its own file
+        name = f"webir-{config['JURISDICTION']}.sqlite3"
+        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{ROOT / 'instance' / name}"
+
+
+class PackRefused(ConfigError):
+    """The jurisdiction pack has problems: the app does not start. ``problems`` lists every one."""
+
+    def __init__(self, key: str, problems: list[str]):
+        self.problems = problems
+        super().__init__(f"JURISDICTION {key!r}: the pack has {len(problems)} problem(s):\n"
+                         + "\n".join(f"  - {p}" for p in problems))
+
+
+# The config keys a pack's settings: give (None in the config: take the pack's).
+PACK_SETTINGS = {"OFFICE_HOURS_ONLY": lambda s: s["office_hours_only"],
+                 "OFFICE_HOURS_START": lambda s: s["office_hours"][0],
+                 "OFFICE_HOURS_END": lambda s: s["office_hours"][1],
+                 "VIOLATION_REPORT_DAYS": lambda s: s["violation_report_days"],
+                 "PASSWORD_CHANGE_MONTHS": lambda s: s["password_change_months"]}
+
+
+def load_pack(config: FlaskConfig) -> jurisdiction.Pack:
+    """Check the JURISDICTION's pack (every problem: PackRefused), make it the process's one, take its settings.
+
+    BPMN_DIR follows the pack unless set; the settings left None take the pack's values, and RETENTION_YEARS names
+    only the record types it changes.
+    """
+    key, root = config["JURISDICTION"], Path(config["PACKS_DIR"])
+    if not isinstance(key, str) or not key:
+        raise ConfigError(f"JURISDICTION must name a pack (a folder of {root}), got {key!r}")
+    problems = jurisdiction.check_pack(key, root)
+    if problems:
+        raise PackRefused(key, problems)
+    pack = jurisdiction.activate(key, root)
+    config["PACKS_DIR"] = root
+    config["BPMN_DIR"] = pack.directory if config.get("BPMN_DIR") is None else Path(config["BPMN_DIR"])
+    for name, value in PACK_SETTINGS.items():
+        if config.get(name) is None:
+            config[name] = value(pack.settings)
+    retention = config.get("RETENTION_YEARS")
+    if retention is None or isinstance(retention, dict):  # anything else is refused by check_config
+        config["RETENTION_YEARS"] = {**pack.settings["retention_years"], **(retention or {})}
+    return pack
 
 
 def _parse(value: str) -> Any:
@@ -180,6 +237,9 @@ def check_config(config: FlaskConfig) -> None:
             raise ConfigError(f"{key} must be a whole number from {low} to {high}, got {value!r}")
     _check_choice(config, "SQLITE_SYNCHRONOUS", SYNCHRONOUS)
     _check_choice(config, "LOG_LEVEL", tuple(logging.getLevelNamesMapping()))
+    months = config["PASSWORD_CHANGE_MONTHS"]
+    if months is not None and (isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= 120):
+        raise ConfigError(f"PASSWORD_CHANGE_MONTHS must be a whole number from 1 to 120 (or null), got {months!r}")
     by_agency = config["VIOLATION_REPORT_DAYS_BY_AGENCY"]
     if not isinstance(by_agency, dict) or not all(
             isinstance(days, int) and not isinstance(days, bool) and 1 <= days <= 365 for days in by_agency.values()):
@@ -194,7 +254,7 @@ def check_config(config: FlaskConfig) -> None:
 
 def _check_retention(config: FlaskConfig) -> None:
     """RETENTION_YEARS: known record types, whole years from 1 to 100; the ones not named keep their default."""
-    value, known = config["RETENTION_YEARS"], _CORE.retention_years
+    value, known = config["RETENTION_YEARS"], jurisdiction.active().settings["retention_years"]
     if not isinstance(value, dict):
         raise ConfigError(f"RETENTION_YEARS must be a mapping of record type to years, got {value!r}")
     for kind, years in value.items():

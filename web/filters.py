@@ -6,6 +6,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from models import QUERY_ITEMS, ROLE_LABELS
+from workflows import jurisdiction
 from workflows.forms import DECISION_LABELS, mask_id
 
 from .i18n import _l, _lp, is_chinese, lazy_tr
@@ -42,4 +43,5 @@ def register(app) -> None:
     app.jinja_env.filters.update(roc_date=roc_date, roc_datetime=roc_datetime, mask_id=mask_id)
     app.jinja_env.globals.update(ROLE_LABELS={role: lazy_tr(label) for role, label in ROLE_LABELS.items()},
                                  STATE_LABELS=STATE_LABELS, DECISION_TEXT=DECISION_TEXT,
-                                 QUERY_ITEMS={code: lazy_tr(name) for code, name in QUERY_ITEMS.items()})
+                                 QUERY_ITEMS={code: lazy_tr(name) for code, name in QUERY_ITEMS.items()},
+                                 jurisdiction_name=lambda: lazy_tr(jurisdiction.active().name))  # the pack's city

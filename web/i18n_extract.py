@@ -107,3 +107,33 @@ def extract_labels(fileobj, keywords, comment_tags, options):
     for lineno, msgid, composed in found:
         comments = ["composed at run time: keep every %(placeholder)s"] if composed and "%(" in msgid else []
         yield lineno, None, msgid, comments
+
+
+def pack_labels(text: str) -> Iterator[tuple[int, str]]:
+    """(line, text) for each Chinese value of a jurisdiction pack file (titles, labels, choices, role names)."""
+    import yaml
+
+    def walk(node) -> Iterator[tuple[int, str]]:
+        if isinstance(node, yaml.ScalarNode):
+            if isinstance(node.value, str) and _CJK.search(node.value):
+                yield node.start_mark.line + 1, node.value
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                yield from walk(item)
+        elif isinstance(node, yaml.MappingNode):
+            for _key, value in node.value:
+                yield from walk(value)
+
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is not None:
+        yield from walk(root)
+
+
+def extract_pack(fileobj, keywords, comment_tags, options):
+    """Babel extraction method for bpmn/<key>/pack.yaml and bpmn/common.yaml (``packs`` in babel.cfg).
+
+    A pack's labels are shown through ``web.i18n.tr`` like the core's, so their Chinese text is the msgid and the
+    English catalogue translates them; the demo's people and agencies stay as written (demo.yaml is not read).
+    """
+    for lineno, msgid in sorted(set(pack_labels(fileobj.read().decode(options.get("encoding", "utf-8"))))):
+        yield lineno, None, msgid, []

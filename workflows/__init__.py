@@ -1,1 +1,5 @@
-"""The core: use cases over the engine and the models. Never imports Flask."""
+"""The core. One jurisdiction pack is active per process (workflows.jurisdiction): Kaohsiung's from import."""
+
+from . import jurisdiction as _jurisdiction
+
+_jurisdiction.active()

@@ -25,6 +25,9 @@ class Settings:
     # calendar days of the case opening (003 §8: 十日 in 社會局; 000 §6(3) and 001 §12(4) say only 立即).
     violation_report_days: int = 10
     violation_report_days_by_agency: dict[str, int] = field(default_factory=dict)  # agency code → days
+    # Months after which a manager or querier must change their password (Taoyuan 004 §7: 3); None: the city's
+    # rules set none (Kaohsiung: 我的e政府's own rules, 001 §6(3)). Set by the jurisdiction pack.
+    password_change_months: int | None = None
     # Retention in years, per record type (Kaohsiung: 001 §11 keeps deletion proofs five years, 001 §6(6) and
     # §12 the review and audit records five years; Taipei 002 §7 three). Past it a record is only *proposed* for
     # destruction: the agency head approves the list first (檔案法 §12). Applications count from their closing.

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -92,3 +94,53 @@ def integer(value) -> int:
     if not 0 <= number <= MAX_COUNT:
         raise FieldError("須為 0 至 1000000000 之間的整數")
     return number
+
+
+# ---------------------------------------------------------------- whole-form checks
+# A pack's form or step form names one of these by its key (``check: items_change``): the rule stays code.
+
+def items_change_check(data: dict[str, Any]) -> dict[str, str]:
+    errors = {}
+    if not data.get("add_items") and not data.get("remove_items"):
+        errors["add_items"] = "請至少勾選一項新增或刪除的查調項目"
+    both = set(data.get("add_items") or ()) & set(data.get("remove_items") or ())
+    if both:
+        errors["remove_items"] = f"同一項目不可同時新增與刪除：{', '.join(sorted(both))}"
+    return errors
+
+
+def registration_check(data: dict[str, Any]) -> dict[str, str]:
+    """001 §11: the data is used after the query, so its use cannot end before the registration's date."""
+    if data.get("use_until") and data.get("query_date") and data["use_until"] < data["query_date"]:
+        return {"use_until": "資料使用期限不可早於申請日期"}
+    return {}
+
+
+def sampling_check(data: dict[str, Any]) -> dict[str, str]:
+    """001 §12(1): at least 3 % and at least 10 records a month; all of them when fewer than 10."""
+    total, sampled = data.get("total_queries"), data.get("sampled_records")
+    if total is None or sampled is None:
+        return {}
+    if sampled > total:
+        return {"sampled_records": "抽查筆數不可多於查詢總筆數"}
+    needed = total if total < 10 else max(10, -(-3 * total // 100))
+    if sampled < needed:
+        return {"sampled_records": f"本月應至少抽查 {needed} 筆（3% 以上且不少於 10 筆；不足 10 筆者全數查核）"}
+    return {}
+
+
+def termination_check(data: dict[str, Any]) -> dict[str, str]:
+    """001 §9(3): the items marked not needed are the ones put to 勞保局, and only when termination is asked."""
+    if data.get("request_termination") and not data.get("items_to_terminate"):
+        return {"items_to_terminate": "請勾選函請勞保局終止之項目"}
+    if data.get("items_to_terminate") and not data.get("request_termination"):
+        return {"request_termination": "勾選已無需求之項目時，請一併勾選函請勞保局終止"}
+    return {}
+
+
+FORM_CHECKS: dict[str, Callable[[dict[str, Any]], dict[str, str]]] = {
+    "items_change": items_change_check,  # 000 附表四: at least one item added or removed, none both
+    "registration": registration_check,  # 001 §11: use ends no earlier than the registration
+    "sampling": sampling_check,  # 001 §12(1): 3 % and at least 10 records
+    "termination": termination_check,  # 001 §9(3): items to terminate and the request go together
+}

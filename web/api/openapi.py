@@ -64,7 +64,9 @@ SCHEMAS = {
     "Field": {"type": "object", "required": ["name", "label", "type", "required"], "properties": {
         "name": {"type": "string"}, "label": {"type": "string"}, "type": {"enum": list(FIELD_TYPES)},
         "required": {"type": "boolean"}, "choices": {"type": "array", "items": {"type": "object", "properties": {
-            "value": {"type": "string"}, "label": {"type": "string"}}}}}},
+            "value": {"type": "string"}, "label": {"type": "string"}}}},
+        "help": {"type": "string"}, "source": {"type": "string", "description": "the clause the field comes from"},
+        "attestation": {"type": "boolean", "description": "a statement the filer must tick"}}},
     "Form": {"type": "object", "required": ["key", "title"], "properties": {
         "key": {"type": "string"}, "title": {"type": "string"}, "source": {"type": "string"},
         "fields": {"type": "array", "items": _ref("Field")}}},

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask_login import current_user, login_required
 
 from models import ROLE_LABELS, Role
-from workflows.editor.deploy import MAX_DIAGRAM_BYTES, check_xml, deploy_version, rollback_version
+from workflows.editor.deploy import KNOWN_ROLES, MAX_DIAGRAM_BYTES, check_xml, deploy_version, rollback_version
 from workflows.editor.drafts import deploy_draft, discard_draft, get_draft, is_own_draft, save_draft
 from workflows.editor.migration import list_candidates, migrate_application
 from workflows.editor.reads import get_definition, list_definitions, list_drafts
@@ -48,7 +48,7 @@ def _editor_options() -> dict:
         "forms": [{"value": k, "label": _("%(label)s（%(key)s）", label=STEP_FORM_LABELS.get(k, k), key=k)}
                   for k in STEP_FORMS],
         "roles": [{"value": r.value, "label": _("%(label)s（%(key)s）", label=tr(ROLE_LABELS[r]), key=r.value)}
-                  for r in Role if r != Role.ADMIN],
+                  for r in Role if r != Role.ADMIN and r in KNOWN_ROLES],  # the roles the active pack lists
         "notify": [{"value": k, "label": str(v)} for k, v in NOTIFY_LABELS.items()],
     }
 

@@ -21,6 +21,7 @@ from models import (
 
 from .. import audit
 from ..calendar import local_date
+from ..forms import FORMS
 from .admission import apply_admission, apply_suspension
 from .records import active_account, disable_account, end_account_on
 from .review import apply_review
@@ -143,7 +144,8 @@ EFFECTS: dict[str, Callable[[Session, Application, dict[str, Any], datetime], di
 
 def apply_effects(session: Session, app: Application, data: dict[str, Any], now: datetime) -> None:
     """Carry out an approved application; the registration form changes nothing but permits the query."""
-    effect = EFFECTS.get(app.form_key)
+    form = FORMS.get(app.form_key)
+    effect = EFFECTS.get(form.effect) if form and form.effect else None  # named by the pack's form (`effect`)
     if effect is None:
         return
     result = effect(session, app, data, now)

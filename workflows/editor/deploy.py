@@ -24,7 +24,7 @@ from models import (
     Role,
 )
 
-from .. import audit
+from .. import audit, jurisdiction
 from ..access import require_admin
 from ..engine import DiagramError, ExpressionError, ParsedDiagram, UserTaskInfo, check_expression, parse_diagram
 from ..engine.checks import SCRIPT_REFUSED, Problem, xml_problems
@@ -34,7 +34,7 @@ from ..errors import Conflict, Invalid, NotFound
 from ..forms import FORMS, SCHEDULER, STEP_FORMS, Field
 from ..settings import timer_data
 
-KNOWN_ROLES = {r.value for r in Role}
+KNOWN_ROLES = jurisdiction.KNOWN_ROLES  # the roles the active pack lists (filled in place when one is activated)
 # Roles the app hands a step to (runtime.candidates): the applicant, or holders in the unit, agency or city.
 ASSIGNABLE_ROLES = {Role.APPLICANT.value} | {r.value for r in (*UNIT_ROLES, *AGENCY_STEP_ROLES, *CITY_ROLES)}
 # A form filed by one of these is signed by the filer: the filing itself is a person's decision.

@@ -9,13 +9,12 @@ from sqlalchemy.orm import Session
 
 from models import Agency, AgencyKind, Person, Unit
 
-from .. import audit
+from .. import audit, jurisdiction
 from ..access import require_admin
 from ..errors import Invalid, NotFound
 
 ADMIN_ONLY = "只有系統管理者可以管理組織資料"
-KIND_LABELS = {AgencyKind.CENTRAL: "總管理機關", AgencyKind.AUTHORITY: "權責管理機關",
-               AgencyKind.REQUESTING: "資料需求機關", AgencyKind.BUREAU: "勞保局"}
+KIND_LABELS = jurisdiction.KIND_LABELS  # the active pack's names of the agency kinds (filled in place)
 
 
 def get_agency(session: Session, code: str) -> Agency:

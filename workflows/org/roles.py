@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from models import CITY_ROLES, ROLE_LABELS, UNIT_ROLES, Delegation, Person, Role, RoleHolding, Unit
 
-from .. import audit, validators
+from .. import audit, jurisdiction, validators
 from ..access import require_admin
 from ..errors import Invalid, NotFound
 from .agencies import ADMIN_ONLY, KIND_LABELS
@@ -21,9 +21,17 @@ GRANTABLE = tuple(r for r in Role if r not in (Role.APPLICANT, Role.ADMIN))
 DELEGABLE = (Role.UNIT_HEAD, Role.AGENCY_HEAD, Role.AUTHORITY_SECTION_HEAD, Role.AUTHORITY_DIRECTOR,
              Role.CENTRAL_SECTION_HEAD, Role.CENTRAL_DIRECTOR)
 
-# (key, label) for the pages' choices.
-ROLE_CHOICES = tuple((r.value, ROLE_LABELS[r]) for r in GRANTABLE)
-DELEGABLE_CHOICES = tuple((r.value, ROLE_LABELS[r]) for r in DELEGABLE)
+# (key, label) for the pages' choices, in the active pack's words (filled in place when a pack is activated).
+ROLE_CHOICES: list[tuple[str, str]] = []
+DELEGABLE_CHOICES: list[tuple[str, str]] = []
+
+
+def _relabel(_pack) -> None:
+    ROLE_CHOICES[:] = [(r.value, ROLE_LABELS[r]) for r in GRANTABLE]
+    DELEGABLE_CHOICES[:] = [(r.value, ROLE_LABELS[r]) for r in DELEGABLE]
+
+
+jurisdiction.on_activate(_relabel)
 
 
 def parse_role(value, field: str = "role") -> Role:

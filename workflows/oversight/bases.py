@@ -9,6 +9,7 @@ words ("社會救助法第四十四條之三"), so the comparison is by the law'
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -22,48 +23,6 @@ from .. import audit
 from ..access import require_admin
 from ..errors import Conflict, Invalid, NotFound
 from ..validators import text_problem
-
-# 001_caa5ae0843cf2933.txt 附表, per agency code of the demo city: (statute, scope and purpose). The seed's text
-# is damaged by its extraction (勞動準準法, 人人利利法 …); the statutes are written here by their proper names.
-LABOUR_PURPOSE = "辦理勞政案件審查、給付及補助等相關業務，查詢案件當事人或關係人相關資料。"
-WELFARE_PURPOSE = ("辦理社會福利相關業務（低收入戶、中低收入戶、身心障礙者生活補助、中低收入老人生活津貼、急難救助、"
-                   "經濟弱勢市民醫療補助、育有未滿二歲兒童育兒津貼、單親家庭子女生活補助、單親家庭子女教育補助之申請"
-                   "及申復），查詢個案當事人或關係人相關資料。")
-KAOHSIUNG_BASES: dict[str, list[tuple[str, str]]] = {
-    "KHH-LAB": [(s, LABOUR_PURPOSE) for s in (
-        "勞動基準法第五十五條、第五十八條及第七十三條",
-        "勞工退休金條例第十一條及第十三條",
-        "就業服務法第五條、第三十三條、第四十條、第四十三條、第四十四條、第四十五條、第五十七條",
-        "性別平等工作法第七條至第十三條及第三十二條之一",
-        "中高齡者及高齡者就業促進法第十二條第一項",
-        "大量解僱勞工保護法第二條及第四條",
-        "身心障礙者權益保障法第三十八條",
-        "高雄市勞工權益基金補助辦法第六條第三項及第七條",
-        "高雄市超額進用身心障礙者獎勵辦法第四條、第六條及第七條",
-        "高雄市身心障礙者自力更生補助辦法第三條及第十四條",
-        "高雄市勞工職業災害慰問金發放辦法第四條及第六條",
-        "地方主管機關辦理核發事業單位歇業事實之證明文件應行注意事項第六點",
-    )],
-    "KHH-SW": [(s, WELFARE_PURPOSE) for s in (
-        "社會救助法第十八條、第二十條、第二十一條及第四十四條之三第一項",
-        "老人福利法第十二條之一第二項及第四十三條第三項",
-        "身心障礙者權益保障法第四十二條第一項",
-        "兒童及少年福利與權益保障法第七十條第三項",
-        "特殊境遇家庭扶助條例第十五條之一第一項",
-        "老人保護通報及處理辦法第六條",
-        "身心障礙者參加社會保險保險費補助辦法第九條第三項",
-        "育有未滿二歲兒童育兒津貼申請作業要點第八點第二款",
-    )],
-    "KHH-EP": [(s, "辦理環保違規稽查業務，查詢案件當事人或關係人相關資料。") for s in (
-        "空氣污染防制法第三十二條及第六十七條",
-        "強制執行法第十九條及第一百十五條",
-        "行政罰法第七條第二項",
-    )],
-    "KHH-YB": [("高雄市政府青年築夢高雄獎勵金發給要點第三點及第五點",
-                "辦理移居獎勵金申請案之審查業務，查詢申請人相關資料。")],
-    "KHH-HB": [("長期照顧服務法第三十二條之二及第四十八條之一",
-                "辦理長期照顧業務，查詢長照特約單位所屬長照人員相關資料。")],
-}
 
 _ARTICLE = re.compile(r"第[一二三四五六七八九十百千零〇0-9]+[條點]")
 
@@ -86,9 +45,9 @@ def basis_listed(basis: str | None, laws: set[str]) -> bool:
     return bool(name) and name in laws
 
 
-def seed_bases(session: Session, agencies: dict[str, Agency]) -> None:
-    """The city's table as 001 附表 has it (the demo city)."""
-    for code, rows in KAOHSIUNG_BASES.items():
+def seed_bases(session: Session, agencies: dict[str, Agency], table: Mapping[str, Sequence[tuple[str, str]]]) -> None:
+    """The city's table: the demo's from its pack's demo.yaml ``legal_bases`` (Kaohsiung's: 001 附表)."""
+    for code, rows in table.items():
         if code in agencies:
             session.add_all(LegalBasis(agency_id=agencies[code].id, statute=s, purpose=p) for s, p in rows)
 

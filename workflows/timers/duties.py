@@ -1,8 +1,9 @@
 """Recurring duties: schedules that start their own BPMN process, one fresh instance per period.
 
-A schedule names its process, its rhythm (monthly, quarterly, yearly on a given day) and whom
-each period's instances are for. ``schedule_run`` has a unique (schedule, period) key, so a second
-scheduler, a restart or a "run now" in the same period starts nothing twice.
+A schedule names its process, its rhythm (monthly, quarterly, half-yearly, yearly on a given day) and whom
+each period's instances are for. The schedules are the active jurisdiction pack's duties (``duties:`` in
+bpmn/<key>/pack.yaml); whom they are for is code, named there (``TARGETS``). ``schedule_run`` has a unique
+(schedule, period) key, so a second scheduler, a restart or a "run now" in the same period starts nothing twice.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from models import AccountKind, AccountStatus, Agency, AgencyKind, Application, Person, ScheduleRun, WebirAccount
 
-from .. import audit
+from .. import audit, jurisdiction
 from ..calendar import TAIPEI
 from ..engine import SERIALIZER_VERSION, Run
 from ..oversight.reads import usage_data
@@ -30,7 +31,7 @@ from ..runtime.diagrams import live_version, load_diagram
 from ..runtime.sync import sync
 from ..settings import timer_data
 
-_MONTHS = {"month": tuple(range(1, 13)), "quarter": (1, 4, 7, 10), "year": None}
+_MONTHS = jurisdiction.MONTHS
 log = logging.getLogger(__name__)
 
 
@@ -48,7 +49,7 @@ class Target:
 class Schedule:
     name: str
     process: str
-    every: str  # month, quarter, year
+    every: str  # month, quarter, half_year, year
     day: int
     month: int = 1  # for yearly schedules
     hour: int = 9
@@ -57,6 +58,7 @@ class Schedule:
     targets: Callable[[Session], list[Target]] = field(default=lambda session: [], compare=False)
     # Off unless a deployment names it in DUTY_SCHEDULES: a duty of another city's rules shipped with this pack.
     off_unless_named: bool = False
+    due_day: int | None = None  # its steps are due by this day of the start month (the pack's `due_day`)
 
     def months(self) -> tuple[int, ...]:
         return _MONTHS[self.every] or (self.month,)
@@ -71,11 +73,14 @@ class Schedule:
             return f"{local.year}-{local.month:02d}"
         if self.every == "quarter":
             return f"{local.year}-Q{(local.month - 1) // 3 + 1}"
+        if self.every == "half_year":
+            return f"{local.year}-H{(local.month - 1) // 6 + 1}"
         return str(local.year)
 
     def period_start(self, now: datetime) -> datetime:
         local = now.astimezone(TAIPEI)
-        month = {"month": local.month, "quarter": 3 * ((local.month - 1) // 3) + 1, "year": self.month}[self.every]
+        month = {"month": local.month, "quarter": 3 * ((local.month - 1) // 3) + 1,
+                 "half_year": 6 * ((local.month - 1) // 6) + 1, "year": self.month}[self.every]
         return local.replace(month=month, day=self.day, hour=self.hour, minute=0, second=0, microsecond=0)
 
     def due_in_period(self, now: datetime) -> bool:
@@ -126,8 +131,11 @@ def run_schedule(session: Session, schedule: Schedule, now: datetime, actor: Per
     except IntegrityError:
         session.rollback()
         return None
+    due = {"due_on": schedule.period_start(now).replace(day=schedule.due_day).date().isoformat()} \
+        if schedule.due_day else {}
     try:
-        started = [start_duty(session, process=schedule.process, target=t, now=now, run_id=run.id).id
+        started = [start_duty(session, process=schedule.process, target=replace(t, data={**t.data, **due}), now=now,
+                              run_id=run.id).id
                    for t in schedule.targets(session)]
     except Exception as exc:  # noqa: BLE001 - a failed run is recorded and shown on the admin page
         log.exception("duty %s for %s failed; recorded as failed", schedule.name, schedule.period(now))
@@ -177,27 +185,29 @@ def querier_accounts(session: Session) -> list[Target]:
     return [Target(agency_id, person_id) for agency_id, person_id in rows]
 
 
-# Kaohsiung's duties (shared/domain.md "Recurring duties"); a deployment can override days and hours.
-SCHEDULES: list[Schedule] = [
-    Schedule("account_review", "account_review", "year", month=1, day=15, title="年度使用者帳號權限清查",
-             source="001 §6(6)", targets=requesting_agencies),
-    Schedule("usage_check", "usage_check", "quarter", day=5, title="每三個月使用紀錄檢查",
-             source="000 §3(4)3", targets=requesting_agencies),
-    Schedule("monthly_sampling", "monthly_sampling", "month", day=3, title="每月查詢紀錄抽查",
-             source="001 §12(1)", targets=requesting_agencies),
-    Schedule("agency_audit", "agency_audit", "year", month=3, day=1, title="權責管理機關年度稽核",
-             source="001 §12(3)", targets=requesting_agencies),
-    Schedule("items_review", "items_review", "year", month=2, day=1, title="年度查調項目需求檢視",
-             source="001 §9(3)", targets=requesting_agencies),
-    # Taoyuan's rule (004 §7). Kaohsiung's accounts follow 我的e政府's own password rules (001 §6(3)), so the
-    # reminder runs only where DUTY_SCHEDULES names it, e.g. {"password_reminder": {"day": 1}}.
-    Schedule("password_reminder", "password_reminder", "quarter", day=1, title="定期變更密碼提醒",
-             source="004 §7", targets=querier_accounts, off_unless_named=True),
-    Schedule("sampling_report", "sampling_report", "quarter", day=10, title="每三個月抽查紀錄送勞工局備查",
-             source="001 §12(1)", targets=requesting_agencies),
-    Schedule("destruction", "destruction", "year", month=12, day=1, title="逾保存年限資料銷毀清冊",
-             source="001 §11; 002 §7; 檔案法 §12", targets=requesting_agencies),
-]
+# Whom a duty's instances are for, by the name a pack's duty gives in `targets` (jurisdiction.TARGET_NAMES).
+TARGETS: dict[str, Callable[[Session], list[Target]]] = {
+    "requesting_agencies": requesting_agencies,
+    "querier_accounts": querier_accounts,
+}
+
+
+def schedule_of(duty: jurisdiction.Duty) -> Schedule:
+    return Schedule(duty.name, duty.process, duty.every, day=duty.day, month=duty.month, hour=duty.hour,
+                    title=duty.title, source=duty.source, targets=TARGETS[duty.targets], off_unless_named=duty.off,
+                    due_day=duty.due_day)
+
+
+# The active pack's duties (Kaohsiung's: shared/domain.md "Recurring duties"); a deployment can override days and
+# hours (DUTY_SCHEDULES). Filled in place whenever a pack is activated.
+SCHEDULES: list[Schedule] = []
+
+
+def _refresh(pack: jurisdiction.Pack) -> None:
+    SCHEDULES[:] = [schedule_of(d) for d in pack.duties.values()]
+
+
+jurisdiction.on_activate(_refresh)
 
 
 def find_schedule(name: str, schedules: list[Schedule] | None = None) -> Schedule | None:

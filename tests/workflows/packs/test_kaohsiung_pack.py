@@ -1,0 +1,99 @@
+"""The Kaohsiung pack (bpmn/kaohsiung/pack.yaml, demo.yaml, bpmn/common.yaml) builds exactly what Python built.
+
+tests/fixtures/packs/kaohsiung-before.json was written from the Python objects before they moved into the pack
+(forms, step forms, duties, labels, settings and the demo organisation): the move lost nothing.
+"""
+
+import dataclasses
+import json
+from pathlib import Path
+
+from models import ROLE_LABELS
+from workflows import demo, jurisdiction
+from workflows.accounts.effects import EFFECTS
+from workflows.forms import FORMS, STEP_FORMS
+from workflows.org.agencies import KIND_LABELS
+from workflows.settings import Settings
+from workflows.timers import duties
+from workflows.validators import FORM_CHECKS
+
+BEFORE = json.loads((Path(__file__).parents[2] / "fixtures" / "packs" / "kaohsiung-before.json").read_text("utf-8"))
+CHECK_NAMES = {"_items_change_check": "items_change", "_registration_check": "registration",
+               "_sampling_check": "sampling", "_termination_check": "termination"}
+NEW_FIELD_ATTRIBUTES = {"source", "attestation"}  # added by the pack: not in the fixture
+
+
+def field_dump(f) -> dict:
+    d = {k: v for k, v in dataclasses.asdict(f).items() if k not in NEW_FIELD_ATTRIBUTES}
+    d["choices"] = [list(c) for c in f.choices]
+    d["required_when"] = None if f.required_when is None else [f.required_when[0], list(f.required_when[1])]
+    return d
+
+
+def check_name(check) -> str | None:
+    return next((name for name, fn in FORM_CHECKS.items() if fn is check), "unregistered") if check else None
+
+
+def test_the_forms_are_the_ones_python_built():
+    before = {k: {**f, "check": CHECK_NAMES.get(f["check"], f["check"])} for k, f in BEFORE["forms"].items()}
+    now = {k: {"key": s.key, "title": s.title, "source": s.source, "filer_role": s.filer_role,
+               "check": check_name(s.check), "summary_fields": list(s.summary_fields),
+               "key_fields": list(s.key_fields), "fields": [field_dump(f) for f in s.fields]}
+           for k, s in FORMS.items()}
+    assert list(now) == list(before)  # in the same order (the forms page lists them so)
+    for key in before:
+        assert now[key] == before[key], key
+
+
+def test_the_step_forms_are_the_ones_python_built():
+    before = {k: {**f, "check": CHECK_NAMES.get(f["check"], f["check"])} for k, f in BEFORE["step_forms"].items()}
+    now = {k: {"key": s.key, "decisions": list(s.decisions), "approve_label": s.approve_label,
+               "check": check_name(s.check), "fields": [field_dump(f) for f in s.fields]}
+           for k, s in STEP_FORMS.items()}
+    assert set(now) == set(before)
+    for key in before:
+        assert now[key] == before[key], key
+    assert STEP_FORMS["review"].decisions == ("approve", "reject", "return")  # from bpmn/common.yaml
+
+
+def test_the_duties_are_the_schedules_python_built():
+    now = [{"name": s.name, "process": s.process, "every": s.every, "day": s.day, "month": s.month, "hour": s.hour,
+            "title": s.title, "source": s.source, "targets": s.targets.__name__,
+            "off_unless_named": s.off_unless_named} for s in duties.SCHEDULES]
+    assert now == BEFORE["schedules"]
+    assert all(s.due_day is None for s in duties.SCHEDULES)  # Kaohsiung's rules set no deadline day
+
+
+def test_labels_and_settings_are_the_ones_python_had():
+    assert {str(k): v for k, v in ROLE_LABELS.items()} == BEFORE["role_labels"]
+    assert {str(k): v for k, v in KIND_LABELS.items()} == BEFORE["kind_labels"]
+    settings = jurisdiction.active().settings
+    assert settings["retention_years"] == BEFORE["settings"]["retention_years"]
+    assert settings["office_hours_only"] is BEFORE["settings"]["office_hours_only"]
+    assert list(settings["office_hours"]) == BEFORE["settings"]["office_hours"]
+    assert settings["violation_report_days"] == BEFORE["settings"]["violation_report_days"]
+    assert settings["password_change_months"] is None  # 我的e政府's own password rules (001 §6(3))
+    defaults = Settings()
+    assert (defaults.office_hours_start, defaults.office_hours_end) == tuple(BEFORE["settings"]["office_hours"])
+
+
+def test_the_demo_is_the_one_python_built():
+    before = BEFORE["demo"]
+    assert [[c, n, str(k), list(i)] for c, n, k, i in demo.AGENCIES] == before["agencies"]
+    assert demo.SINGLE_MANAGER_RULES == before["single_manager_rules"]
+    assert {k: list(v) for k, v in demo.ADMISSIONS.items()} == before["admissions"]
+    assert [[u, n, t, a, un, [str(r) for r in roles]] for u, n, t, a, un, roles in demo.PEOPLE] == before["people"]
+    assert [[u, list(i)] for u, i in demo.ACCOUNTS] == before["accounts"]
+    assert demo.MANAGERS == before["managers"]
+    bases = dict(jurisdiction.active().demo.legal_bases)
+    assert {k: [list(r) for r in v] for k, v in bases.items()} == before["legal_bases"]
+
+
+def test_the_names_the_packs_may_use_are_the_ones_the_code_offers():
+    assert set(EFFECTS) == jurisdiction.EFFECT_NAMES
+    assert set(duties.TARGETS) == jurisdiction.TARGET_NAMES
+    assert {FORMS[k].effect for k in FORMS if FORMS[k].effect} == set(EFFECTS)  # every effect is named by a form
+
+
+def test_the_kaohsiung_pack_has_no_problems():
+    assert jurisdiction.check_pack("kaohsiung") == []

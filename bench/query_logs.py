@@ -67,7 +67,7 @@ def setup(url: str) -> list[str]:
         for n, subject in enumerate(subjects):
             data = {"case_number": f"115-社救-{n:05d}", "query_date": "2026-11-02", "subject_name": "王小明",
                     "subject_national_id": subject, "item": "C0101", "reason": "低收入戶資格審查",
-                    "legal_basis": "社會救助法第四十四條之三"}
+                    "legal_basis": "社會救助法第十八條、第二十條、第二十一條及第四十四條之三第一項"}
             app = submit_application(session, form_key="query_registration", data=data, actor=applicant, now=NOW)
             task = next(r for r in list_inbox(session, head) if r.application_id == app.id)
             complete_task(session, task_id=task.task_id, actor=head, decision="approve", opinion="", data={},

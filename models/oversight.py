@@ -150,7 +150,10 @@ class QueryLogFlagNote(Base):
 
 
 class LegalBasis(Base):
-    """One line of an agency's legal-basis table (001 附表): statute, scope and purpose of its queries."""
+    """One line of an agency's legal-basis table (001 附表): statute, scope and purpose of its queries.
+
+    The one source of an agency's legal bases: its admission writes them, administrators keep them, a
+    registration picks its basis from them, reconciliation and the agency's page read them."""
 
     __tablename__ = "legal_basis"
     __table_args__ = (UniqueConstraint("agency_id", "statute"),)
@@ -160,6 +163,8 @@ class LegalBasis(Base):
     statute: Mapped[str] = mapped_column(String(200))
     purpose: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(default=True)
+    # The agency's admission (agency_admission) that listed it; None: kept by an administrator or migrated.
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"))
 
 
 class SamplingDraw(Base):

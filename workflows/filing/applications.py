@@ -28,6 +28,7 @@ from ..calendar import local_date
 from ..engine import SERIALIZER_VERSION, Run
 from ..errors import Conflict, Forbidden, IncidentOpened, Invalid, NotFound
 from ..forms import FORMS, SCHEDULER, FormSpec, clean_form, engine_values, keep_masked
+from ..oversight.bases import bind_basis
 from ..runtime import incidents
 from ..runtime.diagrams import live_version, load_diagram
 from ..runtime.sync import close_task, is_amend_step, restore, single_writer, sync
@@ -84,6 +85,9 @@ def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], acto
             errors["item"] = "您沒有有效的資料查詢者帳號"
         elif data["item"] not in account.item_codes:
             errors["item"] = "您的帳號未獲准查調此項目"
+    for f in form.fields:  # a basis picked from the filer's agency's legal-basis table, or another with a reason
+        if f.type == "legal_basis" and data.get(f.name) and f.name not in errors:
+            errors.update(bind_basis(session, actor.agency_id, f.name, data))
     return errors
 
 

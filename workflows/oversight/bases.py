@@ -45,6 +45,33 @@ def basis_listed(basis: str | None, laws: set[str]) -> bool:
     return bool(name) and name in laws
 
 
+NOT_LISTED_REASON = "這個法令依據不在本機關的法律依據表（001 附表）中：請從表中選擇，或說明改用這個依據的理由"
+
+
+def agency_statutes(session: Session, agency_id: int | None) -> list[str]:
+    """The statutes a registration of this agency picks from: its table's active rows, in the table's order."""
+    return list(session.scalars(select(LegalBasis.statute).where(
+        LegalBasis.agency_id == agency_id, LegalBasis.active).order_by(LegalBasis.id)))
+
+
+def bind_basis(session: Session, agency_id: int | None, name: str, data: dict) -> dict[str, str]:
+    """A legal-basis field bound to the filer's agency's table: a listed statute as it stands there; any other
+    basis only with a stated reason (``<name>_reason``), and then marked ``<name>_not_listed`` so that the unit
+    head sees it and reconciliation flags the queries made under it (``basis_not_listed``). Errors by field."""
+    basis = (data.get(name) or "").strip()
+    reason_key, flag_key = f"{name}_reason", f"{name}_not_listed"
+    if basis in agency_statutes(session, agency_id):
+        data[name] = basis
+        data.pop(flag_key, None)
+        if reason_key in data:
+            data[reason_key] = None  # a listed basis needs no reason
+        return {}
+    if not (data.get(reason_key) or "").strip():
+        return {reason_key: NOT_LISTED_REASON}
+    data[flag_key] = True
+    return {}
+
+
 def seed_bases(session: Session, agencies: dict[str, Agency], table: Mapping[str, Sequence[tuple[str, str]]]) -> None:
     """The city's table: the demo's from its pack's demo.yaml ``legal_bases`` (Kaohsiung's: 001 附表)."""
     for code, rows in table.items():

@@ -82,7 +82,8 @@ class Reconciler:
 
     @staticmethod
     def _registrations(session: Session, agency_id: int) -> dict[tuple, tuple[list[datetime], list]]:
-        """(querier, subject hash, item) → approval times (sorted) and (registration id, legal basis) alongside."""
+        """(querier, subject hash, item) → approval times (sorted) and (registration id, legal basis, filed outside
+        the agency's table) alongside."""
         # The form's data read as plain JSON: item and legal basis are not sealed, and unsealing the subject's
         # number for every registration would only cost time.
         rows = session.execute(select(
@@ -94,7 +95,8 @@ class Reconciler:
         for app_id, applicant_id, subject_hash, closed_at, data in rows:
             times, details = found.setdefault((applicant_id, subject_hash, (data or {}).get("item")), ([], []))
             times.append(closed_at)
-            details.append((app_id, (data or {}).get("legal_basis")))
+            # A basis filed outside the agency's table (with a reason) is flagged whatever its law's name.
+            details.append((app_id, (data or {}).get("legal_basis"), bool((data or {}).get("legal_basis_not_listed"))))
         return found
 
     def judge(self, account: str, queried_at: datetime, item: str, subject_hash: str) -> Verdict:
@@ -123,10 +125,10 @@ class Reconciler:
             i = bisect.bisect_right(times, queried_at)
             if i == 0:
                 flags |= _REGISTERED_AFTER_QUERY
-                registration_id, basis = details[0]
+                registration_id, basis, outside = details[0]
             else:
-                registration_id, basis = details[i - 1]
-            if self.laws and not basis_listed(basis, self.laws):
+                registration_id, basis, outside = details[i - 1]
+            if outside or (self.laws and not basis_listed(basis, self.laws)):
                 flags |= _BASIS_NOT_LISTED
         return Verdict(flags, holder.person_id, registration_id)
 

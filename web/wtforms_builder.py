@@ -22,6 +22,8 @@ from workflows.forms import Field
 
 from .i18n import tr_choice, tr_message
 
+LEGAL_BASIS_LIST = "legal-basis-options"  # the <datalist> of applications/new.html
+
 
 class CheckboxListField(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
@@ -45,6 +47,8 @@ def _wt_field(f: Field):
         return DateField(validators=[Optional()], render_kw={"type": "date"}, **kw)
     if f.type == "text":
         return TextAreaField(render_kw={"rows": 3}, **kw)
+    if f.type == "legal_basis":  # the filer's agency's statutes offered by the page's datalist (any text allowed)
+        return StringField(render_kw={"list": LEGAL_BASIS_LIST, "autocomplete": "off"}, **kw)
     # Field rules live in workflows.forms (one source for pages and API); errors come back via apply_errors.
     return StringField(**kw)
 

@@ -172,7 +172,7 @@ def answer_log_flag(log_id: int, flag: str):
 @token_required
 def legal_bases():
     return jsonify([{"id": b.id, "agency": b.agency_code, "agency_name": b.agency, "statute": b.statute,
-                     "purpose": b.purpose, "active": b.active}
+                     "purpose": b.purpose, "active": b.active, "admission": b.admission_id}
                     for b in list_bases(db.session, request.args.get("agency") or None)])
 
 

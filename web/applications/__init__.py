@@ -18,6 +18,7 @@ from workflows.filing.reveals import reveal_national_id, revealable_fields
 from workflows.filing.rewinds import recall_decision, recallable
 from workflows.filing.sheets import get_sheets
 from workflows.forms import FORMS
+from workflows.oversight.bases import agency_statutes
 from workflows.tracking.outline import application_steps
 
 from .. import clock
@@ -63,7 +64,8 @@ def new(form_key: str):
         else:
             flash(_("已送出申請（案號 %(id)s）", id=app.id), "success")
             return redirect(url_for("applications.detail", application_id=app.id))
-    return render_template("applications/new.html", spec=spec, form=form, amend=None)
+    return render_template("applications/new.html", spec=spec, form=form, amend=None,
+                           legal_bases=agency_statutes(db.session, current_user.agency_id))
 
 
 @bp.get("/mine")
@@ -150,7 +152,8 @@ def amend(application_id: int):
         else:
             flash(_("已補正並重新送出"), "success")
             return redirect(url_for("applications.detail", application_id=application_id))
-    return render_template("applications/new.html", spec=spec, form=form, amend=view)
+    return render_template("applications/new.html", spec=spec, form=form, amend=view,
+                           legal_bases=agency_statutes(db.session, current_user.agency_id))
 
 
 @bp.post("/<int:application_id>/withdraw")

@@ -87,15 +87,18 @@ class BasisRow:
     statute: str
     purpose: str | None
     active: bool
+    admission_id: int | None  # the agency's admission that listed it (None: kept by an administrator)
 
 
 def list_bases(session: Session, agency_code: str | None = None) -> list[BasisRow]:
-    """The table, by agency; anyone signed in may read it (a querier picks from it)."""
+    """The table, by agency; anyone signed in may read it (a querier picks from it). The one source of an agency's
+    legal bases: its admission writes them, the agency's page and the API read them here."""
     query = select(LegalBasis, Agency).join(Agency, Agency.id == LegalBasis.agency_id).order_by(Agency.id,
                                                                                                 LegalBasis.id)
     if agency_code:
         query = query.where(Agency.code == agency_code)
-    return [BasisRow(b.id, a.name, a.code, b.statute, b.purpose, b.active) for b, a in session.execute(query)]
+    return [BasisRow(b.id, a.name, a.code, b.statute, b.purpose, b.active, b.application_id)
+            for b, a in session.execute(query)]
 
 
 def add_basis(session: Session, *, agency_code: str, statute: str, purpose: str, actor: Person,

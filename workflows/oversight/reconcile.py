@@ -64,7 +64,7 @@ class Reconciler:
             Person.agency_id == agency.id, Person.national_id_hash.is_not(None))))
         self.laws = listed_laws(session.scalars(select(LegalBasis.statute).where(
             LegalBasis.agency_id == agency.id, LegalBasis.active)))
-        self.registrations = self._registrations(session, agency.id)
+        self.registrations = self._registrations(session, agency.id, self.laws)
         self.hours = (_hhmm(SETTINGS.office_hours_start), _hhmm(SETTINGS.office_hours_end)) \
             if SETTINGS.office_hours_only else None
 
@@ -81,9 +81,9 @@ class Reconciler:
         return dict(found)
 
     @staticmethod
-    def _registrations(session: Session, agency_id: int) -> dict[tuple, tuple[list[datetime], list]]:
-        """(querier, subject hash, item) → approval times (sorted) and (registration id, legal basis, filed outside
-        the agency's table) alongside."""
+    def _registrations(session: Session, agency_id: int, laws: set[str]) -> dict[tuple, tuple[list[datetime], list]]:
+        """(querier, subject hash, item) → approval times (sorted) and (registration id, whether its legal basis is
+        outside the agency's table) alongside: judged once per registration, not per logged query."""
         # The form's data read as plain JSON: item and legal basis are not sealed, and unsealing the subject's
         # number for every registration would only cost time.
         rows = session.execute(select(
@@ -95,8 +95,11 @@ class Reconciler:
         for app_id, applicant_id, subject_hash, closed_at, data in rows:
             times, details = found.setdefault((applicant_id, subject_hash, (data or {}).get("item")), ([], []))
             times.append(closed_at)
-            # A basis filed outside the agency's table (with a reason) is flagged whatever its law's name.
-            details.append((app_id, (data or {}).get("legal_basis"), bool((data or {}).get("legal_basis_not_listed"))))
+            # A basis filed outside the agency's table (with a reason) is flagged whatever its law's name; one filed
+            # before the basis was bound to the table, by its law's name.
+            data = data or {}
+            details.append((app_id, bool(data.get("legal_basis_not_listed")) or bool(
+                laws and not basis_listed(data.get("legal_basis"), laws))))
         return found
 
     def judge(self, account: str, queried_at: datetime, item: str, subject_hash: str) -> Verdict:
@@ -125,10 +128,10 @@ class Reconciler:
             i = bisect.bisect_right(times, queried_at)
             if i == 0:
                 flags |= _REGISTERED_AFTER_QUERY
-                registration_id, basis, outside = details[0]
+                registration_id, unlisted = details[0]
             else:
-                registration_id, basis, outside = details[i - 1]
-            if outside or (self.laws and not basis_listed(basis, self.laws)):
+                registration_id, unlisted = details[i - 1]
+            if unlisted:
                 flags |= _BASIS_NOT_LISTED
         return Verdict(flags, holder.person_id, registration_id)
 
@@ -137,6 +140,8 @@ class Reconciler:
         candidates = self.accounts.get(account)
         if not candidates:
             return None
+        if len(candidates) == 1:  # the usual case: the one account of that name, in use or not
+            return candidates[0]
         for a in reversed(candidates):
             if (a.active_from is None or a.active_from <= at) and (a.disabled_at is None or at < a.disabled_at):
                 return a

@@ -153,7 +153,7 @@ def simulate_diagram(diagram: ParsedDiagram):
 
 _SAMPLES: dict[str, Any] = {"string": "樣本", "text": "樣本", "email": "sample@example.gov.tw",
                             "phone": "07-1234567", "date": "2026-01-05", "national_id": "A123456789",
-                            "ipv4": "10.0.0.1", "integer": 10, "legal_basis": "社會救助法第十八條"}
+                            "ipv4": "10.0.0.1", "integer": 10, "legal_basis": "樣本"}
 
 
 def _sample(field: Field) -> Any:

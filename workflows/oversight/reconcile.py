@@ -173,9 +173,10 @@ def reconcile_rows(session: Session, agency: Agency, *, batch_size: int = 5000) 
     connection = session.connection()
     connection.exec_driver_sql("DROP TABLE IF EXISTS reconcile_verdict")
     _VERDICTS.create(connection)
-    rows = connection.execution_options(stream_results=True, yield_per=batch_size).execute(select(
+    rows = connection.execute(select(
         table.c.id, table.c.account, table.c.queried_at, table.c.item_code, table.c.subject_hash,
-        table.c.flags, table.c.person_id, table.c.registration_id).where(table.c.agency_id == agency.id))
+        table.c.flags, table.c.person_id, table.c.registration_id).where(table.c.agency_id == agency.id),
+        execution_options={"stream_results": True, "yield_per": batch_size})  # this statement only
     changed, updates = 0, []
     for row in rows:
         v = judge(row.account, row.queried_at, row.item_code, row.subject_hash)

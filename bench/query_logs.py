@@ -9,8 +9,10 @@ real chain (workflows.filing), so reconciliation finds registrations to match. F
 download with ROC dates is written to /tmp: most rows by the demo queriers on registered subjects, the rest
 spread over every flag. Each import runs in a fresh process (so its peak memory is its own) against a database
 holding only the registrations: workflows.oversight.imports.import_query_logs reads the file as a stream, judges
-each row and inserts it in batches, one commit. Then the same process judges every row again
-(workflows.oversight.reconcile.reconcile_rows, the pass run after registrations change). Reported: rows/s of
+each row, writes the rows in batches to the staging table (executemany; PostgreSQL: COPY) and moves them into
+query_log with one INSERT … SELECT, one commit. Then the same process judges every row again
+(workflows.oversight.reconcile.reconcile_rows, the pass run after registrations change: one streamed read, the
+changed verdicts to a temporary table, one UPDATE … FROM). Reported: rows/s of
 the import (parse + reconcile + insert + commit) and of the second reconcile pass, and the process's peak
 resident memory (VmHWM) against its resident memory before the import. Not in `make test`.
 """

@@ -170,6 +170,10 @@ def run_import_job(session: Session, *, import_id: int, stream: IO[bytes], now: 
     except Invalid as e:
         _fail(session, import_id, result, finished(), message="；".join(str(v) for v in e.errors.values()) or str(e))
         return result
+    except Forbidden as e:  # no longer the agency's manager by the time the job ran
+        session.rollback()
+        _fail(session, import_id, result, finished(), message=str(e))
+        return result
     except Exception:
         session.rollback()
         _fail(session, import_id, result, finished(), message="匯入時發生內部錯誤，已通知系統管理者")
@@ -197,7 +201,6 @@ def _fail(session: Session, import_id: int, result: ImportResult, now: datetime,
 def _read(table: Table, stager: _Stager, result: ImportResult, chunk: Callable[[int], None] | None) -> None:
     """Every row of the file into ``result`` and, while no row is bad, into the staging table."""
     parse, add = row_parser(table), stager.add
-    every = BATCH if chunk is not None else 0
     for line, cells in table.rows:
         parsed = parse(line, cells)
         if parsed is None:
@@ -208,10 +211,10 @@ def _read(table: Table, stager: _Stager, result: ImportResult, chunk: Callable[[
             result.errors.extend(parsed[:max(0, MAX_ERRORS - len(result.errors))])
         elif not result.error_count:  # after a bad row nothing will be stored: only go on checking
             add(parsed)
-        if every and result.rows % CHUNK == 0:
+        if chunk is not None and result.rows % CHUNK == 0:
             if not result.error_count:
                 stager.flush()
-            chunk(result.rows)  # type: ignore[misc]
+            chunk(result.rows)
     if not result.error_count:
         stager.flush()
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import delete, exists, func, select, text
 from sqlalchemy.orm import Session
 
 from models import Agency, ImportState, Person, QueryLog, QueryLogImport, QueryLogStage, Role
@@ -37,6 +37,7 @@ from .reconcile import Reconciler
 BATCH = 2000  # rows per driver call (executemany, or one COPY on PostgreSQL)
 CHUNK = 20_000  # a background job commits its staged rows and its progress this often
 MAX_ERRORS = 1000  # listed; the count covers every bad row
+SORT_MEMORY_MB = 64  # PostgreSQL's work_mem for the move's sort (the server's default, 4 MB, spills to disk)
 SEALED_CACHE = 50_000  # subjects whose hash and sealed number one import keeps (a log repeats its subjects)
 
 
@@ -226,6 +227,8 @@ def _move(session: Session, record: QueryLogImport, result: ImportResult, actor:
     stage, table = QueryLogStage.__table__, QueryLog.__table__
     staged = select(*(stage.c[name] for name in _COLUMNS)).where(stage.c.import_id == record.id).order_by(
         stage.c.fingerprint, stage.c.id)
+    if session.get_bind().dialect.name == "postgresql":  # sort in memory (bounded), not in temporary files
+        session.execute(text(f"SET LOCAL work_mem = '{SORT_MEMORY_MB}MB'"))
     move = _dialect_insert(session, table).from_select([table.c[name] for name in _COLUMNS], staged)
     session.execute(move.on_conflict_do_nothing(index_elements=["agency_id", "fingerprint"]))
     session.execute(delete(stage).where(stage.c.import_id == record.id))

@@ -9,8 +9,10 @@ real chain (workflows.filing), so reconciliation finds registrations to match. F
 download with ROC dates is written to /tmp: most rows by the demo queriers on registered subjects, the rest
 spread over every flag. Each import runs in a fresh process (so its peak memory is its own) against a database
 holding only the registrations: workflows.oversight.imports.import_query_logs reads the file as a stream, judges
-each row and inserts it in batches, one commit. Then the same process judges every row again
-(workflows.oversight.reconcile.reconcile_rows, the pass run after registrations change). Reported: rows/s of
+each row, writes the rows in batches to the staging table (executemany; PostgreSQL: COPY) and moves them into
+query_log with one INSERT … SELECT, one commit. Then the same process judges every row again
+(workflows.oversight.reconcile.reconcile_rows, the pass run after registrations change: one streamed read, the
+changed verdicts to a temporary table, one UPDATE … FROM). Reported: rows/s of
 the import (parse + reconcile + insert + commit) and of the second reconcile pass, and the process's peak
 resident memory (VmHWM) against its resident memory before the import. Not in `make test`.
 """
@@ -67,7 +69,7 @@ def setup(url: str) -> list[str]:
         for n, subject in enumerate(subjects):
             data = {"case_number": f"115-社救-{n:05d}", "query_date": "2026-11-02", "subject_name": "王小明",
                     "subject_national_id": subject, "item": "C0101", "reason": "低收入戶資格審查",
-                    "legal_basis": "社會救助法第四十四條之三"}
+                    "legal_basis": "社會救助法第十八條、第二十條、第二十一條及第四十四條之三第一項"}
             app = submit_application(session, form_key="query_registration", data=data, actor=applicant, now=NOW)
             task = next(r for r in list_inbox(session, head) if r.application_id == app.id)
             complete_task(session, task_id=task.task_id, actor=head, decision="approve", opinion="", data={},
@@ -116,6 +118,7 @@ def run_import(url: str, path: Path) -> dict:
     with Session(engine, expire_on_commit=False) as session:
         manager = session.scalar(select(Person).where(Person.username == "manager"))
         before = _rss("VmRSS")
+        server = _server_cpu(session)
         cpu = time.process_time()
         started = time.perf_counter()
         with open(path, "rb") as stream:
@@ -123,6 +126,7 @@ def run_import(url: str, path: Path) -> dict:
                                        actor=manager, now=NOW + timedelta(days=40))
         imported = time.perf_counter() - started
         import_cpu = time.process_time() - cpu
+        import_server = _server_cpu(session) - server
         agency = session.scalar(select(Agency).where(Agency.code == "KHH-SW"))
         started = time.perf_counter()
         # Forget the stored verdicts first, so the pass really writes every flagged row again.
@@ -132,15 +136,29 @@ def run_import(url: str, path: Path) -> dict:
         session.execute(update(QueryLog).values(flags=0, registration_id=None, person_id=None))
         session.commit()
         cleared = time.perf_counter()
+        server = _server_cpu(session)
         cpu = time.process_time()
         changed = reconcile_rows(session, agency)
         session.commit()
         reconciled = time.perf_counter() - cleared
         reconcile_cpu = time.process_time() - cpu
+        reconcile_server = _server_cpu(session) - server
     engine.dispose()
     return {"rows": result.rows, "new": result.new, "errors": result.error_count, "import_s": imported,
             "reconcile_s": reconciled, "import_cpu_s": import_cpu, "reconcile_cpu_s": reconcile_cpu,
-            "changed": changed, "rss_before_mb": before, "peak_mb": _rss("VmHWM"), "clear_s": cleared - started}
+            "changed": changed, "rss_before_mb": before, "peak_mb": _rss("VmHWM"), "clear_s": cleared - started,
+            "import_server_s": import_server, "reconcile_server_s": reconcile_server}
+
+
+def _server_cpu(session) -> float:
+    """CPU seconds the PostgreSQL backend serving this session has used (it runs on this machine); 0 on SQLite,
+    whose work is the process's own."""
+    from sqlalchemy import text
+    if session.get_bind().dialect.name != "postgresql":
+        return 0.0
+    pid = session.execute(text("SELECT pg_backend_pid()")).scalar()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _rss(field: str) -> float:
@@ -158,9 +176,9 @@ def main() -> None:
         print(json.dumps(run_import(args.database_url, Path(args.child))))
         return
     print(machine(args.database_url))
-    print(f"| rows | import s | import rows/s | per CPU s | reconcile s | reconcile rows/s | per CPU s | "
-          f"RSS before MiB | peak MiB | target ≥ {TARGET_PER_S:,}/s |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print(f"| rows | import s | import rows/s | per CPU s | with server CPU | reconcile s | reconcile rows/s | "
+          f"per CPU s | with server CPU | RSS before MiB | peak MiB | target ≥ {TARGET_PER_S:,}/s |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for rows in args.rows:
         subjects = setup(args.database_url)
         path = Path(tempfile.gettempdir()) / f"webir-bench-log-{rows}.csv"
@@ -171,8 +189,11 @@ def main() -> None:
         r = json.loads(out.stdout.strip().splitlines()[-1])
         assert (r["rows"], r["new"], r["errors"]) == (rows, rows, 0), r
         rate = rows / r["import_s"]
-        print(f"| {rows:,} | {r['import_s']:.1f} | {rate:,.0f} | {rows / r['import_cpu_s']:,.0f} | "
+        both = (rows / (r["import_cpu_s"] + r["import_server_s"]),
+                rows / (r["reconcile_cpu_s"] + r["reconcile_server_s"]))
+        print(f"| {rows:,} | {r['import_s']:.1f} | {rate:,.0f} | {rows / r['import_cpu_s']:,.0f} | {both[0]:,.0f} | "
               f"{r['reconcile_s']:.1f} | {rows / r['reconcile_s']:,.0f} | {rows / r['reconcile_cpu_s']:,.0f} | "
+              f"{both[1]:,.0f} | "
               f"{r['rss_before_mb']:.0f} | {r['peak_mb']:.0f} | {'met' if rate >= TARGET_PER_S else 'missed'} |",
               flush=True)
         print(f"  load average now {os.getloadavg()[0]:.2f}; rows rewritten by the reconcile pass {r['changed']:,}",

@@ -26,11 +26,13 @@ from .org import (
 from .oversight import (
     FLAG_NAMES,
     FlagAction,
+    ImportState,
     LegalBasis,
     LogFlag,
     QueryLog,
     QueryLogFlagNote,
     QueryLogImport,
+    QueryLogStage,
     SamplingDraw,
     SamplingItem,
     ViolationCase,
@@ -71,6 +73,7 @@ __all__ = [
     "ScheduleRun",
     "TaskCandidate", "TaskState", "Unit", "WebirAccount", "audit_hash", "utcnow",
     "FLAG_NAMES", "FlagAction", "LegalBasis", "LogFlag", "QueryLog", "QueryLogFlagNote", "QueryLogImport",
+    "QueryLogStage", "ImportState",
     "SamplingDraw", "SamplingItem", "ViolationCase", "flag_names",
     "DestructionRecord", "LegalHold",
 ]

@@ -129,10 +129,10 @@ class Agency(Base):
     # The clause of the agency's own rules that allows it one agency manager (權限管理者) only, e.g. 社會局's
     # 003 第七點; None: the city's rules (000, 001) set no number.
     single_manager_rule: Mapped[str | None] = mapped_column(String(120))
-    # Admitted by 勞工局 to WebIR use (000 第二點第三款, 001 第二點第三款) with its legal bases and purposes;
+    # Admitted by 勞工局 to WebIR use (000 第二點第三款, 001 第二點第三款) with its purposes; its legal bases are
+    # rows of its legal-basis table (models.oversight.LegalBasis), which the admission writes;
     # suspended or terminated by 勞保局 after its audit (001 第十二點第六款) until admitted again (第七款).
     admitted_on: Mapped[date | None]
-    legal_bases: Mapped[str | None] = mapped_column(String(2000))
     purposes: Mapped[str | None] = mapped_column(String(2000))
     suspended_on: Mapped[date | None]
     suspension_reason: Mapped[str | None] = mapped_column(String(2000))

@@ -38,8 +38,19 @@ def flag_names(bits: int) -> list[str]:
     return [name for name, flag in FLAG_NAMES.items() if bits & flag]
 
 
+class ImportState(enum.StrEnum):
+    QUEUED = "queued"  # stored, waiting for its job
+    RUNNING = "running"  # being read into the staging table, chunk by chunk
+    DONE = "done"  # its rows moved into query_log in one transaction
+    FAILED = "failed"  # a bad row or an unreadable file: nothing stored
+
+
 class QueryLogImport(Base):
-    """One uploaded WebIR log file: who brought it, what it held, how its columns were read."""
+    """One uploaded WebIR log file: who brought it, what it held, how its columns were read.
+
+    A large file is imported by a background job: this row is the job (its state and progress, polled by the
+    page and the API); its rows wait in ``query_log_stage`` until all of them have been read without error.
+    """
 
     __tablename__ = "query_log_import"
 
@@ -52,6 +63,15 @@ class QueryLogImport(Base):
     new: Mapped[int] = mapped_column(default=0)
     duplicates: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    state: Mapped[str] = mapped_column(String(20), default=ImportState.DONE, server_default=ImportState.DONE)
+    # How far the job has read: bytes of a CSV, rows of a spreadsheet (progress_total: the file's size or rows).
+    progress_done: Mapped[int] = mapped_column(default=0, server_default="0")
+    progress_total: Mapped[int | None]
+    error_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    errors: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)  # [{row, column, message}], the first 1,000
+    message: Mapped[str | None] = mapped_column(Text)  # why the whole file was refused
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
 
 
 class QueryLog(Base):
@@ -73,13 +93,39 @@ class QueryLog(Base):
     queried_at: Mapped[datetime]
     item_code: Mapped[str] = mapped_column(String(10))
     subject_id: Mapped[str] = mapped_column("subject_id_sealed", SealedString(120))
-    subject_hash: Mapped[str] = mapped_column(String(64), index=True)
+    # No index: nothing looks rows up by subject, and a random key's index cost more than the rest of an insert.
+    subject_hash: Mapped[str] = mapped_column(String(64))
     case_number: Mapped[str | None] = mapped_column(String(80))
     reason: Mapped[str | None] = mapped_column(Text)
     result: Mapped[str | None] = mapped_column(String(200))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))  # the account's holder, when known
     registration_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"))
     # Bits of LogFlag; filtered with a bitwise AND, which no index serves: none is kept up on every insert.
+    flags: Mapped[int] = mapped_column(default=0)
+
+
+class QueryLogStage(Base):
+    """Rows of an import read so far, judged, not yet in ``query_log``: moved there in one transaction once the
+    whole file has been read without a bad row (all or nothing), and removed then or when the import fails.
+    No unique key and one index, so writing a chunk costs little; duplicates are left to the move."""
+
+    __tablename__ = "query_log_stage"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("query_log_import.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(Integer)
+    line: Mapped[int] = mapped_column(Integer)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    account: Mapped[str] = mapped_column(String(80))
+    queried_at: Mapped[datetime]
+    item_code: Mapped[str] = mapped_column(String(10))
+    subject_id: Mapped[str] = mapped_column("subject_id_sealed", SealedString(120))
+    subject_hash: Mapped[str] = mapped_column(String(64))
+    case_number: Mapped[str | None] = mapped_column(String(80))
+    reason: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str | None] = mapped_column(String(200))
+    person_id: Mapped[int | None] = mapped_column(Integer)
+    registration_id: Mapped[int | None] = mapped_column(Integer)
     flags: Mapped[int] = mapped_column(default=0)
 
 
@@ -104,7 +150,10 @@ class QueryLogFlagNote(Base):
 
 
 class LegalBasis(Base):
-    """One line of an agency's legal-basis table (001 附表): statute, scope and purpose of its queries."""
+    """One line of an agency's legal-basis table (001 附表): statute, scope and purpose of its queries.
+
+    The one source of an agency's legal bases: its admission writes them, administrators keep them, a
+    registration picks its basis from them, reconciliation and the agency's page read them."""
 
     __tablename__ = "legal_basis"
     __table_args__ = (UniqueConstraint("agency_id", "statute"),)
@@ -114,6 +163,8 @@ class LegalBasis(Base):
     statute: Mapped[str] = mapped_column(String(200))
     purpose: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(default=True)
+    # The agency's admission (agency_admission) that listed it; None: kept by an administrator or migrated.
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"))
 
 
 class SamplingDraw(Base):

@@ -186,7 +186,7 @@ ITEMS_CHANGE = {
 REGISTRATION = {
     "case_number": "115-社救-0001", "query_date": "2026-11-25", "subject_name": "陳小明",
     "subject_national_id": "E123456783", "item": "C0101", "reason": "低收入戶資格審查",
-    "legal_basis": "社會救助法第四十四條之三",
+    "legal_basis": "社會救助法第十八條、第二十條、第二十一條及第四十四條之三第一項",  # 社會局's table, 001 附表
 }
 
 

@@ -50,6 +50,9 @@ class Config:
     PACKS_DIR = ROOT / "bpmn"
     BPMN_DIR = None
     API_TOKEN_MAX_AGE = 12 * 3600
+    # A query-log file larger than this is imported by a background job whose progress the page shows
+    # (web/oversight/jobs.py); a smaller one in the request.
+    QUERY_LOG_BACKGROUND_BYTES = 4 * 1024 * 1024
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

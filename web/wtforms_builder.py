@@ -24,6 +24,7 @@ from workflows.forms import Field
 from .i18n import tr_choice, tr_message
 
 ACCEPT = ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"  # a hint to the file chooser; the core checks
+LEGAL_BASIS_LIST = "legal-basis-options"  # the <datalist> of applications/new.html
 
 
 class CheckboxListField(SelectMultipleField):
@@ -50,6 +51,8 @@ def _wt_field(f: Field):
         return TextAreaField(render_kw={"rows": 3}, **kw)
     if f.type == "attachment":  # the files become drafts first; the field's value is their ids (web.attachments)
         return MultipleFileField(render_kw={"accept": ACCEPT}, **kw)
+    if f.type == "legal_basis":  # the filer's agency's statutes offered by the page's datalist (any text allowed)
+        return StringField(render_kw={"list": LEGAL_BASIS_LIST, "autocomplete": "off"}, **kw)
     # Field rules live in workflows.forms (one source for pages and API); errors come back via apply_errors.
     return StringField(**kw)
 

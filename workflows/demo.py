@@ -28,6 +28,7 @@ from models import (
 )
 
 from . import agency_rules, jurisdiction
+from .accounts.admission import add_bases
 from .calendar import local_date
 from .editor.deploy import deploy_directory
 from .oversight.bases import seed_bases
@@ -104,7 +105,7 @@ def load_demo(session: Session, *, now: datetime, bpmn_dir: Path, include_histor
     for a in demo.agencies:
         if a.admission:
             agency = agencies[a.code]
-            agency.admitted_on, (agency.legal_bases, agency.purposes) = today, a.admission
+            agency.admitted_on, agency.purposes = today, a.admission[1]
     session.add_all(agencies.values())
     units: dict[tuple[str, str], Unit] = {}
     password_hash = generate_password_hash(DEMO_PASSWORD)
@@ -127,6 +128,11 @@ def load_demo(session: Session, *, now: datetime, bpmn_dir: Path, include_histor
     for a in demo.agencies:
         session.add_all(AgencyQueryItem(agency_id=agencies[a.code].id, item_code=c, granted_at=now) for c in a.items)
     seed_bases(session, agencies, dict(demo.legal_bases))
+    session.flush()
+    tabled = {code for code, _rows in demo.legal_bases}
+    for a in demo.agencies:  # one source: an admission's bases are the table's rows, where the demo lists none
+        if a.admission and a.code not in tabled:
+            add_bases(session, agencies[a.code], a.admission[0], a.admission[1])
     session.add_all(Delegation(principal=people[principal], delegate=people[delegate], role=Role(role), created_at=now)
                     for principal, delegate, role in demo.delegations)
     for username, items in demo.querier_accounts:

@@ -15,7 +15,10 @@ from models import QUERY_ITEMS
 from . import validators as v
 
 FIELD_TYPES = ("string", "text", "email", "phone", "date", "boolean", "choice", "multichoice",
-               "national_id", "ipv4", "integer", "attachment")
+               "national_id", "ipv4", "integer", "attachment",
+               # a statute of the filer's agency's legal-basis table (001 附表); another one only with a reason in
+               # the form's field <name>_reason, and then marked <name>_not_listed (filing.applications)
+               "legal_basis")
 MAX_FIELD_FILES = 10  # attachments one field of a form may name
 ITEM_CHOICES = tuple((code, f"{code} {name}") for code, name in QUERY_ITEMS.items())
 

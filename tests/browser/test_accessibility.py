@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from models import HumanTask, TaskState
+from models import HumanTask, QueryLogImport, TaskState
 from tests import files
 from tests.conftest import REGISTRATION
 from workflows.attachments.records import Upload, add_attachment
@@ -85,6 +85,7 @@ PAGES = [
     Visit("/query-logs/", (ADMIN,)),
     Visit("/query-logs/import", (ADMIN,)),
     Visit("/query-logs/legal-bases", (ADMIN,)),
+    Visit("/query-logs/imports/{log_import}", (ADMIN,)),
     Visit("/no-such-page", EVERYONE, status=404),
     Visit("/admin/schedules", (APPLICANT,), status=403),
 ]
@@ -115,7 +116,13 @@ def seeded(session, person) -> dict[str, int]:
     record_incident(session, waiting, kind="timer", error=RuntimeError("計時器無法觸發"), now=_now())
     add_attachment(session, application_id=waiting, upload=Upload(files.png(), "同意書.png", label="當事人同意書"),
                    actor=person(APPROVER), now=_now())  # the attachment table, with its withdraw button
-    return {"task": task, "application": waiting, "returned": returned}
+    admin = person(ADMIN)
+    running = QueryLogImport(agency_id=admin.agency_id, actor_id=admin.id, file_name="webir-2026-11.csv", mapping={},
+                             state="running", rows=12_000, progress_done=400_000, progress_total=1_000_000,
+                             created_at=_now(), started_at=_now())  # a large import's page while its job runs
+    session.add(running)
+    session.commit()
+    return {"task": task, "application": waiting, "returned": returned, "log_import": running.id}
 
 
 def _now() -> datetime:

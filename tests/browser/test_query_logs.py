@@ -47,3 +47,41 @@ def test_a_manager_imports_a_big5_download_and_explains_its_flag(page: Page):
     row.get_by_label("理由").fill("勞保局測試帳號")
     row.get_by_role("button", name="說明").click()
     expect(page.locator("table.query-logs")).to_contain_text("已說明：勞保局測試帳號")
+
+
+def test_a_large_download_is_imported_by_a_job_whose_page_follows_it_to_the_end(page: Page, live_server,
+                                                                                   monkeypatch):
+    import threading
+
+    from tests.workflows.oversight.test_import_jobs import log_rows
+    from web.oversight import jobs
+
+    monkeypatch.setitem(live_server.app.config, "QUERY_LOG_BACKGROUND_BYTES", 1000)
+    gate, run = threading.Event(), jobs.run_import_job
+
+    def held(*args, **kwargs):  # the job waits until the test has seen its page while it is queued
+        gate.wait(30)
+        return run(*args, **kwargs)
+    monkeypatch.setattr(jobs, "run_import_job", held)
+    page.goto("/login")
+    page.get_by_label("帳號", exact=True).fill("manager")
+    page.get_by_label("密碼", exact=True).fill("demo")
+    page.get_by_role("button", name="登入").click()
+    expect(page).to_have_url(re.compile(r"/$"))
+    page.goto("/query-logs/import")
+    data = csv_bytes(log_rows(300))
+    page.get_by_label("查詢紀錄檔").set_input_files({"name": "big.csv", "mimeType": "text/csv", "buffer": data})
+    page.get_by_role("button", name="預覽").click()
+    page.get_by_role("button", name="匯入", exact=True).click()
+
+    expect(page).to_have_url(re.compile(r"/query-logs/imports/\d+$"))
+    expect(page.get_by_role("heading", name="匯入進度")).to_be_visible()
+    expect(page.get_by_role("status")).to_have_text("等待開始匯入…")
+    expect(page.locator("#import-job-bar")).to_have_attribute("value", "0")
+    gate.set()
+    # The script polls the job and loads the page again when it has ended: the bar full, the sentence final.
+    expect(page.get_by_role("status")).to_contain_text("匯入完成：共 300 列：新增 300 筆", timeout=30_000)
+    expect(page.locator("#import-job-bar")).to_have_attribute("value", "100")
+    expect(page.get_by_label("進度")).to_be_visible()
+    page.get_by_role("link", name="查看勾稽結果").click()
+    expect(page.locator("table.query-logs")).to_contain_text("115-社救-00299")

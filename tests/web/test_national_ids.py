@@ -10,7 +10,9 @@ MASKED = "E12****783"
 
 
 def file_registration(api, username: str = "applicant") -> int:
-    filed = api.as_(username).post("/api/v1/applications", {"form": "query_registration", "data": REGISTRATION})
+    data = REGISTRATION if username == "applicant" else {  # a basis of the filer's own agency's table (001 附表)
+        **REGISTRATION, "legal_basis": "空氣污染防制法第三十二條及第六十七條"}
+    filed = api.as_(username).post("/api/v1/applications", {"form": "query_registration", "data": data})
     assert filed.status_code == 201
     return filed.get_json()["id"]
 

@@ -98,3 +98,46 @@ def test_the_sample_sheet_is_ticked(app, api):
     auditor.post(f"/query-logs/sampling/{draw['id']}/rows/{log_id}", data={"verdict": "problem", "note": "案號不符"})
 
     assert "有問題：案號不符" in auditor.get(f"/query-logs/sampling/{draw['id']}").text
+
+
+def test_a_large_file_is_imported_by_a_job_whose_page_shows_its_progress(app, monkeypatch):
+    from tests.workflows.oversight.test_import_jobs import log_rows
+    from web.oversight import jobs
+
+    monkeypatch.setitem(app.config, "QUERY_LOG_BACKGROUND_BYTES", 1000)
+    manager = login(app.test_client(), "manager")
+    data = csv_bytes(log_rows(60))
+    manager.post("/query-logs/import", data={"agency": "KHH-SW", "file": (io.BytesIO(data), "big.csv")},
+                 content_type="multipart/form-data")
+
+    queued = manager.post("/query-logs/import", data={"do": "import"})
+
+    assert queued.status_code == 302
+    job_id = int(re.fullmatch(r"/query-logs/imports/(\d+)", queued.headers["Location"])[1])
+    jobs.wait(job_id, timeout=60)
+    page = manager.get(f"/query-logs/imports/{job_id}")
+    assert page.status_code == 200
+    assert re.search(r'<progress id="import-job-bar" max="100" value="100">', page.text)
+    assert re.search(r'role="status" aria-live="polite">匯入完成：共 60 列：新增 60 筆', page.text)
+    assert 'http-equiv="refresh"' not in page.text  # ended: no more refreshing
+    polled = manager.get(f"/query-logs/imports/{job_id}", headers={"Accept": "application/json"}).get_json()
+    assert (polled["state"], polled["new"], polled["progress"]["percent"]) == ("done", 60, 100)
+    assert polled["text"].startswith("匯入完成")
+    assert "115-社救-00059" in manager.get("/query-logs/").text
+    assert login(app.test_client(), "applicant").get(f"/query-logs/imports/{job_id}").status_code == 404
+
+
+def test_a_running_job_refreshes_its_page_without_scripts(app, session):
+    from sqlalchemy import select
+
+    from models import ImportState, Person, QueryLogImport
+
+    manager = session.scalar(select(Person).where(Person.username == "manager"))
+    job = QueryLogImport(agency_id=manager.agency_id, actor_id=manager.id, file_name="big.csv", mapping={},
+                         state=ImportState.RUNNING, rows=1234, progress_done=250, progress_total=1000)
+    session.add(job)
+    session.commit()
+    page = login(app.test_client(), "manager").get(f"/query-logs/imports/{job.id}").text
+    assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in page
+    assert 'value="25"' in page and "已讀取 1,234 列（25%）" in page
+    assert "js/query-log-import.js" in page

@@ -131,3 +131,48 @@ def test_the_imports_and_answers_are_in_the_agencys_audit_trail(api):
 
     assert {"query_logs_imported", "query_log_violation_raised"} <= events("sw_auditor")  # 社會局's auditor
     assert {"query_logs_imported", "query_log_violation_raised"} <= events("labor_clerk")  # 勞工局: the city
+
+
+def test_a_large_upload_is_a_job_answered_with_202_and_its_address(app, api, monkeypatch):
+    from tests.workflows.oversight.test_import_jobs import log_rows
+    from web.oversight import jobs
+
+    monkeypatch.setitem(app.config, "QUERY_LOG_BACKGROUND_BYTES", 1000)
+    manager = api.as_("manager")
+    data = csv_bytes(log_rows(40))
+
+    queued = manager.client.post("/api/v1/query-logs?agency=KHH-SW&name=big.csv", data=data, content_type="text/csv",
+                                 headers=manager.headers)
+
+    assert queued.status_code == 202, queued.get_json()
+    address = queued.headers["Location"]
+    job_id = queued.get_json()["id"]
+    assert address.endswith(f"/api/v1/query-logs/imports/{job_id}")
+    jobs.wait(job_id, timeout=60)
+    done = manager.get(f"/api/v1/query-logs/imports/{job_id}")
+    assert done.status_code == 200
+    assert {k: done.json[k] for k in ("state", "rows", "new", "duplicates", "error_count", "file")} == {
+        "state": "done", "rows": 40, "new": 40, "duplicates": 0, "error_count": 0, "file": "big.csv"}
+    assert done.json["progress"] == {"done": len(data), "total": len(data), "percent": 100}
+    assert api.as_("sw_unit_head").get(f"/api/v1/query-logs/imports/{job_id}").status_code == 404
+    # background=0 keeps even a large file in the request
+    again = manager.client.post("/api/v1/query-logs?agency=KHH-SW&background=0", data=data, content_type="text/csv",
+                                headers=manager.headers)
+    assert again.status_code == 201 and again.get_json()["duplicates"] == 40
+
+
+def test_a_job_with_a_bad_row_reports_it_and_stores_nothing(api):
+    from tests.workflows.oversight.test_import_jobs import log_rows
+    from web.oversight import jobs
+
+    manager = api.as_("manager")
+    rows = log_rows(5)
+    rows[3][3] = "X9999"
+    queued = manager.client.post("/api/v1/query-logs?agency=KHH-SW&background=1", data=csv_bytes(rows),
+                                 content_type="text/csv", headers=manager.headers)
+    assert queued.status_code == 202
+    jobs.wait(queued.get_json()["id"], timeout=60)
+    failed = manager.get(f"/api/v1/query-logs/imports/{queued.get_json()['id']}").json
+    assert failed["state"] == "failed"
+    assert (failed["errors"][0]["row"], failed["errors"][0]["column"]) == (6, "作業代號")
+    assert manager.get("/api/v1/query-logs").json["total"] == 0

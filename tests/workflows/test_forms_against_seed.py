@@ -127,7 +127,8 @@ ITEM_SHEET = [  # 勞保 WebIR 查調服務項目申請表 ↔ query_items_chang
 
 CASES = {
     "附表一 query_registration": (0, "query_registration", REGISTRATION, {
-        "case_number": "001 第九點第二款 案號", "use_until": "001 第十一點 (使用後一個月內刪除)"}),
+        "case_number": "001 第九點第二款 案號", "use_until": "001 第十一點 (使用後一個月內刪除)",
+        "legal_basis_reason": "001 第四點附表 (a basis outside the agency's legal-basis table needs a reason)"}),
     "附表二 manager_account": (1, "manager_account", MANAGER, MANAGER_EXTRAS),
     "附表三 querier_account": (2, "querier_account", QUERIER, QUERIER_EXTRAS),
     "附表四 query_items_change": (3, "query_items_change", ITEMS, {}),

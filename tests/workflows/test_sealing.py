@@ -78,7 +78,8 @@ def test_id_fields_in_application_data_are_sealed_and_the_rest_stays_readable(se
                                                         REGISTRATION["subject_national_id"]))
     with Session(engine) as fresh:
         assert fresh.get(Application, querier.id).data["national_id"] == QUERIER_ADD["national_id"]
-        assert fresh.get(Application, registration.id).data == {**REGISTRATION, "use_until": None}  # blank optional
+        assert fresh.get(Application, registration.id).data == {**REGISTRATION, "use_until": None,  # blank optional
+                                                                "legal_basis_reason": None}
         found = fresh.scalars(select(Application.id).where(
             Application.national_id_hash == sealing.digest(REGISTRATION["subject_national_id"]))).all()
     assert found == [registration.id]

@@ -270,16 +270,36 @@ QUERY_LOG = {"type": "object", "properties": {
     "flags": {"type": "array", "items": {"enum": LOG_FLAGS}}, "notes": {"type": "object"}}}
 
 
+IMPORT_JOB = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "agency": {"type": "string"}, "file": {"type": "string"},
+    "state": {"enum": ["queued", "running", "done", "failed"]},
+    "rows": {"type": "integer", "description": "read so far"},
+    "new": {"type": "integer"}, "duplicates": {"type": "integer"}, "error_count": {"type": "integer"},
+    "errors": {"type": "array", "items": {"type": "object", "properties": {
+        "row": {"type": "integer"}, "column": {"type": "string"}, "message": {"type": "string"}}}},
+    "message": {"type": ["string", "null"], "description": "why the whole file was refused"},
+    "progress": {"type": "object", "properties": {
+        "done": {"type": "integer"}, "total": {"type": ["integer", "null"]},
+        "percent": {"type": ["integer", "null"]}},
+        "description": "bytes of a CSV, rows of a spreadsheet"},
+    "created_at": TIME, "started_at": {"type": ["string", "null"]}, "finished_at": {"type": ["string", "null"]}}}
+
+
 def query_log_paths() -> dict:
     """WebIR query logs: import (001 §9(2)), reconciliation flags and their answers (000 §6(1))."""
     import_op = _op(
         "Import a WebIR query-log download (CSV in Big5/CP950 or UTF-8, or .xlsx) for an agency (its agency "
         "manager); all rows or none: any bad row stores nothing (422 naming row and column); dry_run=1 only "
-        "counts", {"200": _json(IMPORT_RESULT, "Dry run: nothing stored"), "201": _json(IMPORT_RESULT, "Stored"),
-                   "422": _json(IMPORT_RESULT, "Bad rows; nothing stored")},
+        "counts. A body larger than QUERY_LOG_BACKGROUND_BYTES (or background=1) is checked, stored and imported "
+        "by a background job: 202 with the job and its address (Location)",
+        {"200": _json(IMPORT_RESULT, "Dry run: nothing stored"), "201": _json(IMPORT_RESULT, "Stored"),
+         "202": _json(IMPORT_JOB, "Queued: GET the Location for its progress"),
+         "422": _json(IMPORT_RESULT, "Bad rows; nothing stored")},
         tag="query-logs", errors=(401, 403, 404, 413), params=[
             {"name": "agency", "in": "query", "required": True, "schema": {"type": "string"}},
             _query("dry_run", {"enum": ["0", "1"]}), _query("name", {"type": "string"}, "the file's name"),
+            _query("background", {"enum": ["0", "1"]}, "1: always a job; 0: always in the request; "
+                   "left out: a job when the body is large"),
             *LOG_MAPPING])
     import_op["requestBody"] = LOG_FILE_BODY
     preview_op = _op("How a log file's columns are read, and its first rows (ID numbers masked)", {
@@ -296,6 +316,10 @@ def query_log_paths() -> dict:
                     _query("agency", {"type": "string"}), _query("from", {"type": "string"}, "2026-11-30 or 115/11/30"),
                     _query("to", {"type": "string"}), _query("unexplained", {"enum": ["0", "1"]}), *PAGING])},
         "/query-logs/preview": {"post": preview_op},
+        "/query-logs/imports/{import_id}": {"get": _op(
+            "An import and its progress (state, rows read, new, duplicates, errors): for the person who brought "
+            "it, the agency's managers and administrators", {"200": _json(IMPORT_JOB)}, tag="query-logs",
+            params=[_path_int("import_id")], errors=(401, 404))},
         "/legal-bases": {
             "get": _op("The legal-basis table of 001 附表, by agency", {"200": _json({"type": "array", "items": {
                 "type": "object"}})}, tag="query-logs", params=[_query("agency", {"type": "string"})]),

@@ -10,6 +10,7 @@ from workflows.errors import Invalid
 from workflows.org import agencies, people, reads, roles
 from workflows.org.agencies import ADMIN_ONLY
 from workflows.org.imports import import_people
+from workflows.oversight.bases import list_bases
 from workflows.validators import FieldError, integer
 
 from .. import clock
@@ -87,7 +88,10 @@ def org_create_agency():
 @bp.get("/org/agencies/<code>")
 @token_required
 def org_agency(code: str):
-    return jsonify(_agency(reads.get_agency_row(db.session, code, actor=g.actor)))
+    row = _agency(reads.get_agency_row(db.session, code, actor=g.actor))
+    row["legal_bases"] = [{"id": b.id, "statute": b.statute, "purpose": b.purpose, "active": b.active,
+                           "admission": b.admission_id} for b in list_bases(db.session, code)]
+    return jsonify(row)
 
 
 @bp.patch("/org/agencies/<code>")

@@ -3,12 +3,24 @@ table; the monthly sample and its checks."""
 
 from __future__ import annotations
 
-from flask import g, jsonify, request
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+from flask import current_app, g, jsonify, request, url_for
 
 from workflows.errors import Invalid
 from workflows.oversight.bases import add_basis, list_bases, retire_basis
 from workflows.oversight.flags import answer_flag
-from workflows.oversight.imports import ImportResult, get_agency, import_query_logs, preview_query_logs
+from workflows.oversight.imports import (
+    ImportResult,
+    get_agency,
+    get_import,
+    import_query_logs,
+    preview_query_logs,
+    queue_import,
+)
 from workflows.oversight.logfile import FIELDS, parse_roc_or_iso
 from workflows.oversight.reads import LogFilters, LogView, list_query_logs
 from workflows.oversight.sampling import check_sample_row, draw_sample, get_sample_sheet
@@ -18,6 +30,7 @@ from .. import clock
 from ..extensions import db
 from ..inputs import body_limit
 from ..numbers import small_int
+from ..oversight import jobs
 from . import bp, json_body, token_required
 from .routes import check_numbers
 
@@ -56,12 +69,47 @@ def import_logs():
     agency = request.args.get("agency", "")
     if not agency:
         raise Invalid({"agency": "give the agency code, e.g. ?agency=KHH-SW"})
+    dry_run = request.args.get("dry_run") in ("1", "true")
+    background = request.args.get("background", "")
+    if background not in ("", "0", "1", "true", "false"):
+        raise Invalid({"background": "1 (a job: 202 and its address), 0 (in the request), or leave it out"})
+    large = (request.content_length or 0) > current_app.config["QUERY_LOG_BACKGROUND_BYTES"]
+    if not dry_run and (background in ("1", "true") or (large and background == "")):
+        return _import_in_background(stream, name, agency)
     result = import_query_logs(db.session, agency_code=agency, stream=stream, file_name=name, actor=g.actor,
-                               now=clock.now(), dry_run=request.args.get("dry_run") in ("1", "true"),
-                               mapping=mapping_override())
+                               now=clock.now(), dry_run=dry_run, mapping=mapping_override())
     response = jsonify(import_json(result))
     response.status_code = 422 if result.error_count else 201 if result.stored else 200
     return response
+
+
+def _import_in_background(stream, name: str, agency: str):
+    """The body kept in the instance folder, checked and queued; a job reads it. 202 with the job's address."""
+    folder = Path(current_app.instance_path) / "uploads"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / f"api-{secrets.token_hex(16)}.upload"
+    with open(path, "wb") as out:
+        os.chmod(out.name, 0o600)
+        shutil.copyfileobj(stream, out)
+    try:
+        with open(path, "rb") as f:
+            job = queue_import(db.session, agency_code=agency, stream=f, file_name=name, size=path.stat().st_size,
+                               actor=g.actor, now=clock.now(), mapping=mapping_override())
+    except Exception:
+        path.unlink(missing_ok=True)
+        raise
+    job_id = job.id
+    jobs.start(current_app._get_current_object(), job_id, path)  # type: ignore[attr-defined]
+    response = jsonify(jobs.job_json(get_import(db.session, job_id, g.actor, clock.now())))
+    response.status_code = 202
+    response.headers["Location"] = url_for("api.query_log_import", import_id=job_id)
+    return response
+
+
+@bp.get("/query-logs/imports/<int:import_id>")
+@token_required
+def query_log_import(import_id: int):
+    return jsonify(jobs.job_json(get_import(db.session, import_id, g.actor, clock.now())))
 
 
 @bp.post("/query-logs/preview")
@@ -124,7 +172,7 @@ def answer_log_flag(log_id: int, flag: str):
 @token_required
 def legal_bases():
     return jsonify([{"id": b.id, "agency": b.agency_code, "agency_name": b.agency, "statute": b.statute,
-                     "purpose": b.purpose, "active": b.active}
+                     "purpose": b.purpose, "active": b.active, "admission": b.admission_id}
                     for b in list_bases(db.session, request.args.get("agency") or None)])
 
 

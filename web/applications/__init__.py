@@ -20,6 +20,7 @@ from workflows.filing.reveals import reveal_national_id, revealable_fields
 from workflows.filing.rewinds import recall_decision, recallable
 from workflows.filing.sheets import get_sheets
 from workflows.forms import FORMS, FormSpec, form_for
+from workflows.oversight.bases import agency_statutes
 from workflows.tracking.outline import application_steps
 
 from .. import clock
@@ -75,7 +76,8 @@ def new(form_key: str):
             flash(_("已送出申請（案號 %(id)s）", id=app.id), "success")
             return redirect(url_for("applications.detail", application_id=app.id))
     return render_template("applications/new.html", spec=spec, form=form, amend=None,
-                           kept=kept_files(files[0], files[1]), file_errors=files[2], extra_input=EXTRA)
+                           kept=kept_files(files[0], files[1]), file_errors=files[2], extra_input=EXTRA,
+                           legal_bases=agency_statutes(db.session, current_user.agency_id))
 
 
 @bp.get("/mine")
@@ -172,7 +174,8 @@ def amend(application_id: int):
             flash(_("已補正並重新送出"), "success")
             return redirect(url_for("applications.detail", application_id=application_id))
     return render_template("applications/new.html", spec=spec, form=form, amend=view,
-                           kept=kept_files(files[0], files[1]), file_errors=files[2], extra_input=None)
+                           kept=kept_files(files[0], files[1]), file_errors=files[2], extra_input=None,
+                           legal_bases=agency_statutes(db.session, current_user.agency_id))
 
 
 @bp.post("/<int:application_id>/withdraw")

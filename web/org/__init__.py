@@ -26,6 +26,7 @@ from flask_login import current_user
 from workflows.calendar import local_date
 from workflows.org import agencies, people, reads, roles
 from workflows.org.imports import import_people
+from workflows.oversight.bases import list_bases
 
 from .. import clock
 from ..admin import admin_required
@@ -72,7 +73,8 @@ def create_agency():
 def agency(code: str):
     row = reads.get_agency_row(db.session, code, actor=current_user)
     staff = reads.list_people(db.session, agency_code=code, today=_today(), actor=current_user)
-    return render_template("org/agency.html", agency=row, people=staff, kinds=agencies.KIND_LABELS)
+    return render_template("org/agency.html", agency=row, people=staff, kinds=agencies.KIND_LABELS,
+                           bases=list_bases(db.session, code))
 
 
 @bp.get("/agencies/<code>/people.xlsx")

@@ -8,13 +8,20 @@ import secrets
 import shutil
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from workflows.errors import Forbidden, Invalid
 from workflows.oversight.bases import list_bases
 from workflows.oversight.flags import answer_flag
-from workflows.oversight.imports import import_query_logs, importable_agencies, preview_query_logs
+from workflows.oversight.imports import (
+    ImportView,
+    get_import,
+    import_query_logs,
+    importable_agencies,
+    preview_query_logs,
+    queue_import,
+)
 from workflows.oversight.logfile import FIELDS, parse_roc_or_iso
 from workflows.oversight.reads import LogFilters, list_query_logs, reads_query_logs
 from workflows.oversight.sampling import check_sample_row, get_sample_sheet
@@ -25,6 +32,7 @@ from ..extensions import db
 from ..i18n import _, _l
 from ..inputs import body_limit
 from ..numbers import small_int
+from . import jobs
 
 bp = Blueprint("oversight", __name__, url_prefix="/query-logs")
 MAX_LOG_FILE = 1024 * 1024 * 1024
@@ -126,6 +134,9 @@ def import_page():
     if request.method == "POST" and stored:
         path, kept = stored
         mapping = _mapping_from_form()
+        large = path.stat().st_size > current_app.config["QUERY_LOG_BACKGROUND_BYTES"]
+        if request.form.get("do") == "import" and large:
+            return _import_in_background(path, kept, mapping)
         if request.form.get("do") == "import":
             with open(path, "rb") as f:
                 result = import_query_logs(db.session, agency_code=kept["agency"], stream=f, file_name=kept["name"],
@@ -144,6 +155,43 @@ def import_page():
     return render_template("oversight/import.html", agencies=agencies, preview=preview, result=result,
                            upload=stored[1] if stored and not (result and result.stored) else None,
                            fields=FIELD_LABELS)
+
+
+def _import_in_background(path: Path, kept: dict, mapping: dict[str, str] | None):
+    """A large file: checked and queued now, read by a background job; its page shows the progress."""
+    with open(path, "rb") as f:
+        job = queue_import(db.session, agency_code=kept["agency"], stream=f, file_name=kept["name"],
+                           size=path.stat().st_size, actor=current_user, now=clock.now(), mapping=mapping)
+    job_id = job.id
+    running = path.with_name(f"import-{job_id}.upload")  # the job's own now: a new upload leaves it alone
+    path.rename(running)
+    session.pop(_UPLOAD, None)
+    jobs.start(current_app._get_current_object(), job_id, running)  # type: ignore[attr-defined]
+    return redirect(url_for("oversight.import_status", import_id=job_id))
+
+
+def job_text(job: ImportView) -> str:
+    """The job's state in a sentence, for the page (read out as it changes) and its polling."""
+    if job.state == "queued":
+        return _("等待開始匯入…")
+    if job.state == "running":
+        if job.percent is None:
+            return _("匯入中：已讀取 %(rows)s 列", rows=f"{job.rows:,}")
+        return _("匯入中：已讀取 %(rows)s 列（%(percent)s%%）", rows=f"{job.rows:,}", percent=job.percent)
+    summary = _("共 %(rows)s 列：新增 %(new)s 筆，重複 %(duplicates)s 筆，錯誤 %(errors)s 列。", rows=f"{job.rows:,}",
+                new=f"{job.new:,}", duplicates=f"{job.duplicates:,}", errors=f"{job.error_count:,}")
+    if job.state == "done":
+        return _("匯入完成") + "：" + summary
+    return _("未匯入") + "：" + _("沒有儲存任何一列。") + (job.message or summary)
+
+
+@bp.get("/imports/<int:import_id>")
+@login_required
+def import_status(import_id: int):
+    job = get_import(db.session, import_id, current_user, clock.now())
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify({**jobs.job_json(job), "text": job_text(job)})
+    return render_template("oversight/import_status.html", job=job, text=job_text(job))
 
 
 @bp.get("/sampling/<int:draw_id>")

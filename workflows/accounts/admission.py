@@ -7,13 +7,14 @@ improve by its deadline; 第七款: after improving, the agency applies again wi
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Agency, AgencyKind, Application, Person, Role, RoleHolding
+from models import Agency, AgencyKind, Application, LegalBasis, Person, Role, RoleHolding
 
 from ..calendar import local_date
 from ..notify import notify
@@ -56,15 +57,39 @@ def suspension_errors(session: Session, actor: Person, data: dict[str, Any]) -> 
     return {}
 
 
+def split_statutes(text: str | None) -> list[str]:
+    """「甲法第一條；乙法第二條」 → each statute: one a line, or separated by ；or ; (、 joins articles of one law)."""
+    return [part[:200] for part in (p.strip(" 　，,。") for p in re.split(r"[；;\n]+", text or "")) if part]
+
+
+def add_bases(session: Session, agency: Agency, text: str | None, purpose: str | None,
+              application_id: int | None = None) -> list[str]:
+    """The statutes of ``text`` into the agency's legal-basis table (one source: 001 附表 as data); one already
+    there is kept (active again if it was retired). The statutes added."""
+    rows = {b.statute: b for b in session.scalars(select(LegalBasis).where(LegalBasis.agency_id == agency.id))}
+    added = []
+    for statute in split_statutes(text):
+        if statute in rows:
+            rows[statute].active = True
+            continue
+        rows[statute] = LegalBasis(agency_id=agency.id, statute=statute, purpose=purpose, application_id=application_id)
+        session.add(rows[statute])
+        added.append(statute)
+    return added
+
+
 def apply_admission(session: Session, app: Application, data: dict[str, Any], now: datetime) -> dict:
-    """勞工局 agreed: the agency's record carries the date, its legal bases and purposes; a suspension ends."""
+    """勞工局 agreed: the agency's record carries the date and purposes, its legal-basis table the bases the
+    admission lists; a suspension ends."""
     agency = app.agency
     agency.admitted_on = local_date(now)
-    agency.legal_bases, agency.purposes = data["legal_bases"], data["purposes"]
+    agency.purposes = data["purposes"]
+    added = add_bases(session, agency, data["legal_bases"], data["purposes"], app.id)
     readmitted = data["request_type"] == "readmit"
     if readmitted:
         agency.suspended_on = agency.suspension_reason = None
-    return {"agency": agency.code, "admitted_on": agency.admitted_on.isoformat(), "readmitted": readmitted}
+    return {"agency": agency.code, "admitted_on": agency.admitted_on.isoformat(), "readmitted": readmitted,
+            "legal_bases_added": added}
 
 
 def apply_suspension(session: Session, app: Application, data: dict[str, Any], now: datetime) -> dict:

@@ -161,7 +161,8 @@ def simulate_diagram(diagram: ParsedDiagram):
 
 _SAMPLES: dict[str, Any] = {"string": "樣本", "text": "樣本", "email": "sample@example.gov.tw",
                             "phone": "07-1234567", "date": "2026-01-05", "national_id": "A123456789",
-                            "ipv4": "10.0.0.1", "integer": 10, "attachment": []}  # no file: ids of uploads
+                            "ipv4": "10.0.0.1", "integer": 10, "attachment": [],  # no file: ids of uploads
+                            "legal_basis": "樣本"}
 
 
 def _sample(field: Field) -> Any:

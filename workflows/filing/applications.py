@@ -41,6 +41,7 @@ from ..forms import (
     form_for,
     keep_masked,
 )
+from ..oversight.bases import bind_basis
 from ..runtime import incidents
 from ..runtime.decisions import add_history
 from ..runtime.diagrams import live_definition, live_version, load_diagram
@@ -133,6 +134,9 @@ def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], acto
         errors.update(_requester_errors(session, form, data, actor))
     elif form.key == "audit_record":
         errors.update(_audited_errors(session, data, actor))
+    for f in form.fields:  # a basis picked from the filer's agency's legal-basis table, or another with a reason
+        if f.type == "legal_basis" and data.get(f.name) and f.name not in errors:
+            errors.update(bind_basis(session, actor.agency_id, f.name, data))
     return errors
 
 

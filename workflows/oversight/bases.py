@@ -45,6 +45,33 @@ def basis_listed(basis: str | None, laws: set[str]) -> bool:
     return bool(name) and name in laws
 
 
+NOT_LISTED_REASON = "這個法令依據不在本機關的法律依據表（001 附表）中：請從表中選擇，或說明改用這個依據的理由"
+
+
+def agency_statutes(session: Session, agency_id: int | None) -> list[str]:
+    """The statutes a registration of this agency picks from: its table's active rows, in the table's order."""
+    return list(session.scalars(select(LegalBasis.statute).where(
+        LegalBasis.agency_id == agency_id, LegalBasis.active).order_by(LegalBasis.id)))
+
+
+def bind_basis(session: Session, agency_id: int | None, name: str, data: dict) -> dict[str, str]:
+    """A legal-basis field bound to the filer's agency's table: a listed statute as it stands there; any other
+    basis only with a stated reason (``<name>_reason``), and then marked ``<name>_not_listed`` so that the unit
+    head sees it and reconciliation flags the queries made under it (``basis_not_listed``). Errors by field."""
+    basis = (data.get(name) or "").strip()
+    reason_key, flag_key = f"{name}_reason", f"{name}_not_listed"
+    if basis in agency_statutes(session, agency_id):
+        data[name] = basis
+        data.pop(flag_key, None)
+        if reason_key in data:
+            data[reason_key] = None  # a listed basis needs no reason
+        return {}
+    if not (data.get(reason_key) or "").strip():
+        return {reason_key: NOT_LISTED_REASON}
+    data[flag_key] = True
+    return {}
+
+
 def seed_bases(session: Session, agencies: dict[str, Agency], table: Mapping[str, Sequence[tuple[str, str]]]) -> None:
     """The city's table: the demo's from its pack's demo.yaml ``legal_bases`` (Kaohsiung's: 001 附表)."""
     for code, rows in table.items():
@@ -60,15 +87,18 @@ class BasisRow:
     statute: str
     purpose: str | None
     active: bool
+    admission_id: int | None  # the agency's admission that listed it (None: kept by an administrator)
 
 
 def list_bases(session: Session, agency_code: str | None = None) -> list[BasisRow]:
-    """The table, by agency; anyone signed in may read it (a querier picks from it)."""
+    """The table, by agency; anyone signed in may read it (a querier picks from it). The one source of an agency's
+    legal bases: its admission writes them, the agency's page and the API read them here."""
     query = select(LegalBasis, Agency).join(Agency, Agency.id == LegalBasis.agency_id).order_by(Agency.id,
                                                                                                 LegalBasis.id)
     if agency_code:
         query = query.where(Agency.code == agency_code)
-    return [BasisRow(b.id, a.name, a.code, b.statute, b.purpose, b.active) for b, a in session.execute(query)]
+    return [BasisRow(b.id, a.name, a.code, b.statute, b.purpose, b.active, b.application_id)
+            for b, a in session.execute(query)]
 
 
 def add_basis(session: Session, *, agency_code: str, statute: str, purpose: str, actor: Person,

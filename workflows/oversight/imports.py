@@ -1,8 +1,15 @@
 """Importing a WebIR query-log download (001 §9(2)): all rows or none, in bounded memory.
 
-The rows are streamed from the file, judged (``reconcile.Reconciler``) and inserted in batches with Core;
-a row already stored for the agency (same fingerprint) is skipped by the database. Any bad row, and any
-dry run, rolls the whole import back: the answer still says how many rows were new and which were wrong.
+The rows are streamed from the file, parsed, judged (``reconcile.Reconciler``) and written in batches to the
+staging table ``query_log_stage`` (PostgreSQL: COPY); once the whole file has been read without a bad row, one
+statement moves them into ``query_log``, where a row already stored for the agency (same fingerprint) is left
+out by the unique key. Any bad row, and any dry run, stores nothing: the answer still says how many rows were
+new and which were wrong.
+
+A small file is imported in the request (``import_query_logs``, one transaction). A large one is queued
+(``queue_import``) and imported by a background job (``run_import_job``): it commits its staged rows and its
+progress every ``CHUNK`` rows, so the page can show how far it is, and moves them in one last transaction — or,
+on a bad row or an unreadable file, removes them and records why.
 """
 
 from __future__ import annotations
@@ -13,21 +20,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, exists, func, select, text
 from sqlalchemy.orm import Session
 
-from models import Agency, Person, QueryLog, QueryLogImport, Role
-from models.sealing import digest
+from models import Agency, ImportState, Person, QueryLog, QueryLogImport, QueryLogStage, Role
+from models.sealing import digest, seal
 
 from .. import audit
 from ..calendar import local_date
-from ..errors import Forbidden, NotFound
+from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..forms import mask_id
-from .logfile import FIELDS, LogRow, RowError, open_table, parse_row
+from .bulk import write_rows
+from .logfile import FIELDS, LogRow, RowError, Table, open_table, row_parser
 from .reconcile import Reconciler
 
-BATCH = 2000
+BATCH = 2000  # rows per driver call (executemany, or one COPY on PostgreSQL)
+CHUNK = 20_000  # a background job commits its staged rows and its progress this often
 MAX_ERRORS = 1000  # listed; the count covers every bad row
+SORT_MEMORY_MB = 64  # PostgreSQL's work_mem for the move's sort (the server's default, 4 MB, spills to disk)
+SEALED_CACHE = 50_000  # subjects whose hash and sealed number one import keeps (a log repeats its subjects)
 
 
 @dataclass
@@ -40,6 +51,9 @@ class ImportResult:
     mapping: dict[str, str] = field(default_factory=dict)  # field key → header text
     stored: bool = False
     import_id: int | None = None
+
+    def error_dicts(self) -> list[dict]:
+        return [{"row": e.row, "column": e.column, "message": e.message} for e in self.errors]
 
 
 @dataclass(frozen=True)
@@ -91,38 +105,159 @@ def import_query_logs(session: Session, *, agency_code: str, stream: IO[bytes], 
                       actor: Person, now: datetime, dry_run: bool = False,
                       mapping: dict[str, str] | None = None,
                       progress: Callable[[int], None] | None = None) -> ImportResult:
-    """Store the file's new rows, judged; nothing at all when a row is bad or on a dry run."""
+    """Store the file's new rows, judged; nothing at all when a row is bad or on a dry run. One transaction."""
     agency = get_agency(session, agency_code)
     check_may_import(actor, agency, now)
     table = open_table(stream, mapping)
     result = ImportResult(mapping=_named(table.header, table.mapping))
-    batch = _Batch(session, agency, file_name, result.mapping, actor, now)
+    record = QueryLogImport(agency_id=agency.id, actor_id=actor.id, file_name=file_name[:200], mapping=result.mapping,
+                            created_at=now, state=ImportState.RUNNING, started_at=now)
+    session.add(record)
+    session.flush()
+    _read(table, _Stager(session, agency, record.id), result, progress)
+    if result.error_count or dry_run:
+        if not result.error_count:
+            result.new = _count_new(session, agency.id, record.id)
+            result.duplicates = result.rows - result.new
+        session.rollback()
+        return result
+    _move(session, record, result, actor, now)
+    session.commit()
+    result.stored, result.import_id = True, record.id
+    return result
+
+
+def queue_import(session: Session, *, agency_code: str, stream: IO[bytes], file_name: str, size: int | None,
+                 actor: Person, now: datetime, mapping: dict[str, str] | None = None) -> QueryLogImport:
+    """A large file's import, to be run by ``run_import_job``: checked now (who may import, a readable file with
+    a header, the mapping), read later. ``size``: the file's bytes, for the progress bar."""
+    agency = get_agency(session, agency_code)
+    check_may_import(actor, agency, now)
+    table = open_table(stream, mapping)
+    named = _named(table.header, table.mapping)
+    record = QueryLogImport(agency_id=agency.id, actor_id=actor.id, file_name=file_name[:200], mapping=named,
+                            created_at=now, state=ImportState.QUEUED,
+                            progress_total=size if table.kind != "xlsx" else table.total)
+    session.add(record)
+    session.commit()
+    return record
+
+
+def run_import_job(session: Session, *, import_id: int, stream: IO[bytes], now: datetime,
+                   clock: Callable[[], datetime] | None = None) -> ImportResult:
+    """Read a queued import's file into the staging table chunk by chunk, each chunk committed with the
+    progress; then move the rows in one transaction. A bad row or an unreadable file stores nothing: the
+    staged rows are removed and the import records why (``failed``). ``clock`` dates the finish (default
+    ``now``)."""
+    record = session.get(QueryLogImport, import_id)
+    if record is None:
+        raise NotFound(f"沒有匯入工作 {import_id}")
+    if record.state != ImportState.QUEUED:
+        raise Conflict("這個匯入工作已開始或已結束")
+    actor, agency = session.get(Person, record.actor_id), session.get(Agency, record.agency_id)
+    record.state, record.started_at = ImportState.RUNNING, now
+    session.commit()
+    finished = clock or (lambda: now)
+    result = ImportResult(mapping=dict(record.mapping))
+    try:
+        check_may_import(actor, agency, now)
+        # The mapping as queued, every field named ("" leaves it out), so the job reads the columns the manager saw.
+        table = open_table(stream, {k: result.mapping.get(k, "") for k in FIELDS})
+
+        def chunk(rows: int) -> None:
+            record.rows, record.progress_done = rows, table.position()
+            session.commit()
+        _read(table, _Stager(session, agency, import_id), result, chunk)
+    except Invalid as e:
+        _fail(session, import_id, result, finished(), message="；".join(str(v) for v in e.errors.values()) or str(e))
+        return result
+    except Forbidden as e:  # no longer the agency's manager by the time the job ran
+        session.rollback()
+        _fail(session, import_id, result, finished(), message=str(e))
+        return result
+    except Exception:
+        session.rollback()
+        _fail(session, import_id, result, finished(), message="匯入時發生內部錯誤，已通知系統管理者")
+        raise
+    if result.error_count:
+        _fail(session, import_id, result, finished())
+        return result
+    record = session.get(QueryLogImport, import_id)
+    _move(session, record, result, actor, finished())
+    session.commit()
+    result.stored, result.import_id = True, import_id
+    return result
+
+
+def _fail(session: Session, import_id: int, result: ImportResult, now: datetime, message: str | None = None) -> None:
+    """Nothing of the import stays but its record: what was wrong."""
+    stage = QueryLogStage.__table__
+    session.execute(delete(stage).where(stage.c.import_id == import_id))
+    record = session.get(QueryLogImport, import_id)
+    record.state, record.finished_at, record.message = ImportState.FAILED, now, message
+    record.rows, record.error_count, record.errors = result.rows, result.error_count, result.error_dicts()
+    session.commit()
+
+
+def _read(table: Table, stager: _Stager, result: ImportResult, chunk: Callable[[int], None] | None) -> None:
+    """Every row of the file into ``result`` and, while no row is bad, into the staging table."""
+    parse, add = row_parser(table), stager.add
     for line, cells in table.rows:
-        parsed = parse_row(table, line, cells)
+        parsed = parse(line, cells)
         if parsed is None:
             continue
         result.rows += 1
-        if isinstance(parsed, list):
+        if type(parsed) is list:
             result.error_count += 1
             result.errors.extend(parsed[:max(0, MAX_ERRORS - len(result.errors))])
         elif not result.error_count:  # after a bad row nothing will be stored: only go on checking
-            batch.add(parsed)
-        if progress and result.rows % BATCH == 0:
-            progress(result.rows)
+            add(parsed)
+        if chunk is not None and result.rows % CHUNK == 0:
+            if not result.error_count:
+                stager.flush()
+            chunk(result.rows)
     if not result.error_count:
-        batch.flush()
-        result.new = batch.count_new()
-        result.duplicates = result.rows - result.new
-    if result.error_count or dry_run:
-        session.rollback()
-        return result
-    batch.finish(result)
-    audit.record(session, "query_logs_imported", actor=actor, subject_type="agency", subject_id=agency.id, now=now,
-                 import_id=batch.record.id, file=file_name, rows=result.rows, new=result.new,
+        stager.flush()
+
+
+def _move(session: Session, record: QueryLogImport, result: ImportResult, actor: Person, now: datetime) -> None:
+    """The staged rows into query_log in one statement — a row already stored for the agency, or twice in the
+    file, is left out by the unique fingerprint —, in fingerprint order, so its index is written page by page
+    rather than at random; then the stage emptied and the import recorded."""
+    stage, table = QueryLogStage.__table__, QueryLog.__table__
+    staged = select(*(stage.c[name] for name in _COLUMNS)).where(stage.c.import_id == record.id).order_by(
+        stage.c.fingerprint, stage.c.id)
+    if session.get_bind().dialect.name == "postgresql":  # sort in memory (bounded), not in temporary files
+        session.execute(text(f"SET LOCAL work_mem = '{SORT_MEMORY_MB}MB'"))
+    move = _dialect_insert(session, table).from_select([table.c[name] for name in _COLUMNS], staged)
+    session.execute(move.on_conflict_do_nothing(index_elements=["agency_id", "fingerprint"]))
+    session.execute(delete(stage).where(stage.c.import_id == record.id))
+    result.new = session.scalar(select(func.count()).select_from(table).where(table.c.import_id == record.id)) or 0
+    result.duplicates = result.rows - result.new
+    record.rows, record.new, record.duplicates = result.rows, result.new, result.duplicates
+    record.state, record.finished_at = ImportState.DONE, now
+    if record.progress_total:
+        record.progress_done = record.progress_total
+    audit.record(session, "query_logs_imported", actor=actor, subject_type="agency", subject_id=record.agency_id,
+                 now=now, import_id=record.id, file=record.file_name, rows=result.rows, new=result.new,
                  duplicates=result.duplicates)
-    session.commit()
-    result.stored, result.import_id = True, batch.record.id
-    return result
+
+
+def _dialect_insert(session: Session, table):
+    """The dialect's INSERT, which has ON CONFLICT … DO NOTHING (PostgreSQL and SQLite spell it alike)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(table)
+
+
+def _count_new(session: Session, agency_id: int, import_id: int) -> int:
+    """How many distinct staged rows the agency does not have yet: one anti-join, for a dry run."""
+    stage, table = QueryLogStage.__table__, QueryLog.__table__
+    fresh = select(stage.c.fingerprint).where(stage.c.import_id == import_id, ~exists().where(
+        table.c.agency_id == agency_id, table.c.fingerprint == stage.c.fingerprint)).distinct().subquery()
+    return session.scalar(select(func.count()).select_from(fresh)) or 0
 
 
 _COLUMNS = ("agency_id", "import_id", "line", "fingerprint", "account", "queried_at", "item_code",
@@ -130,54 +265,38 @@ _COLUMNS = ("agency_id", "import_id", "line", "fingerprint", "account", "queried
             "flags")
 
 
-class _Batch:
-    """Rows judged and inserted BATCH at a time; duplicates are left to the unique fingerprint.
+class _Stager:
+    """Rows judged and written to the staging table BATCH at a time (``bulk.write_rows``). Each value is
+    converted by its column's own type (the time as the dialect stores it), so the rows read back as any other.
+    A log repeats its subjects: one import hashes and seals each subject once (equal subjects already share
+    their keyed hash in the table, so a shared sealed value tells nothing more)."""
 
-    The rows go to the driver's executemany as plain tuples: the ORM's and Core's per-row parameter handling
-    cost more than parsing, judging and sealing together. Each value is converted by its column's own type
-    (the subject sealed, the time as the dialect stores it), so the rows read back as any other.
-    """
-
-    def __init__(self, session: Session, agency: Agency, file_name: str, mapping: dict[str, str],
-                 actor: Person, now: datetime):
-        self.session, self.agency = session, agency
-        self.record = QueryLogImport(agency_id=agency.id, actor_id=actor.id, file_name=file_name[:200],
-                                     mapping=mapping, created_at=now)
-        session.add(self.record)
-        session.flush()
+    def __init__(self, session: Session, agency: Agency, import_id: int):
+        self.session, self.agency_id, self.import_id = session, agency.id, import_id
         self.judge = Reconciler(session, agency).judge
         self.rows: list[tuple] = []
-        self.connection = session.connection()
-        dialect = self.connection.dialect
-        table = QueryLog.__table__
-        self.as_stored = table.c.queried_at.type._cached_bind_processor(dialect) or (lambda v: v)
-        self.sealed = table.c.subject_id_sealed.type._cached_bind_processor(dialect) or (lambda v: v)
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        # Column names and placeholders are constants of this module: nothing from the file is in the text.
-        columns, marks = ", ".join(_COLUMNS), ", ".join([mark] * len(_COLUMNS))
-        self.sql = f"INSERT INTO query_log ({columns}) VALUES ({marks}) ON CONFLICT (agency_id, fingerprint) DO NOTHING"  # noqa: S608,E501
+        self.subjects: dict[str, tuple[str, str]] = {}
+        dialect = session.get_bind().dialect
+        self.as_stored = QueryLogStage.__table__.c.queried_at.type._cached_bind_processor(dialect) or (lambda v: v)
 
     def add(self, row: LogRow) -> None:
-        subject_hash = digest(row.subject_id)
+        known = self.subjects.get(row.subject_id)
+        if known is None:
+            if len(self.subjects) >= SEALED_CACHE:
+                self.subjects.clear()
+            known = self.subjects[row.subject_id] = (digest(row.subject_id), seal(row.subject_id))
+        subject_hash, sealed = known
         verdict = self.judge(row.account, row.queried_at, row.item_code, subject_hash)
         self.rows.append((
-            self.agency.id, self.record.id, row.line, fingerprint(row, subject_hash), row.account,
-            self.as_stored(row.queried_at), row.item_code, self.sealed(row.subject_id), subject_hash,
-            row.case_number, row.reason, row.result, verdict.person_id, verdict.registration_id, int(verdict.flags)))
+            self.agency_id, self.import_id, row.line, fingerprint(row, subject_hash), row.account,
+            self.as_stored(row.queried_at), row.item_code, sealed, subject_hash, row.case_number, row.reason,
+            row.result, verdict.person_id, verdict.registration_id, verdict.flags))
         if len(self.rows) >= BATCH:
             self.flush()
 
     def flush(self) -> None:
-        if self.rows:
-            self.connection.exec_driver_sql(self.sql, self.rows)
-            self.rows = []
-
-    def count_new(self) -> int:
-        return self.session.scalar(select(func.count()).select_from(QueryLog).where(
-            QueryLog.import_id == self.record.id)) or 0
-
-    def finish(self, result: ImportResult) -> None:
-        self.record.rows, self.record.new, self.record.duplicates = result.rows, result.new, result.duplicates
+        write_rows(self.session.connection(), "query_log_stage", _COLUMNS, self.rows)
+        self.rows = []
 
 
 def fingerprint(row: LogRow, subject_hash: str) -> str:
@@ -198,3 +317,55 @@ def importable_agencies(session: Session, person: Person, now: datetime) -> list
         managed = [h.agency_id for h in person.roles if h.role == Role.AGENCY_MANAGER and h.valid_on(today)]
         query = query.where(Agency.id.in_(managed))
     return [(a.code, a.name) for a in session.scalars(query)]
+
+
+@dataclass(frozen=True)
+class ImportView:
+    """An import as its page and the API show it: state, progress, what it stored or why not."""
+
+    id: int
+    agency: str
+    agency_name: str
+    file_name: str
+    state: str
+    rows: int
+    new: int
+    duplicates: int
+    error_count: int
+    errors: list[dict]
+    message: str | None
+    progress_done: int
+    progress_total: int | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def percent(self) -> int | None:
+        """How far, 0-100; None while it cannot be told (a spreadsheet without its size)."""
+        if self.state == ImportState.DONE:
+            return 100
+        if not self.progress_total:
+            return None
+        return min(100, self.progress_done * 100 // self.progress_total)
+
+    @property
+    def running(self) -> bool:
+        return self.state in (ImportState.QUEUED, ImportState.RUNNING)
+
+
+def get_import(session: Session, import_id: int, actor: Person, now: datetime) -> ImportView:
+    """An import, for the person who brought it, the agency's managers and administrators; 404 for others."""
+    record = session.get(QueryLogImport, import_id)
+    agency = session.get(Agency, record.agency_id) if record else None
+    if record is None or agency is None:
+        raise NotFound(f"沒有匯入工作 {import_id}")
+    if record.actor_id != actor.id:
+        try:
+            check_may_import(actor, agency, now)
+        except Forbidden:
+            raise NotFound(f"沒有匯入工作 {import_id}") from None
+    return ImportView(record.id, agency.code, agency.name, record.file_name, record.state, record.rows, record.new,
+                      record.duplicates, record.error_count, list(record.errors or []), record.message,
+                      record.progress_done, record.progress_total, record.created_at, record.started_at,
+                      record.finished_at)

@@ -14,17 +14,18 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from operator import itemgetter
 from typing import IO, Any
 
 from models import QUERY_ITEMS
 
 from ..calendar import TAIPEI
 from ..errors import Invalid
-from ..validators import FIRST_DATE, LAST_DATE, national_id, text_problem
+from ..validators import FIRST_DATE, LAST_DATE, UNSAFE_TEXT_PATTERN, national_id, text_problem
 
 # field key → (label, header texts seen in downloads); matched after removing spaces and brackets.
 FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -76,6 +77,10 @@ class Table:
     mapping: dict[str, int]  # field key → column index
     rows: Iterator[tuple[int, list[Any]]]
     kind: str  # "xlsx", "utf-8" or "cp950"
+    # How far the reading is, for a progress bar: bytes of a CSV read so far, rows of a spreadsheet; and the whole
+    # (the spreadsheet's rows as its dimension says; a CSV's size is the caller's to know).
+    position: Callable[[], int] = field(default=lambda: 0)
+    total: int | None = None
 
 
 def _normal(text: Any) -> str:
@@ -123,9 +128,10 @@ def open_table(stream: IO[bytes], override: dict[str, str] | None = None) -> Tab
     if not head:
         raise Invalid({"file": "檔案是空的"}, "無法讀取檔案")
     if head.startswith(b"PK\x03\x04"):
-        rows, kind = _xlsx_rows(head, stream), "xlsx"
+        (rows, position, total), kind = _xlsx_rows(head, stream), "xlsx"
     else:
-        rows, kind = _csv_rows(head, stream)
+        rows, kind, position = _csv_rows(head, stream)
+        total = None
     searched: list[tuple[int, list[Any]]] = []
     for line, cells in rows:
         searched.append((line, cells))
@@ -136,16 +142,17 @@ def open_table(stream: IO[bytes], override: dict[str, str] | None = None) -> Tab
             missing = [FIELDS[k][0] for k in REQUIRED if k not in mapping]
             if missing:
                 raise Invalid({"mapping": "缺少欄位：" + "、".join(missing)}, "無法讀取檔案")
-            return Table(header, line, mapping, rows, kind)
+            return Table(header, line, mapping, rows, kind, position, total)
         if len(searched) >= HEADER_SEARCH_ROWS:
             break
     raise Invalid({"file": "前 10 列找不到可辨識的標題列（需有使用者帳號、查詢日期、作業代號、查詢條件）"},
                   "無法讀取檔案")
 
 
-def _csv_rows(head: bytes, stream: IO[bytes]) -> tuple[Iterator[tuple[int, list[Any]]], str]:
+def _csv_rows(head: bytes, stream: IO[bytes]) -> tuple[Iterator[tuple[int, list[Any]]], str, Callable[[], int]]:
     encoding = _sniff_encoding(head)
-    raw = io.BufferedReader(_Rejoined(head, stream), buffer_size=_SNIFF_BYTES)  # type: ignore[arg-type]
+    joined = _Rejoined(head, stream)
+    raw = io.BufferedReader(joined, buffer_size=_SNIFF_BYTES)  # type: ignore[arg-type]
     text = io.TextIOWrapper(raw, encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="")
     reader = csv.reader(text)
 
@@ -160,7 +167,7 @@ def _csv_rows(head: bytes, stream: IO[bytes]) -> tuple[Iterator[tuple[int, list[
                           "無法讀取檔案") from None
         except csv.Error as e:
             raise Invalid({"file": f"第 {reader.line_num} 列：CSV 格式錯誤（{e}）"}, "無法讀取檔案") from None
-    return rows(), encoding
+    return rows(), encoding, lambda: joined.read_bytes
 
 
 def _sniff_encoding(head: bytes) -> str:
@@ -181,6 +188,7 @@ class _Rejoined(io.RawIOBase):
 
     def __init__(self, head: bytes, rest: IO[bytes]):
         self.head, self.rest = head, rest
+        self.read_bytes = 0  # handed on so far
 
     def readable(self) -> bool:
         return True
@@ -189,13 +197,16 @@ class _Rejoined(io.RawIOBase):
         if self.head:
             n = min(len(buffer), len(self.head))
             buffer[:n], self.head = self.head[:n], self.head[n:]
+            self.read_bytes += n
             return n
         data = self.rest.read(len(buffer))
         buffer[:len(data)] = data
+        self.read_bytes += len(data)
         return len(data)
 
 
-def _xlsx_rows(head: bytes, stream: IO[bytes]) -> Iterator[tuple[int, list[Any]]]:
+def _xlsx_rows(head: bytes, stream: IO[bytes]) -> tuple[Iterator[tuple[int, list[Any]]], Callable[[], int],
+                                                         int | None]:
     from openpyxl import load_workbook  # only for spreadsheets
 
     # A zip is read from its end: it has to be seekable. A request body is spooled to a temporary file.
@@ -215,16 +226,22 @@ def _xlsx_rows(head: bytes, stream: IO[bytes]) -> Iterator[tuple[int, list[Any]]
             spool.close()
         raise Invalid({"file": f"無法開啟 .xlsx 檔（{e}）"}, "無法讀取檔案") from None
     sheet = book.worksheets[0]
+    read = [0]
+    try:
+        total = sheet.max_row  # from the sheet's dimension element, when it has one
+    except (TypeError, ValueError):
+        total = None
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
         try:
             for line, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+                read[0] = line
                 yield line, list(cells)
         finally:
             book.close()
             if spool:
                 spool.close()
-    return rows()
+    return rows(), lambda: read[0], total if isinstance(total, int) else None
 
 
 def parse_row(table: Table, line: int, cells: list[Any]) -> LogRow | list[RowError] | None:
@@ -273,6 +290,66 @@ def parse_row(table: Table, line: int, cells: list[Any]) -> LogRow | list[RowErr
 
 
 _MIDNIGHT = time(0)
+
+
+def row_parser(table: Table) -> Callable[[int, list[Any]], LogRow | list[RowError] | None]:
+    """``parse_row`` for this table, quicker for the common row: a CSV row of text whose values are all well
+    formed takes one lookup of its columns and cached checks; any other row (a spreadsheet's cells, a short or
+    blank row, anything to complain about) goes through ``parse_row``, which names each problem."""
+    if table.kind == "xlsx":
+        return lambda line, cells: parse_row(table, line, cells)
+    keys = list(table.mapping)
+    columns = itemgetter(*(table.mapping[k] for k in keys))
+    width = max(table.mapping.values()) + 1
+    at = {k: n for n, k in enumerate(keys)}
+    account_at, date_at, item_at, subject_at = at["account"], at["date"], at["item"], at["subject"]
+    time_at, case_at, reason_at, result_at = (at.get(k) for k in ("time", "case_number", "reason", "result"))
+    unsafe = UNSAFE_TEXT_PATTERN.search
+    items = QUERY_ITEMS
+
+    def parse(line: int, cells: list[Any]) -> LogRow | list[RowError] | None:
+        if len(cells) >= width:
+            values = columns(cells)
+            if not unsafe("\t".join(values)):
+                account, day_text = values[account_at].strip(), values[date_at].strip()
+                item, subject = values[item_at].strip().upper(), values[subject_at].strip().upper()
+                start = _day_start(day_text) if day_text and " " not in day_text else None
+                seconds = _seconds(values[time_at].strip()) if time_at is not None else 0
+                case = values[case_at].strip() or None if case_at is not None else None
+                reason = values[reason_at].strip() or None if reason_at is not None else None
+                result = values[result_at].strip() or None if result_at is not None else None
+                if (start is not None and seconds is not None and account and len(account) <= 80 and item in items
+                        and subject and _subject_problem(subject) is None and (case is None or len(case) <= 80)
+                        and (result is None or len(result) <= _MAX_TEXT)):
+                    return LogRow(line, account, start + _SECONDS[seconds], item, subject, case, reason, result)
+        return parse_row(table, line, cells)
+    return parse
+
+
+_SECONDS = [timedelta(seconds=n) for n in range(86400)]
+
+
+@lru_cache(maxsize=8192)
+def _day_start(text: str) -> datetime | None:
+    """The start of a logged day in UTC, when every second of it is that start plus the seconds (no change of
+    Taipei's offset that day); None sends the row to the slow path."""
+    day = parse_roc_or_iso(text)
+    if day is None:
+        return None
+    start = datetime.combine(day, _MIDNIGHT, tzinfo=TAIPEI)
+    end = datetime.combine(day, time(23, 59, 59), tzinfo=TAIPEI)
+    if start.utcoffset() != end.utcoffset():
+        return None
+    return start.astimezone(UTC)
+
+
+@lru_cache(maxsize=100_000)
+def _seconds(text: str) -> int | None:
+    """A logged time as seconds into the day; blank is midnight."""
+    if not text:
+        return 0
+    clock = _time_from_text(text)
+    return None if clock is None else clock.hour * 3600 + clock.minute * 60 + clock.second
 
 
 def _column(table: Table, key: str) -> str:

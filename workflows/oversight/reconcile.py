@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
-from sqlalchemy import JSON, bindparam, select, type_coerce, update
+from sqlalchemy import JSON, Column, Integer, MetaData, Table, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from models import (
@@ -30,6 +30,7 @@ from models import (
 from ..calendar import TAIPEI, is_working_day
 from ..settings import SETTINGS
 from .bases import basis_listed, listed_laws
+from .bulk import write_rows
 
 REGISTRATION = "query_registration"
 # The flags as plain ints: judging a million rows with IntFlag arithmetic spends its time making enum members.
@@ -63,7 +64,7 @@ class Reconciler:
             Person.agency_id == agency.id, Person.national_id_hash.is_not(None))))
         self.laws = listed_laws(session.scalars(select(LegalBasis.statute).where(
             LegalBasis.agency_id == agency.id, LegalBasis.active)))
-        self.registrations = self._registrations(session, agency.id)
+        self.registrations = self._registrations(session, agency.id, self.laws)
         self.hours = (_hhmm(SETTINGS.office_hours_start), _hhmm(SETTINGS.office_hours_end)) \
             if SETTINGS.office_hours_only else None
 
@@ -80,8 +81,9 @@ class Reconciler:
         return dict(found)
 
     @staticmethod
-    def _registrations(session: Session, agency_id: int) -> dict[tuple, tuple[list[datetime], list]]:
-        """(querier, subject hash, item) → approval times (sorted) and (registration id, legal basis) alongside."""
+    def _registrations(session: Session, agency_id: int, laws: set[str]) -> dict[tuple, tuple[list[datetime], list]]:
+        """(querier, subject hash, item) → approval times (sorted) and (registration id, whether its legal basis is
+        outside the agency's table) alongside: judged once per registration, not per logged query."""
         # The form's data read as plain JSON: item and legal basis are not sealed, and unsealing the subject's
         # number for every registration would only cost time.
         rows = session.execute(select(
@@ -93,7 +95,11 @@ class Reconciler:
         for app_id, applicant_id, subject_hash, closed_at, data in rows:
             times, details = found.setdefault((applicant_id, subject_hash, (data or {}).get("item")), ([], []))
             times.append(closed_at)
-            details.append((app_id, (data or {}).get("legal_basis")))
+            # A basis filed outside the agency's table (with a reason) is flagged whatever its law's name; one filed
+            # before the basis was bound to the table, by its law's name.
+            data = data or {}
+            details.append((app_id, bool(data.get("legal_basis_not_listed")) or bool(
+                laws and not basis_listed(data.get("legal_basis"), laws))))
         return found
 
     def judge(self, account: str, queried_at: datetime, item: str, subject_hash: str) -> Verdict:
@@ -122,10 +128,10 @@ class Reconciler:
             i = bisect.bisect_right(times, queried_at)
             if i == 0:
                 flags |= _REGISTERED_AFTER_QUERY
-                registration_id, basis = details[0]
+                registration_id, unlisted = details[0]
             else:
-                registration_id, basis = details[i - 1]
-            if self.laws and not basis_listed(basis, self.laws):
+                registration_id, unlisted = details[i - 1]
+            if unlisted:
                 flags |= _BASIS_NOT_LISTED
         return Verdict(flags, holder.person_id, registration_id)
 
@@ -134,6 +140,8 @@ class Reconciler:
         candidates = self.accounts.get(account)
         if not candidates:
             return None
+        if len(candidates) == 1:  # the usual case: the one account of that name, in use or not
+            return candidates[0]
         for a in reversed(candidates):
             if (a.active_from is None or a.active_from <= at) and (a.disabled_at is None or at < a.disabled_at):
                 return a
@@ -150,25 +158,41 @@ def _hhmm(text: str) -> time:
     return time(int(hours), int(minutes))
 
 
+_VERDICTS = Table("reconcile_verdict", MetaData(), Column("id", Integer, primary_key=True),
+                  Column("flags", Integer), Column("person_id", Integer), Column("registration_id", Integer),
+                  prefixes=["TEMPORARY"])
+
+
 def reconcile_rows(session: Session, agency: Agency, *, batch_size: int = 5000) -> int:
-    """Judge every logged query of the agency again (after registrations or accounts changed); rows changed."""
+    """Judge every logged query of the agency again (after registrations or accounts changed); rows changed.
+
+    The rows are read once, in one streamed query; the verdicts that differ go to a temporary table in batches
+    (``bulk.write_rows``), and one UPDATE … FROM writes them all, in the table's own order."""
     judge = Reconciler(session, agency).judge
     table = QueryLog.__table__
-    changed, last_id = 0, 0
-    while True:
-        batch = session.execute(select(
-            table.c.id, table.c.account, table.c.queried_at, table.c.item_code, table.c.subject_hash,
-            table.c.flags, table.c.person_id, table.c.registration_id).where(
-            table.c.agency_id == agency.id, table.c.id > last_id).order_by(table.c.id).limit(batch_size)).all()
-        if not batch:
-            return changed
-        updates = []
-        for row in batch:
-            v = judge(row.account, row.queried_at, row.item_code, row.subject_hash)
-            if (v.flags, v.person_id, v.registration_id) != (row.flags, row.person_id, row.registration_id):
-                updates.append({"b_id": row.id, "flags": int(v.flags), "person_id": v.person_id,
-                                "registration_id": v.registration_id})
-        if updates:
-            session.execute(update(table).where(table.c.id == bindparam("b_id")), updates)
-            changed += len(updates)
-        last_id = batch[-1].id
+    connection = session.connection()
+    connection.exec_driver_sql("DROP TABLE IF EXISTS reconcile_verdict")
+    _VERDICTS.create(connection)
+    rows = connection.execute(select(
+        table.c.id, table.c.account, table.c.queried_at, table.c.item_code, table.c.subject_hash,
+        table.c.flags, table.c.person_id, table.c.registration_id).where(table.c.agency_id == agency.id),
+        execution_options={"stream_results": True, "yield_per": batch_size})  # this statement only
+    changed, updates = 0, []
+    for row in rows:
+        v = judge(row.account, row.queried_at, row.item_code, row.subject_hash)
+        if (v.flags, v.person_id, v.registration_id) != (row.flags, row.person_id, row.registration_id):
+            updates.append((row.id, v.flags, v.person_id, v.registration_id))
+            if len(updates) >= batch_size:
+                write_rows(connection, "reconcile_verdict", _VERDICT_COLUMNS, updates)
+                changed, updates = changed + len(updates), []
+    write_rows(connection, "reconcile_verdict", _VERDICT_COLUMNS, updates)
+    changed += len(updates)
+    if changed:
+        verdicts = _VERDICTS.c
+        connection.execute(update(table).where(table.c.id == verdicts.id).values(
+            flags=verdicts.flags, person_id=verdicts.person_id, registration_id=verdicts.registration_id))
+    _VERDICTS.drop(connection)
+    return changed
+
+
+_VERDICT_COLUMNS = ("id", "flags", "person_id", "registration_id")

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from models import Agency, Notification
+from models import Agency, LegalBasis, Notification
 from tests.conftest import NOW, REGISTRATION, make_person
 from workflows.errors import Forbidden, Invalid
 from workflows.filing import reads
@@ -19,11 +19,14 @@ from workflows.filing.applications import submit_application
 from workflows.filing.tasks import complete_task
 
 AUTHORITY = ["labor_clerk", "labor_chief", "labor_director"]
-ADMIT = {"request_type": "admit", "legal_bases": "文化資產保存法第十二條", "purposes": "辦理文化志工保險資格審查"}
+ADMIT = {"request_type": "admit", "legal_bases": "文化資產保存法第十二條；\n志願服務法第十六條、第十七條",
+         "purposes": "辦理文化志工保險資格審查"}
 SUSPEND = {"agency_code": "KHH-EP", "measure": "suspend", "effective_date": "2026-11-25",
            "bureau_letter_no": "保費資字第11511000001號", "reason": "未依限期改善查詢紀錄抽查缺失"}
 READMIT = {"request_type": "readmit", "legal_bases": "空氣污染防制法第三十二條", "purposes": "辦理環保違規稽查業務",
            "improvement_evidence": "已完成每月抽查並補送查核紀錄（附件）"}
+# 環保局's queriers register under a basis of its own table (001 附表), not 社會局's 社會救助法.
+EP_REGISTRATION = {**REGISTRATION, "legal_basis": "空氣污染防制法第三十二條及第六十七條"}
 
 
 @pytest.fixture
@@ -63,8 +66,13 @@ def test_labour_bureau_admits_an_agency_with_its_legal_bases_and_purposes(sessio
         app = decide(username, app)
     assert app.state == "completed"
     admitted = agency(session, "KHH-CB")
-    assert (admitted.admitted_on, admitted.legal_bases, admitted.purposes) == (
-        date(2026, 11, 25), "文化資產保存法第十二條", "辦理文化志工保險資格審查")
+    assert (admitted.admitted_on, admitted.purposes) == (date(2026, 11, 25), "辦理文化志工保險資格審查")
+    # Its legal bases are its legal-basis table's rows (one source), each statute of the admission one row.
+    table = session.execute(select(LegalBasis.statute, LegalBasis.purpose, LegalBasis.application_id,
+                                   LegalBasis.active).where(LegalBasis.agency_id == admitted.id)
+                            .order_by(LegalBasis.id)).all()
+    assert table == [("文化資產保存法第十二條", "辦理文化志工保險資格審查", app.id, True),
+                     ("志願服務法第十六條、第十七條", "辦理文化志工保險資格審查", app.id, True)]
     with pytest.raises(Invalid) as again:
         file("cb_head", "agency_admission", ADMIT)
     assert again.value.errors == {"request_type": "本機關已於 2026-11-25 經勞工局同意使用勞保 WebIR"}
@@ -91,7 +99,7 @@ def test_a_suspended_agency_files_no_queries_or_accounts_until_admitted_again(se
     told = {n.person.username for n in session.scalars(select(Notification).where(Notification.kind == "suspension"))}
     assert told == {"ep_head", "ep_manager"}
     with pytest.raises(Forbidden) as refused:
-        file("ep_querier", "query_registration", REGISTRATION)
+        file("ep_querier", "query_registration", EP_REGISTRATION)
     assert "001 第十二點第六款" in str(refused.value)
     with pytest.raises(Forbidden):
         file("ep_manager", "query_items_change", {"name": "江佳穎", "phone": "07-3368321",
@@ -112,7 +120,7 @@ def test_a_suspended_agency_files_no_queries_or_accounts_until_admitted_again(se
     assert app.state == "completed"
     readmitted = agency(session, "KHH-EP")
     assert readmitted.suspended_on is None and readmitted.suspension_reason is None
-    assert file("ep_querier", "query_registration", REGISTRATION).state == "running"
+    assert file("ep_querier", "query_registration", EP_REGISTRATION).state == "running"
 
 
 def test_the_api_refuses_a_suspended_agencys_query_with_the_clause(api, file, decide):

@@ -27,10 +27,12 @@ BASIS_SUBJECT = valid_national_id("H", "22345678")
 LISTED = REGISTRATION["legal_basis"]
 
 
-def register(session, person, subject: str, basis: str = LISTED, item: str = "C0101", now=NOW):
-    """A 查調資料登記表 filed by the applicant and approved by her unit head at ``now``."""
+def register(session, person, subject: str, basis: str = LISTED, item: str = "C0101", now=NOW, reason=None):
+    """A 查調資料登記表 filed by the applicant and approved by her unit head at ``now``; a basis outside 社會局's
+    table goes with a reason."""
     app = submit_application(session, form_key="query_registration", actor=person("applicant"), now=now,
-                             data={**REGISTRATION, "subject_national_id": subject, "legal_basis": basis, "item": item})
+                             data={**REGISTRATION, "subject_national_id": subject, "legal_basis": basis, "item": item,
+                                   "legal_basis_reason": reason})
     head = person("sw_unit_head")
     task = next(r for r in list_inbox(session, head) if r.application_id == app.id)
     complete_task(session, task_id=task.task_id, actor=head, decision="approve", opinion="", data={}, now=now)
@@ -42,7 +44,7 @@ def city(session, person, monkeypatch):
     """Two approved registrations, a disabled account, office hours enforced (社會局's legal-basis table: demo)."""
     monkeypatch.setattr(settings.SETTINGS, "office_hours_only", True)
     register(session, person, OK_SUBJECT)
-    register(session, person, BASIS_SUBJECT, basis="其他不在附表的法規")
+    register(session, person, BASIS_SUBJECT, basis="其他不在附表的法規", reason="主管機關函示得依此查調")
     gone = make_person(session, "sw_gone", unit="社會救助科")
     account = make_account(session, gone, items=("C0101",))
     account.status, account.disabled_at = AccountStatus.DISABLED, NOW

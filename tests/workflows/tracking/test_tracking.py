@@ -109,7 +109,9 @@ def make_world(session: Session) -> World:
     e = file("sw_staff", "querier_account", QUERIER_ADD, days_ago(6))
     decide("sw_unit_head", e, "unit_head_review", "return", days_ago(4), "請補附事由")
     g = file("manager", "query_items_change", ITEMS_CHANGE, days_ago(8))
-    f = file("ep_querier", "query_registration", {**REGISTRATION, "case_number": "115-環-0001"}, days_ago(100))
+    f = file("ep_querier", "query_registration", {**REGISTRATION, "case_number": "115-環-0001",
+                                                   "legal_basis": "空氣污染防制法第三十二條及第六十七條"},
+             days_ago(100))
     rejected = file("sw_staff", "querier_account", QUERIER_ADD, days_ago(50))
     decide("sw_unit_head", rejected, "unit_head_review", "reject", days_ago(49), "無查詢需要")
     withdrawn = file("sw_staff", "querier_account", QUERIER_ADD, days_ago(45))

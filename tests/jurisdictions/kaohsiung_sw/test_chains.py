@@ -25,7 +25,7 @@ SW_QUERIER_ADD = {
 REGISTRATION = {
     "case_number": "115-社救-0107", "query_date": "2026-11-25", "subject_name": "陳小明",
     "subject_national_id": "E123456783", "item": "C0101", "reason": "中低收入戶資格審查，需核對投保薪資",
-    "legal_basis": "社會救助法第四十四條之三",
+    "legal_basis": "社會救助法第十八條、第二十條、第二十一條及第四十四條之三第一項",  # 社會局's table, 001 附表
 }
 QUERY_REQUEST = {
     "requesting_unit": "高雄市鳳山區公所社會課", "name": "莊雅雯", "job_title": "社會課課員", "phone": "07-7460101",

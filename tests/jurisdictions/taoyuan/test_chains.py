@@ -223,11 +223,38 @@ def test_the_cores_deletion_confirmation_runs_a_month_after_the_query(api, sessi
         assert application(api, deletion)["state"] == "completed"
 
 
-def test_a_district_office_querier_registers_with_their_own_unit_head(api):
+def test_a_district_office_querier_registers_with_their_unit_head_then_the_commissioning_agency(api):
+    """004 §9: 社會局 commissions 復興區公所, so its commissioner reviews the office's query after the unit head."""
+    app = file(api, "fx_querier", "query_registration",
+               {**REGISTRATION, "basis": "statute", "legal_basis": "社會救助法第十八條", "commissioning_agency": ""})
+    assert application(api, app)["data"]["commissioning_agency"] == "TY-SW"  # the records', not the blank typed
+    decide(api, "fx_unit_head", app, "unit_head_review")
+    assert application(api, app)["state"] != "completed"
+    assert not [t for t in api.as_("sw_unit_head").get("/api/v1/tasks").get_json() if t["application"] == app]
+    decide(api, "sw_district", app, "commissioner_review")
+    assert application(api, app)["state"] == "completed"
+    assert steps(api, app)[-2:] == [("unit_head_review", "fx_unit_head"), ("commissioner_review", "sw_district")]
+
+
+def test_the_commissioning_agency_returns_a_district_office_query_and_then_refuses_it(api):
     app = file(api, "fx_querier", "query_registration",
                {**REGISTRATION, "basis": "statute", "legal_basis": "社會救助法第十八條"})
     decide(api, "fx_unit_head", app, "unit_head_review")
+    decide(api, "sw_district", app, "commissioner_review", "return")
+    decide(api, "fx_querier", app, "amend", "resubmit")
+    decide(api, "fx_unit_head", app, "unit_head_review")
+    decide(api, "sw_district", app, "commissioner_review", "reject")
+    assert application(api, app)["state"] == "rejected"
+
+
+def test_an_uncommissioned_agencys_registration_cannot_claim_a_commissioning_agency(api):
+    """A querier of 社會局 (commissioned by nobody) typing a commissioning agency still ends with the unit head."""
+    app = file(api, "applicant", "query_registration",
+               {**REGISTRATION, "basis": "statute", "legal_basis": "社會救助法第十八條", "commissioning_agency": "TY-LAB"})
+    assert application(api, app)["data"]["commissioning_agency"] is None
+    decide(api, "sw_unit_head", app, "unit_head_review")
     assert application(api, app)["state"] == "completed"
+    assert not [t for t in api.as_("sw_district").get("/api/v1/tasks").get_json() if t["application"] == app]
 
 
 # ---------------------------------------------------------------- 004 §2, §4(1)1: 使用機關之核准與開設

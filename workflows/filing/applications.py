@@ -53,6 +53,7 @@ from .eligibility import (
     contractor_refusal,
     office_hours_errors,
     proxy_errors,
+    unscheduled_audit_refusal,
     with_commissioning_agency,
 )
 
@@ -62,7 +63,8 @@ log = logging.getLogger(__name__)
 def forms_for(person: Person, on: date, session: Session | None = None) -> list[FormSpec]:
     """The forms this person may file on this (Taipei) day (an irregular audit only in a central agency); with a
     session, as their agency's chains word them."""
-    forms = [f for f in FORMS.values() if may_file(person, f, on) and central_audit_refusal(person, f.key) is None]
+    forms = [f for f in FORMS.values() if may_file(person, f, on) and central_audit_refusal(person, f.key) is None
+             and unscheduled_audit_refusal(person, f.key, on) is None]
     return [filing_form(session, f.key, person) for f in forms] if session is not None else forms
 
 
@@ -120,7 +122,7 @@ def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], acto
         errors.update(suspension_errors(session, actor, data))
     elif form.key == "role_transfer":
         errors.update(transfer_errors(session, data, actor, amending))
-    elif form.key == "central_audit":
+    elif form.key in ("central_audit", "unscheduled_audit"):
         errors.update(central_audit_errors(session, actor, data))
     elif form.key == "proxy_authorisation":
         errors.update(proxy_errors(session, actor, data))
@@ -210,7 +212,8 @@ def submit_application(session: Session, *, form_key: str, data: dict[str, Any],
         raise Forbidden(f"only a {form.filer_role} may file {form.title}")
     if refusal := suspension_refusal(actor.agency, local_date(now), form_key, data):
         raise Forbidden(refusal)
-    if refusal := contractor_refusal(actor, form_key, data) or central_audit_refusal(actor, form_key):
+    if refusal := (contractor_refusal(actor, form_key, data) or central_audit_refusal(actor, form_key)
+                   or unscheduled_audit_refusal(actor, form_key, local_date(now))):
         raise Forbidden(refusal)
     extra_files = sorted(set(attachments or []))
     clean = _validated(session, form, data, actor, extra_files=extra_files)

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import AccountKind, Agency, AgencyKind, Person
+from models import AccountKind, Agency, AgencyKind, Person, Role
 
 from ..accounts.records import active_account
 from ..calendar import is_working_day
@@ -26,6 +26,9 @@ ACCOUNT_FORMS = frozenset({"querier_account", "manager_account"})
 QUERY_FORMS = frozenset({"query_registration", "proxy_authorisation"})
 COMMISSIONING_FIELD = "commissioning_agency"
 CENTRAL_AUDIT = "central_audit"
+# Taoyuan 004 §8(2)1: 勞保局 and the 最高管理機關 (資訊中心) may audit a using agency unscheduled; their staff file it.
+UNSCHEDULED_AUDIT = "unscheduled_audit"
+UNSCHEDULED_AUDITORS = (Role.CENTRAL_CLERK, Role.BUREAU_LIAISON)
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
 
@@ -42,6 +45,13 @@ def central_audit_refusal(person: Person, form_key: str) -> str | None:
     if form_key != CENTRAL_AUDIT or person.agency.has_kind(AgencyKind.CENTRAL):
         return None
     return "不定期稽核由總管理機關之總稽核小組提出（002 第二點第二項、第八點第二款）"
+
+
+def unscheduled_audit_refusal(person: Person, form_key: str, on: date) -> str | None:
+    """004 §8(2)1: only the central manager's staff and the bureau's liaison audit an agency unscheduled."""
+    if form_key != UNSCHEDULED_AUDIT or any(person.holds(role, on) for role in UNSCHEDULED_AUDITORS):
+        return None
+    return "不定期稽核由勞保局或最高管理機關人員提出（004 第八點第二款第一目）"
 
 
 def central_audit_errors(session: Session, person: Person, data: dict[str, Any]) -> dict[str, str]:

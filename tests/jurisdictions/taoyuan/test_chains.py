@@ -250,11 +250,52 @@ def test_the_commissioning_agency_returns_a_district_office_query_and_then_refus
 def test_an_uncommissioned_agencys_registration_cannot_claim_a_commissioning_agency(api):
     """A querier of 社會局 (commissioned by nobody) typing a commissioning agency still ends with the unit head."""
     app = file(api, "applicant", "query_registration",
-               {**REGISTRATION, "basis": "statute", "legal_basis": "社會救助法第十八條", "commissioning_agency": "TY-LAB"})
+               {**REGISTRATION, "basis": "statute", "legal_basis": "社會救助法第十八條",
+                "commissioning_agency": "TY-LAB"})
     assert application(api, app)["data"]["commissioning_agency"] is None
     decide(api, "sw_unit_head", app, "unit_head_review")
     assert application(api, app)["state"] == "completed"
     assert not [t for t in api.as_("sw_district").get("/api/v1/tasks").get_json() if t["application"] == app]
+
+
+# ---------------------------------------------------------------- 004 §8(2)1: 勞保局及最高管理機關不定期稽核
+
+AUDIT = {
+    "audited_agency": "TY-FX", "audit_date": "2026-12-01", "auditors": "資訊中心 蔡承恩", "accuracy": "ok",
+    "legitimacy": "ok", "usage_verified": "improve", "copies_kept_confidential": "improve",
+    "findings": "抽查查調紀錄十筆，二筆未附登記表；列印資料未上鎖存放",
+}
+
+
+def test_the_it_centres_unscheduled_audit_tracks_the_agencys_correction_to_closure(api):
+    missing = api.as_("it_clerk").post("/api/v1/applications", json={"form": "unscheduled_audit", "data": {
+        **AUDIT, "result": "improve"}})
+    assert missing.status_code == 422
+    assert set(missing.get_json()["errors"]) == {"deficiencies", "improve_by"}
+    app = file(api, "it_clerk", "unscheduled_audit", {**AUDIT, "result": "improve", "improve_by": "2026-12-31",
+                                                      "deficiencies": "登記表缺漏；列印資料存放"})
+    decide(api, "it_chief", app, "unit_head_sign")
+    assert application(api, app)["state"] != "completed"
+    decide(api, "it_clerk", app, "follow_up", improved_on="2026-12-20", improvements="補登記表；列印資料改存上鎖櫃")
+    assert application(api, app)["state"] == "completed"
+    assert [s for s, _ in steps(api, app)][-1] == "follow_up"
+
+
+def test_the_bureaus_unscheduled_audit_without_deficiencies_closes_at_once(api):
+    app = file(api, "bli_liaison", "unscheduled_audit", {**AUDIT, "audited_agency": "TY-SW", "result": "ok"})
+    decide(api, "bli_chief", app, "unit_head_sign")
+    assert application(api, app)["state"] == "completed"
+
+
+def test_only_the_it_centre_and_the_bureau_audit_unscheduled_and_only_using_agencies(api):
+    for username in ("manager", "labor_clerk", "it_director"):
+        response = api.as_(username).post("/api/v1/applications", json={"form": "unscheduled_audit",
+                                                                         "data": {**AUDIT, "result": "ok"}})
+        assert response.status_code == 403, (username, response.get_json())
+        assert "unscheduled_audit" not in {f["key"] for f in api.as_(username).get("/api/v1/forms").get_json()}
+    response = api.as_("it_clerk").post("/api/v1/applications", json={"form": "unscheduled_audit", "data": {
+        **AUDIT, "audited_agency": "TY-LAB", "result": "ok"}})
+    assert response.status_code == 422 and set(response.get_json()["errors"]) == {"audited_agency"}
 
 
 # ---------------------------------------------------------------- 004 §2, §4(1)1: 使用機關之核准與開設
@@ -280,7 +321,7 @@ def test_every_form_a_taoyuan_person_can_file_is_walked_here(api):
                      "labor_clerk", "it_clerk", "bli_liaison", "admin"):
         offered |= {f["key"] for f in api.as_(username).get("/api/v1/forms").get_json()}
     assert offered == {"manager_account", "querier_account", "query_items_change", "query_registration",
-                       "agency_admission"}
+                       "agency_admission", "unscheduled_audit"}
 
 
 def later(days: int) -> datetime:

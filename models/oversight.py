@@ -206,8 +206,10 @@ class ViolationCase(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), unique=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
-    source: Mapped[str] = mapped_column(String(20))  # flag | sampling
-    log_id: Mapped[int] = mapped_column(ForeignKey("query_log.id"), index=True)
+    source: Mapped[str] = mapped_column(String(20))  # flag | sampling | audit_record
+    # The log row a flag or a sample found; none for a violation a 稽核紀錄表 found (社會局, 003 §8 ¶2).
+    log_id: Mapped[int | None] = mapped_column(ForeignKey("query_log.id"), index=True)
+    audit_record_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"), unique=True)
     flag: Mapped[str | None] = mapped_column(String(40))
     draw_id: Mapped[int | None] = mapped_column(ForeignKey("sampling_draw.id"))
     description: Mapped[str] = mapped_column(Text)

@@ -228,11 +228,14 @@ class KeyValue:
     value: Any
 
 
-def key_values(form_key: str, data: dict[str, Any] | None) -> list[KeyValue]:
-    """The form's key fields from its data, ID numbers masked, choices as their labels, item codes as codes."""
-    form = FORMS.get(form_key)
-    if form is None or not data:
+def key_values(form_key: str, data: dict[str, Any] | None, process: str | None = None) -> list[KeyValue]:
+    """The form's key fields from its data, ID numbers masked, choices as their labels, item codes as codes.
+
+    ``process``: the key of the process the application runs, whose form it was filed on (an agency layer's own
+    form has its own key fields, e.g. 社會局's 附表2 and its 需要資料者)."""
+    if form_key not in FORMS or not data:
         return []
+    form = form_for(form_key, None, process)
     fields = {f.name: f for f in form.fields}
     out = []
     for name in form.key_fields:

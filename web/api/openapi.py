@@ -366,7 +366,8 @@ def query_log_paths() -> dict:
                 "type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}})},
         "/violations": {"get": _op(
             "Violation cases with their review report's due date and whether it is late, for the readers of the "
-            "agency's query logs", {"200": _json({"type": "array", "items": {"type": "object"}})},
+            "agency's query logs (a case a 稽核紀錄表 opened names its `audit_record` and has no `log`)",
+            {"200": _json({"type": "array", "items": {"type": "object"}})},
             tag="query-logs", params=[_query("log", {"type": "integer"}, "only the cases of this log row")],
             errors=(401, 403))},
     }

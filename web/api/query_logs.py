@@ -240,7 +240,7 @@ def case_json(c: CaseRow) -> dict:
             "flag": c.flag, "sampling_draw": c.draw_id, "description": c.description,
             "opened_at": c.opened_at.isoformat(), "report_due": c.report_due.isoformat(),
             "reported_at": c.reported_at.isoformat() if c.reported_at else None, "late": c.late, "state": c.state,
-            "joint_audit": c.joint_audit_id}
+            "joint_audit": c.joint_audit_id, "audit_record": c.audit_record_id}
 
 
 @bp.post("/sampling/<int:draw_id>/rows/<int:log_id>/violation")

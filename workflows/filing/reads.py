@@ -217,13 +217,16 @@ def search_inbox(session: Session, person: Person, filters: InboxQuery, now: dat
     page = max(1, filters.page)
     base = _inbox_filters(_my_open(person).join(Agency, Agency.id == Application.agency_id)
                           .outerjoin(Person, Person.id == Application.applicant_id), filters, now)
-    rows = base.add_columns(
+    # The process names the form filed (an agency layer's own, e.g. 社會局's 附表2): its key fields are the row's.
+    rows = base.join(DefinitionVersion, DefinitionVersion.id == Application.definition_version_id).join(
+        ProcessDefinition, ProcessDefinition.id == DefinitionVersion.definition_id).add_columns(
         HumanTask.id, Application.id, Application.form_key, HumanTask.step, HumanTask.name, HumanTask.role,
         Person.name, Agency.name, TaskCandidate.created_at, HumanTask.due_at, HumanTask.bulk, Application.data,
+        ProcessDefinition.key,
     ).order_by(*order, TaskCandidate.human_task_id).limit(per_page).offset((page - 1) * per_page)
     found = [InboxRow(task_id, app_id, form, FORMS[form].title, step, name, role, ROLE_LABELS.get(role, role),
-                      applicant or SCHEDULED, agency, since, due_at, bulk, key_values(form, data))
-             for task_id, app_id, form, step, name, role, applicant, agency, since, due_at, bulk, data
+                      applicant or SCHEDULED, agency, since, due_at, bulk, key_values(form, data, process))
+             for task_id, app_id, form, step, name, role, applicant, agency, since, due_at, bulk, data, process
              in session.execute(rows)]
     if not totals:
         return InboxPage(found, len(found), page, per_page, {}, [])

@@ -22,6 +22,7 @@ from ..attachments.records import check_step_files
 from ..calendar import local_date
 from ..errors import Conflict, Forbidden, IncidentOpened, Invalid, NotFound
 from ..forms import STEP_FORMS, Field, StepForm, application_form, attachment_ids, clean_fields, item_choices
+from ..oversight import violations
 from ..runtime import incidents
 from ..runtime.candidates import may_hold
 from ..runtime.decisions import apply_decision
@@ -184,6 +185,7 @@ def complete_task(session: Session, *, task_id: int, actor: Person, decision: st
         with single_writer(session, "此案件剛被其他人處理，請重新整理後再試"):
             apply_decision(session, task, restore(app), actor=actor, decision=decision, opinion=opinion, data=clean,
                            now=now)
+            violations.open_from_audit_record(session, app, actor, now)  # 社會局's 稽核紀錄表 (003 §8 ¶2)
             incidents.resolve_decided(session, task, actor, now)
     except Exception as exc:
         if not incidents.is_engine_failure(exc):

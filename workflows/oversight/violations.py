@@ -4,7 +4,9 @@ A flag the agency manager raises as a violation (``flags.answer_flag``), or a sa
 problem and raises (``raise_sampling_violation``), opens a case: the process ``violation`` starts for the log
 row's agency, whose manager records the correction, then files the review report (檢討報告) that 勞工局
 acknowledges. The report is due ``violation_report_days`` calendar days after the case opened (10 in 社會局,
-003 §8; per agency in ``violation_report_days_by_agency``); a report filed after that is late.
+003 §8; per agency in ``violation_report_days_by_agency``); a report filed after that is late. In 社會局 a
+稽核紀錄表 (``audit_record``, 003 附表4) that found a violation opens the same case for the audited querier when
+the 局長 approves it (``open_from_audit_record``, 003 §8 ¶2); that case names the record, not a log row.
 
 A major anomaly (the flag or sampled row raised as major, or the manager's or auditor's later choice) also starts
 the joint audit (001 §12(2), process ``joint_audit``): the agency's auditor with 政風, the IT unit, and the audit
@@ -20,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import (
+    AccountKind,
     Agency,
     Application,
     ApplicationState,
@@ -32,6 +35,7 @@ from models import (
 )
 
 from .. import agency_rules, audit
+from ..accounts.records import active_account
 from ..calendar import local_date
 from ..engine import SERIALIZER_VERSION, Run
 from ..errors import Conflict, Invalid, NotFound
@@ -44,6 +48,7 @@ from .sampling import check_checker
 
 PROCESS = "violation"
 JOINT_AUDIT = "joint_audit"
+AUDIT_RECORD = "audit_record"  # 社會局's 稽核紀錄表 (003 附表4)
 REPORT_STEP = "report"  # the diagram's step where the review report is filed
 
 
@@ -91,6 +96,36 @@ def open_case(session: Session, *, log: QueryLog, source: str, description: str,
     return case
 
 
+def open_from_audit_record(session: Session, app: Application, actor: Person, now: datetime) -> ViolationCase | None:
+    """A 稽核紀錄表 the 局長 approved that found a violation opens the case for the audited querier, who corrects at
+    once and reports within the layer's days (003 §8 ¶2). Nothing for another form or a record without one; once
+    per record. Audited; the caller commits."""
+    if app.form_key != AUDIT_RECORD or app.state != ApplicationState.COMPLETED or not (app.data or {}).get(
+            "violation_found"):
+        return None
+    if session.scalar(select(ViolationCase.id).where(ViolationCase.audit_record_id == app.id)):
+        return None
+    agency = session.get(Agency, app.agency_id)
+    querier = session.scalar(select(Person).where(Person.username == app.data["querier"]))
+    account = active_account(session, querier.id, AccountKind.QUERIER) if querier else None
+    due = local_date(now) + timedelta(days=report_days(agency))
+    description = f"稽核紀錄表（申請編號 {app.id}）：{app.data.get('opinion') or ''}".strip()
+    data = {"source": AUDIT_RECORD, "audit_record": app.id, "querier": app.data["querier"],
+            "account": account.egov_account if account else app.data["querier"], "description": description,
+            "report_due": due.isoformat()}
+    case_app, run = _start(session, PROCESS, agency.id, data, now)
+    case = ViolationCase(application_id=case_app.id, agency_id=agency.id, source=AUDIT_RECORD, log_id=None,
+                         audit_record_id=app.id, description=description, report_due=due, opened_by_id=actor.id,
+                         created_at=now)
+    session.add(case)
+    session.flush()
+    sync(session, case_app, run, now)
+    audit.record(session, "violation_case_opened", actor=actor, subject_type="application", subject_id=case_app.id,
+                 now=now, agency_id=agency.id, case=case.id, source=AUDIT_RECORD, audit_record=app.id,
+                 querier=app.data["querier"], report_due=due.isoformat())
+    return case
+
+
 def start_joint_audit(session: Session, *, case_id: int, reason: str, actor: Person, now: datetime) -> Application:
     """The agency's manager or auditor judges a case a major anomaly: its joint audit starts (001 §12(2))."""
     case = session.get(ViolationCase, case_id)
@@ -103,14 +138,16 @@ def start_joint_audit(session: Session, *, case_id: int, reason: str, actor: Per
         raise Invalid({"reason": text_problem(reason) or "超過 2000 字"})
     if case.joint_audit_id is not None:
         raise Conflict("這個違規案件已啟動共同稽核")
-    app = _start_joint_audit(session, case, session.get(QueryLog, case.log_id), reason.strip(), actor, now)
+    log = session.get(QueryLog, case.log_id) if case.log_id is not None else None
+    app = _start_joint_audit(session, case, log, reason.strip(), actor, now)
     session.commit()
     return app
 
 
-def _start_joint_audit(session: Session, case: ViolationCase, log: QueryLog, reason: str, actor: Person,
+def _start_joint_audit(session: Session, case: ViolationCase, log: QueryLog | None, reason: str, actor: Person,
                        now: datetime) -> Application:
-    data = {"violation_case": case.id, "query_log_id": log.id, "account": log.account, "reason": reason}
+    account = log.account if log else session.get(Application, case.application_id).data.get("account")
+    data = {"violation_case": case.id, "query_log_id": log.id if log else None, "account": account, "reason": reason}
     app, run = _start(session, JOINT_AUDIT, case.agency_id, data, now)
     case.joint_audit_id = app.id
     sync(session, app, run, now)
@@ -144,7 +181,7 @@ class CaseRow:
     application_id: int
     agency: str
     source: str
-    log_id: int
+    log_id: int | None  # none for a case a 稽核紀錄表 opened (its application: ``audit_record_id``)
     flag: str | None
     draw_id: int | None
     description: str
@@ -154,6 +191,7 @@ class CaseRow:
     late: bool  # filed after its due date, or still not filed after it
     state: str
     joint_audit_id: int | None
+    audit_record_id: int | None = None
 
 
 def case_rows(session: Session, actor: Person, now: datetime, *, log_id: int | None = None) -> list[CaseRow]:
@@ -180,5 +218,5 @@ def case_rows(session: Session, actor: Person, now: datetime, *, log_id: int | N
         rows.append(CaseRow(case.id, app.id, agency, case.source, case.log_id, case.flag, case.draw_id,
                             case.description, case.created_at, case.report_due, at, late,
                             app.state.value if isinstance(app.state, ApplicationState) else str(app.state),
-                            case.joint_audit_id))
+                            case.joint_audit_id, case.audit_record_id))
     return rows

@@ -123,6 +123,10 @@ def test_附表2_names_the_colleague_who_needs_the_data_and_the_unit_head_consen
     today = app.created_at.date()
     assert may_view(session, app.id, person("sw_staff"), today)  # the 需要資料者 follows it
     assert not may_view(session, app.id, person("fs_staff"), today)
+    # The unit head's inbox row shows 附表2's key fields (the layer's form), the 需要資料者 among them.
+    [row] = [r for r in reads.list_inbox(session, person("sw_unit_head")) if r.application_id == app.id]
+    shown = {k.name: k.value for k in row.key}
+    assert shown["data_requester"] == "sw_staff" and shown["subject_national_id"] == "E12****783"
     app = decide(app, "sw_unit_head", "unit_head_review")  # the supervisor's consent
     assert app.state == "completed"
     own = submit("applicant", "query_registration", {**REGISTRATION, "case_number": "115-社救-0108"})

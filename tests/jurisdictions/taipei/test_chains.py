@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from models import AccountKind, AccountStatus, Agency, AgencyQueryItem, WebirAccount
+from tests.files import pdf
 
 QUERIER_ADD = {
     "request_type": "add", "name": "張書豪", "job_title": "科員", "national_id": "A123456789",
@@ -71,7 +72,7 @@ WALKS = {
     "query_registration": ("applicant", REGISTRATION, [
         ("unit_manager_check", ["sw_unit_manager"], {})]),
     "proxy_authorisation": ("applicant", PROXY, [
-        ("unit_head_review", ["sw_unit_head"], {}),
+        ("unit_head_review", ["sw_unit_head"], {"authorisation_checked": True}),
         ("unit_manager_file", ["sw_unit_manager"], {})]),
     "role_transfer": ("sw_head", ROLE_TRANSFER, [
         ("transfer_account", ["manager"], {"account_decision": "delete"})]),
@@ -83,8 +84,19 @@ WALKS = {
 }
 
 
+def signed_authorisation(api, username: str = "applicant") -> list[int]:
+    """The signed 代查授權書 (002 附件3) as its filer uploads it: a real one-page PDF."""
+    user = api.as_(username)
+    upload = user.client.post("/api/v1/attachments?name=proxy-authorisation.pdf", data=pdf("signed authorisation"),
+                              headers={**user.headers, "Content-Type": "application/pdf"})
+    assert upload.status_code == 201, upload.get_json()
+    return [upload.get_json()["id"]]
+
+
 def walk(api, form: str) -> dict:
     filer, data, steps = WALKS[form]
+    if form == "proxy_authorisation":
+        data = {**data, "signed_authorisation": signed_authorisation(api, filer)}
     filed = api.as_(filer).post("/api/v1/applications", json={"form": form, "data": data})
     assert filed.status_code == 201, filed.get_json()
     app_id = filed.get_json()["id"]

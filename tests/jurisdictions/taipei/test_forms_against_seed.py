@@ -44,6 +44,8 @@ ROWS = {
         ("代為查詢", "(二)", "field:authoriser"),
         ("急迫性需要", "(二)", "field:urgency"),
         ("核定的查詢業務範圍項目", "(二)", "field:item"),
+        ("代查授權書", "(二)", "field:signed_authorisation"),
+        ("代查授權書", "(二)", "step:proxy_review.authorisation_checked"),
     ],
     "internal_audit": [  # 附件4 查核項目表, §8(1)3-5
         ("查核項目表", "4.", "step:internal_audit.check_register"),

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.jurisdictions.taipei.test_chains import CENTRAL_AUDIT, MANAGER_ADD, PROXY, QUERIER_ADD, REGISTRATION
+from tests.files import pdf
+from tests.jurisdictions.taipei.test_chains import (
+    CENTRAL_AUDIT,
+    MANAGER_ADD,
+    PROXY,
+    QUERIER_ADD,
+    REGISTRATION,
+    signed_authorisation,
+)
 
 CONTRACTOR_QUERIER = {**QUERIER_ADD, "name": "吳冠廷", "email": "sw_contractor@demo.gov.taipei",
                       "egov_account": "kuanting.wu"}
@@ -53,7 +61,8 @@ def test_a_registration_in_office_hours_is_accepted(api):
 
 
 def test_a_proxy_query_outside_office_hours_is_refused_too(api):
-    refused = file(api, "applicant", "proxy_authorisation", {**PROXY, "query_time": "22:00"})
+    refused = file(api, "applicant", "proxy_authorisation",
+                   {**PROXY, "query_time": "22:00", "signed_authorisation": signed_authorisation(api)})
     assert refused.status_code == 422 and "query_time" in refused.get_json()["errors"]
 
 
@@ -65,16 +74,46 @@ def test_a_proxy_query_outside_office_hours_is_refused_too(api):
     ({"item": "P0301"}, "item"),  # not on the proxy's own account
 ])
 def test_a_proxy_query_stays_within_both_accounts(api, change, field):
-    refused = file(api, "applicant", "proxy_authorisation", {**PROXY, **change})
+    refused = file(api, "applicant", "proxy_authorisation",
+                   {**PROXY, **change, "signed_authorisation": signed_authorisation(api)})
     assert refused.status_code == 422
-    assert field in refused.get_json()["errors"]
+    assert list(refused.get_json()["errors"]) == [field]
+
+
+def test_a_proxy_query_without_the_signed_authorisation_is_refused(api):
+    refused = file(api, "applicant", "proxy_authorisation", PROXY)
+    assert refused.status_code == 422
+    assert list(refused.get_json()["errors"]) == ["signed_authorisation"]
+    assert api.as_("admin").get("/api/v1/applications?form=proxy_authorisation").get_json()["total"] == 0
 
 
 def test_the_signed_proxy_authorisation_is_kept_with_the_records(api):
-    filed = file(api, "applicant", "proxy_authorisation", PROXY).get_json()["id"]
-    view = api.as_("sw_unit_head").get(f"/api/v1/applications/{filed}").get_json()
+    filed = file(api, "applicant", "proxy_authorisation",
+                 {**PROXY, "signed_authorisation": signed_authorisation(api)})
+    assert filed.status_code == 201, filed.get_json()
+    app_id = filed.get_json()["id"]
+    view = api.as_("sw_unit_head").get(f"/api/v1/applications/{app_id}").get_json()
     assert view["data"]["authoriser"] == "sw_querier2"
     assert view["data"]["subject_national_id"] == "A12****789"  # masked for every reader
+    head = api.as_("sw_unit_head")
+    [paper] = head.get(f"/api/v1/applications/{app_id}/attachments").get_json()
+    assert paper["field"] == "signed_authorisation" and paper["media_type"] == "application/pdf"
+    got = head.client.get(f"/api/v1/applications/{app_id}/attachments/{paper['id']}", headers=head.headers)
+    assert got.status_code == 200 and got.data == pdf("signed authorisation")
+
+
+def test_the_unit_head_confirms_the_authorisations_content_before_sealing(api):
+    app_id = file(api, "applicant", "proxy_authorisation",
+                  {**PROXY, "signed_authorisation": signed_authorisation(api)}).get_json()["id"]
+    head = api.as_("sw_unit_head")
+    [task] = head.get(f"/api/v1/applications/{app_id}").get_json()["current_tasks"]
+    unchecked = head.post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "approve", "data": {}})
+    assert unchecked.status_code == 422 and "authorisation_checked" in unchecked.get_json()["errors"]
+    sealed = head.post(f"/api/v1/tasks/{task['id']}/complete",
+                       json={"decision": "approve", "data": {"authorisation_checked": True}})
+    assert sealed.status_code == 200, sealed.get_json()
+    view = api.as_("admin").get(f"/api/v1/applications/{app_id}").get_json()
+    assert [t["step"] for t in view["current_tasks"]] == ["unit_manager_file"]
 
 
 def test_an_irregular_audit_is_the_central_audit_teams(api):

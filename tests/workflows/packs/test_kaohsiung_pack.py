@@ -41,13 +41,18 @@ def check_name(check) -> str | None:
 
 def changed_since_the_move(forms: dict) -> dict:
     """What changed on purpose after the fixture was written: a registration's legal basis is picked from its
-    agency's legal-basis table, another one only with a reason (issue 12; 001 附表)."""
+    agency's legal-basis table, another one only with a reason (issue 12; 001 附表); a violation case may come from
+    社會局's 稽核紀錄表 (003 §8 ¶2)."""
     fields = forms["query_registration"]["fields"]
     at = next(n for n, f in enumerate(fields) if f["name"] == "legal_basis")
     fields[at] = {**fields[at], "type": "legal_basis",
                   "help": "從本機關的法律依據表（001 附表）選擇；改用表外的依據須說明理由，並標示供審核"}
     fields.insert(at + 1, {**fields[at], "name": "legal_basis_reason", "label": "改用表外法令依據之理由",
                            "type": "text", "required": False, "help": "法令依據不在本機關的法律依據表時必填"})
+    fields = forms["violation"]["fields"]
+    fields[0] = {**fields[0], "choices": [*fields[0]["choices"], ["audit_record", "稽核紀錄表"]]}
+    at = next(n for n, f in enumerate(fields) if f["name"] == "sampling_draw")
+    fields.insert(at + 1, {**fields[at], "name": "audit_record", "label": "稽核紀錄表申請編號"})
     return forms
 
 

@@ -72,6 +72,9 @@ class QueryLogImport(Base):
     message: Mapped[str | None] = mapped_column(Text)  # why the whole file was refused
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # A running job's sign of life, written with each committed chunk: a job whose process died stops writing it,
+    # and the scheduler's sweep (imports.fail_dead_imports) ends it as failed once it is old.
+    heartbeat_at: Mapped[datetime | None]
 
 
 class QueryLog(Base):

@@ -9,7 +9,9 @@ new and which were wrong.
 A small file is imported in the request (``import_query_logs``, one transaction). A large one is queued
 (``queue_import``) and imported by a background job (``run_import_job``): it commits its staged rows and its
 progress every ``CHUNK`` rows, so the page can show how far it is, and moves them in one last transaction — or,
-on a bad row or an unreadable file, removes them and records why.
+on a bad row or an unreadable file, removes them and records why. Each chunk also writes the job's heartbeat: a
+job whose process died (no heartbeat for ``STALE_MINUTES``) is ended as failed by ``fail_dead_imports``, run by
+the scheduler, which removes its staged rows.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import IO
 
-from sqlalchemy import delete, exists, func, select, text
+from sqlalchemy import delete, exists, func, select, text, update
 from sqlalchemy.orm import Session
 
 from models import Agency, ImportState, Person, QueryLog, QueryLogImport, QueryLogStage, Role
@@ -39,6 +41,7 @@ CHUNK = 20_000  # a background job commits its staged rows and its progress this
 MAX_ERRORS = 1000  # listed; the count covers every bad row
 SORT_MEMORY_MB = 64  # PostgreSQL's work_mem for the move's sort (the server's default, 4 MB, spills to disk)
 SEALED_CACHE = 50_000  # subjects whose hash and sealed number one import keeps (a log repeats its subjects)
+STALE_MINUTES = 10  # a job queued or running without a heartbeat this long has lost its process
 
 
 @dataclass
@@ -155,7 +158,7 @@ def run_import_job(session: Session, *, import_id: int, stream: IO[bytes], now: 
     if record.state != ImportState.QUEUED:
         raise Conflict("這個匯入工作已開始或已結束")
     actor, agency = session.get(Person, record.actor_id), session.get(Agency, record.agency_id)
-    record.state, record.started_at = ImportState.RUNNING, now
+    record.state, record.started_at, record.heartbeat_at = ImportState.RUNNING, now, now
     session.commit()
     finished = clock or (lambda: now)
     result = ImportResult(mapping=dict(record.mapping))
@@ -165,9 +168,14 @@ def run_import_job(session: Session, *, import_id: int, stream: IO[bytes], now: 
         table = open_table(stream, {k: result.mapping.get(k, "") for k in FIELDS})
 
         def chunk(rows: int) -> None:
-            record.rows, record.progress_done = rows, table.position()
+            _beat(session, import_id, finished(), rows=rows, progress_done=table.position())
             session.commit()
         _read(table, _Stager(session, agency, import_id), result, chunk)
+        if not result.error_count:
+            _beat(session, import_id, finished())  # holds the job's row until the move commits: no sweep ends it
+    except _Abandoned:  # a sweep found it dead (no heartbeat for too long) and removed what it had committed
+        session.rollback()
+        return result
     except Invalid as e:
         _fail(session, import_id, result, finished(), message="；".join(str(v) for v in e.errors.values()) or str(e))
         return result
@@ -187,6 +195,52 @@ def run_import_job(session: Session, *, import_id: int, stream: IO[bytes], now: 
     session.commit()
     result.stored, result.import_id = True, import_id
     return result
+
+
+class _Abandoned(Exception):
+    """The job is no longer running: a sweep has ended it as failed."""
+
+
+def _beat(session: Session, import_id: int, now: datetime, **progress: int) -> None:
+    """The job's heartbeat (and its progress), written only while it is still running, in the caller's
+    transaction; raises ``_Abandoned`` when a sweep has ended it meanwhile."""
+    job = QueryLogImport.__table__
+    written = session.execute(update(job).where(job.c.id == import_id, job.c.state == ImportState.RUNNING)
+                              .values(heartbeat_at=now, **progress))
+    if written.rowcount != 1:
+        raise _Abandoned
+
+
+def fail_dead_imports(session: Session, now: datetime,
+                      stale_after: timedelta = timedelta(minutes=STALE_MINUTES)) -> list[int]:
+    """End as failed every import queued or running whose last sign of life (heartbeat, else start, else
+    queueing) is older than ``stale_after``: the process reading it has died (a restart, a crash, a killed
+    worker). Its staged rows are removed, so nothing of it stays but its record and the reason; the agency's
+    manager imports the file again. Each ending is audited. Safe beside a live job and a second sweep: the job's
+    row is ended only if it is still stale when written (a job's last transaction holds that row until it
+    commits). One transaction; the ids ended."""
+    job, stage = QueryLogImport.__table__, QueryLogStage.__table__
+    cutoff = now - stale_after
+    last_sign = func.coalesce(job.c.heartbeat_at, job.c.started_at, job.c.created_at)
+    dead = (job.c.state.in_([ImportState.QUEUED, ImportState.RUNNING]), last_sign < cutoff)
+    minutes = int(stale_after.total_seconds() // 60)
+    message = (f"匯入程序已中斷（超過 {minutes} 分鐘沒有進度），已暫存的資料列已刪除，沒有存入任何一列；"
+               "請重新匯入這個檔案")
+    ended = []
+    for import_id, agency_id, file_name, state, rows, seen in session.execute(
+            select(job.c.id, job.c.agency_id, job.c.file_name, job.c.state, job.c.rows, last_sign).where(*dead)
+            .order_by(job.c.id)).all():
+        written = session.execute(update(job).where(job.c.id == import_id, *dead)
+                                  .values(state=ImportState.FAILED, finished_at=now, message=message))
+        if written.rowcount != 1:
+            continue  # it moved on, or another sweep ended it, meanwhile
+        removed = session.execute(delete(stage).where(stage.c.import_id == import_id)).rowcount
+        audit.record(session, "query_log_import_abandoned", actor=None, subject_type="agency", subject_id=agency_id,
+                     now=now, import_id=import_id, file=file_name, was=state, rows_read=rows,
+                     staged_rows_removed=removed, last_sign_of_life=seen.isoformat() if seen else None)
+        ended.append(import_id)
+    session.commit()
+    return ended
 
 
 def _fail(session: Session, import_id: int, result: ImportResult, now: datetime, message: str | None = None) -> None:

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import IO
 
-from sqlalchemy import delete, exists, func, select, text, update
+from sqlalchemy import Column, MetaData, delete, exists, func, select, text, update
+from sqlalchemy import Table as SqlTable
 from sqlalchemy.orm import Session
 
 from models import Agency, ImportState, Person, QueryLog, QueryLogImport, QueryLogStage, Role
@@ -36,7 +37,8 @@ from .bulk import write_rows
 from .logfile import FIELDS, LogRow, RowError, Table, open_table, row_parser
 from .reconcile import Reconciler
 
-BATCH = 2000  # rows per driver call (executemany, or one COPY on PostgreSQL)
+BATCH = 2000  # rows per driver call (executemany on SQLite)
+COPY_BATCH = 10_000  # rows per COPY on PostgreSQL (each COPY is a round trip and a statement of its own)
 CHUNK = 20_000  # a background job commits its staged rows and its progress this often
 MAX_ERRORS = 1000  # listed; the count covers every bad row
 SORT_MEMORY_MB = 64  # PostgreSQL's work_mem for the move's sort (the server's default, 4 MB, spills to disk)
@@ -117,14 +119,15 @@ def import_query_logs(session: Session, *, agency_code: str, stream: IO[bytes], 
                             created_at=now, state=ImportState.RUNNING, started_at=now)
     session.add(record)
     session.flush()
-    _read(table, _Stager(session, agency, record.id), result, progress)
+    stage = _private_stage(session)
+    _read(table, _Stager(session, agency, record.id, stage), result, progress)
     if result.error_count or dry_run:
         if not result.error_count:
-            result.new = _count_new(session, agency.id, record.id)
+            result.new = _count_new(session, agency.id, record.id, stage)
             result.duplicates = result.rows - result.new
         session.rollback()
         return result
-    _move(session, record, result, actor, now)
+    _move(session, record, result, actor, now, stage)
     session.commit()
     result.stored, result.import_id = True, record.id
     return result
@@ -274,18 +277,36 @@ def _read(table: Table, stager: _Stager, result: ImportResult, chunk: Callable[[
         stager.flush()
 
 
-def _move(session: Session, record: QueryLogImport, result: ImportResult, actor: Person, now: datetime) -> None:
+def _private_stage(session: Session) -> SqlTable | None:
+    """On PostgreSQL, for an import of one transaction: a temporary table shaped as ``query_log_stage``, without
+    its id, key or index, dropped at the transaction's end (commit or rollback). No other session ever reads
+    these rows, so they need no WAL, no shared buffers, no index to keep up and no DELETE after the move.
+    None elsewhere: SQLite stages in ``query_log_stage`` (its writes are the process's own already)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    shared = QueryLogStage.__table__
+    private = SqlTable("query_log_stage_private", MetaData(),
+                    *(Column(name, shared.c[name].type, nullable=shared.c[name].nullable) for name in _COLUMNS),
+                    prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+    private.create(session.connection())
+    return private
+
+
+def _move(session: Session, record: QueryLogImport, result: ImportResult, actor: Person, now: datetime,
+          private: SqlTable | None = None) -> None:
     """The staged rows into query_log in one statement — a row already stored for the agency, or twice in the
-    file, is left out by the unique fingerprint —, in fingerprint order, so its index is written page by page
-    rather than at random; then the stage emptied and the import recorded."""
-    stage, table = QueryLogStage.__table__, QueryLog.__table__
+    file, is left out by the unique fingerprint (the file's first wins: line order) —, in fingerprint order, so
+    its index is written page by page rather than at random; then the stage emptied (a private one goes with
+    the transaction) and the import recorded."""
+    stage, table = QueryLogStage.__table__ if private is None else private, QueryLog.__table__
     staged = select(*(stage.c[name] for name in _COLUMNS)).where(stage.c.import_id == record.id).order_by(
-        stage.c.fingerprint, stage.c.id)
+        stage.c.fingerprint, stage.c.line)
     if session.get_bind().dialect.name == "postgresql":  # sort in memory (bounded), not in temporary files
         session.execute(text(f"SET LOCAL work_mem = '{SORT_MEMORY_MB}MB'"))
     move = _dialect_insert(session, table).from_select([table.c[name] for name in _COLUMNS], staged)
     session.execute(move.on_conflict_do_nothing(index_elements=["agency_id", "fingerprint"]))
-    session.execute(delete(stage).where(stage.c.import_id == record.id))
+    if private is None:
+        session.execute(delete(stage).where(stage.c.import_id == record.id))
     result.new = session.scalar(select(func.count()).select_from(table).where(table.c.import_id == record.id)) or 0
     result.duplicates = result.rows - result.new
     record.rows, record.new, record.duplicates = result.rows, result.new, result.duplicates
@@ -306,9 +327,9 @@ def _dialect_insert(session: Session, table):
     return dialect_insert(table)
 
 
-def _count_new(session: Session, agency_id: int, import_id: int) -> int:
+def _count_new(session: Session, agency_id: int, import_id: int, private: SqlTable | None = None) -> int:
     """How many distinct staged rows the agency does not have yet: one anti-join, for a dry run."""
-    stage, table = QueryLogStage.__table__, QueryLog.__table__
+    stage, table = QueryLogStage.__table__ if private is None else private, QueryLog.__table__
     fresh = select(stage.c.fingerprint).where(stage.c.import_id == import_id, ~exists().where(
         table.c.agency_id == agency_id, table.c.fingerprint == stage.c.fingerprint)).distinct().subquery()
     return session.scalar(select(func.count()).select_from(fresh)) or 0
@@ -320,18 +341,21 @@ _COLUMNS = ("agency_id", "import_id", "line", "fingerprint", "account", "queried
 
 
 class _Stager:
-    """Rows judged and written to the staging table BATCH at a time (``bulk.write_rows``). Each value is
-    converted by its column's own type (the time as the dialect stores it), so the rows read back as any other.
-    A log repeats its subjects: one import hashes and seals each subject once (equal subjects already share
-    their keyed hash in the table, so a shared sealed value tells nothing more)."""
+    """Rows judged and written to the staging table BATCH (PostgreSQL: COPY_BATCH) at a time
+    (``bulk.write_rows``): ``query_log_stage``, or the import's private one. Each value is converted by its
+    column's own type (the time as the dialect stores it), so the rows read back as any other. A log repeats
+    its subjects: one import hashes and seals each subject once (equal subjects already share their keyed hash
+    in the table, so a shared sealed value tells nothing more)."""
 
-    def __init__(self, session: Session, agency: Agency, import_id: int):
+    def __init__(self, session: Session, agency: Agency, import_id: int, private: SqlTable | None = None):
         self.session, self.agency_id, self.import_id = session, agency.id, import_id
+        self.table = (QueryLogStage.__table__ if private is None else private).name
         self.judge = Reconciler(session, agency).judge
         self.rows: list[tuple] = []
         self.subjects: dict[str, tuple[str, str]] = {}
         dialect = session.get_bind().dialect
         self.as_stored = QueryLogStage.__table__.c.queried_at.type._cached_bind_processor(dialect) or (lambda v: v)
+        self.batch = COPY_BATCH if dialect.name == "postgresql" else BATCH
 
     def add(self, row: LogRow) -> None:
         known = self.subjects.get(row.subject_id)
@@ -345,11 +369,11 @@ class _Stager:
             self.agency_id, self.import_id, row.line, fingerprint(row, subject_hash), row.account,
             self.as_stored(row.queried_at), row.item_code, sealed, subject_hash, row.case_number, row.reason,
             row.result, verdict.person_id, verdict.registration_id, verdict.flags))
-        if len(self.rows) >= BATCH:
+        if len(self.rows) >= self.batch:
             self.flush()
 
     def flush(self) -> None:
-        write_rows(self.session.connection(), "query_log_stage", _COLUMNS, self.rows)
+        write_rows(self.session.connection(), self.table, _COLUMNS, self.rows)
         self.rows = []
 
 

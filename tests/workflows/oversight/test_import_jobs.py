@@ -34,6 +34,7 @@ def log_rows(n: int) -> list[list[str]]:
 def small_chunks(monkeypatch):
     monkeypatch.setattr(imports, "CHUNK", 100)
     monkeypatch.setattr(imports, "BATCH", 40)
+    monkeypatch.setattr(imports, "COPY_BATCH", 40)
 
 
 def queue(session, person, data: bytes, name="webir.csv", who="manager"):
@@ -246,3 +247,32 @@ def test_a_job_ended_by_a_sweep_while_still_reading_stops_and_stores_nothing(ses
     session.refresh(record)
     assert record.state == "failed" and "匯入程序已中斷" in record.message
     assert staged(session, job.id) == 0 and session.scalar(select(func.count()).select_from(QueryLog)) == 0
+
+
+def test_where_rows_are_staged_on_each_database(session, person, engine, monkeypatch, small_chunks):
+    """In a request's one transaction PostgreSQL stages privately (a temporary table, gone with the
+    transaction); a job stages in query_log_stage, which PostgreSQL keeps UNLOGGED. SQLite uses the shared
+    stage for both. Either way the rows arrive, once, and no staged row stays."""
+    written: list[str] = []
+    real = imports.write_rows
+    monkeypatch.setattr(imports, "write_rows", lambda conn, table, columns, rows: (
+        written.append(table), real(conn, table, columns, rows))[1])
+    postgres = engine.dialect.name == "postgresql"
+    rows = log_rows(130)
+
+    dry = imports.import_query_logs(session, agency_code="KHH-SW", stream=io.BytesIO(csv_bytes(rows)),
+                                    file_name="webir.csv", actor=person("manager"), now=WHEN, dry_run=True)
+    stored = imports.import_query_logs(session, agency_code="KHH-SW", stream=io.BytesIO(csv_bytes(rows[:100])),
+                                       file_name="webir.csv", actor=person("manager"), now=WHEN)
+    assert (dry.new, stored.new, stored.stored) == (130, 100, True)
+    assert set(written) == {"query_log_stage_private" if postgres else "query_log_stage"}
+
+    written.clear()
+    job = queue(session, person, csv_bytes(rows))
+    result = run_import_job(session, import_id=job.id, stream=io.BytesIO(csv_bytes(rows)), now=WHEN)
+    assert (result.new, result.duplicates) == (30, 100) and set(written) == {"query_log_stage"}
+    assert session.scalar(select(func.count()).select_from(QueryLogStage)) == 0
+    assert session.scalar(select(func.count()).select_from(QueryLog)) == 130
+    if postgres:
+        assert session.scalar(text("SELECT relpersistence FROM pg_class WHERE relname = 'query_log_stage'")) == "u"
+        assert session.scalar(text("SELECT count(*) FROM pg_class WHERE relname = 'query_log_stage_private'")) == 0

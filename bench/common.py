@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import sqlite3
+import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -15,23 +16,14 @@ os.environ.setdefault("DATA_ENCRYPTION_KEY", "YmVuY2htYXJrLW9ubHktZGF0YS1rZXktMz
 
 
 def git_commit() -> str:
-    """The checked-out commit, read from .git without running git."""
-    git = ROOT / ".git"
+    """The checked-out commit, short: `git rev-parse HEAD`, which knows a worktree (where .git is a file) as well
+    as a plain checkout; empty when git or the repository is not there."""
     try:
-        if git.is_file():  # a worktree: its HEAD is in its own git directory, its refs in the shared one
-            git = Path(git.read_text().split(":", 1)[1].strip())
-        head = (git / "HEAD").read_text().strip()
-        if not head.startswith("ref: "):
-            return head[:7]
-        ref = head[5:]
-        common = Path(git / (git / "commondir").read_text().strip()) if (git / "commondir").exists() else git
-        for where in (git, common):
-            if (where / ref).exists():
-                return (where / ref).read_text().strip()[:7]
-        packed = (common / "packed-refs").read_text().splitlines()
-        return next(line.split()[0][:7] for line in packed if line.endswith(" " + ref))
-    except (OSError, StopIteration):
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,  # noqa: S607 - git from PATH
+                             timeout=10)
+    except (OSError, subprocess.SubprocessError):
         return ""
+    return out.stdout.strip()[:7] if out.returncode == 0 else ""
 
 
 def sqlite_synchronous() -> str:

@@ -10,7 +10,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import DDL, JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
@@ -72,6 +72,9 @@ class QueryLogImport(Base):
     message: Mapped[str | None] = mapped_column(Text)  # why the whole file was refused
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # A running job's sign of life, written with each committed chunk: a job whose process died stops writing it,
+    # and the scheduler's sweep (imports.fail_dead_imports) ends it as failed once it is old.
+    heartbeat_at: Mapped[datetime | None]
 
 
 class QueryLog(Base):
@@ -127,6 +130,12 @@ class QueryLogStage(Base):
     person_id: Mapped[int | None] = mapped_column(Integer)
     registration_id: Mapped[int | None] = mapped_column(Integer)
     flags: Mapped[int] = mapped_column(default=0)
+
+
+# On PostgreSQL the stage is UNLOGGED: its rows are a job's work in progress, never the record (a crash empties
+# the table, and the sweep of dead jobs ends their jobs), so writing them needs no WAL. The migration says the same.
+event.listen(QueryLogStage.__table__, "after_create",
+             DDL("ALTER TABLE query_log_stage SET UNLOGGED").execute_if(dialect="postgresql"))
 
 
 class FlagAction(enum.StrEnum):

@@ -53,6 +53,9 @@ class Config:
     # A query-log file larger than this is imported by a background job whose progress the page shows
     # (web/oversight/jobs.py); a smaller one in the request.
     QUERY_LOG_BACKGROUND_BYTES = 4 * 1024 * 1024
+    # A queued or running import job without a heartbeat (written with each committed chunk) this long has lost
+    # its process: the scheduler ends it as failed and removes its staged rows (web/scheduler.py).
+    QUERY_LOG_IMPORT_STALE_MINUTES = 10
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -132,7 +135,8 @@ FLAGS = ("SCHEDULER_ENABLED", "MAIL_USE_TLS")
 WHOLE_NUMBERS = {"MAIL_PORT": (1, 65535), "TIMER_SWEEP_SECONDS": (1, 86400), "REMINDER_WORKING_DAYS": (1, 365),
                  "ESCALATION_WORKING_DAYS": (1, 365), "ACCOUNT_IDLE_DAYS": (1, 36500),
                  "SESSION_IDLE_MINUTES": (1, 1440), "PROXY_COUNT": (0, 10), "LOGIN_MAX_FAILURES": (1, 100),
-                 "LOGIN_WINDOW_MINUTES": (1, 1440), "LOGIN_LOCKOUT_MINUTES": (1, 1440)}
+                 "LOGIN_WINDOW_MINUTES": (1, 1440), "LOGIN_LOCKOUT_MINUTES": (1, 1440),
+                 "QUERY_LOG_IMPORT_STALE_MINUTES": (1, 1440)}
 
 CORE_SETTINGS.update({"OFFICE_HOURS_ONLY": "office_hours_only", "OFFICE_HOURS_START": "office_hours_start",
                       "OFFICE_HOURS_END": "office_hours_end"})

@@ -2,7 +2,8 @@
 
 Jobs: the timer sweep, the e-mail outbox, one cron job per recurring duty, and the daily ones: accounts stopped on
 their date, deletion confirmations of registrations whose use ended a month ago, approved destruction lists carried
-out (and attachment drafts never filed purged), leave substitutes begun or ended, the 08:30 digest. It runs inside the
+out (and attachment drafts never filed purged), leave substitutes begun or ended, the 08:30 digest; and every few
+minutes (first at start-up) query-log import jobs whose process died are ended as failed. It runs inside the
 web app when SCHEDULER_ENABLED is set (never in tests, never in the reloader's parent), or as its
 own process with `flask scheduler` — the production recipe. Two schedulers at once are safe: timers
 and duty periods are claimed in the database.
@@ -13,7 +14,9 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
+from pathlib import Path
 from typing import TypeVar
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -24,6 +27,7 @@ from flask import Flask
 from workflows import notify as notifications
 from workflows.accounts.records import disable_ended_accounts
 from workflows.attachments.records import purge_stale_drafts
+from workflows.oversight.imports import fail_dead_imports
 from workflows.personal.digest import DIGEST_HOUR, DIGEST_MINUTE, send_digests
 from workflows.personal.substitutes import refresh_all_substitutes
 from workflows.retention.destruction import carry_out_destructions
@@ -110,6 +114,23 @@ def refresh_substitutes(app: Flask) -> int:
             db.session.remove()
 
 
+def end_dead_imports(app: Flask) -> list[int]:
+    """Query-log import jobs whose process died (no heartbeat for QUERY_LOG_IMPORT_STALE_MINUTES) end as failed,
+    their staged rows removed; the upload each kept in the instance folder goes too."""
+    with app.app_context():
+        try:
+            stale = timedelta(minutes=app.config["QUERY_LOG_IMPORT_STALE_MINUTES"])
+            ended = fail_dead_imports(db.session, clock.now(), stale)
+        finally:
+            db.session.remove()
+    uploads = Path(app.instance_path) / "uploads"
+    for import_id in ended:
+        (uploads / f"import-{import_id}.upload").unlink(missing_ok=True)
+    if ended:
+        log.warning("query-log imports ended as failed, their process gone: %s", ended)
+    return ended
+
+
 def digest(app: Flask) -> int:
     """08:30 on working days (the core skips holidays): each person's held notifications as one message."""
     with app.app_context():
@@ -167,6 +188,8 @@ def build(app: Flask, scheduler: BaseScheduler) -> BaseScheduler:
     scheduler.add_job(logged(refresh_substitutes), CronTrigger(timezone=TAIPEI, hour=0, minute=0, second=30),
                       args=[app], id="leave_substitutes", next_run_time=now, max_instances=1, coalesce=True,
                       misfire_grace_time=3600)
+    scheduler.add_job(logged(end_dead_imports), "interval", args=[app], id="dead_imports", minutes=5,
+                      next_run_time=now, max_instances=1, coalesce=True)
     scheduler.add_job(logged(digest), CronTrigger(timezone=TAIPEI, day_of_week="mon-fri", hour=DIGEST_HOUR,
                                                   minute=DIGEST_MINUTE), args=[app], id="daily_digest",
                       max_instances=1, coalesce=True, misfire_grace_time=3600)

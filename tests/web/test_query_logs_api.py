@@ -176,3 +176,36 @@ def test_a_job_with_a_bad_row_reports_it_and_stores_nothing(api):
     assert failed["state"] == "failed"
     assert (failed["errors"][0]["row"], failed["errors"][0]["column"]) == (6, "作業代號")
     assert manager.get("/api/v1/query-logs").json["total"] == 0
+
+
+def test_a_job_whose_process_died_is_failed_by_the_scheduler_and_its_upload_removed(app, api, monkeypatch):
+    from datetime import timedelta
+    from pathlib import Path
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from tests.workflows.oversight.test_import_jobs import log_rows
+    from web import clock
+    from web.oversight import jobs
+    from web.scheduler import TAIPEI, build
+
+    monkeypatch.setattr(jobs, "start", lambda app, job_id, path: None)  # the process died before its thread ran
+    manager = api.as_("manager")
+    queued = manager.client.post("/api/v1/query-logs?agency=KHH-SW&background=1", data=csv_bytes(log_rows(5)),
+                                 content_type="text/csv", headers=manager.headers)
+    assert queued.status_code == 202
+    job_id = queued.get_json()["id"]
+    upload = Path(app.instance_path) / "uploads" / f"import-{job_id}.upload"
+    assert upload.exists()  # the body kept under its job's name
+    assert manager.get(f"/api/v1/query-logs/imports/{job_id}").json["state"] == "queued"
+
+    later = clock.now() + timedelta(minutes=app.config["QUERY_LOG_IMPORT_STALE_MINUTES"] + 1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    sweep = build(app, BackgroundScheduler(timezone=TAIPEI)).get_job("dead_imports")
+    assert sweep.func(*sweep.args) == [job_id]
+
+    failed = manager.get(f"/api/v1/query-logs/imports/{job_id}").json
+    assert failed["state"] == "failed" and "匯入程序已中斷" in failed["message"]
+    assert failed["finished_at"] == later.isoformat()
+    assert not upload.exists()
+    assert manager.get("/api/v1/query-logs").json["total"] == 0

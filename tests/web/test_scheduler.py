@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from apscheduler.schedulers.background import BackgroundScheduler
+import io
+from datetime import timedelta
+from pathlib import Path
 
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import ImportState, Person, QueryLogImport
+from tests.workflows.oversight.logfiles import csv_bytes
+from web import clock
+from web.extensions import db
 from web.scheduler import TAIPEI, build
+from workflows.oversight.imports import queue_import
 from workflows.timers import duties
 from workflows.timers import sweep as timers
 
@@ -72,3 +83,25 @@ def test_the_daily_jobs_run_at_their_taipei_times(app):
         job = scheduled(app, job_id)
         assert str(job.trigger.timezone) == TAIPEI and {f.name: str(f) for f in job.trigger.fields}["hour"] == "0"
         assert job.func(*job.args) in ([], 0)
+
+
+def test_dead_query_log_imports_are_swept_from_start_up_and_their_upload_removed(app, monkeypatch):
+    job = scheduled(app, "dead_imports")
+    assert job.trigger.interval == timedelta(minutes=5) and job.next_run_time is not None  # also at start-up
+    with app.app_context(), Session(db.engine, expire_on_commit=False) as session:
+        manager = session.scalar(select(Person).where(Person.username == "manager"))
+        queued = queue_import(session, agency_code="KHH-SW", file_name="webir.csv", size=None, actor=manager,
+                              stream=io.BytesIO(csv_bytes([["applicant.egov", "115/11/26", "08:00:00", "C0101",
+                                                            "F123456789", "", "", ""]])), now=clock.now())
+    upload = Path(app.instance_path) / "uploads" / f"import-{queued.id}.upload"
+    upload.parent.mkdir(parents=True, exist_ok=True)
+    upload.write_bytes(b"kept upload")
+    assert job.func(*job.args) == []  # queued just now: its thread may yet start
+    assert upload.exists()
+
+    later = clock.now() + timedelta(minutes=app.config["QUERY_LOG_IMPORT_STALE_MINUTES"] + 1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert job.func(*job.args) == [queued.id]
+    assert not upload.exists()
+    with app.app_context(), Session(db.engine) as session:
+        assert session.get(QueryLogImport, queued.id).state == ImportState.FAILED

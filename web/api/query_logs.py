@@ -99,7 +99,9 @@ def _import_in_background(stream, name: str, agency: str):
         path.unlink(missing_ok=True)
         raise
     job_id = job.id
-    jobs.start(current_app._get_current_object(), job_id, path)  # type: ignore[attr-defined]
+    running = path.with_name(f"import-{job_id}.upload")  # named by its job, so a sweep of dead jobs finds it
+    path.rename(running)
+    jobs.start(current_app._get_current_object(), job_id, running)  # type: ignore[attr-defined]
     response = jsonify(jobs.job_json(get_import(db.session, job_id, g.actor, clock.now())))
     response.status_code = 202
     response.headers["Location"] = url_for("api.query_log_import", import_id=job_id)

@@ -9,7 +9,9 @@ new and which were wrong.
 A small file is imported in the request (``import_query_logs``, one transaction). A large one is queued
 (``queue_import``) and imported by a background job (``run_import_job``): it commits its staged rows and its
 progress every ``CHUNK`` rows, so the page can show how far it is, and moves them in one last transaction — or,
-on a bad row or an unreadable file, removes them and records why.
+on a bad row or an unreadable file, removes them and records why. Each chunk also writes the job's heartbeat: a
+job whose process died (no heartbeat for ``STALE_MINUTES``) is ended as failed by ``fail_dead_imports``, run by
+the scheduler, which removes its staged rows.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import IO
 
-from sqlalchemy import delete, exists, func, select, text
+from sqlalchemy import Column, MetaData, delete, exists, func, select, text, update
+from sqlalchemy import Table as SqlTable
 from sqlalchemy.orm import Session
 
 from models import Agency, ImportState, Person, QueryLog, QueryLogImport, QueryLogStage, Role
@@ -34,11 +37,13 @@ from .bulk import write_rows
 from .logfile import FIELDS, LogRow, RowError, Table, open_table, row_parser
 from .reconcile import Reconciler
 
-BATCH = 2000  # rows per driver call (executemany, or one COPY on PostgreSQL)
+BATCH = 2000  # rows per driver call (executemany on SQLite)
+COPY_BATCH = 10_000  # rows per COPY on PostgreSQL (each COPY is a round trip and a statement of its own)
 CHUNK = 20_000  # a background job commits its staged rows and its progress this often
 MAX_ERRORS = 1000  # listed; the count covers every bad row
 SORT_MEMORY_MB = 64  # PostgreSQL's work_mem for the move's sort (the server's default, 4 MB, spills to disk)
 SEALED_CACHE = 50_000  # subjects whose hash and sealed number one import keeps (a log repeats its subjects)
+STALE_MINUTES = 10  # a job queued or running without a heartbeat this long has lost its process
 
 
 @dataclass
@@ -114,14 +119,15 @@ def import_query_logs(session: Session, *, agency_code: str, stream: IO[bytes], 
                             created_at=now, state=ImportState.RUNNING, started_at=now)
     session.add(record)
     session.flush()
-    _read(table, _Stager(session, agency, record.id), result, progress)
+    stage = _private_stage(session)
+    _read(table, _Stager(session, agency, record.id, stage), result, progress)
     if result.error_count or dry_run:
         if not result.error_count:
-            result.new = _count_new(session, agency.id, record.id)
+            result.new = _count_new(session, agency.id, record.id, stage)
             result.duplicates = result.rows - result.new
         session.rollback()
         return result
-    _move(session, record, result, actor, now)
+    _move(session, record, result, actor, now, stage)
     session.commit()
     result.stored, result.import_id = True, record.id
     return result
@@ -155,7 +161,7 @@ def run_import_job(session: Session, *, import_id: int, stream: IO[bytes], now: 
     if record.state != ImportState.QUEUED:
         raise Conflict("這個匯入工作已開始或已結束")
     actor, agency = session.get(Person, record.actor_id), session.get(Agency, record.agency_id)
-    record.state, record.started_at = ImportState.RUNNING, now
+    record.state, record.started_at, record.heartbeat_at = ImportState.RUNNING, now, now
     session.commit()
     finished = clock or (lambda: now)
     result = ImportResult(mapping=dict(record.mapping))
@@ -165,9 +171,14 @@ def run_import_job(session: Session, *, import_id: int, stream: IO[bytes], now: 
         table = open_table(stream, {k: result.mapping.get(k, "") for k in FIELDS})
 
         def chunk(rows: int) -> None:
-            record.rows, record.progress_done = rows, table.position()
+            _beat(session, import_id, finished(), rows=rows, progress_done=table.position())
             session.commit()
         _read(table, _Stager(session, agency, import_id), result, chunk)
+        if not result.error_count:
+            _beat(session, import_id, finished())  # holds the job's row until the move commits: no sweep ends it
+    except _Abandoned:  # a sweep found it dead (no heartbeat for too long) and removed what it had committed
+        session.rollback()
+        return result
     except Invalid as e:
         _fail(session, import_id, result, finished(), message="；".join(str(v) for v in e.errors.values()) or str(e))
         return result
@@ -187,6 +198,52 @@ def run_import_job(session: Session, *, import_id: int, stream: IO[bytes], now: 
     session.commit()
     result.stored, result.import_id = True, import_id
     return result
+
+
+class _Abandoned(Exception):
+    """The job is no longer running: a sweep has ended it as failed."""
+
+
+def _beat(session: Session, import_id: int, now: datetime, **progress: int) -> None:
+    """The job's heartbeat (and its progress), written only while it is still running, in the caller's
+    transaction; raises ``_Abandoned`` when a sweep has ended it meanwhile."""
+    job = QueryLogImport.__table__
+    written = session.execute(update(job).where(job.c.id == import_id, job.c.state == ImportState.RUNNING)
+                              .values(heartbeat_at=now, **progress))
+    if written.rowcount != 1:
+        raise _Abandoned
+
+
+def fail_dead_imports(session: Session, now: datetime,
+                      stale_after: timedelta = timedelta(minutes=STALE_MINUTES)) -> list[int]:
+    """End as failed every import queued or running whose last sign of life (heartbeat, else start, else
+    queueing) is older than ``stale_after``: the process reading it has died (a restart, a crash, a killed
+    worker). Its staged rows are removed, so nothing of it stays but its record and the reason; the agency's
+    manager imports the file again. Each ending is audited. Safe beside a live job and a second sweep: the job's
+    row is ended only if it is still stale when written (a job's last transaction holds that row until it
+    commits). One transaction; the ids ended."""
+    job, stage = QueryLogImport.__table__, QueryLogStage.__table__
+    cutoff = now - stale_after
+    last_sign = func.coalesce(job.c.heartbeat_at, job.c.started_at, job.c.created_at)
+    dead = (job.c.state.in_([ImportState.QUEUED, ImportState.RUNNING]), last_sign < cutoff)
+    minutes = int(stale_after.total_seconds() // 60)
+    message = (f"匯入程序已中斷（超過 {minutes} 分鐘沒有進度），已暫存的資料列已刪除，沒有存入任何一列；"
+               "請重新匯入這個檔案")
+    ended = []
+    for import_id, agency_id, file_name, state, rows, seen in session.execute(
+            select(job.c.id, job.c.agency_id, job.c.file_name, job.c.state, job.c.rows, last_sign).where(*dead)
+            .order_by(job.c.id)).all():
+        written = session.execute(update(job).where(job.c.id == import_id, *dead)
+                                  .values(state=ImportState.FAILED, finished_at=now, message=message))
+        if written.rowcount != 1:
+            continue  # it moved on, or another sweep ended it, meanwhile
+        removed = session.execute(delete(stage).where(stage.c.import_id == import_id)).rowcount
+        audit.record(session, "query_log_import_abandoned", actor=None, subject_type="agency", subject_id=agency_id,
+                     now=now, import_id=import_id, file=file_name, was=state, rows_read=rows,
+                     staged_rows_removed=removed, last_sign_of_life=seen.isoformat() if seen else None)
+        ended.append(import_id)
+    session.commit()
+    return ended
 
 
 def _fail(session: Session, import_id: int, result: ImportResult, now: datetime, message: str | None = None) -> None:
@@ -220,18 +277,36 @@ def _read(table: Table, stager: _Stager, result: ImportResult, chunk: Callable[[
         stager.flush()
 
 
-def _move(session: Session, record: QueryLogImport, result: ImportResult, actor: Person, now: datetime) -> None:
+def _private_stage(session: Session) -> SqlTable | None:
+    """On PostgreSQL, for an import of one transaction: a temporary table shaped as ``query_log_stage``, without
+    its id, key or index, dropped at the transaction's end (commit or rollback). No other session ever reads
+    these rows, so they need no WAL, no shared buffers, no index to keep up and no DELETE after the move.
+    None elsewhere: SQLite stages in ``query_log_stage`` (its writes are the process's own already)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    shared = QueryLogStage.__table__
+    private = SqlTable("query_log_stage_private", MetaData(),
+                    *(Column(name, shared.c[name].type, nullable=shared.c[name].nullable) for name in _COLUMNS),
+                    prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+    private.create(session.connection())
+    return private
+
+
+def _move(session: Session, record: QueryLogImport, result: ImportResult, actor: Person, now: datetime,
+          private: SqlTable | None = None) -> None:
     """The staged rows into query_log in one statement — a row already stored for the agency, or twice in the
-    file, is left out by the unique fingerprint —, in fingerprint order, so its index is written page by page
-    rather than at random; then the stage emptied and the import recorded."""
-    stage, table = QueryLogStage.__table__, QueryLog.__table__
+    file, is left out by the unique fingerprint (the file's first wins: line order) —, in fingerprint order, so
+    its index is written page by page rather than at random; then the stage emptied (a private one goes with
+    the transaction) and the import recorded."""
+    stage, table = QueryLogStage.__table__ if private is None else private, QueryLog.__table__
     staged = select(*(stage.c[name] for name in _COLUMNS)).where(stage.c.import_id == record.id).order_by(
-        stage.c.fingerprint, stage.c.id)
+        stage.c.fingerprint, stage.c.line)
     if session.get_bind().dialect.name == "postgresql":  # sort in memory (bounded), not in temporary files
         session.execute(text(f"SET LOCAL work_mem = '{SORT_MEMORY_MB}MB'"))
     move = _dialect_insert(session, table).from_select([table.c[name] for name in _COLUMNS], staged)
     session.execute(move.on_conflict_do_nothing(index_elements=["agency_id", "fingerprint"]))
-    session.execute(delete(stage).where(stage.c.import_id == record.id))
+    if private is None:
+        session.execute(delete(stage).where(stage.c.import_id == record.id))
     result.new = session.scalar(select(func.count()).select_from(table).where(table.c.import_id == record.id)) or 0
     result.duplicates = result.rows - result.new
     record.rows, record.new, record.duplicates = result.rows, result.new, result.duplicates
@@ -252,9 +327,9 @@ def _dialect_insert(session: Session, table):
     return dialect_insert(table)
 
 
-def _count_new(session: Session, agency_id: int, import_id: int) -> int:
+def _count_new(session: Session, agency_id: int, import_id: int, private: SqlTable | None = None) -> int:
     """How many distinct staged rows the agency does not have yet: one anti-join, for a dry run."""
-    stage, table = QueryLogStage.__table__, QueryLog.__table__
+    stage, table = QueryLogStage.__table__ if private is None else private, QueryLog.__table__
     fresh = select(stage.c.fingerprint).where(stage.c.import_id == import_id, ~exists().where(
         table.c.agency_id == agency_id, table.c.fingerprint == stage.c.fingerprint)).distinct().subquery()
     return session.scalar(select(func.count()).select_from(fresh)) or 0
@@ -266,18 +341,21 @@ _COLUMNS = ("agency_id", "import_id", "line", "fingerprint", "account", "queried
 
 
 class _Stager:
-    """Rows judged and written to the staging table BATCH at a time (``bulk.write_rows``). Each value is
-    converted by its column's own type (the time as the dialect stores it), so the rows read back as any other.
-    A log repeats its subjects: one import hashes and seals each subject once (equal subjects already share
-    their keyed hash in the table, so a shared sealed value tells nothing more)."""
+    """Rows judged and written to the staging table BATCH (PostgreSQL: COPY_BATCH) at a time
+    (``bulk.write_rows``): ``query_log_stage``, or the import's private one. Each value is converted by its
+    column's own type (the time as the dialect stores it), so the rows read back as any other. A log repeats
+    its subjects: one import hashes and seals each subject once (equal subjects already share their keyed hash
+    in the table, so a shared sealed value tells nothing more)."""
 
-    def __init__(self, session: Session, agency: Agency, import_id: int):
+    def __init__(self, session: Session, agency: Agency, import_id: int, private: SqlTable | None = None):
         self.session, self.agency_id, self.import_id = session, agency.id, import_id
+        self.table = (QueryLogStage.__table__ if private is None else private).name
         self.judge = Reconciler(session, agency).judge
         self.rows: list[tuple] = []
         self.subjects: dict[str, tuple[str, str]] = {}
         dialect = session.get_bind().dialect
         self.as_stored = QueryLogStage.__table__.c.queried_at.type._cached_bind_processor(dialect) or (lambda v: v)
+        self.batch = COPY_BATCH if dialect.name == "postgresql" else BATCH
 
     def add(self, row: LogRow) -> None:
         known = self.subjects.get(row.subject_id)
@@ -291,11 +369,11 @@ class _Stager:
             self.agency_id, self.import_id, row.line, fingerprint(row, subject_hash), row.account,
             self.as_stored(row.queried_at), row.item_code, sealed, subject_hash, row.case_number, row.reason,
             row.result, verdict.person_id, verdict.registration_id, verdict.flags))
-        if len(self.rows) >= BATCH:
+        if len(self.rows) >= self.batch:
             self.flush()
 
     def flush(self) -> None:
-        write_rows(self.session.connection(), "query_log_stage", _COLUMNS, self.rows)
+        write_rows(self.session.connection(), self.table, _COLUMNS, self.rows)
         self.rows = []
 
 

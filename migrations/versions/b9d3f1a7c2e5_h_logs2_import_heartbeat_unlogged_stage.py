@@ -2,7 +2,7 @@
 the staging table query_log_stage UNLOGGED (work in progress, never the record: no WAL for its writes)
 
 Revision ID: b9d3f1a7c2e5
-Revises: a4c8e2f61d37
+Revises: c6d2f8a4b1e9
 Create Date: 2026-11-30 10:00:00.000000
 
 """
@@ -13,7 +13,7 @@ import models.base
 
 # revision identifiers, used by Alembic.
 revision = 'b9d3f1a7c2e5'
-down_revision = 'a4c8e2f61d37'
+down_revision = 'c6d2f8a4b1e9'
 branch_labels = None
 depends_on = None
 

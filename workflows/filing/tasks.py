@@ -22,6 +22,7 @@ from ..attachments.records import check_step_files
 from ..calendar import local_date
 from ..errors import Conflict, Forbidden, IncidentOpened, Invalid, NotFound
 from ..forms import STEP_FORMS, Field, StepForm, application_form, attachment_ids, clean_fields, item_choices
+from ..oversight import findings
 from ..runtime import incidents
 from ..runtime.candidates import may_hold
 from ..runtime.decisions import apply_decision
@@ -68,6 +69,15 @@ def step_fields(session: Session, app: Application, task: HumanTask, now: dateti
         accounts = list_reviewed_accounts(session, app.agency_id, now)
         return StepFields(step, review_fields(accounts) + step.fields, review_check(accounts),
                           review_record(accounts))
+    if step.key in (findings.AUDIT_STEP, findings.CORRECTION_STEP):  # 001 §12(3): findings tracked until closed
+        asked = tuple(f for f in step.fields if f.name != findings.COMPUTED)
+        if step.key == findings.AUDIT_STEP:
+            return StepFields(step, asked, record=findings.audit_record)
+        still_open = findings.open_findings(app.history)
+        labels = {f.name: f.label for f in STEP_FORMS[findings.AUDIT_STEP].fields}
+        asked = tuple(replace(f, choices=tuple((code, labels.get(code, code)) for code in still_open))
+                      if f.name == "closed_findings" else f for f in asked)
+        return StepFields(step, asked, findings.correction_check(still_open), findings.correction_record(still_open))
     if step.key == "transfer_account":
         fields = transfers.account_step_fields(session, app, step.fields)
         return StepFields(step, fields, transfers.account_step_check(fields))

@@ -48,7 +48,35 @@ def changed_since_the_move(forms: dict) -> dict:
                   "help": "從本機關的法律依據表（001 附表）選擇；改用表外的依據須說明理由，並標示供審核"}
     fields.insert(at + 1, {**fields[at], "name": "legal_basis_reason", "label": "改用表外法令依據之理由",
                            "type": "text", "required": False, "help": "法令依據不在本機關的法律依據表時必填"})
-    return forms
+    return audit_with_central(forms)
+
+
+# Issue 18 (001 §12(3)): the yearly audit is 勞工局's with 資訊處, its record structured, its findings tracked until
+# closed; each agency's own yearly security self-audit (001 §12(3)a) is a new duty. Their step forms are new.
+AUDIT_STEP_FIELDS = {
+    "agency_audit": ["audit_date", "accuracy", "accuracy_note", "legitimacy", "legitimacy_note", "usage", "usage_note",
+                     "confidentiality", "confidentiality_note", "findings", "proposal", "proposal_detail",
+                     "findings_open"],
+    "agency_audit_central": ["central_findings"],
+    "audit_correction": ["closed_findings", "corrected_on", "correction", "findings_open"],
+    "self_audit": ["audit_date", "webir_included", "findings", "improvements"],
+}
+SELF_AUDIT_SCHEDULE = {"name": "security_self_audit", "process": "security_self_audit", "every": "year", "day": 1,
+                       "month": 10, "hour": 9, "title": "機關年度資訊安全自我稽核", "source": "001 §12(3)a",
+                       "targets": "requesting_agencies", "off_unless_named": False}
+
+
+def audit_with_central(forms: dict) -> dict:
+    forms["agency_audit"]["title"] = "年度稽核（勞工局會同資訊處）"
+    ordered = {}
+    for key, form in forms.items():
+        ordered[key] = form
+        if key == "agency_audit":
+            ordered["security_self_audit"] = {
+                "key": "security_self_audit", "title": "機關年度資訊安全自我稽核（含勞保 WebIR）",
+                "source": "001 第十二點第三款第一目", "filer_role": "scheduler", "check": None,
+                "summary_fields": [], "key_fields": [], "fields": []}
+    return ordered
 
 
 def test_the_forms_are_the_ones_python_built():
@@ -64,11 +92,13 @@ def test_the_forms_are_the_ones_python_built():
 
 
 def test_the_step_forms_are_the_ones_python_built():
-    before = {k: {**f, "check": CHECK_NAMES.get(f["check"], f["check"])} for k, f in BEFORE["step_forms"].items()}
+    before = {k: {**f, "check": CHECK_NAMES.get(f["check"], f["check"])} for k, f in BEFORE["step_forms"].items()
+              if k not in AUDIT_STEP_FIELDS}
     now = {k: {"key": s.key, "decisions": list(s.decisions), "approve_label": s.approve_label,
                "check": check_name(s.check), "fields": [field_dump(f) for f in s.fields]}
-           for k, s in STEP_FORMS.items() if k not in LAYERED}
+           for k, s in STEP_FORMS.items() if k not in LAYERED and k not in AUDIT_STEP_FIELDS}
     assert set(now) == set(before)
+    assert {k: [f.name for f in STEP_FORMS[k].fields] for k in AUDIT_STEP_FIELDS} == AUDIT_STEP_FIELDS
     for key in before:
         assert now[key] == before[key], key
     assert STEP_FORMS["review"].decisions == ("approve", "reject", "return")  # from bpmn/common.yaml
@@ -78,7 +108,9 @@ def test_the_duties_are_the_schedules_python_built():
     now = [{"name": s.name, "process": s.process, "every": s.every, "day": s.day, "month": s.month, "hour": s.hour,
             "title": s.title, "source": s.source, "targets": s.targets.__name__,
             "off_unless_named": s.off_unless_named} for s in duties.SCHEDULES]
-    assert now == BEFORE["schedules"]
+    before = list(BEFORE["schedules"])
+    before.insert(next(n for n, s in enumerate(before) if s["name"] == "items_review"), SELF_AUDIT_SCHEDULE)
+    assert now == before
     assert all(s.due_day is None for s in duties.SCHEDULES)  # Kaohsiung's rules set no deadline day
 
 

@@ -15,7 +15,7 @@ from models import QUERY_ITEMS, Application, HumanTask, Person, Role, TaskCandid
 
 from .. import agency_rules
 from ..accounts import transfers
-from ..accounts.effects import agency_items
+from ..accounts.effects import BUREAU_ITEMS, TO_BUREAU, agency_items
 from ..accounts.records import manager_limit_errors
 from ..accounts.review import list_reviewed_accounts, review_check, review_fields, review_record
 from ..attachments.records import check_step_files
@@ -54,6 +54,13 @@ def _earlier(app: Application, key: str) -> list[str]:
     return []
 
 
+def _put_to_bureau(app: Application, approved: list[str]) -> list[str]:
+    """勞保局 answers only on the items put to it: with the split (000 附表四), the ones the city lacked."""
+    if TO_BUREAU not in app.data:
+        return approved
+    return [code for code in approved if code in (app.data.get(BUREAU_ITEMS) or ())]
+
+
 def step_fields(session: Session, app: Application, task: HumanTask, now: datetime) -> StepFields:
     """What this step asks, bound to the application and, for reviews, to the accounts as of ``now``."""
     key = "amend" if is_amend_step(task.role, task.form) else task.form or "review"
@@ -84,14 +91,22 @@ def step_fields(session: Session, app: Application, task: HumanTask, now: dateti
     # Built only for the step that has the field: the bureau's choices read the whole sign-off history.
     choices = {
         "approved_items": lambda: item_choices([*app.data.get("add_items", []), *app.data.get("remove_items", [])]),
-        "bureau_approved_items": lambda: item_choices(_earlier(app, "approved_items")),
+        "bureau_approved_items": lambda: item_choices(_put_to_bureau(app, _earlier(app, "approved_items"))),
         "terminated_items": lambda: item_choices(_earlier(app, "items_to_terminate")),
     }
     if step.key == "items_review":  # 001 §9(3): this agency's items, each still needed unless ticked
         choices["items_to_terminate"] = lambda: item_choices(sorted(agency_items(session, app.agency_id),
                                                                     key=list(QUERY_ITEMS).index))
     bound = tuple(replace(f, choices=choices[f.name]()) if f.name in choices else f for f in step.fields)
+    if "approved_items" in choices and any(f.name == "approved_items" for f in step.fields) and TO_BUREAU in app.data:
+        return StepFields(step, bound, record=_bureau_after_review(app))
     return StepFields(step, bound)
+
+
+def _bureau_after_review(app: Application) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """勞保局 is asked only when 勞工局 agreed to an item the city lacks (000 附表四): the gateway reads it."""
+    lacking = set(app.data.get(BUREAU_ITEMS) or ())
+    return lambda clean: {**clean, TO_BUREAU: bool(lacking & set(clean.get("approved_items") or ()))}
 
 
 def is_candidate(session: Session, task: HumanTask, person: Person) -> bool:

@@ -68,8 +68,9 @@ AUDIT = dict(audit_date="2027-03-02", accuracy="ok", legitimacy="ok", usage="ok"
 
 def test_the_yearly_audit_with_no_finding_ends_after_the_section_head(session, decide):
     when = datetime(2027, 3, 1, 1, 0, tzinfo=UTC)
-    ep = start(session, "agency_audit", when)["KHH-EP"]
-    ep = decide("labor_clerk", ep, "authority_audit", when, **AUDIT)
+    audits = start(session, "agency_audit", when)
+    assert set(audits) == {"KHH-LAB", "KHH-SW", "KHH-EP", "KHH-YB", "KHH-HB"}  # 勞工局 and each requesting agency
+    ep = decide("labor_clerk", audits["KHH-EP"], "authority_audit", when, **AUDIT)
     ep = decide("it_clerk", ep, "central_audit", when, central_findings="資訊安全設定符合規定")
     ep = decide("labor_chief", ep, "authority_section_head_ack", when)
     assert ep.state == "completed"

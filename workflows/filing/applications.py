@@ -170,6 +170,8 @@ def _audited_errors(session: Session, data: dict[str, Any], actor: Person) -> di
 def _validated(session: Session, form: FormSpec, data: dict[str, Any], actor: Person,
                amending: int | None = None, extra_files: list[int] | None = None) -> dict[str, Any]:
     names = {f.name for f in form.fields}
+    computed = {f.name for f in form.fields if f.computed}  # set from the records below, never as typed
+    data = {k: v for k, v in data.items() if k not in computed}
     data = with_bureau_split(session, names, with_commissioning_agency(names, data, actor), actor.agency)
     clean, errors = clean_form(form, data)
     if not errors:

@@ -98,7 +98,7 @@ def step_fields(session: Session, app: Application, task: HumanTask, now: dateti
         choices["items_to_terminate"] = lambda: item_choices(sorted(agency_items(session, app.agency_id),
                                                                     key=list(QUERY_ITEMS).index))
     bound = tuple(replace(f, choices=choices[f.name]()) if f.name in choices else f for f in step.fields)
-    if "approved_items" in choices and any(f.name == "approved_items" for f in step.fields) and TO_BUREAU in app.data:
+    if TO_BUREAU in app.data and any(f.name == "approved_items" for f in step.fields):
         return StepFields(step, bound, record=_bureau_after_review(app))
     return StepFields(step, bound)
 

@@ -44,6 +44,7 @@ class Field:
     max_length: int | None = None  # when a column keeps it: shorter than text (2000) or a line (200)
     source: str = ""  # the clause the field comes from
     attestation: bool = False  # a statement the filer must tick, printed with its clause
+    computed: bool = False  # set by the code from the records, never asked (e.g. what goes to 勞保局, 000 附表四)
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "label": self.label, "type": self.type,
@@ -56,6 +57,8 @@ class Field:
             out["source"] = self.source
         if self.attestation:
             out["attestation"] = True
+        if self.computed:
+            out["computed"] = True
         return out
 
 

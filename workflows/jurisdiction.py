@@ -75,7 +75,7 @@ _TOP = {"key", "name", "city", "rule_books", "agency_kinds", "roles", "settings"
 _FORM_KEYS = {"title", "source", "filer_role", "check", "effect", "summary_fields", "key_fields", "fields"}
 _STEP_KEYS = {"decisions", "approve_label", "check", "fields"}
 _FIELD_KEYS = {"name", "label", "type", "required", "choices", "help", "required_when", "sensitive", "max_length",
-               "source", "attestation", "use"}
+               "source", "attestation", "computed", "use"}
 _DUTY_KEYS = {"process", "title", "source", "every", "day", "month", "hour", "due_day", "targets", "off"}
 _DEMO_KEYS = {"email_domain", "phone_prefix", "id_letter", "agencies", "people", "delegations", "querier_accounts",
               "manager_accounts", "legal_bases"}
@@ -424,7 +424,7 @@ def _field(raw: Any, where: str, snippets: Mapping, problems: list[str]) -> Fiel
     return Field(name, str(raw.get("label") or name), str(kind or "string"), required=bool(raw.get("required")),
                  choices=choices, help=str(raw.get("help") or ""), required_when=required_when,
                  sensitive=bool(raw.get("sensitive")), max_length=max_length, source=str(raw.get("source") or ""),
-                 attestation=bool(raw.get("attestation")))
+                 attestation=bool(raw.get("attestation")), computed=bool(raw.get("computed")))
 
 
 def _fields(value: Any, where: str, snippets: Mapping, problems: list[str], *,

@@ -112,6 +112,7 @@ ITEMS = [  # 附表四 查調服務項目異動申請表 ↔ query_items_change
     ("審核機關承辦人核章", "step:authority_clerk_review"),
     ("完成新增/刪除勞保資料查詢服務項目", "step:central_clerk_apply.applied_on"),
     ("本府尚未申請之項目", "step:bureau_answer.bureau_approved_items"),
+    ("本府尚未申請之項目", "field:bureau_items"),  # set from the records at filing (issue 18)
     ("總管理機關承辦人核章", "step:central_clerk_apply"),
 ]
 ITEM_SHEET = [  # 勞保 WebIR 查調服務項目申請表 ↔ query_items_change (and querier_account's items)
@@ -131,7 +132,8 @@ CASES = {
         "legal_basis_reason": "001 第四點附表 (a basis outside the agency's legal-basis table needs a reason)"}),
     "附表二 manager_account": (1, "manager_account", MANAGER, MANAGER_EXTRAS),
     "附表三 querier_account": (2, "querier_account", QUERIER, QUERIER_EXTRAS),
-    "附表四 query_items_change": (3, "query_items_change", ITEMS, {}),
+    "附表四 query_items_change": (3, "query_items_change", ITEMS, {
+        "to_bureau": "000 附表四 設定結果 (set from the records: whether 本府尚未申請之項目 go to 勞保局)"}),
     "查調服務項目申請表 query_items_change": (4, "query_items_change", ITEM_SHEET, {}),
 }
 

@@ -35,6 +35,11 @@ from .sheets import pdf_response
 bp = Blueprint("applications", __name__, url_prefix="/applications")
 
 
+def asked_fields(spec: FormSpec) -> tuple:
+    """The fields a filer fills: those the code sets from the records (``computed``) are not asked."""
+    return tuple(f for f in spec.fields if not f.computed)
+
+
 def _prefill(spec: FormSpec) -> dict:
     person = current_user
     values = {"name": person.name, "phone": person.phone, "email": person.email, "job_title": person.title,
@@ -57,14 +62,15 @@ def new(form_key: str):
     spec = filing_form(db.session, form_key, current_user)  # 社會局's people fill its own 附表1 (003)
     if not may_file(current_user, spec, clock.today()):
         abort(403)
-    form = form_class(spec.fields)(data=_prefill(spec) if request.method == "GET" else None)
+    asked = asked_fields(spec)
+    form = form_class(asked)(data=_prefill(spec) if request.method == "GET" else None)
     files: tuple = ({}, [], {})
     if form.validate_on_submit():
-        files = filed_files(spec.fields)  # chosen files become the person's drafts, kept if the form is refused
+        files = filed_files(asked)  # chosen files become the person's drafts, kept if the form is refused
         try:
             if files[2]:  # a file was refused: nothing is filed without it
                 raise Invalid(files[2])
-            app = submit_application(db.session, form_key=form_key, data={**form_values(form, spec.fields),
+            app = submit_application(db.session, form_key=form_key, data={**form_values(form, asked),
                                                                            **files[0]},
                                      actor=current_user, now=clock.now(), attachments=files[1])
         except Invalid as exc:
@@ -157,16 +163,17 @@ def reveal(application_id: int):
 def amend(application_id: int):
     view = get_returned_view(db.session, application_id, current_user)
     spec = form_for(view.form_key, process=view.definition_key)
-    form = form_class(spec.fields)(data=form_data(spec.fields, view.data) if request.method == "GET" else None)
-    files: tuple = ({f.name: list(view.data.get(f.name) or []) for f in spec.fields if f.type == "attachment"}, [],
+    asked = asked_fields(spec)
+    form = form_class(asked)(data=form_data(asked, view.data) if request.method == "GET" else None)
+    files: tuple = ({f.name: list(view.data.get(f.name) or []) for f in asked if f.type == "attachment"}, [],
                     {})
     if form.validate_on_submit():
-        files = filed_files(spec.fields)
+        files = filed_files(asked)
         try:
             if files[2]:
                 raise Invalid(files[2])
             amend_application(db.session, application_id=application_id,
-                              data={**form_values(form, spec.fields), **files[0]},
+                              data={**form_values(form, asked), **files[0]},
                               actor=current_user, now=clock.now(), note=request.form.get("note", ""))
         except Invalid as exc:
             apply_errors(form, {**exc.errors, **files[2]})

@@ -10,8 +10,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from models import (
+    QUERY_ITEMS,
     AccountItem,
     AccountKind,
+    Agency,
     AgencyQueryItem,
     Application,
     Role,
@@ -30,6 +32,29 @@ from .transfers import apply_transfer
 
 def agency_items(session: Session, agency_id: int) -> set[str]:
     return set(session.scalars(select(AgencyQueryItem.item_code).where(AgencyQueryItem.agency_id == agency_id)))
+
+
+BUREAU_ITEMS, TO_BUREAU = "bureau_items", "to_bureau"
+
+
+def city_items(session: Session, city: str) -> set[str]:
+    """Every item some agency of the city already holds: the city has applied for it with 勞保局."""
+    return set(session.scalars(select(AgencyQueryItem.item_code).join(Agency, Agency.id == AgencyQueryItem.agency_id)
+                               .where(Agency.city == city)))
+
+
+def with_bureau_split(session: Session, field_names: set[str], data: dict[str, Any], agency: Agency
+                      ) -> dict[str, Any]:
+    """000 附表四: only items the city has not yet applied for go to 勞保局, as the records have it, never as typed.
+
+    A form that asks it (``bureau_items``, ``to_bureau``) routes on ``to_bureau``: removals and items another agency
+    of the city already holds take effect after 資訊處 without 勞保局's answer.
+    """
+    if not {BUREAU_ITEMS, TO_BUREAU} <= field_names:
+        return data
+    held = city_items(session, agency.city)
+    bureau = [code for code in data.get("add_items") or () if code not in held]
+    return {**data, BUREAU_ITEMS: bureau, TO_BUREAU: bool(bureau)}
 
 
 def _effective(data: dict[str, Any], now: datetime) -> date:
@@ -109,7 +134,11 @@ def _manager_account(session: Session, app: Application, data: dict[str, Any], n
 
 
 def _query_items(session: Session, app: Application, data: dict[str, Any], now: datetime) -> dict:
-    agreed = set(data.get("approved_items") or ()) & set(data.get("bureau_approved_items") or ())
+    # Without the split (a pack whose form does not ask it) every item waits for 勞保局's answer.
+    split = TO_BUREAU in data
+    bureau = set(data.get(BUREAU_ITEMS) or ()) if split else set(QUERY_ITEMS)
+    answered = set(data.get("bureau_approved_items") or ())
+    agreed = {c for c in data.get("approved_items") or () if c not in bureau or c in answered}
     added = [c for c in data.get("add_items") or () if c in agreed]
     removed = [c for c in data.get("remove_items") or () if c in agreed]
     have = agency_items(session, app.agency_id)

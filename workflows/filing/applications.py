@@ -22,7 +22,7 @@ from models import (
 
 from .. import agency_rules, audit
 from ..accounts.admission import admission_errors, suspension_errors, suspension_refusal
-from ..accounts.effects import active_account, agency_items
+from ..accounts.effects import active_account, agency_items, with_bureau_split
 from ..accounts.records import manager_limit_errors
 from ..accounts.transfers import transfer_errors
 from ..attachments.records import bind_files, check_files
@@ -171,7 +171,11 @@ def _audited_errors(session: Session, data: dict[str, Any], actor: Person) -> di
 
 def _validated(session: Session, form: FormSpec, data: dict[str, Any], actor: Person,
                amending: int | None = None, extra_files: list[int] | None = None) -> dict[str, Any]:
-    clean, errors = clean_form(form, with_commissioning_agency({f.name for f in form.fields}, data, actor))
+    names = {f.name for f in form.fields}
+    computed = {f.name for f in form.fields if f.computed}  # set from the records below, never as typed
+    data = {k: v for k, v in data.items() if k not in computed}
+    data = with_bureau_split(session, names, with_commissioning_agency(names, data, actor), actor.agency)
+    clean, errors = clean_form(form, data)
     if not errors:
         errors = _context_errors(session, form, clean, actor, amending)
     errors.update(_file_errors(session, form, clean, actor, amending, extra_files or []))

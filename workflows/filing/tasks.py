@@ -15,14 +15,14 @@ from models import QUERY_ITEMS, Application, HumanTask, Person, Role, TaskCandid
 
 from .. import agency_rules
 from ..accounts import transfers
-from ..accounts.effects import agency_items
+from ..accounts.effects import BUREAU_ITEMS, TO_BUREAU, agency_items
 from ..accounts.records import manager_limit_errors
 from ..accounts.review import list_reviewed_accounts, review_check, review_fields, review_record
 from ..attachments.records import check_step_files
 from ..calendar import local_date
 from ..errors import Conflict, Forbidden, IncidentOpened, Invalid, NotFound
 from ..forms import STEP_FORMS, Field, StepForm, application_form, attachment_ids, clean_fields, item_choices
-from ..oversight import violations
+from ..oversight import findings, violations
 from ..runtime import incidents
 from ..runtime.candidates import may_hold
 from ..runtime.decisions import apply_decision
@@ -54,6 +54,13 @@ def _earlier(app: Application, key: str) -> list[str]:
     return []
 
 
+def _put_to_bureau(app: Application, approved: list[str]) -> list[str]:
+    """勞保局 answers only on the items put to it: with the split (000 附表四), the ones the city lacked."""
+    if TO_BUREAU not in app.data:
+        return approved
+    return [code for code in approved if code in (app.data.get(BUREAU_ITEMS) or ())]
+
+
 def step_fields(session: Session, app: Application, task: HumanTask, now: datetime) -> StepFields:
     """What this step asks, bound to the application and, for reviews, to the accounts as of ``now``."""
     key = "amend" if is_amend_step(task.role, task.form) else task.form or "review"
@@ -69,20 +76,37 @@ def step_fields(session: Session, app: Application, task: HumanTask, now: dateti
         accounts = list_reviewed_accounts(session, app.agency_id, now)
         return StepFields(step, review_fields(accounts) + step.fields, review_check(accounts),
                           review_record(accounts))
+    if step.key in (findings.AUDIT_STEP, findings.CORRECTION_STEP):  # 001 §12(3): findings tracked until closed
+        asked = tuple(f for f in step.fields if f.name != findings.COMPUTED)
+        if step.key == findings.AUDIT_STEP:
+            return StepFields(step, asked, record=findings.audit_record)
+        still_open = findings.open_findings(app.history)
+        labels = {f.name: f.label for f in STEP_FORMS[findings.AUDIT_STEP].fields}
+        asked = tuple(replace(f, choices=tuple((code, labels.get(code, code)) for code in still_open))
+                      if f.name == "closed_findings" else f for f in asked)
+        return StepFields(step, asked, findings.correction_check(still_open), findings.correction_record(still_open))
     if step.key == "transfer_account":
         fields = transfers.account_step_fields(session, app, step.fields)
         return StepFields(step, fields, transfers.account_step_check(fields))
     # Built only for the step that has the field: the bureau's choices read the whole sign-off history.
     choices = {
         "approved_items": lambda: item_choices([*app.data.get("add_items", []), *app.data.get("remove_items", [])]),
-        "bureau_approved_items": lambda: item_choices(_earlier(app, "approved_items")),
+        "bureau_approved_items": lambda: item_choices(_put_to_bureau(app, _earlier(app, "approved_items"))),
         "terminated_items": lambda: item_choices(_earlier(app, "items_to_terminate")),
     }
     if step.key == "items_review":  # 001 §9(3): this agency's items, each still needed unless ticked
         choices["items_to_terminate"] = lambda: item_choices(sorted(agency_items(session, app.agency_id),
                                                                     key=list(QUERY_ITEMS).index))
     bound = tuple(replace(f, choices=choices[f.name]()) if f.name in choices else f for f in step.fields)
+    if TO_BUREAU in app.data and any(f.name == "approved_items" for f in step.fields):
+        return StepFields(step, bound, record=_bureau_after_review(app))
     return StepFields(step, bound)
+
+
+def _bureau_after_review(app: Application) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """勞保局 is asked only when 勞工局 agreed to an item the city lacks (000 附表四): the gateway reads it."""
+    lacking = set(app.data.get(BUREAU_ITEMS) or ())
+    return lambda clean: {**clean, TO_BUREAU: bool(lacking & set(clean.get("approved_items") or ()))}
 
 
 def is_candidate(session: Session, task: HumanTask, person: Person) -> bool:

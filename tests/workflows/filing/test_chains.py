@@ -33,7 +33,7 @@ from workflows.editor.deploy import deploy
 from workflows.errors import Conflict
 from workflows.filing import reads
 from workflows.filing.applications import amend_application, submit_application, withdraw_application
-from workflows.filing.tasks import complete_task
+from workflows.filing.tasks import complete_task, step_fields
 from workflows.runtime.candidates import role_holders
 from workflows.runtime.diagrams import latest_version
 
@@ -61,7 +61,8 @@ MANAGER_DELETE_CHAIN = [("sw_it_head", "unit_head_review", {}), *MANAGER_CHAIN[1
 # 社會局 holds C0101 B0101 B0201 B0301 P0301 N0101 T0101 B0401 P0401; applicant's account C0101 B0101 B0201.
 ITEMS_DATA = {**ITEMS_CHANGE, "add_items": ["C0201", "F0101", "C0301"], "remove_items": ["B0201", "T0101"]}
 LABOR_AGREED = ["C0201", "C0301", "B0201", "T0101"]  # not F0101
-BUREAU_AGREED = ["C0201", "B0201"]  # not C0301, not T0101
+# 000 附表四: only C0301 and F0101 go to 勞保局 (勞工局 holds C0201; removals do not go): it refuses C0301.
+BUREAU_AGREED: list[str] = []
 ITEMS_CHAIN = [
     ("sw_it_head", "unit_head_review", {}),
     ("sw_head", "agency_head_review", {}),
@@ -300,12 +301,15 @@ def test_manager_account_delete_disables_the_account_and_ends_the_role(session, 
 
 
 def test_query_items_change_grants_only_what_both_labour_bureau_and_bli_agreed(session, person, submit, walk, view):
+    """Changed with issue 18 (000 附表四): removals and items the city already holds no longer wait for 勞保局, so
+    the removal of T0101 勞保局 "did not agree to" now takes effect, and 勞保局 answers only on C0301 and F0101."""
     sw = agency(session, "KHH-SW")
     labour = agency(session, "KHH-LAB")
     labour_items = agency_items(session, labour.id)
     assert sw.client_ip is None
     app = submit("manager", "query_items_change", ITEMS_DATA)
     assert app.data["add_items"] == ["C0201", "C0301", "F0101"]  # stored in the official item order
+    assert (app.data["bureau_items"], app.data["to_bureau"]) == (["C0301", "F0101"], True)
 
     app = walk(app, ITEMS_CHAIN)
 
@@ -316,8 +320,8 @@ def test_query_items_change_grants_only_what_both_labour_bureau_and_bli_agreed(s
     assert "F0101" not in items  # 勞工局 disagreed
     assert "C0301" not in items  # 勞保局 disagreed
     assert "B0201" not in items  # removal both agreed
-    assert "T0101" in items  # removal 勞保局 did not agree to: kept
-    assert items == {"C0101", "B0101", "B0301", "P0301", "N0101", "T0101", "B0401", "P0401", "C0201"}
+    assert "T0101" not in items  # a removal takes effect after 資訊處, 勞保局's answer or not
+    assert items == {"C0101", "B0101", "B0301", "P0301", "N0101", "B0401", "P0401", "C0201"}
     granted = session.scalar(select(AgencyQueryItem).where(AgencyQueryItem.agency_id == sw.id,
                                                            AgencyQueryItem.item_code == "C0201"))
     assert granted.application_id == app.id
@@ -329,13 +333,59 @@ def test_query_items_change_grants_only_what_both_labour_bureau_and_bli_agreed(s
 
     v = view(app)
     assert [h.step for h in v.history] == ["start"] + [step for _, step, _ in ITEMS_CHAIN]
-    assert v.history[3].data == {"approved_items": ["C0201", "C0301", "B0201", "T0101"]}
-    assert v.history[9].data == {"bureau_approved_items": ["C0201", "B0201"],
-                                 "bureau_letter_no": "保費資字第11513000001號", "answered_on": "2026-12-20"}
+    # 勞工局 agreed to C0301, which the city lacks: the record of its step says 勞保局 is asked.
+    assert v.history[3].data == {"approved_items": ["C0201", "C0301", "B0201", "T0101"], "to_bureau": True}
+    assert v.history[9].data == {"bureau_letter_no": "保費資字第11513000001號", "answered_on": "2026-12-20"}
     assert v.history[9].role == "bureau_liaison"
     changed = session.scalar(select(AuditEvent).where(AuditEvent.event_type == "accounts_changed"))
-    assert changed.payload == {"form": "query_items_change", "added": ["C0201"], "removed": ["B0201"],
+    assert changed.payload == {"form": "query_items_change", "added": ["C0201"], "removed": ["B0201", "T0101"],
                                "client_ip": "10.20.30.40"}
+
+
+# 000 附表四: only items the city has not yet applied for go to 勞保局; the rest take effect after 資訊處.
+LOCAL_CHAIN = [*ITEMS_CHAIN[:8], ("it_clerk", "central_clerk_apply", {"applied_on": "2026-12-22"})]
+
+
+def step_choices(session, app: Application, step: str, field: str) -> tuple:
+    task = next(t for t in app.tasks if t.step == step and t.state == TaskState.OPEN)
+    return next(f.choices for f in step_fields(session, app, task, NOW).fields if f.name == field)
+
+
+def test_removals_and_items_the_city_holds_take_effect_after_the_information_department(session, person, submit,
+                                                                                          walk, view):
+    sw = agency(session, "KHH-SW")
+    # C0401 is 勞工局's (and 環保局's), C0201 勞工局's: the city holds both; removals never go to 勞保局.
+    typed = {**ITEMS_CHANGE, "add_items": ["C0401", "C0201"], "remove_items": ["T0101"],
+             "bureau_items": ["C0401"], "to_bureau": True}  # typed values are ignored: the records decide
+    app = submit("manager", "query_items_change", typed)
+    assert (app.data.get("bureau_items") or [], app.data["to_bureau"]) == ([], False)
+
+    chain = [*LOCAL_CHAIN[:2], ("labor_clerk", "authority_clerk_review", {"approved_items": ["C0401", "T0101"]}),
+             *LOCAL_CHAIN[3:]]
+    app = walk(app, chain)
+
+    assert app.state == "completed"
+    assert [h.step for h in view(app).history] == ["start"] + [step for _, step, _ in chain]  # no bureau_answer
+    session.expire_all()
+    items = agency_items(session, sw.id)
+    assert "C0401" in items and "T0101" not in items
+    assert "C0201" not in items  # 勞工局 did not agree to it
+
+
+def test_an_item_the_city_lacks_waits_for_the_bureau_unless_the_labour_bureau_refused_it(session, submit, walk,
+                                                                                          decide):
+    data = {**ITEMS_CHANGE, "add_items": ["C0401", "F0101"], "remove_items": []}
+    waits = submit("manager", "query_items_change", data)
+    assert (waits.data["bureau_items"], waits.data["to_bureau"]) == (["F0101"], True)
+    waits = walk(waits, [*ITEMS_CHAIN[:2], ("labor_clerk", "authority_clerk_review",
+                                            {"approved_items": ["C0401", "F0101"]}), *ITEMS_CHAIN[3:8]])
+    assert [t.step for t in waits.tasks if t.state == TaskState.OPEN] == ["bureau_answer"]
+    assert [c for c, _ in step_choices(session, waits, "bureau_answer", "bureau_approved_items")] == ["F0101"]
+
+    refused = submit("manager", "query_items_change", data)
+    refused = walk(refused, [*ITEMS_CHAIN[:2], ("labor_clerk", "authority_clerk_review",
+                                                {"approved_items": ["C0401"]}), *LOCAL_CHAIN[3:]])
+    assert refused.state == "completed"  # 勞工局 refused F0101: nothing is put to 勞保局
 
 
 def test_query_registration_is_permitted_by_the_unit_head_and_changes_no_account(session, submit, walk, view):

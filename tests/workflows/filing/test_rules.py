@@ -359,22 +359,23 @@ def test_item_review_and_bureau_answer_are_bound_to_the_application(session, per
         with pytest.raises(Invalid) as exc:
             decide(session, person, "labor_clerk", app, approved_items=bad)
         assert set(exc.value.errors) == {field}
-    app = decide(session, person, "labor_clerk", app, approved_items=["C0201", "T0101"])
+    app = decide(session, person, "labor_clerk", app, approved_items=["C0201", "F0101", "T0101"])
     for username in ("labor_chief", "labor_director", "it_clerk", "it_chief", "it_director"):
         app = decide(session, person, username, app)
     assert open_task(app).step == "bureau_answer"
 
     answer = {"bureau_letter_no": "保費資字第1號", "answered_on": "2026-12-20"}
-    with pytest.raises(Invalid) as exc:  # 勞工局 did not agree to F0101, so 勞保局 is not asked about it
-        decide(session, person, "bli_liaison", app, bureau_approved_items=["F0101"], **answer)
+    # Changed with issue 18 (000 附表四): 勞工局 holds C0201, so the city does not ask 勞保局 for it again.
+    with pytest.raises(Invalid) as exc:
+        decide(session, person, "bli_liaison", app, bureau_approved_items=["C0201"], **answer)
     assert set(exc.value.errors) == {"bureau_approved_items"}
     with pytest.raises(Invalid) as exc:
-        decide(session, person, "bli_liaison", app, bureau_approved_items=["C0201"], answered_on="2026-12-20")
+        decide(session, person, "bli_liaison", app, bureau_approved_items=["F0101"], answered_on="2026-12-20")
     assert set(exc.value.errors) == {"bureau_letter_no"}
     with pytest.raises(Invalid) as exc:  # 勞保局's answer is recorded, never rejected by the liaison
-        decide(session, person, "bli_liaison", app, "reject", "不同意", bureau_approved_items=["C0201"], **answer)
+        decide(session, person, "bli_liaison", app, "reject", "不同意", bureau_approved_items=["F0101"], **answer)
     assert "decision" in exc.value.errors
-    app = decide(session, person, "bli_liaison", app, bureau_approved_items=["C0201"], **answer)
+    app = decide(session, person, "bli_liaison", app, bureau_approved_items=["F0101"], **answer)
     with pytest.raises(Invalid) as exc:
         decide(session, person, "it_clerk", app)
     assert set(exc.value.errors) == {"applied_on"}

@@ -20,7 +20,7 @@ from workflows.validators import FORM_CHECKS
 BEFORE = json.loads((Path(__file__).parents[2] / "fixtures" / "packs" / "kaohsiung-before.json").read_text("utf-8"))
 CHECK_NAMES = {"_items_change_check": "items_change", "_registration_check": "registration",
                "_sampling_check": "sampling", "_termination_check": "termination"}
-NEW_FIELD_ATTRIBUTES = {"source", "attestation"}  # added by the pack: not in the fixture
+NEW_FIELD_ATTRIBUTES = {"source", "attestation", "computed"}  # added by the pack: not in the fixture
 # 社會局's own rules (bpmn/kaohsiung/agencies/KHH-SW, issue 14) came after the fixture: its forms, step forms and
 # lanes join the catalogue, and the demo gained the district office it commissions.
 LAYERED = {name for layer in agency_rules.LAYERS.values()
@@ -42,7 +42,7 @@ def check_name(check) -> str | None:
 def changed_since_the_move(forms: dict) -> dict:
     """What changed on purpose after the fixture was written: a registration's legal basis is picked from its
     agency's legal-basis table, another one only with a reason (issue 12; 001 附表); a violation case may come from
-    社會局's 稽核紀錄表 (003 §8 ¶2)."""
+    社會局's 稽核紀錄表 (003 §8 ¶2); the yearly audit with 資訊處 and the self-audit duty (issue 18, below)."""
     fields = forms["query_registration"]["fields"]
     at = next(n for n, f in enumerate(fields) if f["name"] == "legal_basis")
     fields[at] = {**fields[at], "type": "legal_basis",
@@ -53,7 +53,35 @@ def changed_since_the_move(forms: dict) -> dict:
     fields[0] = {**fields[0], "choices": [*fields[0]["choices"], ["audit_record", "稽核紀錄表"]]}
     at = next(n for n, f in enumerate(fields) if f["name"] == "sampling_draw")
     fields.insert(at + 1, {**fields[at], "name": "audit_record", "label": "稽核紀錄表申請編號"})
-    return forms
+    return audit_with_central(forms)
+
+
+# Issue 18 (001 §12(3)): the yearly audit is 勞工局's with 資訊處, its record structured, its findings tracked until
+# closed; each agency's own yearly security self-audit (001 §12(3)a) is a new duty. Their step forms are new.
+AUDIT_STEP_FIELDS = {
+    "agency_audit": ["audit_date", "accuracy", "accuracy_note", "legitimacy", "legitimacy_note", "usage", "usage_note",
+                     "confidentiality", "confidentiality_note", "findings", "proposal", "proposal_detail",
+                     "findings_open"],
+    "agency_audit_central": ["central_findings"],
+    "audit_correction": ["closed_findings", "corrected_on", "correction", "findings_open"],
+    "self_audit": ["audit_date", "webir_included", "findings", "improvements"],
+}
+SELF_AUDIT_SCHEDULE = {"name": "security_self_audit", "process": "security_self_audit", "every": "year", "day": 1,
+                       "month": 10, "hour": 9, "title": "機關年度資訊安全自我稽核", "source": "001 §12(3)a",
+                       "targets": "requesting_agencies", "off_unless_named": False}
+
+
+def audit_with_central(forms: dict) -> dict:
+    forms["agency_audit"]["title"] = "年度稽核（勞工局會同資訊處）"
+    ordered = {}
+    for key, form in forms.items():
+        ordered[key] = form
+        if key == "agency_audit":
+            ordered["security_self_audit"] = {
+                "key": "security_self_audit", "title": "機關年度資訊安全自我稽核（含勞保 WebIR）",
+                "source": "001 第十二點第三款第一目", "filer_role": "scheduler", "check": None,
+                "summary_fields": [], "key_fields": [], "fields": []}
+    return ordered
 
 
 def test_the_forms_are_the_ones_python_built():
@@ -63,17 +91,23 @@ def test_the_forms_are_the_ones_python_built():
                "check": check_name(s.check), "summary_fields": list(s.summary_fields),
                "key_fields": list(s.key_fields), "fields": [field_dump(f) for f in s.fields]}
            for k, s in FORMS.items() if k not in LAYERED}
+    # Issue 18 (000 附表四): the split is set at filing from the records, two fields the filer is not asked.
+    split = now["query_items_change"]["fields"][-2:]
+    assert [(f["name"], f["type"]) for f in split] == [("bureau_items", "multichoice"), ("to_bureau", "boolean")]
+    del now["query_items_change"]["fields"][-2:]
     assert list(now) == list(before)  # in the same order (the forms page lists them so)
     for key in before:
         assert now[key] == before[key], key
 
 
 def test_the_step_forms_are_the_ones_python_built():
-    before = {k: {**f, "check": CHECK_NAMES.get(f["check"], f["check"])} for k, f in BEFORE["step_forms"].items()}
+    before = {k: {**f, "check": CHECK_NAMES.get(f["check"], f["check"])} for k, f in BEFORE["step_forms"].items()
+              if k not in AUDIT_STEP_FIELDS}
     now = {k: {"key": s.key, "decisions": list(s.decisions), "approve_label": s.approve_label,
                "check": check_name(s.check), "fields": [field_dump(f) for f in s.fields]}
-           for k, s in STEP_FORMS.items() if k not in LAYERED}
+           for k, s in STEP_FORMS.items() if k not in LAYERED and k not in AUDIT_STEP_FIELDS}
     assert set(now) == set(before)
+    assert {k: [f.name for f in STEP_FORMS[k].fields] for k in AUDIT_STEP_FIELDS} == AUDIT_STEP_FIELDS
     for key in before:
         assert now[key] == before[key], key
     assert STEP_FORMS["review"].decisions == ("approve", "reject", "return")  # from bpmn/common.yaml
@@ -83,7 +117,9 @@ def test_the_duties_are_the_schedules_python_built():
     now = [{"name": s.name, "process": s.process, "every": s.every, "day": s.day, "month": s.month, "hour": s.hour,
             "title": s.title, "source": s.source, "targets": s.targets.__name__,
             "off_unless_named": s.off_unless_named} for s in duties.SCHEDULES]
-    assert now == BEFORE["schedules"]
+    before = list(BEFORE["schedules"])
+    before.insert(next(n for n, s in enumerate(before) if s["name"] == "items_review"), SELF_AUDIT_SCHEDULE)
+    assert now == before
     assert all(s.due_day is None for s in duties.SCHEDULES)  # Kaohsiung's rules set no deadline day
 
 

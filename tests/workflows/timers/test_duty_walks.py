@@ -1,8 +1,10 @@
 """The recurring duties walked to their end as their real people, each started by its schedule.
 
 usage check (000 §3(4)3, 003 §7): 社會局's manager checks, 勞工局's clerk files it · monthly sampling (001 §12(1)):
-社會局's auditor samples at least 3 % and 10 records · yearly audit (001 §12(3), 000 §6(2)): 勞工局's clerk audits,
-the section head acknowledges. (The items review, the account review and the role transfer have their own tests.)
+社會局's auditor samples at least 3 % and 10 records · yearly audit (001 §12(3), 000 §6(2)): 勞工局's clerk audits
+with 資訊處, the section head acknowledges, the audited agency corrects every finding · security self-audit (001
+§12(3)a): each agency's manager, its head approves. (The items review, the account review and the role transfer
+have their own tests.)
 """
 
 from __future__ import annotations
@@ -60,11 +62,77 @@ def test_the_monthly_sampling_holds_the_auditor_to_three_percent_and_ten_records
     assert sw.state == "completed"
 
 
-def test_the_yearly_audit_is_done_by_the_labour_bureau_and_acknowledged(session, decide):
+AUDIT = dict(audit_date="2027-03-02", accuracy="ok", legitimacy="ok", usage="ok", confidentiality="ok",
+             findings="查核帳號清冊、登記表及抽查紀錄", proposal="none")
+
+
+def test_the_yearly_audit_with_no_finding_ends_after_the_section_head(session, decide):
     when = datetime(2027, 3, 1, 1, 0, tzinfo=UTC)
     audits = start(session, "agency_audit", when)
-    ep = decide("labor_clerk", audits["KHH-EP"], "authority_audit", when, audit_date="2027-03-02",
-                violations_found=False, findings="查核帳號清冊、登記表及抽查紀錄，無缺失", recommendation="")
+    assert set(audits) == {"KHH-LAB", "KHH-SW", "KHH-EP", "KHH-YB", "KHH-HB"}  # 勞工局 and each requesting agency
+    ep = decide("labor_clerk", audits["KHH-EP"], "authority_audit", when, **AUDIT)
+    ep = decide("it_clerk", ep, "central_audit", when, central_findings="資訊安全設定符合規定")
     ep = decide("labor_chief", ep, "authority_section_head_ack", when)
     assert ep.state == "completed"
-    assert ep.history[0].data["audit_date"] == "2027-03-02"
+    assert [h.step for h in ep.history] == ["authority_audit", "central_audit", "authority_section_head_ack"]
+    assert ep.history[0].data["findings_open"] is False and "open_findings" not in ep.history[0].data
+
+
+def test_the_yearly_audit_is_held_with_the_information_department_and_its_findings_are_closed_one_by_one(
+        session, decide, person):
+    when = datetime(2027, 3, 1, 1, 0, tzinfo=UTC)
+    ep = start(session, "agency_audit", when)["KHH-EP"]
+    with pytest.raises(Invalid) as refused:  # 待改善 needs its note; a proposal of punishment its content
+        decide("labor_clerk", ep, "authority_audit", when, **{**AUDIT, "accuracy": "improve",
+                                                              "proposal": "punishment"})
+    assert set(refused.value.errors) == {"accuracy_note", "proposal_detail"}
+    typed = {**AUDIT, "accuracy": "improve", "accuracy_note": "登記表查詢日期與紀錄不符",
+             "confidentiality": "improve", "confidentiality_note": "影印資料未上鎖",
+             "proposal": "punishment", "proposal_detail": "承辦人申誡一次"}
+    with pytest.raises(Invalid) as refused:  # whether findings are open is the record's, never typed
+        decide("labor_clerk", ep, "authority_audit", when, **typed, findings_open=False)
+    assert set(refused.value.errors) == {"findings_open"}
+    ep = decide("labor_clerk", ep, "authority_audit", when, **typed)
+    assert ep.history[0].data["open_findings"] == ["accuracy", "confidentiality"]
+    assert ep.history[0].data["proposal_detail"] == "承辦人申誡一次"
+    ep = decide("it_clerk", ep, "central_audit", when, central_findings="帳號權限設定無誤")
+    ep = decide("labor_chief", ep, "authority_section_head_ack", when)
+    assert ep.state == "running"
+
+    # The audited agency's manager records each correction; the chain waits while one is open.
+    manager = person("ep_manager")
+    row = next(r for r in reads.list_inbox(session, manager) if r.application_id == ep.id)
+    assert row.step == "agency_correction"
+    assert not [r for r in reads.list_inbox(session, person("manager")) if r.application_id == ep.id]
+    with pytest.raises(Invalid) as refused:
+        decide("ep_manager", ep, "agency_correction", when, closed_findings=["usage"], corrected_on="2027-03-20",
+               correction="x")
+    assert "closed_findings" in refused.value.errors  # only an open finding can be closed
+    ep = decide("ep_manager", ep, "agency_correction", when, closed_findings=["accuracy"],
+                corrected_on="2027-03-20", correction="登記表逐筆補正查詢日期")
+    assert ep.state == "running" and ep.history[-1].data["open_findings"] == ["confidentiality"]
+    with pytest.raises(Invalid):  # a finding closed is closed
+        decide("ep_manager", ep, "agency_correction", when, closed_findings=["accuracy"],
+               corrected_on="2027-03-25", correction="x")
+    ep = decide("ep_manager", ep, "agency_correction", when, closed_findings=["confidentiality"],
+                corrected_on="2027-03-25", correction="影印資料改存上鎖櫃")
+    assert ep.state == "completed"
+    assert [h.step for h in ep.history] == ["authority_audit", "central_audit", "authority_section_head_ack",
+                                            "agency_correction", "agency_correction"]
+    assert [h.data["closed_findings"] for h in ep.history[3:]] == [["accuracy"], ["confidentiality"]]
+
+
+def test_each_agency_audits_its_own_security_yearly_and_its_head_approves(session, decide):
+    when = datetime(2027, 10, 1, 1, 0, tzinfo=UTC)
+    audits = start(session, "security_self_audit", when)
+    assert set(audits) == {"KHH-LAB", "KHH-SW", "KHH-EP", "KHH-YB", "KHH-HB"}
+    with pytest.raises(Invalid) as refused:
+        decide("ep_manager", audits["KHH-EP"], "manager_self_audit", when, audit_date="2027-10-05",
+               webir_included=False, findings="x")
+    assert "webir_included" in refused.value.errors  # the audit must include WebIR (001 §12(3)a)
+    ep = decide("ep_manager", audits["KHH-EP"], "manager_self_audit", when, audit_date="2027-10-05",
+                webir_included=True, findings="資訊安全稽核含勞保 WebIR，無缺失", improvements="")
+    ep = decide("ep_head", ep, "head_approval", when)
+    assert ep.state == "completed"
+    assert [(h.step, h.actor.username) for h in ep.history] == [("manager_self_audit", "ep_manager"),
+                                                                 ("head_approval", "ep_head")]

@@ -188,7 +188,8 @@ def test_a_deployment_moves_or_turns_off_a_duty():
 def test_kaohsiung_runs_no_password_reminder_unless_a_deployment_turns_it_on():
     """004 §7 is Taoyuan's rule; Kaohsiung's accounts follow 我的e政府's password rules (001 §6(3))."""
     kaohsiung = [s.name for s in duties.list_schedules({})]
-    assert kaohsiung == ["account_review", "usage_check", "monthly_sampling", "agency_audit", "items_review",
+    assert kaohsiung == ["account_review", "usage_check", "monthly_sampling", "agency_audit",
+                         "security_self_audit", "items_review",
                          "sampling_report", "destruction"]
     assert duties.find_schedule("password_reminder", duties.list_schedules(None)) is None
     taoyuan = duties.list_schedules({"password_reminder": {}})

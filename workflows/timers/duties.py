@@ -67,7 +67,9 @@ class Schedule:
     hour: int = 9
     title: str = ""
     source: str = ""
-    targets: Callable[[Session], list[Target]] = field(default=lambda session: [], compare=False)
+    # Whom this period's instances are for, as of the run's `now` (never the wall clock: a catch-up or a test runs
+    # on its own date).
+    targets: Callable[[Session, datetime], list[Target]] = field(default=lambda session, now: [], compare=False)
     # Off unless a deployment names it in DUTY_SCHEDULES: a duty of another city's rules shipped with this pack.
     off_unless_named: bool = False
     due_day: int | None = None  # its steps are due by this day of the start month (the pack's `due_day`)
@@ -100,7 +102,7 @@ class Schedule:
         return now >= self.period_start(now)
 
 
-def requesting_agencies(session: Session) -> list[Target]:
+def requesting_agencies(session: Session, now: datetime) -> list[Target]:
     """The agencies using WebIR: not a district office that only asks its commissioning agency to query for it
     (003 §5 ¶3: commissioned, no items of its own); the commissioning agency's duties cover those queries."""
     own_items = select(AgencyQueryItem.agency_id).where(AgencyQueryItem.agency_id == Agency.id).exists()
@@ -159,7 +161,7 @@ def run_schedule(session: Session, schedule: Schedule, now: datetime, actor: Per
     try:
         started = [start_duty(session, process=schedule.process, target=replace(t, data={**t.data, **due}), now=now,
                               run_id=run.id).id
-                   for t in schedule.targets(session)]
+                   for t in schedule.targets(session, now)]
     except Exception as exc:  # noqa: BLE001 - a failed run is recorded and shown on the admin page
         log.exception("duty %s for %s failed; recorded as failed", schedule.name, schedule.period(now))
         session.rollback()
@@ -200,7 +202,7 @@ def last_runs(session: Session) -> dict[str, ScheduleRun]:
     return latest
 
 
-def querier_accounts(session: Session) -> list[Target]:
+def querier_accounts(session: Session, now: datetime) -> list[Target]:
     """Every person with an active querier account: their own reminder (004 §7)."""
     rows = session.execute(select(WebirAccount.agency_id, WebirAccount.person_id).where(
         WebirAccount.kind == AccountKind.QUERIER, WebirAccount.status == AccountStatus.ACTIVE)
@@ -208,16 +210,17 @@ def querier_accounts(session: Session) -> list[Target]:
     return [Target(agency_id, person_id) for agency_id, person_id in rows]
 
 
-def unit_managers(session: Session) -> list[Target]:
-    """Every unit with a unit manager (使用單位管理者) today: its monthly comparison (Taipei 002 §3, §8(1)2)."""
-    today = local_date(datetime.now(TAIPEI))
+def unit_managers(session: Session, now: datetime) -> list[Target]:
+    """Every unit with a unit manager (使用單位管理者) on the run's day: its monthly comparison (Taipei 002 §3,
+    §8(1)2)."""
+    today = local_date(now)
     rows = session.execute(select(RoleHolding.agency_id, RoleHolding.unit_id).where(
         RoleHolding.role == Role.UNIT_MANAGER, RoleHolding.unit_id.is_not(None), RoleHolding.valid_on(today))
         .distinct().order_by(RoleHolding.agency_id, RoleHolding.unit_id)).all()
     return [Target(agency_id, unit_id=unit_id) for agency_id, unit_id in rows]
 
 
-def webir_account_holders(session: Session) -> list[Target]:
+def webir_account_holders(session: Session, now: datetime) -> list[Target]:
     """Every person with an active WebIR account, manager or querier, once: their own reminder (004 §7 names both)."""
     rows = session.execute(select(WebirAccount.agency_id, WebirAccount.person_id).where(
         WebirAccount.status == AccountStatus.ACTIVE).distinct().order_by(WebirAccount.person_id)).all()
@@ -226,14 +229,14 @@ def webir_account_holders(session: Session) -> list[Target]:
             if not (person_id in seen or seen.add(person_id))]
 
 
-def commissioned_agencies(session: Session) -> list[Target]:
+def commissioned_agencies(session: Session, now: datetime) -> list[Target]:
     """Every agency whose queries another agency commissioned (a district office): that agency audits it (004 §9)."""
     return [Target(a.id) for a in session.scalars(select(Agency).where(Agency.commissioned_by_id.is_not(None))
                                                  .order_by(Agency.id))]
 
 
 # Whom a duty's instances are for, by the name a pack's duty gives in `targets` (jurisdiction.TARGET_NAMES).
-TARGETS: dict[str, Callable[[Session], list[Target]]] = {
+TARGETS: dict[str, Callable[[Session, datetime], list[Target]]] = {
     "requesting_agencies": requesting_agencies,
     "querier_accounts": querier_accounts,
     "unit_managers": unit_managers,

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from models import Application, Role
 from tests.conftest import NOW
 from tests.jurisdictions.taipei.test_chains import REGISTRATION
 from tests.workflows.oversight.logfiles import csv_bytes
@@ -88,6 +89,22 @@ def test_each_unit_manager_compares_the_book_monthly_and_reports_to_the_agency_m
     decide(api, sw, "manager")
     assert step_of(api, sw) == {}
     assert api.as_("admin").get(f"/api/v1/applications/{sw}").get_json()["state"] == "completed"
+
+
+def test_the_comparison_goes_to_the_unit_managers_of_the_runs_day_not_todays(session, person):
+    # da_unit_manager's holding ends on 31 December 2040: a run in January 2041 (a catch-up, or a test on its own
+    # date) leaves that unit out, whatever the wall clock says
+    da_manager = person("da_unit_manager")
+    [holding] = [h for h in da_manager.roles if h.role == Role.UNIT_MANAGER]
+    holding.valid_until = date(2040, 12, 31)
+    session.commit()
+
+    before = run(session, "registration_comparison", datetime(2040, 12, 5, 1, tzinfo=UTC))
+    after = run(session, "registration_comparison", datetime(2041, 1, 5, 1, tzinfo=UTC))
+
+    units = {a: session.get(Application, a).unit_id for a in before + after}
+    assert holding.unit_id in {units[a] for a in before}
+    assert len(after) == len(before) - 1 and holding.unit_id not in {units[a] for a in after}
 
 
 def test_the_audit_team_audits_with_the_checklist_and_the_agency_head_approves(api, session):

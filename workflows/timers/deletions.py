@@ -16,14 +16,13 @@ import logging
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import Application, ApplicationState, ScheduleRun
 
 from .. import audit
 from ..calendar import local_date
-from .duties import Target, start_duty
+from .duties import Target, claim, start_duty
 
 SCHEDULE = "data_deletion"
 PROCESS = "data_deletion"
@@ -79,12 +78,8 @@ def start_due_deletions(session: Session, now: datetime) -> list[int]:
 
 
 def _start_one(session: Session, registration: Application, due: date, now: datetime) -> int | None:
-    run = ScheduleRun(schedule=SCHEDULE, period=_period(registration.id), started_at=now)
-    session.add(run)
-    try:
-        session.flush()  # the claim: another scheduler got here first
-    except IntegrityError:
-        session.rollback()
+    run = claim(session, SCHEDULE, _period(registration.id), now)
+    if run is None:  # another scheduler got here first
         return None
     data = {"registration": registration.id, "case_number": registration.data.get("case_number"),
             "item": registration.data.get("item"), "use_until": use_ended_on(registration).isoformat(),

@@ -146,15 +146,26 @@ PREPARED_UNIT_DATA: dict[str, Callable[[Session, int, datetime], dict[str, Any]]
     "registration_comparison": comparison_data}
 
 
+def claim(session: Session, schedule: str, period: str, now: datetime) -> ScheduleRun | None:
+    """The schedule's run for this period, flushed; None (rolled back) when another run already claimed it.
+
+    The unique (schedule, period) key is the claim: a second scheduler, a restart or a "run now" stops here.
+    """
+    run = ScheduleRun(schedule=schedule, period=period, started_at=now)
+    session.add(run)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        return None
+    return run
+
+
 def run_schedule(session: Session, schedule: Schedule, now: datetime, actor: Person | None = None
                  ) -> ScheduleRun | None:
     """Start this period's instances once; None when the period already ran (or is running elsewhere)."""
-    run = ScheduleRun(schedule=schedule.name, period=schedule.period(now), started_at=now)
-    session.add(run)
-    try:
-        session.flush()  # the unique key is the claim: a second scheduler stops here
-    except IntegrityError:
-        session.rollback()
+    run = claim(session, schedule.name, schedule.period(now), now)
+    if run is None:
         return None
     due = {"due_on": schedule.period_start(now).replace(day=schedule.due_day).date().isoformat()} \
         if schedule.due_day else {}

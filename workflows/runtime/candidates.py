@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from functools import cache
 
-from sqlalchemy import Date, Integer, String, bindparam, case, literal, or_, select, true, union_all
+from sqlalchemy import Date, Integer, String, bindparam, case, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from models import (
@@ -114,17 +114,22 @@ def leave_substitutes_of(holders, on):
     return select(Substitution.substitute_id).where(Substitution.principal_id.in_(holders), Substitution.valid_on(on))
 
 
+def _who_may(holders, role, on, applicant):
+    """SELECT of everyone who may complete a step held by ``holders`` (a SELECT of ids), holders first, then their
+    delegates (授權人員) and leave substitutes; never ``applicant``. ``role``, ``on`` and ``applicant`` are the
+    parameters above (a scope's prepared statement) or values (a layer's lane, built per application)."""
+    delegates = select(Delegation.delegate_id).where(
+        Delegation.principal_id.in_(holders), Delegation.role == role, Delegation.valid_on(on))
+    is_delegate = case((Person.id.in_(holders), 0), else_=1)
+    return select(Person).where(
+        or_(Person.id.in_(holders), Person.id.in_(delegates), Person.id.in_(leave_substitutes_of(holders, on))),
+        Person.active.is_(True), Person.id != applicant).order_by(is_delegate, Person.id)
+
+
 @cache
 def _candidates(scope: str):
     """SELECT of everyone who may complete a step of the scope's role, holders first."""
-    holders = _holders(scope)
-    delegates = select(Delegation.delegate_id).where(
-        Delegation.principal_id.in_(holders), Delegation.role == _ROLE, Delegation.valid_on(_ON))
-    # One query for a step's people: the holders first, then their delegates (授權人員) and leave substitutes.
-    is_delegate = case((Person.id.in_(holders), 0), else_=1)
-    return select(Person).where(
-        or_(Person.id.in_(holders), Person.id.in_(delegates), Person.id.in_(leave_substitutes_of(holders, _ON))),
-        Person.active.is_(True), Person.id != _APPLICANT).order_by(is_delegate, Person.id)
+    return _who_may(_holders(scope), _ROLE, _ON, _APPLICANT)
 
 
 # The lanes an agency layer adds (``agency_rules.LANE_ROLES``) are resolved from the application itself (the
@@ -166,14 +171,8 @@ def _lane_holder_ids(role: str, application: Application, on: date):
 
 
 def _lane_candidates(role: str, application: Application, on: date):
-    holders = _lane_holder_ids(role, application, on)
-    delegates = select(Delegation.delegate_id).where(
-        Delegation.principal_id.in_(holders), Delegation.role == role, Delegation.valid_on(on))
-    is_delegate = case((Person.id.in_(holders), 0), else_=1)
-    return select(Person).where(
-        or_(Person.id.in_(holders), Person.id.in_(delegates), Person.id.in_(leave_substitutes_of(holders, on))),
-        Person.active.is_(True),
-        Person.id != application.applicant_id if application.applicant_id else true()).order_by(is_delegate, Person.id)
+    # No person has id 0: a scheduled duty (no applicant) excludes nobody.
+    return _who_may(_lane_holder_ids(role, application, on), role, on, application.applicant_id or 0)
 
 
 @cache
@@ -205,25 +204,34 @@ def may_hold(session: Session, role: str | None, application: Application, perso
         _holds(scope), {**_params(role, application, on), "person": person.id}) is not None
 
 
-@cache
-def _principal(scope: str):
-    """The holder the actor stands in for: rank 0 (no one) when they hold the role, else their delegation's
-    principal (lowest id), else their leave substitution's (the earliest set)."""
-    holders = select(Person.id).where(Person.id.in_(_holders(scope)), Person.active.is_(True))
+def _ranked_principal(holder_ids, role, on):
+    """The holder the actor (``_PERSON``) stands in for: rank 0 (no one) when they hold the role, else their
+    delegation's principal (lowest id), else their leave substitution's (the earliest set). ``role`` and ``on`` as
+    in ``_who_may``."""
+    holders = select(Person.id).where(Person.id.in_(holder_ids), Person.active.is_(True))
     own = select(literal(0).label("rank"), literal(None, Integer).label("principal"),
                  literal(0).label("tiebreak")).where(_PERSON.in_(holders))
     delegated = select(literal(1), Delegation.principal_id, Delegation.principal_id).where(
-        Delegation.delegate_id == _PERSON, Delegation.role == _ROLE, Delegation.principal_id.in_(holders),
-        Delegation.valid_on(_ON))
+        Delegation.delegate_id == _PERSON, Delegation.role == role, Delegation.principal_id.in_(holders),
+        Delegation.valid_on(on))
     substituted = select(literal(2), Substitution.principal_id, Substitution.id).where(
-        Substitution.substitute_id == _PERSON, Substitution.principal_id.in_(holders), Substitution.valid_on(_ON))
+        Substitution.substitute_id == _PERSON, Substitution.principal_id.in_(holders), Substitution.valid_on(on))
     ranked = union_all(own, delegated, substituted).subquery()
     return select(ranked.c.rank, ranked.c.principal).order_by(ranked.c.rank, ranked.c.tiebreak).limit(1)
+
+
+@cache
+def _principal(scope: str):
+    return _ranked_principal(_holders(scope), _ROLE, _ON)
 
 
 def principal_of(session: Session, role: str, application: Application, actor: Person, on: date) -> int | None:
     """The id of the holder ``actor`` stands in for on a step in ``role``; None when they hold it themselves
     (or stand in for no one)."""
+    if role in agency_rules.LANE_ROLES:
+        row = session.execute(_ranked_principal(_lane_holder_ids(role, application, on), role, on),
+                              {"person": actor.id}).first()
+        return None if row is None else row.principal
     scope = _scope_of(role, application)
     if scope is None:
         return None

@@ -4,14 +4,19 @@ a district office's 附表3 approved and refused (§5 ¶3), the 稽核紀錄表 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
 from models import AccountKind, Agency, HistoryEntry
+from models.personal import Substitution
+from tests.conftest import NOW
 from workflows.accounts.effects import active_account
 from workflows.errors import Forbidden, Invalid
 from workflows.filing import reads
 from workflows.filing.sheets import get_sheets
+from workflows.filing.tasks import complete_task
 from workflows.oversight.violations import report_days
 from workflows.runtime.visibility import may_view
 from workflows.settings import configure
@@ -81,6 +86,23 @@ def test_sw_staff_files_附表1_and_the_manager_decides_each_item_then_the_it_un
     assert (sheet.annex, sheet.form.source) == ("附表1", "003 第二點；附表1")
     assert sheet.view.form_title == "高雄市政府社會局應用勞動部勞工保險局資訊中介服務系統資料查詢者權限申請表"
     assert sheet.view.history[-1].actor_title == "秘書室主任"
+
+
+def test_a_leave_substitute_seals_a_layer_lane_step_on_the_holders_behalf(sw_rules, session, person, submit, decide):
+    # sw_it_head (the 權限管理單位主管, a lane of the layer) is on leave; sw_it_staff stands in (代理人)
+    session.add(Substitution(principal_id=person("sw_it_head").id, substitute_id=person("sw_it_staff").id,
+                             valid_from=NOW.date(), valid_until=NOW.date() + timedelta(days=7)))
+    session.commit()
+    app = submit("sw_staff", "querier_account", SW_QUERIER_ADD)
+    app = decide(app, "sw_unit_head", "unit_head_review")
+    app = decide(app, "manager", "permission_setting", effective_date="115/12/01", item_C0101="grant",
+                 item_B0101="grant", item_B0201="grant", minutes=1)
+    row = next(r for r in reads.list_inbox(session, person("sw_it_staff")) if r.application_id == app.id)
+    app = complete_task(session, task_id=row.task_id, actor=person("sw_it_staff"), decision="approve",
+                        opinion="代為核章", data={}, now=NOW + timedelta(minutes=2))
+    seal = session.scalar(select(HistoryEntry).where(HistoryEntry.application_id == app.id,
+                                                     HistoryEntry.step == "permission_seal"))
+    assert (seal.actor_id, seal.on_behalf_of_id) == (person("sw_it_staff").id, person("sw_it_head").id)
 
 
 def test_the_manager_may_refuse_the_whole_附表1_with_its_reason(sw_rules, session, person, submit, decide):

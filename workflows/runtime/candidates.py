@@ -40,7 +40,10 @@ _PERSON = bindparam("person", type_=Integer)
 
 
 def _held_as(role: str) -> str:
-    """The role people actually hold for a lane's role: a commissioning agency's head holds agency_head."""
+    """The role people actually hold for a lane's role (``COMMISSIONING_ROLES``): the commissioning agency's
+    head (commissioning_head) holds agency_head there; its 委辦機關審核人員 (commissioner) holds commissioner
+    itself. Both are held in the agency that commissioned the application's (``_scope_of``, ``_params``); every
+    other role is held as named."""
     return COMMISSIONING_ROLES.get(role, role)  # type: ignore[call-overload]
 
 

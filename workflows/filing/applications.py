@@ -48,12 +48,11 @@ from ..runtime.diagrams import live_definition, live_version, load_diagram
 from ..runtime.sync import close_task, is_amend_step, restore, single_writer, sync
 from ..settings import timer_data
 from .eligibility import (
+    auditor_refusal,
     central_audit_errors,
-    central_audit_refusal,
     contractor_refusal,
     office_hours_errors,
     proxy_errors,
-    unscheduled_audit_refusal,
     with_commissioning_agency,
 )
 
@@ -63,8 +62,7 @@ log = logging.getLogger(__name__)
 def forms_for(person: Person, on: date, session: Session | None = None) -> list[FormSpec]:
     """The forms this person may file on this (Taipei) day (an irregular audit only in a central agency); with a
     session, as their agency's chains word them."""
-    forms = [f for f in FORMS.values() if may_file(person, f, on) and central_audit_refusal(person, f.key) is None
-             and unscheduled_audit_refusal(person, f.key, on) is None]
+    forms = [f for f in FORMS.values() if may_file(person, f, on) and auditor_refusal(person, f.key, on) is None]
     return [filing_form(session, f.key, person) for f in forms] if session is not None else forms
 
 
@@ -216,8 +214,7 @@ def submit_application(session: Session, *, form_key: str, data: dict[str, Any],
         raise Forbidden(f"only a {form.filer_role} may file {form.title}")
     if refusal := suspension_refusal(actor.agency, local_date(now), form_key, data):
         raise Forbidden(refusal)
-    if refusal := (contractor_refusal(actor, form_key, data) or central_audit_refusal(actor, form_key)
-                   or unscheduled_audit_refusal(actor, form_key, local_date(now))):
+    if refusal := (contractor_refusal(actor, form_key, data) or auditor_refusal(actor, form_key, local_date(now))):
         raise Forbidden(refusal)
     extra_files = sorted(set(attachments or []))
     clean = _validated(session, form, data, actor, extra_files=extra_files)

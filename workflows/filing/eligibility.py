@@ -7,6 +7,7 @@ Both are off unless the deployment's rule book turns them on (``SETTINGS.contrac
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -25,10 +26,17 @@ ACCOUNT_FORMS = frozenset({"querier_account", "manager_account"})
 # Forms that record a query to run: its day (and time, where the form asks it) must be office hours (002 §6(3)).
 QUERY_FORMS = frozenset({"query_registration", "proxy_authorisation"})
 COMMISSIONING_FIELD = "commissioning_agency"
-CENTRAL_AUDIT = "central_audit"
-# Taoyuan 004 §8(2)1: 勞保局 and the 最高管理機關 (資訊中心) may audit a using agency unscheduled; their staff file it.
-UNSCHEDULED_AUDIT = "unscheduled_audit"
-UNSCHEDULED_AUDITORS = (Role.CENTRAL_CLERK, Role.BUREAU_LIAISON)
+# Irregular audits, each city's form filed only by its auditors: who they are, and the refusal naming the clause.
+_AUDITORS: dict[str, tuple[Callable[[Person, date], bool], str]] = {
+    # Taipei 002 §2 ¶2, §8(2): the central manager's audit team (總稽核小組).
+    "central_audit": (lambda person, on: person.agency.has_kind(AgencyKind.CENTRAL),
+                      "不定期稽核由總管理機關之總稽核小組提出（002 第二點第二項、第八點第二款）"),
+    # Taoyuan 004 §8(2)1: 勞保局 and the 最高管理機關 (資訊中心) may audit a using agency unscheduled; their staff
+    # file it.
+    "unscheduled_audit": (lambda person, on: any(person.holds(role, on)
+                                                 for role in (Role.CENTRAL_CLERK, Role.BUREAU_LIAISON)),
+                          "不定期稽核由勞保局或最高管理機關人員提出（004 第八點第二款第一目）"),
+}
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
 
@@ -40,18 +48,12 @@ def contractor_refusal(person: Person, form_key: str, data: dict[str, Any]) -> s
     return f"依{rule}，基於個人資料保護，不得授權委外廠商人員使用勞保 WebIR 系統"
 
 
-def central_audit_refusal(person: Person, form_key: str) -> str | None:
-    """002 §2 ¶2, §8(2): irregular audits of the agencies are the central manager's audit team's (總稽核小組)."""
-    if form_key != CENTRAL_AUDIT or person.agency.has_kind(AgencyKind.CENTRAL):
+def auditor_refusal(person: Person, form_key: str, on: date) -> str | None:
+    """Why this person may not file this irregular audit (``_AUDITORS``), or None; other forms: None."""
+    rule = _AUDITORS.get(form_key)
+    if rule is None or rule[0](person, on):
         return None
-    return "不定期稽核由總管理機關之總稽核小組提出（002 第二點第二項、第八點第二款）"
-
-
-def unscheduled_audit_refusal(person: Person, form_key: str, on: date) -> str | None:
-    """004 §8(2)1: only the central manager's staff and the bureau's liaison audit an agency unscheduled."""
-    if form_key != UNSCHEDULED_AUDIT or any(person.holds(role, on) for role in UNSCHEDULED_AUDITORS):
-        return None
-    return "不定期稽核由勞保局或最高管理機關人員提出（004 第八點第二款第一目）"
+    return rule[1]
 
 
 def central_audit_errors(session: Session, person: Person, data: dict[str, Any]) -> dict[str, str]:

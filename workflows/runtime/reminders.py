@@ -44,11 +44,11 @@ def notify_fired_timers(session: Session, app: Application, run: Run, now: datet
             notify_timer(session, app, run.diagram.timers[event], now)
 
 
-def notify_timer(session: Session, app: Application, info: TimerInfo, now: datetime) -> bool:
-    """Tell whom a boundary timer's ``notify`` names that its step is late; False when it names nobody."""
+def notify_timer(session: Session, app: Application, info: TimerInfo, now: datetime) -> None:
+    """Tell whom a boundary timer's ``notify`` names that its step is late (nobody when it names no one)."""
     task = next((t for t in reversed(app.tasks) if t.step == info.attached_to), None)
     if task is None or info.notify not in ("holder", "superior"):
-        return False
+        return
     holders = [c.person for c in task.candidates]
     days = (now - task.created_at).days
     if info.notify == "holder":
@@ -62,4 +62,3 @@ def notify_timer(session: Session, app: Application, info: TimerInfo, now: datet
            link=f"/tasks/{task.id}" if info.notify == "holder" else f"/applications/{app.id}")
     audit.record(session, "timer_fired", actor=None, subject_type="application", subject_id=app.id, now=now,
                  event=info.event, step=task.step, notified=[p.username for p in people])
-    return True

@@ -103,7 +103,8 @@ def _approved_items(data: dict[str, Any]) -> list[str]:
     """The items the chain approved: where a step decided each requested item (社會局's 權限管理者, 003 附表1)
     only the granted ones; where the whole application was decided at once (the city's 附表三), all it asked."""
     if "granted_items" in data:
-        return [c for c in data.get("items") or () if c in set(data["granted_items"] or ())]
+        granted = set(data["granted_items"] or ())
+        return [c for c in data.get("items") or () if c in granted]
     return data.get("items") or []
 
 

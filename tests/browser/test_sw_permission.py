@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from models import HistoryEntry
+from tests.browser.test_inbox_flow import log_in
 from tests.conftest import NOW
 from tests.jurisdictions.kaohsiung_sw.test_chains import SW_QUERIER_ADD
 from workflows.editor.deploy import map_layer_chains
@@ -17,14 +18,6 @@ from workflows.filing.applications import submit_application
 from workflows.filing.tasks import complete_task
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page: Page, username: str, name: str) -> None:
-    page.goto("/login")
-    page.get_by_label("帳號", exact=True).fill(username)
-    page.get_by_label("密碼", exact=True).fill("demo")
-    page.get_by_role("button", name="登入").click()
-    expect(page.locator("header .me")).to_contain_text(name)
 
 
 def test_the_manager_grants_one_item_and_refuses_another_with_its_reason(page: Page, session, person):

@@ -7,30 +7,20 @@ import os
 import pytest
 
 from models import ROLE_LABELS, Role
-from web import create_app
 from web.config import PackRefused
-from web.extensions import db
 from workflows import jurisdiction
 from workflows.settings import SETTINGS
 
 from ..workflows.packs.test_pack_checks import EXPECTED, broken_pack, edited_pack
 
 
-@pytest.fixture
-def make_app(database_url, tmp_path, monkeypatch):
-    """create_app with its own instance folder and no JURISDICTION from the machine; Kaohsiung again afterwards."""
+@pytest.fixture(autouse=True)
+def no_jurisdiction_from_the_machine(monkeypatch):
+    """No JURISDICTION from the machine for the apps made here (tests/web/conftest.py's make_app); Kaohsiung's pack
+    again afterwards."""
     for name in ("JURISDICTION", "WEBIR_JURISDICTION", "WEBIR_PACKS_DIR", "WEBIR_BPMN_DIR"):
         monkeypatch.delenv(name, raising=False)
-    made = []
-
-    def make(test_config=None):
-        made.append(create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, **(test_config or {})},
-                               instance_path=str(tmp_path / "instance")))
-        return made[-1]
-    yield make
-    for app in made:
-        with app.app_context():
-            db.engine.dispose()
+    yield
     jurisdiction.activate("kaohsiung")
 
 

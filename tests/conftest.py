@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
 from models import AccountItem, AccountKind, Agency, Base, Person, RoleHolding, WebirAccount, org, sealing
-from tests.databases import demo_copies
+from tests.databases import PostgresCopies, SqliteCopies, demo_copies
 from web import create_app, datakey
 from web.config import core_settings
 from web.extensions import db
@@ -33,34 +36,50 @@ def database_url(tmp_path_factory) -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
 
 
-@pytest.fixture(scope="session")
-def app(database_url, tmp_path_factory):
-    """The app under test, with an empty instance folder: a developer's instance/config.py stays out."""
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": False,
-                      "SECRET_KEY": "test-secret", "DATA_ENCRYPTION_KEY": DATA_KEY},
-                     instance_path=str(tmp_path_factory.mktemp("instance")))
+@contextmanager
+def app_on(url: str, instance: Path, **config) -> Iterator[Flask]:
+    """An app under test on the database at ``url``, with an empty instance folder (a developer's
+    instance/config.py stays out) and this run's data key; its connections closed afterwards."""
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False,
+                      "SECRET_KEY": "test-secret", "DATA_ENCRYPTION_KEY": DATA_KEY, **config},
+                     instance_path=str(instance))
     yield app
     with app.app_context():
         db.engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def demo_database(app, database_url):
-    """The demo city with the shipped diagrams deployed, built once per run (tests/databases.py)."""
-    copies = demo_copies(database_url, Base.metadata)
+@contextmanager
+def demo_built(app: Flask, url: str, load: Callable[[], None]) -> Iterator[SqliteCopies | PostgresCopies]:
+    """The demo ``load`` builds on ``app``'s database at ``url``, built once and saved to be put back per test."""
+    copies = demo_copies(url, Base.metadata)
     with app.app_context():
-        copies.build(load_city)
+        copies.build(load)
     yield copies
     copies.close()
 
 
-def load_city() -> None:
+def load_city(key: str = "kaohsiung", **options) -> None:
+    """A pack's demo city on empty tables, with its shipped diagrams deployed (no history)."""
     Base.metadata.drop_all(db.engine)
     Base.metadata.create_all(db.engine)
-    # 社會局's own chains (its agency layer) are switched on by the tests of that layer: the city's run as its people.
-    load_demo(db.session, now=NOW, bpmn_dir=ROOT / "bpmn" / "kaohsiung", include_history=False, agency_chains=False)
+    load_demo(db.session, now=NOW, bpmn_dir=ROOT / "bpmn" / key, include_history=False, **options)
     db.session.commit()
     db.session.remove()
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    """The app under test, on Kaohsiung's pack (the process default)."""
+    with app_on(database_url, tmp_path_factory.mktemp("instance")) as app:
+        yield app
+
+
+@pytest.fixture(scope="session")
+def demo_database(app, database_url):
+    """The demo city with the shipped diagrams deployed, built once per run (tests/databases.py)."""
+    # 社會局's own chains (its agency layer) are switched on by the tests of that layer: the city's run as its people.
+    with demo_built(app, database_url, partial(load_city, agency_chains=False)) as copies:
+        yield copies
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 
-from sqlalchemy import MetaData, NullPool, create_engine, make_url
+from sqlalchemy import MetaData, NullPool, create_engine, make_url, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 DEMO = "demo"
@@ -31,6 +32,21 @@ def demo_copies(url: str, metadata: MetaData) -> SqliteCopies | PostgresCopies:
     if make_url(url).get_backend_name() == "sqlite":
         return SqliteCopies(make_url(url).database)
     return PostgresCopies(url, metadata)
+
+
+def database_beside(url: str, name: str, folder: Path) -> str:
+    """Another city's database beside the one at ``url``: SQLite a file ``name``.sqlite3 in ``folder``; PostgreSQL a
+    database ``webir_<name>`` on the same cluster, created when missing (the demo's build drops and creates its
+    tables)."""
+    base = make_url(url)
+    if base.get_backend_name() == "sqlite":
+        return f"sqlite:///{folder / f'{name}.sqlite3'}"
+    server = create_engine(base, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        if not connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": f"webir_{name}"}):
+            connection.execute(text(f'CREATE DATABASE "webir_{name}"'))
+    server.dispose()
+    return base.set(database=f"webir_{name}").render_as_string(hide_password=False)
 
 
 class SqliteCopies:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.test_inbox_flow import log_in
 from tests.workflows.oversight.logfiles import csv_bytes
+from tests.workflows.oversight.test_import_jobs import log_rows
+from web.oversight import jobs
 from workflows.demo import valid_national_id
 
 pytestmark = pytest.mark.browser
@@ -22,11 +26,7 @@ def page(page: Page) -> Page:
 
 
 def test_a_manager_imports_a_big5_download_and_explains_its_flag(page: Page):
-    page.goto("/login")
-    page.get_by_label("帳號", exact=True).fill("manager")
-    page.get_by_label("密碼", exact=True).fill("demo")
-    page.get_by_role("button", name="登入").click()
-    expect(page).to_have_url(re.compile(r"/$"))
+    log_in(page, "manager", "王美玲")
     page.get_by_role("link", name="查詢紀錄勾稽").click()
     page.get_by_role("link", name="匯入查詢紀錄").click()
 
@@ -51,11 +51,6 @@ def test_a_manager_imports_a_big5_download_and_explains_its_flag(page: Page):
 
 def test_a_large_download_is_imported_by_a_job_whose_page_follows_it_to_the_end(page: Page, live_server,
                                                                                    monkeypatch):
-    import threading
-
-    from tests.workflows.oversight.test_import_jobs import log_rows
-    from web.oversight import jobs
-
     monkeypatch.setitem(live_server.app.config, "QUERY_LOG_BACKGROUND_BYTES", 1000)
     gate, run = threading.Event(), jobs.run_import_job
 
@@ -63,11 +58,7 @@ def test_a_large_download_is_imported_by_a_job_whose_page_follows_it_to_the_end(
         gate.wait(30)
         return run(*args, **kwargs)
     monkeypatch.setattr(jobs, "run_import_job", held)
-    page.goto("/login")
-    page.get_by_label("帳號", exact=True).fill("manager")
-    page.get_by_label("密碼", exact=True).fill("demo")
-    page.get_by_role("button", name="登入").click()
-    expect(page).to_have_url(re.compile(r"/$"))
+    log_in(page, "manager", "王美玲")
     page.goto("/query-logs/import")
     data = csv_bytes(log_rows(300))
     page.get_by_label("查詢紀錄檔").set_input_files({"name": "big.csv", "mimeType": "text/csv", "buffer": data})

@@ -6,7 +6,10 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
+from models import HistoryEntry
+from tests.browser.test_inbox_flow import log_in
 from tests.conftest import NOW
 from tests.jurisdictions.kaohsiung_sw.test_chains import SW_QUERIER_ADD
 from workflows.editor.deploy import map_layer_chains
@@ -15,14 +18,6 @@ from workflows.filing.applications import submit_application
 from workflows.filing.tasks import complete_task
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page: Page, username: str, name: str) -> None:
-    page.goto("/login")
-    page.get_by_label("帳號", exact=True).fill(username)
-    page.get_by_label("密碼", exact=True).fill("demo")
-    page.get_by_role("button", name="登入").click()
-    expect(page.locator("header .me")).to_contain_text(name)
 
 
 def test_the_manager_grants_one_item_and_refuses_another_with_its_reason(page: Page, session, person):
@@ -47,3 +42,8 @@ def test_the_manager_grants_one_item_and_refuses_another_with_its_reason(page: P
     session.expire_all()
     seal = [r for r in reads.list_inbox(session, person("sw_it_head")) if r.application_id == app.id]
     assert [r.step for r in seal] == ["permission_seal"]
+    # What was clicked is what was recorded: one item granted, the other refused with the reason typed.
+    setting = session.scalar(select(HistoryEntry).where(HistoryEntry.application_id == app.id,
+                                                        HistoryEntry.step == "permission_setting"))
+    assert setting.data["granted_items"] == ["C0101"]
+    assert setting.data["refused_items"] == "B0101 給付簡要資料：本科不辦理給付業務"

@@ -30,21 +30,6 @@ def clean_environment(monkeypatch):
     settings.configure(**before)
 
 
-@pytest.fixture
-def make_app(database_url, tmp_path):
-    """create_app with tmp_path as the instance folder."""
-    made = []
-
-    def make(test_config=None):
-        made.append(create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, **(test_config or {})},
-                               instance_path=str(tmp_path)))
-        return made[-1]
-    yield make
-    for app in made:
-        with app.app_context():
-            db.engine.dispose()
-
-
 def test_the_defaults_run_the_demo(make_app):
     app = make_app()
     assert app.config["MAIL_PORT"] == 25 and app.config["SCHEDULER_ENABLED"] is False

@@ -7,42 +7,30 @@ import os
 import pytest
 
 from models import ROLE_LABELS, Role
-from web import create_app
 from web.config import PackRefused
-from web.extensions import db
 from workflows import jurisdiction
 from workflows.settings import SETTINGS
 
-from ..workflows.packs.test_pack_checks import EXPECTED, broken_pack, copy_pack, read, write
+from ..workflows.packs.test_pack_checks import EXPECTED, broken_pack, edited_pack
 
 
-@pytest.fixture
-def make_app(database_url, tmp_path, monkeypatch):
-    """create_app with its own instance folder and no JURISDICTION from the machine; Kaohsiung again afterwards."""
+@pytest.fixture(autouse=True)
+def no_jurisdiction_from_the_machine(monkeypatch):
+    """No JURISDICTION from the machine for the apps made here (tests/web/conftest.py's make_app); Kaohsiung's pack
+    again afterwards."""
     for name in ("JURISDICTION", "WEBIR_JURISDICTION", "WEBIR_PACKS_DIR", "WEBIR_BPMN_DIR"):
         monkeypatch.delenv(name, raising=False)
-    made = []
-
-    def make(test_config=None):
-        made.append(create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, **(test_config or {})},
-                               instance_path=str(tmp_path / "instance")))
-        return made[-1]
-    yield make
-    for app in made:
-        with app.app_context():
-            db.engine.dispose()
+    yield
     jurisdiction.activate("kaohsiung")
 
 
 def harbour(root):
     """A sound pack of another city: Kaohsiung's diagrams with its own words and settings."""
-    folder = copy_pack(root, "harbour")
-    pack = read(folder, "pack.yaml")
-    pack.update(key="harbour", name="港市", city="harbour")
-    pack["roles"]["querier"] = "業務承辦者"
-    pack["settings"].update(office_hours_only=True, retention_years={"applications": 3}, violation_report_days=7)
-    write(folder, "pack.yaml", pack)
-    return folder
+    with edited_pack(root, "harbour") as pack:
+        pack.update(name="港市", city="harbour")
+        pack["roles"]["querier"] = "業務承辦者"
+        pack["settings"].update(office_hours_only=True, retention_years={"applications": 3}, violation_report_days=7)
+    return root / "harbour"
 
 
 def test_a_pack_with_problems_stops_the_start_naming_every_one(make_app, tmp_path, capsys):
@@ -112,11 +100,8 @@ def test_flask_pack_check_lists_every_problem(app, tmp_path):
 
 
 def test_the_schedules_page_shows_a_half_yearly_duty_of_the_pack(client, tmp_path):
-    folder = copy_pack(tmp_path, "harbour")
-    pack = read(folder, "pack.yaml")
-    pack["key"] = "harbour"
-    pack["duties"]["usage_check"].update(every="half_year", day=1, due_day=10)
-    write(folder, "pack.yaml", pack)
+    with edited_pack(tmp_path, "harbour") as pack:
+        pack["duties"]["usage_check"].update(every="half_year", day=1, due_day=10)
     jurisdiction.activate("harbour", tmp_path)
     try:
         assert client.post("/login", data={"username": "admin", "password": "demo"}).status_code == 302
@@ -131,11 +116,8 @@ def test_the_api_names_a_fields_clause_and_its_attestations(api, tmp_path):
     fields = {f["name"]: f for f in api.as_("applicant").get("/api/v1/forms/querier_account").get_json()["fields"]}
     assert fields["has_egov_account"]["attestation"] is True and fields["read_pdpa"]["attestation"] is True
     assert "attestation" not in fields["name"] and "source" not in fields["name"]
-    folder = copy_pack(tmp_path, "harbour")
-    pack = read(folder, "pack.yaml")
-    pack["key"] = "harbour"
-    pack["forms"]["querier_account"]["fields"][1] = {"use": "name", "source": "004 附表二"}
-    write(folder, "pack.yaml", pack)
+    with edited_pack(tmp_path, "harbour") as pack:
+        pack["forms"]["querier_account"]["fields"][1] = {"use": "name", "source": "004 附表二"}
     with jurisdiction.activated("harbour", tmp_path):
         fields = api.as_("applicant").get("/api/v1/forms/querier_account").get_json()["fields"]
     assert fields[1] == {"name": "name", "label": "姓名", "type": "string", "required": True, "source": "004 附表二"}

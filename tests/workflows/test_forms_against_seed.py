@@ -18,8 +18,9 @@ import pytest
 
 from models import QUERY_ITEMS
 from tests.conftest import ROOT
+from tests.seeds import check_labels
 from workflows.engine.diagrams import parse_diagram
-from workflows.forms import FORMS, STEP_FORMS
+from workflows.forms import FORMS
 
 SEED = (Path(__file__).resolve().parents[1] / "fixtures" / "seeds" / "000_847d99bbd62f1c61.txt").read_text()
 SECTIONS = ("附表一 查調資料登記表", "附表二 勞保 WebIR 機關管理者帳號申請表", "附表三 勞保 WebIR 資料查詢者帳號申請表",
@@ -145,18 +146,7 @@ def user_tasks(form_key):
 @pytest.mark.parametrize("case", CASES)
 def test_each_seed_label_is_on_the_form_or_said_why_not(case):
     n, form_key, rows, _extras = CASES[case]
-    text, fields, steps = section(n), {f.name for f in FORMS[form_key].fields}, user_tasks(form_key)
-    for label, where in rows:
-        assert label in text, f"{case}: the seed has no {label!r}"
-        kind, _, target = where.partition(":")
-        assert kind in ("field", "step", "auto", "missing") and target, (label, where)
-        if kind == "field":
-            assert target in fields, f"{case}: {label} → {target}, which {form_key} no longer has"
-        if kind == "step":
-            step, _, field = target.partition(".")
-            assert step in steps, f"{case}: {label} → step {step}, which the diagram no longer has"
-            if field:
-                assert field in {f.name for f in STEP_FORMS[steps[step].form].fields}, (label, where)
+    check_labels(case, section(n), rows, form_key, {f.name for f in FORMS[form_key].fields}, user_tasks(form_key))
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if CASES[c][0] < 4])

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.seeds import check_labels
 from workflows.agency_rules import LAYERS
 from workflows.engine.diagrams import parse_diagram
-from workflows.forms import STEP_FORMS
 
 SEED = (Path(__file__).resolve().parents[2] / "fixtures" / "seeds" / "003_3c18a90f306508ef.txt").read_text()
 LAYER = LAYERS["KHH-SW"]
@@ -139,18 +139,7 @@ def user_tasks(form_key: str):
 @pytest.mark.parametrize("case", CASES)
 def test_each_seed_label_is_on_the_form_or_said_why_not(case):
     n, form_key, rows, _extras = CASES[case]
-    text, fields, steps = section(n), {f.name for f in LAYER.forms[form_key].fields}, user_tasks(form_key)
-    for label, where in rows:
-        assert label in text, f"{case}: the seed has no {label!r}"
-        kind, _, target = where.partition(":")
-        assert kind in ("field", "step", "auto", "missing") and target, (label, where)
-        if kind == "field":
-            assert target in fields, f"{case}: {label} → {target}, which {form_key} no longer has"
-        if kind == "step":
-            step, _, field = target.partition(".")
-            assert step in steps, f"{case}: {label} → step {step}, which the diagram no longer has"
-            if field:
-                assert field in {f.name for f in STEP_FORMS[steps[step].form].fields}, (label, where)
+    check_labels(case, section(n), rows, form_key, {f.name for f in LAYER.forms[form_key].fields}, user_tasks(form_key))
 
 
 @pytest.mark.parametrize("case", CASES)

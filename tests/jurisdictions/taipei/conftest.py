@@ -6,21 +6,20 @@ with the Taipei pack active while they run and Kaohsiung's again after them.
 
 from __future__ import annotations
 
-import os
+from functools import partial
 
 import pytest
 import time_machine
-from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Base, Person
-from tests.conftest import DATA_KEY, NOW, ROOT, ApiClient
-from tests.databases import demo_copies
-from web import create_app, datakey
+from models import Person
+from tests.conftest import NOW, ApiClient, app_on, demo_built, load_city
+from tests.databases import database_beside
+from web import datakey
 from web.config import core_settings
 from web.extensions import db
 from workflows import jurisdiction, settings
-from workflows.demo import load_demo
 
 TAIPEI = "taipei"
 
@@ -34,44 +33,21 @@ def taipei_pack():
 
 
 @pytest.fixture(scope="session")
-def taipei_database_url(tmp_path_factory) -> str:
+def taipei_database_url(database_url, tmp_path_factory) -> str:
     """A database of its own: a file beside the Kaohsiung one, or a second database in the PostgreSQL cluster."""
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        return f"sqlite:///{tmp_path_factory.mktemp('taipei') / 'taipei.sqlite3'}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text("DROP DATABASE IF EXISTS webir_taipei"))
-        connection.execute(text("CREATE DATABASE webir_taipei"))
-    admin.dispose()
-    return make_url(url).set(database="webir_taipei").render_as_string(hide_password=False)
+    return database_beside(database_url, TAIPEI, tmp_path_factory.mktemp(TAIPEI))
 
 
 @pytest.fixture(scope="package")
 def taipei_app(taipei_pack, taipei_database_url, tmp_path_factory):
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": taipei_database_url, "WTF_CSRF_ENABLED": False,
-                      "SECRET_KEY": "test-secret", "DATA_ENCRYPTION_KEY": DATA_KEY, "JURISDICTION": TAIPEI},
-                     instance_path=str(tmp_path_factory.mktemp("taipei-instance")))
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    with app_on(taipei_database_url, tmp_path_factory.mktemp("taipei-instance"), JURISDICTION=TAIPEI) as app:
+        yield app
 
 
 @pytest.fixture(scope="package")
 def taipei_demo(taipei_app, taipei_database_url):
-    copies = demo_copies(taipei_database_url, Base.metadata)
-
-    def load() -> None:
-        Base.metadata.drop_all(db.engine)
-        Base.metadata.create_all(db.engine)
-        load_demo(db.session, now=NOW, bpmn_dir=ROOT / "bpmn" / TAIPEI, include_history=False)
-        db.session.commit()
-        db.session.remove()
-
-    with taipei_app.app_context():
-        copies.build(load)
-    yield copies
-    copies.close()
+    with demo_built(taipei_app, taipei_database_url, partial(load_city, TAIPEI)) as copies:
+        yield copies
 
 
 @pytest.fixture(autouse=True)

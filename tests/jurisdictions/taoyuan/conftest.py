@@ -9,16 +9,15 @@ afterwards, so the tests of the rest of the suite never see Taoyuan's forms.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, make_url, text, update
+from sqlalchemy import update
 
-from models import Base, Person
-from tests.conftest import DATA_KEY, NOW, ROOT
-from tests.databases import demo_copies
-from web import create_app, datakey
+from models import Person
+from tests.conftest import app_on, demo_built, load_city
+from tests.databases import database_beside
+from web import datakey
 from web.config import core_settings
 from web.extensions import db
 from workflows import jurisdiction, settings
-from workflows.demo import load_demo
 
 KEY = "taoyuan"
 
@@ -26,15 +25,7 @@ KEY = "taoyuan"
 @pytest.fixture(scope="session")
 def taoyuan_url(database_url, tmp_path_factory) -> str:
     """SQLite: a file of its own. PostgreSQL: a database of its own on the test cluster, created once."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('taoyuan') / 'taoyuan.sqlite3'}"
-    server = create_engine(url, isolation_level="AUTOCOMMIT")
-    with server.connect() as connection:
-        if not connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = 'webir_taoyuan'")):
-            connection.execute(text("CREATE DATABASE webir_taoyuan"))
-    server.dispose()
-    return url.set(database="webir_taoyuan").render_as_string(hide_password=False)
+    return database_beside(database_url, KEY, tmp_path_factory.mktemp(KEY))
 
 
 @pytest.fixture(scope="session")
@@ -45,14 +36,10 @@ def kaohsiung_pack():
 
 @pytest.fixture(scope="session")
 def app(taoyuan_url, tmp_path_factory, kaohsiung_pack):
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": taoyuan_url, "WTF_CSRF_ENABLED": False,
-                      "SECRET_KEY": "test-secret", "DATA_ENCRYPTION_KEY": DATA_KEY, "JURISDICTION": KEY},
-                     instance_path=str(tmp_path_factory.mktemp("taoyuan-instance")))
-    app.config["TAOYUAN_PACK"] = jurisdiction.active()
-    jurisdiction.activate(pack=kaohsiung_pack)
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    with app_on(taoyuan_url, tmp_path_factory.mktemp("taoyuan-instance"), JURISDICTION=KEY) as app:
+        app.config["TAOYUAN_PACK"] = jurisdiction.active()
+        jurisdiction.activate(pack=kaohsiung_pack)
+        yield app
 
 
 @pytest.fixture(scope="session")
@@ -64,23 +51,15 @@ def engine(app):
 @pytest.fixture(scope="session")
 def demo_database(app, taoyuan_url, kaohsiung_pack):
     """Taoyuan's demo city with its diagrams deployed, built once per run (tests/databases.py)."""
-    copies = demo_copies(taoyuan_url, Base.metadata)
-    jurisdiction.activate(pack=app.config["TAOYUAN_PACK"])
-    try:
-        with app.app_context():
-            copies.build(load_taoyuan)
-    finally:
-        jurisdiction.activate(pack=kaohsiung_pack)
-    yield copies
-    copies.close()
+    def load_taoyuan() -> None:
+        jurisdiction.activate(pack=app.config["TAOYUAN_PACK"])
+        try:
+            load_city(KEY)
+        finally:
+            jurisdiction.activate(pack=kaohsiung_pack)
 
-
-def load_taoyuan() -> None:
-    Base.metadata.drop_all(db.engine)
-    Base.metadata.create_all(db.engine)
-    load_demo(db.session, now=NOW, bpmn_dir=ROOT / "bpmn" / KEY, include_history=False)
-    db.session.commit()
-    db.session.remove()
+    with demo_built(app, taoyuan_url, load_taoyuan) as copies:
+        yield copies
 
 
 @pytest.fixture(autouse=True)

@@ -6,18 +6,15 @@ and what 勞保局 terminated leaves the agency's items and every account of tha
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
-import time_machine
 from sqlalchemy import select
 
-from models import Agency, Application
+from models import Agency
+from tests.duties import approve, started
 from workflows.accounts.effects import active_account, agency_items
 from workflows.errors import Invalid
-from workflows.filing import reads
-from workflows.filing.tasks import complete_task
-from workflows.timers import duties
 
 STARTED = datetime(2027, 2, 1, 1, 0, tzinfo=UTC)  # 1 February, 09:00 in Taipei: the duty's day
 SW_ITEMS = {"C0101", "B0101", "B0201", "B0301", "P0301", "N0101", "T0101", "B0401", "P0401"}
@@ -26,21 +23,13 @@ SW_ITEMS = {"C0101", "B0101", "B0201", "B0301", "P0301", "N0101", "T0101", "B040
 @pytest.fixture
 def reviews(session):
     """This year's review, started by the schedule: one per requesting agency (and 勞工局), by agency code."""
-    with time_machine.travel(STARTED, tick=False):
-        run = duties.run_schedule(session, duties.find_schedule("items_review"), STARTED)
-    apps = [session.get(Application, i) for i in run.detail["applications"]]
-    return {app.agency.code: app for app in apps}
+    return started(session, "items_review", STARTED)
 
 
 @pytest.fixture
 def decide(session, person):
     def _decide(username, app, step, **data):
-        actor = person(username)
-        row = next(r for r in reads.list_inbox(session, actor) if r.application_id == app.id)
-        assert row.step == step
-        with time_machine.travel(STARTED + timedelta(hours=1), tick=False):
-            return complete_task(session, task_id=row.task_id, actor=actor, decision="approve", opinion="",
-                                 data=data, now=STARTED + timedelta(hours=1))
+        return approve(session, person(username), app, step, STARTED, **data)
     return _decide
 
 

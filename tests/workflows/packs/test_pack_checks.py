@@ -1,6 +1,8 @@
 """A pack with mistakes is refused naming every one; a sound pack is activated and read by the code."""
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,16 @@ def read(folder: Path, name: str) -> dict:
 
 def write(folder: Path, name: str, data: dict) -> None:
     (folder / name).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+
+
+@contextmanager
+def edited_pack(root: Path, key: str) -> Iterator[dict]:
+    """Kaohsiung's pack copied under ``key``: its pack.yaml (key set) to change in the block, written after it."""
+    folder = copy_pack(root, key)
+    pack = read(folder, "pack.yaml")
+    pack["key"] = key
+    yield pack
+    write(folder, "pack.yaml", pack)
 
 
 @pytest.fixture
@@ -105,11 +117,8 @@ def test_a_missing_pack_and_a_bad_key_are_refused(tmp_path):
 
 
 def test_yaml_words_like_off_and_no_stay_words(tmp_path):
-    folder = copy_pack(tmp_path, "words")
-    pack = read(folder, "pack.yaml")
-    pack["key"] = "words"
-    pack["forms"]["agency_suspension"]["fields"][1]["choices"] = {"no": "否", "off": "關閉"}
-    write(folder, "pack.yaml", pack)
+    with edited_pack(tmp_path, "words") as pack:
+        pack["forms"]["agency_suspension"]["fields"][1]["choices"] = {"no": "否", "off": "關閉"}
     built, problems = jurisdiction.load_pack("words", tmp_path)
     assert problems == []
     assert built.forms["agency_suspension"].fields[1].choices == (("no", "否"), ("off", "關閉"))
@@ -117,18 +126,18 @@ def test_yaml_words_like_off_and_no_stay_words(tmp_path):
 
 
 def test_activating_another_pack_fills_what_the_code_reads(tmp_path, kaohsiung_again):
-    folder = copy_pack(tmp_path, "harbour")
-    pack = read(folder, "pack.yaml")
-    pack.update(key="harbour", name="港市", city="harbour")
-    pack["roles"]["central_clerk"] = "資訊中心承辦人"
-    pack["agency_kinds"]["central"] = "資訊中心"
-    pack["settings"].update(retention_years={"applications": 3}, office_hours_only=True,
-                            office_hours=["08:30", "17:30"], password_change_months=3)
-    pack["duties"]["usage_report"] = {"process": "usage_check", "title": "每月使用情形陳報", "source": "004 第八點",
-                                      "every": "half_year", "day": 1, "due_day": 10, "targets": "querier_accounts"}
-    pack["forms"]["query_registration"]["fields"].append(
-        {"name": "consent", "label": "當事人書面同意", "type": "boolean", "attestation": True, "source": "004 第四點"})
-    write(folder, "pack.yaml", pack)
+    with edited_pack(tmp_path, "harbour") as pack:
+        pack.update(name="港市", city="harbour")
+        pack["roles"]["central_clerk"] = "資訊中心承辦人"
+        pack["agency_kinds"]["central"] = "資訊中心"
+        pack["settings"].update(retention_years={"applications": 3}, office_hours_only=True,
+                                office_hours=["08:30", "17:30"], password_change_months=3)
+        pack["duties"]["usage_report"] = {"process": "usage_check", "title": "每月使用情形陳報",
+                                          "source": "004 第八點", "every": "half_year", "day": 1, "due_day": 10,
+                                          "targets": "querier_accounts"}
+        pack["forms"]["query_registration"]["fields"].append({"name": "consent", "label": "當事人書面同意",
+                                                              "type": "boolean", "attestation": True,
+                                                              "source": "004 第四點"})
     assert jurisdiction.check_pack("harbour", tmp_path) == []
     jurisdiction.activate("harbour", tmp_path)
     assert ROLE_LABELS[Role.CENTRAL_CLERK] == "資訊中心承辦人" and ROLE_LABELS[Role.QUERIER] == "資料查詢者"
@@ -148,10 +157,8 @@ def test_activating_another_pack_fills_what_the_code_reads(tmp_path, kaohsiung_a
 
 
 def test_activated_puts_the_pack_before_back(tmp_path):
-    folder = copy_pack(tmp_path, "harbour")
-    pack = read(folder, "pack.yaml")
-    pack.update(key="harbour", name="港市")
-    write(folder, "pack.yaml", pack)
+    with edited_pack(tmp_path, "harbour") as pack:
+        pack.update(name="港市")
     with jurisdiction.activated("harbour", tmp_path) as harbour:
         assert jurisdiction.active() is harbour and harbour.name == "港市"
     assert jurisdiction.active().key == "kaohsiung" and forms.FORMS["querier_account"].title.startswith("勞保 WebIR")
@@ -172,22 +179,16 @@ def test_an_overlay_replaces_entries_by_key_and_is_checked_like_the_pack():
 
 
 def test_the_earlier_rules_under_history_are_checked_too(tmp_path):
-    folder = copy_pack(tmp_path, "old")
-    pack = read(folder, "pack.yaml")
-    pack["key"] = "old"
-    write(folder, "pack.yaml", pack)
-    old = folder / "history" / "2017" / "querier_account.bpmn"
-    old.write_text(old.read_text("utf-8").replace('name="unit_head"', 'name="section_chief"'), "utf-8")
+    with edited_pack(tmp_path, "old"):
+        old = tmp_path / "old" / "history" / "2017" / "querier_account.bpmn"
+        old.write_text(old.read_text("utf-8").replace('name="unit_head"', 'name="section_chief"'), "utf-8")
     assert jurisdiction.check_pack("old", tmp_path) == [
         "history/2017/querier_account.bpmn: lane 'section_chief' names a role the pack does not list"]
 
 
 def test_the_forms_the_core_opens_itself_are_in_every_pack(tmp_path):
-    folder = copy_pack(tmp_path, "bare")
-    pack = read(folder, "pack.yaml")
-    pack["key"] = "bare"
-    del pack["forms"]["violation"]
-    write(folder, "pack.yaml", pack)
+    with edited_pack(tmp_path, "bare") as pack:
+        del pack["forms"]["violation"]
     (tmp_path / "common.yaml").write_text("step_forms: {review: {decisions: [approve, reject, return]}}\n", "utf-8")
     problems = jurisdiction.check_pack("bare", tmp_path)
     assert "forms.violation: missing; the core opens it itself (copy Kaohsiung's and its diagram)" in problems
@@ -195,9 +196,6 @@ def test_the_forms_the_core_opens_itself_are_in_every_pack(tmp_path):
 
 
 def test_the_administrator_needs_no_role_of_the_pack(tmp_path):
-    folder = copy_pack(tmp_path, "lean")
-    pack = read(folder, "pack.yaml")
-    pack["key"] = "lean"
-    del pack["roles"]["admin"]
-    write(folder, "pack.yaml", pack)
+    with edited_pack(tmp_path, "lean") as pack:
+        del pack["roles"]["admin"]
     assert jurisdiction.check_pack("lean", tmp_path) == []

@@ -9,39 +9,25 @@ have their own tests.)
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
-import time_machine
 
-from models import Application
+from tests.duties import approve, started
 from workflows.errors import Invalid
 from workflows.filing import reads
-from workflows.filing.tasks import complete_task
-from workflows.timers import duties
-
-
-def start(session, name, when):
-    with time_machine.travel(when, tick=False):
-        run = duties.run_schedule(session, duties.find_schedule(name), when)
-    return {app.agency.code: app for app in (session.get(Application, i) for i in run.detail["applications"])}
 
 
 @pytest.fixture
 def decide(session, person):
     def _decide(username, app, step, when, **data):
-        actor = person(username)
-        row = next(r for r in reads.list_inbox(session, actor) if r.application_id == app.id)
-        assert row.step == step
-        with time_machine.travel(when + timedelta(hours=1), tick=False):
-            return complete_task(session, task_id=row.task_id, actor=actor, decision="approve", opinion="",
-                                 data=data, now=when + timedelta(hours=1))
+        return approve(session, person(username), app, step, when, **data)
     return _decide
 
 
 def test_the_quarterly_usage_check_goes_from_the_manager_to_the_labour_bureau(session, decide):
     when = datetime(2027, 1, 5, 1, 0, tzinfo=UTC)
-    checks = start(session, "usage_check", when)
+    checks = started(session, "usage_check", when)
     assert set(checks) == {"KHH-LAB", "KHH-SW", "KHH-EP", "KHH-YB", "KHH-HB"}
     sw = decide("manager", checks["KHH-SW"], "manager_check", when, period_from="2026-10-01",
                 period_to="2026-12-31", anomalies_found=False, findings="使用紀錄與登記表相符")
@@ -53,7 +39,7 @@ def test_the_quarterly_usage_check_goes_from_the_manager_to_the_labour_bureau(se
 
 def test_the_monthly_sampling_holds_the_auditor_to_three_percent_and_ten_records(session, decide):
     when = datetime(2027, 2, 3, 1, 0, tzinfo=UTC)
-    sw = start(session, "monthly_sampling", when)["KHH-SW"]
+    sw = started(session, "monthly_sampling", when)["KHH-SW"]
     with pytest.raises(Invalid) as refused:
         decide("sw_auditor", sw, "auditor_sample", when, total_queries=400, sampled_records=11, findings="x")
     assert refused.value.errors["sampled_records"].startswith("本月應至少抽查 12 筆")
@@ -68,7 +54,7 @@ AUDIT = dict(audit_date="2027-03-02", accuracy="ok", legitimacy="ok", usage="ok"
 
 def test_the_yearly_audit_with_no_finding_ends_after_the_section_head(session, decide):
     when = datetime(2027, 3, 1, 1, 0, tzinfo=UTC)
-    audits = start(session, "agency_audit", when)
+    audits = started(session, "agency_audit", when)
     assert set(audits) == {"KHH-LAB", "KHH-SW", "KHH-EP", "KHH-YB", "KHH-HB"}  # 勞工局 and each requesting agency
     ep = decide("labor_clerk", audits["KHH-EP"], "authority_audit", when, **AUDIT)
     ep = decide("it_clerk", ep, "central_audit", when, central_findings="資訊安全設定符合規定")
@@ -81,7 +67,7 @@ def test_the_yearly_audit_with_no_finding_ends_after_the_section_head(session, d
 def test_the_yearly_audit_is_held_with_the_information_department_and_its_findings_are_closed_one_by_one(
         session, decide, person):
     when = datetime(2027, 3, 1, 1, 0, tzinfo=UTC)
-    ep = start(session, "agency_audit", when)["KHH-EP"]
+    ep = started(session, "agency_audit", when)["KHH-EP"]
     with pytest.raises(Invalid) as refused:  # 待改善 needs its note; a proposal of punishment its content
         decide("labor_clerk", ep, "authority_audit", when, **{**AUDIT, "accuracy": "improve",
                                                               "proposal": "punishment"})
@@ -124,7 +110,7 @@ def test_the_yearly_audit_is_held_with_the_information_department_and_its_findin
 
 def test_each_agency_audits_its_own_security_yearly_and_its_head_approves(session, decide):
     when = datetime(2027, 10, 1, 1, 0, tzinfo=UTC)
-    audits = start(session, "security_self_audit", when)
+    audits = started(session, "security_self_audit", when)
     assert set(audits) == {"KHH-LAB", "KHH-SW", "KHH-EP", "KHH-YB", "KHH-HB"}
     with pytest.raises(Invalid) as refused:
         decide("ep_manager", audits["KHH-EP"], "manager_self_audit", when, audit_date="2027-10-05",

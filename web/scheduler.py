@@ -16,7 +16,6 @@ import os
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
-from pathlib import Path
 from typing import TypeVar
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -36,6 +35,7 @@ from workflows.timers import sweep as timers
 
 from . import clock
 from .extensions import db
+from .oversight import jobs
 
 log = logging.getLogger(__name__)
 TAIPEI = "Asia/Taipei"
@@ -123,9 +123,8 @@ def end_dead_imports(app: Flask) -> list[int]:
             ended = fail_dead_imports(db.session, clock.now(), stale)
         finally:
             db.session.remove()
-    uploads = Path(app.instance_path) / "uploads"
     for import_id in ended:
-        (uploads / f"import-{import_id}.upload").unlink(missing_ok=True)
+        jobs.job_upload(app, import_id).unlink(missing_ok=True)
     if ended:
         log.warning("query-log imports ended as failed, their process gone: %s", ended)
     return ended

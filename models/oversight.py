@@ -77,7 +77,25 @@ class QueryLogImport(Base):
     heartbeat_at: Mapped[datetime | None]
 
 
-class QueryLog(Base):
+class LoggedQueryColumns:
+    """What a logged query holds, alike in ``query_log`` and its staging table ``query_log_stage``."""
+
+    line: Mapped[int] = mapped_column(Integer)  # where in its file, for people comparing with the download
+    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of the row's fields: re-imports add nothing
+    account: Mapped[str] = mapped_column(String(80))  # 使用者帳號 as WebIR wrote it
+    queried_at: Mapped[datetime]
+    item_code: Mapped[str] = mapped_column(String(10))
+    subject_id: Mapped[str] = mapped_column("subject_id_sealed", SealedString(120))
+    # No index: nothing looks rows up by subject, and a random key's index cost more than the rest of an insert.
+    subject_hash: Mapped[str] = mapped_column(String(64))
+    case_number: Mapped[str | None] = mapped_column(String(80))
+    reason: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str | None] = mapped_column(String(200))
+    # Bits of LogFlag; filtered with a bitwise AND, which no index serves: none is kept up on every insert.
+    flags: Mapped[int] = mapped_column(default=0)
+
+
+class QueryLog(LoggedQueryColumns, Base):
     """One query as WebIR logged it, with what reconciliation found."""
 
     __tablename__ = "query_log"
@@ -90,24 +108,11 @@ class QueryLog(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
     import_id: Mapped[int] = mapped_column(ForeignKey("query_log_import.id"), index=True)
-    line: Mapped[int] = mapped_column(Integer)  # where in its file, for people comparing with the download
-    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of the row's fields: re-imports add nothing
-    account: Mapped[str] = mapped_column(String(80))  # 使用者帳號 as WebIR wrote it
-    queried_at: Mapped[datetime]
-    item_code: Mapped[str] = mapped_column(String(10))
-    subject_id: Mapped[str] = mapped_column("subject_id_sealed", SealedString(120))
-    # No index: nothing looks rows up by subject, and a random key's index cost more than the rest of an insert.
-    subject_hash: Mapped[str] = mapped_column(String(64))
-    case_number: Mapped[str | None] = mapped_column(String(80))
-    reason: Mapped[str | None] = mapped_column(Text)
-    result: Mapped[str | None] = mapped_column(String(200))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))  # the account's holder, when known
     registration_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"))
-    # Bits of LogFlag; filtered with a bitwise AND, which no index serves: none is kept up on every insert.
-    flags: Mapped[int] = mapped_column(default=0)
 
 
-class QueryLogStage(Base):
+class QueryLogStage(LoggedQueryColumns, Base):
     """Rows of an import read so far, judged, not yet in ``query_log``: moved there in one transaction once the
     whole file has been read without a bad row (all or nothing), and removed then or when the import fails.
     No unique key and one index, so writing a chunk costs little; duplicates are left to the move."""
@@ -117,19 +122,8 @@ class QueryLogStage(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     import_id: Mapped[int] = mapped_column(ForeignKey("query_log_import.id"), index=True)
     agency_id: Mapped[int] = mapped_column(Integer)
-    line: Mapped[int] = mapped_column(Integer)
-    fingerprint: Mapped[str] = mapped_column(String(64))
-    account: Mapped[str] = mapped_column(String(80))
-    queried_at: Mapped[datetime]
-    item_code: Mapped[str] = mapped_column(String(10))
-    subject_id: Mapped[str] = mapped_column("subject_id_sealed", SealedString(120))
-    subject_hash: Mapped[str] = mapped_column(String(64))
-    case_number: Mapped[str | None] = mapped_column(String(80))
-    reason: Mapped[str | None] = mapped_column(Text)
-    result: Mapped[str | None] = mapped_column(String(200))
     person_id: Mapped[int | None] = mapped_column(Integer)
     registration_id: Mapped[int | None] = mapped_column(Integer)
-    flags: Mapped[int] = mapped_column(default=0)
 
 
 # On PostgreSQL the stage is UNLOGGED: its rows are a job's work in progress, never the record (a crash empties

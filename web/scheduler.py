@@ -16,7 +16,6 @@ import os
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
-from pathlib import Path
 from typing import TypeVar
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -36,6 +35,7 @@ from workflows.timers import sweep as timers
 
 from . import clock
 from .extensions import db
+from .oversight import jobs
 
 log = logging.getLogger(__name__)
 TAIPEI = "Asia/Taipei"
@@ -65,44 +65,34 @@ def send_emails(app: Flask) -> int:
             db.session.remove()
 
 
-def end_accounts(app: Flask) -> list[int]:
-    """Stop the accounts whose approved deletion date has come (their role ended with the same date)."""
+def run_logged(app: Flask, work: Callable[..., T], what: str) -> T:
+    """One daily job of the core in the app's context and a session of its own; what it did, logged as ``what``."""
     with app.app_context():
         try:
-            ended = disable_ended_accounts(db.session, clock.now())
-            if ended:
-                log.info("accounts stopped on their date: %s", ended)
-            return ended
+            done = work(db.session, clock.now())
+            if done:
+                log.info("%s: %s", what, done)
+            return done
         finally:
             db.session.remove()
+
+
+def end_accounts(app: Flask) -> list[int]:
+    """Stop the accounts whose approved deletion date has come (their role ended with the same date)."""
+    return run_logged(app, disable_ended_accounts, "accounts stopped on their date")
 
 
 def start_deletions(app: Flask) -> list[int]:
     """Each day: the querier of every registration whose use ended a month ago confirms the deletion (001 §11)."""
-    with app.app_context():
-        try:
-            started = deletions.start_due_deletions(db.session, clock.now())
-            if started:
-                log.info("deletion confirmations started: %s", started)
-            return started
-        finally:
-            db.session.remove()
+    return run_logged(app, deletions.start_due_deletions, "deletion confirmations started")
 
 
 def destroy_approved(app: Flask) -> list[int]:
     """Each day: carry out the destruction lists their agency head approved (never a list not approved), then
     delete the attachments uploaded for a filing that was never submitted (drafts older than a day)."""
-    with app.app_context():
-        try:
-            carried = carry_out_destructions(db.session, clock.now())
-            if carried:
-                log.info("destruction lists carried out: %s", carried)
-            purged = purge_stale_drafts(db.session, clock.now())
-            if purged:
-                log.info("unfiled attachment drafts purged: %s", purged)
-            return carried
-        finally:
-            db.session.remove()
+    carried = run_logged(app, carry_out_destructions, "destruction lists carried out")
+    run_logged(app, purge_stale_drafts, "unfiled attachment drafts purged")
+    return carried
 
 
 def refresh_substitutes(app: Flask) -> int:
@@ -123,9 +113,8 @@ def end_dead_imports(app: Flask) -> list[int]:
             ended = fail_dead_imports(db.session, clock.now(), stale)
         finally:
             db.session.remove()
-    uploads = Path(app.instance_path) / "uploads"
     for import_id in ended:
-        (uploads / f"import-{import_id}.upload").unlink(missing_ok=True)
+        jobs.job_upload(app, import_id).unlink(missing_ok=True)
     if ended:
         log.warning("query-log imports ended as failed, their process gone: %s", ended)
     return ended

@@ -79,7 +79,7 @@ def test_the_daily_jobs_run_at_their_taipei_times(app):
     assert (fields["day_of_week"], fields["hour"], fields["minute"]) == ("mon-fri", "8", "30")
     assert str(digest.trigger.timezone) == TAIPEI
     assert digest.func(*digest.args) == 0  # nothing held in the demo city
-    for job_id in ("accounts_ending", "leave_substitutes"):
+    for job_id in ("accounts_ending", "data_deletions", "destructions", "leave_substitutes"):
         job = scheduled(app, job_id)
         assert str(job.trigger.timezone) == TAIPEI and {f.name: str(f) for f in job.trigger.fields}["hour"] == "0"
         assert job.func(*job.args) in ([], 0)

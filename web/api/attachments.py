@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import g, jsonify, request, url_for
 
-from workflows.attachments.reads import AttachmentRow, list_attachments, list_drafts
+from workflows.attachments.reads import AttachmentRow, list_attachments, list_drafts, own_files
 from workflows.attachments.records import (
     Upload,
     add_attachment,
@@ -45,9 +45,7 @@ def _upload() -> Upload:
 
 
 def _created(a, application_id: int | None):
-    rows = list_attachments(db.session, application_id, g.actor, clock.now()) if application_id else \
-        list_drafts(db.session, g.actor, [a.id])
-    row = next(r for r in rows if r.id == a.id)
+    (row,) = own_files(db.session, g.actor, [a.id])  # just uploaded: the actor's own, not withdrawn
     response = jsonify(attachment_json(row, application_id))
     response.status_code = 201
     if application_id:

@@ -129,14 +129,19 @@ def org_people():
     return jsonify([_person(p) for p in rows])
 
 
+def _person_values(body: dict, keys) -> dict:
+    """A person's text fields from the body, and whether they are a contractor when the body says."""
+    values = {k: _text(body, k) for k in keys}
+    if people.CONTRACTOR in body:
+        values[people.CONTRACTOR] = body[people.CONTRACTOR]
+    return values
+
+
 @bp.post("/org/people")
 @token_required
 def org_create_person():
     body = json_body()
-    values = {k: _text(body, k) for k in people.PERSON_FIELDS}
-    if people.CONTRACTOR in body:
-        values[people.CONTRACTOR] = body[people.CONTRACTOR]
-    person = people.create_person(db.session, values=values,
+    person = people.create_person(db.session, values=_person_values(body, people.PERSON_FIELDS),
                                   agency_code=_text(body, "agency") or "", unit_id=_id(body, "unit"),
                                   password=_text(body, "password"), actor=g.actor, now=clock.now())
     return _person_json(person.username), 201
@@ -152,10 +157,8 @@ def org_person(username: str):
 @token_required
 def org_update_person(username: str):
     body = json_body()
-    values = {k: _text(body, k) for k in people.PERSON_FIELDS if k in body and k != "username"}
-    if people.CONTRACTOR in body:
-        values[people.CONTRACTOR] = body[people.CONTRACTOR]
-    people.update_person(db.session, username, values=values,
+    changed = [k for k in people.PERSON_FIELDS if k in body and k != "username"]
+    people.update_person(db.session, username, values=_person_values(body, changed),
                          unit_id=_id(body, "unit"), actor=g.actor, now=clock.now())
     return _person_json(username)
 

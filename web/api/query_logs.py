@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from pathlib import Path
 
 from flask import current_app, g, jsonify, request, url_for
 
@@ -85,9 +84,7 @@ def import_logs():
 
 def _import_in_background(stream, name: str, agency: str):
     """The body kept in the instance folder, checked and queued; a job reads it. 202 with the job's address."""
-    folder = Path(current_app.instance_path) / "uploads"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = folder / f"api-{secrets.token_hex(16)}.upload"
+    path = jobs.upload_dir(current_app) / f"api-{secrets.token_hex(16)}.upload"
     with open(path, "wb") as out:
         os.chmod(out.name, 0o600)
         shutil.copyfileobj(stream, out)
@@ -99,9 +96,8 @@ def _import_in_background(stream, name: str, agency: str):
         path.unlink(missing_ok=True)
         raise
     job_id = job.id
-    running = path.with_name(f"import-{job_id}.upload")  # named by its job, so a sweep of dead jobs finds it
-    path.rename(running)
-    jobs.start(current_app._get_current_object(), job_id, running)  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    jobs.start(app, job_id, jobs.hand_over(app, job_id, path))
     response = jsonify(jobs.job_json(get_import(db.session, job_id, g.actor, clock.now())))
     response.status_code = 202
     response.headers["Location"] = url_for("api.query_log_import", import_id=job_id)

@@ -24,7 +24,7 @@ from workflows.oversight.bases import agency_statutes
 from workflows.tracking.outline import application_steps
 
 from .. import clock
-from ..attachments import EXTRA, filed_files, filing_limit, kept_files, uploads
+from ..attachments import EXTRA, PageFiles, filed_files, filing_limit, kept_files, uploads
 from ..errors import back_to
 from ..extensions import db
 from ..i18n import _, same_site_path, tr_message
@@ -64,17 +64,17 @@ def new(form_key: str):
         abort(403)
     asked = asked_fields(spec)
     form = form_class(asked)(data=_prefill(spec) if request.method == "GET" else None)
-    files: tuple = ({}, [], {})
+    files = PageFiles({}, [], {})
     if form.validate_on_submit():
         files = filed_files(asked)  # chosen files become the person's drafts, kept if the form is refused
         try:
-            if files[2]:  # a file was refused: nothing is filed without it
-                raise Invalid(files[2])
+            if files.errors:  # a file was refused: nothing is filed without it
+                raise Invalid(files.errors)
             app = submit_application(db.session, form_key=form_key, data={**form_values(form, asked),
-                                                                           **files[0]},
-                                     actor=current_user, now=clock.now(), attachments=files[1])
+                                                                           **files.ids},
+                                     actor=current_user, now=clock.now(), attachments=files.extra)
         except Invalid as exc:
-            apply_errors(form, {**exc.errors, **files[2]})
+            apply_errors(form, exc.errors)  # a refused file is its own Invalid
         except IncidentOpened as exc:  # filed, but its chain did not start: the page of the kept application
             flash(tr_message(str(exc)), "error")
             return redirect(url_for("applications.detail", application_id=exc.application_id))
@@ -82,7 +82,7 @@ def new(form_key: str):
             flash(_("已送出申請（案號 %(id)s）", id=app.id), "success")
             return redirect(url_for("applications.detail", application_id=app.id))
     return render_template("applications/new.html", spec=spec, form=form, amend=None,
-                           kept=kept_files(files[0], files[1]), file_errors=files[2], extra_input=EXTRA,
+                           kept=kept_files(files), file_errors=files.errors, extra_input=EXTRA,
                            legal_bases=agency_statutes(db.session, current_user.agency_id))
 
 
@@ -165,23 +165,22 @@ def amend(application_id: int):
     spec = form_for(view.form_key, process=view.definition_key)
     asked = asked_fields(spec)
     form = form_class(asked)(data=form_data(asked, view.data) if request.method == "GET" else None)
-    files: tuple = ({f.name: list(view.data.get(f.name) or []) for f in asked if f.type == "attachment"}, [],
-                    {})
+    files = PageFiles({f.name: list(view.data.get(f.name) or []) for f in asked if f.type == "attachment"}, [], {})
     if form.validate_on_submit():
         files = filed_files(asked)
         try:
-            if files[2]:
-                raise Invalid(files[2])
+            if files.errors:
+                raise Invalid(files.errors)
             amend_application(db.session, application_id=application_id,
-                              data={**form_values(form, asked), **files[0]},
+                              data={**form_values(form, asked), **files.ids},
                               actor=current_user, now=clock.now(), note=request.form.get("note", ""))
         except Invalid as exc:
-            apply_errors(form, {**exc.errors, **files[2]})
+            apply_errors(form, exc.errors)  # a refused file is its own Invalid
         else:
             flash(_("已補正並重新送出"), "success")
             return redirect(url_for("applications.detail", application_id=application_id))
     return render_template("applications/new.html", spec=spec, form=form, amend=view,
-                           kept=kept_files(files[0], files[1]), file_errors=files[2], extra_input=None,
+                           kept=kept_files(files), file_errors=files.errors, extra_input=None,
                            legal_bases=agency_statutes(db.session, current_user.agency_id))
 
 

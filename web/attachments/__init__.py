@@ -6,6 +6,8 @@ every other route keeps MAX_CONTENT_LENGTH. The content is checked by the core, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NamedTuple
 from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
@@ -79,49 +81,60 @@ def _kept(name: str) -> list[int]:
     return [int(i) for i in request.form.getlist(f"{name}__kept") if i.isdigit() and len(i) < 10]
 
 
-def filed_files(fields: tuple[Field, ...]) -> tuple[dict[str, list[int]], list[int], dict[str, str]]:
-    """The filing page's files: each chosen file saved as the person's draft (its own transaction, so a refusal
-    of the form keeps it), merged with the drafts the page already carried. Returns the attachment fields' ids,
-    the other files' ids and a refusal per input whose file was not taken (the rest are kept)."""
-    names = [f.name for f in fields if f.type == "attachment"] + [EXTRA]
+def _take_chosen(names: list[str], save: Callable[[FileStorage, str], int]) -> tuple[dict[str, list[int]],
+                                                                                   dict[str, str]]:
+    """Each input's files: the ids the page already carried, and each chosen file saved (its own transaction, so a
+    refusal of the form keeps it); a refusal per input whose file was not taken (the rest are kept)."""
     ids: dict[str, list[int]] = {name: _kept(name) for name in names}
     errors: dict[str, str] = {}
     for name in names:
         for storage in chosen_files(name)[:MAX_FILES_PER_FILING]:
             try:
-                draft = add_draft(db.session, upload=upload_of(storage, field=None if name == EXTRA else name),
-                                  actor=current_user, now=clock.now())
+                saved = save(storage, name)
             except Invalid as exc:
                 db.session.rollback()
                 errors[name] = exc.errors.get("file") or next(iter(exc.errors.values()))
             else:
-                ids[name].append(draft.id)
-    extra = ids.pop(EXTRA)
-    return ids, extra, errors
-
-
-def step_files(fields: tuple[Field, ...], application_id: int, task_id: int) -> tuple[dict[str, list[int]],
-                                                                                  dict[str, str]]:
-    """A step form's attachment fields: each chosen file attached at the step (its own transaction), merged with the
-    ones the page already carried; a refusal per field whose file was not taken."""
-    ids: dict[str, list[int]] = {f.name: _kept(f.name) for f in fields if f.type == "attachment"}
-    errors: dict[str, str] = {}
-    for name in ids:
-        for storage in chosen_files(name)[:MAX_FILES_PER_FILING]:
-            try:
-                added = add_attachment(db.session, application_id=application_id, task_id=task_id,
-                                       upload=upload_of(storage, field=name), actor=current_user, now=clock.now())
-            except Invalid as exc:
-                db.session.rollback()
-                errors[name] = exc.errors.get("file") or next(iter(exc.errors.values()))
-            else:
-                ids[name].append(added.id)
+                ids[name].append(saved)
     return ids, errors
 
 
-def kept_files(ids: dict[str, list[int]], extra: list[int]) -> dict[str, list[AttachmentRow]]:
+class PageFiles(NamedTuple):
+    """A form page's files after a post: the attachment fields' ids, the ids of files no field names (the filing
+    page's extra input) and a refusal per input whose file was not taken."""
+
+    ids: dict[str, list[int]]
+    extra: list[int]
+    errors: dict[str, str]
+
+
+def filed_files(fields: tuple[Field, ...]) -> PageFiles:
+    """The filing page's files: each chosen file saved as the person's draft, merged with the drafts the page
+    already carried."""
+    def draft(storage: FileStorage, name: str) -> int:
+        return add_draft(db.session, upload=upload_of(storage, field=None if name == EXTRA else name),
+                         actor=current_user, now=clock.now()).id
+
+    ids, errors = _take_chosen([f.name for f in fields if f.type == "attachment"] + [EXTRA], draft)
+    extra = ids.pop(EXTRA)
+    return PageFiles(ids, extra, errors)
+
+
+def step_files(fields: tuple[Field, ...], application_id: int, task_id: int) -> PageFiles:
+    """A step form's attachment fields: each chosen file attached at the step, merged with the ones the page
+    already carried; a refusal per field whose file was not taken."""
+    def attach(storage: FileStorage, name: str) -> int:
+        return add_attachment(db.session, application_id=application_id, task_id=task_id,
+                              upload=upload_of(storage, field=name), actor=current_user, now=clock.now()).id
+
+    ids, errors = _take_chosen([f.name for f in fields if f.type == "attachment"], attach)
+    return PageFiles(ids, [], errors)
+
+
+def kept_files(files: PageFiles) -> dict[str, list[AttachmentRow]]:
     """What the page shows as already carried, per input."""
-    return {name: own_files(db.session, current_user, list_) for name, list_ in {**ids, EXTRA: extra}.items()}
+    return {name: own_files(db.session, current_user, list_)
+            for name, list_ in {**files.ids, EXTRA: files.extra}.items()}
 
 
 def download(found: AttachmentFile) -> Response:

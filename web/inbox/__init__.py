@@ -18,7 +18,7 @@ from workflows.forms import FORMS, decision_label, form_for
 
 from .. import clock
 from ..applications import revealable_names
-from ..attachments import filing_limit, kept_files, step_files, uploads
+from ..attachments import PageFiles, filing_limit, kept_files, step_files, uploads
 from ..errors import back_to
 from ..extensions import db
 from ..i18n import _, _l, same_site_path, tr_message
@@ -85,14 +85,14 @@ def task(task_id: int):
     if fields.step.key == "amend":  # the applicant corrects a returned application on the form itself
         return redirect(url_for("applications.amend", application_id=row.application_id))
     form = _decision_form(fields)()
-    files: tuple = ({}, {})
+    files = PageFiles({}, [], {})
     if form.validate_on_submit():
         files = step_files(fields.fields, row.application_id, task_id)  # attached at the step, kept if refused
         try:
-            if files[1]:
-                raise Invalid(files[1])
+            if files.errors:
+                raise Invalid(files.errors)
             complete_task(db.session, task_id=task_id, actor=current_user, decision=form.decision.data,
-                          opinion=form.opinion.data or "", data={**form_values(form, fields.fields), **files[0]},
+                          opinion=form.opinion.data or "", data={**form_values(form, fields.fields), **files.ids},
                           now=clock.now())
         except Invalid as exc:
             apply_errors(form, exc.errors)
@@ -105,7 +105,7 @@ def task(task_id: int):
                            is_open=is_open, spec=form_for(page.view.form_key, process=page.view.definition_key),
                            revealable=revealable_names(row.application_id),
                            may_attach=is_open and may_attach(db.session, row.application_id, current_user, clock.now()),
-                           kept=kept_files(files[0], []),
+                           kept=kept_files(files),
                            targets=send_back_targets(db.session, row) if is_open and row.role != "applicant" else [])
 
 

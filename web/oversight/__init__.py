@@ -92,17 +92,11 @@ def answer(log_id: int, flag: str):
     return redirect(request.form.get("next") or url_for("oversight.logs"))
 
 
-def _upload_dir() -> Path:
-    folder = Path(current_app.instance_path) / "uploads"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return folder
-
-
 def _stored_upload() -> tuple[Path, dict] | None:
     kept = session.get(_UPLOAD)
     if not kept or not str(kept.get("token", "")).isalnum():
         return None
-    path = _upload_dir() / f"{kept['token']}.upload"
+    path = jobs.upload_dir(current_app) / f"{kept['token']}.upload"
     return (path, kept) if path.exists() else None
 
 
@@ -125,7 +119,7 @@ def import_page():
         if old:
             old[0].unlink(missing_ok=True)
         token = secrets.token_hex(16)
-        with open(_upload_dir() / f"{token}.upload", "wb") as out:
+        with open(jobs.upload_dir(current_app) / f"{token}.upload", "wb") as out:
             os.chmod(out.name, 0o600)
             shutil.copyfileobj(request.files["file"].stream, out)
         session[_UPLOAD] = {"token": token, "name": (request.files["file"].filename or "upload")[:200],
@@ -163,10 +157,9 @@ def _import_in_background(path: Path, kept: dict, mapping: dict[str, str] | None
         job = queue_import(db.session, agency_code=kept["agency"], stream=f, file_name=kept["name"],
                            size=path.stat().st_size, actor=current_user, now=clock.now(), mapping=mapping)
     job_id = job.id
-    running = path.with_name(f"import-{job_id}.upload")  # the job's own now: a new upload leaves it alone
-    path.rename(running)
     session.pop(_UPLOAD, None)
-    jobs.start(current_app._get_current_object(), job_id, running)  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    jobs.start(app, job_id, jobs.hand_over(app, job_id, path))
     return redirect(url_for("oversight.import_status", import_id=job_id))
 
 

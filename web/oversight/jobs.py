@@ -21,6 +21,23 @@ _RUNNING: dict[int, threading.Thread] = {}
 _LOCK = threading.Lock()
 
 
+def upload_dir(app: Flask) -> Path:
+    """Where uploads wait in the instance folder (the page's between preview and import, the jobs' while they run)."""
+    folder = Path(app.instance_path) / "uploads"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder
+
+
+def job_upload(app: Flask, import_id: int) -> Path:
+    """The upload a job reads, named by its job, so the sweep of dead jobs finds it."""
+    return upload_dir(app) / f"import-{import_id}.upload"
+
+
+def hand_over(app: Flask, import_id: int, kept: Path) -> Path:
+    """The upload kept at ``kept`` renamed to its job's own name: a new upload leaves it alone."""
+    return kept.rename(job_upload(app, import_id))
+
+
 def start(app: Flask, import_id: int, path: Path) -> None:
     """Run the queued import ``import_id`` on the file at ``path`` in a thread of its own."""
     def run() -> None:

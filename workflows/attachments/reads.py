@@ -54,13 +54,11 @@ def list_attachments(session: Session, application_id: int, viewer: Person, now:
     return application_attachments(session, application_id, viewer)
 
 
-def list_drafts(session: Session, actor: Person, ids: list[int] | None = None) -> list[AttachmentRow]:
-    """The actor's own files not yet bound to a filing (only ``ids`` when given)."""
-    query = select(Attachment).where(Attachment.uploaded_by_id == actor.id, Attachment.application_id.is_(None),
-                                     Attachment.removed_at.is_(None))
-    if ids is not None:
-        query = query.where(Attachment.id.in_(ids))
-    return _rows(session, query, actor)
+def list_drafts(session: Session, actor: Person) -> list[AttachmentRow]:
+    """The actor's own files not yet bound to a filing."""
+    return _rows(session, select(Attachment).where(Attachment.uploaded_by_id == actor.id,
+                                                   Attachment.application_id.is_(None),
+                                                   Attachment.removed_at.is_(None)), actor)
 
 
 def export_lines(session: Session, application_ids: list[int]) -> dict[int, list[tuple[str, str]]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -40,3 +41,12 @@ def roc_datetime_text(moment: datetime) -> str:
     """民國115年12月03日 09:00（臺北時間）: how stored messages (e-mails) name a moment."""
     local = moment.astimezone(TAIPEI)
     return f"民國{local.year - 1911}年{local.month:02d}月{local.day:02d}日 {local:%H:%M}（臺北時間）"
+
+
+def months_before(moment: datetime, months: int) -> datetime:
+    """The same Taipei wall-clock time ``months`` calendar months earlier (a 31st falls back to the last day)."""
+    local = moment.astimezone(TAIPEI)
+    total = local.year * 12 + local.month - 1 - months
+    year, month = divmod(total, 12)
+    day = min(local.day, calendar.monthrange(year, month + 1)[1])
+    return local.replace(year=year, month=month + 1, day=day)

@@ -6,7 +6,6 @@ password) signs in nowhere here. Where the city sets no period (``password_chang
 
 from __future__ import annotations
 
-import calendar
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -14,21 +13,12 @@ from sqlalchemy.orm import Session
 from models import Person
 
 from .. import audit
-from ..calendar import TAIPEI
+from ..calendar import months_before
 from ..errors import Invalid
 from ..settings import SETTINGS
 from .sessions import end_sessions
 
 MIN_LENGTH = 8
-
-
-def months_before(moment: datetime, months: int) -> datetime:
-    """The same Taipei wall-clock time ``months`` calendar months earlier (a 31st falls back to the last day)."""
-    local = moment.astimezone(TAIPEI)
-    total = local.year * 12 + local.month - 1 - months
-    year, month = divmod(total, 12)
-    day = min(local.day, calendar.monthrange(year, month + 1)[1])
-    return local.replace(year=year, month=month + 1, day=day)
 
 
 def password_expired(person: Person, now: datetime) -> bool:

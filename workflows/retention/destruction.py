@@ -32,7 +32,7 @@ from models import (
 
 from .. import audit
 from ..attachments.records import erase_files
-from ..calendar import TAIPEI, local_date
+from ..calendar import TAIPEI, local_date, months_before
 from ..forms import FORMS
 from ..settings import SETTINGS
 from .holds import held_ids
@@ -47,11 +47,8 @@ _KEPT = (PROCESS,)  # the destruction lists themselves are the record of what wa
 
 
 def _years_before(day: date, years: int) -> datetime:
-    try:
-        cut = day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        cut = day.replace(year=day.year - years, day=28)
-    return datetime.combine(cut, time(), tzinfo=TAIPEI)
+    """The start of the same Taipei day ``years`` earlier (29 February falls back to the 28th)."""
+    return months_before(datetime.combine(day, time(), tzinfo=TAIPEI), 12 * years)
 
 
 def personal_fields(form_key: str) -> list[str]:

@@ -79,7 +79,7 @@ _FIELD_KEYS = {"name", "label", "type", "required", "choices", "help", "required
 _DUTY_KEYS = {"process", "title", "source", "every", "day", "month", "hour", "due_day", "targets", "off"}
 _DEMO_KEYS = {"email_domain", "phone_prefix", "id_letter", "agencies", "people", "delegations", "querier_accounts",
               "manager_accounts", "legal_bases"}
-_AGENCY_KEYS = {"code", "name", "kinds", "items", "admission", "commissioned_by", "single_manager_rule", "oid"}
+_AGENCY_KEYS = {"code", "name", "kinds", "items", "admission", "commissioned_by", "oid"}
 _PERSON_KEYS = {"username", "name", "title", "agency", "unit", "roles", "contractor"}
 
 
@@ -127,7 +127,6 @@ class DemoAgency:
     kinds: tuple[str, ...]
     items: tuple[str, ...] = ()
     admission: tuple[str, str] | None = None  # (legal bases, purposes)
-    single_manager_rule: str | None = None
     commissioned_by: str | None = None
     oid: str | None = None
 
@@ -544,7 +543,7 @@ def _demo(raw: Mapping, problems: list[str]) -> Demo:
             _strings(a.get("items"), f"{where}.items", problems),
             (str(admission.get("legal_bases", "")), str(admission.get("purposes", "")))
             if isinstance(admission, Mapping) else None,
-            a.get("single_manager_rule"), a.get("commissioned_by"), a.get("oid")))
+            a.get("commissioned_by"), a.get("oid")))
     people = []
     for i, p in enumerate(raw.get("people") or ()):
         where = f"demo.yaml people[{i}]"

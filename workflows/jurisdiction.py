@@ -710,11 +710,19 @@ def check_pack(key: str, root: Path | None = None) -> list[str]:
         except PackError as exc:
             return exc.problems
         _checked.clear()  # one pack a process, give or take a test's
-        _checked[seen] = [*problems, *check_diagrams(pack), *check_demo(pack)]
-    return list(_checked[seen])
+        _checked[seen] = (pack, problems, [*problems, *check_diagrams(pack), *check_demo(pack)])
+    return list(_checked[seen][2])
 
 
-_checked: dict[tuple, list[str]] = {}
+_checked: dict[tuple, tuple[Pack, list[str], list[str]]] = {}  # (the pack, its data's problems, every problem)
+
+
+def checked_pack(key: str, root: Path | None = None) -> tuple[Pack, list[str]]:
+    """The pack and its data's problems, as ``check_pack`` built it while none of its files changed, else loaded."""
+    remembered = _checked.get((key, root, _fingerprint(pack_directory(key, root))))
+    if remembered is None:
+        return load_pack(key, root)
+    return remembered[0], list(remembered[1])
 
 
 def _fingerprint(directory: Path) -> tuple:
@@ -754,7 +762,7 @@ def activate(key: str = DEFAULT, root: Path | None = None, *, pack: Pack | None 
     """
     global _active
     if pack is None:
-        pack, problems = load_pack(key, root)
+        pack, problems = checked_pack(key, root)  # the start checked it just before: not built again
         if problems:
             raise PackError(key, problems)
     forms.FORMS.clear()
@@ -807,5 +815,5 @@ def with_overlay(pack: Pack, overlay: Mapping, *, common: Mapping | None = None)
 
 
 __all__ = ["Demo", "DemoAgency", "DemoPerson", "Duty", "Pack", "PackError", "activate", "activated", "active",
-           "check_pack",
+           "check_pack", "checked_pack",
            "load_pack", "merge", "on_activate", "with_overlay", "KIND_LABELS", "KNOWN_ROLES"]

@@ -8,12 +8,13 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from workflows import agency_rules, jurisdiction
+from workflows import jurisdiction
 from workflows.audit import verify_chain
 from workflows.demo import DEMO_PASSWORD, PEOPLE, load_demo
 from workflows.editor.deploy import deploy_directory
 
 from . import clock
+from .config import pack_problems
 from .extensions import db
 
 
@@ -55,8 +56,7 @@ def register_pack_cli(app: Flask) -> None:
     def check(key: str | None):
         """List every problem of a pack (exit status 1 when there is any)."""
         key = key or current_app.config["JURISDICTION"]
-        problems = jurisdiction.check_pack(key, current_app.config["PACKS_DIR"])
-        problems += agency_rules.check_layers(key, current_app.config["PACKS_DIR"]) if not problems else []
+        problems = pack_problems(key, current_app.config["PACKS_DIR"])
         for problem in problems:
             click.echo(f"{key}: {problem}", err=True)
         if problems:

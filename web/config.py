@@ -200,6 +200,13 @@ PACK_SETTINGS = {"OFFICE_HOURS_ONLY": lambda s: s["office_hours_only"],
                  "PASSWORD_CHANGE_MONTHS": lambda s: s["password_change_months"]}
 
 
+def pack_problems(key: str, root: Path) -> list[str]:
+    """Every problem of the pack, then (when it has none) of its agencies' own rules (003): the start's and
+    ``flask pack check``'s list."""
+    problems = jurisdiction.check_pack(key, root)
+    return problems or agency_rules.check_layers(key, root)
+
+
 def load_pack(config: FlaskConfig) -> jurisdiction.Pack:
     """Check the JURISDICTION's pack (every problem: PackRefused), make it the process's one, take its settings.
 
@@ -209,8 +216,7 @@ def load_pack(config: FlaskConfig) -> jurisdiction.Pack:
     key, root = config["JURISDICTION"], Path(config["PACKS_DIR"])
     if not isinstance(key, str) or not key:
         raise ConfigError(f"JURISDICTION must name a pack (a folder of {root}), got {key!r}")
-    problems = jurisdiction.check_pack(key, root)
-    problems += agency_rules.check_layers(key, root) if not problems else []  # its agencies' own rules (003)
+    problems = pack_problems(key, root)
     if problems:
         raise PackRefused(key, problems)
     pack = jurisdiction.activate(key, root)

@@ -195,26 +195,28 @@ def layer_folders(pack: jurisdiction.Pack) -> list[Path]:
 def check_layers(key: str, root: Path | None = None) -> list[str]:
     """Every problem of the agency layers of a pack (none when the pack has none).
 
-    Remembered while none of the files it reads changes, as ``jurisdiction.check_pack`` is (every app checks).
+    Remembered while none of the files it reads changes, as ``jurisdiction.check_pack`` is (every app checks); the
+    activation that follows installs the layers parsed here.
     """
     try:
-        directory = jurisdiction.pack_directory(key, root)
+        pack, _problems = jurisdiction.checked_pack(key, root)
     except jurisdiction.PackError as exc:
         return exc.problems
+    return [p for _layer, found in parsed_layers(pack) for p in found]
+
+
+def parsed_layers(pack: jurisdiction.Pack) -> list[tuple[AgencyLayer | None, list[str]]]:
+    """Each layer of the pack with its problems, parsed once while neither the pack nor a file it reads changes."""
+    directory = pack.directory
     files = sorted(p for p in [*directory.glob("*.yaml"), *directory.glob("*.bpmn"),
                                *(directory / LAYERS_FOLDER).glob("*/*")] if p.is_file())
-    seen = (key, root, tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
-    if seen not in _checked:
-        try:
-            pack, _problems = jurisdiction.load_pack(key, root)
-        except jurisdiction.PackError as exc:
-            return exc.problems
-        _checked.clear()
-        _checked[seen] = [p for folder in layer_folders(pack) for p in parse_layer(folder, pack)[1]]
-    return list(_checked[seen])
+    seen = tuple((str(f), s.st_size, s.st_mtime_ns) for f in files if (s := f.stat()))
+    if not (_parsed and _parsed[0][0] is pack and _parsed[0][1] == seen):
+        _parsed[:] = [(pack, seen, [parse_layer(folder, pack) for folder in layer_folders(pack)])]
+    return _parsed[0][2]
 
 
-_checked: dict[tuple, list[str]] = {}
+_parsed: list[tuple[jurisdiction.Pack, tuple, list[tuple[AgencyLayer | None, list[str]]]]] = []  # the last pack's
 
 
 def _install(pack: jurisdiction.Pack) -> None:
@@ -222,8 +224,7 @@ def _install(pack: jurisdiction.Pack) -> None:
     LAYERS.clear()
     forms.AGENCY_FORMS.clear()
     layers, problems = [], []
-    for folder in layer_folders(pack):
-        layer, found = parse_layer(folder, pack)
+    for layer, found in parsed_layers(pack):
         problems += found
         layers.append(layer)
     if problems:

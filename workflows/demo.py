@@ -43,7 +43,7 @@ AGENCIES: list[tuple[str, str, AgencyKind, list[str]]] = []
 PEOPLE: list[tuple[str, str, str, str, str, list[Role]]] = []
 ACCOUNTS: list[tuple[str, list[str]]] = []  # querier accounts already granted: (username, items)
 MANAGERS: list[str] = []
-SINGLE_MANAGER_RULES: dict[str, str] = {}  # agencies whose own rules allow one agency manager only: the clause
+SINGLE_MANAGER_RULES: dict[str, str] = {}  # agencies whose own rules (layer) allow one agency manager only: the clause
 ADMISSIONS: dict[str, tuple[str, str]] = {}  # admitted agencies: (legal bases, purposes)
 
 
@@ -61,7 +61,8 @@ def _fill(pack: jurisdiction.Pack) -> None:
     PEOPLE.extend((p.username, p.name, p.title, p.agency, p.unit, [Role(r) for r in p.roles]) for p in demo.people)
     ACCOUNTS.extend((username, list(items)) for username, items in demo.querier_accounts)
     MANAGERS.extend(demo.manager_accounts)
-    SINGLE_MANAGER_RULES.update({a.code: a.single_manager_rule for a in demo.agencies if a.single_manager_rule})
+    SINGLE_MANAGER_RULES.update({a.code: rule for a in demo.agencies  # the agency's own rules (its layer)
+                                 if (rule := agency_rules.setting(a.code, "single_manager_rule"))})
     ADMISSIONS.update({a.code: a.admission for a in demo.agencies if a.admission})
 
 
@@ -95,8 +96,7 @@ def load_demo(session: Session, *, now: datetime, bpmn_dir: Path, include_histor
         raise jurisdiction.PackError(pack.key, [f"bpmn/{pack.key}/demo.yaml: missing (the demo organisation)"])
     agencies = {a.code: Agency(code=a.code, name=a.name, kinds={AgencyKind(k) for k in a.kinds}, city=pack.city,
                                oid=a.oid or f"2.16.886.101.{i:05d}",
-                               single_manager_rule=a.single_manager_rule
-                               or agency_rules.setting(a.code, "single_manager_rule"))
+                               single_manager_rule=SINGLE_MANAGER_RULES.get(a.code))
                 for i, a in enumerate(demo.agencies, start=20000)}
     for a in demo.agencies:  # a district office doing 社會局's work (002 §4, 003 §5 ¶3, 004 §9)
         if a.commissioned_by:

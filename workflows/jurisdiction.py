@@ -79,7 +79,7 @@ _FIELD_KEYS = {"name", "label", "type", "required", "choices", "help", "required
 _DUTY_KEYS = {"process", "title", "source", "every", "day", "month", "hour", "due_day", "targets", "off"}
 _DEMO_KEYS = {"email_domain", "phone_prefix", "id_letter", "agencies", "people", "delegations", "querier_accounts",
               "manager_accounts", "legal_bases"}
-_AGENCY_KEYS = {"code", "name", "kinds", "items", "admission", "commissioned_by", "single_manager_rule", "oid"}
+_AGENCY_KEYS = {"code", "name", "kinds", "items", "admission", "commissioned_by", "oid"}
 _PERSON_KEYS = {"username", "name", "title", "agency", "unit", "roles", "contractor"}
 
 
@@ -127,7 +127,6 @@ class DemoAgency:
     kinds: tuple[str, ...]
     items: tuple[str, ...] = ()
     admission: tuple[str, str] | None = None  # (legal bases, purposes)
-    single_manager_rule: str | None = None
     commissioned_by: str | None = None
     oid: str | None = None
 
@@ -544,7 +543,7 @@ def _demo(raw: Mapping, problems: list[str]) -> Demo:
             _strings(a.get("items"), f"{where}.items", problems),
             (str(admission.get("legal_bases", "")), str(admission.get("purposes", "")))
             if isinstance(admission, Mapping) else None,
-            a.get("single_manager_rule"), a.get("commissioned_by"), a.get("oid")))
+            a.get("commissioned_by"), a.get("oid")))
     people = []
     for i, p in enumerate(raw.get("people") or ()):
         where = f"demo.yaml people[{i}]"
@@ -711,11 +710,19 @@ def check_pack(key: str, root: Path | None = None) -> list[str]:
         except PackError as exc:
             return exc.problems
         _checked.clear()  # one pack a process, give or take a test's
-        _checked[seen] = [*problems, *check_diagrams(pack), *check_demo(pack)]
-    return list(_checked[seen])
+        _checked[seen] = (pack, problems, [*problems, *check_diagrams(pack), *check_demo(pack)])
+    return list(_checked[seen][2])
 
 
-_checked: dict[tuple, list[str]] = {}
+_checked: dict[tuple, tuple[Pack, list[str], list[str]]] = {}  # (the pack, its data's problems, every problem)
+
+
+def checked_pack(key: str, root: Path | None = None) -> tuple[Pack, list[str]]:
+    """The pack and its data's problems, as ``check_pack`` built it while none of its files changed, else loaded."""
+    remembered = _checked.get((key, root, _fingerprint(pack_directory(key, root))))
+    if remembered is None:
+        return load_pack(key, root)
+    return remembered[0], list(remembered[1])
 
 
 def _fingerprint(directory: Path) -> tuple:
@@ -755,7 +762,7 @@ def activate(key: str = DEFAULT, root: Path | None = None, *, pack: Pack | None 
     """
     global _active
     if pack is None:
-        pack, problems = load_pack(key, root)
+        pack, problems = checked_pack(key, root)  # the start checked it just before: not built again
         if problems:
             raise PackError(key, problems)
     forms.FORMS.clear()
@@ -808,5 +815,5 @@ def with_overlay(pack: Pack, overlay: Mapping, *, common: Mapping | None = None)
 
 
 __all__ = ["Demo", "DemoAgency", "DemoPerson", "Duty", "Pack", "PackError", "activate", "activated", "active",
-           "check_pack",
+           "check_pack", "checked_pack",
            "load_pack", "merge", "on_activate", "with_overlay", "KIND_LABELS", "KNOWN_ROLES"]

@@ -16,9 +16,8 @@ _PHONE = re.compile(r"^(?:\(0\d{1,2}\)|0\d{1,2})-?\d{3,4}-?\d{4}(?:#\d{1,6})?$|^
 _ROC_DATE = re.compile(r"^(\d{2,3})[/.-](\d{1,2})[/.-](\d{1,2})$")
 # C0 control characters other than tab, line feed and carriage return, and lone UTF-16 surrogates: no
 # database, XML export or UTF-8 page can hold them (PostgreSQL refuses NUL, UTF-8 refuses surrogates).
-_UNSAFE_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+UNSAFE_TEXT_PATTERN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 UNSAFE_TEXT = "含有無法處理的字元（控制字元或不成對的 Unicode 代理字元）"
-UNSAFE_TEXT_PATTERN = _UNSAFE_TEXT  # for a caller checking many values at once
 # Dates on a form fall in the Republic's calendar and this century; counts are whole and not absurd.
 FIRST_DATE, LAST_DATE = date(1912, 1, 1), date(2099, 12, 31)
 MAX_COUNT = 1_000_000_000
@@ -30,7 +29,7 @@ class FieldError(ValueError):
 
 def text_problem(value: str) -> str | None:
     """Why a piece of text cannot be kept as it is, or None."""
-    return UNSAFE_TEXT if _UNSAFE_TEXT.search(value) else None
+    return UNSAFE_TEXT if UNSAFE_TEXT_PATTERN.search(value) else None
 
 
 def national_id(value: str) -> str:

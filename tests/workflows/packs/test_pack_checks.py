@@ -199,3 +199,21 @@ def test_the_administrator_needs_no_role_of_the_pack(tmp_path):
     with edited_pack(tmp_path, "lean") as pack:
         del pack["roles"]["admin"]
     assert jurisdiction.check_pack("lean", tmp_path) == []
+
+
+def test_the_start_builds_the_pack_and_its_layers_once(monkeypatch):
+    """create_app checks the pack and its layers, then activates it: the activation takes what the checks built."""
+    from workflows import agency_rules
+
+    assert jurisdiction.check_pack("kaohsiung", ROOT / "bpmn") == []
+    assert agency_rules.check_layers("kaohsiung", ROOT / "bpmn") == []
+    checked = jurisdiction.checked_pack("kaohsiung", ROOT / "bpmn")[0]
+
+    def built_again(*_args, **_kwargs):
+        raise AssertionError("built again")
+
+    monkeypatch.setattr(jurisdiction, "load_pack", built_again)
+    monkeypatch.setattr(agency_rules, "parse_layer", built_again)
+    assert jurisdiction.activate("kaohsiung", ROOT / "bpmn") is checked
+    assert agency_rules.LAYERS["KHH-SW"].settings["single_manager_rule"]
+    assert agency_rules.check_layers("kaohsiung", ROOT / "bpmn") == []

@@ -47,11 +47,11 @@ from common import machine, sqlite_synchronous  # noqa: E402 - bench/common.py, 
 
 FILED = datetime(2026, 12, 31, 1, 0, tzinfo=UTC)  # Thursday 09:00 in Taipei; 1 January is a holiday
 TARGET_PER_S = 1000
-APPLICANT = "sw_staff"
-QUERIER_FORM = {"request_type": "add", "name": "吳佩珊", "job_title": "科員", "national_id": "A123456789",
+APPLICANT = "ep_querier"
+QUERIER_FORM = {"request_type": "change_items", "name": "洪俊傑", "job_title": "科員", "national_id": "A123456789",
                 "phone": "07-3368333#1234", "email": "peishan@demo.kcg.gov.tw", "egov_account": "peishan.wu",
                 "has_egov_account": True, "has_citizen_certificate": True, "read_pdpa": True,
-                "items": ["C0101", "B0101"], "reason": "辦理低收入戶審核需查詢投保資料"}
+                "items": ["C0101", "C0401"], "reason": "辦理空污稽查需查詢投保資料"}
 
 
 # ------------------------------------------------------------------ databases: seed once, copy per run

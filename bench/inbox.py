@@ -121,7 +121,8 @@ def seed(session, args, rng: random.Random) -> None:
                  unit_id=units[n % len(units)][0], email=f"bench{n:04d}@demo.kcg.gov.tw", password_hash=password_hash,
                  active=True, is_admin=False) for n in range(1, args.people + 1)])
         session.commit()
-    versions = session.execute(select(ProcessDefinition.key, DefinitionVersion.id).join(DefinitionVersion)).all()
+    # The form each chain starts (an agency layer's chain, e.g. query_registration_khh_sw, starts a city form).
+    versions = session.execute(select(ProcessDefinition.form_key, DefinitionVersion.id).join(DefinitionVersion)).all()
     state_json, trail, form_data = engine_state(session, args.empty_state)
     people = session.execute(select(Person.id, Person.username, Person.agency_id, Person.unit_id)).all()
     heavy_id = next(p.id for p in people if p.username == HEAVY)

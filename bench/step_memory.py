@@ -6,8 +6,10 @@
 One process holds the Flask app, as a gunicorn worker does, and serves through its WSGI interface (the Flask
 test client: the same request handling, no socket) what `bench/steps.py` http asks: file a manager_account
 application, read it before each step, complete the step as one of its own candidates, 8 steps to the end.
-Prints the resident set size (VmRSS) and the Python heap's live blocks every `--every` steps. A leak shows as
-RSS that keeps rising after the first thousand steps (caches, the identity map, engine objects).
+Prints the resident set size (VmRSS), split into anonymous memory and file pages, and the Python heap's live
+blocks every `--every` steps. A leak shows as anonymous memory that keeps rising after the first thousand steps
+(caches, the identity map, engine objects); on SQLite the file pages grow with the database file, which the
+connection maps into memory (`mmap_size`), and are not the process's to keep.
 """
 
 from __future__ import annotations
@@ -22,8 +24,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from common import machine  # noqa: E402 - bench/common.py, beside this script
-from steps import CHAIN, APPLICANTS, decision, form, prepare  # noqa: E402
-from diagram_cache import rss_mb  # noqa: E402
+from steps import APPLICANTS, CHAIN, decision, form, prepare  # noqa: E402
+
+
+def status_mb() -> dict[str, float]:
+    """VmRSS and its parts: anonymous memory (the heap, SQLite's page cache) and file pages (SQLite's mmap of
+    the database file, which grows with the rows written and is the kernel's to drop)."""
+    fields = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "RssAnon", "RssFile"):
+            fields[name] = int(value.split()[0]) / 1024
+    return fields
 
 
 def main() -> None:
@@ -55,14 +67,15 @@ def main() -> None:
 
     print(machine(args.database_url))
     print(f"one process, Flask test client, {args.database_url.split(':')[0]}; RSS every {args.every} steps\n")
-    print("| steps | RSS MB | live Python blocks | s since start |")
-    print("|---:|---:|---:|---:|")
+    print("| steps | RSS MB | anonymous MB | file pages MB | live Python blocks | s since start |")
+    print("|---:|---:|---:|---:|---:|---:|")
     done, t0, applicant_turn = 0, time.perf_counter(), 0
 
     def report() -> None:
         gc.collect()
-        print(f"| {done:,} | {rss_mb():.1f} | {sys.getallocatedblocks():,} | {time.perf_counter() - t0:.0f} |",
-              flush=True)
+        mb = status_mb()
+        print(f"| {done:,} | {mb['VmRSS']:.1f} | {mb['RssAnon']:.1f} | {mb['RssFile']:.1f} | "
+              f"{sys.getallocatedblocks():,} | {time.perf_counter() - t0:.0f} |", flush=True)
 
     report()
     while done < args.steps:

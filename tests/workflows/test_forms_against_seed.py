@@ -8,10 +8,13 @@ Every row is (the seed's label, where the form keeps it). Where is one of:
 A label the seed does not carry, a field or step the form lost, or a required field of the form that no seed
 label (nor a listed extra) accounts for fails the test. The seed file is a verbatim copy of
 000_847d99bbd62f1c61.txt (高雄市政府應用勞動部勞工保險局資訊作業管理要點, 106-02-06).
+For 附表二, 附表四 and the item sheet every cell of the sheet is listed in the seed's order as well (SHEETS), so a
+cell the seed adds or a repeated seal (單位主管核章 of each block) without its own step fails too.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -162,3 +165,133 @@ def test_the_item_sheet_lists_the_twenty_items_in_the_seeds_order():
     sheet = section(4)
     positions = [sheet.index(f"{code} {name}") for code, name in QUERY_ITEMS.items()]
     assert len(positions) == 20 and positions == sorted(positions)
+
+
+# Every cell of the official sheet, in the seed's order, with where the form keeps it (附表二, 附表四 and the item
+# sheet; 附表一 and 附表三 are being rebuilt and keep the label lists above). A cell is a table cell or a check box's
+# text, split before "(1)", "(2)" …; a cell may be kept in more than one place. Unlike the label lists, a repeated
+# label (three 單位主管核章 on 附表二) is matched by its position, so each seal names its own step.
+def cells(text: str) -> list[str]:
+    found = []
+    for line in text.splitlines():
+        for cell in re.split(r"\t|<input[^>]*>|\s(?=\(\d\))", line):
+            cell = re.sub(r"_+", "", cell).strip()
+            if cell:
+                found.append(cell)
+    return found
+
+
+TITLE = "auto:the form's title (FORMS[form].title, checked below)"
+MANAGER_SHEET = [
+    ("附表二 勞保 WebIR 機關管理者帳號申請表", TITLE),
+    ("勞保 WebIR 機關管理者帳號申請表", TITLE),
+    ("表單編號： 申請日期： 年 月 日", "auto:application id", "auto:filing time"),
+    ("申請機關", "auto:filer's agency"),
+    ("機關 OID", "field:agency_oid"),
+    ("科室", "auto:filer's unit"),
+    ("姓名", "field:name"),
+    ("公務電話", "field:phone"),
+    ("E-mail", "field:email"),
+    ("申請事項", "field:request_type"),
+    ("申請機關管理者", "field:request_type"),
+    ("(1)已於「我的 e 政府」平台完成公務帳號申請，帳號：", "field:has_egov_account", "field:egov_account"),
+    ("刪除機關管理者，帳號：", "field:request_type", "field:egov_account"),
+    ("申請人核章", "auto:filing (提出申請)"),
+    ("單位主管核章", "step:unit_head_review"),
+    ("機關首長核章", "step:agency_head_review"),
+    ("帳號申請審核結果(由權責管理機關填寫)", "step:authority_clerk_review"),
+    ("審核意見：", "step:authority_clerk_review"),
+    ("同意", "step:authority_clerk_review"),
+    ("不同意", "step:authority_clerk_review"),
+    ("審核機關承辦人核章", "step:authority_clerk_review"),
+    ("單位主管核章", "step:authority_section_head_review"),
+    ("機關首長核章", "step:authority_director_review"),
+    ("帳號設定結果(由總管理機關填寫)", "step:central_clerk_setup"),
+    ("帳號設定處理結果：已於 年 月 日完成新增/刪除機關管理者帳號", "step:central_clerk_setup.effective_date"),
+    ("總管理機關承辦人核章", "step:central_clerk_setup"),
+    ("單位主管核章", "step:central_section_head_review"),
+    ("機關首長核章", "step:central_director_review"),
+    ("備註：本申請表及勞保 WebIR 查調服務項目申請表，各檢附正本一式三份送權責管理機關審核，並於帳號設定後，"
+     "分別由總管理機關、權責管理機關及資訊需求機關各自留存一份。",
+     dict(MANAGER)["勞保 WebIR 查調服務項目申請表"],
+     "auto:one record that 資訊處, 勞工局 and the agency each read (runtime.visibility) instead of three copies"),
+]
+ITEMS_SHEET = [
+    ("附表四 勞保 WebIR 查調服務項目異動申請表", TITLE),
+    ("勞保 WebIR 查調服務項目異動申請表", TITLE),
+    ("表單編號： 申請日期： 年 月 日", "auto:application id", "auto:filing time"),
+    ("申請機關", "auto:filer's agency"),
+    ("科室", "auto:filer's unit"),
+    ("姓名", "field:name"),
+    ("公務電話", "field:phone"),
+    ("E-mail", "field:email"),
+    ("申請事項", "auto:the form's one request (異動)"),
+    ("異動勞保資料查詢服務項目", "auto:the form's one request (異動)"),
+    ("(1)勞保 WebIR 查調服務項目申請表(請至本府資訊中心網站下載，並勾選異動勞保 WebIR 查調服務項目)",
+     "field:add_items", "field:remove_items", "field:client_ip"),
+    ("(2)法令依據", "field:legal_basis"),
+    ("申請人核章", "auto:filing (提出申請)"),
+    ("單位主管核章", "step:unit_head_review"),
+    ("機關首長核章", "step:agency_head_review"),
+    ("勞保 WebIR 查調服務項目申請審核結果(由權責管理機關填寫)", "step:authority_clerk_review"),
+    ("審核意見：", "step:authority_clerk_review"),
+    ("同意", "step:authority_clerk_review.approved_items"),
+    ("不同意", "step:authority_clerk_review.approved_items"),
+    ("審核機關承辦人核章", "step:authority_clerk_review"),
+    ("單位主管核章", "step:authority_section_head_review"),
+    ("機關首長核章", "step:authority_director_review"),
+    ("勞保 WebIR 查調服務項目設定結果(由總管理機關填寫)", "step:central_clerk_apply"),
+    ("處理結果：", "step:central_clerk_apply"),
+    ("已於 年 月 日完成新增/刪除勞保資料查詢服務項目。", "step:central_clerk_apply.applied_on"),
+    ("本府尚未申請之項目，經總管理者提報申請，勞保局審核結果：", "field:bureau_items", "field:to_bureau",
+     "step:central_clerk_filing", "step:bureau_answer"),
+    ("同意", "step:bureau_answer.bureau_approved_items"),
+    ("不同意", "step:bureau_answer.bureau_approved_items"),
+    ("總管理機關承辦人核章", "step:central_clerk_apply"),
+    # 資訊處's head and director sign before the filing to 勞保局 today, not on the setting result
+    ("單位主管核章", "step:central_section_head_review"),
+    ("機關首長核章", "step:central_director_review"),
+    ("備註：本申請表及勞保 WebIR 查調服務項目申請表，各檢附正本一式三份送權責管理機關審核，並於勞保資料查詢服務項目"
+     "異動設定後，分別由總管理機關、權責管理機關及資訊需求機關各自留存一份。",
+     "auto:the item sheet is part of this form (add_items, remove_items, client_ip)",
+     "auto:one record that 資訊處, 勞工局 and the agency each read (runtime.visibility) instead of three copies"),
+]
+ITEM_SHEET_CELLS = [
+    ("勞保 WebIR 查調服務項目申請表", "auto:the item sheet's title (part of query_items_change and querier_account)"),
+    ("連線勞保查詢系統之電腦合法 IP", "field:client_ip"),
+    ("勞保 WebIR 查調服務項目：資訊需求機關欲新增項目，請於", "field:add_items"),
+    ("打勾", "field:add_items"),
+    ("，欲刪除項目請於", "field:remove_items"),
+    ("打叉", "field:remove_items"),
+    ("審核結果 (由審核單位*填寫)", "step:authority_clerk_review.approved_items"),
+    *(cell for n, (code, name) in enumerate(QUERY_ITEMS.items(), 1) for cell in (
+        (f"{n}. {code} {name}", "field:add_items", "field:remove_items"),
+        ("同意", "step:authority_clerk_review.approved_items"),
+        ("不同意", "step:authority_clerk_review.approved_items"))),
+    ("申請人核章", "auto:filing (提出申請)"),
+    ("單位主管核章", "step:unit_head_review"),
+    ("機關首長核章", "step:agency_head_review"),
+    ("*備註：", "auto:the notes below"),
+    ("(1)本表申請人為機關管理者，則審核單位為權責管理機關。", "step:authority_clerk_review.approved_items"),
+    ("(2)本表申請人為資料查詢者，則審核單位為機關管理者。",
+     dict(ITEM_SHEET)["本表申請人為資料查詢者，則審核單位為機關管理者"]),
+]
+SHEETS = {
+    "附表二 manager_account": (1, "manager_account", MANAGER_SHEET),
+    "附表四 query_items_change": (3, "query_items_change", ITEMS_SHEET),
+    "查調服務項目申請表 query_items_change": (4, "query_items_change", ITEM_SHEET_CELLS),
+}
+
+
+@pytest.mark.parametrize("case", SHEETS)
+def test_every_cell_of_the_sheet_in_order_is_kept_on_the_form_or_said_why_not(case):
+    n, form_key, rows = SHEETS[case]
+    assert [row[0] for row in rows] == cells(section(n))
+    check_labels(case, section(n), [(row[0], where) for row in rows for where in row[1:]], form_key,
+                 {f.name for f in FORMS[form_key].fields}, user_tasks(form_key))
+
+
+@pytest.mark.parametrize("n, form_key", [(0, "query_registration"), (1, "manager_account"), (2, "querier_account"),
+                                         (3, "query_items_change")])
+def test_each_form_carries_its_sheets_title(n, form_key):
+    assert cells(section(n))[:2] == [SECTIONS[n], FORMS[form_key].title]

@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from common import machine  # noqa: E402 - bench/common.py, beside this script
-from steps import CHAIN, APPLICANTS, decision, form, prepare  # noqa: E402
 from diagram_cache import rss_mb  # noqa: E402
+from steps import APPLICANTS, CHAIN, decision, form, prepare  # noqa: E402
 
 
 def main() -> None:

@@ -173,7 +173,7 @@ def seed(session, args, rng: random.Random) -> None:
                               completed_by_id=pool[0].id))
             for holder in rng.sample(pool, k=rng.choice((1, 2))):
                 candidates.append(dict(human_task_id=task_id, person_id=holder.id, is_open=False, created_at=at,
-                                       form_key=key))
+                                       form_key=key, step=STEPS[k % len(STEPS)], step_name="核章"))
             task_id += 1
         if is_open:
             if state == "returned":
@@ -185,8 +185,8 @@ def seed(session, args, rng: random.Random) -> None:
                               step=step, name=step, role=role, form="review", state="open", created_at=since,
                               due_at=since + timedelta(days=5)))
             ids = [h.id for h in holders] + ([heavy_id] if opened in heavy else [])
-            candidates.extend(dict(human_task_id=task_id, person_id=i, is_open=True, created_at=since, form_key=key)
-                              for i in ids)
+            candidates.extend(dict(human_task_id=task_id, person_id=i, is_open=True, created_at=since, form_key=key,
+                                   step=step, step_name=step) for i in ids)
             task_id += 1
             opened += 1
         for h in range(history_each + (n < history_extra)):

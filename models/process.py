@@ -216,8 +216,10 @@ class TaskCandidate(Base):
     """A person who may complete a task, resolved from role and context when it opened."""
 
     __tablename__ = "task_candidate"
+    # The second index holds everything the inbox's counts per form and step read: they never touch a table row.
     __table_args__ = (Index("ix_task_candidate_person_open", "person_id", "is_open", "created_at"),
-                      Index("ix_task_candidate_person_open_form", "person_id", "is_open", "form_key"))
+                      Index("ix_task_candidate_person_open_step", "person_id", "is_open", "form_key", "step",
+                            "step_name"))
 
     human_task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id"), primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), primary_key=True)
@@ -230,16 +232,24 @@ class TaskCandidate(Base):
     # Copied from the application so the inbox's counts per form read the index alone (no join per open step).
     # Left out, it is looked up when the row is inserted (``_fill_form_key``).
     form_key: Mapped[str] = mapped_column(String(60))
+    # Copied from the task (its step id and name) so the inbox's counts per step and its step filter read the
+    # index alone too; looked up with the form key when left out.
+    step: Mapped[str] = mapped_column(String(100))
+    step_name: Mapped[str] = mapped_column(String(200))
 
     person: Mapped[Person] = relationship()
 
 
 @event.listens_for(TaskCandidate, "before_insert")
 def _fill_form_key(mapper, connection, target: TaskCandidate) -> None:
-    if target.form_key is None:
-        target.form_key = connection.scalar(
-            select(Application.form_key).join(HumanTask, HumanTask.application_id == Application.id)
-            .where(HumanTask.id == target.human_task_id))
+    if target.form_key is None or target.step is None or target.step_name is None:
+        form_key, step, name = connection.execute(
+            select(Application.form_key, HumanTask.step, HumanTask.name)
+            .join(HumanTask, HumanTask.application_id == Application.id)
+            .where(HumanTask.id == target.human_task_id)).one()
+        target.form_key = target.form_key or form_key
+        target.step = target.step or step
+        target.step_name = target.step_name or name
 
 
 class HistoryEntry(Base):

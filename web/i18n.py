@@ -109,6 +109,24 @@ def is_chinese() -> bool:
     return current_language() == DEFAULT_LOCALE
 
 
+def page_translations():
+    """Flask-Babel's catalogue for this request, looked up once per request and locale: its own lookup walks the
+    context, the domain and the locale on every call, and a page asks for hundreds of labels (an inbox row alone a
+    dozen). Kept with the locale object it was chosen for, so ``force_locale`` (a sheet printed in Chinese) or a
+    refreshed locale still switches it."""
+    if not has_request_context():
+        return get_translations()
+    locale = getattr(g.get("_flask_babel"), "babel_locale", None)
+    cached = g.get("_page_translations")
+    if locale is not None and cached is not None and cached[0] is locale:
+        return cached[1]
+    translations = get_translations()  # chooses the locale first when nothing has asked for it yet
+    locale = getattr(g.get("_flask_babel"), "babel_locale", None)
+    if locale is not None:
+        g._page_translations = (locale, translations)
+    return translations
+
+
 # ---------------------------------------------------------------- labels and messages from workflows and models
 
 def tr(text: Any) -> Any:
@@ -117,7 +135,7 @@ def tr(text: Any) -> Any:
         text = str(text)
     if not isinstance(text, str) or not text or is_chinese():
         return text
-    return get_translations().gettext(text)
+    return page_translations().gettext(text)
 
 
 def lazy_tr(text: str) -> LazyText:
@@ -248,6 +266,13 @@ def _client_text() -> dict[str, str]:
 def init_app(app) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     babel.init_app(app, locale_selector=select_locale)
+    # Templates' _(), ngettext and pgettext as Flask-Babel installs them, with the catalogue looked up once a page.
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: page_translations().ugettext(s),
+        ngettext=lambda s, p, n: page_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: page_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: page_translations().unpgettext(c, s, p, n),
+        newstyle=True)
     app.register_blueprint(bp)
     app.jinja_env.filters.update(tr=tr, tr_message=tr_message)
     app.jinja_env.globals.update(tr_choice=tr_choice, LANGUAGES=LANGUAGES, here=here, client_text=_client_text)

@@ -215,3 +215,20 @@ def test_the_catalogue_has_every_string_the_code_marks():
     catalogue = {(m.context, m.id if isinstance(m.id, str) else m.id[0]) for m in english_catalogue() if m.id}
     assert extracted - catalogue == set(), "run `make translations` and translate the new entries"
     assert ("state", "退回補正") in extracted and (None, "勞保 WebIR 資料查詢者帳號申請表") in extracted
+
+
+def test_a_page_in_english_can_still_print_in_chinese_inside_force_locale(app):
+    """Templates take the request's catalogue once; a part rendered under ``force_locale`` (the printed sheets)
+    still gets its own language, and the page after it English again."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    from web.i18n import DEFAULT_LOCALE, tr
+
+    label = "{{ _('待辦事項') }}|{{ ngettext('%(num)s 天', '%(num)s 天', 2) }}|{{ '同意' | tr }}"
+    with app.test_request_context("/", headers={"Cookie": "lang=en"}):
+        assert render_template_string(label) == "Inbox|2 days|Approve"
+        with force_locale(DEFAULT_LOCALE):
+            assert render_template_string(label) == "待辦事項|2 天|同意"
+            assert tr("同意") == "同意"
+        assert render_template_string(label) == "Inbox|2 days|Approve"

@@ -159,8 +159,9 @@ def _open_task(session: Session, app: Application, task, now: datetime) -> tuple
     row = HumanTask(application=app, task_guid=task.guid, step=task.step, name=task.name,
                     role=task.lane or "", form=task.form, bulk=task.bulk, state=TaskState.OPEN, created_at=now,
                     due_at=_due_at(task, now),
-                    candidates=[TaskCandidate(person=p, created_at=now, form_key=app.form_key,
-                                              on_behalf_of_id=behalf.get(p.id)) for p in people])
+                    candidates=[TaskCandidate(person=p, created_at=now, form_key=app.form_key, step=task.step,
+                                              step_name=task.name, on_behalf_of_id=behalf.get(p.id))
+                                for p in people])
     session.add(row)
     return row, people
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from models import QUERY_ITEMS, AuditEvent, HistoryEntry
+from models import QUERY_ITEMS, Application, AuditEvent, HistoryEntry, HumanTask, TaskCandidate, TaskState
 from tests.conftest import MANAGER_ADD, NOW, QUERIER_ADD, REGISTRATION
 from tests.workflows.filing.test_reads import statements
 from workflows.errors import Invalid
@@ -111,3 +111,45 @@ def test_bulk_is_only_for_steps_that_allow_it(session, person):
         decide_many(session, task_ids=[task], actor=head, decision="return", opinion="x", now=NOW)
     with pytest.raises(Invalid):
         decide_many(session, task_ids=[], actor=head, decision="approve", opinion="", now=NOW)
+
+
+def test_the_counts_per_form_and_step_read_the_candidate_rows_alone(engine, session, person):
+    """The grouped count behind the page's form counts, step filter and total reads only task_candidate (its
+    index on person, open, form, step and step name), and counts what a join through the tasks counts."""
+    for n in range(1, 4):
+        register(session, person, n)
+    submit_application(session, form_key="querier_account", data=QUERIER_ADD, actor=person("sw_staff"), now=NOW)
+    head = person("sw_unit_head")
+    with statements(engine) as seen:
+        page = search_inbox(session, head, InboxQuery(), NOW)
+    counting = seen[1]
+    assert "count(" in counting and "FROM task_candidate" in counting
+    assert "human_task" not in counting and "application" not in counting
+    joined = session.execute(
+        select(Application.form_key, HumanTask.step, HumanTask.name, func.count())
+        .select_from(TaskCandidate).join(HumanTask, HumanTask.id == TaskCandidate.human_task_id)
+        .join(Application, Application.id == HumanTask.application_id)
+        .where(TaskCandidate.person_id == head.id, HumanTask.state == TaskState.OPEN)
+        .group_by(Application.form_key, HumanTask.step, HumanTask.name)).all()
+    by_form: dict[str, int] = {}
+    for form, _step, _name, n in joined:
+        by_form[form] = by_form.get(form, 0) + n
+    assert page.counts == by_form and page.total == sum(by_form.values()) >= 4
+    assert {step for _form, step, _name, _n in joined} == {step for step, _name in page.steps}
+    if engine.dialect.name == "sqlite":
+        plan = " ".join(str(row[-1]) for row in session.connection().exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + counting, (head.id,)))
+        assert "COVERING INDEX ix_task_candidate_person_open_step" in plan
+
+
+def test_a_candidate_row_added_without_its_step_takes_the_tasks(session, person):
+    """Rows added outside the engine's sync (a handover, a leave substitute, a reassignment) leave the copied
+    columns out: they are looked up from the task when the row is written."""
+    app = register(session, person, 1)
+    task = session.scalar(select(HumanTask).where(HumanTask.application_id == app.id,
+                                                  HumanTask.state == TaskState.OPEN))
+    extra = TaskCandidate(human_task_id=task.id, person_id=person("admin").id, created_at=NOW)
+    session.add(extra)
+    session.flush()
+    assert (extra.form_key, extra.step, extra.step_name) == ("query_registration", task.step, task.name)
+    assert (extra.step, extra.step_name) == ("unit_head_review", "單位主管核可")

@@ -88,7 +88,6 @@ EXPECTED_STEPS = {
     "security_self_audit": {"manager_self_audit": "self_audit", "head_approval": "acknowledge"},
     "items_review": {"central_review": "items_review", "central_section_head_ack": "acknowledge",
                      "bureau_termination": "bureau_termination", "central_clerk_apply": "apply_items"},
-    "password_reminder": {"change_password": "acknowledge"},
     "agency_admission": {"amend": "amend", "authority_clerk_review": "review",
                          "authority_section_head_review": "review", "authority_director_review": "review"},
     "agency_suspension": {"authority_record": "acknowledge"},

@@ -111,7 +111,7 @@ def test_the_yearly_audit_is_held_with_the_information_department_and_its_findin
 def test_each_agency_audits_its_own_security_yearly_and_its_head_approves(session, decide):
     when = datetime(2027, 10, 1, 1, 0, tzinfo=UTC)
     audits = started(session, "security_self_audit", when)
-    assert set(audits) == {"KHH-LAB", "KHH-SW", "KHH-EP", "KHH-YB", "KHH-HB"}
+    assert set(audits) == {"KHH-IT", "KHH-LAB", "KHH-SW", "KHH-EP", "KHH-YB", "KHH-HB"}  # 資訊處 too: below
     with pytest.raises(Invalid) as refused:
         decide("ep_manager", audits["KHH-EP"], "manager_self_audit", when, audit_date="2027-10-05",
                webir_included=False, findings="x")
@@ -122,3 +122,26 @@ def test_each_agency_audits_its_own_security_yearly_and_its_head_approves(sessio
     assert ep.state == "completed"
     assert [(h.step, h.actor.username) for h in ep.history] == [("manager_self_audit", "ep_manager"),
                                                                  ("head_approval", "ep_head")]
+
+
+def test_the_information_department_audits_its_own_security_too_its_clerk_records_and_its_director_approves(
+        session, decide, person):
+    """001 §12(3)a names 總管理機關 first: 資訊處 has no agency manager, so its instance goes to the lane
+    ``central_clerk`` (資訊處's 承辦人, it_clerk) and then ``agency_head`` as resolved in 資訊處 (its 處長, it_director)."""
+    when = datetime(2027, 10, 1, 1, 0, tzinfo=UTC)
+    audits = started(session, "security_self_audit", when)
+    assert set(audits) == {"KHH-IT", "KHH-LAB", "KHH-SW", "KHH-EP", "KHH-YB", "KHH-HB"}
+    it = audits["KHH-IT"]
+    assert it.data["central_agency"] is True and audits["KHH-EP"].data["central_agency"] is False
+    assert not [r for r in reads.list_inbox(session, person("ep_manager")) if r.application_id == it.id]
+    with pytest.raises(Invalid) as refused:
+        decide("it_clerk", it, "central_self_audit", when, audit_date="2027-10-04", webir_included=False,
+               findings="x")
+    assert "webir_included" in refused.value.errors
+    it = decide("it_clerk", it, "central_self_audit", when, audit_date="2027-10-04", webir_included=True,
+                findings="機房及勞保 WebIR 連線電腦之資訊安全稽核，無缺失")
+    assert not [r for r in reads.list_inbox(session, person("it_chief")) if r.application_id == it.id]
+    it = decide("it_director", it, "head_approval", when)
+    assert it.state == "completed"
+    assert [(h.step, h.actor.username) for h in it.history] == [("central_self_audit", "it_clerk"),
+                                                                 ("head_approval", "it_director")]

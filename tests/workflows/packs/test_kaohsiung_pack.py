@@ -110,6 +110,8 @@ def test_the_step_forms_are_the_ones_python_built():
     now = {k: {"key": s.key, "decisions": list(s.decisions), "approve_label": s.approve_label,
                "check": check_name(s.check), "fields": [field_dump(f) for f in s.fields]}
            for k, s in STEP_FORMS.items() if k not in LAYERED and k not in AUDIT_STEP_FIELDS}
+    # Issue 18 (000 附表四 設定結果): 資訊處's clerk sets the local part with its date before 勞保局 answers.
+    assert [f["name"] for f in now.pop("set_items")["fields"]] == ["set_on"]
     assert set(now) == set(before)
     assert {k: [f.name for f in STEP_FORMS[k].fields] for k in AUDIT_STEP_FIELDS} == AUDIT_STEP_FIELDS
     for key in before:

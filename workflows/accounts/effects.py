@@ -184,7 +184,8 @@ def apply_items_part(session: Session, app: Application, data: dict[str, Any], n
 
 def _query_items(session: Session, app: Application, data: dict[str, Any], now: datetime) -> dict | None:
     """At the chain's end: whatever part its steps did not apply yet (none, on the current diagram)."""
-    results = [r for part in (LOCAL, BUREAU) if (r := apply_items_part(session, app, data, now, part))]
+    parts = [part for part in (LOCAL, BUREAU) if any(_part_codes(data, part))] or [LOCAL]  # at least the IP
+    results = [r for part in parts if (r := apply_items_part(session, app, data, now, part))]
     if not results:
         return None
     return {"added": [c for r in results for c in r["added"]], "removed": [c for r in results for c in r["removed"]],

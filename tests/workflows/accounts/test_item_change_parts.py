@@ -16,7 +16,7 @@ import time_machine
 from sqlalchemy import select
 
 from models import AccountKind, AgencyQueryItem, AuditEvent, TaskState
-from tests.conftest import ITEMS_CHANGE, NOW
+from tests.conftest import ITEMS_CHANGE, NOW, ROOT
 from workflows.accounts.effects import active_account, agency_items, apply_items_part, apply_step_effects
 from workflows.filing import reads
 from workflows.filing.applications import submit_application
@@ -147,3 +147,46 @@ def test_without_items_the_city_lacks_the_chain_ends_at_the_directors_seal(sessi
     assert [h.step for h in app.history][-3:] == ["central_clerk_set", "central_section_head_seal",
                                                   "central_director_seal"]
     assert [c["part"] for c in changes(session, app)] == ["local"]
+
+
+def test_an_application_running_on_the_earlier_diagram_finishes_on_it_with_everything_set_at_its_end(
+        session, person, decide):
+    """The diagram before this change (kept in tests/fixtures/diagrams/): 資訊處 reviewed before filing and set
+    everything at the end. An application started on it keeps it after the current one is deployed again."""
+    from workflows.editor.deploy import deploy  # noqa: PLC0415 - only this test deploys
+    from workflows.runtime.diagrams import latest_version  # noqa: PLC0415
+
+    current = latest_version(session, "query_items_change")
+    before = (ROOT / "tests" / "fixtures" / "diagrams" / "query_items_change_before_issue18.bpmn").read_bytes()
+    earlier = deploy(session, before, actor=person("admin"), now=NOW, jurisdiction="kaohsiung", note="2026 版")
+    session.commit()
+    with time_machine.travel(NOW, tick=False):
+        app = submit_application(session, form_key="query_items_change", data=dict(ITEMS_CHANGE),
+                                 actor=person("manager"), now=NOW)
+    assert app.definition_version_id == earlier.id
+    # The current chain deployed after it (its note changed, so a version of its own): new filings run on it.
+    redrawn = current.bpmn_xml.replace("</bpmn:documentation>".encode(), " (重新部署)</bpmn:documentation>".encode(), 1)
+    again = deploy(session, redrawn, actor=person("admin"), now=NOW, jurisdiction="kaohsiung")
+    session.commit()
+    assert again.version > earlier.version
+    with time_machine.travel(NOW, tick=False):
+        new = submit_application(session, form_key="query_items_change", data={**ITEMS_CHANGE, "remove_items": []},
+                                 actor=person("manager"), now=NOW)
+    assert new.definition_version_id == again.id
+
+    for username, step, data in [("sw_it_head", "unit_head_review", {}), ("sw_head", "agency_head_review", {}),
+                                 ("labor_clerk", "authority_clerk_review",
+                                  {"approved_items": ["C0201", "F0101", "T0101"]}),
+                                 ("labor_chief", "authority_section_head_review", {}),
+                                 ("labor_director", "authority_director_review", {}),
+                                 ("it_clerk", "central_clerk_filing", {}), ("it_chief", "central_section_head_review", {}),
+                                 ("it_director", "central_director_review", {}),
+                                 ("bli_liaison", "bureau_answer", {"bureau_approved_items": ["F0101"], **ANSWER})]:
+        app = decide(username, app, step, **data)
+        assert items(session, app) == SW_ITEMS  # nothing set before the end, as that diagram had it
+    app = decide("it_clerk", app, "central_clerk_apply", applied_on="2026-12-22")
+    assert app.state == "completed" and app.definition_version_id == earlier.id
+    assert items(session, app) == SW_ITEMS - {"T0101"} | {"C0201", "F0101"}
+    # 勞保局's part when the clerk set its answer, the rest at the chain's end, which that diagram reaches at once.
+    assert [(c.get("part"), c.get("parts"), c["added"], c["removed"]) for c in changes(session, app)] == [
+        ("bureau", None, ["F0101"], []), (None, ["local"], ["C0201"], ["T0101"])]

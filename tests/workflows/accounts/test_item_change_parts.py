@@ -18,9 +18,11 @@ from sqlalchemy import select
 from models import AccountKind, AgencyQueryItem, AuditEvent, TaskState
 from tests.conftest import ITEMS_CHANGE, NOW, ROOT
 from workflows.accounts.effects import active_account, agency_items, apply_items_part, apply_step_effects
+from workflows.editor.deploy import deploy
 from workflows.filing import reads
 from workflows.filing.applications import submit_application
 from workflows.filing.tasks import complete_task
+from workflows.runtime.diagrams import latest_version
 
 SW_ITEMS = {"C0101", "B0101", "B0201", "B0301", "P0301", "N0101", "T0101", "B0401", "P0401"}
 ANSWER = {"bureau_letter_no": "保費資字第11600000001號", "answered_on": "2026-12-20"}
@@ -153,9 +155,6 @@ def test_an_application_running_on_the_earlier_diagram_finishes_on_it_with_every
         session, person, decide):
     """The diagram before this change (kept in tests/fixtures/diagrams/): 資訊處 reviewed before filing and set
     everything at the end. An application started on it keeps it after the current one is deployed again."""
-    from workflows.editor.deploy import deploy  # noqa: PLC0415 - only this test deploys
-    from workflows.runtime.diagrams import latest_version  # noqa: PLC0415
-
     current = latest_version(session, "query_items_change")
     before = (ROOT / "tests" / "fixtures" / "diagrams" / "query_items_change_before_issue18.bpmn").read_bytes()
     earlier = deploy(session, before, actor=person("admin"), now=NOW, jurisdiction="kaohsiung", note="2026 版")
@@ -165,7 +164,7 @@ def test_an_application_running_on_the_earlier_diagram_finishes_on_it_with_every
                                  actor=person("manager"), now=NOW)
     assert app.definition_version_id == earlier.id
     # The current chain deployed after it (its note changed, so a version of its own): new filings run on it.
-    redrawn = current.bpmn_xml.replace("</bpmn:documentation>".encode(), " (重新部署)</bpmn:documentation>".encode(), 1)
+    redrawn = current.bpmn_xml.replace(b"</bpmn:documentation>", " (重新部署)</bpmn:documentation>".encode(), 1)
     again = deploy(session, redrawn, actor=person("admin"), now=NOW, jurisdiction="kaohsiung")
     session.commit()
     assert again.version > earlier.version
@@ -179,7 +178,8 @@ def test_an_application_running_on_the_earlier_diagram_finishes_on_it_with_every
                                   {"approved_items": ["C0201", "F0101", "T0101"]}),
                                  ("labor_chief", "authority_section_head_review", {}),
                                  ("labor_director", "authority_director_review", {}),
-                                 ("it_clerk", "central_clerk_filing", {}), ("it_chief", "central_section_head_review", {}),
+                                 ("it_clerk", "central_clerk_filing", {}),
+                                 ("it_chief", "central_section_head_review", {}),
                                  ("it_director", "central_director_review", {}),
                                  ("bli_liaison", "bureau_answer", {"bureau_approved_items": ["F0101"], **ANSWER})]:
         app = decide(username, app, step, **data)

@@ -10,9 +10,10 @@ major anomaly, its violation case and joint audit are walked, and the check goes
 
 Walked from their start elsewhere: the items review (tests/workflows/accounts/test_items_review.py, from
 ``run_schedule`` to 勞保局's termination and 資訊處's setting), the role transfer on its date
-(tests/workflows/accounts/test_transfers.py, the timer sweep on the date), the deletion confirmation a month after
-use (tests/workflows/timers/test_deletions.py, ``start_due_deletions`` as the sweep runs it, the querier's proof) and the yearly destruction
-(tests/workflows/retention/test_destruction.py, ``run_schedule`` on 1 December, the manager and the head).
+(tests/workflows/accounts/test_transfers.py, the timer sweep on the date), the deletion confirmation a month
+after use (tests/workflows/timers/test_deletions.py, ``start_due_deletions`` as the sweep runs it, the querier's
+proof) and the yearly destruction (tests/workflows/retention/test_destruction.py, ``run_schedule`` on
+1 December, the manager and the head).
 """
 
 from __future__ import annotations

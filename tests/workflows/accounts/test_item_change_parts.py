@@ -20,7 +20,8 @@ from tests.conftest import ITEMS_CHANGE, NOW, ROOT
 from workflows.accounts.effects import active_account, agency_items, apply_items_part, apply_step_effects
 from workflows.editor.deploy import deploy
 from workflows.filing import reads
-from workflows.filing.applications import submit_application
+from workflows.errors import Conflict
+from workflows.filing.applications import submit_application, withdraw_application
 from workflows.filing.tasks import complete_task
 from workflows.runtime.diagrams import latest_version
 
@@ -117,6 +118,14 @@ def test_an_item_the_bureau_refuses_is_never_set_and_the_local_part_stays(sessio
     app = decide("it_director", app, "central_director_result_seal")
     assert app.state == "completed"
     assert items(session, app) == SW_ITEMS - {"T0101"} | {"C0201"}
+
+
+def test_once_the_information_department_has_set_it_the_change_cannot_be_withdrawn(session, person,
+                                                                                   set_by_the_clerk):
+    with pytest.raises(Conflict) as refused:
+        withdraw_application(session, application_id=set_by_the_clerk.id, actor=person("manager"), now=NOW)
+    assert "無法撤回" in str(refused.value)
+    assert set_by_the_clerk.state == "running"
 
 
 def test_each_part_is_applied_once_however_often_it_is_asked(session, person, set_by_the_clerk):

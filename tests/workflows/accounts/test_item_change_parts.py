@@ -19,8 +19,8 @@ from models import AccountKind, AgencyQueryItem, AuditEvent, TaskState
 from tests.conftest import ITEMS_CHANGE, NOW, ROOT
 from workflows.accounts.effects import active_account, agency_items, apply_items_part, apply_step_effects
 from workflows.editor.deploy import deploy
-from workflows.filing import reads
 from workflows.errors import Conflict
+from workflows.filing import reads
 from workflows.filing.applications import submit_application, withdraw_application
 from workflows.filing.tasks import complete_task
 from workflows.runtime.diagrams import latest_version

@@ -82,7 +82,7 @@ EXPECTED_STEPS = {
         "central_section_head_result_seal": "acknowledge", "central_director_result_seal": "acknowledge"},
     "query_registration": {"amend": "amend", "unit_head_review": "review"},
     "account_review": {"manager_review": "account_review", "agency_head_ack": "acknowledge"},
-    "usage_check": {"manager_check": "usage_check", "authority_file": "acknowledge"},
+    "usage_check": {"manager_check": "usage_check", "head_review": "acknowledge", "authority_file": "acknowledge"},
     "monthly_sampling": {"auditor_sample": "sampling"},
     "agency_audit": {"authority_audit": "agency_audit", "central_audit": "agency_audit_central",
                      "authority_section_head_ack": "acknowledge", "agency_correction": "audit_correction"},

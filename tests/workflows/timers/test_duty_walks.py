@@ -6,7 +6,8 @@ with 資訊處, the section head acknowledges, the audited agency corrects every
 §12(3)a): each agency's manager, its head approves; 資訊處's own, its clerk, its director approves · account review
 (001 §6(6)): the manager decides each account, the head acknowledges · sampling report (001 §12(1)): every three
 months to 勞工局 · usage check with an anomaly (000 §3(4)3, 001 §12(2)): the manager raises the flagged query as a
-major anomaly, its violation case and joint audit are walked, and the check goes to 勞工局 with the anomaly.
+major anomaly, its violation case and joint audit are walked, and the check with the anomaly goes to the agency's
+head, then to 勞工局 (without one, straight to 勞工局).
 
 Walked from their start elsewhere: the items review (tests/workflows/accounts/test_items_review.py, from
 ``run_schedule`` to 勞保局's termination and 資訊處's setting), the role transfer on its date
@@ -215,6 +216,10 @@ def test_a_usage_check_with_an_anomaly_raises_it_as_a_major_one_walked_to_its_jo
 
     sw = decide("manager", sw, "manager_check", when, period_from="2026-10-01", period_to="2026-12-31",
                 anomalies_found=True, findings="2 筆註記：1 筆列為重大異常，已會同政風稽核並提出檢討報告")
+    # 000 §3(4)3: an anomaly is reported to the agency's head before the result goes to 勞工局.
+    sw = decide("sw_head", sw, "head_review", when)
     sw = decide("labor_clerk", sw, "authority_file", when)
     assert sw.state == "completed"
+    assert [(h.step, h.actor.username) for h in sw.history] == [
+        ("manager_check", "manager"), ("head_review", "sw_head"), ("authority_file", "labor_clerk")]
     assert sw.history[0].data["anomalies_found"] is True

@@ -83,8 +83,8 @@ class Config:
     LOG_LEVEL = "INFO"  # of the `flask scheduler` and `flask sweep-timers` processes
     SCHEDULER_ENABLED = False
     TIMER_SWEEP_SECONDS = 30
-    # e.g. {"usage_check": None, "account_review": {"month": 2, "day": 1}}; {"password_reminder": {}} turns on
-    # Taoyuan's reminder (004 §7), which Kaohsiung does not run
+    # e.g. {"usage_check": None, "account_review": {"month": 2, "day": 1}}; a duty the pack ships off (`off: true`)
+    # runs only when named here
     DUTY_SCHEDULES: dict = {}
     REMINDER_WORKING_DAYS = _CORE.reminder_working_days
     ESCALATION_WORKING_DAYS = _CORE.escalation_working_days

@@ -76,19 +76,20 @@ EXPECTED_STEPS = {
     "query_items_change": {
         "amend": "amend", "unit_head_review": "review", "agency_head_review": "review",
         "authority_clerk_review": "item_review", "authority_section_head_review": "review",
-        "authority_director_review": "review", "central_clerk_filing": "review",
-        "central_section_head_review": "review", "central_director_review": "review",
-        "bureau_answer": "bureau_answer", "central_clerk_apply": "apply_items"},
+        "authority_director_review": "review", "central_clerk_set": "set_items",
+        "central_section_head_seal": "acknowledge", "central_director_seal": "acknowledge",
+        "bureau_answer": "bureau_answer", "central_clerk_apply": "apply_items",
+        "central_section_head_result_seal": "acknowledge", "central_director_result_seal": "acknowledge"},
     "query_registration": {"amend": "amend", "unit_head_review": "review"},
     "account_review": {"manager_review": "account_review", "agency_head_ack": "acknowledge"},
-    "usage_check": {"manager_check": "usage_check", "authority_file": "acknowledge"},
+    "usage_check": {"manager_check": "usage_check", "head_review": "acknowledge", "authority_file": "acknowledge"},
     "monthly_sampling": {"auditor_sample": "sampling"},
     "agency_audit": {"authority_audit": "agency_audit", "central_audit": "agency_audit_central",
                      "authority_section_head_ack": "acknowledge", "agency_correction": "audit_correction"},
-    "security_self_audit": {"manager_self_audit": "self_audit", "head_approval": "acknowledge"},
+    "security_self_audit": {"manager_self_audit": "self_audit", "central_self_audit": "self_audit",
+                            "head_approval": "acknowledge"},
     "items_review": {"central_review": "items_review", "central_section_head_ack": "acknowledge",
                      "bureau_termination": "bureau_termination", "central_clerk_apply": "apply_items"},
-    "password_reminder": {"change_password": "acknowledge"},
     "agency_admission": {"amend": "amend", "authority_clerk_review": "review",
                          "authority_section_head_review": "review", "authority_director_review": "review"},
     "agency_suspension": {"authority_record": "acknowledge"},
@@ -135,7 +136,9 @@ def test_lanes_of_the_long_chain():
     lanes = {s: t.lane for s, t in diagram.user_tasks.items()}
     assert lanes["authority_clerk_review"] == "authority_clerk"
     assert lanes["bureau_answer"] == "bureau_liaison"
-    assert lanes["central_clerk_apply"] == "central_clerk"
+    assert lanes["central_clerk_apply"] == lanes["central_clerk_set"] == "central_clerk"
+    assert lanes["central_section_head_seal"] == lanes["central_section_head_result_seal"] == "central_section_head"
+    assert lanes["central_director_seal"] == lanes["central_director_result_seal"] == "central_director"
 
 
 # ---------------------------------------------------------------- expressions

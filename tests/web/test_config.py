@@ -34,7 +34,8 @@ def test_the_defaults_run_the_demo(make_app):
     app = make_app()
     assert app.config["MAIL_PORT"] == 25 and app.config["SCHEDULER_ENABLED"] is False
     assert dataclasses.asdict(SETTINGS) == dataclasses.asdict(settings.Settings())
-    assert schedules(app) == [s for s in duties.SCHEDULES if s.name != "password_reminder"]  # Taoyuan's (004 §7)
+    assert schedules(app) == duties.SCHEDULES  # every Kaohsiung duty on; no password reminder (Taoyuan's, 004 §7)
+    assert "password_reminder" not in [s.name for s in duties.SCHEDULES]
 
 
 def test_prefixed_variables_reach_the_core_and_the_duties(make_app, monkeypatch):
@@ -127,11 +128,13 @@ def test_the_common_and_the_old_unprefixed_names_are_still_read(make_app, monkey
 
 
 @pytest.mark.parametrize(("name", "value", "message"), [
-    ("WEBIR_DUTY_SCHEDULES", '{"pasword_reminder": null}',
-     "DUTY_SCHEDULES: unknown duty 'pasword_reminder'; the duties are account_review, usage_check, "),
+    ("WEBIR_DUTY_SCHEDULES", '{"usage_chek": null}',
+     "DUTY_SCHEDULES: unknown duty 'usage_chek'; the duties are account_review, usage_check, "),
+    ("WEBIR_DUTY_SCHEDULES", '{"password_reminder": {}}',  # Taoyuan's duty (004 §7): not in Kaohsiung's pack
+     "DUTY_SCHEDULES: unknown duty 'password_reminder'; the duties are account_review, usage_check, "),
     ("WEBIR_DUTY_SCHEDULES", '{"usage_check": {"day": 31}}',
      "DUTY_SCHEDULES: usage_check: day must be a whole number from 1 to 30, got 31"),
-    ("WEBIR_DUTY_SCHEDULES", "{password_reminder: null}",  # not JSON: arrives as text
+    ("WEBIR_DUTY_SCHEDULES", "{usage_check: null}",  # not JSON: arrives as text
      "DUTY_SCHEDULES: expected a mapping of duty name to null"),
     ("WEBIR_DUTY_SCHEDULES__account_review", '{"weekday": 1}',
      "DUTY_SCHEDULES: account_review: cannot change 'weekday'"),

@@ -66,10 +66,7 @@ def test_the_scheduler_registers_only_the_duties_left_on(app, monkeypatch):
     monkeypatch.setitem(app.config, "DUTY_SCHEDULES", {"usage_check": None})
     jobs = {job.id for job in build(app, BackgroundScheduler(timezone=TAIPEI)).get_jobs()}
     assert "duty:usage_check" not in jobs and "duty:account_review" in jobs
-    assert "duty:password_reminder" not in jobs  # Taoyuan's duty (004 §7): off in Kaohsiung unless named
-    monkeypatch.setitem(app.config, "DUTY_SCHEDULES", {"password_reminder": {"day": 2}})
-    jobs = {job.id for job in build(app, BackgroundScheduler(timezone=TAIPEI)).get_jobs()}
-    assert "duty:password_reminder" in jobs
+    assert "duty:password_reminder" not in jobs  # Taoyuan's duty (004 §7): not in Kaohsiung's pack at all
     assert {"timer_sweep", "email_outbox", "duty_catch_up"} <= jobs
 
 

@@ -53,7 +53,8 @@ STEP_DATA = {
     "querier_account": ["帳號設定完成日期：115年12月01日"],
     "manager_account": ["帳號設定完成日期：115年12月01日"],
     "query_items_change": ["勞保局函文號：保費資字第11513000001號", "勞保局回復日期：115年12月20日",
-                           "查調權限異動完成日期：115年12月22日", "C0301 勞保身心障礙政府補助費"],
+                           "查調權限異動完成日期：115年12月22日", "C0301 勞保身心障礙政府補助費",
+                           "完成新增/刪除勞保資料查詢服務項目日期：115年12月01日"],
     "query_registration": [],
     "role_transfer": ["帳號異動：縮減查調項目", "縮減後保留之查調項目：C0101 被保險人投保資料"],
 }
@@ -142,6 +143,19 @@ def test_the_sheet_of_each_form_holds_its_fields_and_every_sign_off(form_key, wa
     if os.environ.get("WEBIR_ARTIFACTS"):
         (ROOT / "artifacts").mkdir(exist_ok=True)
         shutil.copy(picture, ROOT / "artifacts" / picture.name)
+
+
+def test_the_item_changes_setting_result_is_sealed_in_the_forms_order(walk, api, tmp_path):
+    """000 附表四 設定結果: 資訊處's clerk, section head and director, for the setting and again for 勞保局's result."""
+    app = walk("query_items_change")
+    text = flat(pdf_text(api.as_("manager").get(f"/api/v1/applications/{app.id}/pdf").data, tmp_path, "seals"))
+    seals = [("資訊處承辦人設定本府已有項目並向勞保局提報", "劉家豪"), ("資訊處單位主管核章（設定結果）", "郭怡萱"),
+             ("資訊處機關首長核章（設定結果）", "謝文傑"), ("登錄勞保局逐項審核結果", "邱淑惠"),
+             ("資訊處依勞保局審核結果設定", "劉家豪"), ("資訊處單位主管核章（勞保局審核結果設定）", "郭怡萱"),
+             ("資訊處機關首長核章（勞保局審核結果設定）", "謝文傑")]
+    at = [text.index(flat(step)) for step, _ in seals]  # each name once: the sealed steps, top to bottom
+    assert at == sorted(at), at
+    assert [h.actor.name for h in app.history][-7:] == [actor for _, actor in seals]
 
 
 def test_the_sheet_embeds_a_cjk_font(walk, api, tmp_path):

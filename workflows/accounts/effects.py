@@ -134,14 +134,42 @@ def _manager_account(session: Session, app: Application, data: dict[str, Any], n
     return {"account": account.id, "status": "active"}
 
 
-def _query_items(session: Session, app: Application, data: dict[str, Any], now: datetime) -> dict:
-    # Without the split (a pack whose form does not ask it) every item waits for 勞保局's answer.
-    split = TO_BUREAU in data
-    bureau = set(data.get(BUREAU_ITEMS) or ()) if split else set(QUERY_ITEMS)
-    answered = set(data.get("bureau_approved_items") or ())
-    agreed = {c for c in data.get("approved_items") or () if c not in bureau or c in answered}
-    added = [c for c in data.get("add_items") or () if c in agreed]
-    removed = [c for c in data.get("remove_items") or () if c in agreed]
+# 000 附表四's 設定結果 in two parts, each applied once (``ITEMS_SET`` on the application says which are done, with
+# their date): the local part (removals and the items the city already holds) when 資訊處's clerk sets it
+# (step form ``set_items``), the bureau part (the items the city lacks, as 勞保局 granted them) when the clerk sets
+# 勞保局's answer (``apply_items``). A chain that ends with a part not yet applied (an application still running on
+# a diagram without the setting step) applies it at its end, as before.
+ITEMS_SET, LOCAL, BUREAU = "items_set", "local", "bureau"
+
+
+def _bureau_codes(data: dict[str, Any]) -> set[str]:
+    """The items that wait for 勞保局; without the split (a pack whose form does not ask it) every item does."""
+    return set(data.get(BUREAU_ITEMS) or ()) if TO_BUREAU in data else set(QUERY_ITEMS)
+
+
+def _part_codes(data: dict[str, Any], part: str) -> tuple[list[str], list[str]]:
+    """(added, removed) of one part: what 勞工局 agreed to (and, for the bureau part, 勞保局 too)."""
+    bureau = _bureau_codes(data)
+    agreed = set(data.get("approved_items") or ())
+    if part == BUREAU:
+        agreed &= bureau & set(data.get("bureau_approved_items") or ())
+    else:
+        agreed -= bureau
+    return ([c for c in data.get("add_items") or () if c in agreed],
+            [c for c in data.get("remove_items") or () if c in agreed])
+
+
+def items_parts_done(app: Application) -> dict[str, str]:
+    return dict((app.data or {}).get(ITEMS_SET) or {})
+
+
+def apply_items_part(session: Session, app: Application, data: dict[str, Any], now: datetime, part: str,
+                     on: str | None = None) -> dict | None:
+    """Apply one part of an item change once; None (and nothing changed) when it was applied before."""
+    done = items_parts_done(app)
+    if part in done:
+        return None
+    added, removed = _part_codes(data, part)
     have = agency_items(session, app.agency_id)
     for code in added:
         if code not in have:
@@ -149,7 +177,19 @@ def _query_items(session: Session, app: Application, data: dict[str, Any], now: 
                                         application_id=app.id))
     _remove_items(session, app.agency_id, removed)
     app.agency.client_ip = data["client_ip"]
-    return {"added": added, "removed": removed, "client_ip": data["client_ip"]}
+    day = on or local_date(now).isoformat()
+    app.data = {**app.data, ITEMS_SET: {**done, part: day}}
+    return {"part": part, "on": day, "added": added, "removed": removed, "client_ip": data["client_ip"]}
+
+
+def _query_items(session: Session, app: Application, data: dict[str, Any], now: datetime) -> dict | None:
+    """At the chain's end: whatever part its steps did not apply yet (none, on the current diagram)."""
+    parts = [part for part in (LOCAL, BUREAU) if any(_part_codes(data, part))] or [LOCAL]  # at least the IP
+    results = [r for part in parts if (r := apply_items_part(session, app, data, now, part))]
+    if not results:
+        return None
+    return {"added": [c for r in results for c in r["added"]], "removed": [c for r in results for c in r["removed"]],
+            "client_ip": data["client_ip"], "parts": [r["part"] for r in results]}
 
 
 def _remove_items(session: Session, agency_id: int, removed: list[str]) -> None:
@@ -171,7 +211,7 @@ def _items_review(session: Session, app: Application, data: dict[str, Any], now:
     return {"asked": asked, "terminated": terminated}
 
 
-EFFECTS: dict[str, Callable[[Session, Application, dict[str, Any], datetime], dict]] = {
+EFFECTS: dict[str, Callable[[Session, Application, dict[str, Any], datetime], dict | None]] = {
     "querier_account": _querier_account,
     "manager_account": _manager_account,
     "query_items_change": _query_items,
@@ -183,6 +223,28 @@ EFFECTS: dict[str, Callable[[Session, Application, dict[str, Any], datetime], di
 }
 
 
+# What a decided step itself changes, by the form's effect and the step's form: 資訊處's setting of an item change.
+STEP_EFFECTS: dict[tuple[str, str], tuple[str, str]] = {
+    ("query_items_change", "set_items"): (LOCAL, "set_on"),
+    ("query_items_change", "apply_items"): (BUREAU, "applied_on"),
+}
+
+
+def apply_step_effects(session: Session, app: Application, step_form: str | None, data: dict[str, Any],
+                       now: datetime) -> None:
+    """A step that sets part of an approved change applies it when decided (once: a step decided again after a
+    send-back finds it applied), recorded with the step's date."""
+    form = FORMS.get(app.form_key)
+    named = STEP_EFFECTS.get((form.effect, step_form or "")) if form and form.effect else None
+    if named is None:
+        return
+    part, date_field = named
+    result = apply_items_part(session, app, data, now, part, on=data.get(date_field))
+    if result is not None:
+        audit.record(session, "accounts_changed", actor=None, subject_type="application", subject_id=app.id,
+                     now=now, form=app.form_key, **result)
+
+
 def apply_effects(session: Session, app: Application, data: dict[str, Any], now: datetime) -> None:
     """Carry out an approved application; the registration form changes nothing but permits the query."""
     form = FORMS.get(app.form_key)
@@ -190,5 +252,7 @@ def apply_effects(session: Session, app: Application, data: dict[str, Any], now:
     if effect is None:
         return
     result = effect(session, app, data, now)
+    if result is None:  # every part was applied by its step
+        return
     audit.record(session, "accounts_changed", actor=None, subject_type="application", subject_id=app.id,
                  now=now, form=app.form_key, **result)

@@ -22,7 +22,7 @@ from models import (
 
 from .. import agency_rules, audit
 from ..accounts.admission import admission_errors, suspension_errors, suspension_refusal
-from ..accounts.effects import active_account, agency_items, with_bureau_split
+from ..accounts.effects import active_account, agency_items, items_parts_done, with_bureau_split
 from ..accounts.records import manager_limit_errors
 from ..accounts.transfers import transfer_errors
 from ..attachments.records import bind_files, check_files
@@ -315,6 +315,8 @@ def withdraw_application(session: Session, *, application_id: int, actor: Person
         raise Conflict("此申請已結案，無法撤回")
     if FORMS[app.form_key].filer_role == SCHEDULER:
         raise Conflict("排程啟動的定期作業無法撤回")
+    if items_parts_done(app):  # 000 附表四: what 資訊處 has set is in effect; a new application changes it back
+        raise Conflict("總管理機關已完成查調服務項目設定，無法撤回；如需變更請另提異動申請")
     if not app.workflow_state:  # its chain never started (an open filing incident): nothing to cancel
         with single_writer(session, "此申請剛被其他人處理，請重新整理後再試"):
             app.state, app.closed_at, app.waiting_since, app.updated_at = ApplicationState.WITHDRAWN, now, None, now

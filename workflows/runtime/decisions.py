@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from models import Application, HistoryEntry, HumanTask, Person, TaskState
 
 from .. import audit, writes
+from ..accounts.effects import apply_step_effects
 from ..calendar import local_date
 from ..engine import Run
 from .on_behalf import acting_for
@@ -41,6 +42,8 @@ def apply_decision(session: Session, task: HumanTask, run: Run, *, actor: Person
     audit."""
     app = task.application
     run.complete(task.task_guid, {**data, "decision": decision, "opinion": opinion})
+    if decision == "approve":
+        apply_step_effects(session, app, task.form, {**app.data, **run.data, **data}, now)
     close_task(task, TaskState.COMPLETED, now, actor)
     principal = acting_for(session, task.role, app, actor, local_date(now))
     add_history(session, app, step=task.step, step_name=task.name, role=task.role, actor_id=actor.id,

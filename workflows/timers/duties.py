@@ -111,6 +111,15 @@ def requesting_agencies(session: Session, now: datetime) -> list[Target]:
         Agency.commissioned_by_id.is_(None) | own_items).order_by(Agency.id))]
 
 
+def self_auditing_agencies(session: Session, now: datetime) -> list[Target]:
+    """001 §12(3)a: 總管理機關、權責管理機關及各資訊需求機關 each audit their own security yearly, WebIR included: the
+    requesting agencies and 勞工局 as ``requesting_agencies`` has them, and the central agency (資訊處), whose
+    instance says so (``central_agency``: its clerk records it, as it has no agency manager)."""
+    central = session.scalars(select(Agency.id).where(Agency.has_kind(AgencyKind.CENTRAL)).order_by(Agency.id))
+    return [*(replace(t, data={**t.data, "central_agency": False}) for t in requesting_agencies(session, now)),
+            *(Target(agency_id, data={"central_agency": True}) for agency_id in central)]
+
+
 def start_duty(session: Session, *, process: str, target: Target, now: datetime, run_id: int | None = None
                ) -> Application:
     """Start one duty instance (no applicant unless the duty is personal); the caller commits."""
@@ -249,6 +258,7 @@ def commissioned_agencies(session: Session, now: datetime) -> list[Target]:
 # Whom a duty's instances are for, by the name a pack's duty gives in `targets` (jurisdiction.TARGET_NAMES).
 TARGETS: dict[str, Callable[[Session, datetime], list[Target]]] = {
     "requesting_agencies": requesting_agencies,
+    "self_auditing_agencies": self_auditing_agencies,
     "querier_accounts": querier_accounts,
     "unit_managers": unit_managers,
     "webir_account_holders": webir_account_holders,

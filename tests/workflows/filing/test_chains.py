@@ -69,12 +69,16 @@ ITEMS_CHAIN = [
     ("labor_clerk", "authority_clerk_review", {"approved_items": LABOR_AGREED}),
     ("labor_chief", "authority_section_head_review", {}),
     ("labor_director", "authority_director_review", {}),
-    ("it_clerk", "central_clerk_filing", {}),
-    ("it_chief", "central_section_head_review", {}),
-    ("it_director", "central_director_review", {}),
+    # 000 附表四 設定結果: 資訊處's clerk sets the local part and files the rest with 勞保局; the section head and
+    # the director seal that; 勞保局's answer is recorded, the granted items set, and that result sealed again.
+    ("it_clerk", "central_clerk_set", {"set_on": "2026-12-01"}),
+    ("it_chief", "central_section_head_seal", {}),
+    ("it_director", "central_director_seal", {}),
     ("bli_liaison", "bureau_answer", {"bureau_approved_items": BUREAU_AGREED,
                                       "bureau_letter_no": "保費資字第11513000001號", "answered_on": "115/12/20"}),
     ("it_clerk", "central_clerk_apply", {"applied_on": "2026-12-22"}),
+    ("it_chief", "central_section_head_result_seal", {}),
+    ("it_director", "central_director_result_seal", {}),
 ]
 REGISTRATION_CHAIN = [("sw_unit_head", "unit_head_review", {})]
 
@@ -337,13 +341,20 @@ def test_query_items_change_grants_only_what_both_labour_bureau_and_bli_agreed(s
     assert v.history[3].data == {"approved_items": ["C0201", "C0301", "B0201", "T0101"], "to_bureau": True}
     assert v.history[9].data == {"bureau_letter_no": "保費資字第11513000001號", "answered_on": "2026-12-20"}
     assert v.history[9].role == "bureau_liaison"
-    changed = session.scalar(select(AuditEvent).where(AuditEvent.event_type == "accounts_changed"))
-    assert changed.payload == {"form": "query_items_change", "added": ["C0201"], "removed": ["B0201", "T0101"],
-                               "client_ip": "10.20.30.40"}
+    # Two parts, each applied once on its own step with its date: the local part at 資訊處's setting, 勞保局's part
+    # (nothing granted here) at the setting of its answer; nothing is left for the chain's end.
+    changed = session.scalars(select(AuditEvent).where(AuditEvent.event_type == "accounts_changed")
+                              .order_by(AuditEvent.id)).all()
+    assert [e.payload for e in changed] == [
+        {"form": "query_items_change", "part": "local", "on": "2026-12-01", "added": ["C0201"],
+         "removed": ["B0201", "T0101"], "client_ip": "10.20.30.40"},
+        {"form": "query_items_change", "part": "bureau", "on": "2026-12-22", "added": [], "removed": [],
+         "client_ip": "10.20.30.40"}]
+    assert app.data["items_set"] == {"local": "2026-12-01", "bureau": "2026-12-22"}
 
 
 # 000 附表四: only items the city has not yet applied for go to 勞保局; the rest take effect after 資訊處.
-LOCAL_CHAIN = [*ITEMS_CHAIN[:8], ("it_clerk", "central_clerk_apply", {"applied_on": "2026-12-22"})]
+LOCAL_CHAIN = ITEMS_CHAIN[:8]  # ends with 資訊處's director's seal on the setting
 
 
 def step_choices(session, app: Application, step: str, field: str) -> tuple:
@@ -381,10 +392,14 @@ def test_an_item_the_city_lacks_waits_for_the_bureau_unless_the_labour_bureau_re
                                             {"approved_items": ["C0401", "F0101"]}), *ITEMS_CHAIN[3:8]])
     assert [t.step for t in waits.tasks if t.state == TaskState.OPEN] == ["bureau_answer"]
     assert [c for c, _ in step_choices(session, waits, "bureau_answer", "bureau_approved_items")] == ["F0101"]
+    session.expire_all()
+    held = agency_items(session, waits.agency_id)
+    assert "C0401" in held and "F0101" not in held  # the city's item is set already; F0101 waits for 勞保局
 
-    refused = submit("manager", "query_items_change", data)
+    # (C0401 is 社會局's now, so it cannot be asked again: C0201, which 勞工局 holds.)
+    refused = submit("manager", "query_items_change", {**data, "add_items": ["C0201", "F0101"]})
     refused = walk(refused, [*ITEMS_CHAIN[:2], ("labor_clerk", "authority_clerk_review",
-                                                {"approved_items": ["C0401"]}), *LOCAL_CHAIN[3:]])
+                                                {"approved_items": ["C0201"]}), *LOCAL_CHAIN[3:]])
     assert refused.state == "completed"  # 勞工局 refused F0101: nothing is put to 勞保局
 
 
@@ -408,7 +423,8 @@ REJECT_CASES = {
     "manager account at 勞工局's section head": ("sw_staff", "manager_account", MANAGER_ADD, MANAGER_CHAIN, 3),
     "manager account at 資訊處's director": ("sw_staff", "manager_account", MANAGER_ADD, MANAGER_CHAIN, 7),
     "items at 勞工局's clerk": ("manager", "query_items_change", ITEMS_DATA, ITEMS_CHAIN, 2),
-    "items at 資訊處's section head": ("manager", "query_items_change", ITEMS_DATA, ITEMS_CHAIN, 6),
+    # 資訊處 no longer signs before its setting (000 附表四: it seals the setting result, refusing nothing).
+    "items at 勞工局's director": ("manager", "query_items_change", ITEMS_DATA, ITEMS_CHAIN, 4),
     "registration at the unit head": ("applicant", "query_registration", REGISTRATION, REGISTRATION_CHAIN, 0),
 }
 
@@ -487,10 +503,11 @@ def test_the_applicant_resubmits_through_the_amend_task(session, person, submit,
 
 
 def test_return_from_the_last_desk_then_reject_after_amend(session, person, submit, walk, decide):
-    """A returned application that comes back round can still be refused; nothing changes."""
+    """A returned application that comes back round can still be refused; nothing changes. (The last desk that
+    can return an item change is 勞工局's director: 資訊處 seals its setting result, 000 附表四.)"""
     before = records(session)
-    app = walk(submit("manager", "query_items_change", ITEMS_DATA), ITEMS_CHAIN[:7])
-    app = decide("it_director", "return", "請補附法令依據", app=app, step="central_director_review")
+    app = walk(submit("manager", "query_items_change", ITEMS_DATA), ITEMS_CHAIN[:4])
+    app = decide("labor_director", "return", "請補附法令依據", app=app, step="authority_director_review")
     assert app.state == "returned"
     app = amend_application(session, application_id=app.id,
                             data={**ITEMS_DATA, "legal_basis": "社會救助法第十八條、第四十四條之三"},

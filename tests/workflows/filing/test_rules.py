@@ -360,7 +360,16 @@ def test_item_review_and_bureau_answer_are_bound_to_the_application(session, per
             decide(session, person, "labor_clerk", app, approved_items=bad)
         assert set(exc.value.errors) == {field}
     app = decide(session, person, "labor_clerk", app, approved_items=["C0201", "F0101", "T0101"])
-    for username in ("labor_chief", "labor_director", "it_clerk", "it_chief", "it_director"):
+    for username in ("labor_chief", "labor_director"):
+        app = decide(session, person, username, app)
+    with pytest.raises(Invalid) as exc:  # 資訊處's setting carries its date (000 附表四 已於 年 月 日完成)
+        decide(session, person, "it_clerk", app)
+    assert set(exc.value.errors) == {"set_on"}
+    with pytest.raises(Invalid) as exc:  # nor can it refuse what 勞工局 agreed to: it sets and files
+        decide(session, person, "it_clerk", app, "reject", "不同意", set_on="2026-12-01")
+    assert "decision" in exc.value.errors
+    app = decide(session, person, "it_clerk", app, set_on="2026-12-01")
+    for username in ("it_chief", "it_director"):
         app = decide(session, person, username, app)
     assert open_task(app).step == "bureau_answer"
 

@@ -68,7 +68,7 @@ AUDIT_STEP_FIELDS = {
 }
 SELF_AUDIT_SCHEDULE = {"name": "security_self_audit", "process": "security_self_audit", "every": "year", "day": 1,
                        "month": 10, "hour": 9, "title": "機關年度資訊安全自我稽核", "source": "001 §12(3)a",
-                       "targets": "requesting_agencies", "off_unless_named": False}
+                       "targets": "self_auditing_agencies", "off_unless_named": False}
 
 
 def audit_with_central(forms: dict) -> dict:
@@ -95,6 +95,10 @@ def test_the_forms_are_the_ones_python_built():
     split = now["query_items_change"]["fields"][-2:]
     assert [(f["name"], f["type"]) for f in split] == [("bureau_items", "multichoice"), ("to_bureau", "boolean")]
     del now["query_items_change"]["fields"][-2:]
+    # 資訊處 audits its own security too (001 §12(3)a): the duty marks its instance, a field nobody is asked.
+    [central] = now["security_self_audit"]["fields"]
+    assert (central["name"], central["type"]) == ("central_agency", "boolean")
+    now["security_self_audit"]["fields"] = []
     assert list(now) == list(before)  # in the same order (the forms page lists them so)
     for key in before:
         assert now[key] == before[key], key
@@ -106,6 +110,8 @@ def test_the_step_forms_are_the_ones_python_built():
     now = {k: {"key": s.key, "decisions": list(s.decisions), "approve_label": s.approve_label,
                "check": check_name(s.check), "fields": [field_dump(f) for f in s.fields]}
            for k, s in STEP_FORMS.items() if k not in LAYERED and k not in AUDIT_STEP_FIELDS}
+    # Issue 18 (000 附表四 設定結果): 資訊處's clerk sets the local part with its date before 勞保局 answers.
+    assert [f["name"] for f in now.pop("set_items")["fields"]] == ["set_on"]
     assert set(now) == set(before)
     assert {k: [f.name for f in STEP_FORMS[k].fields] for k in AUDIT_STEP_FIELDS} == AUDIT_STEP_FIELDS
     for key in before:

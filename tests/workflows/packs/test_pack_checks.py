@@ -119,10 +119,11 @@ def test_a_missing_pack_and_a_bad_key_are_refused(tmp_path):
 def test_yaml_words_like_off_and_no_stay_words(tmp_path):
     with edited_pack(tmp_path, "words") as pack:
         pack["forms"]["agency_suspension"]["fields"][1]["choices"] = {"no": "否", "off": "關閉"}
+        pack["duties"]["usage_check"]["off"] = True  # a duty shipped off (Taoyuan's pack ships none off either)
     built, problems = jurisdiction.load_pack("words", tmp_path)
     assert problems == []
     assert built.forms["agency_suspension"].fields[1].choices == (("no", "否"), ("off", "關閉"))
-    assert built.duties["password_reminder"].off is True
+    assert built.duties["usage_check"].off is True and built.duties["account_review"].off is False
 
 
 def test_activating_another_pack_fills_what_the_code_reads(tmp_path, kaohsiung_again):

@@ -3,8 +3,18 @@
 usage check (000 §3(4)3, 003 §7): 社會局's manager checks, 勞工局's clerk files it · monthly sampling (001 §12(1)):
 社會局's auditor samples at least 3 % and 10 records · yearly audit (001 §12(3), 000 §6(2)): 勞工局's clerk audits
 with 資訊處, the section head acknowledges, the audited agency corrects every finding · security self-audit (001
-§12(3)a): each agency's manager, its head approves. (The items review, the account review and the role transfer
-have their own tests.)
+§12(3)a): each agency's manager, its head approves; 資訊處's own, its clerk, its director approves · account review
+(001 §6(6)): the manager decides each account, the head acknowledges · sampling report (001 §12(1)): every three
+months to 勞工局 · usage check with an anomaly (000 §3(4)3, 001 §12(2)): the manager raises the flagged query as a
+major anomaly, its violation case and joint audit are walked, and the check with the anomaly goes to the agency's
+head, then to 勞工局 (without one, straight to 勞工局).
+
+Walked from their start elsewhere: the items review (tests/workflows/accounts/test_items_review.py, from
+``run_schedule`` to 勞保局's termination and 資訊處's setting), the role transfer on its date
+(tests/workflows/accounts/test_transfers.py, the timer sweep on the date), the deletion confirmation a month
+after use (tests/workflows/timers/test_deletions.py, ``start_due_deletions`` as the sweep runs it, the querier's
+proof) and the yearly destruction (tests/workflows/retention/test_destruction.py, ``run_schedule`` on
+1 December, the manager and the head).
 """
 
 from __future__ import annotations
@@ -12,10 +22,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
+from models import Application, QueryLog, ViolationCase, flag_names
 from tests.duties import approve, started
+from tests.workflows.oversight.test_violations import import_rows, walk
 from workflows.errors import Invalid
 from workflows.filing import reads
+from workflows.filing.tasks import step_fields
+from workflows.oversight.flags import answer_flag
 
 
 @pytest.fixture
@@ -111,7 +126,7 @@ def test_the_yearly_audit_is_held_with_the_information_department_and_its_findin
 def test_each_agency_audits_its_own_security_yearly_and_its_head_approves(session, decide):
     when = datetime(2027, 10, 1, 1, 0, tzinfo=UTC)
     audits = started(session, "security_self_audit", when)
-    assert set(audits) == {"KHH-LAB", "KHH-SW", "KHH-EP", "KHH-YB", "KHH-HB"}
+    assert set(audits) == {"KHH-IT", "KHH-LAB", "KHH-SW", "KHH-EP", "KHH-YB", "KHH-HB"}  # 資訊處 too: below
     with pytest.raises(Invalid) as refused:
         decide("ep_manager", audits["KHH-EP"], "manager_self_audit", when, audit_date="2027-10-05",
                webir_included=False, findings="x")
@@ -122,3 +137,89 @@ def test_each_agency_audits_its_own_security_yearly_and_its_head_approves(sessio
     assert ep.state == "completed"
     assert [(h.step, h.actor.username) for h in ep.history] == [("manager_self_audit", "ep_manager"),
                                                                  ("head_approval", "ep_head")]
+
+
+def test_the_information_department_audits_its_own_security_too_its_clerk_records_and_its_director_approves(
+        session, decide, person):
+    """001 §12(3)a names 總管理機關 first: 資訊處 has no agency manager, so its instance goes to the lane
+    ``central_clerk`` (資訊處's 承辦人, it_clerk) and then ``agency_head`` as resolved in 資訊處 (its 處長,
+    it_director)."""
+    when = datetime(2027, 10, 1, 1, 0, tzinfo=UTC)
+    audits = started(session, "security_self_audit", when)
+    assert set(audits) == {"KHH-IT", "KHH-LAB", "KHH-SW", "KHH-EP", "KHH-YB", "KHH-HB"}
+    it = audits["KHH-IT"]
+    assert it.data["central_agency"] is True and audits["KHH-EP"].data["central_agency"] is False
+    assert not [r for r in reads.list_inbox(session, person("ep_manager")) if r.application_id == it.id]
+    with pytest.raises(Invalid) as refused:
+        decide("it_clerk", it, "central_self_audit", when, audit_date="2027-10-04", webir_included=False,
+               findings="x")
+    assert "webir_included" in refused.value.errors
+    it = decide("it_clerk", it, "central_self_audit", when, audit_date="2027-10-04", webir_included=True,
+                findings="機房及勞保 WebIR 連線電腦之資訊安全稽核，無缺失")
+    assert not [r for r in reads.list_inbox(session, person("it_chief")) if r.application_id == it.id]
+    it = decide("it_director", it, "head_approval", when)
+    assert it.state == "completed"
+    assert [(h.step, h.actor.username) for h in it.history] == [("central_self_audit", "it_clerk"),
+                                                                 ("head_approval", "it_director")]
+
+
+def test_the_yearly_account_review_is_decided_per_account_by_the_manager_and_acknowledged_by_the_head(
+        session, decide, person):
+    when = datetime(2027, 1, 15, 1, 0, tzinfo=UTC)
+    reviews = started(session, "account_review", when)
+    assert set(reviews) == {"KHH-LAB", "KHH-SW", "KHH-EP", "KHH-YB", "KHH-HB"}
+    sw = reviews["KHH-SW"]
+    manager = person("manager")
+    row = next(r for r in reads.list_inbox(session, manager) if r.application_id == sw.id)
+    fields = step_fields(session, sw, next(t for t in sw.tasks if t.id == row.task_id), when).fields
+    keep = {f.name: "keep" for f in fields if f.name.endswith("_decision")}
+    assert keep  # one decision per querier account of 社會局
+    sw = decide("manager", sw, "manager_review", when, findings="帳號均屬業務必要", **keep)
+    sw = decide("sw_head", sw, "agency_head_ack", when)
+    assert sw.state == "completed"
+    assert [(h.step, h.actor.username) for h in sw.history] == [("manager_review", "manager"),
+                                                                 ("agency_head_ack", "sw_head")]
+
+
+def test_the_quarterly_sampling_report_goes_from_the_manager_to_the_labour_bureau(session, decide):
+    when = datetime(2027, 4, 10, 1, 0, tzinfo=UTC)
+    reports = started(session, "sampling_report", when)
+    assert set(reports) == {"KHH-LAB", "KHH-SW", "KHH-EP", "KHH-YB", "KHH-HB"}
+    ep = decide("ep_manager", reports["KHH-EP"], "manager_send", when, anomalies_found=False,
+                findings="一至三月每月抽查均達 3% 且不少於 10 筆，無異常")
+    ep = decide("labor_clerk", ep, "authority_file", when)
+    assert ep.state == "completed"
+    assert [(h.step, h.actor.username) for h in ep.history] == [("manager_send", "ep_manager"),
+                                                                 ("authority_file", "labor_clerk")]
+
+
+def test_a_usage_check_with_an_anomaly_raises_it_as_a_major_one_walked_to_its_joint_audit_and_to_the_labour_bureau(
+        session, decide, person):
+    [log, _] = import_rows(session, person)  # last quarter's downloaded log of 社會局, each row flagged
+    when = datetime(2027, 1, 5, 1, 0, tzinfo=UTC)
+    sw = started(session, "usage_check", when)["KHH-SW"]
+    assert (sw.data["logged_queries"], sw.data["flagged_queries"]) == (2, 2)
+    # The manager finds a query without its registration and raises it as a major anomaly (001 §12(2)).
+    answer_flag(session, log_id=log.id, flag=flag_names(session.get(QueryLog, log.id).flags)[0],
+                action="violation", reason="未登記即查詢", actor=person("manager"), now=when, major=True)
+    case = session.scalar(select(ViolationCase).where(ViolationCase.log_id == log.id))
+    joint = session.scalar(select(Application).where(Application.form_key == "joint_audit",
+                                                     Application.agency_id == sw.agency_id))
+    joint = decide("sw_auditor", joint, "auditor_audit", when, audit_date="2027-01-06", ethics_unit="政風室周志豪",
+                   findings="承辦人未先登記即查詢一筆")
+    joint = decide("sw_it_staff", joint, "it_review", when, it_findings="帳號權限與連線 IP 無異常")
+    joint = decide("sw_auditor", joint, "auditor_report", when, violations_found=True, conclusion="違反第九點",
+                   improvements="查詢前由科長確認登記表")
+    joint = decide("sw_head", joint, "agency_head_ack", when)
+    assert joint.state == "completed"
+    assert walk(session, person, case.application_id, reported_on=when).state.value == "completed"
+
+    sw = decide("manager", sw, "manager_check", when, period_from="2026-10-01", period_to="2026-12-31",
+                anomalies_found=True, findings="2 筆註記：1 筆列為重大異常，已會同政風稽核並提出檢討報告")
+    # 000 §3(4)3: an anomaly is reported to the agency's head before the result goes to 勞工局.
+    sw = decide("sw_head", sw, "head_review", when)
+    sw = decide("labor_clerk", sw, "authority_file", when)
+    assert sw.state == "completed"
+    assert [(h.step, h.actor.username) for h in sw.history] == [
+        ("manager_check", "manager"), ("head_review", "sw_head"), ("authority_file", "labor_clerk")]
+    assert sw.history[0].data["anomalies_found"] is True

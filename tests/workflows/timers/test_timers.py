@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 
 from models import Application, AuditEvent, Notification, ScheduleRun
 from tests.conftest import QUERIER_ADD
+from workflows import jurisdiction
 from workflows import notify as notifications
 from workflows.filing.applications import submit_application
+from workflows.forms import FORMS
 from workflows.runtime.incidents import list_incidents, retry_incident
 from workflows.settings import SETTINGS
 from workflows.timers import duties
@@ -181,27 +183,25 @@ def test_a_deployment_moves_or_turns_off_a_duty():
     review = duties.find_schedule("account_review", changed)
     assert (review.month, review.day, review.hour) == (2, 1, 8)
     assert review.cron() == {"month": "2", "day": 1, "hour": 8, "minute": 0}
-    assert duties.list_schedules(None) == duties.list_schedules({}) != duties.SCHEDULES
+    assert duties.list_schedules(None) == duties.list_schedules({}) == duties.SCHEDULES  # none shipped off
     assert duties.find_schedule("usage_check", changed) is None  # turned off means not found either
 
 
-def test_kaohsiung_runs_no_password_reminder_unless_a_deployment_turns_it_on():
-    """004 §7 is Taoyuan's rule; Kaohsiung's accounts follow 我的e政府's password rules (001 §6(3))."""
+def test_kaohsiung_has_no_password_reminder_at_all():
+    """004 §7 is Taoyuan's rule (its pack has its own); Kaohsiung's accounts follow 我的e政府's password rules
+    (001 §6(3)): no duty, no step form and no diagram of it in bpmn/kaohsiung/, and no deployment can turn it on."""
     kaohsiung = [s.name for s in duties.list_schedules({})]
-    assert kaohsiung == ["account_review", "usage_check", "monthly_sampling", "agency_audit",
-                         "security_self_audit", "items_review",
-                         "sampling_report", "destruction"]
-    assert duties.find_schedule("password_reminder", duties.list_schedules(None)) is None
-    taoyuan = duties.list_schedules({"password_reminder": {}})
-    assert duties.find_schedule("password_reminder", taoyuan).cron() == {"month": "1,4,7,10", "day": 1, "hour": 9,
-                                                                         "minute": 0}
-    moved = duties.list_schedules({"password_reminder": {"day": 10}})
-    assert duties.find_schedule("password_reminder", moved).day == 10
-    assert "password_reminder" not in [s.name for s in duties.list_schedules({"password_reminder": None})]
+    assert kaohsiung == [s.name for s in duties.SCHEDULES] == [
+        "account_review", "usage_check", "monthly_sampling", "agency_audit", "security_self_audit", "items_review",
+        "sampling_report", "destruction"]
+    assert "password_reminder" not in FORMS
+    assert not (jurisdiction.active().directory / "password_reminder.bpmn").exists()
+    with pytest.raises(ValueError, match="^unknown duty 'password_reminder'"):
+        duties.list_schedules({"password_reminder": {}})
 
 
 @pytest.mark.parametrize(("changes", "message"), [
-    ({"pasword_reminder": None}, "unknown duty 'pasword_reminder'; the duties are account_review, "),
+    ({"usage_chek": None}, "unknown duty 'usage_chek'; the duties are account_review, "),
     ({"account_review": {"weekday": 1}}, "account_review: cannot change 'weekday'; only its day, hour and month"),
     ({"usage_check": {"month": 2}}, "usage_check: cannot change 'month'; it runs every quarter: only its day and hour"),
     ({"monthly_sampling": {"day": 31}}, "monthly_sampling: day must be a whole number from 1 to 28, got 31"),
@@ -209,7 +209,7 @@ def test_kaohsiung_runs_no_password_reminder_unless_a_deployment_turns_it_on():
     ({"account_review": {"month": 2, "day": 29}}, "account_review: day must be a whole number from 1 to 28, got 29"),
     ({"account_review": {"hour": "9"}}, "account_review: hour must be a whole number from 0 to 23, got '9'"),
     ({"account_review": "off"}, r"account_review: expected null \(off\) or a mapping of day, hour and month"),
-    ("password_reminder", "expected a mapping of duty name to null"),
+    ("usage_check", "expected a mapping of duty name to null"),
 ])
 def test_a_change_to_the_duties_that_cannot_work_is_refused_naming_it(changes, message):
     with pytest.raises(ValueError, match=f"^{message}"):

@@ -1,8 +1,10 @@
-"""A duty's step in the person's own lane (the quarterly password reminder, 004 §7) is their task, not a return.
+"""A duty's step in the person's own lane (Taoyuan's quarterly password reminder, 004 §7) is their task, not a return.
 
 The reminder's diagram puts its one step in the ``applicant`` lane, the person it is for. Before, every open
 step in that lane counted as a returned application: the state read 退回補正, the task page sent the person to
-the amend form, and 已核閱 was refused as "not resubmit or withdraw".
+the amend form, and 已核閱 was refused as "not resubmit or withdraw". The reminder is Taoyuan's rule only
+(Kaohsiung's accounts follow 我的e政府's password rules, 001 §6(3)), so it is walked here on Taoyuan's app, as
+Taoyuan's demo people, on the workflow and on the pages.
 """
 
 from __future__ import annotations
@@ -60,3 +62,20 @@ def test_a_reminder_cannot_be_withdrawn_or_amended(session, person, reminder):
         complete_task(session, task_id=task_id, actor=applicant, decision="resubmit", now=NOW)
     assert "decision" in refused.value.errors
 
+
+def test_the_reminder_is_decided_on_its_task_page_not_the_amend_form(app, session, person, reminder):
+    task_id = session.scalar(select(HumanTask.id).where(HumanTask.application_id == reminder.id))
+    client = app.test_client()
+    with time_machine.travel(NOW, tick=False):  # the engine reads the wall clock for the step's timers
+        assert client.post("/login", data={"username": "applicant", "password": "demo"}).status_code == 302
+        page = client.get(f"/tasks/{task_id}")
+        assert page.status_code == 200 and "已核閱／完成" in page.text and "補正後重新送出" not in page.text
+        detail = client.get(f"/applications/{reminder.id}").text
+        assert "state-running" in detail and "state-returned" not in detail and "撤回申請" not in detail
+        done = client.post(f"/tasks/{task_id}", data={"decision": "approve", "opinion": "已變更"})
+        assert done.status_code == 302 and done.location == "/", done.location
+        history = client.get(f"/applications/{reminder.id}").text.split('<table class="history">')[1]
+    # The history says what the person did (confirmed the change), not 同意 as if approving an application.
+    assert '<td class="decision-approve">已核閱／完成</td>' in history and ">同意<" not in history
+    session.rollback()  # end this session's read so it sees the page's commit
+    assert session.get(type(reminder), reminder.id).state == ApplicationState.COMPLETED

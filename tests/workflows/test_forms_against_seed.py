@@ -114,10 +114,10 @@ ITEMS = [  # 附表四 查調服務項目異動申請表 ↔ query_items_change
     ("機關首長核章", "step:agency_head_review"),
     ("審核意見", "step:authority_clerk_review.approved_items"),
     ("審核機關承辦人核章", "step:authority_clerk_review"),
-    ("完成新增/刪除勞保資料查詢服務項目", "step:central_clerk_apply.applied_on"),
+    ("完成新增/刪除勞保資料查詢服務項目", "step:central_clerk_set.set_on"),
     ("本府尚未申請之項目", "step:bureau_answer.bureau_approved_items"),
     ("本府尚未申請之項目", "field:bureau_items"),  # set from the records at filing (issue 18)
-    ("總管理機關承辦人核章", "step:central_clerk_apply"),
+    ("總管理機關承辦人核章", "step:central_clerk_set"),
 ]
 ITEM_SHEET = [  # 勞保 WebIR 查調服務項目申請表 ↔ query_items_change (and querier_account's items)
     ("連線勞保查詢系統之電腦合法 IP", "field:client_ip"),
@@ -240,17 +240,17 @@ ITEMS_SHEET = [
     ("審核機關承辦人核章", "step:authority_clerk_review"),
     ("單位主管核章", "step:authority_section_head_review"),
     ("機關首長核章", "step:authority_director_review"),
-    ("勞保 WebIR 查調服務項目設定結果(由總管理機關填寫)", "step:central_clerk_apply"),
-    ("處理結果：", "step:central_clerk_apply"),
-    ("已於 年 月 日完成新增/刪除勞保資料查詢服務項目。", "step:central_clerk_apply.applied_on"),
+    ("勞保 WebIR 查調服務項目設定結果(由總管理機關填寫)", "step:central_clerk_set", "step:central_clerk_apply"),
+    ("處理結果：", "step:central_clerk_set", "step:central_clerk_apply"),
+    ("已於 年 月 日完成新增/刪除勞保資料查詢服務項目。", "step:central_clerk_set.set_on"),
     ("本府尚未申請之項目，經總管理者提報申請，勞保局審核結果：", "field:bureau_items", "field:to_bureau",
-     "step:central_clerk_filing", "step:bureau_answer"),
+     "step:central_clerk_set", "step:bureau_answer", "step:central_clerk_apply.applied_on"),
     ("同意", "step:bureau_answer.bureau_approved_items"),
     ("不同意", "step:bureau_answer.bureau_approved_items"),
-    ("總管理機關承辦人核章", "step:central_clerk_apply"),
-    # 資訊處's head and director sign before the filing to 勞保局 today, not on the setting result
-    ("單位主管核章", "step:central_section_head_review"),
-    ("機關首長核章", "step:central_director_review"),
+    # The setting result is sealed when 資訊處 sets the local part, and again when it sets 勞保局's answer.
+    ("總管理機關承辦人核章", "step:central_clerk_set", "step:central_clerk_apply"),
+    ("單位主管核章", "step:central_section_head_seal", "step:central_section_head_result_seal"),
+    ("機關首長核章", "step:central_director_seal", "step:central_director_result_seal"),
     ("備註：本申請表及勞保 WebIR 查調服務項目申請表，各檢附正本一式三份送權責管理機關審核，並於勞保資料查詢服務項目"
      "異動設定後，分別由總管理機關、權責管理機關及資訊需求機關各自留存一份。",
      "auto:the item sheet is part of this form (add_items, remove_items, client_ip)",

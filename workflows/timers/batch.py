@@ -210,3 +210,7 @@ def _write(session: Session, wakes: list[_Wake], notes: list[list[_Message]], no
                      event=m.event, step=m.step, notified=[p[2] for p in m.people])
     writes.at_commit(session, _NOTIFY, rows)
     session.commit()
+    # An escalation loaded its application as an object; the batch has moved that row on behind its back.
+    written = {w.app for w in wakes}
+    for obj in [o for o in session.identity_map.values() if isinstance(o, Application) and o.id in written]:
+        session.expire(obj)

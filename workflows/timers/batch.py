@@ -73,10 +73,18 @@ def wake_notify_only(session: Session, ids: list[int], now: datetime) -> BatchRe
     if not ids:
         return BatchResult({}, [])
     session.rollback()
-    wakes, rest = _plan(session, ids, now)
-    if not wakes:
+    try:
+        wakes, rest = _plan(session, ids, now)
+        if not wakes:
+            return BatchResult({}, ids)
+        steps, holders = _prefetch(session, [w.app for w in wakes])
+    except (OperationalError, InterfaceError):
+        session.rollback()
+        raise  # the database itself: the caller gives the claimed instances back
+    except Exception:  # whatever it is, the one-by-one wake sets the instance that causes it aside
+        session.rollback()
+        log.exception("timer batch: reading %s claimed applications failed; each is woken on its own", len(ids))
         return BatchResult({}, ids)
-    steps, holders = _prefetch(session, [w.app for w in wakes])
     built, notes = [], []
     for wake in wakes:
         try:
@@ -122,8 +130,15 @@ def _plan(session: Session, ids: list[int], now: datetime) -> tuple[list[_Wake],
         if not plan:
             continue  # saved before there were plans: the engine's wake writes one
         if version_id not in diagrams:
-            diagrams[version_id] = load_diagram(versions[version_id]).timers
+            try:
+                diagrams[version_id] = load_diagram(versions[version_id]).timers
+            except Exception as exc:  # its instances' own wakes fail too, and record their incidents
+                log.warning("timer batch: diagram version %s left to its instances' own wakes (%s: %s)", version_id,
+                            type(exc).__name__, exc)
+                diagrams[version_id] = None
         timers = diagrams[version_id]
+        if timers is None:
+            continue
         handled = plan.get("handled", ())
         due = [(i, event) for i, event, at in plan["timers"] if i not in handled and datetime.fromisoformat(at) < now]
         if not due or not all(event in timers and timers[event].notify_only for _i, event in due):

@@ -182,6 +182,26 @@ def test_a_batch_whose_commit_fails_is_written_one_by_one(session, person, clock
     assert verify_chain(session, actor=None).intact
 
 
+def test_a_diagram_the_batch_cannot_read_leaves_only_its_instances_to_their_own_wakes(
+        session, person, clock, monkeypatch, restores, commits):  # noqa: F811
+    *healthy, odd = file_on_versions(session, person, None, None, FIXED)
+    commits.clear()
+    load = batch.load_diagram
+
+    def unreadable(version):
+        if version.id == odd.definition_version_id:
+            raise ValueError("unreadable diagram")
+        return load(version)
+
+    monkeypatch.setattr(batch, "load_diagram", unreadable)
+    result = sweep_at(session, clock, LATER)
+
+    assert (result.woken, result.fired, result.failed) == (3, 3, 0)
+    assert restores == [odd.id]  # its own wake, through the engine
+    assert len(commits) == 3  # the claim, the two others together, the odd one on its own
+    assert reminded(session) == Counter(a.id for a in [*healthy, odd])
+
+
 def test_two_sweepers_taking_small_batches_send_every_reminder_once(session, person, clock, engine):  # noqa: F811
     apps = [file_querier(session, person) for _ in range(16)]
     clock.move_to(LATER)

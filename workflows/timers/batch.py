@@ -10,8 +10,9 @@ lock of the chain's head (``workflows.audit``) at the one commit.
 
 Whatever the batch cannot take is left to the one-by-one wake, which does today what it always did: a wake that
 needs the engine (no plan yet, a timer that moves the process), an application no longer open, an instance whose
-messages could not be built (it may fail again there and get its incident), and — the whole batch — when an
-application changed after the claim (a person deciding its step: the version check) or the batch's commit failed.
+messages could not be built or whose diagram could not be read (it may fail again there and get its incident), and
+— the whole batch — when reading the batch failed, an application changed after the claim (a person deciding its
+step: the version check) or the batch's commit failed.
 Nothing is written twice: the batch commits all its wakes or none.
 """
 

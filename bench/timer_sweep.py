@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 from common import machine, sqlite_synchronous  # noqa: E402 - bench/common.py, beside this script
 
 FILED = datetime(2026, 12, 31, 1, 0, tzinfo=UTC)  # Thursday 09:00 in Taipei; 1 January is a holiday
-TARGET_PER_S = 1000
+TARGET_PER_S = 2000  # issue 17 (issue 6 asked for 1,000)
 APPLICANT = "ep_querier"
 QUERIER_FORM = {"request_type": "change_items", "name": "洪俊傑", "job_title": "科員", "national_id": "A123456789",
                 "phone": "07-3368333#1234", "email": "peishan@demo.kcg.gov.tw", "egov_account": "peishan.wu",
@@ -241,6 +241,15 @@ def sweeper(url: str, when: datetime, ready, go, out) -> None:
             return sent
 
         sweep_module.notify_due_timers = counting_planned
+    batched = getattr(sweep_module, "wake_notify_only", None)  # a batch's notify-only wakes, one transaction
+    if batched is not None:
+        def counting_batched(session, ids, now):
+            nonlocal restores
+            result = batched(session, ids, now)
+            restores += len(result.fired)
+            return result
+
+        sweep_module.wake_notify_only = counting_batched
     traveller = time_machine.travel(when, tick=True)  # SpiffWorkflow compares timers with the wall clock
     traveller.start()
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
@@ -463,7 +472,7 @@ def main() -> None:
     print(f"{n:,} instances, each with its reminder due {first.isoformat()}; swept at {when.isoformat()} "
           f"(clock moved by time_machine); {args.runs} runs per row, each on a fresh copy of the template\n")
     print("| sweepers | timers fired | timers/s (median) | min-max | per minute | wall s | skipped | wasted wakes "
-          "| duplicate fires | checks | >= 1,000/s |")
+          f"| duplicate fires | checks | >= {TARGET_PER_S:,}/s |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for sweepers in map(int, args.sweepers.split(",")):
         runs = [run_once(store, n, sweepers, when) for _ in range(args.runs)]

@@ -50,15 +50,23 @@ def notify_timer(session: Session, app: Application, info: TimerInfo, now: datet
     if task is None or info.notify not in ("holder", "superior"):
         return
     holders = [c.person for c in task.candidates]
-    days = (now - task.created_at).days
-    if info.notify == "holder":
-        people, kind, subject = holders, "reminder", f"【逾期提醒】{task.name}（案號 {app.id}）"
-    else:
-        people, kind = superiors(session, task, app, now), "escalation"
-        subject = f"【逾期通報】{task.name} 已等待 {days} 天（案號 {app.id}）"
-    body = (f"{task.name}自 {task.created_at:%Y-%m-%d %H:%M} UTC 起由"
-            f"{'、'.join(p.name for p in holders) or '（無承辦人）'}處理，已等待 {days} 天，請儘速辦理。")
-    notify(session, people, kind=kind, subject=subject, body=body, now=now, application=app, task=task,
-           link=f"/tasks/{task.id}" if info.notify == "holder" else f"/applications/{app.id}")
+    people = holders if info.notify == "holder" else superiors(session, task, app, now)
+    kind, subject, body, link = timer_message(info, app.id, task, [p.name for p in holders], now)
+    notify(session, people, kind=kind, subject=subject, body=body, now=now, application=app, task=task, link=link)
     audit.record(session, "timer_fired", actor=None, subject_type="application", subject_id=app.id, now=now,
                  event=info.event, step=task.step, notified=[p.username for p in people])
+
+
+def timer_message(info: TimerInfo, application_id: int, task, holder_names: list[str],
+                  now: datetime) -> tuple[str, str, str, str]:
+    """(kind, subject, body, link) of a late step's reminder or escalation; ``task`` has the step's id, name and
+    created_at (a row or the sweep's prefetched tuple)."""
+    days = (now - task.created_at).days
+    if info.notify == "holder":
+        kind, subject, link = "reminder", f"【逾期提醒】{task.name}（案號 {application_id}）", f"/tasks/{task.id}"
+    else:
+        kind, link = "escalation", f"/applications/{application_id}"
+        subject = f"【逾期通報】{task.name} 已等待 {days} 天（案號 {application_id}）"
+    body = (f"{task.name}自 {task.created_at:%Y-%m-%d %H:%M} UTC 起由"
+            f"{'、'.join(holder_names) or '（無承辦人）'}處理，已等待 {days} 天，請儘速辦理。")
+    return kind, subject, body, link

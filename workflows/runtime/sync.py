@@ -120,9 +120,13 @@ def handled_timers(app: Application) -> frozenset[str]:
 
 def set_timer_plan(app: Application, timers: list[list[str]], handled: list[str]) -> None:
     """Keep the waiting timers beside the state; the next wake is the earliest one not handled yet."""
-    app.timer_plan = {"timers": timers, "handled": handled} if timers else None
+    app.timer_plan, app.next_timer_at = timer_plan(timers, handled)
+
+
+def timer_plan(timers: list[list[str]], handled: list[str]) -> tuple[dict | None, datetime | None]:
+    """The plan to store and the next wake it gives: the earliest timer not handled yet."""
     due = [datetime.fromisoformat(d) for i, _event, d in timers if i not in handled]
-    app.next_timer_at = min(due) if due else None
+    return ({"timers": timers, "handled": handled} if timers else None), (min(due) if due else None)
 
 
 def merged_trail(saved: dict | None, run: Run) -> dict:

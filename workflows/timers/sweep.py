@@ -1,4 +1,4 @@
-"""Timers live in the database: find the due instances and wake each in its own transaction.
+"""Timers live in the database: find the due instances and wake them (notify-only wakes a batch at a time).
 
 An instance whose engine fails gets an incident (``runtime.incidents``) and the sweep goes on with the
 others; while the incident is open the sweep passes that instance by, until an administrator retries it.
@@ -20,6 +20,7 @@ from models import Application, HumanTask, TaskState
 from ..errors import Conflict
 from ..runtime.incidents import TIMER, has_open_incident, record_incident
 from ..runtime.sync import fire_due_timers, notify_due_timers, single_writer
+from .batch import wake_notify_only
 
 CLAIM_LEASE = timedelta(minutes=5)
 log = logging.getLogger(__name__)
@@ -103,28 +104,38 @@ def _fire_claimed(session: Session, application_id: int, now: datetime) -> list[
 def sweep(session: Session, now: datetime, batch: int = 500, budget_seconds: float = 25.0) -> SweepResult:
     """Wake every instance whose next timer is due; missed timers (downtime) fire once, here.
 
-    Claims due instances a batch at a time (one statement, one commit) and wakes each claimed one in its
-    own transaction, until nothing due is left, a batch makes no progress (every wake fails), or the time
-    budget is spent — then the claimed ones not yet woken are given back — so a backlog drains in one
-    sweep instead of 500 per tick. An instance whose engine fails gets an incident (logged with its
-    traceback) and is passed by until an administrator retries it; the others still fire.
+    Claims due instances a batch at a time (one statement, one commit); the batch's reminders and escalations
+    that only notify are sent together, read in a few statements and written in one transaction
+    (``timers.batch``); every other claimed instance is woken in its own transaction. It goes on until
+    nothing due is left, a batch makes no progress (every wake fails), or the time budget is spent — then the
+    claimed ones not yet woken are given back — so a backlog drains in one sweep instead of 500 per tick.
+    An instance whose engine fails gets an incident (logged with its traceback) and is passed by until an
+    administrator retries it; the others still fire.
     """
     woken = fired = skipped = failed = 0
     deadline = time.monotonic() + budget_seconds
     while time.monotonic() < deadline:
         session.rollback()
         ids = claim_batch(session, now, batch)
-        progress = 0
-        for n, application_id in enumerate(ids):
+        try:
+            batched = wake_notify_only(session, ids, now)  # the reminders and escalations, one commit
+        except (OperationalError, InterfaceError):
+            session.rollback()
+            release(session, ids, now)
+            raise
+        progress = len(batched.fired)
+        woken, fired = woken + progress, fired + sum(len(sent) for sent in batched.fired.values())
+        rest = batched.rest
+        for n, application_id in enumerate(rest):
             if time.monotonic() >= deadline:
-                release(session, ids[n:], now)
+                release(session, rest[n:], now)
                 break
             session.rollback()  # end the read transaction: each instance gets its own
             try:
                 result = _fire_claimed(session, application_id, now)
             except (OperationalError, InterfaceError):
                 session.rollback()
-                release(session, ids[n + 1:], now)
+                release(session, rest[n + 1:], now)
                 raise  # the database itself (locked, gone): no fault of this instance; its lease lets it retry
             except Exception as exc:  # this instance only: record it and go on with the others
                 _record_failure(session, application_id, exc, now)

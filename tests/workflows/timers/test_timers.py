@@ -18,7 +18,7 @@ from workflows.filing.applications import submit_application
 from workflows.forms import FORMS
 from workflows.runtime.incidents import list_incidents, retry_incident
 from workflows.settings import SETTINGS
-from workflows.timers import duties
+from workflows.timers import batch, duties
 from workflows.timers import sweep as timers
 
 # Thursday 31 December 2026, 09:00 in Taipei. 1 January is a public holiday, then a weekend.
@@ -237,14 +237,21 @@ def test_a_duty_that_cannot_catch_up_is_logged_and_the_others_still_run(session,
 def test_a_wake_that_raises_is_logged_and_the_other_timers_still_fire(session, person, clock, caplog, monkeypatch):
     """The failure is logged with its traceback and becomes an incident; the sweep passes it by until a retry."""
     broken, working = file_querier(session, person), file_querier(session, person)
-    wake = timers.notify_due_timers  # the sweep sends a reminder from the timer plan (runtime.sync)
+    wake = timers.notify_due_timers  # a wake on its own sends a reminder from the timer plan (runtime.sync)
+    build = batch.build_messages  # a batch builds its reminders together (timers.batch)
 
     def wake_fails_for_broken(session, app, now):
         if app.id == broken.id:
             raise RuntimeError("cannot wake this one")
         return wake(session, app, now)
 
+    def build_fails_for_broken(session, pending, *args):
+        if pending.app == broken.id:
+            raise RuntimeError("cannot wake this one")
+        return build(session, pending, *args)
+
     monkeypatch.setattr(timers, "notify_due_timers", wake_fails_for_broken)
+    monkeypatch.setattr(batch, "build_messages", build_fails_for_broken)  # left to its own wake, which fails
     result = sweep_at(session, clock, REMINDER_DUE + MINUTE)
     assert (result.woken, result.fired, result.failed) == (1, 1, 1)
     [record] = logged_failures(caplog)

@@ -67,7 +67,8 @@ def problems_of(xml: str) -> list[tuple[str | None, str]]:
 # ---------------------------------------------------------------- shipped diagrams
 
 EXPECTED_STEPS = {
-    "querier_account": {"amend": "amend", "unit_head_review": "review", "agency_manager_setup": "account_setup"},
+    "querier_account": {"amend": "amend", "unit_head_review": "review", "agency_manager_setup": "account_setup",
+                        "manager_unit_head_seal": "account_seal"},
     "manager_account": {
         "amend": "amend", "unit_head_review": "review", "agency_head_review": "review",
         "authority_clerk_review": "review", "authority_section_head_review": "review",

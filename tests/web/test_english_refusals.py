@@ -38,8 +38,8 @@ def test_the_api_refuses_a_deploy_in_english_when_asked(api):
     path = next(p for p in body["paths"] if p["steps"] and p["steps"][0]["decision"] == "reject"
                 and p["end"] == "approved")
     assert path["steps"][0]["label"] == "單位主管核准: Reject" and path["end_label"] == "closed as approved"
-    assert path["text"] == ("[request_type=add] Application filed → 單位主管核准: Reject → 機關管理者設定帳號: Approve → "
-                            "權限管理單位主管核章: Approve → closed as approved")
+    assert path["text"] == ("[request_type=add] Application filed → 單位主管核准: Reject → "
+                            "機關管理者設定帳號: Approve → 權限管理單位主管核章: Approve → closed as approved")
 
 
 def test_chinese_stays_the_default_for_the_api(api):

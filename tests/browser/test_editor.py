@@ -91,7 +91,8 @@ def test_admin_renames_a_task_changes_a_condition_deploys_and_sees_the_diff(page
     fill_and_commit(page, "#bio-properties-panel-name", NEW_NAME)
     fill_and_commit(page, "#bio-properties-panel-approvalDueDays", "5")
     select_element(page, "flow_unit_head_review_approve")
-    expect(page.locator("#bio-properties-panel-conditionExpression")).to_have_value('decision == "approve"')
+    expect(page.locator("#bio-properties-panel-conditionExpression")).to_have_value(
+        'decision == "approve" and request_type != "remove_departed"')
     fill_and_commit(page, "#bio-properties-panel-conditionExpression", NEW_CONDITION)
     expect(page.locator('[data-element-id="unit_head_review"]')).to_contain_text(NEW_NAME)
 

@@ -65,6 +65,8 @@ class WebirAccount(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[datetime | None]
     last_application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"))
+    # The computer a querier queries from (000 附表三's item sheet: 連線勞保查詢系統之電腦合法 IP), as last approved.
+    client_ip: Mapped[str | None] = mapped_column(String(45))
 
     person: Mapped[Person] = relationship()
     agency: Mapped[Agency] = relationship()

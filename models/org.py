@@ -46,6 +46,9 @@ class Role(enum.StrEnum):
     # 委辦機關審核人員: held in an agency that commissions a district office's queries, for which it reviews and
     # audits them as the authority would (Taoyuan 004 §9); holds the steps of the offices it commissions.
     COMMISSIONER = "commissioner"
+    # 權限管理單位主管: the unit head of the unit of the agency's manager, who seals the manager's setting of an
+    # account (000 附表三 設定結果 單位主管核章; 003 附表1): held by nobody as such, resolved from the application.
+    MANAGER_UNIT_HEAD = "manager_unit_head"
     ADMIN = "admin"
 
 
@@ -85,6 +88,7 @@ ROLE_LABELS = {
     Role.UNIT_MANAGER: "使用單位管理者",
     Role.COMMISSIONING_HEAD: "委託機關首長（或授權人員）",
     Role.COMMISSIONER: "委辦機關審核人員",
+    Role.MANAGER_UNIT_HEAD: "權限管理單位主管",
     Role.ADMIN: "系統管理者",
 }
 

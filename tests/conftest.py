@@ -190,9 +190,16 @@ class ApiClient:
 QUERIER_ADD = {
     "request_type": "add", "name": "吳佩珊", "job_title": "科員", "national_id": "A123456789",
     "phone": "07-3368333#1234", "email": "peishan@demo.kcg.gov.tw", "egov_account": "peishan.wu",
-    "has_egov_account": True, "has_citizen_certificate": True, "read_pdpa": True,
+    "has_egov_account": True, "has_citizen_certificate": True, "read_pdpa": True, "client_ip": "10.20.30.40",
     "items": ["C0101", "B0101"], "reason": "辦理低收入戶審核需查詢投保資料",
 }
+
+
+def granted(items, effective_date: str = "2026-12-01") -> dict:
+    """The manager's setting of a city 附表三 granting every requested item (its item sheet's 審核結果: 同意)."""
+    return {"effective_date": effective_date, **{f"item_{code}": "grant" for code in items}}
+
+
 MANAGER_ADD = {
     "request_type": "add", "name": "吳佩珊", "agency_oid": "2.16.886.101.20002", "phone": "07-3368333",
     "email": "peishan@demo.kcg.gov.tw", "egov_account": "peishan.wu", "has_egov_account": True,

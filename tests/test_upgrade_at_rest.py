@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from models import AccountKind, Application, ApplicationState, AuditEvent, Person, sealing
 from tests.at_rest import database_text
-from tests.conftest import NOW, QUERIER_ADD, REGISTRATION, ROOT
+from tests.conftest import NOW, QUERIER_ADD, REGISTRATION, ROOT, granted
 from web import create_app
 from web.extensions import db
 from workflows.accounts.effects import active_account
@@ -132,8 +132,11 @@ def test_a_database_written_before_sealing_upgrades_reads_back_and_goes_on(old_c
 
             # The saved engine state lost the numbers, and the chain still runs to its end.
             decide(session, "sw_unit_head", querier.id)
-            done = decide(session, "manager", querier.id, effective_date="2026-11-26")
+            # The old code's diagram had no seal: the application finishes on its version at the manager's setting,
+            # which now decides the requested items one by one (000 附表三's item sheet).
+            done = decide(session, "manager", querier.id, **granted(QUERIER_ADD["items"], "2026-11-26"))
             assert done.state == ApplicationState.COMPLETED
+            assert [h.step for h in done.history] == ["start", "unit_head_review", "agency_manager_setup"]
             staff = session.scalar(select(Person).where(Person.username == "sw_staff"))
             assert active_account(session, staff.id, AccountKind.QUERIER) is not None
             after = verify_chain(session, actor=None)

@@ -4,7 +4,8 @@
 filers (same key, its own diagram with its own process id in the folder) and sets that agency's settings, without
 repeating what it does not change. It is built with the pack loader itself (``jurisdiction.with_overlay``: the
 city's pack with the layer on top, checked as a pack is), and its own keys (the process of a replaced form, who
-files an added one, the lanes, the per-item step) are checked here; ``check_layers`` lists every problem.
+files an added one, the lanes, a per-item step deciding a field of its own forms) are checked here;
+``check_layers`` lists every problem.
 
 When a pack is activated (``jurisdiction.on_activate``) its layers are installed: the added forms and the step
 forms join ``forms.FORMS`` / ``STEP_FORMS``, a replaced form goes to ``forms.AGENCY_FORMS`` (for the filers of that
@@ -15,17 +16,16 @@ diagrams deploys each layer's too and maps a replaced form to the layer's proces
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from models import QUERY_ITEMS, ROLE_LABELS
+from models import ROLE_LABELS
 
 from . import forms, jurisdiction
-from .forms import Field, FormSpec, StepForm
+from .forms import FormSpec, StepForm
 
 LAYERS_FOLDER = "agencies"
 # Who may file a form a layer adds: the layer's own agency, or the agencies it commissions (003 §5 ¶3).
@@ -49,7 +49,6 @@ LANE_ROLES = {
 AGENCY_SETTINGS = ("single_manager_rule", "responsible_unit")
 _TOP = {"agency", "name", "rule_books", "roles", "settings", "duties", "forms", "step_forms"}
 _LAYER_FORM_KEYS = ("process", "filers", "requester_field")  # beyond a pack form's keys
-PER_ITEM_CHOICES = (("grant", "准予"), ("refuse", "不同意"))
 
 
 class LayerError(ValueError):
@@ -128,8 +127,7 @@ def parse_layer(directory: Path, pack: jurisdiction.Pack) -> tuple[AgencyLayer |
     overlay = {
         "forms": {k: {n: v for n, v in (spec or {}).items() if n not in _LAYER_FORM_KEYS}
                   for k, spec in own_forms.items()},
-        "step_forms": {k: {n: v for n, v in (spec or {}).items() if n != "per_item"}
-                       for k, spec in own_steps.items()},
+        "step_forms": own_steps,
         "settings": {k: v for k, v in settings.items() if k not in AGENCY_SETTINGS},
     }
     built, found = jurisdiction.with_overlay(pack, overlay)
@@ -158,13 +156,10 @@ def parse_layer(directory: Path, pack: jurisdiction.Pack) -> tuple[AgencyLayer |
         processes[key] = str(spec.get("process") or key)
         forms_out[key] = FormSpec(**{**form.__dict__, "requester_field": requester})
     steps_out = {k: built.step_forms[k] for k in own_steps if k in built.step_forms}
-    per_item = {k: str(v["per_item"]) for k, v in own_steps.items() if isinstance(v, dict) and v.get("per_item")}
+    per_item = {k: s.per_item for k, s in steps_out.items() if s.per_item}  # the pack format's (forms.per_item_*)
     for step, name in per_item.items():
         if not any(f.name == name and f.type == "multichoice" for form in forms_out.values() for f in form.fields):
             problems.append(f"{code}: step_forms.{step}: per_item {name!r} is no multichoice field of its forms")
-        elif step in steps_out:  # what the per-item answers are kept as (per_item_record), labelled for the sheet
-            s = steps_out[step]
-            steps_out[step] = StepForm(s.key, s.decisions, (*s.fields, *RECORDED), s.approve_label, s.check)
     started = _lanes_and_steps(directory, code, {*pack.roles, *roles}, {*pack.step_forms, *steps_out}, problems)
     for key, process in processes.items():
         if process not in started:
@@ -183,8 +178,6 @@ def parse_layer(directory: Path, pack: jurisdiction.Pack) -> tuple[AgencyLayer |
     return layer, problems
 
 
-RECORDED = (Field("granted_items", "准予之項目", "multichoice", choices=forms.ITEM_CHOICES),
-            Field("refused_items", "不同意之項目及原因", "text"))
 LAYERS: dict[str, AgencyLayer] = {}
 
 
@@ -266,50 +259,6 @@ def open_to(form_key: str, agency_code: str | None, commissioned_by: str | None)
 def setting(agency_code: str | None, name: str, default: Any = None) -> Any:
     layer = layer_of(agency_code)
     return layer.settings.get(name, default) if layer else default
-
-
-def per_item_fields(step_key: str, requested: list[str]) -> tuple[Field, ...]:
-    """Two fields per requested item: 准予 or 不同意, and why it is refused."""
-    fields: list[Field] = []
-    for code in requested:
-        label = f"{code} {QUERY_ITEMS.get(code, '')}"
-        fields += [
-            Field(f"item_{code}", label, "choice", required=True, choices=PER_ITEM_CHOICES,
-                  required_when=("decision", ("approve",))),
-            Field(f"item_{code}_reason", f"{code}：不同意原因", "string", required=True,
-                  required_when=(f"item_{code}", ("refuse",))),
-        ]
-    return tuple(fields)
-
-
-def per_item_check(requested: list[str]) -> Callable[[dict[str, Any]], dict[str, str]]:
-    def check(data: dict[str, Any]) -> dict[str, str]:
-        """An approval grants at least one item (refusing them all is 不同意, with the reason)."""
-        answered = [data.get(f"item_{c}") for c in requested]
-        if requested and data.get("decision") == "approve" and "grant" not in answered:
-            return {f"item_{requested[0]}": "未准予任何項目時，請選擇「不同意」並填寫原因"}
-        return {}
-    return check
-
-
-def per_item_record(requested: list[str]) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """Fold the per-item answers into what the account and the sheet read: the granted items, the refusals."""
-    def record(data: dict[str, Any]) -> dict[str, Any]:
-        out = {k: v for k, v in data.items() if not k.startswith("item_")}
-        if not requested or not any(f"item_{c}" in data and data[f"item_{c}"] for c in requested):
-            return out
-        out["granted_items"] = [c for c in requested if data.get(f"item_{c}") == "grant"]
-        refused = [f"{c} {QUERY_ITEMS.get(c, '')}：{data.get(f'item_{c}_reason') or ''}"
-                   for c in requested if data.get(f"item_{c}") == "refuse"]
-        out["refused_items"] = "；".join(refused) or None
-        return out
-    return record
-
-
-def requested_items(step_key: str, data: dict[str, Any]) -> list[str] | None:
-    """The items an application asks for when ``step_key`` decides them one by one; None for other steps."""
-    layer = next((la for la in LAYERS.values() if step_key in la.per_item), None)
-    return list(data.get(layer.per_item[step_key]) or []) if layer else None
 
 
 jurisdiction.on_activate(_install)

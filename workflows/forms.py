@@ -98,6 +98,58 @@ class StepForm:
     fields: tuple[Field, ...] = ()
     approve_label: str = "同意"
     check: Callable[[dict[str, Any]], dict[str, str]] | None = None
+    # The form's multichoice field this step decides item by item (a pack's ``per_item``: 000 附表三's item sheet
+    # 審核結果, 003 附表1): bound per requested item by ``per_item_fields``, kept by ``per_item_record``.
+    per_item: str | None = None
+
+
+# A per-item step's answers for each requested item, and what they are kept as (the account and the sheet read it).
+PER_ITEM_CHOICES = (("grant", "准予"), ("refuse", "不同意"))
+PER_ITEM_RECORDED = (Field("granted_items", "准予之項目", "multichoice", choices=ITEM_CHOICES),
+                     Field("refused_items", "不同意之項目及原因", "text"))
+
+
+def per_item_fields(requested: list[str]) -> tuple[Field, ...]:
+    """Two fields per requested item: 准予 or 不同意, and why it is refused."""
+    fields: list[Field] = []
+    for code in requested:
+        label = f"{code} {QUERY_ITEMS.get(code, '')}"
+        fields += [
+            Field(f"item_{code}", label, "choice", required=True, choices=PER_ITEM_CHOICES,
+                  required_when=("decision", ("approve",))),
+            Field(f"item_{code}_reason", f"{code}：不同意原因", "string", required=True,
+                  required_when=(f"item_{code}", ("refuse",))),
+        ]
+    return tuple(fields)
+
+
+def per_item_check(requested: list[str]) -> Callable[[dict[str, Any]], dict[str, str]]:
+    def check(data: dict[str, Any]) -> dict[str, str]:
+        """An approval grants at least one item (refusing them all is 不同意, with the reason)."""
+        answered = [data.get(f"item_{c}") for c in requested]
+        if requested and data.get("decision") == "approve" and "grant" not in answered:
+            return {f"item_{requested[0]}": "未准予任何項目時，請選擇「不同意」並填寫原因"}
+        return {}
+    return check
+
+
+def per_item_record(requested: list[str]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Fold the per-item answers into what the account and the sheet read: the granted items, the refusals."""
+    def record(data: dict[str, Any]) -> dict[str, Any]:
+        out = {k: v for k, v in data.items() if not k.startswith("item_")}
+        if not requested or not any(f"item_{c}" in data and data[f"item_{c}"] for c in requested):
+            return out
+        out["granted_items"] = [c for c in requested if data.get(f"item_{c}") == "grant"]
+        refused = [f"{c} {QUERY_ITEMS.get(c, '')}：{data.get(f'item_{c}_reason') or ''}"
+                   for c in requested if data.get(f"item_{c}") == "refuse"]
+        out["refused_items"] = "；".join(refused) or None
+        return out
+    return record
+
+
+def requested_items(step: StepForm, data: dict[str, Any]) -> list[str] | None:
+    """The items an application asks for when ``step`` decides them one by one; None for other steps."""
+    return list(data.get(step.per_item) or []) if step.per_item else None
 
 
 SCHEDULER = "scheduler"  # no person holds this role: duties are started by the scheduler, never filed

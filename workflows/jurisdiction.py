@@ -73,7 +73,7 @@ _NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
        "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
 _TOP = {"key", "name", "city", "rule_books", "agency_kinds", "roles", "settings", "forms", "step_forms", "duties"}
 _FORM_KEYS = {"title", "source", "filer_role", "check", "effect", "summary_fields", "key_fields", "fields"}
-_STEP_KEYS = {"decisions", "approve_label", "check", "fields"}
+_STEP_KEYS = {"decisions", "approve_label", "check", "fields", "per_item"}
 _FIELD_KEYS = {"name", "label", "type", "required", "choices", "help", "required_when", "sensitive", "max_length",
                "source", "attestation", "computed", "use"}
 _DUTY_KEYS = {"process", "title", "source", "every", "day", "month", "hour", "due_day", "targets", "off"}
@@ -265,6 +265,10 @@ def build_pack(raw: Mapping, directory: Path, *, common: Mapping | None = None, 
     for key in CORE_STEP_FORMS:
         if key not in pack.step_forms:
             problems.append(f"step_forms.{key}: missing; the core falls back on it ({COMMON} has it)")
+    multichoice = {f.name for form in pack.forms.values() for f in form.fields if f.type == "multichoice"}
+    for key, step in pack.step_forms.items():
+        if step.per_item and step.per_item not in multichoice:
+            problems.append(f"step_forms.{key}: per_item {step.per_item!r} is no multichoice field of the pack's forms")
     for name, duty in pack.duties.items():
         if duty.process in pack.forms and pack.forms[duty.process].filer_role != SCHEDULER:
             problems.append(f"duties.{name}: its process {duty.process!r} is a form people file "
@@ -491,9 +495,12 @@ def _step_form(key: str, raw: Any, snippets: Mapping, problems: list[str]) -> St
         if d not in DECISION_LABELS or d in ("send_back", "recall"):
             problems.append(f"{where}.decisions: unknown decision {d!r}; the decisions are "
                             "approve, reject, return, resubmit, withdraw")
-    return StepForm(key, decisions, _fields(raw.get("fields"), where, snippets, problems, context=("decision",)),
-                    approve_label=str(raw.get("approve_label") or "同意"),
-                    check=_named_check(raw.get("check"), where, problems))
+    fields = _fields(raw.get("fields"), where, snippets, problems, context=("decision",))
+    per_item = str(raw["per_item"]) if raw.get("per_item") else None
+    if per_item:  # what the per-item answers are kept as (forms.per_item_record), labelled for the sheet
+        fields = (*fields, *forms.PER_ITEM_RECORDED)
+    return StepForm(key, decisions, fields, approve_label=str(raw.get("approve_label") or "同意"),
+                    check=_named_check(raw.get("check"), where, problems), per_item=per_item)
 
 
 def _duty(name: str, raw: Any, problems: list[str]) -> Duty:

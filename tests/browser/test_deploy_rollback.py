@@ -54,7 +54,8 @@ def test_a_harmful_deploy_is_refused_on_the_diagram_then_fixed_deployed_and_roll
     expect(page.get_by_role("status")).to_contain_text("項錯誤")
     problem = page.locator('.problem-list li.error[data-element="unit_head_review"]')
     expect(problem).to_contain_text("決定「不同意」後，案件仍繼續並核准結案")
-    expect(problem).to_contain_text("提出申請 → 單位主管核准：不同意 → 機關管理者設定帳號：同意 → 核准結案")
+    expect(problem).to_contain_text("提出申請 → 單位主管核准：不同意 → 機關管理者設定帳號：同意 → "
+                                    "權限管理單位主管核章：同意 → 核准結案")
     expect(page.locator('[data-element-id="unit_head_review"]')).to_have_class(has_class("has-problem"))
     expect(page.locator('.problem-badge[data-element="unit_head_review"]')).to_be_visible()
     table = page.locator("table.path-table")
@@ -92,7 +93,8 @@ def test_a_harmful_deploy_is_refused_on_the_diagram_then_fixed_deployed_and_roll
     page.locator("#process-querier_account").get_by_role("link", name="編輯最新版（第 3 版）").click()
     expect(page.locator("#editor")).to_have_attribute("data-ready", "true")
     select_element(page, APPROVE_FLOW)
-    expect(page.locator("#bio-properties-panel-conditionExpression")).to_have_value('decision == "approve"')
+    expect(page.locator("#bio-properties-panel-conditionExpression")).to_have_value(
+        'decision == "approve" and request_type != "remove_departed"')
     filed = submit_application(session, form_key="querier_account", data=dict(QUERIER_ADD),
                                actor=person("sw_staff"), now=datetime.now(UTC))
     assert filed.definition_version.version == 3

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from models import Application, DefinitionVersion, HumanTask, ProcessDefinition, TaskState
-from tests.conftest import QUERIER_ADD, make_person
+from tests.conftest import QUERIER_ADD, granted, make_person
 from workflows.editor.deploy import deploy_version
 from workflows.editor.drafts import save_draft
 from workflows.filing.applications import submit_application
@@ -91,7 +91,8 @@ def test_admin_renames_a_task_changes_a_condition_deploys_and_sees_the_diff(page
     fill_and_commit(page, "#bio-properties-panel-name", NEW_NAME)
     fill_and_commit(page, "#bio-properties-panel-approvalDueDays", "5")
     select_element(page, "flow_unit_head_review_approve")
-    expect(page.locator("#bio-properties-panel-conditionExpression")).to_have_value('decision == "approve"')
+    expect(page.locator("#bio-properties-panel-conditionExpression")).to_have_value(
+        'decision == "approve" and request_type != "remove_departed"')
     fill_and_commit(page, "#bio-properties-panel-conditionExpression", NEW_CONDITION)
     expect(page.locator('[data-element-id="unit_head_review"]')).to_contain_text(NEW_NAME)
 
@@ -124,7 +125,7 @@ def test_admin_renames_a_task_changes_a_condition_deploys_and_sees_the_diff(page
     expect(page.locator('.changes li.changed[data-element="unit_head_review"]')).to_contain_text(
         f"名稱：單位主管核准 → {NEW_NAME}；辦理期限（工作天）：3 → 5")
     expect(page.locator('.changes li.changed[data-element="flow_unit_head_review_approve"]')).to_contain_text(
-        f'條件：decision == "approve" → {NEW_CONDITION}')
+        f'條件：decision == "approve" and request_type != "remove_departed" → {NEW_CONDITION}')
     page.screenshot(path=str(artifacts / "editor-diff.png"), full_page=True)
 
     # One filed now runs on what the editor saved, under the new name, and the one filed before the
@@ -133,7 +134,8 @@ def test_admin_renames_a_task_changes_a_condition_deploys_and_sees_the_diff(page
                                now=datetime.now(UTC))
     assert (after.definition_version.version, after.tasks[0].name) == (2, NEW_NAME)
     decide(session, person, before, "sw_unit_head")
-    app = decide(session, person, before, "manager", effective_date="2026-12-01")
+    decide(session, person, before, "manager", **granted(QUERIER_ADD["items"]))
+    app = decide(session, person, before, "sw_it_head")  # the manager's unit head seals (000 附表三)
     assert (app.state.value, app.definition_version.version) == ("completed", 1)
     decide(session, person, after.id, "sw_unit_head")
     assert session.get(Application, after.id).tasks[-1].step == "agency_manager_setup"

@@ -59,6 +59,7 @@ def fill_querier_form(page: Page, national_id: str) -> None:
     page.get_by_label("已詳讀並熟悉個人資料保護法規定").check()
     page.get_by_label("C0101 被保險人投保資料").check()
     page.get_by_label("B0101 給付簡要資料").check()
+    page.get_by_label("連線勞保查詢系統之電腦合法 IP").fill("10.20.30.40")
     page.get_by_label("申請事由", exact=True).fill("辦理低收入戶審核需查詢投保資料")
 
 
@@ -120,6 +121,7 @@ def test_filed_form_travels_from_unit_head_to_agency_manager(page: Page, session
     expect(signed).to_contain_text("同意")
     expect(signed).to_contain_text(OPINION)
     expect(page.get_by_label("帳號設定完成日期")).to_be_visible()
+    expect(page.get_by_label("C0101：不同意原因")).to_be_visible()  # each requested item decided (000 附表三)
 
     # What the pages showed is what the database holds.
     session.expire_all()

@@ -67,7 +67,8 @@ def problems_of(xml: str) -> list[tuple[str | None, str]]:
 # ---------------------------------------------------------------- shipped diagrams
 
 EXPECTED_STEPS = {
-    "querier_account": {"amend": "amend", "unit_head_review": "review", "agency_manager_setup": "account_setup"},
+    "querier_account": {"amend": "amend", "unit_head_review": "review", "agency_manager_setup": "account_setup",
+                        "manager_unit_head_seal": "account_seal"},
     "manager_account": {
         "amend": "amend", "unit_head_review": "review", "agency_head_review": "review",
         "authority_clerk_review": "review", "authority_section_head_review": "review",
@@ -375,6 +376,9 @@ def test_save_and_restore_keep_the_ready_tasks():
         again.complete("not-a-guid", {"decision": "approve"})
 
     again.complete(second.guid, {"decision": "approve", "effective_date": "2026-11-25"})
+    [seal] = again.ready_tasks()  # 000 附表三 設定結果: the head of the manager's unit seals
+    assert (seal.step, seal.lane, seal.form) == ("manager_unit_head_seal", "manager_unit_head", "account_seal")
+    again.complete(seal.guid, {"decision": "approve"})
     assert again.is_completed and again.ready_tasks() == []
     data = Run.restore(diagram, again.save()).data
     assert (data["decision"], data["items"], data["effective_date"]) == ("approve", ["C0101"], "2026-11-25")
@@ -409,10 +413,10 @@ def test_reject_ends_and_cancel_stops_everything():
 
 def test_a_condition_using_a_helper_runs():
     xml = with_condition("flow_unit_head_review_approve", 'decision == "approve" and len(items) > 1')
-    run = Run.start(querier_diagram(xml), {**TIMERS, "items": ["C0101"]})
+    run = Run.start(querier_diagram(xml), {**TIMERS, "request_type": "add", "items": ["C0101"]})
     run.complete(run.ready_tasks()[0].guid, {"decision": "approve"})
     assert run.is_completed  # one item only: the approve flow does not match, the default (reject) is taken
-    run = Run.start(querier_diagram(xml), {**TIMERS, "items": ["C0101", "B0101"]})
+    run = Run.start(querier_diagram(xml), {**TIMERS, "request_type": "add", "items": ["C0101", "B0101"]})
     run.complete(run.ready_tasks()[0].guid, {"decision": "approve"})
     assert [t.step for t in run.ready_tasks()] == ["agency_manager_setup"]
 

@@ -55,7 +55,8 @@ def test_the_application_page_says_in_words_where_the_application_stands(client,
     doc = page(login(client, "sw_staff"), f"/applications/{approved_once}")
     steps = outline(doc)
     assert [(step, state) for step, state, _text in steps] == [
-        ("unit_head_review", "done"), ("amend", "not_reached"), ("agency_manager_setup", "current")]
+        ("unit_head_review", "done"), ("amend", "not_reached"), ("agency_manager_setup", "current"),
+        ("manager_unit_head_seal", "not_reached")]
     assert steps[0][2] == "單位主管核准 （單位主管） 已完成：陳志明，115年11月24日 10:00"
     assert steps[1][2] == "申請人補正或撤回 （申請人） 尚未到達"
     assert steps[2][2] == "機關管理者設定帳號 （機關管理者） 目前步驟：王美玲，自 115年11月24日 10:00 起"
@@ -74,9 +75,10 @@ def test_the_text_version_reads_in_english_too(client, approved_once):
 def test_the_dashboard_lists_the_steps_with_how_many_wait(client, approved_once):
     doc = page(login(client, "admin"), "/dashboard?form=querier_account")
     assert [(step, text.rsplit(" ", 1)[-1]) for step, _state, text in outline(doc)] == [
-        ("unit_head_review", "件"), ("amend", "件"), ("agency_manager_setup", "件")]
+        ("unit_head_review", "件"), ("amend", "件"), ("agency_manager_setup", "件"), ("manager_unit_head_seal", "件")]
     counts = {li.get("data-step"): li.xpath("span[@class='waiting']")[0].text for li in doc.xpath(OUTLINE_ITEMS)}
-    assert counts == {"unit_head_review": "等待 0 件", "amend": "等待 0 件", "agency_manager_setup": "等待 1 件"}
+    assert counts == {"unit_head_review": "等待 0 件", "amend": "等待 0 件", "agency_manager_setup": "等待 1 件",
+                      "manager_unit_head_seal": "等待 0 件"}
 
 
 def test_the_editor_history_lists_the_steps_of_each_version(client):
@@ -85,7 +87,7 @@ def test_the_editor_history_lists_the_steps_of_each_version(client):
     assert rows
     for row in rows:
         assert [li.get("data-step") for li in row.xpath(".//details[@class='outline']" + OUTLINE_ITEMS[1:])] == [
-            "unit_head_review", "amend", "agency_manager_setup"]
+            "unit_head_review", "amend", "agency_manager_setup", "manager_unit_head_seal"]
 
 
 def test_a_field_error_is_read_with_its_field(client):

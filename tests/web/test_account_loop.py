@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from tests.conftest import QUERIER_ADD, REGISTRATION
+from tests.conftest import QUERIER_ADD, REGISTRATION, granted
 
 # Tuesday 1 December 2026, 09:00 in Taipei.
 FILED = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
@@ -46,7 +46,8 @@ def test_an_approved_querier_account_lets_the_person_file_at_once_and_a_deletion
     assert filed.status_code == 201, filed.get_json()
     app_id = filed.get_json()["id"]
     decide_next(api, "sw_unit_head", app_id)
-    done = decide_next(api, "manager", app_id, {"effective_date": "2026-12-01"})
+    decide_next(api, "manager", app_id, granted(QUERIER_ADD["items"]))
+    done = decide_next(api, "sw_it_head", app_id)  # the manager's unit head seals: the account takes effect
     assert done["state"] == "completed"
 
     forms = [f["key"] for f in api.as_("sw_staff").get("/api/v1/forms").get_json()]
@@ -59,10 +60,11 @@ def test_an_approved_querier_account_lets_the_person_file_at_once_and_a_deletion
 
     # A deletion dated Tuesday 8 December: approved now, it takes effect on its date.
     clock.move_to(FILED + 2 * DAY)
-    deletion = file(api, "sw_staff", "querier_account", {**QUERIER_ADD, "request_type": "delete"})
+    deletion = file(api, "sw_staff", "querier_account", {**QUERIER_ADD, "request_type": "delete", "items": []})
     assert deletion.status_code == 201, deletion.get_json()
     decide_next(api, "sw_unit_head", deletion.get_json()["id"])
     decide_next(api, "manager", deletion.get_json()["id"], {"effective_date": "2026-12-08"})
+    decide_next(api, "sw_it_head", deletion.get_json()["id"])
 
     clock.move_to(FILED + 6 * DAY + timedelta(hours=14))  # Monday 7 December, 23:00 in Taipei: the last day
     assert file(api, "sw_staff", "query_registration", registration(FILED + 6 * DAY)).status_code == 201

@@ -1,6 +1,6 @@
 """The minimal JSON API contract (issue 2), through real HTTP on the Flask test client."""
 
-from tests.conftest import ITEMS_CHANGE, QUERIER_ADD
+from tests.conftest import ITEMS_CHANGE, QUERIER_ADD, granted
 from workflows.forms import FIELD_TYPES
 
 
@@ -78,13 +78,17 @@ def test_an_approver_sees_decides_and_the_next_one_gets_it(api):
     assert head.post(f"/api/v1/tasks/{task['id']}/complete", {"decision": "approve"}).status_code == 409
     [next_task] = api.as_("manager").get("/api/v1/tasks").get_json()
     fields = api.as_("manager").get(f"/api/v1/tasks/{next_task['id']}").get_json()["fields"]
-    assert [f["name"] for f in fields] == ["effective_date"]
+    assert [f["name"] for f in fields] == ["item_C0101", "item_C0101_reason", "item_B0101", "item_B0101_reason",
+                                           "effective_date"]  # 000 附表三's item sheet: 審核結果 per item
     done = api.as_("manager").post(f"/api/v1/tasks/{next_task['id']}/complete",
-                                   {"decision": "approve", "data": {"effective_date": "2026-12-01"}})
-    assert done.status_code == 200 and done.get_json()["state"] == "completed"
+                                   {"decision": "approve", "data": granted(["C0101", "B0101"])})
+    assert done.status_code == 200 and done.get_json()["state"] == "running"
+    [seal] = api.as_("sw_it_head").get("/api/v1/tasks").get_json()
+    sealed = api.as_("sw_it_head").post(f"/api/v1/tasks/{seal['id']}/complete", {"decision": "approve"})
+    assert sealed.status_code == 200 and sealed.get_json()["state"] == "completed"
     history = api.as_("sw_staff").get(f"/api/v1/applications/{app_id}").get_json()["history"]
     assert [(h["actor"], h["decision"]) for h in history] == [
-        ("sw_staff", "submit"), ("sw_unit_head", "approve"), ("manager", "approve")]
+        ("sw_staff", "submit"), ("sw_unit_head", "approve"), ("manager", "approve"), ("sw_it_head", "approve")]
 
 
 def test_someone_elses_task_is_403_and_a_missing_one_404(api):

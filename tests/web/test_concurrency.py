@@ -35,7 +35,7 @@ from models import (
     TaskCandidate,
     TaskState,
 )
-from tests.conftest import NOW, QUERIER_ADD, ApiClient
+from tests.conftest import NOW, QUERIER_ADD, ApiClient, granted
 from web.extensions import db
 from workflows.accounts.effects import active_account
 from workflows.errors import Conflict
@@ -195,13 +195,19 @@ def assert_consistent_and_finishable(session, person, filed: Filed, winner_opini
     assert run.data.get("opinion") == winner_opinion
 
     finished = complete_task(session, task_id=next_task.id, actor=person("manager"), decision="approve",
-                             opinion="帳號已設定", data={"effective_date": "2026-11-26"},
+                             opinion="帳號已設定", data=granted(QUERIER_ADD["items"], "2026-11-26"),
                              now=DECIDED_AT + timedelta(hours=1))
+    assert finished.state == ApplicationState.RUNNING  # the manager's unit head seals the setting (000 附表三)
+    seal = session.scalar(select(HumanTask).where(HumanTask.application_id == filed.application_id,
+                                                  HumanTask.state == TaskState.OPEN))
+    finished = complete_task(session, task_id=seal.id, actor=person("sw_it_head"), decision="approve", opinion="",
+                             data={}, now=DECIDED_AT + timedelta(hours=2))
     assert finished.state == ApplicationState.COMPLETED
     session.expire_all()
     app = session.get(Application, filed.application_id)
     assert app.state == ApplicationState.COMPLETED
-    assert [h.step for h in app.history] == ["start", "unit_head_review", "agency_manager_setup"]
+    assert [h.step for h in app.history] == ["start", "unit_head_review", "agency_manager_setup",
+                                             "manager_unit_head_seal"]
     assert session.scalar(select(func.count()).select_from(HumanTask).where(HumanTask.state == TaskState.OPEN)) == 0
     account = active_account(session, person("sw_staff").id, AccountKind.QUERIER)
     assert account is not None and sorted(account.item_codes) == ["B0101", "C0101"]

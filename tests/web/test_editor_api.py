@@ -228,9 +228,9 @@ def test_a_refused_deploy_lists_each_problem_with_its_path_and_the_path_table(ap
     assert response.status_code == 422 and response.mimetype == "application/problem+json"
     body = response.get_json()
     [message] = [p["message"] for p in body["problems"] if p["element"] == "gw_unit_head_review"]
-    assert "「test」" in message and "路徑：提出申請 → 單位主管核准：同意" in message
+    assert "「test」" in message and "路徑：[request_type=add] 提出申請 → 單位主管核准：同意" in message
     assert "Error" not in message and "NameError" not in message
-    assert body["paths"] and all(p["text"].startswith("提出申請") for p in body["paths"])
+    assert body["paths"] and all(p["text"].startswith(f"[{p['variant']}] 提出申請") for p in body["paths"])
 
 
 def test_the_editor_check_returns_the_path_table(client):

@@ -12,10 +12,10 @@ from tests.workflows.timers.test_incidents import store_unchecked
 from web import clock
 
 SHIPPED = (Path(__file__).resolve().parents[2] / "bpmn" / "kaohsiung" / "querier_account.bpmn").read_text("utf-8")
-APPROVE = '>decision == "approve"</bpmn:conditionExpression></bpmn:sequenceFlow>'
+APPROVE = '>decision == "approve" and request_type != "remove_departed"</bpmn:conditionExpression>'
 # A 不同意 at the unit head goes on to approval.
-HARMFUL = SHIPPED.replace(APPROVE, '>decision in ("approve", "reject")</bpmn:conditionExpression></bpmn:sequenceFlow>',
-                          1).encode()
+HARMFUL = SHIPPED.replace(APPROVE, '>decision in ("approve", "reject") and request_type != "remove_departed"'
+                                   '</bpmn:conditionExpression>', 1).encode()
 CJK = re.compile(r"[\u4e00-\u9fff]")
 ENGLISH = {"Accept-Language": "en-US,en;q=0.9,zh-TW;q=0.5"}
 
@@ -32,12 +32,14 @@ def test_the_api_refuses_a_deploy_in_english_when_asked(api):
     messages = {p["element"]: p["message"] for p in body["problems"]}
     rejected = messages["unit_head_review"]
     assert rejected == ("After a “Reject” at the step “單位主管核准” the application goes on and closes as approved; "
-                        "add a decision gateway after this step. Path: Application filed → 單位主管核准: Reject → "
-                        "機關管理者設定帳號: Approve → closed as approved")
+                        "add a decision gateway after this step. Path: [request_type=add] Application filed → "
+                        "單位主管核准: Reject → 機關管理者設定帳號: Approve → 權限管理單位主管核章: Approve → "
+                        "closed as approved")
     path = next(p for p in body["paths"] if p["steps"] and p["steps"][0]["decision"] == "reject"
                 and p["end"] == "approved")
     assert path["steps"][0]["label"] == "單位主管核准: Reject" and path["end_label"] == "closed as approved"
-    assert path["text"] == "Application filed → 單位主管核准: Reject → 機關管理者設定帳號: Approve → closed as approved"
+    assert path["text"] == ("[request_type=add] Application filed → 單位主管核准: Reject → "
+                            "機關管理者設定帳號: Approve → 權限管理單位主管核章: Approve → closed as approved")
 
 
 def test_chinese_stays_the_default_for_the_api(api):
@@ -76,5 +78,6 @@ def test_an_engine_error_reaches_an_english_reader_in_english(api, session):
     admin = api.as_("admin")
     [incident] = admin.client.get("/api/v1/incidents", headers={**admin.headers, **ENGLISH}).get_json()
     assert incident["message"] == ("At “決定？”, the expression “decision == \"approve\" and approval_code == "
-                                   "\"A\"” uses “approval_code”, but no form or step provides it")
+                                   "\"A\" and request_type != \"remove_departed\"” uses “approval_code”, but no form "
+                                   "or step provides it")
     assert CJK.search(admin.get("/api/v1/incidents").get_json()[0]["message"])  # Chinese without the header

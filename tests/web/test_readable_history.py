@@ -8,7 +8,7 @@ import time_machine
 from sqlalchemy import select
 
 from models import Application, HumanTask, TaskState
-from tests.conftest import NOW, QUERIER_ADD
+from tests.conftest import NOW, QUERIER_ADD, granted
 from tests.web.test_sheets import flat, pdf_text
 from tests.workflows.filing.test_chains import ITEMS_CHAIN
 from workflows.filing.applications import submit_application
@@ -38,7 +38,7 @@ def test_a_steps_fields_read_with_their_labels_roc_dates_and_item_names(app, ses
     filed = submit_application(session, form_key="querier_account", data=dict(QUERIER_ADD), actor=person("sw_staff"),
                                now=NOW)
     decide(session, person, filed.id, "sw_unit_head", "unit_head_review")
-    decide(session, person, filed.id, "manager", "agency_manager_setup", effective_date="2026-11-30")
+    decide(session, person, filed.id, "manager", "agency_manager_setup", **granted(QUERIER_ADD["items"], "2026-11-30"))
     text = history_text(login(app, "sw_staff").get(f"/applications/{filed.id}").text)
     assert "帳號設定完成日期：115年11月30日" in text
     assert "effective_date" not in text and "2026-11-30" not in text
@@ -58,7 +58,7 @@ def test_the_english_page_translates_the_labels_and_shows_iso_dates(app, session
     filed = submit_application(session, form_key="querier_account", data=dict(QUERIER_ADD), actor=person("sw_staff"),
                                now=NOW)
     decide(session, person, filed.id, "sw_unit_head", "unit_head_review")
-    decide(session, person, filed.id, "manager", "agency_manager_setup", effective_date="2026-11-30")
+    decide(session, person, filed.id, "manager", "agency_manager_setup", **granted(QUERIER_ADD["items"], "2026-11-30"))
     client = login(app, "sw_staff")
     client.get("/lang/en?next=/")
     text = history_text(client.get(f"/applications/{filed.id}").text)

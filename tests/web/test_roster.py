@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from models import AuditEvent
-from tests.conftest import QUERIER_ADD
+from tests.conftest import QUERIER_ADD, granted
 from tests.web.test_account_loop import decide_next, file
 from web.extensions import db
 
@@ -35,7 +35,8 @@ def by_user(body: dict) -> dict[str, dict]:
 def approve_querier(api, data: dict, effective: str) -> int:
     app_id = file(api, "sw_staff", "querier_account", data).get_json()["id"]
     decide_next(api, "sw_unit_head", app_id)
-    decide_next(api, "manager", app_id, {"effective_date": effective})
+    decide_next(api, "manager", app_id, granted(data["items"], effective))
+    decide_next(api, "sw_it_head", app_id)  # the manager's unit head seals (000 附表三)
     return app_id
 
 

@@ -50,7 +50,7 @@ CASES = {
 }
 # What the decided steps' own fields read as (labels, not keys; ROC dates; item names).
 STEP_DATA = {
-    "querier_account": ["帳號設定完成日期：115年12月01日"],
+    "querier_account": ["帳號設定完成日期：115年12月01日", "准予之項目：C0101 被保險人投保資料、B0101 給付簡要資料"],
     "manager_account": ["帳號設定完成日期：115年12月01日"],
     "query_items_change": ["勞保局函文號：保費資字第11513000001號", "勞保局回復日期：115年12月20日",
                            "查調權限異動完成日期：115年12月22日", "C0301 勞保身心障礙政府補助費",
@@ -93,6 +93,7 @@ def walk(session, person):
         with time_machine.travel(NOW, tick=False):  # the engine reads the wall clock for its timers
             app = submit_application(session, form_key=form_key, data=dict(data), actor=person(filer), now=NOW)
             for n, (username, step, extra) in enumerate(chain, start=1):
+                extra = extra(app) if callable(extra) else extra  # the manager decides the items asked
                 task_id = session.scalar(select(HumanTask.id).where(
                     HumanTask.application_id == app.id, HumanTask.state == TaskState.OPEN, HumanTask.step == step))
                 assert task_id, f"{form_key}: no open {step}"

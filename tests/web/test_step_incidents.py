@@ -28,7 +28,8 @@ FAILS_AT_FILING = SHIPPED.replace(REVIEW_PROPS, '<spiffworkflow:property name="f
                                   '<spiffworkflow:property name="due_date" value="review_deadline" />'
                                   '<spiffworkflow:property name="due_working_days"', 1).encode()
 # The unit head's 同意 is routed on a name no step provides: approving fails, a return goes through.
-APPROVE = '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">decision == "approve"</bpmn:conditionExpression>'
+APPROVE = ('<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">decision == "approve" and '
+           'request_type != "remove_departed"</bpmn:conditionExpression>')
 FAILS_ON_APPROVE = SHIPPED.replace(
     APPROVE, APPROVE.replace('decision == "approve"', 'decision == "approve" and approval_code == "A"'), 1).encode()
 

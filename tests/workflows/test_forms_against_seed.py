@@ -91,12 +91,14 @@ QUERIER = [  # 附表三 資料查詢者帳號申請表 ↔ querier_account
     ("勾選勞保 WebIR 查調服務項目", "field:items"),
     ("異動勞保 WebIR 查調服務項目", "field:request_type"),
     ("刪除資料查詢者", "field:request_type"),
+    ("刪除資料查詢者，帳號", "field:departed_querier"),  # an agency manager's deletion for someone who left
     ("申請人核章", "auto:filing (提出申請)"),
     ("單位主管核章", "step:unit_head_review"),
     ("機關首長核章", "missing:001 第五點第二款 但書 lets the responsible supervisor approve a querier account alone; "
                      "the 2017 chain (bpmn/kaohsiung/history/2017) keeps the agency head's step"),
     ("處理結果", "step:agency_manager_setup.effective_date"),
     ("機關管理者核章", "step:agency_manager_setup"),
+    ("機關管理者核章\t單位主管核章", "step:manager_unit_head_seal"),  # 設定結果's 單位主管: the manager's unit head
 ]
 QUERIER_EXTRAS = {"job_title": "003 附表1", "national_id": "003 附表1", "reason": "003 附表1 申請事由"}
 ITEMS = [  # 附表四 查調服務項目異動申請表 ↔ query_items_change
@@ -124,10 +126,16 @@ ITEM_SHEET = [  # 勞保 WebIR 查調服務項目申請表 ↔ query_items_chang
     ("欲新增項目，請於", "field:add_items"),
     ("欲刪除項目請於", "field:remove_items"),
     ("審核結果", "step:authority_clerk_review.approved_items"),
-    ("本表申請人為資料查詢者，則審核單位為機關管理者",
-     "missing:the agency manager approves or refuses a querier's items as a whole, not per item "
-     "(issue 18, not this change)"),
+    ("本表申請人為機關管理者，則審核單位為權責管理機關", "step:authority_clerk_review"),
     *((f"{code} {name}", "field:add_items") for code, name in QUERY_ITEMS.items()),
+]
+QUERIER_ITEM_SHEET = [  # the same sheet with a querier's 附表三 (備註 (2)) ↔ querier_account
+    ("連線勞保查詢系統之電腦合法 IP", "field:client_ip"),
+    ("欲新增項目，請於", "field:items"),
+    ("審核結果", "step:agency_manager_setup.granted_items"),  # per item: item_<code> grant / refuse
+    ("不同意", "step:agency_manager_setup.refused_items"),  # with the reason of each refused item
+    ("本表申請人為資料查詢者，則審核單位為機關管理者", "step:agency_manager_setup"),
+    *((f"{code} {name}", "field:items") for code, name in QUERY_ITEMS.items()),
 ]
 
 CASES = {
@@ -139,6 +147,7 @@ CASES = {
     "附表四 query_items_change": (3, "query_items_change", ITEMS, {
         "to_bureau": "000 附表四 設定結果 (set from the records: whether 本府尚未申請之項目 go to 勞保局)"}),
     "查調服務項目申請表 query_items_change": (4, "query_items_change", ITEM_SHEET, {}),
+    "查調服務項目申請表 querier_account": (4, "querier_account", QUERIER_ITEM_SHEET, {}),
 }
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from models import ID_FIELDS, Application, Person, sealing
 from tests.at_rest import database_text
-from tests.conftest import NOW, QUERIER_ADD, REGISTRATION, make_person
+from tests.conftest import NOW, QUERIER_ADD, REGISTRATION, granted, make_person
 from web import datakey
 from workflows.filing import reads
 from workflows.filing.applications import amend_application, submit_application
@@ -89,7 +89,8 @@ def test_no_id_number_is_stored_in_plain_text_anywhere_after_a_whole_chain(sessi
     app = submit_application(session, form_key="querier_account", data=QUERIER_ADD, actor=person("sw_staff"),
                              now=NOW)
     decide(session, person, "sw_unit_head", app)
-    decide(session, person, "manager", app, effective_date="2026-11-26")
+    decide(session, person, "manager", app, **granted(QUERIER_ADD["items"], "2026-11-26"))
+    decide(session, person, "sw_it_head", app)
     submit_application(session, form_key="query_registration", data=REGISTRATION, actor=person("applicant"),
                        now=NOW)
     session.commit()

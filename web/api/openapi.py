@@ -141,7 +141,10 @@ SCHEMAS = {
         "fields": {"type": "array", "items": _ref("Field")}, "application": _ref("Application")}},
     "Decision": {"type": "object", "required": ["decision"], "properties": {
         "decision": {"enum": ["approve", "reject", "return", "resubmit", "withdraw"]},
-        "opinion": {"type": "string"}, "data": {"type": "object"}}},
+        "opinion": {"type": "string"}, "data": {
+            "type": "object", "description": "the step's fields; a step deciding item by item (a pack's per_item, e.g. "
+                                             "附表三's setting) takes item_<code>: grant | refuse and, when refused, "
+                                             "item_<code>_reason"}}},
     "Version": {"type": "object", "properties": {
         "version": {"type": "integer"}, "author": {"type": ["string", "null"]}, "created_at": TIME,
         "note": {"type": ["string", "null"]}, "sha256": {"type": "string"},

@@ -25,7 +25,7 @@ from .. import audit
 from ..calendar import local_date
 from ..forms import FORMS
 from .admission import apply_admission, apply_suspension
-from .records import active_account, disable_account, end_account_on
+from .records import active_account, departed_querier, disable_account, end_account_on
 from .review import apply_review
 from .transfers import apply_transfer
 
@@ -78,9 +78,12 @@ def _grant_querier_role(session: Session, app: Application, account: WebirAccoun
 
 
 def _querier_account(session: Session, app: Application, data: dict[str, Any], now: datetime) -> dict:
-    account = active_account(session, app.applicant_id, AccountKind.QUERIER)
     kind = data["request_type"]
-    if kind == "delete" or (kind == "job_change" and not data.get("items")):
+    if kind == "remove_departed":  # an agency manager's deletion for someone who left or moved (000 第四點末段)
+        account = departed_querier(session, app.agency_id, data.get("departed_querier"))
+    else:
+        account = active_account(session, app.applicant_id, AccountKind.QUERIER)
+    if kind in ("delete", "remove_departed") or (kind == "job_change" and not data.get("items")):
         if account:
             end_account_on(account, app, _effective(data, now), now)
             return {"account": account.id, "status": account.status.value,
@@ -92,16 +95,19 @@ def _querier_account(session: Session, app: Application, data: dict[str, Any], n
         session.add(account)
     account.effective_on = _effective(data, now)
     account.last_application_id = app.id
+    if data.get("client_ip"):  # 000 附表三's item sheet: the computer the querier connects from
+        account.client_ip = data["client_ip"]
     items = _approved_items(data)
     _set_items(account, items, app, account.effective_on)
     session.flush()
     _grant_querier_role(session, app, account)
-    return {"account": account.id, "status": "active", "items": items}
+    return {"account": account.id, "status": "active", "items": items, "client_ip": account.client_ip}
 
 
 def _approved_items(data: dict[str, Any]) -> list[str]:
-    """The items the chain approved: where a step decided each requested item (社會局's 權限管理者, 003 附表1)
-    only the granted ones; where the whole application was decided at once (the city's 附表三), all it asked."""
+    """The items the chain approved: where a step decided each requested item (the city's 附表三 item sheet's
+    審核結果, 社會局's 權限管理者, 003 附表1) only the granted ones; where the whole application was decided at
+    once (a chain on an earlier version), all it asked."""
     if "granted_items" in data:
         granted = set(data["granted_items"] or ())
         return [c for c in data.get("items") or () if c in granted]

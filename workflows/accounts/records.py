@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import AccountKind, AccountStatus, Agency, Application, Role, WebirAccount
+from models import AccountKind, AccountStatus, Agency, Application, Person, Role, WebirAccount
 
 from .. import audit
 from ..calendar import local_date
@@ -114,3 +114,29 @@ def manager_limit_errors(session: Session, agency: Agency, applicant_id: int, su
     return {"request_type": f"依{agency.single_manager_rule}，本機關僅設機關管理者（權限管理者）一名，現任為{names}；"
                             "接任者請於「接任之現任機關管理者帳號」填寫現任者帳號，並由機關首長提出職務異動，"
                             "於生效日停止原管理者帳號（001 第六點第四款）"}
+
+
+DEPARTED_CLAUSE = "000 第四點末段；001 第六點第五款"
+
+
+def departed_querier(session: Session, agency_id: int, username: str | None) -> WebirAccount | None:
+    """The active querier account of the person ``username`` names in this agency (000 附表三 刪除資料查詢者，帳號)."""
+    if not username:
+        return None
+    return session.scalar(select(WebirAccount).join(Person, Person.id == WebirAccount.person_id).where(
+        Person.username == username, WebirAccount.agency_id == agency_id, WebirAccount.kind == AccountKind.QUERIER,
+        WebirAccount.status == AccountStatus.ACTIVE))
+
+
+def departed_querier_errors(session: Session, username: str, actor: Person) -> dict[str, str]:
+    """An agency manager deletes the querier account of someone of their agency who left or moved (000 第四點末段:
+    deleted before the job changes; 001 第六點第五款: the manager deletes it); anyone else, or another agency's
+    querier, is refused with the clause. One's own account goes through 刪除資料查詢者."""
+    if active_account(session, actor.id, AccountKind.MANAGER) is None:
+        return {"request_type": f"僅機關管理者得為本機關離職或調職人員申請刪除資料查詢者帳號（{DEPARTED_CLAUSE}）"}
+    if username == actor.username:
+        return {"departed_querier": "刪除本人帳號請選「刪除資料查詢者」"}
+    if departed_querier(session, actor.agency_id, username) is None:
+        return {"departed_querier": f"「{username}」不是本機關有效的資料查詢者帳號；機關管理者僅得刪除本機關人員之帳號"
+                                    f"（{DEPARTED_CLAUSE}）"}
+    return {}

@@ -23,7 +23,7 @@ from models import (
 from .. import agency_rules, audit
 from ..accounts.admission import admission_errors, suspension_errors, suspension_refusal
 from ..accounts.effects import active_account, agency_items, items_parts_done, with_bureau_split
-from ..accounts.records import manager_limit_errors
+from ..accounts.records import departed_querier_errors, manager_limit_errors
 from ..accounts.transfers import transfer_errors
 from ..attachments.records import bind_files, check_files
 from ..calendar import local_date
@@ -90,7 +90,9 @@ def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], acto
     """Rules that need the records: existing accounts and the agency's permitted items."""
     errors: dict[str, str] = office_hours_errors(form.key, data)
     permitted = agency_items(session, actor.agency_id)
-    if form.key == "querier_account":
+    if form.key == "querier_account" and data["request_type"] == "remove_departed":
+        errors.update(departed_querier_errors(session, data["departed_querier"], actor))
+    elif form.key == "querier_account":
         has_account = active_account(session, actor.id, AccountKind.QUERIER) is not None
         if data["request_type"] == "add" and has_account:
             errors["request_type"] = "您已有資料查詢者帳號，請改申請「異動查調項目」"
@@ -99,6 +101,8 @@ def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], acto
         outside = sorted(set(data.get("items") or ()) - permitted)
         if outside:
             errors["items"] = f"本機關尚未核准的查調項目：{', '.join(outside)}"
+        if data.get("departed_querier"):
+            errors["departed_querier"] = "僅於申請刪除本機關離職或調職人員之帳號時填寫"
     elif form.key == "manager_account":
         has_account = active_account(session, actor.id, AccountKind.MANAGER) is not None
         if data["request_type"] == "add" and has_account:

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from models import QUERY_ITEMS, Application, HumanTask, Person, Role, TaskCandidate, TaskState
 
-from .. import agency_rules
 from ..accounts import transfers
 from ..accounts.effects import BUREAU_ITEMS, TO_BUREAU, agency_items
 from ..accounts.records import manager_limit_errors
@@ -21,7 +20,20 @@ from ..accounts.review import list_reviewed_accounts, review_check, review_field
 from ..attachments.records import check_step_files
 from ..calendar import local_date
 from ..errors import Conflict, Forbidden, IncidentOpened, Invalid, NotFound
-from ..forms import STEP_FORMS, Field, StepForm, application_form, attachment_ids, clean_fields, item_choices
+from ..forms import (
+    PER_ITEM_RECORDED,
+    STEP_FORMS,
+    Field,
+    StepForm,
+    application_form,
+    attachment_ids,
+    clean_fields,
+    item_choices,
+    per_item_check,
+    per_item_fields,
+    per_item_record,
+    requested_items,
+)
 from ..oversight import findings, violations
 from ..runtime import incidents
 from ..runtime.candidates import may_hold
@@ -67,11 +79,11 @@ def step_fields(session: Session, app: Application, task: HumanTask, now: dateti
     step = STEP_FORMS.get(key, STEP_FORMS["review"])
     if step.key == "amend":
         return StepFields(step, application_form(app).fields)
-    requested = agency_rules.requested_items(step.key, app.data)
-    if requested is not None:  # an agency layer's step deciding each requested item (003 附表1)
-        own = tuple(f for f in step.fields if f.name not in ("granted_items", "refused_items"))
-        return StepFields(step, agency_rules.per_item_fields(step.key, requested) + own,
-                          agency_rules.per_item_check(requested), agency_rules.per_item_record(requested))
+    requested = requested_items(step, app.data)
+    if requested is not None:  # a step deciding each requested item (000 附表三's item sheet, 003 附表1)
+        own = tuple(f for f in step.fields if f not in PER_ITEM_RECORDED)
+        return StepFields(step, per_item_fields(requested) + own, per_item_check(requested),
+                          per_item_record(requested))
     if step.key == "account_review":
         accounts = list_reviewed_accounts(session, app.agency_id, now)
         return StepFields(step, review_fields(accounts) + step.fields, review_check(accounts),

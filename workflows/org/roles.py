@@ -16,7 +16,8 @@ from .agencies import ADMIN_ONLY, KIND_LABELS
 from .people import get_person
 
 # Roles held through the organisation; 申請人 is whoever files, 系統管理者 is a flag on the person.
-GRANTABLE = tuple(r for r in Role if r not in (Role.APPLICANT, Role.ADMIN, Role.COMMISSIONING_HEAD))
+GRANTABLE = tuple(r for r in Role if r not in (Role.APPLICANT, Role.ADMIN, Role.COMMISSIONING_HEAD,
+                                              Role.MANAGER_UNIT_HEAD))
 # Heads sign for their people; a delegate may sign in their place.
 DELEGABLE = (Role.UNIT_HEAD, Role.AGENCY_HEAD, Role.AUTHORITY_SECTION_HEAD, Role.AUTHORITY_DIRECTOR,
              Role.CENTRAL_SECTION_HEAD, Role.CENTRAL_DIRECTOR)

@@ -121,13 +121,16 @@ def test_the_city_form_is_refused_for_社會局_while_other_agencies_keep_the_ci
         submit("sw_staff", "querier_account", QUERIER_ADD)
     assert {"has_egov_account", "has_card_reader"} <= set(city_form.value.errors)
     session.rollback()
-    # 環保局's querier changes items on the city's 附表三: unit head, then the agency manager sets it at once.
+    # 環保局's querier changes items on the city's 附表三: unit head, the agency manager decides each item, the head of
+    # the manager's unit seals.
     change = {**QUERIER_ADD, "request_type": "change_items", "name": "洪俊傑", "egov_account": "ep_querier.egov",
               "items": ["C0101", "C0401"]}
     app = submit("ep_querier", "querier_account", change)
     assert app.definition_version.definition.key == "querier_account"
     app = decide(app, "ep_unit_head", "unit_head_review")
-    app = decide(app, "ep_manager", "agency_manager_setup", effective_date="115/12/01")
+    app = decide(app, "ep_manager", "agency_manager_setup", effective_date="115/12/01", item_C0101="grant",
+                 item_C0401="grant")
+    app = decide(app, "ep_unit_head", "manager_unit_head_seal")
     assert app.state == "completed"
     account = active_account(session, person("ep_querier").id, AccountKind.QUERIER)
     assert sorted(account.item_codes) == ["C0101", "C0401"]

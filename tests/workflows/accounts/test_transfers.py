@@ -19,7 +19,7 @@ from models import (
     RoleHolding,
     TaskState,
 )
-from tests.conftest import QUERIER_ADD, make_account, make_person
+from tests.conftest import QUERIER_ADD, granted, make_account, make_person
 from workflows.accounts.records import active_account
 from workflows.errors import Forbidden, Invalid
 from workflows.filing.applications import submit_application, withdraw_application
@@ -118,7 +118,7 @@ def test_a_managers_transfer_is_refused_until_the_successor_holds_a_manager_acco
 def successor(session):
     """The new manager: account approved, the manager role from the transfer date on."""
     new = make_person(session, "sw_new_manager", name="林志偉", unit="秘書室資訊小組")
-    session.add(RoleHolding(person_id=new.id, role=Role.AGENCY_MANAGER, agency_id=new.agency_id,
+    session.add(RoleHolding(person_id=new.id, role=Role.AGENCY_MANAGER, agency_id=new.agency_id, unit=new.unit,
                             valid_from=date.fromisoformat(EFFECTIVE)))
     make_account(session, new, kind=AccountKind.MANAGER, effective_on=date.fromisoformat(EFFECTIVE))
     session.commit()
@@ -176,7 +176,10 @@ def test_the_old_managers_account_stops_and_the_work_moves_on_the_date_not_befor
 
     # The successor can act on the moved task; new manager steps go to the successor alone.
     complete_task(session, task_id=work[0], actor=person("sw_new_manager"), decision="approve",
-                  data={"effective_date": "2027-03-01"}, now=MIDNIGHT + MINUTE)
+                  data=granted(QUERIER_ADD["items"], "2027-03-01"), now=MIDNIGHT + MINUTE)
+    [seal] = open_tasks(session, session.get(HumanTask, work[0]).application)  # the new manager's unit head
+    complete_task(session, task_id=seal.id, actor=person(candidates(session, seal.id)[0]), decision="approve",
+                  now=MIDNIGHT + MINUTE)
     later = submit_application(session, form_key="querier_account", actor=person("sw_staff"), now=MIDNIGHT + MINUTE,
                                data={**QUERIER_ADD, "request_type": "change_items", "items": ["C0101"]})
     decide(session, person, later, "sw_unit_head", when=MIDNIGHT + MINUTE)

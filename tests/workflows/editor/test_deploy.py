@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import Application, AuditEvent, DefinitionVersion, DiagramDraft, HumanTask, TaskState
-from tests.conftest import NOW, QUERIER_ADD
+from tests.conftest import NOW, QUERIER_ADD, granted
 from tests.engine.test_engine import tripwire
 from workflows.editor.deploy import DiagramRefused, deploy_version, validate_diagram
 from workflows.editor.drafts import save_draft
@@ -380,7 +380,8 @@ def test_migration_moves_a_waiting_application_and_it_then_completes(session, pe
     assert (event.subject_id, event.payload["from_version"], event.payload["to_version"]) == (app.id, 1, new)
 
     decide(session, person, app, "sw_unit_head")
-    app = decide(session, person, app, "manager", effective_date="2026-12-01")
+    decide(session, person, app, "manager", **granted(QUERIER_ADD["items"]))
+    app = decide(session, person, app, "sw_it_head")
     assert app.state.value == "completed" and app.definition_version.version == new
 
 
@@ -427,7 +428,8 @@ def test_an_application_left_on_the_old_version_completes_there(session, person)
     app = file_querier(session, person)
     deploy_xml(session, person, renamed(with_condition('decision == "approve" and False')))
     decide(session, person, app, "sw_unit_head")
-    app = decide(session, person, app, "manager", effective_date="2026-12-01")
+    decide(session, person, app, "manager", **granted(QUERIER_ADD["items"]))
+    app = decide(session, person, app, "sw_it_head")
     assert app.state.value == "completed" and app.definition_version.version == 1
 
 

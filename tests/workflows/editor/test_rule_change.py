@@ -7,7 +7,7 @@ the responsible supervisor's approval suffices. And 資訊中心 was renamed 資
 from sqlalchemy import select
 
 from models import Base, DefinitionVersion, ProcessDefinition
-from tests.conftest import NOW, QUERIER_ADD, ROOT
+from tests.conftest import NOW, QUERIER_ADD, ROOT, granted
 from workflows.demo import load_demo
 from workflows.editor.deploy import deploy_directory
 from workflows.filing.applications import submit_application
@@ -58,14 +58,16 @@ def test_a_2017_application_finishes_on_2017_while_new_ones_take_the_revised_cha
     # 2017: unit head, then the agency head's seal, then the agency manager sets the account.
     assert decide(session, person, "sw_unit_head") == "unit_head_review"
     assert decide(session, person, "sw_head") == "agency_head_review"
-    assert decide(session, person, "manager", effective_date="2026-12-01") == "agency_manager_setup"
-    # Revised: the unit head's approval suffices.
+    assert decide(session, person, "manager", **granted(QUERIER_ADD["items"])) == "agency_manager_setup"
+    # Revised: the unit head's approval suffices; the head of the manager's unit seals the setting.
     assert decide(session, person, "labor_chief") == "unit_head_review"
-    assert decide(session, person, "labor_manager", effective_date="2026-12-01") == "agency_manager_setup"
+    assert decide(session, person, "labor_manager", **granted(QUERIER_ADD["items"])) == "agency_manager_setup"
+    assert decide(session, person, "labor_chief") == "manager_unit_head_seal"
     assert list_inbox(session, person("labor_director")) == []  # the agency head was never asked
 
     session.expire_all()
     assert [(a.state.value, a.definition_version.version) for a in (old, new)] == [("completed", 1), ("completed", 2)]
     assert [h.step for h in old.history] == ["start", "unit_head_review", "agency_head_review",
                                              "agency_manager_setup"]
-    assert [h.step for h in new.history] == ["start", "unit_head_review", "agency_manager_setup"]
+    assert [h.step for h in new.history] == ["start", "unit_head_review", "agency_manager_setup",
+                                             "manager_unit_head_seal"]

@@ -150,8 +150,12 @@ def test_every_problem_is_reported_in_one_round():
 def test_the_report_lists_every_path_with_its_decisions():
     report = check_xml((BPMN_DIR / "querier_account.bpmn").read_bytes())
     texts = [p.describe() for p in report.paths]
-    assert "提出申請 → 單位主管核准：不同意 → 不同意結案" in texts
-    assert "提出申請 → 單位主管核准：同意 → 機關管理者設定帳號：同意 → 核准結案" in texts
+    assert "[request_type=add] 提出申請 → 單位主管核准：不同意 → 不同意結案" in texts
+    assert ("[request_type=add] 提出申請 → 單位主管核准：同意 → 機關管理者設定帳號：同意 → "
+            "權限管理單位主管核章：同意 → 核准結案") in texts
+    # 000 第四點末段: a manager's deletion for a querier who left goes from the unit head to the seal.
+    assert ("[request_type=remove_departed] 提出申請 → 單位主管核准：同意 → 權限管理單位主管核章：同意 → 核准結案"
+            in texts)
     assert any("申請人補正或撤回：撤回 → 撤回結案" in t for t in texts)
 
 

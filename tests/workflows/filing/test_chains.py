@@ -25,7 +25,7 @@ from models import (
     TaskState,
     WebirAccount,
 )
-from tests.conftest import ITEMS_CHANGE, MANAGER_ADD, NOW, QUERIER_ADD, REGISTRATION
+from tests.conftest import ITEMS_CHANGE, MANAGER_ADD, NOW, QUERIER_ADD, REGISTRATION, granted
 from workflows.accounts.effects import active_account, agency_items
 from workflows.accounts.records import disable_ended_accounts
 from workflows.demo import PEOPLE
@@ -42,9 +42,12 @@ USERNAMES = [p[0] for p in PEOPLE]
 DELEGATES = {"sw_head": {"sw_deputy"}}
 
 # (decider, step, extra step data) in chain order; the filer is not part of the list.
+# The manager decides each requested item (000 附表三's item sheet: 審核結果); the head of the manager's unit
+# (秘書室資訊小組: sw_it_head, not the applicant's unit head) seals the setting.
 QUERIER_CHAIN = [
     ("sw_unit_head", "unit_head_review", {}),
-    ("manager", "agency_manager_setup", {"effective_date": "115/12/01"}),
+    ("manager", "agency_manager_setup", lambda app: granted(app.data["items"], "115/12/01")),
+    ("sw_it_head", "manager_unit_head_seal", {}),
 ]
 MANAGER_CHAIN = [
     ("sw_unit_head", "unit_head_review", {}),
@@ -132,6 +135,7 @@ def walk(decide, seen_by):
         for n, (username, step, data) in enumerate(chain):
             assert app.state == "running"
             assert seen_by(app) == {username, *DELEGATES.get(username, ())}, f"before {step}"
+            data = data(app) if callable(data) else data  # a step deciding the application's own items
             app = decide(username, app=app, step=step, opinion=f"{username} 同意", now=now + timedelta(minutes=n),
                          **data)
         return app
@@ -201,21 +205,23 @@ def test_querier_account_add_is_approved_and_the_account_is_created(session, per
         ("start", "sw_staff", "applicant", "submit"),
         ("unit_head_review", "sw_unit_head", "unit_head", "approve"),
         ("agency_manager_setup", "manager", "agency_manager", "approve"),
+        ("manager_unit_head_seal", "sw_it_head", "manager_unit_head", "approve"),
     ]
-    assert [h.opinion for h in v.history] == [None, "sw_unit_head 同意", "manager 同意"]
-    assert v.history[-1].data == {"effective_date": "2026-12-01"}
+    assert [h.opinion for h in v.history] == [None, "sw_unit_head 同意", "manager 同意", "sw_it_head 同意"]
+    assert v.history[-2].data == {"effective_date": "2026-12-01", "granted_items": ["C0101", "B0101"]}
     assert v.current_tasks == []
 
-    assert events(session, app) == ["application_submitted", "task_completed", "task_completed",
+    assert events(session, app) == ["application_submitted", "task_completed", "task_completed", "task_completed",
                                     "accounts_changed", "application_completed"]
     changed = session.scalar(select(AuditEvent).where(AuditEvent.event_type == "accounts_changed"))
     assert changed.payload == {"form": "querier_account", "account": account.id, "status": "active",
-                               "items": ["C0101", "B0101"]}
+                               "items": ["C0101", "B0101"], "client_ip": "10.20.30.40"}
     completed_tasks = session.scalars(select(AuditEvent).where(AuditEvent.event_type == "task_completed")
                                       .order_by(AuditEvent.id)).all()
     assert [(e.actor_id, e.payload["step"], e.payload["decision"]) for e in completed_tasks] == [
         (person("sw_unit_head").id, "unit_head_review", "approve"),
         (person("manager").id, "agency_manager_setup", "approve"),
+        (person("sw_it_head").id, "manager_unit_head_seal", "approve"),
     ]
     submitted = session.scalar(select(AuditEvent).where(AuditEvent.event_type == "application_submitted"))
     assert submitted.actor_id == person("sw_staff").id
@@ -226,7 +232,8 @@ def test_querier_change_items_replaces_the_items_of_the_same_account(session, pe
     before = active_account(session, person("applicant").id, AccountKind.QUERIER)
     assert before.item_codes == ["B0101", "B0201", "C0101"]
     app = submit("applicant", "querier_account",
-                 {**APPLICANT_FORM, "request_type": "change_items", "read_pdpa": True, "items": ["C0101", "B0301"]})
+                 {**APPLICANT_FORM, "request_type": "change_items", "read_pdpa": True, "items": ["C0101", "B0301"],
+                  "client_ip": "10.20.30.41"})
     app = walk(app, QUERIER_CHAIN)
 
     assert app.state == "completed"
@@ -624,8 +631,10 @@ def test_a_running_application_keeps_its_diagram_version_after_a_redeploy(sessio
     assert [(t.step, t.name) for t in new.tasks if t.state == TaskState.OPEN] == [
         ("manager_sets_account", "機關管理者建立帳號")]
 
-    old = decide("manager", app=old, step="agency_manager_setup", effective_date="2026-11-25")
-    new = decide("yb_manager", app=new, step="manager_sets_account", effective_date="2026-11-25")
+    old = decide("manager", app=old, step="agency_manager_setup", **granted(["C0101", "B0101"], "2026-11-25"))
+    new = decide("yb_manager", app=new, step="manager_sets_account", **granted(["C0101"], "2026-11-25"))
+    old = decide("sw_it_head", app=old, step="manager_unit_head_seal")
+    new = decide("yb_unit_head", app=new, step="manager_unit_head_seal")
     assert (old.state, new.state) == ("completed", "completed")
     assert (view(old).definition_version, view(new).definition_version) == (1, 2)
     assert session.scalar(select(func.count()).select_from(HumanTask).where(

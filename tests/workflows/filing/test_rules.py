@@ -18,7 +18,7 @@ from models import (
     TaskCandidate,
     TaskState,
 )
-from tests.conftest import ITEMS_CHANGE, MANAGER_ADD, NOW, QUERIER_ADD, REGISTRATION
+from tests.conftest import ITEMS_CHANGE, MANAGER_ADD, NOW, QUERIER_ADD, REGISTRATION, granted
 from workflows import validators
 from workflows.accounts.effects import active_account
 from workflows.errors import Conflict, Forbidden, Invalid, NotFound
@@ -29,7 +29,7 @@ from workflows.filing.tasks import complete_task
 APPLICANT_CHANGE = {
     "request_type": "change_items", "name": "林怡君", "job_title": "社會工作員", "national_id": "A123456789",
     "phone": "07-3368301", "email": "applicant@demo.kcg.gov.tw", "egov_account": "applicant.egov",
-    "read_pdpa": True, "items": ["C0101", "B0301"], "reason": "業務調整",
+    "read_pdpa": True, "client_ip": "10.20.30.41", "items": ["C0101", "B0301"], "reason": "業務調整",
 }
 
 
@@ -339,12 +339,12 @@ def test_step_fields_are_validated(session, person, submit):
     assert set(exc.value.errors) == {"secret"}
     app = decide(session, person, "sw_unit_head", app)
 
-    # account_setup: the effective date is required to approve, and must be a date.
+    # account_setup: the effective date and each item's answer are required to approve; the date must be one.
     with pytest.raises(Invalid) as exc:
         decide(session, person, "manager", app)
-    assert set(exc.value.errors) == {"effective_date"}
+    assert set(exc.value.errors) == {"effective_date", "item_C0101", "item_B0101"}
     with pytest.raises(Invalid) as exc:
-        decide(session, person, "manager", app, effective_date="115/02/30")
+        decide(session, person, "manager", app, **granted(QUERIER_ADD["items"], "115/02/30"))
     assert set(exc.value.errors) == {"effective_date"}
     # Refusing needs no date, only a reason.
     assert decide(session, person, "manager", app, "reject", "查無此人").state == "rejected"
@@ -418,7 +418,8 @@ def test_amend_and_withdraw_rules(session, person, submit):
     app = amend_application(session, application_id=app.id, data=QUERIER_ADD, actor=person("sw_staff"),
                             now=NOW + timedelta(minutes=5))
     app = decide(session, person, "sw_unit_head", app)
-    app = decide(session, person, "manager", app, effective_date="2026-11-25")
+    app = decide(session, person, "manager", app, **granted(QUERIER_ADD["items"], "2026-11-25"))
+    app = decide(session, person, "sw_it_head", app)
     assert app.state == "completed"
     with pytest.raises(Conflict):
         withdraw_application(session, application_id=app.id, actor=person("sw_staff"), now=NOW)

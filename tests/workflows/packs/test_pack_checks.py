@@ -218,3 +218,15 @@ def test_the_start_builds_the_pack_and_its_layers_once(monkeypatch):
     assert jurisdiction.activate("kaohsiung", ROOT / "bpmn") is checked
     assert agency_rules.LAYERS["KHH-SW"].settings["single_manager_rule"]
     assert agency_rules.check_layers("kaohsiung", ROOT / "bpmn") == []
+
+
+def test_a_step_deciding_item_by_item_names_a_multichoice_field_of_the_pack(tmp_path):
+    with edited_pack(tmp_path, "items") as pack:
+        pack["step_forms"]["account_setup"]["per_item"] = "itemz"
+        pack["step_forms"]["apply_items"]["per_item"] = "reason"  # a text field, not a list of items
+    assert jurisdiction.check_pack("items", tmp_path) == [
+        "step_forms.account_setup: per_item 'itemz' is no multichoice field of the pack's forms",
+        "step_forms.apply_items: per_item 'reason' is no multichoice field of the pack's forms"]
+    sound = jurisdiction.active().step_forms["account_setup"]
+    assert sound.per_item == "items"  # Kaohsiung's 附表三: the manager decides each requested item
+    assert [f.name for f in sound.fields][-2:] == ["granted_items", "refused_items"]  # what the sheet prints

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from models import Notification
-from tests.conftest import NOW, QUERIER_ADD
+from tests.conftest import NOW, QUERIER_ADD, granted
 from workflows.filing import reads
 from workflows.filing.applications import submit_application
 from workflows.filing.tasks import complete_task
@@ -62,7 +62,8 @@ def test_the_applicant_is_told_of_approval_rejection_with_the_reason_and_a_retur
     decide(session, person, "sw_unit_head", "reject", "業務上無查詢需要", when=NOW + 3 * MINUTE)
     approved = file(session, person)
     decide(session, person, "sw_unit_head", "approve", when=NOW + 4 * MINUTE)
-    decide(session, person, "manager", "approve", when=NOW + 5 * MINUTE, effective_date="2026-12-01")
+    decide(session, person, "manager", "approve", when=NOW + 5 * MINUTE, **granted(QUERIER_ADD["items"]))
+    decide(session, person, "sw_it_head", "approve", when=NOW + 6 * MINUTE)  # the manager's unit head seals
     outcomes = told(session, "outcome")
     assert [(who, subject) for who, subject, _ in outcomes] == [
         ("sw_staff", f"【不同意】勞保 WebIR 資料查詢者帳號申請表（案號 {rejected.id}）"),

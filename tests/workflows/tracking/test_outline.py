@@ -19,7 +19,7 @@ from workflows.filing.tasks import complete_task
 from workflows.runtime.diagrams import latest_version
 from workflows.tracking.outline import StepState, application_steps, list_version_steps
 
-CHAIN = ["unit_head_review", "amend", "agency_manager_setup"]
+CHAIN = ["unit_head_review", "amend", "agency_manager_setup", "manager_unit_head_seal"]
 
 
 def open_task(session, application_id: int) -> int:
@@ -43,7 +43,8 @@ def test_a_version_lists_its_steps_in_the_order_of_its_flows(session):
     assert [s.step for s in steps] == CHAIN
     assert [(s.name, s.role, s.role_label) for s in steps] == [
         ("單位主管核准", "unit_head", "單位主管"), ("申請人補正或撤回", "applicant", "申請人"),
-        ("機關管理者設定帳號", "agency_manager", "機關管理者")]
+        ("機關管理者設定帳號", "agency_manager", "機關管理者"),
+        ("權限管理單位主管核章", "manager_unit_head", "權限管理單位主管")]
 
 
 def test_a_long_chain_keeps_the_order_people_sign_in(session):
@@ -61,7 +62,8 @@ def test_an_unknown_version_is_not_found(session):
 def test_a_new_application_waits_at_the_unit_head_with_the_rest_not_reached(session, person, filed):
     steps = application_steps(session, filed, person("sw_staff"), now=NOW)
     assert states(steps) == [("unit_head_review", StepState.CURRENT), ("amend", StepState.NOT_REACHED),
-                             ("agency_manager_setup", StepState.NOT_REACHED)]
+                             ("agency_manager_setup", StepState.NOT_REACHED),
+                             ("manager_unit_head_seal", StepState.NOT_REACHED)]
     assert steps[0].holders == ["陳志明"]
     assert steps[0].since == NOW - timedelta(days=2)
     assert steps[0].decided_by is None and steps[1].holders == []
@@ -72,7 +74,8 @@ def test_a_decided_step_is_done_with_who_decided_and_the_next_is_current(session
                   opinion="同意", now=NOW - timedelta(days=1))
     steps = application_steps(session, filed, person("sw_staff"), now=NOW)
     assert states(steps) == [("unit_head_review", StepState.DONE), ("amend", StepState.NOT_REACHED),
-                             ("agency_manager_setup", StepState.CURRENT)]
+                             ("agency_manager_setup", StepState.CURRENT),
+                             ("manager_unit_head_seal", StepState.NOT_REACHED)]
     assert (steps[0].decided_by, steps[0].decided_at) == ("陳志明", NOW - timedelta(days=1))
     assert steps[2].holders == ["王美玲"]
 
@@ -85,7 +88,8 @@ def test_a_returned_and_resubmitted_application_is_current_again_where_it_was_re
     amend_application(session, application_id=filed, data=dict(QUERIER_ADD), actor=person("sw_staff"), now=NOW)
     steps = application_steps(session, filed, person("sw_staff"), now=NOW)
     assert states(steps) == [("unit_head_review", StepState.CURRENT), ("amend", StepState.DONE),
-                             ("agency_manager_setup", StepState.NOT_REACHED)]
+                             ("agency_manager_setup", StepState.NOT_REACHED),
+                             ("manager_unit_head_seal", StepState.NOT_REACHED)]
     assert steps[0].since == NOW
 
 

@@ -2,7 +2,7 @@
 the querier's WebIR account
 
 Revision ID: a4c7e2f9d1b3
-Revises: b9d3f1a7c2e5
+Revises: d4e8a1c6f2b7
 Create Date: 2026-11-30 12:00:00.000000
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a4c7e2f9d1b3'
-down_revision = 'b9d3f1a7c2e5'
+down_revision = 'd4e8a1c6f2b7'
 branch_labels = None
 depends_on = None
 

@@ -283,7 +283,8 @@ ITEM_SHEET_CELLS = [
     ("*備註：", "auto:the notes below"),
     ("(1)本表申請人為機關管理者，則審核單位為權責管理機關。", "step:authority_clerk_review.approved_items"),
     ("(2)本表申請人為資料查詢者，則審核單位為機關管理者。",
-     dict(ITEM_SHEET)["本表申請人為資料查詢者，則審核單位為機關管理者"]),
+     "auto:a querier's item sheet is part of querier_account, decided item by item at its agency_manager_setup "
+     "(QUERIER_ITEM_SHEET)"),
 ]
 SHEETS = {
     "附表二 manager_account": (1, "manager_account", MANAGER_SHEET),

@@ -61,8 +61,7 @@ def test_a_filing_and_a_decided_step_statement_by_statement(engine, session, per
         "INSERT application",  # the unit of work at the commit's flush (its number goes in the messages)
         "INSERT human_task",
         "INSERT task_candidate",
-        "SELECT person_setting",  # how the people told want to hear of it
-        "SELECT attachment",  # drafts the form names (none)
+        "SELECT person_setting",  # how the people told want to hear of it (no files named: no attachment read)
         "INSERT notification",  # then the prepared writes queued for the commit
         "INSERT history_entry",
         "UPDATE audit_chain",  # the audit head: locked and read, the event, the head moved on

@@ -10,6 +10,9 @@ Levels (issue 6):
   http     POST /api/v1/tasks/<id>/complete under gunicorn (2 workers), token auth, JSON
 Each client files manager_account applications and walks them to the end (the last step rejects, so
 the applicant can file again), as the real approvers. Clients are processes (1 or 8, closed loop).
+Each client first walks one application untimed (its process's first statements compile, its diagram is
+parsed) and the clock starts when every client is ready: the slowest step of those first applications is
+printed apart. Before, they were timed with the rest, and with 8 clients over 5 s they were the p99.
 Prints steps/s (median of runs, min-max) and per-step p50 / p95 / p99 in ms.
 """
 
@@ -64,12 +67,12 @@ def percentiles(samples: list[float]) -> tuple[float, float, float]:
 
 # ------------------------------------------------------------------ engine floor
 
-def engine_client(seconds: float, out) -> None:
+def engine_client(seconds: float, out, start) -> None:
     from workflows.engine import Run, parse_diagram
 
     diagram = parse_diagram((ROOT / "bpmn/kaohsiung/manager_account.bpmn").read_bytes())
-    samples, deadline = [], time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
+
+    def walk(samples: list[float]) -> None:
         run = Run.start(diagram, {**FORM, "reminder_days": 3, "escalation_days": 5})
         state = run.save()
         for step in range(len(CHAIN)):
@@ -79,12 +82,19 @@ def engine_client(seconds: float, out) -> None:
             run.complete(run.ready_tasks()[0].guid, {**d["data"], "decision": d["decision"], "opinion": d["opinion"]})
             state = run.save()
             samples.append(time.perf_counter() - t0)
-    out.put((samples, []))
+
+    cold: list[float] = []
+    walk(cold)
+    start.wait()
+    samples, deadline = [], time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        walk(samples)
+    out.put((samples, [], cold))
 
 
 # ------------------------------------------------------------------ service layer
 
-def service_client(url: str, applicant: str, seconds: float, out) -> None:
+def service_client(url: str, applicant: str, seconds: float, out, start) -> None:
     from sqlalchemy import create_engine, select
     from sqlalchemy.orm import Session
 
@@ -95,8 +105,8 @@ def service_client(url: str, applicant: str, seconds: float, out) -> None:
 
     engine = create_engine(url)
     tune_sqlite(engine, sqlite_synchronous())
-    samples, files, deadline = [], [], time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
+
+    def walk(samples: list[float], files: list[float]) -> None:
         with Session(engine, expire_on_commit=False) as session:
             people = {p.username: p for p in session.scalars(select(Person))}
             now = datetime.now(UTC)
@@ -112,8 +122,15 @@ def service_client(url: str, applicant: str, seconds: float, out) -> None:
                 t0 = time.perf_counter()
                 complete_task(session, task_id=task_id, actor=people[actor], now=datetime.now(UTC), **decision(step))
                 samples.append(time.perf_counter() - t0)
+
+    cold: list[float] = []
+    walk(cold, [])
+    start.wait()
+    samples, files, deadline = [], [], time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        walk(samples, files)
     engine.dispose()
-    out.put((samples, files))
+    out.put((samples, files, cold))
 
 
 # ------------------------------------------------------------------ HTTP
@@ -126,11 +143,11 @@ def http_call(base: str, method: str, path: str, body=None, token=None):
         return json.loads(response.read())
 
 
-def http_client(base: str, applicant: str, seconds: float, out) -> None:
+def http_client(base: str, applicant: str, seconds: float, out, start) -> None:
     tokens = {u: http_call(base, "POST", "/api/v1/login", {"username": u, "password": "demo"})["token"]
               for u in {*CHAIN, applicant}}
-    samples, files, deadline = [], [], time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
+
+    def walk(samples: list[float], files: list[float]) -> None:
         t0 = time.perf_counter()
         app = http_call(base, "POST", "/api/v1/applications", {"form": "manager_account", "data": form(applicant)},
                         tokens[applicant])
@@ -145,7 +162,14 @@ def http_client(base: str, applicant: str, seconds: float, out) -> None:
             t0 = time.perf_counter()
             http_call(base, "POST", f"/api/v1/tasks/{task['id']}/complete", decision(step), token)
             samples.append(time.perf_counter() - t0)
-    out.put((samples, files))
+
+    cold: list[float] = []
+    walk(cold, [])
+    start.wait()
+    samples, files, deadline = [], [], time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        walk(samples, files)
+    out.put((samples, files, cold))
 
 
 def start_gunicorn(url: str) -> tuple[subprocess.Popen, str]:
@@ -188,26 +212,34 @@ def prepare(url: str) -> None:
 
 
 def measure(level: str, url: str, clients: int, seconds: float, base: str | None
-            ) -> tuple[float, list[float], list[float]]:
+            ) -> tuple[float, list[float], list[float], list[float]]:
+    """Steps/s and the timed steps and filings; then the steps of each client's first, untimed application.
+
+    Each client first walks one application untimed (its process's first statements compile, its diagram is
+    parsed, its connections open) and waits for the others; the clock starts when all are ready.
+    """
     out = mp.Queue()
+    start = mp.Barrier(clients + 1)
     procs = []
     for i in range(clients):
         if level == "engine":
-            target, args = engine_client, (seconds, out)
+            target, args = engine_client, (seconds, out, start)
         elif level == "service":
-            target, args = service_client, (url, APPLICANTS[i % len(APPLICANTS)], seconds, out)
+            target, args = service_client, (url, APPLICANTS[i % len(APPLICANTS)], seconds, out, start)
         else:
-            target, args = http_client, (base, APPLICANTS[i % len(APPLICANTS)], seconds, out)
+            target, args = http_client, (base, APPLICANTS[i % len(APPLICANTS)], seconds, out, start)
         procs.append(mp.Process(target=target, args=args))
-    t0 = time.perf_counter()
     for p in procs:
         p.start()
+    start.wait()
+    t0 = time.perf_counter()
     got = [out.get() for _ in procs]
     wall = time.perf_counter() - t0
     for p in procs:
         p.join()
-    samples = [s for steps, _files in got for s in steps]
-    return len(samples) / wall, samples, [f for _steps, files in got for f in files]
+    samples = [s for steps, _files, _cold in got for s in steps]
+    return (len(samples) / wall, samples, [f for _steps, files, _cold in got for f in files],
+            [c for _steps, _files, cold in got for c in cold])
 
 
 def main() -> None:
@@ -226,23 +258,25 @@ def main() -> None:
     print(f"{args.runs} runs x {args.seconds:g} s; p50/p95/p99 of the step call; filing p50/p95 of submit_application "
           "(service) or POST /api/v1/applications (http)")
     print("\n| level | clients | steps/s (median) | min-max | p50 ms | p95 ms | p99 ms | filing p50 ms | filing p95 ms "
-          "| load |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| first application: slowest step ms | load |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for level in args.levels.split(","):
         server, base = start_gunicorn(args.database_url) if level == "http" else (None, None)
         try:
             for clients in map(int, args.clients.split(",")):
-                rates, all_samples, all_files = [], [], []
+                rates, all_samples, all_files, all_cold = [], [], [], []
                 for _ in range(args.runs):
-                    rate, samples, files = measure(level, args.database_url, clients, args.seconds, base)
+                    rate, samples, files, cold = measure(level, args.database_url, clients, args.seconds, base)
                     rates.append(rate)
                     all_samples += samples
                     all_files += files
+                    all_cold += cold
                 p50, p95, p99 = (x * 1000 for x in percentiles(all_samples))
                 f50, f95, _ = (x * 1000 for x in percentiles(all_files)) if all_files else ("", "", "")
                 filing = f"{f50:.2f} | {f95:.2f}" if all_files else "– | –"
                 print(f"| {level} | {clients} | {statistics.median(rates):.0f} | {min(rates):.0f}-{max(rates):.0f} "
-                      f"| {p50:.2f} | {p95:.2f} | {p99:.2f} | {filing} | {os.getloadavg()[0]:.1f} |", flush=True)
+                      f"| {p50:.2f} | {p95:.2f} | {p99:.2f} | {filing} | {max(all_cold) * 1000:.0f} "
+                      f"| {os.getloadavg()[0]:.1f} |", flush=True)
         finally:
             if server:
                 os.killpg(server.pid, signal.SIGTERM)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, event, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, event, func, insert, or_, select, update
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,12 @@ from .errors import Forbidden
 _PENDING = "audit_pending"
 _HEAD = AuditChain.__table__
 _INSERT = insert(AuditEvent.__table__)
+# The head's two statements, built once: a no-op update takes the head's row lock (PostgreSQL) or the database's
+# write lock (SQLite) and reads it; the other moves it on.
+_LOCK_HEAD = (update(_HEAD).where(_HEAD.c.id == AUDIT_CHAIN_ID).values(seq=_HEAD.c.seq)
+              .returning(_HEAD.c.seq, _HEAD.c.chain_hash))
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == AUDIT_CHAIN_ID).values(seq=bindparam("head_seq"),
+                                                                      chain_hash=bindparam("head_hash"))
 _COLUMNS = ("event_type", "actor_id", "subject_type", "subject_id", "payload", "created_at", "seq", "chain_hash")
 
 
@@ -78,15 +84,13 @@ def append(session: Session, events: list[AuditEvent]) -> None:
         e.chain_hash = previous = e.hash_after(previous)
         rows.append({c: getattr(e, c) for c in _COLUMNS})
     session.execute(_INSERT, rows)  # prepared once; nothing reads the events back as objects
-    session.execute(update(_HEAD).where(_HEAD.c.id == AUDIT_CHAIN_ID).values(seq=seq, chain_hash=previous))
+    session.execute(_MOVE_HEAD, {"head_seq": seq, "head_hash": previous})
 
 
 def _lock_head(session: Session) -> tuple[int, str]:
     """The head's position and hash, locked until commit: other appends wait here."""
     try:
-        # A no-op update takes the head's row lock (PostgreSQL) or the database's write lock (SQLite).
-        seq, chain_hash = session.execute(update(_HEAD).where(_HEAD.c.id == AUDIT_CHAIN_ID).values(seq=_HEAD.c.seq)
-                                          .returning(_HEAD.c.seq, _HEAD.c.chain_hash)).one()
+        seq, chain_hash = session.execute(_LOCK_HEAD).one()
     except NoResultFound:
         raise RuntimeError("the audit chain's head row is missing; run `flask verify-audit`") from None
     return seq, chain_hash

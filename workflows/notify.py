@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from email.message import EmailMessage
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from models import Application, HumanTask, Notification, Person
@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 
 _ADD = insert(Notification.__table__)
+_SETTINGS = PersonSetting.__table__
+_CHANNELS = select(_SETTINGS.c.person_id, _SETTINGS.c.bell, _SETTINGS.c.email).where(
+    _SETTINGS.c.person_id.in_(bindparam("people", expanding=True)))
 
 
 def notify(session: Session, people: list[Person], *, kind: str, subject: str, body: str, now: datetime,
@@ -52,8 +55,7 @@ def channels(session: Session, person_ids: list[int]) -> dict[int, tuple[Deliver
     """{person id: (bell, e-mail)} for those who chose; everyone else has every event on both."""
     if not person_ids:
         return {}
-    rows = session.execute(select(PersonSetting.person_id, PersonSetting.bell, PersonSetting.email)
-                           .where(PersonSetting.person_id.in_(person_ids)))
+    rows = session.execute(_CHANNELS, {"people": person_ids})  # built once: a Core statement, no ORM rows
     return {person_id: (bell, email) for person_id, bell, email in rows}
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from models import QUERY_ITEMS, Application, HumanTask, Person, Role, TaskCandidate, TaskState
@@ -126,11 +126,15 @@ def is_candidate(session: Session, task: HumanTask, person: Person) -> bool:
         TaskCandidate.human_task_id == task.id, TaskCandidate.person_id == person.id)) is not None
 
 
+# One query for the task and the candidate check, built once (its cache key too); the 404 / 403 tell-apart only
+# when it finds nothing.
+_TASK_FOR = select(HumanTask).where(HumanTask.id == bindparam("task"), select(TaskCandidate.person_id).where(
+    TaskCandidate.human_task_id == HumanTask.id, TaskCandidate.person_id == bindparam("person")).exists())
+
+
 def get_task_for(session: Session, task_id: int, actor: Person) -> HumanTask:
     """A task the actor may act on (or has acted on); 404 when absent, 403 when not theirs."""
-    # One query for the task and the candidate check; the 404 / 403 tell-apart only when it finds nothing.
-    task = session.scalar(select(HumanTask).where(HumanTask.id == task_id, select(TaskCandidate.person_id).where(
-        TaskCandidate.human_task_id == HumanTask.id, TaskCandidate.person_id == actor.id).exists()))
+    task = session.scalar(_TASK_FOR, {"task": task_id, "person": actor.id})
     if task is None:
         if session.get(HumanTask, task_id) is None:
             raise NotFound("no such task")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session, contains_eager
 
 from models import DefinitionVersion, FormChain, ProcessDefinition
 
@@ -56,10 +56,29 @@ def live_definition(session: Session, form_key: str, agency_id: int | None = Non
     return definition
 
 
+_CHAINS, _PROCESSES = FormChain.__table__, ProcessDefinition.__table__
+_FORM = bindparam("form")
+# live_definition's rule in one statement, built once: the agency's own chain, else the city's choice, else the
+# process keyed as the form, else the first deployed for it; then that process's latest version with its process.
+_LIVE = func.coalesce(
+    select(_CHAINS.c.definition_id).where(_CHAINS.c.form_key == _FORM, _CHAINS.c.agency_id == bindparam("agency"))
+    .scalar_subquery(),
+    select(_CHAINS.c.definition_id).where(_CHAINS.c.form_key == _FORM, _CHAINS.c.agency_id.is_(None))
+    .order_by(_CHAINS.c.id).limit(1).scalar_subquery(),
+    select(_PROCESSES.c.id).where(_PROCESSES.c.form_key == _FORM).order_by(_PROCESSES.c.key != _FORM, _PROCESSES.c.id)
+    .limit(1).scalar_subquery())
+_LIVE_VERSION = (select(DefinitionVersion).join(DefinitionVersion.definition)
+                 .options(contains_eager(DefinitionVersion.definition)).where(ProcessDefinition.id == _LIVE)
+                 .order_by(DefinitionVersion.version.desc()).limit(1))
+
+
 def live_version(session: Session, form_key: str, agency_id: int | None = None) -> DefinitionVersion:
     """The version a new filing of this form (by a person of ``agency_id``) starts on: the latest of its live
-    process."""
-    return latest_version(session, live_definition(session, form_key, agency_id).key)
+    process (``live_definition``), in one statement."""
+    version = session.scalar(_LIVE_VERSION, {"form": form_key, "agency": agency_id})
+    if version is None:  # nothing deployed: the two-step lookup says which part is missing
+        return latest_version(session, live_definition(session, form_key, agency_id).key)
+    return version
 
 
 def load_diagram(version: DefinitionVersion) -> ParsedDiagram:

@@ -25,7 +25,7 @@ import traceback
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import ColumnElement, bindparam, exists, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
 
@@ -82,6 +82,13 @@ def find_open_incident(session: Session, application_id: int, kind: str) -> Inci
                                                  Incident.resolved_at.is_(None)).order_by(Incident.id).limit(1))
 
 
+_INCIDENTS = Incident.__table__
+# Every decided step asks; almost never is there one: the id of the oldest open one, no ORM row (built once).
+_OPEN_ID = (select(_INCIDENTS.c.id, _INCIDENTS.c.human_task_id)
+            .where(_INCIDENTS.c.application_id == bindparam("application"), _INCIDENTS.c.kind == bindparam("kind"),
+                   _INCIDENTS.c.resolved_at.is_(None)).order_by(_INCIDENTS.c.id).limit(1))
+
+
 def is_engine_failure(error: BaseException) -> bool:
     """An error of the engine or the code around it, not of the person's input, the race or the database.
 
@@ -133,8 +140,9 @@ def _tell_admins(session: Session, incident: Incident, now: datetime) -> None:
 
 def resolve_decided(session: Session, task: HumanTask, actor: Person, now: datetime) -> None:
     """The step got decided after all: close its open decision incident in the same transaction."""
-    incident = find_open_incident(session, task.application_id, DECISION)
-    if incident is not None and incident.human_task_id == task.id:
+    found = session.execute(_OPEN_ID, {"application": task.application_id, "kind": DECISION}).first()
+    if found is not None and found.human_task_id == task.id:
+        incident = session.get(Incident, found.id)
         incident.resolved_at, incident.resolved_by_id = now, actor.id
         audit.record(session, "incident_resolved", actor=actor, subject_type="incident", subject_id=incident.id,
                      now=now, application=incident.application_id, kind=incident.kind, attempts=incident.attempts,

@@ -1,0 +1,93 @@
+"""What one filing and one decided step say to the database, statement by statement (a regression guard).
+
+Every statement of these two use cases is listed with its reason; a new read or write on this path shows here
+first. The counts are exact: ids and values vary, the shape does not.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+
+from sqlalchemy import event, select
+
+from models import HumanTask, TaskState
+from tests.conftest import NOW
+from workflows.filing.applications import submit_application
+from workflows.filing.tasks import complete_task
+from workflows.runtime.diagrams import live_version, load_diagram
+
+MANAGER_ADD = {"request_type": "add", "name": "吳佩珊", "agency_oid": "2.16.886.101.20002", "phone": "07-3368333",
+               "email": "peishan@demo.kcg.gov.tw", "egov_account": "peishan.wu", "has_egov_account": True,
+               "has_citizen_certificate": True, "reason": "test", "succeeds": "manager"}
+
+
+@contextmanager
+def statements(engine):
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        seen.append(shape(statement))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def shape(statement: str) -> str:
+    """'SELECT incident', 'UPDATE application', 'INSERT audit_event': the verb and the first table."""
+    verb = statement.split(None, 1)[0].upper()
+    pattern = {"SELECT": r"\bFROM\s+\(?\s*(?:SELECT\b.*?\bFROM\s+)?(\w+)", "INSERT": r"INTO\s+(\w+)",
+               "UPDATE": r"UPDATE\s+(\w+)"}[verb]
+    return f"{verb} {re.search(pattern, statement, re.S | re.I).group(1)}"
+
+
+def test_a_filing_and_a_decided_step_statement_by_statement(engine, session, person):
+    staff, head = person("sw_staff"), person("sw_unit_head")
+    load_diagram(live_version(session, "manager_account", staff.agency_id))  # parsed once per process, as running
+    with statements(engine) as filing:
+        app = submit_application(session, form_key="manager_account", data=dict(MANAGER_ADD), actor=staff, now=NOW)
+    assert filing == [
+        "SELECT agency",  # the filer's agency, for the form's rules
+        "SELECT agency_kind",
+        "SELECT agency_query_item",  # the items the agency holds (the form's item checks)
+        "SELECT webir_account",  # the applicant's accounts and the one manager there (003 §7)
+        "SELECT webir_account",
+        "SELECT person",  # the manager it succeeds (`succeeds`)
+        "SELECT definition_version",  # the live process's latest version, with its process: one statement
+        "SELECT person",  # the first step's people
+        "INSERT application",  # the unit of work at the commit's flush (its number goes in the messages)
+        "INSERT human_task",
+        "INSERT task_candidate",
+        "SELECT person_setting",  # how the people told want to hear of it (no files named: no attachment read)
+        "INSERT notification",  # then the prepared writes queued for the commit
+        "INSERT history_entry",
+        "UPDATE audit_chain",  # the audit head: locked and read, the event, the head moved on
+        "INSERT audit_event",
+        "UPDATE audit_chain",
+    ]
+    task_id = session.scalar(select(HumanTask.id).where(HumanTask.application_id == app.id,
+                                                        HumanTask.state == TaskState.OPEN))
+    with statements(engine) as step:
+        complete_task(session, task_id=task_id, actor=head, decision="approve", opinion="ok", now=NOW)
+    assert step == [
+        "SELECT human_task",  # the task, if the decider is one of its candidates
+        "SELECT person",  # may the decider hold the step today
+        "SELECT person",  # on whose behalf (holder, delegation or leave substitution, ranked in one UNION ALL)
+        "SELECT person",  # the next step's people: 社會局's head and the delegate
+        "SELECT substitution",  # is one of them the other's leave substitute (asked when a step has two or more)
+        "SELECT person_setting",  # how they want to hear of it
+        "SELECT incident",  # an open incident of this step to resolve (its id only)
+        "UPDATE application",  # at the commit: the version check first (a second writer gets 409 here)
+        "INSERT human_task",  # the next step and its candidates (unit of work: read back by the use case)
+        "INSERT task_candidate",
+        "UPDATE human_task",  # the decided step closed, and its candidates' rows (prepared, queued)
+        "UPDATE task_candidate",
+        "INSERT history_entry",
+        "INSERT notification",
+        "UPDATE audit_chain",
+        "INSERT audit_event",
+        "UPDATE audit_chain",
+    ]

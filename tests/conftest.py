@@ -25,6 +25,7 @@ from web.extensions import db
 from workflows import settings
 from workflows.demo import load_demo
 from workflows.engine import diagrams
+from workflows.forms import ROW_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -207,6 +208,14 @@ REGISTRATION = {
     "subject_national_id": "E123456783", "item": "C0101", "reason": "低收入戶資格審查",
     "legal_basis": "社會救助法第十八條、第二十條、第二十一條及第四十四條之三第一項",  # 社會局's table, 001 附表
 }
+
+
+def city_registration(*rows: dict, **fields) -> dict:
+    """REGISTRATION as the city's 附表一 takes it (filed by the queriers of agencies without a layer of their own):
+    the sheet's fields, and its rows (each row REGISTRATION's subject, item, date and reason, changed by ``rows``)."""
+    flat = {**REGISTRATION, **fields}
+    row = {k: flat.pop(k) for k in ROW_COLUMNS}
+    return {**flat, "rows": [{**row, **r} for r in rows] or [row]}
 
 
 def make_person(session: Session, username: str, *, agency: str = "KHH-SW", unit: str | None = None,

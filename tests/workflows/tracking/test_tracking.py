@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from models import Agency, Application, Delegation, HumanTask, Person, TaskState
-from tests.conftest import ITEMS_CHANGE, NOW, QUERIER_ADD, REGISTRATION
+from tests.conftest import ITEMS_CHANGE, NOW, QUERIER_ADD, REGISTRATION, city_registration
 from workflows.calendar import TAIPEI
 from workflows.filing.applications import submit_application, withdraw_application
 from workflows.filing.tasks import complete_task
@@ -109,9 +109,8 @@ def make_world(session: Session) -> World:
     e = file("sw_staff", "querier_account", QUERIER_ADD, days_ago(6))
     decide("sw_unit_head", e, "unit_head_review", "return", days_ago(4), "請補附事由")
     g = file("manager", "query_items_change", ITEMS_CHANGE, days_ago(8))
-    f = file("ep_querier", "query_registration", {**REGISTRATION, "case_number": "115-環-0001",
-                                                   "legal_basis": "空氣污染防制法第三十二條及第六十七條"},
-             days_ago(100))
+    f = file("ep_querier", "query_registration", city_registration(
+        case_number="115-環-0001", legal_basis="空氣污染防制法第三十二條及第六十七條"), days_ago(100))
     rejected = file("sw_staff", "querier_account", QUERIER_ADD, days_ago(50))
     decide("sw_unit_head", rejected, "unit_head_review", "reject", days_ago(49), "無查詢需要")
     withdrawn = file("sw_staff", "querier_account", QUERIER_ADD, days_ago(45))

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from models import AccountKind, Application, ApplicationState, AuditEvent, Person, sealing
 from tests.at_rest import database_text
-from tests.conftest import NOW, QUERIER_ADD, REGISTRATION, ROOT
+from tests.conftest import NOW, QUERIER_ADD, ROOT, SUBJECT
 from web import create_app
 from web.extensions import db
 from workflows.accounts.effects import active_account
@@ -108,7 +108,7 @@ def test_a_database_written_before_sealing_upgrades_reads_back_and_goes_on(old_c
         with app.app_context():
             upgrade()
         stored = database_text(engine)
-        numbers = {QUERIER_ADD["national_id"], REGISTRATION["subject_national_id"], *filter(None, plain.values())}
+        numbers = {QUERIER_ADD["national_id"], SUBJECT, *filter(None, plain.values())}
         assert [n for n in numbers if n in stored] == []
 
         with Session(engine, expire_on_commit=False) as session:
@@ -118,9 +118,9 @@ def test_a_database_written_before_sealing_upgrades_reads_back_and_goes_on(old_c
                 Person.national_id_hash == sealing.digest(plain["sw_staff"]))).all() == ["sw_staff"]
             querier, registration = session.scalars(select(Application).order_by(Application.id)).all()
             assert querier.data["national_id"] == QUERIER_ADD["national_id"]
-            assert registration.data["subject_national_id"] == REGISTRATION["subject_national_id"]
+            assert registration.data["subject_national_id"] == SUBJECT
             assert session.scalars(select(Application.id).where(
-                Application.national_id_hash == sealing.digest(REGISTRATION["subject_national_id"]))).all() == [
+                Application.national_id_hash == sealing.digest(SUBJECT))).all() == [
                 registration.id]
             upgraded = verify_chain(session, actor=None)
             assert (upgraded.intact, upgraded.verified) == (True, events_before)

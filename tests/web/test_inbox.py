@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import MANAGER_ADD, REGISTRATION
+from tests.conftest import MANAGER_ADD, registration
 
 TO_DIRECTOR = ["sw_unit_head", "sw_head", "labor_clerk", "labor_chief"]
 
@@ -31,7 +31,7 @@ def approve(api, username: str, application: int):
 
 
 def registrations(api, n: int) -> list[int]:
-    return [file(api, "applicant", "query_registration", {**REGISTRATION, "case_number": f"115-社救-{i:04d}"})
+    return [file(api, "applicant", "query_registration", registration(case_number=f"115-社救-{i:04d}"))
             for i in range(1, n + 1)]
 
 

@@ -3,14 +3,13 @@
 from sqlalchemy import select
 
 from models import Application, AuditEvent, NationalIdReveal
-from tests.conftest import QUERIER_ADD, REGISTRATION, city_registration
+from tests.conftest import QUERIER_ADD, REGISTRATION, SUBJECT, registration
 
-SUBJECT = REGISTRATION["subject_national_id"]  # E123456783
 MASKED = "E12****783"
 
 
 def file_registration(api, username: str = "applicant") -> int:
-    data = REGISTRATION if username == "applicant" else city_registration(  # a basis of the filer's own agency's
+    data = REGISTRATION if username == "applicant" else registration(  # a basis of the filer's own agency's
         legal_basis="空氣污染防制法第三十二條及第六十七條")  # table (001 附表), on the city's sheet of rows
     filed = api.as_(username).post("/api/v1/applications", {"form": "query_registration", "data": data})
     assert filed.status_code == 201

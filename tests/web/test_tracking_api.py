@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from models import Agency, DefinitionVersion, HumanTask, Person, ProcessDefinition, TaskState
-from tests.conftest import ITEMS_CHANGE, QUERIER_ADD, REGISTRATION, city_registration
+from tests.conftest import ITEMS_CHANGE, QUERIER_ADD, REGISTRATION, SUBJECT, registration
 from workflows.filing.applications import submit_application
 from workflows.filing.tasks import complete_task
 
@@ -64,7 +64,7 @@ def seeded(session, person) -> Seeded:
     decide(b, "sw_unit_head", "approve", 5)
     c = file("applicant", "query_registration", REGISTRATION, 2)
     g = file("manager", "query_items_change", ITEMS_CHANGE, 8)
-    f = file("ep_querier", "query_registration", city_registration(
+    f = file("ep_querier", "query_registration", registration(
         case_number="115-環-0001", legal_basis="空氣污染防制法第三十二條及第六十七條"), 40)
     rejected = file("sw_staff", "querier_account", QUERIER_ADD, 30)
     decide(rejected, "sw_unit_head", "reject", 29, "無查詢需要")
@@ -240,7 +240,7 @@ def test_dashboard_steps_filters_and_visibility(api, session, seeded):
 # --- CSV and Excel export -----------------------------------------------------------------------------------------
 
 def all_national_ids(session) -> set[str]:
-    ids = {QUERIER_ADD["national_id"], REGISTRATION["subject_national_id"]}
+    ids = {QUERIER_ADD["national_id"], SUBJECT}
     return ids | set(session.scalars(select(Person.national_id).where(Person.national_id.is_not(None))))
 
 

@@ -10,7 +10,8 @@ import time_machine
 from sqlalchemy import select
 
 from models import Application, ApplicationState, AuditEvent, DestructionRecord, HistoryEntry, QueryLog, TaskState
-from tests.conftest import NOW, REGISTRATION
+from tests.conftest import NOW
+from tests.conftest import registration as registration_data
 from tests.workflows.oversight.logfiles import csv_bytes
 from workflows.demo import valid_national_id
 from workflows.errors import Conflict, Forbidden, Invalid
@@ -33,7 +34,7 @@ def clock():
 
 def registration(session, person, clock, case):
     clock.move_to(NOW)
-    app = submit_application(session, form_key="query_registration", data={**REGISTRATION, "case_number": case},
+    app = submit_application(session, form_key="query_registration", data=registration_data(case_number=case),
                              actor=person("applicant"), now=NOW)
     clock.move_to(APPROVED)
     [task] = [t for t in app.tasks if t.state == TaskState.OPEN]

@@ -326,8 +326,9 @@ def key_values(form_key: str, data: dict[str, Any] | None, process: str | None =
 
 def _row_summary(f: Field, row: dict[str, Any]) -> str:
     """One row as the inbox shows it: its values in column order, ID numbers masked, dates left out."""
-    parts = [mask_id(row[c.name]) if c.type == "national_id" else str(row[c.name])
-             for c in f.columns if row.get(c.name) and c.type not in ("date", "text")]
+    parts = [mask_id(row[c.name]) if c.type == "national_id" else dict(c.choices).get(row[c.name], row[c.name])
+             if c.type == "choice" else str(row[c.name]) for c in f.columns if row.get(c.name) and c.type not in (
+             "date", "text")]
     return " ".join(parts)
 
 

@@ -42,7 +42,7 @@ def test_the_task_list_shows_the_ask_masked_and_pages(api):
     rows = response.get_json()
     assert response.headers["X-Total-Count"] == "3" and [r["application"] for r in rows] == apps[:0:-1]
     key = {k["name"]: k["value"] for k in rows[0]["key"]}
-    assert key["subject_national_id"] == "E12****783" and key["case_number"] == "115-社救-0003"
+    assert key["rows"] == "陳小明 E12****783 C0101 被保險人投保資料" and key["case_number"] == "115-社救-0003"
     assert "E123456783" not in response.get_data(as_text=True)
     assert rows[0]["bulk"] is True and rows[0]["due_at"]
     assert [r["application"] for r in head.get("/api/v1/tasks?q=115-社救-0002").get_json()] == [apps[1]]

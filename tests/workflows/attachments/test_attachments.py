@@ -47,9 +47,10 @@ def clock():
 
 @pytest.fixture
 def consent_form(monkeypatch):
-    """The registration with a consent file required when the item is C0101 (as a pack's required_when says)."""
+    """The registration with a consent file required under 社會局's basis (as a pack's required_when says)."""
     spec = forms.FORMS["query_registration"]
-    field = forms.Field("consent", "當事人同意書", "attachment", required=True, required_when=("item", ("C0101",)))
+    field = forms.Field("consent", "當事人同意書", "attachment", required=True,
+                        required_when=("legal_basis", (REGISTRATION["legal_basis"],)))
     monkeypatch.setitem(forms.FORMS, "query_registration", replace(spec, fields=(*spec.fields, field)))
 
 

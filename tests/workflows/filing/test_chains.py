@@ -394,7 +394,7 @@ def test_query_registration_is_permitted_by_the_unit_head_and_changes_no_account
     app = walk(app, REGISTRATION_CHAIN)
 
     assert app.state == "completed"
-    assert app.data["query_date"] == "2026-11-25"
+    assert app.data["rows"][0]["query_date"] == "2026-11-25"
     assert records(session) == before
     assert history(view(app)) == [("start", "applicant", "applicant", "submit"),
                                   ("unit_head_review", "sw_unit_head", "unit_head", "approve")]

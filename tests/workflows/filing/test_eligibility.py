@@ -63,7 +63,7 @@ def test_a_registration_on_a_day_off_is_refused_where_office_hours_bind(session,
     sunday = registration(query_date="2026-11-29")
     with pytest.raises(Invalid) as refused:
         submit_application(session, form_key="query_registration", data=sunday, actor=person("applicant"), now=NOW)
-    assert "002 第六點第三款" in refused.value.errors["query_date"]
+    assert "002 第六點第三款" in refused.value.errors["rows[1].query_date"]
 
 
 def test_a_registration_on_a_day_off_is_accepted_in_kaohsiung(session, person):

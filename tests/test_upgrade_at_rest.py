@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, func, make_url, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from models import AccountKind, Application, ApplicationState, AuditEvent, Person, sealing
+from models import AccountKind, Application, ApplicationState, AuditEvent, LogFlag, Person, WebirAccount, sealing
 from tests.at_rest import database_text
 from tests.conftest import NOW, QUERIER_ADD, ROOT, SUBJECT
 from web import create_app
@@ -25,6 +25,7 @@ from workflows.accounts.effects import active_account
 from workflows.audit import verify_chain
 from workflows.filing import reads
 from workflows.filing.tasks import complete_task
+from workflows.oversight.reconcile import Reconciler
 
 BEFORE = "ad90986352a149fb5dd9300ba6836d77d5bea364"  # the last commit storing ID numbers in plain text
 
@@ -129,6 +130,16 @@ def test_a_database_written_before_sealing_upgrades_reads_back_and_goes_on(old_c
             head = session.scalar(select(Person).where(Person.username == "sw_unit_head"))
             assert reads.inbox_counts(session, head) == {"querier_account": 1, "query_registration": 1}
             assert querier.serializer_version == "1.5"  # the old engine state, restored as it is
+
+            # The registration's one subject and item became line 1 of its sheet: reconciliation still matches it.
+            assert [(r.line, r.item, r.subject_hash, r.subject_id) for r in registration.registration_rows] == [
+                (1, "C0101", sealing.digest(SUBJECT), SUBJECT)]
+            decide(session, "sw_unit_head", registration.id)
+            account = session.scalar(select(WebirAccount).where(WebirAccount.person_id == registration.applicant_id))
+            verdict = Reconciler(session, registration.agency).judge(
+                account.egov_account, NOW + timedelta(days=1), "C0101", sealing.digest(SUBJECT))
+            assert (verdict.registration_id, verdict.registration_line) == (registration.id, 1)
+            assert not verdict.flags & LogFlag.NO_REGISTRATION
 
             # The saved engine state lost the numbers, and the chain still runs to its end.
             decide(session, "sw_unit_head", querier.id)

@@ -163,7 +163,7 @@ def test_every_field_of_the_form_comes_from_the_seed_or_is_a_listed_extra(case):
 
 
 def test_the_registration_sheets_columns_are_the_seeds_in_its_order():
-    """000 附表一's table: 編號, 申請日期, then under 查調資料內容 姓名, 身分證字號, 查調類別, 查調事由, one row each."""
+    """000 附表一: 編號, 申請日期, then under 查調資料內容 姓名, 身分證字號, 查調類別, 查調事由, one row each."""
     header = next(line for line in section(0).splitlines() if line.startswith("編號"))
     subheader = section(0).splitlines()[section(0).splitlines().index(header) + 1]
     seed_columns = [header.split("\t")[1], *subheader.split()]

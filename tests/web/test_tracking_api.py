@@ -22,7 +22,7 @@ from workflows.filing.applications import submit_application
 from workflows.filing.tasks import complete_task
 
 EXPORT_HEADER = ["案號", "表單", "申請人", "機關", "單位", "狀態", "目前步驟", "目前承辦人", "等待天數", "申請日期",
-                 "結案日期", "附件（檔名 SHA-256）"]
+                 "結案日期", "附件（檔名 SHA-256）", "查調資料（逐筆；身分證字號遮蔽）"]
 QUERIER_TITLE = "勞保 WebIR 資料查詢者帳號申請表"
 NATIONAL_ID = re.compile(r"[A-Z][12]\d{8}")
 APPROX = 0.01  # days: the seconds between seeding and the request
@@ -260,6 +260,9 @@ def test_csv_export(client, session, seeded):
     assert row[1:8] == [QUERIER_TITLE, "吳佩珊", "高雄市政府社會局", "社會救助科", "審核中", "機關管理者設定帳號",
                         "王美玲"]
     assert re.fullmatch(r"1\d\d年\d\d月\d\d日", row[9]) and row[10] == ""
+    assert row[12] == ""  # not a 查調資料登記表: no rows
+    sheet = next(r for r in rows[1:] if int(r[0]) == seeded.c)  # its one row: line, date, subject, masked number, item
+    assert sheet[12] == "1. 115年11月25日 陳小明 E12****783 C0101"
     closed = next(r for r in rows[1:] if int(r[0]) == seeded.rejected)
     assert (closed[5], closed[6], closed[7], closed[8]) == ("不同意結案", "", "", "")
     assert re.fullmatch(r"1\d\d年\d\d月\d\d日", closed[10])

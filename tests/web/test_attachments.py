@@ -121,7 +121,7 @@ def test_exports_list_name_and_hash_never_the_content(filed, app, tmp_path):
     head = login(app.test_client(), "sw_unit_head")
     text = head.get("/applications/export.csv?sort=id").text.lstrip("\ufeff")
     rows = {r[0]: r for r in csv.reader(io.StringIO(text))}
-    assert rows[str(app_id)][-1] == f"同意書.pdf {uploaded['sha256']}"
+    assert rows[str(app_id)][-2] == f"同意書.pdf {uploaded['sha256']}"  # the last column: the sheet's rows
     assert "%PDF" not in text
     xlsx = head.get("/applications/export.xlsx").data
     assert b"%PDF" not in xlsx

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from models import AccountKind, Agency, HistoryEntry
 from models.personal import Substitution
 from tests.conftest import NOW
+from tests.conftest import REGISTRATION as CITY_REGISTRATION
 from workflows.accounts.effects import active_account
 from workflows.errors import Forbidden, Invalid
 from workflows.filing import reads
@@ -240,5 +241,5 @@ def test_the_chains_page_switches_社會局s_own_row(sw_rules, client, session, 
         "process": "query_registration", "agency": "KHH-SW", "note": "暫依市府附表一"}, follow_redirects=True).text
     assert "今後由流程「query_registration」辦理" in done
     session.expire_all()
-    app = submit("applicant", "query_registration", REGISTRATION)
+    app = submit("applicant", "query_registration", CITY_REGISTRATION)  # the city's 附表一 again: a sheet of rows
     assert app.definition_version.definition.key == "query_registration"

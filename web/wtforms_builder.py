@@ -15,6 +15,7 @@ from wtforms import (
     MultipleFileField,
     RadioField,
     SelectChoice,
+    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
@@ -52,7 +53,15 @@ class RowsField(FieldList):
 
 
 def _row_form(f: Field) -> type[Form]:
-    return type("RowForm", (Form,), {c.name: _wt_field(c) for c in f.columns})
+    return type("RowForm", (Form,), {c.name: _row_column(c) for c in f.columns})
+
+
+def _row_column(c: Field):
+    """A column of a row: a choice is a drop-down (ten rows of twenty radio buttons would bury the sheet)."""
+    if c.type == "choice":
+        return SelectField(label=tr_message(c.label), description=tr_message(c.help), validators=[Optional()],
+                           choices=[SelectChoice("", "—"), *choices(c.choices)])
+    return _wt_field(c)
 
 
 def _wt_field(f: Field):

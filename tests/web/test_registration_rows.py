@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 
+import time_machine
+
 from models import QUERY_ITEMS
-from tests.conftest import REGISTRATION_ROW, page_registration, registration
+from tests.conftest import NOW, REGISTRATION_ROW, page_registration, registration
 from tests.web.test_pages import login
 from tests.web.test_sheets import flat, pdf_text
+from tests.workflows.oversight.logfiles import csv_bytes
 from workflows.demo import valid_national_id
 
 FIRST, SECOND, THIRD = (valid_national_id("E", f"1{n:07d}") for n in (4444, 5555, 6666))
@@ -98,3 +101,27 @@ def test_the_filing_page_offers_ten_labelled_rows_and_files_the_ones_filled(app,
     assert all(m in table for m in MASKED) and not any(n in detail for n in (FIRST, SECOND, THIRD))
     assert api.as_("applicant").get(f"/api/v1/applications/{app_id}").get_json()["data"]["rows"][2][
         "reason"] == "中低收入戶資格複查"
+
+
+def test_the_query_log_api_and_page_name_the_row_a_query_matched(app, api):
+    with time_machine.travel(NOW, tick=False):  # filed and approved before the logged queries (115/11/27)
+        app_id = _filed_and_approved(api)
+    stranger = valid_national_id("F", "23456789")
+    log = csv_bytes([["applicant.egov", "115/11/27", "10:00:00", item, number, "115-社救-0400", "審查", "成功"]
+                     for item, number in (("C0101", FIRST), ("B0201", THIRD), ("C0101", stranger))])
+    manager = api.as_("manager")
+    stored = manager.client.post("/api/v1/query-logs?agency=KHH-SW", data=log, content_type="text/csv",
+                                 headers=manager.headers)
+    assert stored.status_code == 201 and stored.json["new"] == 3
+    listed = {r["subject"]: (r["registration"], r["registration_line"], r["flags"])
+              for r in manager.get("/api/v1/query-logs").json["items"]}
+    assert listed == {MASKED[0]: (app_id, 1, []), MASKED[2]: (app_id, 3, []),
+                      f"{stranger[:3]}****{stranger[-3:]}": (None, None, ["no_registration"])}
+    page = login(app.test_client(), "manager").get("/query-logs/").text
+    assert f">{app_id}</a>（第 3 筆）" in page and f">{app_id}</a>（第 1 筆）" in page
+
+
+def _filed_and_approved(api) -> int:
+    app_id = api.as_("applicant").post("/api/v1/applications", {"form": "query_registration", "data": SHEET}).json["id"]
+    approve(api, app_id)
+    return app_id

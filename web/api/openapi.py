@@ -271,6 +271,7 @@ QUERY_LOG = {"type": "object", "properties": {
     "item": {"type": "string"}, "subject": {"type": "string", "description": "masked: A12****789"},
     "case_number": {"type": ["string", "null"]}, "reason": {"type": ["string", "null"]},
     "result": {"type": ["string", "null"]}, "registration": {"type": ["integer", "null"]},
+    "registration_line": {"type": ["integer", "null"], "description": "the matched row (編號) of that registration"},
     "flags": {"type": "array", "items": {"enum": LOG_FLAGS}}, "notes": {"type": "object"}}}
 
 

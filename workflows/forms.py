@@ -377,10 +377,15 @@ def _mask_values(values: dict[str, Any], names: set[str]) -> dict[str, Any]:
 
 
 def masked(form_key: str, data: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A copy of a form's data (or a step's, filed on that form) with its personal numbers masked."""
+    """A copy of a form's data (or a step's, filed on that form) with its personal numbers masked.
+
+    A 查調資料登記表 filed with one subject before the sheet had rows reads as a sheet of that one row."""
     names = _sensitive_names(form_key)
     if not data or not names:
         return data
+    if form_key == REGISTRATION and "rows" not in data and data.get("subject_national_id") and any(
+            f.type == "rows" for f in FORMS[form_key].fields):
+        data = {**data, "rows": sheet_rows(data)}
     return _mask_values(data, names)
 
 

@@ -13,6 +13,7 @@ from workflows.demo import valid_national_id
 from workflows.filing.applications import amend_application, submit_application
 from workflows.filing.reads import list_inbox
 from workflows.filing.tasks import complete_task
+from workflows.forms import REGISTRATION, mask_id, masked
 from workflows.oversight.imports import import_query_logs
 from workflows.oversight.reconcile import reconcile_rows
 from workflows.tracking.search import Filters, search_applications
@@ -92,3 +93,12 @@ def test_a_corrected_sheet_changes_its_lines_and_reconciliation_follows(session,
     session.execute(QueryLog.__table__.update().values(registration_line=None, registration_id=None))
     assert reconcile_rows(session, app.agency) == 1  # judged again: the line it now stands on
     assert session.execute(select(QueryLog.registration_id, QueryLog.registration_line)).one() == (app.id, 2)
+
+
+def test_a_registration_filed_before_the_sheet_had_rows_reads_as_its_one_row():
+    old = {"case_number": "115-社救-0001", "query_date": "2026-11-25", "subject_name": "陳小明",
+           "subject_national_id": FIRST, "item": "C0101", "reason": "低收入戶資格審查", "legal_basis": "社會救助法"}
+    shown = masked(REGISTRATION, old)
+    assert shown["rows"] == [{"query_date": "2026-11-25", "subject_name": "陳小明",
+                              "subject_national_id": mask_id(FIRST), "item": "C0101", "reason": "低收入戶資格審查"}]
+    assert shown["subject_national_id"] == mask_id(FIRST) and FIRST not in str(shown)

@@ -49,7 +49,7 @@ def setup(url: str) -> list[str]:
 
     from models import Base, sealing
     from workflows.demo import load_demo, valid_national_id
-    from workflows.filing.applications import submit_application
+    from workflows.filing.applications import filing_form, submit_application
     from workflows.filing.reads import list_inbox
     from workflows.filing.tasks import complete_task
 
@@ -66,9 +66,12 @@ def setup(url: str) -> list[str]:
         from models import Person
         applicant = session.scalar(select(Person).where(Person.username == "applicant"))
         head = session.scalar(select(Person).where(Person.username == "sw_unit_head"))
+        # The city's 附表一 takes its subject as a row; 社會局's own 附表2 (when its chain is mapped) as fields.
+        as_rows = any(f.type == "rows" for f in filing_form(session, "query_registration", applicant).fields)
         for n, subject in enumerate(subjects):
-            data = {"case_number": f"115-社救-{n:05d}", "query_date": "2026-11-02", "subject_name": "王小明",
-                    "subject_national_id": subject, "item": "C0101", "reason": "低收入戶資格審查",
+            row = {"query_date": "2026-11-02", "subject_name": "王小明", "subject_national_id": subject,
+                   "item": "C0101", "reason": "低收入戶資格審查"}
+            data = {"case_number": f"115-社救-{n:05d}", **({"rows": [row]} if as_rows else row),
                     "legal_basis": "社會救助法第十八條、第二十條、第二十一條及第四十四條之三第一項"}
             app = submit_application(session, form_key="query_registration", data=data, actor=applicant, now=NOW)
             task = next(r for r in list_inbox(session, head) if r.application_id == app.id)

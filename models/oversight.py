@@ -110,6 +110,7 @@ class QueryLog(LoggedQueryColumns, Base):
     import_id: Mapped[int] = mapped_column(ForeignKey("query_log_import.id"), index=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))  # the account's holder, when known
     registration_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"))
+    registration_line: Mapped[int | None]  # the line (編號) of that registration the query matched
 
 
 class QueryLogStage(LoggedQueryColumns, Base):
@@ -124,6 +125,7 @@ class QueryLogStage(LoggedQueryColumns, Base):
     agency_id: Mapped[int] = mapped_column(Integer)
     person_id: Mapped[int | None] = mapped_column(Integer)
     registration_id: Mapped[int | None] = mapped_column(Integer)
+    registration_line: Mapped[int | None] = mapped_column(Integer)
 
 
 # On PostgreSQL the stage is UNLOGGED: its rows are a job's work in progress, never the record (a crash empties

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import DDL, JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, event, false, select
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .base import Base, str_enum, utcnow
 from .org import Agency, Person, Unit
-from .sealing import SealedJSON, digest
+from .sealing import SealedJSON, SealedString, digest
 
 # The form fields that hold an ID number (workflows.forms, type "national_id"); sealed inside application data.
 # 社會局's 查調資料申請表 (003 附表3) lists several subjects: the further ones are sealed the same way.
@@ -127,7 +127,8 @@ class Application(Base):
         str_enum(ApplicationState), default=ApplicationState.RUNNING, index=True
     )
     data: Mapped[dict[str, Any]] = mapped_column(SealedJSON(ID_FIELDS))
-    # Keyed hash of the ID number the form carries (a form has at most one), for exact search.
+    # Keyed hash of the ID number the form carries (a sheet of rows: its first row's), for exact search; every
+    # row of a 查調資料登記表 is in registration_row with its own hash.
     national_id_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     # The engine's saved state (10-30 KB): loaded only by the code that restores the engine, never by reads.
     workflow_state: Mapped[str] = mapped_column(Text, deferred=True)
@@ -156,6 +157,9 @@ class Application(Base):
     unit: Mapped[Unit | None] = relationship()
     tasks: Mapped[list[HumanTask]] = relationship(back_populates="application", order_by="HumanTask.id")
     history: Mapped[list[HistoryEntry]] = relationship(back_populates="application", order_by="HistoryEntry.id")
+    # A 查調資料登記表's lines, kept equal to its data by the filing (workflows.filing.applications).
+    registration_rows: Mapped[list[RegistrationRow]] = relationship(order_by="RegistrationRow.line",
+                                                                    cascade="all, delete-orphan")
 
     @hybrid_property
     def is_open(self) -> bool:
@@ -168,9 +172,29 @@ class Application(Base):
 
     @validates("data")
     def _hash_national_id(self, _key: str, value: dict[str, Any]) -> dict[str, Any]:
-        number = next((value[k] for k in ID_FIELDS if isinstance(value, dict) and value.get(k)), None)
+        first = (value.get("rows") or [None])[0] if isinstance(value, dict) else None
+        number = next((d[k] for d in (value, first) for k in ID_FIELDS if isinstance(d, dict) and d.get(k)), None)
         self.national_id_hash = digest(number) if number else None
         return value
+
+
+class RegistrationRow(Base):
+    """One line of a 查調資料登記表 (000 附表一: 編號, date, subject, item): what a logged query is matched to.
+
+    Written from the application's data whenever it is filed or corrected; a sheet that carries one subject (an
+    agency's own sheet, another city's) has one line. The subject's number is sealed like the form's own."""
+
+    __tablename__ = "registration_row"
+    __table_args__ = (UniqueConstraint("application_id", "line"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id", ondelete="CASCADE"))
+    line: Mapped[int]  # 編號, from 1
+    query_date: Mapped[date | None]
+    item: Mapped[str | None] = mapped_column(String(10))
+    # Keyed hash of the subject's number ("" once destroyed), indexed: search and reconciliation find rows by it.
+    subject_hash: Mapped[str] = mapped_column(String(64), index=True)
+    subject_id: Mapped[str | None] = mapped_column("subject_id_sealed", SealedString(120))
 
 
 class TaskState(enum.StrEnum):

@@ -147,12 +147,24 @@ class SealedJSON(TypeDecorator):
     def process_bind_param(self, value, dialect):
         if not isinstance(value, dict):
             return value
-        return {k: seal(v) if k in self.fields and isinstance(v, str) else v for k, v in value.items()}
+        return _each(value, self.fields, seal)
 
     def process_result_value(self, value, dialect):
         if not isinstance(value, dict):
             return value
-        return {k: unseal(v) if k in self.fields and isinstance(v, str) else v for k, v in value.items()}
+        return _each(value, self.fields, unseal)
+
+
+def _each(value: dict, fields: tuple[str, ...], change) -> dict:
+    """The object with its ``fields`` changed, at the top and in the rows of a list of objects (a sheet's rows)."""
+    out = {}
+    for k, v in value.items():
+        if k in fields and isinstance(v, str):
+            v = change(v)
+        elif isinstance(v, list) and v and all(isinstance(r, dict) for r in v):
+            v = [_each(r, fields, change) for r in v]
+        out[k] = v
+    return out
 
 
 def seal_bytes(data: bytes) -> bytes:

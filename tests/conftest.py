@@ -25,6 +25,7 @@ from web.extensions import db
 from workflows import settings
 from workflows.demo import load_demo
 from workflows.engine import diagrams
+from workflows.forms import ROW_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -209,11 +210,35 @@ ITEMS_CHANGE = {
     "name": "王美玲", "phone": "07-3368333", "email": "manager@demo.kcg.gov.tw", "client_ip": "10.20.30.40",
     "add_items": ["C0201", "F0101"], "remove_items": ["T0101"], "legal_basis": "社會救助法第十八條",
 }
+# One line of the city's 查調資料登記表 (000 附表一), and the sheet carrying it: the forms people file most.
+REGISTRATION_ROW = {"query_date": "2026-11-25", "subject_name": "陳小明", "subject_national_id": "E123456783",
+                    "item": "C0101", "reason": "低收入戶資格審查"}
+SUBJECT = REGISTRATION_ROW["subject_national_id"]
 REGISTRATION = {
-    "case_number": "115-社救-0001", "query_date": "2026-11-25", "subject_name": "陳小明",
-    "subject_national_id": "E123456783", "item": "C0101", "reason": "低收入戶資格審查",
+    "case_number": "115-社救-0001", "rows": [REGISTRATION_ROW],
     "legal_basis": "社會救助法第十八條、第二十條、第二十一條及第四十四條之三第一項",  # 社會局's table, 001 附表
 }
+
+
+def registration(*rows: dict, **changes) -> dict:
+    """REGISTRATION changed: a change of a column (``item="B0201"``) goes to every row, one of the sheet's own
+    (``case_number=…``) to the sheet; ``rows`` are the lines, each REGISTRATION_ROW changed by its mapping."""
+    row_changes = {k: changes.pop(k) for k in list(changes) if k in ROW_COLUMNS}
+    lines = [{**REGISTRATION_ROW, **r, **row_changes} for r in rows] or [{**REGISTRATION_ROW, **row_changes}]
+    return {**REGISTRATION, **changes, "rows": lines}
+
+
+def flat_registration(data: dict) -> dict:
+    """A one-line sheet as a form of one subject takes it (社會局's own 附表2, another city's 附表)."""
+    return {**{k: v for k, v in data.items() if k != "rows"}, **data["rows"][0]}
+
+
+def page_registration(data: dict) -> dict:
+    """A sheet as the filing page posts it: each row's columns as ``rows-<index>-<column>``."""
+    out = {k: v for k, v in data.items() if k != "rows"}
+    for i, row in enumerate(data.get("rows") or []):
+        out.update({f"rows-{i}-{k}": v for k, v in row.items()})
+    return out
 
 
 def make_person(session: Session, username: str, *, agency: str = "KHH-SW", unit: str | None = None,

@@ -16,15 +16,16 @@ from sqlalchemy import create_engine, func, make_url, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from models import AccountKind, Application, ApplicationState, AuditEvent, Person, sealing
+from models import AccountKind, Application, ApplicationState, AuditEvent, LogFlag, Person, WebirAccount, sealing
 from tests.at_rest import database_text
-from tests.conftest import NOW, QUERIER_ADD, REGISTRATION, ROOT, granted
+from tests.conftest import NOW, QUERIER_ADD, ROOT, SUBJECT, granted
 from web import create_app
 from web.extensions import db
 from workflows.accounts.effects import active_account
 from workflows.audit import verify_chain
 from workflows.filing import reads
 from workflows.filing.tasks import complete_task
+from workflows.oversight.reconcile import Reconciler
 
 BEFORE = "ad90986352a149fb5dd9300ba6836d77d5bea364"  # the last commit storing ID numbers in plain text
 
@@ -108,7 +109,7 @@ def test_a_database_written_before_sealing_upgrades_reads_back_and_goes_on(old_c
         with app.app_context():
             upgrade()
         stored = database_text(engine)
-        numbers = {QUERIER_ADD["national_id"], REGISTRATION["subject_national_id"], *filter(None, plain.values())}
+        numbers = {QUERIER_ADD["national_id"], SUBJECT, *filter(None, plain.values())}
         assert [n for n in numbers if n in stored] == []
 
         with Session(engine, expire_on_commit=False) as session:
@@ -118,9 +119,9 @@ def test_a_database_written_before_sealing_upgrades_reads_back_and_goes_on(old_c
                 Person.national_id_hash == sealing.digest(plain["sw_staff"]))).all() == ["sw_staff"]
             querier, registration = session.scalars(select(Application).order_by(Application.id)).all()
             assert querier.data["national_id"] == QUERIER_ADD["national_id"]
-            assert registration.data["subject_national_id"] == REGISTRATION["subject_national_id"]
+            assert registration.data["subject_national_id"] == SUBJECT
             assert session.scalars(select(Application.id).where(
-                Application.national_id_hash == sealing.digest(REGISTRATION["subject_national_id"]))).all() == [
+                Application.national_id_hash == sealing.digest(SUBJECT))).all() == [
                 registration.id]
             upgraded = verify_chain(session, actor=None)
             assert (upgraded.intact, upgraded.verified) == (True, events_before)
@@ -129,6 +130,16 @@ def test_a_database_written_before_sealing_upgrades_reads_back_and_goes_on(old_c
             head = session.scalar(select(Person).where(Person.username == "sw_unit_head"))
             assert reads.inbox_counts(session, head) == {"querier_account": 1, "query_registration": 1}
             assert querier.serializer_version == "1.5"  # the old engine state, restored as it is
+
+            # The registration's one subject and item became line 1 of its sheet: reconciliation still matches it.
+            assert [(r.line, r.item, r.subject_hash, r.subject_id) for r in registration.registration_rows] == [
+                (1, "C0101", sealing.digest(SUBJECT), SUBJECT)]
+            decide(session, "sw_unit_head", registration.id)
+            account = session.scalar(select(WebirAccount).where(WebirAccount.person_id == registration.applicant_id))
+            verdict = Reconciler(session, registration.agency).judge(
+                account.egov_account, NOW + timedelta(days=1), "C0101", sealing.digest(SUBJECT))
+            assert (verdict.registration_id, verdict.registration_line) == (registration.id, 1)
+            assert not verdict.flags & LogFlag.NO_REGISTRATION
 
             # The saved engine state lost the numbers, and the chain still runs to its end.
             decide(session, "sw_unit_head", querier.id)

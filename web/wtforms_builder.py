@@ -9,9 +9,13 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    FieldList,
+    Form,
+    FormField,
     MultipleFileField,
     RadioField,
     SelectChoice,
+    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
@@ -19,9 +23,9 @@ from wtforms import (
 )
 from wtforms.validators import Optional
 
-from workflows.forms import Field
+from workflows.forms import Field, row_key
 
-from .i18n import tr_choice, tr_message
+from .i18n import tr, tr_choice, tr_message
 
 ACCEPT = ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"  # a hint to the file chooser; the core checks
 LEGAL_BASIS_LIST = "legal-basis-options"  # the <datalist> of applications/new.html
@@ -37,8 +41,33 @@ def choices(pairs, translate: bool = True) -> list[SelectChoice]:
     return [SelectChoice(value, tr_choice(value, label) if translate else label) for value, label in pairs]
 
 
+class RowsField(FieldList):
+    """A sheet's rows: one slot per row it may carry (unused trailing slots are dropped by the core), each
+    column labelled with its line (「第 3 筆 被查詢人姓名」) so a screen reader names the row it is in."""
+
+    def process(self, formdata, data=None, extra_filters=None):
+        super().process(formdata, data if data is not None else [], extra_filters)
+        for line, entry in enumerate(self.entries, start=1):
+            for sub in entry.form:
+                sub.label.text = f"{tr('第 %(line)s 筆') % {'line': line}} {sub.label.text}"
+
+
+def _row_form(f: Field) -> type[Form]:
+    return type("RowForm", (Form,), {c.name: _row_column(c) for c in f.columns})
+
+
+def _row_column(c: Field):
+    """A column of a row: a choice is a drop-down (ten rows of twenty radio buttons would bury the sheet)."""
+    if c.type == "choice":
+        return SelectField(label=tr_message(c.label), description=tr_message(c.help), validators=[Optional()],
+                           choices=[SelectChoice("", "—"), *choices(c.choices)])
+    return _wt_field(c)
+
+
 def _wt_field(f: Field):
     kw: dict[str, Any] = {"label": tr_message(f.label), "description": tr_message(f.help)}
+    if f.type == "rows":
+        return RowsField(FormField(_row_form(f)), min_entries=f.max_rows, max_entries=f.max_rows, **kw)
     if f.type == "boolean":
         return BooleanField(**kw)
     if f.type == "multichoice":
@@ -73,13 +102,18 @@ def form_data(fields: tuple[Field, ...], data: dict[str, Any]) -> dict[str, Any]
                 out[f.name] = date.fromisoformat(out[f.name])
             except ValueError:
                 out[f.name] = None
+        if f.type == "rows" and isinstance(out.get(f.name), list):
+            out[f.name] = [form_data(f.columns, row) for row in out[f.name] if isinstance(row, dict)]
     return out
 
 
-def form_values(form: FlaskForm, fields: tuple[Field, ...]) -> dict[str, Any]:
+def form_values(form: Form, fields: tuple[Field, ...]) -> dict[str, Any]:
     """The submitted values as plain data for the service layer to validate."""
     out: dict[str, Any] = {}
     for f in fields:
+        if f.type == "rows":  # every slot: the core drops the unused ones at the end
+            out[f.name] = [form_values(entry.form, f.columns) for entry in form[f.name].entries]
+            continue
         value = form[f.name].data
         if f.type == "date" and value is not None:
             value = value.isoformat()
@@ -92,5 +126,21 @@ def form_values(form: FlaskForm, fields: tuple[Field, ...]) -> dict[str, Any]:
 def apply_errors(form: FlaskForm, errors: dict[str, str]) -> None:
     """Show the service layer's errors next to their fields, in the UI language where the catalogue has them."""
     for name, message in errors.items():
-        if name in form:
-            form[name].errors = [*form[name].errors, tr_message(message)]
+        field = _named(form, name)
+        if field is not None:
+            field.errors = [*field.errors, tr_message(message)]
+
+
+def _named(form: FlaskForm, name: str):
+    """The field an error names: a form's own, or a row's column (``rows[3].item``: line 3's item)."""
+    if name in form:
+        return form[name]
+    for candidate in form:
+        if isinstance(candidate, FieldList):
+            for line, entry in enumerate(candidate.entries, start=1):
+                for sub in entry.form:
+                    if row_key(candidate.name, line, sub.short_name) == name:
+                        return sub
+            if name.startswith(f"{candidate.name}["):  # the line as a whole
+                return candidate
+    return None

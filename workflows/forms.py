@@ -18,7 +18,9 @@ FIELD_TYPES = ("string", "text", "email", "phone", "date", "boolean", "choice", 
                "national_id", "ipv4", "integer", "attachment",
                # a statute of the filer's agency's legal-basis table (001 附表); another one only with a reason in
                # the form's field <name>_reason, and then marked <name>_not_listed (filing.applications)
-               "legal_basis")
+               "legal_basis",
+               # a table of rows, each row the ``columns``' fields (000 附表一: one line per subject and item)
+               "rows")
 MAX_FIELD_FILES = 10  # attachments one field of a form may name
 ITEM_CHOICES = tuple((code, f"{code} {name}") for code, name in QUERY_ITEMS.items())
 
@@ -45,6 +47,10 @@ class Field:
     source: str = ""  # the clause the field comes from
     attestation: bool = False  # a statement the filer must tick, printed with its clause
     computed: bool = False  # set by the code from the records, never asked (e.g. what goes to 勞保局, 000 附表四)
+    # A rows field: what each row holds, and how many rows a sheet may carry (trailing blank rows are dropped).
+    columns: tuple[Field, ...] = ()
+    min_rows: int = 0
+    max_rows: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "label": self.label, "type": self.type,
@@ -59,6 +65,8 @@ class Field:
             out["attestation"] = True
         if self.computed:
             out["computed"] = True
+        if self.type == "rows":
+            out.update(columns=[c.as_dict() for c in self.columns], min_rows=self.min_rows, max_rows=self.max_rows)
         return out
 
 
@@ -239,6 +247,10 @@ def clean_fields(fields: tuple[Field, ...], data: dict[str, Any],
     errors: dict[str, str] = {}
     for f in fields:
         value = data.get(f.name)
+        if f.type == "rows":
+            clean[f.name], row_errors = _clean_rows(f, value)
+            errors.update(row_errors)
+            continue
         if _is_blank(value) and f.type != "boolean":
             if _required(f, ctx):
                 errors[f.name] = f"「{f.label}」為必填"
@@ -257,13 +269,68 @@ def clean_fields(fields: tuple[Field, ...], data: dict[str, Any],
     return clean, errors
 
 
+def row_key(field: str, line: int, column: str | None = None) -> str:
+    """Where a row's value is named in errors and reveals: ``rows[3].subject_national_id`` (lines count from 1)."""
+    return f"{field}[{line}]" + (f".{column}" if column else "")
+
+
+def _blank_row(row: Any) -> bool:
+    return isinstance(row, dict) and all(_is_blank(x) for x in row.values())
+
+
+def _clean_rows(f: Field, value: Any) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """A rows field's rows, each cleaned by its columns; errors name the line and the column."""
+    if value is None:
+        value = []
+    if not isinstance(value, list):
+        return [], {f.name: f"「{f.label}」須為逐筆資料的清單"}
+    rows = list(value)
+    while rows and _blank_row(rows[-1]):  # the page's unused row slots
+        rows.pop()
+    errors: dict[str, str] = {}
+    least = max(f.min_rows, 1 if f.required else 0)
+    if len(rows) < least:
+        errors[f.name] = f"「{f.label}」至少須填 {least} 筆"
+    if f.max_rows and len(rows) > f.max_rows:
+        return [], {f.name: f"「{f.label}」最多 {f.max_rows} 筆"}
+    clean = []
+    for line, row in enumerate(rows, start=1):
+        if not isinstance(row, dict):
+            errors[row_key(f.name, line)] = f"第 {line} 筆格式不正確"
+            continue
+        cleaned, row_errors = clean_fields(f.columns, row)
+        clean.append(cleaned)
+        errors.update({row_key(f.name, line, name): f"第 {line} 筆{message}" for name, message in row_errors.items()})
+    return clean, errors
+
+
+def sheet_rows(data: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """A 查調資料登記表's rows (subject, item, date, reason): its ``rows``, or the one subject of a form that
+    carries a single one (an agency's own sheet, another city's, or one filed before the sheet had rows)."""
+    data = data or {}
+    if isinstance(data.get("rows"), list):
+        return [r for r in data["rows"] if isinstance(r, dict)]
+    if data.get("subject_national_id") or data.get("item"):
+        return [{k: data.get(k) for k in ROW_COLUMNS}]
+    return []
+
+
+REGISTRATION = "query_registration"  # 查調資料登記表 (000 附表一): the sheet a logged query is matched to
+ROW_COLUMNS = ("query_date", "subject_name", "subject_national_id", "item", "reason")
+
+
 def engine_values(form: FormSpec, data: dict[str, Any]) -> dict[str, Any]:
     """What a chain's engine keeps of a form: everything but ID numbers, which no diagram reads.
 
     The engine's saved state is not sealed; the number stays only in the application's own (sealed) data.
     """
     ids = {f.name for f in form.fields if f.type == "national_id"}
-    return {k: value for k, value in data.items() if k not in ids}
+    out = {k: value for k, value in data.items() if k not in ids}
+    for f in form.fields:
+        if f.type == "rows" and isinstance(out.get(f.name), list):
+            hidden = {c.name for c in f.columns if c.type == "national_id"}
+            out[f.name] = [{k: x for k, x in row.items() if k not in hidden} for row in out[f.name]]
+    return out
 
 
 def clean_form(form: FormSpec, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -303,8 +370,18 @@ def key_values(form_key: str, data: dict[str, Any] | None, process: str | None =
             value = dict(f.choices).get(value, value)
         elif f.type == "multichoice" and isinstance(value, list):
             value = "、".join(str(v) for v in value)
+        elif f.type == "rows" and isinstance(value, list):
+            value = "；".join(_row_summary(f, r) for r in value if isinstance(r, dict))
         out.append(KeyValue(name, f.label.split("（")[0], f.type, value))  # the label without its explanation
     return out
+
+
+def _row_summary(f: Field, row: dict[str, Any]) -> str:
+    """One row as the inbox shows it: its values in column order, ID numbers masked, dates left out."""
+    parts = [mask_id(row[c.name]) if c.type == "national_id" else dict(c.choices).get(row[c.name], row[c.name])
+             if c.type == "choice" else str(row[c.name]) for c in f.columns if row.get(c.name) and c.type not in (
+             "date", "text")]
+    return " ".join(parts)
 
 
 def decision_label(step: StepForm, decision: str) -> str:
@@ -324,25 +401,60 @@ def mask_id(value: str | None) -> str:
 
 
 def sensitive_fields(form_key: str) -> tuple[Field, ...]:
-    """The fields of a form holding personal numbers (national ID numbers)."""
+    """The fields of a form holding personal numbers (national ID numbers), a rows field's columns included."""
     form = FORMS.get(form_key)
-    return tuple(f for f in form.fields if f.sensitive) if form else ()
+    if not form:
+        return ()
+    return tuple(c for f in form.fields for c in ((f, *f.columns) if f.type == "rows" else (f,)) if c.sensitive)
+
+
+def _sensitive_names(form_key: str) -> set[str]:
+    """The names holding personal numbers in any version of the form (the city's, an agency layer's)."""
+    names = {f.name for f in sensitive_fields(form_key)}
+    for forms in AGENCY_FORMS.values():
+        if form_key in forms:
+            names |= {f.name for f in forms[form_key][1].fields if f.sensitive}
+    return names
+
+
+def _mask_values(values: dict[str, Any], names: set[str]) -> dict[str, Any]:
+    out = {}
+    for k, x in values.items():
+        if k in names and isinstance(x, str):
+            x = mask_id(x)
+        elif isinstance(x, list) and x and all(isinstance(r, dict) for r in x):  # a rows field's rows
+            x = [_mask_values(r, names) for r in x]
+        out[k] = x
+    return out
 
 
 def masked(form_key: str, data: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A copy of a form's data (or a step's, filed on that form) with its personal numbers masked."""
-    names = {f.name for f in sensitive_fields(form_key)}
+    """A copy of a form's data (or a step's, filed on that form) with its personal numbers masked.
+
+    A 查調資料登記表 filed with one subject before the sheet had rows reads as a sheet of that one row."""
+    names = _sensitive_names(form_key)
     if not data or not names:
         return data
-    return {k: mask_id(v) if k in names and isinstance(v, str) else v for k, v in data.items()}
+    if form_key == REGISTRATION and "rows" not in data and data.get("subject_national_id") and any(
+            f.type == "rows" for f in FORMS[form_key].fields):
+        data = {**data, "rows": sheet_rows(data)}
+    return _mask_values(data, names)
 
 
 def keep_masked(form_key: str, data: dict[str, Any], filed: dict[str, Any]) -> dict[str, Any]:
-    """Corrected data where a personal number left as shown (masked) keeps the number filed before."""
+    """Corrected data where a personal number left as shown (masked) keeps the number filed before (in a row:
+    the number the same line held)."""
+    names = _sensitive_names(form_key)
     out = dict(data)
-    for f in sensitive_fields(form_key):
-        if filed.get(f.name) and out.get(f.name) == mask_id(filed[f.name]):
-            out[f.name] = filed[f.name]
+    for name in names:
+        if filed.get(name) and out.get(name) == mask_id(filed[name]):
+            out[name] = filed[name]
+    for key, rows in out.items():
+        before = filed.get(key)
+        if isinstance(rows, list) and isinstance(before, list):
+            out[key] = [{k: before[i][k] if k in names and i < len(before) and isinstance(before[i], dict)
+                         and before[i].get(k) and x == mask_id(before[i][k]) else x for k, x in row.items()}
+                        if isinstance(row, dict) else row for i, row in enumerate(rows)]
     return out
 
 

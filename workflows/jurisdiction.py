@@ -75,7 +75,8 @@ _TOP = {"key", "name", "city", "rule_books", "agency_kinds", "roles", "settings"
 _FORM_KEYS = {"title", "source", "filer_role", "check", "effect", "summary_fields", "key_fields", "fields"}
 _STEP_KEYS = {"decisions", "approve_label", "check", "fields", "per_item"}
 _FIELD_KEYS = {"name", "label", "type", "required", "choices", "help", "required_when", "sensitive", "max_length",
-               "source", "attestation", "computed", "use"}
+               "source", "attestation", "computed", "use", "columns", "min_rows", "max_rows"}
+_ROW_LIMIT = 100  # rows one sheet may carry at most (a page shows one slot per row)
 _DUTY_KEYS = {"process", "title", "source", "every", "day", "month", "hour", "due_day", "targets", "off"}
 _DEMO_KEYS = {"email_domain", "phone_prefix", "id_letter", "agencies", "people", "delegations", "querier_accounts",
               "manager_accounts", "legal_bases"}
@@ -424,10 +425,40 @@ def _field(raw: Any, where: str, snippets: Mapping, problems: list[str]) -> Fiel
     if max_length is not None and not _whole(max_length, 1, 2000):
         problems.append(f"{where}: max_length is a whole number from 1 to 2000, got {max_length!r}")
         max_length = None
+    columns, min_rows, max_rows = _row_shape(raw, kind, where, snippets, problems)
     return Field(name, str(raw.get("label") or name), str(kind or "string"), required=bool(raw.get("required")),
                  choices=choices, help=str(raw.get("help") or ""), required_when=required_when,
                  sensitive=bool(raw.get("sensitive")), max_length=max_length, source=str(raw.get("source") or ""),
-                 attestation=bool(raw.get("attestation")), computed=bool(raw.get("computed")))
+                 attestation=bool(raw.get("attestation")), computed=bool(raw.get("computed")),
+                 columns=columns, min_rows=min_rows, max_rows=max_rows)
+
+
+def _row_shape(raw: Mapping, kind: Any, where: str, snippets: Mapping, problems: list[str]
+               ) -> tuple[tuple[Field, ...], int, int]:
+    """A rows field's columns (ordinary fields, no rows inside rows) and its least and most rows."""
+    if kind != "rows":
+        for key in ("columns", "min_rows", "max_rows"):
+            if key in raw:
+                problems.append(f"{where}: {key} belongs to a rows field only")
+        return (), 0, 0
+    columns = _fields(raw.get("columns"), f"{where}.columns", snippets, problems)
+    if not columns:
+        problems.append(f"{where}: a rows field needs columns (a list of fields)")
+    for c in columns:
+        if c.type in ("rows", "attachment", "legal_basis"):
+            problems.append(f"{where}.columns ({c.name}): a column cannot be of type {c.type}")
+        if c.required_when:
+            problems.append(f"{where}.columns ({c.name}): a column cannot be required_when")
+    low, high = raw.get("min_rows", 0), raw.get("max_rows")
+    if not _whole(low, 0, _ROW_LIMIT):
+        problems.append(f"{where}: min_rows is a whole number from 0 to {_ROW_LIMIT}, got {low!r}")
+        low = 0
+    if not _whole(high, 1, _ROW_LIMIT):
+        problems.append(f"{where}: max_rows is a whole number from 1 to {_ROW_LIMIT}, got {high!r}")
+        high = _ROW_LIMIT
+    elif low > high:
+        problems.append(f"{where}: min_rows ({low}) is more than max_rows ({high})")
+    return columns, low, high
 
 
 def _fields(value: Any, where: str, snippets: Mapping, problems: list[str], *,
@@ -438,7 +469,8 @@ def _fields(value: Any, where: str, snippets: Mapping, problems: list[str], *,
         problems.append(f"{where}.fields: expected a list of fields, got {value!r}")
         return ()
     out = tuple(f for i, raw in enumerate(value)
-                if (f := _field(raw, f"{where}.fields[{i}]", snippets, problems)) is not None)
+                if (f := _field(raw, f"{where}[{i}]" if where.endswith(".columns") else f"{where}.fields[{i}]",
+                                snippets, problems)) is not None)
     names = [f.name for f in out]
     for name in {n for n in names if names.count(n) > 1}:
         problems.append(f"{where}: field {name!r} appears more than once")

@@ -110,7 +110,9 @@ def items_change_check(data: dict[str, Any]) -> dict[str, str]:
 
 def registration_check(data: dict[str, Any]) -> dict[str, str]:
     """001 §11: the data is used after the query, so its use cannot end before the registration's date."""
-    if data.get("use_until") and data.get("query_date") and data["use_until"] < data["query_date"]:
+    dates = [r["query_date"] for r in data.get("rows") or () if isinstance(r, dict) and r.get("query_date")]
+    last = max(dates, default=data.get("query_date"))  # a sheet of rows: its latest line's date
+    if data.get("use_until") and last and data["use_until"] < last:
         return {"use_until": "資料使用期限不可早於申請日期"}
     return {}
 

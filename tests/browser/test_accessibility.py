@@ -111,7 +111,7 @@ def seeded(session, person) -> dict[str, int]:
     task = _open_task(session, waiting)
     complete_task(session, task_id=_open_task(session, returned), actor=person(APPROVER), decision="return",
                   opinion="請補附法令依據", now=_now())
-    reveal_national_id(session, application_id=waiting, field="subject_national_id", reason="核對當事人身分",
+    reveal_national_id(session, application_id=waiting, field="rows[1].subject_national_id", reason="核對當事人身分",
                        actor=person(APPROVER), now=_now())
     record_incident(session, waiting, kind="timer", error=RuntimeError("計時器無法觸發"), now=_now())
     add_attachment(session, application_id=waiting, upload=Upload(files.png(), "同意書.png", label="當事人同意書"),

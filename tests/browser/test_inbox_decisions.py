@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from models import Application, HistoryEntry, HumanTask, TaskState
 from tests.browser.test_inbox_flow import log_in, log_out
-from tests.conftest import MANAGER_ADD, REGISTRATION
+from tests.conftest import MANAGER_ADD, registration
 from workflows.filing import reads
 from workflows.filing.applications import submit_application
 from workflows.filing.tasks import complete_task
@@ -48,7 +48,7 @@ def open_steps(session, app: Application) -> list[str]:
 
 def test_a_unit_head_decides_three_registrations_at_once_by_keyboard(page: Page, session, person, artifacts):
     apps = [submit_application(session, form_key="query_registration", actor=person("applicant"),
-                               data={**REGISTRATION, "case_number": f"115-社救-{n:04d}"},
+                               data=registration(case_number=f"115-社救-{n:04d}"),
                                now=now() - timedelta(hours=3 - n)) for n in (1, 2, 3)]
     log_in(page, "sw_unit_head", "陳志明")
     page.locator("nav.filters a[data-form=query_registration]").click()

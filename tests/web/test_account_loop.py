@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from tests.conftest import QUERIER_ADD, REGISTRATION, granted
+from tests.conftest import QUERIER_ADD, granted
+from tests.conftest import registration as registration_data
 
 # Tuesday 1 December 2026, 09:00 in Taipei.
 FILED = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
@@ -35,7 +36,7 @@ def file(api, username: str, form: str, data: dict):
 
 
 def registration(on: datetime) -> dict:
-    return {**REGISTRATION, "query_date": on.date().isoformat()}
+    return registration_data(query_date=on.date().isoformat())
 
 
 def test_an_approved_querier_account_lets_the_person_file_at_once_and_a_deletion_ends_it_on_its_date(api, clock):

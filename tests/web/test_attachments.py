@@ -14,7 +14,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from tests import files
-from tests.conftest import REGISTRATION
+from tests.conftest import REGISTRATION, registration
 from tests.web.test_pages import form_data, login
 from tests.web.test_sheets import pdf_text
 from workflows import forms, settings
@@ -90,7 +90,7 @@ def test_over_the_limit_is_a_422_naming_it_and_far_over_a_413(app, api, monkeypa
     assert page.status_code == 413 and "送出的檔案超過上限 4 KB" in page.text
     # Only the upload routes take more than MAX_CONTENT_LENGTH: filing JSON of 2 MB is still refused.
     big_json = applicant.post("/api/v1/applications", {"form": "query_registration",
-                                                        "data": {**REGISTRATION, "reason": "x" * 2_000_000}})
+                                                        "data": registration(reason="x" * 2_000_000)})
     assert big_json.status_code == 413
 
 
@@ -121,7 +121,7 @@ def test_exports_list_name_and_hash_never_the_content(filed, app, tmp_path):
     head = login(app.test_client(), "sw_unit_head")
     text = head.get("/applications/export.csv?sort=id").text.lstrip("\ufeff")
     rows = {r[0]: r for r in csv.reader(io.StringIO(text))}
-    assert rows[str(app_id)][-1] == f"同意書.pdf {uploaded['sha256']}"
+    assert rows[str(app_id)][-2] == f"同意書.pdf {uploaded['sha256']}"  # the last column: the sheet's rows
     assert "%PDF" not in text
     xlsx = head.get("/applications/export.xlsx").data
     assert b"%PDF" not in xlsx
@@ -143,7 +143,7 @@ def test_the_filing_page_takes_the_file_with_the_form_and_keeps_it_across_a_refu
     page = client.get("/applications/new/query_registration").text
     assert 'enctype="multipart/form-data"' in page and 'type="file"' in page and 'name="consent"' in page
     refused = client.post("/applications/new/query_registration", content_type="multipart/form-data", data={
-        **form_data({**REGISTRATION, "reason": ""}), "consent": (io.BytesIO(files.pdf()), "同意書.pdf")})
+        **form_data(registration(reason="")), "consent": (io.BytesIO(files.pdf()), "同意書.pdf")})
     assert refused.status_code == 200 and "同意書.pdf" in refused.text  # the file is kept, the form asks again
     kept = refused.text.split('name="consent__kept" value="')[1].split('"')[0]
     sent = client.post("/applications/new/query_registration", content_type="multipart/form-data",
@@ -201,7 +201,7 @@ def multipart(values: dict) -> dict:
 def test_the_filing_page_takes_a_large_body_only_as_files(app, consent_form):
     client = login(app.test_client(), "applicant")
     url = "/applications/new/query_registration"
-    as_text = client.post(url, **multipart(form_data({**REGISTRATION, "reason": "x" * 2_000_000})))
+    as_text = client.post(url, **multipart(form_data(registration(reason="x" * 2_000_000))))
     assert as_text.status_code == 413  # beside the files, the fields keep the form limit
     scan = files.pdf("y" * 1_500_000)  # over the 1 MB of any other body, within ATTACHMENT_MAX_BYTES
     as_file = client.post(url, **multipart({**form_data(REGISTRATION),

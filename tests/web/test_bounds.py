@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from models import DiagramDraft, HumanTask, TaskState
-from tests.conftest import NOW, QUERIER_ADD, REGISTRATION
+from tests.conftest import NOW, QUERIER_ADD, registration
 from tests.web.test_editor_api import QUERIER, post_xml
 from tests.web.test_pages import login
 from workflows.timers import duties
@@ -19,10 +19,10 @@ def file(api, username, form, data):
 
 def test_a_date_field_outside_1912_to_2099_is_a_422_naming_it(api):
     for value in ("9999-12-31", "0001-01-01", "999/01/01", "1911-12-31", "2100-01-01"):
-        response = file(api, "applicant", "query_registration", {**REGISTRATION, "query_date": value})
+        response = file(api, "applicant", "query_registration", registration(query_date=value))
         assert response.status_code == 422, value
-        assert response.get_json()["errors"] == {"query_date": f"「申請日期」{DATE_RANGE}"}, value
-    assert file(api, "applicant", "query_registration", {**REGISTRATION, "query_date": "115/11/25"}).status_code \
+        assert response.get_json()["errors"] == {"rows[1].query_date": f"第 1 筆「申請日期」{DATE_RANGE}"}, value
+    assert file(api, "applicant", "query_registration", registration(query_date="115/11/25")).status_code \
         == 201
     # A 職務異動 of 資訊處 staff in year 9999 was a 500: its timers (seven days on) ran past the calendar.
     transfer = {"person": "it_clerk", "kind": "central_staff", "effective_date": "9999-12-31",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import MANAGER_ADD, REGISTRATION
+from tests.conftest import MANAGER_ADD, registration
 
 TO_DIRECTOR = ["sw_unit_head", "sw_head", "labor_clerk", "labor_chief"]
 
@@ -31,7 +31,7 @@ def approve(api, username: str, application: int):
 
 
 def registrations(api, n: int) -> list[int]:
-    return [file(api, "applicant", "query_registration", {**REGISTRATION, "case_number": f"115-社救-{i:04d}"})
+    return [file(api, "applicant", "query_registration", registration(case_number=f"115-社救-{i:04d}"))
             for i in range(1, n + 1)]
 
 
@@ -42,7 +42,7 @@ def test_the_task_list_shows_the_ask_masked_and_pages(api):
     rows = response.get_json()
     assert response.headers["X-Total-Count"] == "3" and [r["application"] for r in rows] == apps[:0:-1]
     key = {k["name"]: k["value"] for k in rows[0]["key"]}
-    assert key["subject_national_id"] == "E12****783" and key["case_number"] == "115-社救-0003"
+    assert key["rows"] == "陳小明 E12****783 C0101 被保險人投保資料" and key["case_number"] == "115-社救-0003"
     assert "E123456783" not in response.get_data(as_text=True)
     assert rows[0]["bulk"] is True and rows[0]["due_at"]
     assert [r["application"] for r in head.get("/api/v1/tasks?q=115-社救-0002").get_json()] == [apps[1]]

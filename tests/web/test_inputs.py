@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 
 from models import Application
-from tests.conftest import QUERIER_ADD, REGISTRATION
+from tests.conftest import QUERIER_ADD, REGISTRATION, registration
 from tests.web.test_editor_api import QUERIER, VERSIONS, post_xml
 from tests.web.test_pages import form_data, login
 from web import create_app
@@ -47,14 +47,14 @@ def test_control_characters_in_pages_query_strings_and_paths_are_a_422_naming_th
     assert refused.status_code == 422 and f"「username」{UNSAFE_TEXT}" in refused.text
     login(client, "applicant")
     assert client.get("/applications/?applicant=" + "%00").status_code == 422
-    filed = client.post("/applications/new/query_registration", data={**REGISTRATION, "reason": "x\x1by"})
-    assert filed.status_code == 422 and f"「reason」{UNSAFE_TEXT}" in filed.text
+    filed = client.post("/applications/new/query_registration", data=form_data(registration(reason="x\x1by")))
+    assert filed.status_code == 422 and f"「rows-0-reason」{UNSAFE_TEXT}" in filed.text
     admin = login(app.test_client(), "admin")
     assert admin.get("/editor/%00/edit").status_code == 422
     assert admin.post("/editor/query_registration/check", json={"xml": SURROGATE}).status_code == 422
     # Tabs, line breaks, right-to-left marks, markup and quotes are text like any other.
     kept = client.post("/applications/new/query_registration",
-                       data={**REGISTRATION, "reason": "第一行\r\n\t第二行 \u202e<script>x</script> ' OR 1=1 --"})
+                       data=form_data(registration(reason="第一行\r\n\t第二行 \u202e<script>x</script> ' OR 1=1 --")))
     assert kept.status_code == 302
 
 
@@ -99,7 +99,7 @@ def test_a_surrogate_kept_before_the_edge_still_renders(app, api, session):
 def test_every_body_is_bounded_and_a_diagram_may_be_larger(app, api):
     client = login(app.test_client(), "applicant")
     huge = client.post("/applications/new/query_registration",
-                       data=form_data({**REGISTRATION, "reason": "x" * 10 * 1024 * 1024}))
+                       data=form_data(registration(reason="x" * 10 * 1024 * 1024)))
     assert huge.status_code == 413 and "送出的內容過大" in huge.text
     too_big_json = api.as_("applicant").post("/api/v1/applications",
                                              {"form": "query_registration", "data": {"reason": "x" * 2_000_000}})

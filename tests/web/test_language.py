@@ -8,7 +8,7 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from tests.conftest import QUERIER_ADD
+from tests.conftest import QUERIER_ADD, page_registration
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUES = ROOT / "web" / "translations"
@@ -36,7 +36,8 @@ def english(client):
 
 
 def form_data(data):
-    return {k: ("y" if v is True else v) for k, v in data.items() if v is not False}
+    """Data as a page posts it: booleans as checkboxes, a sheet's rows as their numbered inputs."""
+    return {k: ("y" if v is True else v) for k, v in page_registration(data).items() if v is not False}
 
 
 def errors_in(html):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import REGISTRATION
+from tests.conftest import REGISTRATION, page_registration, registration
 
 LISTED_SW = "社會救助法第十八條、第二十條、第二十一條及第四十四條之三第一項"
 
@@ -28,7 +28,7 @@ def test_the_registration_page_offers_the_agencys_own_statutes(app):
 
 def test_a_basis_outside_the_table_asks_for_a_reason_then_shows_the_unit_head_the_mark(app):
     applicant = login(app.test_client(), "applicant")
-    data = {**REGISTRATION, "legal_basis": "公益勸募條例第六條", "legal_basis_reason": ""}
+    data = page_registration(registration(legal_basis="公益勸募條例第六條", legal_basis_reason=""))
     refused = applicant.post("/applications/new/query_registration", data=data)
     assert refused.status_code == 200
     assert re.search(r'id="legal_basis_reason-error-0" class="error" role="alert">這個法令依據不在本機關的法律依據表',
@@ -41,7 +41,7 @@ def test_a_basis_outside_the_table_asks_for_a_reason_then_shows_the_unit_head_th
     head = login(app.test_client(), "sw_unit_head")
     shown = head.get(f"/applications/{app_id}").text
     assert "不在本機關的法律依據表（001 附表），請審核其理由" in shown and "協助公益勸募案件查核" in shown
-    listed = applicant.post("/applications/new/query_registration", data={**REGISTRATION})
+    listed = applicant.post("/applications/new/query_registration", data=page_registration(REGISTRATION))
     listed_id = int(re.search(r"/applications/(\d+)", listed.headers["Location"])[1])
     assert "請審核其理由" not in head.get(f"/applications/{listed_id}").text
 

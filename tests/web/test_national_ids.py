@@ -3,15 +3,15 @@
 from sqlalchemy import select
 
 from models import Application, AuditEvent, NationalIdReveal
-from tests.conftest import QUERIER_ADD, REGISTRATION
+from tests.conftest import QUERIER_ADD, REGISTRATION, SUBJECT, registration
 
-SUBJECT = REGISTRATION["subject_national_id"]  # E123456783
+FIELD = "rows[1].subject_national_id"  # line 1's subject on the city's sheet (000 附表一)
 MASKED = "E12****783"
 
 
 def file_registration(api, username: str = "applicant") -> int:
-    data = REGISTRATION if username == "applicant" else {  # a basis of the filer's own agency's table (001 附表)
-        **REGISTRATION, "legal_basis": "空氣污染防制法第三十二條及第六十七條"}
+    data = REGISTRATION if username == "applicant" else registration(  # a basis of the filer's own agency's
+        legal_basis="空氣污染防制法第三十二條及第六十七條")  # table (001 附表), on the city's sheet of rows
     filed = api.as_(username).post("/api/v1/applications", {"form": "query_registration", "data": data})
     assert filed.status_code == 201
     return filed.get_json()["id"]
@@ -22,11 +22,11 @@ def test_the_api_masks_id_numbers_for_every_viewer_as_the_pages_do(api):
     for username in ("labor_clerk", "it_clerk", "sw_auditor", "applicant", "admin"):  # city-wide clerks too
         response = api.as_(username).get(f"/api/v1/applications/{app_id}")
         assert response.status_code == 200
-        assert response.get_json()["data"]["subject_national_id"] == MASKED
+        assert response.get_json()["data"]["rows"][0]["subject_national_id"] == MASKED
         assert SUBJECT not in response.get_data(as_text=True)
     [task] = api.as_("sw_unit_head").get("/api/v1/tasks").get_json()
     detail = api.as_("sw_unit_head").get(f"/api/v1/tasks/{task['id']}")
-    assert detail.get_json()["application"]["data"]["subject_national_id"] == MASKED
+    assert detail.get_json()["application"]["data"]["rows"][0]["subject_national_id"] == MASKED
     assert SUBJECT not in detail.get_data(as_text=True)
     listed = api.as_("labor_clerk").get("/api/v1/applications?per_page=200").get_data(as_text=True)
     assert SUBJECT not in listed
@@ -48,7 +48,7 @@ def test_an_amendment_that_leaves_the_masked_number_keeps_the_filed_one(api, ses
 
 def reveal(api, username: str, app_id: int, **body):
     return api.as_(username).post(f"/api/v1/applications/{app_id}/reveal",
-                                  {"field": "subject_national_id", **body})
+                                  {"field": FIELD, **body})
 
 
 def test_the_unit_head_reveals_the_subjects_number_with_a_reason_and_it_is_recorded(api, session):
@@ -56,16 +56,16 @@ def test_the_unit_head_reveals_the_subjects_number_with_a_reason_and_it_is_recor
     shown = reveal(api, "sw_unit_head", app_id, reason="核對被查詢人身分")
     assert shown.status_code == 200 and shown.headers["Cache-Control"] == "no-store"
     assert shown.get_json() | {"reveal": 1} == {
-        "application": app_id, "field": "subject_national_id", "label": "被查詢人身分證字號", "value": SUBJECT,
+        "application": app_id, "field": FIELD, "label": "第 1 筆 被查詢人身分證字號", "value": SUBJECT,
         "reveal": 1, "revealed_at": shown.get_json()["revealed_at"]}
 
     [row] = session.scalars(select(NationalIdReveal)).all()
     assert (row.application_id, row.field, row.subject_name, row.actor.username, row.reason) == (
-        app_id, "subject_national_id", "陳小明", "sw_unit_head", "核對被查詢人身分")
+        app_id, FIELD, "陳小明", "sw_unit_head", "核對被查詢人身分")
     assert row.human_task_id is not None and row.created_at is not None
     [event] = session.scalars(select(AuditEvent).where(AuditEvent.event_type == "national_id_revealed")).all()
     assert (event.actor_id, event.subject_type, event.subject_id) == (row.actor_id, "application", app_id)
-    assert event.payload == {"field": "subject_national_id", "step": "unit_head_review", "reason": "核對被查詢人身分",
+    assert event.payload == {"field": FIELD, "step": "unit_head_review", "reason": "核對被查詢人身分",
                              "reveal": row.id}
     assert SUBJECT not in str(event.payload)
 
@@ -74,6 +74,8 @@ def test_a_reveal_needs_a_reason_and_an_open_step_of_ones_own(api, session):
     app_id = file_registration(api)
     assert set(reveal(api, "sw_unit_head", app_id, reason="  ").get_json()["errors"]) == {"reason"}
     assert set(reveal(api, "sw_unit_head", app_id, field="name", reason="x").get_json()["errors"]) == {"field"}
+    no_line = reveal(api, "sw_unit_head", app_id, field="rows[2].subject_national_id", reason="x")
+    assert set(no_line.get_json()["errors"]) == {"field"}  # the sheet has one line
     for username in ("labor_clerk", "it_clerk", "sw_auditor", "sw_head", "applicant", "admin"):  # see it, hold no step
         refused = reveal(api, username, app_id, reason="想看")
         assert refused.status_code == 403 and SUBJECT not in refused.get_data(as_text=True)
@@ -93,7 +95,7 @@ def test_auditors_list_their_agencys_reveals_and_administrators_all(api, session
         page = api.as_(username).get("/api/v1/reveals").get_json()
         return [(r["application"], r["actor"], r["field"], r["subject_name"], r["reason"]) for r in page["items"]]
 
-    assert listed("sw_auditor") == [(social, "sw_unit_head", "subject_national_id", "陳小明", "核對被查詢人身分")]
+    assert listed("sw_auditor") == [(social, "sw_unit_head", FIELD, "陳小明", "核對被查詢人身分")]
     assert {r[0] for r in listed("admin")} == {r[0] for r in listed("labor_clerk")} == {social, environment}
     for outsider in ("manager", "sw_unit_head", "ep_querier"):
         assert api.as_(outsider).get("/api/v1/reveals").status_code == 403
@@ -118,7 +120,7 @@ def test_on_the_task_page_the_unit_head_reveals_the_number_with_a_reason(app, ap
     assert "顯示完整號碼" not in clerk.get(f"/applications/{app_id}").text  # sees the case, holds no step
 
     url = f"/applications/{app_id}/reveal"
-    form = {"field": "subject_national_id", "next": f"/tasks/{task['id']}"}
+    form = {"field": FIELD, "next": f"/tasks/{task['id']}"}
     refused = head.post(url, data={**form, "reason": ""}, follow_redirects=True)
     assert "請說明調閱完整身分證字號的理由" in refused.text and SUBJECT not in refused.text
     shown = head.post(url, data={**form, "reason": "核對被查詢人身分"})

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from models import Delegation, Role
-from tests.conftest import NOW, QUERIER_ADD
+from tests.conftest import NOW, QUERIER_ADD, page_registration
 from web import create_app
 from web.extensions import db
 
@@ -17,7 +17,8 @@ def login(client, username):
 
 
 def form_data(data):
-    return {k: ("y" if v is True else v) for k, v in data.items() if v is not False}
+    """Data as a page posts it: booleans as checkboxes, a sheet's rows as their numbered inputs."""
+    return {k: ("y" if v is True else v) for k, v in page_registration(data).items() if v is not False}
 
 
 def errors_in(html):

@@ -5,11 +5,10 @@ from __future__ import annotations
 import io
 import re
 
-from tests.conftest import REGISTRATION
+from tests.conftest import SUBJECT
 from tests.workflows.oversight.logfiles import csv_bytes
 from workflows.demo import valid_national_id
 
-SUBJECT = REGISTRATION["subject_national_id"]
 OTHER = valid_national_id("F", "12345678")
 
 

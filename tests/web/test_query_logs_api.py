@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import io
 
-from tests.conftest import REGISTRATION
+from tests.conftest import SUBJECT
 from tests.workflows.oversight.logfiles import csv_bytes, xlsx_bytes
 from workflows.demo import valid_national_id
 
-SUBJECT = REGISTRATION["subject_national_id"]
 OTHER = valid_national_id("F", "12345678")
 ROWS = [
     ["applicant.egov", "115/11/26", "10:00:00", "C0101", SUBJECT, "115-社救-0001", "低收入戶資格審查", "成功"],

@@ -8,7 +8,7 @@ import time_machine
 from sqlalchemy import select
 
 from models import Application, TaskState
-from tests.conftest import NOW, REGISTRATION
+from tests.conftest import NOW, registration
 from workflows.filing.applications import submit_application
 from workflows.filing.tasks import complete_task
 from workflows.timers import deletions, duties
@@ -23,7 +23,7 @@ def login(client, username):
 
 def approved_registration(session, person):
     app = submit_application(session, form_key="query_registration",
-                             data={**REGISTRATION, "use_until": "2026-12-10"}, actor=person("applicant"), now=NOW)
+                             data=registration(use_until="2026-12-10"), actor=person("applicant"), now=NOW)
     [task] = [t for t in app.tasks if t.state == TaskState.OPEN]
     complete_task(session, task_id=task.id, actor=person("sw_unit_head"), decision="approve",
                   now=NOW + timedelta(hours=1))

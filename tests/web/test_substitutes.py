@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from tests.conftest import REGISTRATION
+from tests.conftest import registration
 from web.extensions import db
 from workflows.personal.substitutes import refresh_all_substitutes
 
@@ -28,7 +28,7 @@ def put(api, username: str, body: dict):
 
 def file_registration(api, case: str) -> int:
     response = api.as_("applicant").post("/api/v1/applications", json={
-        "form": "query_registration", "data": {**REGISTRATION, "case_number": case}})
+        "form": "query_registration", "data": registration(case_number=case)})
     assert response.status_code == 201, response.get_json()
     return response.get_json()["id"]
 

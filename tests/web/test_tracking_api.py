@@ -17,12 +17,12 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from models import Agency, DefinitionVersion, HumanTask, Person, ProcessDefinition, TaskState
-from tests.conftest import ITEMS_CHANGE, QUERIER_ADD, REGISTRATION
+from tests.conftest import ITEMS_CHANGE, QUERIER_ADD, REGISTRATION, SUBJECT, registration
 from workflows.filing.applications import submit_application
 from workflows.filing.tasks import complete_task
 
 EXPORT_HEADER = ["案號", "表單", "申請人", "機關", "單位", "狀態", "目前步驟", "目前承辦人", "等待天數", "申請日期",
-                 "結案日期", "附件（檔名 SHA-256）"]
+                 "結案日期", "附件（檔名 SHA-256）", "查調資料（逐筆；身分證字號遮蔽）"]
 QUERIER_TITLE = "勞保 WebIR 資料查詢者帳號申請表"
 NATIONAL_ID = re.compile(r"[A-Z][12]\d{8}")
 APPROX = 0.01  # days: the seconds between seeding and the request
@@ -64,8 +64,8 @@ def seeded(session, person) -> Seeded:
     decide(b, "sw_unit_head", "approve", 5)
     c = file("applicant", "query_registration", REGISTRATION, 2)
     g = file("manager", "query_items_change", ITEMS_CHANGE, 8)
-    f = file("ep_querier", "query_registration", {**REGISTRATION, "case_number": "115-環-0001",
-                                                   "legal_basis": "空氣污染防制法第三十二條及第六十七條"}, 40)
+    f = file("ep_querier", "query_registration", registration(
+        case_number="115-環-0001", legal_basis="空氣污染防制法第三十二條及第六十七條"), 40)
     rejected = file("sw_staff", "querier_account", QUERIER_ADD, 30)
     decide(rejected, "sw_unit_head", "reject", 29, "無查詢需要")
     return Seeded(base, a1, a2, b, c, g, f, rejected)
@@ -240,7 +240,7 @@ def test_dashboard_steps_filters_and_visibility(api, session, seeded):
 # --- CSV and Excel export -----------------------------------------------------------------------------------------
 
 def all_national_ids(session) -> set[str]:
-    ids = {QUERIER_ADD["national_id"], REGISTRATION["subject_national_id"]}
+    ids = {QUERIER_ADD["national_id"], SUBJECT}
     return ids | set(session.scalars(select(Person.national_id).where(Person.national_id.is_not(None))))
 
 
@@ -260,6 +260,9 @@ def test_csv_export(client, session, seeded):
     assert row[1:8] == [QUERIER_TITLE, "吳佩珊", "高雄市政府社會局", "社會救助科", "審核中", "機關管理者設定帳號",
                         "王美玲"]
     assert re.fullmatch(r"1\d\d年\d\d月\d\d日", row[9]) and row[10] == ""
+    assert row[12] == ""  # not a 查調資料登記表: no rows
+    sheet = next(r for r in rows[1:] if int(r[0]) == seeded.c)  # its one row: line, date, subject, masked number, item
+    assert sheet[12] == "1. 115年11月25日 陳小明 E12****783 C0101"
     closed = next(r for r in rows[1:] if int(r[0]) == seeded.rejected)
     assert (closed[5], closed[6], closed[7], closed[8]) == ("不同意結案", "", "", "")
     assert re.fullmatch(r"1\d\d年\d\d月\d\d日", closed[10])

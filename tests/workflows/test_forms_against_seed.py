@@ -36,18 +36,17 @@ def section(n: int) -> str:
 
 
 # (seed label, where the form keeps it)
-REGISTRATION = [  # 附表一 查調資料登記表 ↔ query_registration
-    ("編號", "auto:application id"),
-    ("申請日期", "field:query_date"),
-    ("姓名", "field:subject_name"),
-    ("身分證字號", "field:subject_national_id"),
-    ("查調類別", "field:item"),
-    ("查調事由", "field:reason"),
+REGISTRATION = [  # 附表一 查調資料登記表 ↔ query_registration: a table, one row per subject and item
+    ("編號", "field:rows"),  # the row's line, 1 to 10 (registration_row.line)
+    ("查調資料內容", "field:rows"),  # the heading over the row's subject, item and reason
+    ("申請日期", "field:rows.query_date"),  # each row's own date, as on the sheet
+    ("姓名", "field:rows.subject_name"),
+    ("身分證字號", "field:rows.subject_national_id"),
+    ("查調類別", "field:rows.item"),
+    ("查調事由", "field:rows.reason"),
     ("法令依據", "field:legal_basis"),  # 說明 2: 查調事由應表明相關法令依據
     ("資料查詢者", "auto:the filer (querier role)"),
-    ("單位主管核章", "step:unit_head_review"),
-    ("查調資料內容", "missing:the sheet has rows (several subjects × items); one subject and one item per "
-                     "application until the form is restructured into rows (issue 18, not this change)"),
+    ("單位主管核章", "step:unit_head_review"),  # the unit head approves the sheet as a whole
 ]
 MANAGER = [  # 附表二 機關管理者帳號申請表 ↔ manager_account
     ("表單編號", "auto:application id"),
@@ -158,7 +157,12 @@ def user_tasks(form_key):
 @pytest.mark.parametrize("case", CASES)
 def test_each_seed_label_is_on_the_form_or_said_why_not(case):
     n, form_key, rows, _extras = CASES[case]
-    check_labels(case, section(n), rows, form_key, {f.name for f in FORMS[form_key].fields}, user_tasks(form_key))
+    check_labels(case, section(n), rows, form_key, names(form_key), user_tasks(form_key))
+
+
+def names(form_key: str) -> set[str]:
+    """The form's fields, and each rows field's columns as ``<field>.<column>``."""
+    return {n for f in FORMS[form_key].fields for n in (f.name, *(f"{f.name}.{c.name}" for c in f.columns))}
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if CASES[c][0] < 4])
@@ -167,7 +171,20 @@ def test_every_field_of_the_form_comes_from_the_seed_or_is_a_listed_extra(case):
     mapped = {where.partition(":")[2] for _label, where in rows if where.startswith("field:")}
     mapped |= {where.partition(":")[2] for c in CASES.values() if c[1] == form_key for _l, where in c[2]
                if where.startswith("field:")}
-    assert {f.name for f in FORMS[form_key].fields} == mapped | set(extras)
+    assert names(form_key) == mapped | set(extras)
+
+
+def test_the_registration_sheets_columns_are_the_seeds_in_its_order():
+    """000 附表一: 編號, 申請日期, then under 查調資料內容 姓名, 身分證字號, 查調類別, 查調事由, one row each."""
+    header = next(line for line in section(0).splitlines() if line.startswith("編號"))
+    subheader = section(0).splitlines()[section(0).splitlines().index(header) + 1]
+    seed_columns = [header.split("\t")[1], *subheader.split()]
+    [rows] = [f for f in FORMS["query_registration"].fields if f.type == "rows"]
+    assert [c.label.split("（")[0].removeprefix("被查詢人") for c in rows.columns] == [
+        "申請日期", "姓名", "身分證字號", "查調類別", "查調事由"] == seed_columns
+    assert [c.required for c in rows.columns] == [True] * 5
+    assert [c.name for c in rows.columns if c.sensitive] == ["subject_national_id"]
+    assert (rows.required, rows.min_rows, rows.max_rows) == (True, 1, 10)
 
 
 def test_the_item_sheet_lists_the_twenty_items_in_the_seeds_order():

@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 
 from models import ID_FIELDS, Application, Person, sealing
 from tests.at_rest import database_text
-from tests.conftest import NOW, QUERIER_ADD, REGISTRATION, granted, make_person
+from tests.conftest import NOW, QUERIER_ADD, REGISTRATION, SUBJECT, granted, make_person
+from tests.conftest import registration as registration_data
 from web import datakey
 from workflows.filing import reads
 from workflows.filing.applications import amend_application, submit_application
@@ -72,16 +73,16 @@ def test_id_fields_in_application_data_are_sealed_and_the_rest_stays_readable(se
         rows = conn.execute(text("SELECT id, CAST(data AS TEXT), workflow_state FROM application")).all()
     raw = {row[0]: row[1] for row in rows}
     assert QUERIER_ADD["national_id"] not in raw[querier.id] and sealing.PREFIX in raw[querier.id]
-    assert REGISTRATION["subject_national_id"] not in raw[registration.id]
+    assert SUBJECT not in raw[registration.id]
     assert QUERIER_ADD["egov_account"] in raw[querier.id]  # only the ID fields are sealed
     assert not any(n in row[2] for row in rows for n in (QUERIER_ADD["national_id"],
-                                                        REGISTRATION["subject_national_id"]))
+                                                        SUBJECT))
     with Session(engine) as fresh:
         assert fresh.get(Application, querier.id).data["national_id"] == QUERIER_ADD["national_id"]
-        assert fresh.get(Application, registration.id).data == {**REGISTRATION, "use_until": None,  # blank optional
-                                                                "legal_basis_reason": None}
+        assert fresh.get(Application, registration.id).data == registration_data(use_until=None,
+                                                                                 legal_basis_reason=None)
         found = fresh.scalars(select(Application.id).where(
-            Application.national_id_hash == sealing.digest(REGISTRATION["subject_national_id"]))).all()
+            Application.national_id_hash == sealing.digest(SUBJECT))).all()
     assert found == [registration.id]
 
 
@@ -94,7 +95,7 @@ def test_no_id_number_is_stored_in_plain_text_anywhere_after_a_whole_chain(sessi
     submit_application(session, form_key="query_registration", data=REGISTRATION, actor=person("applicant"),
                        now=NOW)
     session.commit()
-    numbers = {QUERIER_ADD["national_id"], REGISTRATION["subject_national_id"],
+    numbers = {QUERIER_ADD["national_id"], SUBJECT,
                *session.scalars(select(Person.national_id).where(Person.national_id.is_not(None)))}
     assert len(numbers) > 20  # the demo people's numbers too
     stored = database_text(engine)

@@ -66,7 +66,11 @@ SCHEMAS = {
         "required": {"type": "boolean"}, "choices": {"type": "array", "items": {"type": "object", "properties": {
             "value": {"type": "string"}, "label": {"type": "string"}}}},
         "help": {"type": "string"}, "source": {"type": "string", "description": "the clause the field comes from"},
-        "attestation": {"type": "boolean", "description": "a statement the filer must tick"}}},
+        "attestation": {"type": "boolean", "description": "a statement the filer must tick"},
+        "columns": {"type": "array", "items": {"type": "object"},
+                    "description": "a rows field's columns (fields): its value is a list of objects, one per row; an "
+                                   "error names the row from 1 and the column, e.g. rows[3].subject_national_id"},
+        "min_rows": {"type": "integer"}, "max_rows": {"type": "integer"}}},
     "Form": {"type": "object", "required": ["key", "title"], "properties": {
         "key": {"type": "string"}, "title": {"type": "string"}, "source": {"type": "string"},
         "fields": {"type": "array", "items": _ref("Field")}}},
@@ -270,6 +274,7 @@ QUERY_LOG = {"type": "object", "properties": {
     "item": {"type": "string"}, "subject": {"type": "string", "description": "masked: A12****789"},
     "case_number": {"type": ["string", "null"]}, "reason": {"type": ["string", "null"]},
     "result": {"type": ["string", "null"]}, "registration": {"type": ["integer", "null"]},
+    "registration_line": {"type": ["integer", "null"], "description": "the matched row (編號) of that registration"},
     "flags": {"type": "array", "items": {"enum": LOG_FLAGS}}, "notes": {"type": "object"}}}
 
 
@@ -592,7 +597,8 @@ def document() -> dict:
             "application only); recorded with who, when and why", {"200": _json(_ref("Revealed"))},
             tag="applications", params=[app_id], errors=(401, 403, 404, 422), body={
                 "type": "object", "required": ["field", "reason"], "properties": {
-                    "field": {"type": "string", "examples": ["subject_national_id", "national_id"]},
+                    "field": {"type": "string", "examples": ["rows[1].subject_national_id", "subject_national_id",
+                                                             "national_id"]},
                     "reason": {"type": "string", "maxLength": 500}}})},
         "/applications/{application_id}/legal-hold": {"post": _op(
             "Put an application under a legal hold (保全): it stays off every destruction list until released. "

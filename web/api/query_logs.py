@@ -124,7 +124,8 @@ def preview_logs():
 def log_json(v: LogView) -> dict:
     return {"id": v.id, "agency": v.agency, "account": v.account, "queried_at": v.queried_at.isoformat(),
             "item": v.item_code, "subject": v.subject, "case_number": v.case_number, "reason": v.reason,
-            "result": v.result, "registration": v.registration_id, "flags": v.flags,
+            "result": v.result, "registration": v.registration_id, "registration_line": v.registration_line,
+            "flags": v.flags,
             "notes": {flag: {"action": a, "reason": r} for flag, (a, r) in v.notes.items()}}
 
 

@@ -25,6 +25,7 @@ from workflows.tracking.search import (
     Filters,
     list_agencies,
     list_step_names,
+    registration_lines,
     search_applications,
 )
 from workflows.validators import FieldError, bounded_date
@@ -101,7 +102,8 @@ def search():
 
 
 EXPORT_HEADER = [_l("案號"), _l("表單"), _l("申請人"), _l("機關"), _l("單位"), _l("狀態"), _l("目前步驟"),
-                 _l("目前承辦人"), _l("等待天數"), _l("申請日期"), _l("結案日期"), _l("附件（檔名 SHA-256）")]
+                 _l("目前承辦人"), _l("等待天數"), _l("申請日期"), _l("結案日期"), _l("附件（檔名 SHA-256）"),
+                 _l("查調資料（逐筆；身分證字號遮蔽）")]
 
 
 def _export_header() -> list[str]:
@@ -113,12 +115,20 @@ def _export_rows():
     result = search_applications(db.session, current_user, _filters(_search_form()), now=now,
                                  sort=request.args.get("sort", "-id"), per_page=EXPORT_LIMIT)
     sep = _("、")
+    lines = registration_lines(db.session, [a.id for a in result.items])
     for a in result.items:
         yield [a.id, tr(a.form_title), a.applicant, a.agency, a.unit or "", str(STATE_LABELS[a.state]),
                sep.join(t.name for t in a.current), sep.join(h for t in a.current for h in t.holders),
                round((now - a.waiting_since).total_seconds() / 86400, 1) if a.waiting_since else "",
                roc_date(a.created_at), roc_date(a.closed_at),
-               sep.join(f"{name} {sha256}" for name, sha256 in a.attachments)]  # never a file's content
+               sep.join(f"{name} {sha256}" for name, sha256 in a.attachments),  # never a file's content
+               _("；").join(_sheet_line(n, row) for n, row in enumerate(lines.get(a.id, ()), start=1))]
+
+
+def _sheet_line(line: int, row: dict) -> str:
+    """One row of a 查調資料登記表: its line, date, subject, masked number and item."""
+    return " ".join(str(v) for v in (f"{line}.", roc_date(row.get("query_date")), row.get("subject_name"),
+                                     row.get("subject_national_id"), row.get("item")) if v)
 
 
 def _export_sheet():

@@ -172,6 +172,8 @@ def _sample(field: Field) -> Any:
         return field.choices[0][0] if field.choices else "樣本"
     if field.type == "multichoice":
         return [field.choices[0][0]] if field.choices else []
+    if field.type == "rows":  # one row of its columns (the engine keeps no ID number: engine_values)
+        return [{c.name: _sample(c) for c in field.columns if c.type != "national_id"}]
     return _SAMPLES[field.type]
 
 

@@ -16,9 +16,11 @@ from models import (
     DefinitionVersion,
     HistoryEntry,
     Person,
+    RegistrationRow,
     Role,
     TaskState,
 )
+from models.sealing import digest
 
 from .. import agency_rules, audit
 from ..accounts.admission import admission_errors, suspension_errors, suspension_refusal
@@ -32,6 +34,7 @@ from ..errors import Conflict, Forbidden, IncidentOpened, Invalid, NotFound
 from ..forms import (
     AGENCY_FORMS,
     FORMS,
+    REGISTRATION,
     SCHEDULER,
     FormSpec,
     application_form,
@@ -40,6 +43,8 @@ from ..forms import (
     engine_values,
     form_for,
     keep_masked,
+    row_key,
+    sheet_rows,
 )
 from ..oversight.bases import bind_basis
 from ..runtime import incidents
@@ -128,12 +133,8 @@ def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], acto
         errors.update(central_audit_errors(session, actor, data))
     elif form.key == "proxy_authorisation":
         errors.update(proxy_errors(session, actor, data))
-    elif form.key == "query_registration":
-        account = active_account(session, actor.id, AccountKind.QUERIER)
-        if account is None:
-            errors["item"] = "您沒有有效的資料查詢者帳號"
-        elif data["item"] not in account.item_codes:
-            errors["item"] = "您的帳號未獲准查調此項目"
+    elif form.key == REGISTRATION:
+        errors.update(_registration_errors(session, data, actor))
     if form.requester_field and data.get(form.requester_field):
         errors.update(_requester_errors(session, form, data, actor))
     elif form.key == "audit_record":
@@ -142,6 +143,17 @@ def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], acto
         if f.type == "legal_basis" and data.get(f.name) and f.name not in errors:
             errors.update(bind_basis(session, actor.agency_id, f.name, data))
     return errors
+
+
+def _registration_errors(session: Session, data: dict[str, Any], actor: Person) -> dict[str, str]:
+    """The filer queries with their own querier account, which holds each line's item."""
+    account = active_account(session, actor.id, AccountKind.QUERIER)
+    if account is None:
+        return {"rows" if "rows" in data else "item": "您沒有有效的資料查詢者帳號"}
+    if "rows" not in data:  # a sheet of one subject (an agency's own, another city's)
+        return {} if data["item"] in account.item_codes else {"item": "您的帳號未獲准查調此項目"}
+    return {row_key("rows", line, "item"): f"第 {line} 筆：您的帳號未獲准查調此項目"
+            for line, row in enumerate(data["rows"], start=1) if row.get("item") not in account.item_codes}
 
 
 def requester_of(session: Session, form: FormSpec, data: dict[str, Any]) -> Person | None:
@@ -246,6 +258,7 @@ def _received(session: Session, form_key: str, version: DefinitionVersion, clean
                       created_at=now, updated_at=now)
     app.agency = actor.agency
     app.requester = requester_of(session, form_for(form_key, actor.agency.code, version.definition.key), clean)
+    sync_registration_rows(app)
     session.add(app)
     if run is None or run.is_completed:
         session.flush()  # the incident, or a chain that ends at once auditing its closing, needs the id
@@ -261,6 +274,23 @@ def _received(session: Session, form_key: str, version: DefinitionVersion, clean
     audit.record(session, "application_submitted", actor=actor, subject_type="application", subject_id=app.id,
                  now=now, form=form_key, version=version.version, **noted)
     return app
+
+
+def sync_registration_rows(app: Application) -> None:
+    """Keep a 查調資料登記表's lines (registration_row) equal to its data: line by line, so a corrected sheet
+    changes its lines in place and drops the ones it no longer has."""
+    if app.form_key != REGISTRATION:
+        return
+    wanted = sheet_rows(app.data)
+    kept = {r.line: r for r in app.registration_rows}
+    for line, row in enumerate(wanted, start=1):
+        target = kept.get(line) or RegistrationRow(line=line)
+        number = row.get("subject_national_id") or None
+        target.query_date = date.fromisoformat(row["query_date"]) if row.get("query_date") else None
+        target.item, target.subject_id, target.subject_hash = row.get("item"), number, digest(number) if number else ""
+        if line not in kept:
+            app.registration_rows.append(target)
+    app.registration_rows = [r for r in app.registration_rows if r.line <= len(wanted)]
 
 
 def _start_failed(session: Session, error: Exception, *, form_key: str, version_id: int, clean: dict[str, Any],
@@ -306,6 +336,7 @@ def amend_application(session: Session, *, application_id: int, data: dict[str, 
     run = restore(app)
     run.complete(task.task_guid, {**engine_values(form, clean), "decision": "resubmit", "opinion": note})
     app.data = clean
+    sync_registration_rows(app)
     _bind(session, app, form, clean, [], actor, now, task=task)  # new files come with the amend step
     app.requester = requester_of(session, form, clean)
     return _finish(session, app, run, task, actor, now, "resubmit", note, "application_amended")

@@ -18,6 +18,7 @@ from models import AccountKind, Agency, AgencyKind, Person, Role
 
 from ..accounts.records import active_account
 from ..calendar import is_working_day
+from ..forms import row_key
 from ..settings import SETTINGS
 
 OFFICE_HOURS_CLAUSE = "002 第六點第三款"
@@ -73,9 +74,11 @@ def office_hours_errors(form_key: str, data: dict[str, Any]) -> dict[str, str]:
     at = data.get("query_time")
     if at and not _HHMM.fullmatch(at):
         return {"query_time": "請以 24 小時制 HH:MM 填寫，例如 09:30"}
-    day = data.get("query_date")
-    if day and not is_working_day(date.fromisoformat(day)):
-        errors["query_date"] = f"依{OFFICE_HOURS_CLAUSE}，不得於非辦公時間查詢：該日非上班日"
+    days = {"query_date": data.get("query_date")} if "rows" not in data else {  # a sheet: each line's own date
+        row_key("rows", line, "query_date"): row.get("query_date") for line, row in enumerate(data["rows"], start=1)}
+    for name, day in days.items():
+        if day and not is_working_day(date.fromisoformat(day)):
+            errors[name] = f"依{OFFICE_HOURS_CLAUSE}，不得於非辦公時間查詢：該日非上班日"
     if at and not SETTINGS.office_hours_start <= at < SETTINGS.office_hours_end:
         errors["query_time"] = (f"依{OFFICE_HOURS_CLAUSE}，不得於非辦公時間查詢：辦公時間為 "
                                 f"{SETTINGS.office_hours_start} 至 {SETTINGS.office_hours_end}")

@@ -7,6 +7,7 @@ whole after stating why; each reveal is a ``national_id_reveal`` row and an audi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -62,8 +63,9 @@ def reveal_national_id(session: Session, *, application_id: int, field: str, rea
     if step is None:
         raise Forbidden("只有目前承辦此案件步驟的人員可以調閱完整身分證字號")
     fields = {f.name: f for f in sensitive_fields(app.form_key)}
+    found = _addressed(app.data or {}, field, fields)
     errors = {}
-    if field not in fields or not app.data.get(field):
+    if found is None:
         errors["field"] = f"此申請沒有可調閱的欄位「{field}」"
     reason = reason.strip()
     if not reason:
@@ -72,11 +74,35 @@ def reveal_national_id(session: Session, *, application_id: int, field: str, rea
         errors["reason"] = "理由過長"
     if errors:
         raise Invalid(errors)
+    spec, holder = found
     reveal = NationalIdReveal(application_id=app.id, human_task_id=step.id, field=field, actor_id=actor.id,
-                              subject_name=app.data.get(_WHOSE.get(field, "")), reason=reason, created_at=now)
+                              subject_name=holder.get(_WHOSE.get(spec.name, "")), reason=reason, created_at=now)
     session.add(reveal)
     session.flush()
     audit.record(session, "national_id_revealed", actor=actor, subject_type="application", subject_id=app.id,
                  now=now, field=field, step=step.step, reason=reason, reveal=reveal.id)
     session.commit()
-    return Revealed(app.id, field, fields[field].label, app.data[field], reveal.id, now)
+    return Revealed(app.id, field, _label(spec, field), holder[spec.name], reveal.id, now)
+
+
+_ROW_FIELD = re.compile(r"^(\w+)\[(\d{1,3})\]\.(\w+)$")
+
+
+def _addressed(data: dict, field: str, fields: dict[str, Field]) -> tuple[Field, dict] | None:
+    """The sensitive field a reveal names and the mapping holding its number: the form's own field, or a column of
+    one line of a sheet's rows (``rows[2].subject_national_id``, lines counted from 1); None when there is none."""
+    holder, name = data, field
+    if (m := _ROW_FIELD.match(field)) is not None:
+        rows, line, name = data.get(m[1]), int(m[2]), m[3]
+        holder = rows[line - 1] if isinstance(rows, list) and 0 < line <= len(rows) else None
+    if name not in fields or not isinstance(holder, dict) or not holder.get(name):
+        return None
+    return fields[name], holder
+
+
+def _label(spec: Field, field: str) -> str:
+    m = _ROW_FIELD.match(field)
+    if m is None:
+        return spec.label
+    line, label = m[2], spec.label
+    return f"第 {line} 筆 {label}"

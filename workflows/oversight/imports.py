@@ -337,7 +337,7 @@ def _count_new(session: Session, agency_id: int, import_id: int, private: SqlTab
 
 _COLUMNS = ("agency_id", "import_id", "line", "fingerprint", "account", "queried_at", "item_code",
             "subject_id_sealed", "subject_hash", "case_number", "reason", "result", "person_id", "registration_id",
-            "flags")
+            "registration_line", "flags")
 
 
 class _Stager:
@@ -368,7 +368,7 @@ class _Stager:
         self.rows.append((
             self.agency_id, self.import_id, row.line, fingerprint(row, subject_hash), row.account,
             self.as_stored(row.queried_at), row.item_code, sealed, subject_hash, row.case_number, row.reason,
-            row.result, verdict.person_id, verdict.registration_id, verdict.flags))
+            row.result, verdict.person_id, verdict.registration_id, verdict.registration_line, verdict.flags))
         if len(self.rows) >= self.batch:
             self.flush()
 

@@ -39,6 +39,7 @@ class LogView:
     registration_id: int | None
     flags: list[str]
     notes: dict[str, tuple[str, str]]  # flag → (action, reason)
+    registration_line: int | None = None  # the line of that registration's sheet (000 附表一's 編號)
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,8 @@ def _notes(session: Session, ids: list[int]) -> dict[int, dict[str, tuple[str, s
 
 def _view(log: QueryLog, agency: str, notes: dict[str, tuple[str, str]]) -> LogView:
     return LogView(log.id, agency, log.account, log.queried_at, log.item_code, mask_id(log.subject_id),
-                   log.case_number, log.reason, log.result, log.registration_id, flag_names(log.flags), notes)
+                   log.case_number, log.reason, log.result, log.registration_id, flag_names(log.flags), notes,
+                   log.registration_line)
 
 
 def previous_quarter(now: datetime) -> tuple[date, date]:

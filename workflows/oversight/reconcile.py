@@ -24,6 +24,7 @@ from models import (
     LogFlag,
     Person,
     QueryLog,
+    RegistrationRow,
     WebirAccount,
 )
 
@@ -53,6 +54,7 @@ class Verdict:
     flags: int
     person_id: int | None
     registration_id: int | None
+    registration_line: int | None = None  # the line of the registration's sheet the query matched
 
 
 class Reconciler:
@@ -82,24 +84,31 @@ class Reconciler:
 
     @staticmethod
     def _registrations(session: Session, agency_id: int, laws: set[str]) -> dict[tuple, tuple[list[datetime], list]]:
-        """(querier, subject hash, item) → approval times (sorted) and (registration id, whether its legal basis is
-        outside the agency's table) alongside: judged once per registration, not per logged query."""
-        # The form's data read as plain JSON: item and legal basis are not sealed, and unsealing the subject's
-        # number for every registration would only cost time.
+        """(querier, subject hash, item) → approval times (sorted) and (registration id, line, whether its legal basis
+        is outside the agency's table) alongside: judged once per registration line, not per logged query."""
+        # The lines (registration_row) hold the subject's keyed hash and the item; the legal basis is read from the
+        # form's data as plain JSON: it is not sealed, and unsealing the subjects' numbers would only cost time.
         rows = session.execute(select(
-            Application.id, Application.applicant_id, Application.national_id_hash, Application.closed_at,
-            type_coerce(Application.data, JSON)).where(
+            Application.id, Application.applicant_id, RegistrationRow.subject_hash, RegistrationRow.item,
+            RegistrationRow.line, Application.closed_at, type_coerce(Application.data, JSON))
+            .join(RegistrationRow, RegistrationRow.application_id == Application.id).where(
             Application.agency_id == agency_id, Application.form_key == REGISTRATION,
-            Application.state == ApplicationState.COMPLETED).order_by(Application.closed_at))
+            Application.state == ApplicationState.COMPLETED, RegistrationRow.subject_hash != "")
+            .order_by(Application.closed_at, Application.id, RegistrationRow.line))
         found: dict[tuple, tuple[list[datetime], list]] = {}
-        for app_id, applicant_id, subject_hash, closed_at, data in rows:
-            times, details = found.setdefault((applicant_id, subject_hash, (data or {}).get("item")), ([], []))
+        unlisted_of: dict[int, bool] = {}
+        for app_id, applicant_id, subject_hash, item, line, closed_at, data in rows:
+            times, details = found.setdefault((applicant_id, subject_hash, item), ([], []))
+            if app_id not in unlisted_of:
+                # A basis filed outside the agency's table (with a reason) is flagged whatever its law's name; one
+                # filed before the basis was bound to the table, by its law's name.
+                data = data or {}
+                unlisted_of[app_id] = bool(data.get("legal_basis_not_listed")) or bool(
+                    laws and not basis_listed(data.get("legal_basis"), laws))
+            if times and times[-1] == closed_at and details[-1][0] == app_id:
+                continue  # the same subject and item twice on one sheet: its first line answers
             times.append(closed_at)
-            # A basis filed outside the agency's table (with a reason) is flagged whatever its law's name; one filed
-            # before the basis was bound to the table, by its law's name.
-            data = data or {}
-            details.append((app_id, bool(data.get("legal_basis_not_listed")) or bool(
-                laws and not basis_listed(data.get("legal_basis"), laws))))
+            details.append((app_id, line, unlisted_of[app_id]))
         return found
 
     def judge(self, account: str, queried_at: datetime, item: str, subject_hash: str) -> Verdict:
@@ -119,7 +128,7 @@ class Reconciler:
         if holder.person_hash and holder.person_hash == subject_hash:
             flags |= _SELF_QUERY
             flags &= ~_COLLEAGUE_QUERY
-        registration_id = None
+        registration_id = line = None
         found = self.registrations.get((holder.person_id, subject_hash, item))
         if found is None:
             flags |= _NO_REGISTRATION
@@ -128,12 +137,12 @@ class Reconciler:
             i = bisect.bisect_right(times, queried_at)
             if i == 0:
                 flags |= _REGISTERED_AFTER_QUERY
-                registration_id, unlisted = details[0]
+                registration_id, line, unlisted = details[0]
             else:
-                registration_id, unlisted = details[i - 1]
+                registration_id, line, unlisted = details[i - 1]
             if unlisted:
                 flags |= _BASIS_NOT_LISTED
-        return Verdict(flags, holder.person_id, registration_id)
+        return Verdict(flags, holder.person_id, registration_id, line)
 
     def _account_at(self, account: str, at: datetime) -> _Account | None:
         """The account of that name in use at the time, else the latest of that name."""
@@ -160,7 +169,7 @@ def _hhmm(text: str) -> time:
 
 _VERDICTS = Table("reconcile_verdict", MetaData(), Column("id", Integer, primary_key=True),
                   Column("flags", Integer), Column("person_id", Integer), Column("registration_id", Integer),
-                  prefixes=["TEMPORARY"])
+                  Column("registration_line", Integer), prefixes=["TEMPORARY"])
 
 
 def reconcile_rows(session: Session, agency: Agency, *, batch_size: int = 5000) -> int:
@@ -175,13 +184,15 @@ def reconcile_rows(session: Session, agency: Agency, *, batch_size: int = 5000) 
     _VERDICTS.create(connection)
     rows = connection.execute(select(
         table.c.id, table.c.account, table.c.queried_at, table.c.item_code, table.c.subject_hash,
-        table.c.flags, table.c.person_id, table.c.registration_id).where(table.c.agency_id == agency.id),
+        table.c.flags, table.c.person_id, table.c.registration_id, table.c.registration_line).where(
+        table.c.agency_id == agency.id),
         execution_options={"stream_results": True, "yield_per": batch_size})  # this statement only
     changed, updates = 0, []
     for row in rows:
         v = judge(row.account, row.queried_at, row.item_code, row.subject_hash)
-        if (v.flags, v.person_id, v.registration_id) != (row.flags, row.person_id, row.registration_id):
-            updates.append((row.id, v.flags, v.person_id, v.registration_id))
+        if (v.flags, v.person_id, v.registration_id, v.registration_line) != (
+                row.flags, row.person_id, row.registration_id, row.registration_line):
+            updates.append((row.id, v.flags, v.person_id, v.registration_id, v.registration_line))
             if len(updates) >= batch_size:
                 write_rows(connection, "reconcile_verdict", _VERDICT_COLUMNS, updates)
                 changed, updates = changed + len(updates), []
@@ -190,9 +201,10 @@ def reconcile_rows(session: Session, agency: Agency, *, batch_size: int = 5000) 
     if changed:
         verdicts = _VERDICTS.c
         connection.execute(update(table).where(table.c.id == verdicts.id).values(
-            flags=verdicts.flags, person_id=verdicts.person_id, registration_id=verdicts.registration_id))
+            flags=verdicts.flags, person_id=verdicts.person_id, registration_id=verdicts.registration_id,
+            registration_line=verdicts.registration_line))
     _VERDICTS.drop(connection)
     return changed
 
 
-_VERDICT_COLUMNS = ("id", "flags", "person_id", "registration_id")
+_VERDICT_COLUMNS = ("id", "flags", "person_id", "registration_id", "registration_line")

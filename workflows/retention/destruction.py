@@ -56,7 +56,8 @@ def personal_fields(form_key: str) -> list[str]:
     spec = FORMS.get(form_key)
     if spec is None:
         return []
-    return [f.name for f in spec.fields if f.sensitive or f.type in _PERSONAL_TYPES or f.name in _NAMES]
+    fields = [c for f in spec.fields for c in (f, *f.columns)]  # a rows field's columns too
+    return [f.name for f in fields if f.sensitive or f.type in _PERSONAL_TYPES or f.name in _NAMES]
 
 
 def _retention(form_key: str) -> int:
@@ -123,13 +124,23 @@ def proposal_data(session: Session, agency_id: int, now: datetime) -> dict[str, 
 
 
 def _erase(app: Application, now: datetime) -> None:
-    data = dict(app.data or {})
-    for name in personal_fields(app.form_key):
-        if data.get(name) not in (None, ""):
-            data[name] = TOMBSTONE
+    names = personal_fields(app.form_key)
+    data = _erased(dict(app.data or {}), names)
     data["_destroyed"] = local_date(now).isoformat()
     app.data = data
     app.national_id_hash = None
+    for line in app.registration_rows:  # a 查調資料登記表's lines: no query is matched to them any more
+        line.subject_id, line.subject_hash = TOMBSTONE, ""
+
+
+def _erased(data: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """The data with its personal fields overwritten, in a sheet's rows too."""
+    for key, value in data.items():
+        if key in names and value not in (None, ""):
+            data[key] = TOMBSTONE
+        elif isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
+            data[key] = [_erased(dict(r), names) for r in value]
+    return data
 
 
 def _approval(session: Session, listing: Application) -> HistoryEntry | None:

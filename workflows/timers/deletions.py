@@ -22,6 +22,7 @@ from models import Application, ApplicationState, ScheduleRun
 
 from .. import audit
 from ..calendar import local_date
+from ..forms import sheet_rows
 from .duties import Target, claim, start_duty
 
 SCHEDULE = "data_deletion"
@@ -81,8 +82,9 @@ def _start_one(session: Session, registration: Application, due: date, now: date
     run = claim(session, SCHEDULE, _period(registration.id), now)
     if run is None:  # another scheduler got here first
         return None
+    items = dict.fromkeys(str(r["item"]) for r in sheet_rows(registration.data) if r.get("item"))
     data = {"registration": registration.id, "case_number": registration.data.get("case_number"),
-            "item": registration.data.get("item"), "use_until": use_ended_on(registration).isoformat(),
+            "item": "、".join(items) or None, "use_until": use_ended_on(registration).isoformat(),
             "deletion_due": due.isoformat()}
     target = Target(registration.agency_id, registration.applicant_id, data, unit_id=registration.unit_id)
     app = start_duty(session, process=PROCESS, target=target, now=now, run_id=run.id)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from models import AccountKind, Agency, HistoryEntry
 from models.personal import Substitution
 from tests.conftest import NOW
+from tests.conftest import REGISTRATION as CITY_REGISTRATION
 from workflows.accounts.effects import active_account
 from workflows.errors import Forbidden, Invalid
 from workflows.filing import reads
@@ -27,9 +28,10 @@ SW_QUERIER_ADD = {
     "egov_account": "peishan.wu", "items": ["C0101", "B0101", "B0201"], "read_pdpa": True,
     "meets_system_requirements": True, "has_citizen_certificate": True, "has_card_reader": True,
 }
-REGISTRATION = {
-    "case_number": "115-社救-0107", "query_date": "2026-11-25", "subject_name": "陳小明",
-    "subject_national_id": "E123456783", "item": "C0101", "reason": "中低收入戶資格審查，需核對投保薪資",
+REGISTRATION = {  # 附表2: a sheet of lines, here one
+    "case_number": "115-社救-0107", "rows": [{
+        "query_date": "2026-11-25", "subject_name": "陳小明", "subject_national_id": "E123456783", "item": "C0101",
+        "reason": "中低收入戶資格審查，需核對投保薪資"}],
     "legal_basis": "社會救助法第十八條、第二十條、第二十一條及第四十四條之三第一項",  # 社會局's table, 001 附表
 }
 QUERY_REQUEST = {
@@ -151,7 +153,7 @@ def test_附表2_names_the_colleague_who_needs_the_data_and_the_unit_head_consen
     # The unit head's inbox row shows 附表2's key fields (the layer's form), the 需要資料者 among them.
     [row] = [r for r in reads.list_inbox(session, person("sw_unit_head")) if r.application_id == app.id]
     shown = {k.name: k.value for k in row.key}
-    assert shown["data_requester"] == "sw_staff" and shown["subject_national_id"] == "E12****783"
+    assert shown["data_requester"] == "sw_staff" and shown["rows"] == "陳小明 E12****783 C0101 被保險人投保資料"
     app = decide(app, "sw_unit_head", "unit_head_review")  # the supervisor's consent
     assert app.state == "completed"
     own = submit("applicant", "query_registration", {**REGISTRATION, "case_number": "115-社救-0108"})
@@ -243,5 +245,5 @@ def test_the_chains_page_switches_社會局s_own_row(sw_rules, client, session, 
         "process": "query_registration", "agency": "KHH-SW", "note": "暫依市府附表一"}, follow_redirects=True).text
     assert "今後由流程「query_registration」辦理" in done
     session.expire_all()
-    app = submit("applicant", "query_registration", REGISTRATION)
+    app = submit("applicant", "query_registration", CITY_REGISTRATION)  # the city's 附表一 again: a sheet of rows
     assert app.definition_version.definition.key == "query_registration"

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from models import Agency, LegalBasis, Notification
-from tests.conftest import NOW, REGISTRATION, make_person
+from tests.conftest import NOW, REGISTRATION, make_person, registration
 from workflows.errors import Forbidden, Invalid
 from workflows.filing import reads
 from workflows.filing.applications import submit_application
@@ -26,7 +26,7 @@ SUSPEND = {"agency_code": "KHH-EP", "measure": "suspend", "effective_date": "202
 READMIT = {"request_type": "readmit", "legal_bases": "空氣污染防制法第三十二條", "purposes": "辦理環保違規稽查業務",
            "improvement_evidence": "已完成每月抽查並補送查核紀錄（附件）"}
 # 環保局's queriers register under a basis of its own table (001 附表), not 社會局's 社會救助法.
-EP_REGISTRATION = {**REGISTRATION, "legal_basis": "空氣污染防制法第三十二條及第六十七條"}
+EP_REGISTRATION = registration(legal_basis="空氣污染防制法第三十二條及第六十七條")
 
 
 @pytest.fixture
@@ -125,5 +125,6 @@ def test_a_suspended_agency_files_no_queries_or_accounts_until_admitted_again(se
 
 def test_the_api_refuses_a_suspended_agencys_query_with_the_clause(api, file, decide):
     decide("labor_clerk", file("bli_liaison", "agency_suspension", SUSPEND))
-    response = api.as_("ep_querier").post("/api/v1/applications", {"form": "query_registration", "data": REGISTRATION})
+    response = api.as_("ep_querier").post("/api/v1/applications",
+                                          {"form": "query_registration", "data": EP_REGISTRATION})
     assert response.status_code == 403 and "001 第十二點第六款" in response.get_json()["detail"]

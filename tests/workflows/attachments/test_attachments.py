@@ -14,6 +14,7 @@ from sqlalchemy import select, text
 from models import Application, Attachment, AuditEvent, TaskState
 from tests import files
 from tests.conftest import NOW, REGISTRATION
+from tests.conftest import registration as registration_data
 from workflows import forms, settings
 from workflows.attachments.content import sniff
 from workflows.attachments.reads import list_attachments, list_drafts
@@ -46,9 +47,10 @@ def clock():
 
 @pytest.fixture
 def consent_form(monkeypatch):
-    """The registration with a consent file required when the item is C0101 (as a pack's required_when says)."""
+    """The registration with a consent file required under 社會局's basis (as a pack's required_when says)."""
     spec = forms.FORMS["query_registration"]
-    field = forms.Field("consent", "當事人同意書", "attachment", required=True, required_when=("item", ("C0101",)))
+    field = forms.Field("consent", "當事人同意書", "attachment", required=True,
+                        required_when=("legal_basis", (REGISTRATION["legal_basis"],)))
     monkeypatch.setitem(forms.FORMS, "query_registration", replace(spec, fields=(*spec.fields, field)))
 
 
@@ -92,7 +94,7 @@ def test_a_draft_is_bound_at_submit_through_the_forms_attachment_field(session, 
     data = files.pdf("I agree")
     draft = add_draft(session, upload=Upload(data, "同意書.pdf", label="當事人同意書"), actor=applicant, now=NOW)
     assert [d.id for d in list_drafts(session, applicant)] == [draft.id]
-    app = submit_application(session, form_key="query_registration", data={**REGISTRATION, "consent": [draft.id]},
+    app = submit_application(session, form_key="query_registration", data=registration_data(consent=[draft.id]),
                              actor=applicant, now=NOW)
     session.refresh(draft)
     assert draft.application_id == app.id and draft.field == "consent" and draft.human_task_id is None
@@ -113,11 +115,11 @@ def test_the_required_file_missing_or_not_ones_own_is_named_on_its_field(session
     assert missing.value.errors == {"consent": "「當事人同意書」為必填"}
     others = add_draft(session, upload=Upload(files.png(), "x.png"), actor=person("sw_staff"), now=NOW)
     with pytest.raises(Invalid) as foreign:
-        submit_application(session, form_key="query_registration", data={**REGISTRATION, "consent": others.id},
+        submit_application(session, form_key="query_registration", data=registration_data(consent=others.id),
                            actor=person("applicant"), now=NOW)
     assert str(others.id) in foreign.value.errors["consent"]
     with pytest.raises(Invalid):
-        submit_application(session, form_key="query_registration", data={**REGISTRATION, "consent": ["x"]},
+        submit_application(session, form_key="query_registration", data=registration_data(consent=["x"]),
                            actor=person("applicant"), now=NOW)
     assert session.scalar(select(Attachment.application_id).where(Attachment.id == others.id)) is None
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests import files
-from tests.conftest import NOW, REGISTRATION
+from tests.conftest import NOW, registration
 from tests.workflows.packs.test_pack_checks import copy_pack, read, write
 from workflows import forms, jurisdiction
 from workflows.attachments.records import Upload, add_draft
@@ -39,15 +39,15 @@ def test_a_packs_attachment_field_is_required_when_its_condition_holds_and_binds
     assert (field.type, field.required_when) == ("attachment", ("basis_kind", ("consent",)))
     applicant = person("applicant")
     by_statute = submit_application(session, form_key="query_registration",
-                                    data={**REGISTRATION, "basis_kind": "statute"}, actor=applicant, now=NOW)
+                                    data=registration(basis_kind="statute"), actor=applicant, now=NOW)
     assert by_statute.data["consent"] == []
     with pytest.raises(Invalid) as missing:
-        submit_application(session, form_key="query_registration", data={**REGISTRATION, "basis_kind": "consent"},
+        submit_application(session, form_key="query_registration", data=registration(basis_kind="consent"),
                            actor=applicant, now=NOW)
     assert missing.value.errors == {"consent": "「當事人同意書」為必填"}
     signed = add_draft(session, upload=Upload(files.jpeg(), "同意書.jpg"), actor=applicant, now=NOW)
     app = submit_application(session, form_key="query_registration",
-                             data={**REGISTRATION, "basis_kind": "consent", "consent": [signed.id]}, actor=applicant,
+                             data=registration(basis_kind="consent", consent=[signed.id]), actor=applicant,
                              now=NOW)
     session.refresh(signed)
     assert (signed.application_id, signed.field, app.data["consent"]) == (app.id, "consent", [signed.id])

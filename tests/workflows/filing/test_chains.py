@@ -25,7 +25,7 @@ from models import (
     TaskState,
     WebirAccount,
 )
-from tests.conftest import ITEMS_CHANGE, MANAGER_ADD, NOW, QUERIER_ADD, REGISTRATION, granted
+from tests.conftest import ITEMS_CHANGE, MANAGER_ADD, NOW, QUERIER_ADD, REGISTRATION, granted, registration
 from workflows.accounts.effects import active_account, agency_items
 from workflows.accounts.records import disable_ended_accounts
 from workflows.demo import PEOPLE
@@ -412,11 +412,11 @@ def test_an_item_the_city_lacks_waits_for_the_bureau_unless_the_labour_bureau_re
 
 def test_query_registration_is_permitted_by_the_unit_head_and_changes_no_account(session, submit, walk, view):
     before = records(session)
-    app = submit("applicant", "query_registration", {**REGISTRATION, "query_date": "115/11/25"})
+    app = submit("applicant", "query_registration", registration(query_date="115/11/25"))
     app = walk(app, REGISTRATION_CHAIN)
 
     assert app.state == "completed"
-    assert app.data["query_date"] == "2026-11-25"
+    assert app.data["rows"][0]["query_date"] == "2026-11-25"
     assert records(session) == before
     assert history(view(app)) == [("start", "applicant", "applicant", "submit"),
                                   ("unit_head_review", "sw_unit_head", "unit_head", "approve")]

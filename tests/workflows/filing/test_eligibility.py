@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from models import Application
-from tests.conftest import NOW, QUERIER_ADD, REGISTRATION
+from tests.conftest import NOW, QUERIER_ADD, registration
 from workflows import settings
 from workflows.errors import Forbidden, Invalid
 from workflows.filing.applications import submit_application
@@ -60,14 +60,14 @@ def test_the_contractor_flag_is_refused_when_neither_yes_nor_no(api):
 
 
 def test_a_registration_on_a_day_off_is_refused_where_office_hours_bind(session, person, rules_on):
-    sunday = {**REGISTRATION, "query_date": "2026-11-29"}
+    sunday = registration(query_date="2026-11-29")
     with pytest.raises(Invalid) as refused:
         submit_application(session, form_key="query_registration", data=sunday, actor=person("applicant"), now=NOW)
-    assert "002 第六點第三款" in refused.value.errors["query_date"]
+    assert "002 第六點第三款" in refused.value.errors["rows[1].query_date"]
 
 
 def test_a_registration_on_a_day_off_is_accepted_in_kaohsiung(session, person):
-    sunday = {**REGISTRATION, "query_date": "2026-11-29"}
+    sunday = registration(query_date="2026-11-29")
     app = submit_application(session, form_key="query_registration", data=sunday, actor=person("applicant"),
                              now=NOW)
     assert app.id

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import QUERY_ITEMS, Application, AuditEvent, HistoryEntry, HumanTask, TaskCandidate, TaskState
-from tests.conftest import MANAGER_ADD, NOW, QUERIER_ADD, REGISTRATION
+from tests.conftest import MANAGER_ADD, NOW, QUERIER_ADD, registration
 from tests.workflows.filing.test_reads import statements
 from workflows.errors import Invalid
 from workflows.filing import reads
@@ -20,7 +20,7 @@ from workflows.filing.tasks import complete_task
 
 
 def register(session, person, n: int, **changes):
-    data = {**REGISTRATION, "case_number": f"115-社救-{n:04d}", **changes}
+    data = registration(case_number=f"115-社救-{n:04d}", **changes)
     return submit_application(session, form_key="query_registration", data=data, actor=person("applicant"),
                               now=NOW + timedelta(minutes=n))
 
@@ -29,8 +29,7 @@ def test_a_row_says_what_is_asked_with_the_id_number_masked(session, person):
     app = register(session, person, 1)
     row = next(r for r in reads.list_inbox(session, person("sw_unit_head")) if r.application_id == app.id)
     shown = {k.name: k.value for k in row.key}
-    assert shown == {"case_number": "115-社救-0001", "subject_name": "陳小明", "subject_national_id": "E12****783",
-                     "item": f"C0101 {QUERY_ITEMS['C0101']}", "reason": "低收入戶資格審查"}
+    assert shown == {"case_number": "115-社救-0001", "rows": f"陳小明 E12****783 C0101 {QUERY_ITEMS['C0101']}"}
     assert row.bulk and row.due_at is not None
     assert "E123456783" not in repr(row)
 

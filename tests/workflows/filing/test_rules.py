@@ -18,7 +18,7 @@ from models import (
     TaskCandidate,
     TaskState,
 )
-from tests.conftest import ITEMS_CHANGE, MANAGER_ADD, NOW, QUERIER_ADD, REGISTRATION, granted
+from tests.conftest import ITEMS_CHANGE, MANAGER_ADD, NOW, QUERIER_ADD, REGISTRATION, granted, registration
 from workflows import validators
 from workflows.accounts.effects import active_account
 from workflows.errors import Conflict, Forbidden, Invalid, NotFound
@@ -141,10 +141,10 @@ def test_querier_form_field_errors_name_the_field(refused, field, value):
 
 
 def test_roc_date_on_a_form_is_stored_as_iso(submit, refused):
-    app = submit("applicant", "query_registration", {**REGISTRATION, "query_date": "115/11/25"})
-    assert app.data["query_date"] == "2026-11-25"
-    assert set(refused("applicant", "query_registration", {**REGISTRATION, "query_date": "115/13/25"})) == {
-        "query_date"}
+    app = submit("applicant", "query_registration", registration(query_date="115/11/25"))
+    assert app.data["rows"][0]["query_date"] == "2026-11-25"
+    assert set(refused("applicant", "query_registration", registration(query_date="115/13/25"))) == {
+        "rows[1].query_date"}
 
 
 @pytest.mark.parametrize("attestation", ["has_egov_account", "has_citizen_certificate"])
@@ -227,15 +227,15 @@ def test_query_registration_only_by_a_querier_for_an_item_on_their_account(sessi
     with pytest.raises(Forbidden):
         submit("sw_staff", "query_registration", REGISTRATION)
     # 社會局 may use B0301, but the applicant's account holds C0101 B0101 B0201 only.
-    assert set(refused("applicant", "query_registration", {**REGISTRATION, "item": "B0301"})) == {"item"}
-    assert set(refused("applicant", "query_registration", {**REGISTRATION, "subject_national_id": "E123456789"})
-               ) == {"subject_national_id"}
-    assert submit("applicant", "query_registration", {**REGISTRATION, "item": "B0201"}).state == "running"
+    assert set(refused("applicant", "query_registration", registration(item="B0301"))) == {"rows[1].item"}
+    assert set(refused("applicant", "query_registration", registration(subject_national_id="E123456789"))
+               ) == {"rows[1].subject_national_id"}
+    assert submit("applicant", "query_registration", registration(item="B0201")).state == "running"
     # A querier whose account has been disabled may not register a query at all.
     account = active_account(session, person("applicant").id, AccountKind.QUERIER)
     account.status = AccountStatus.DISABLED
     session.commit()
-    assert set(refused("applicant", "query_registration", REGISTRATION)) == {"item"}
+    assert set(refused("applicant", "query_registration", REGISTRATION)) == {"rows"}
 
 
 @pytest.mark.parametrize(("form_key", "username", "data"), [

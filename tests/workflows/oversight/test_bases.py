@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import NOW
+from tests.conftest import NOW, registration
 from workflows.errors import Conflict, Forbidden
 from workflows.oversight.bases import add_basis, basis_listed, law_name, list_bases, listed_laws, retire_basis
 
@@ -51,10 +51,9 @@ LISTED_EP = "空氣污染防制法第三十二條及第六十七條"
 
 
 def file_registration(session, person, who: str, basis: str, reason: str | None = None):
-    from tests.conftest import REGISTRATION
     from workflows.filing.applications import submit_application
     return submit_application(session, form_key="query_registration", actor=person(who), now=NOW,
-                              data={**REGISTRATION, "legal_basis": basis, "legal_basis_reason": reason})
+                              data=registration(legal_basis=basis, legal_basis_reason=reason))
 
 
 def test_a_registration_picks_its_basis_from_its_own_agencys_table(session, person):

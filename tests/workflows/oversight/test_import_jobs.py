@@ -11,7 +11,7 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
 from models import ImportState, QueryLog, QueryLogImport, QueryLogStage
-from tests.conftest import NOW, REGISTRATION
+from tests.conftest import NOW
 from workflows.demo import valid_national_id
 from workflows.errors import Conflict, Invalid, NotFound
 from workflows.oversight import imports
@@ -20,7 +20,7 @@ from workflows.oversight.imports import get_import, queue_import, run_import_job
 from .logfiles import csv_bytes, xlsx_bytes
 
 WHEN = NOW + timedelta(days=5)
-SUBJECT = REGISTRATION["subject_national_id"]
+
 
 
 def log_rows(n: int) -> list[list[str]]:

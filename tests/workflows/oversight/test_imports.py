@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from models import AccountStatus, QueryLog, QueryLogImport
-from tests.conftest import NOW, REGISTRATION, make_account, make_person
+from tests.conftest import NOW, REGISTRATION, SUBJECT, make_account, make_person, registration
 from workflows import settings
 from workflows.demo import valid_national_id
 from workflows.errors import Forbidden, Invalid
@@ -21,7 +21,7 @@ from workflows.oversight.reconcile import reconcile_rows
 
 from .logfiles import csv_bytes, xlsx_bytes
 
-OK_SUBJECT = REGISTRATION["subject_national_id"]
+OK_SUBJECT = SUBJECT
 OTHER = valid_national_id("F", "12345678")
 BASIS_SUBJECT = valid_national_id("H", "22345678")
 LISTED = REGISTRATION["legal_basis"]
@@ -31,8 +31,8 @@ def register(session, person, subject: str, basis: str = LISTED, item: str = "C0
     """A 查調資料登記表 filed by the applicant and approved by her unit head at ``now``; a basis outside 社會局's
     table goes with a reason."""
     app = submit_application(session, form_key="query_registration", actor=person("applicant"), now=now,
-                             data={**REGISTRATION, "subject_national_id": subject, "legal_basis": basis, "item": item,
-                                   "legal_basis_reason": reason})
+                             data=registration(subject_national_id=subject, legal_basis=basis, item=item,
+                                               legal_basis_reason=reason))
     head = person("sw_unit_head")
     task = next(r for r in list_inbox(session, head) if r.application_id == app.id)
     complete_task(session, task_id=task.task_id, actor=head, decision="approve", opinion="", data={}, now=now)

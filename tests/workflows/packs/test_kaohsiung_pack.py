@@ -20,7 +20,9 @@ from workflows.validators import FORM_CHECKS
 BEFORE = json.loads((Path(__file__).parents[2] / "fixtures" / "packs" / "kaohsiung-before.json").read_text("utf-8"))
 CHECK_NAMES = {"_items_change_check": "items_change", "_registration_check": "registration",
                "_sampling_check": "sampling", "_termination_check": "termination"}
-NEW_FIELD_ATTRIBUTES = {"source", "attestation", "computed"}  # added by the pack: not in the fixture
+# Added by the pack: not in the fixture (a rows field's columns are compared on their own, below).
+NEW_FIELD_ATTRIBUTES = {"source", "attestation", "computed", "columns", "min_rows", "max_rows"}
+ROW_COLUMNS = ("query_date", "subject_name", "subject_national_id", "item", "reason")
 # 社會局's own rules (bpmn/kaohsiung/agencies/KHH-SW, issue 14) came after the fixture: its forms, step forms and
 # lanes join the catalogue, and the demo gained the district office it commissions.
 LAYERED = {name for layer in agency_rules.LAYERS.values()
@@ -49,11 +51,22 @@ def changed_since_the_move(forms: dict) -> dict:
                   "help": "從本機關的法律依據表（001 附表）選擇；改用表外的依據須說明理由，並標示供審核"}
     fields.insert(at + 1, {**fields[at], "name": "legal_basis_reason", "label": "改用表外法令依據之理由",
                            "type": "text", "required": False, "help": "法令依據不在本機關的法律依據表時必填"})
+    _registration_rows(forms["query_registration"])
     fields = forms["violation"]["fields"]
     fields[0] = {**fields[0], "choices": [*fields[0]["choices"], ["audit_record", "稽核紀錄表"]]}
     at = next(n for n, f in enumerate(fields) if f["name"] == "sampling_draw")
     fields.insert(at + 1, {**fields[at], "name": "audit_record", "label": "稽核紀錄表申請編號"})
     return audit_with_central(forms)
+
+
+def _registration_rows(form: dict) -> None:
+    """Issue 18 (000 附表一): the sheet's subject, item, date and reason became its rows' columns, as they were."""
+    columns = [f for f in form["fields"] if f["name"] in ROW_COLUMNS]
+    assert [field_dump(c) for c in FORMS["query_registration"].fields[1].columns] == columns
+    form["fields"] = [f for f in form["fields"] if f["name"] not in ROW_COLUMNS]
+    form["fields"].insert(1, {"name": "rows", "label": "查調資料", "type": "rows", "required": True, "choices": [],
+                              "help": "", "required_when": None, "sensitive": False, "max_length": None})
+    form["summary_fields"], form["key_fields"] = ["case_number"], ["case_number", "rows"]
 
 
 # Issue 18 (001 §12(3)): the yearly audit is 勞工局's with 資訊處, its record structured, its findings tracked until

@@ -230,3 +230,28 @@ def test_a_step_deciding_item_by_item_names_a_multichoice_field_of_the_pack(tmp_
     sound = jurisdiction.active().step_forms["account_setup"]
     assert sound.per_item == "items"  # Kaohsiung's 附表三: the manager decides each requested item
     assert [f.name for f in sound.fields][-2:] == ["granted_items", "refused_items"]  # what the sheet prints
+
+
+def test_a_malformed_rows_field_is_refused_with_the_reason(tmp_path):
+    with edited_pack(tmp_path, "rowsy") as pack:
+        fields = pack["forms"]["query_registration"]["fields"]
+        rows = next(f for f in fields if f["type"] == "rows")
+        rows["max_rows"] = 0
+        rows["columns"][0]["type"] = "attachment"  # a row holds values, not files
+        rows["columns"][4]["required_when"] = {"item": ["C0101"]}
+        del rows["columns"][1]["label"]
+        fields[0]["max_rows"] = 5  # case_number: not a rows field
+    where = "forms.query_registration.fields[1] (rows)"
+    assert sorted(jurisdiction.check_pack("rowsy", tmp_path)) == sorted([
+        f"{where}: max_rows is a whole number from 1 to 100, got 0",
+        f"{where}.columns[1] (subject_name): no label",
+        f"{where}.columns (query_date): a column cannot be of type attachment",
+        f"{where}.columns (reason): a column cannot be required_when",
+        "forms.query_registration.fields[0] (case_number): max_rows belongs to a rows field only",
+    ])
+    with edited_pack(tmp_path, "bare") as pack:
+        rows = next(f for f in pack["forms"]["query_registration"]["fields"] if f["type"] == "rows")
+        rows["columns"], rows["min_rows"] = [], 11
+    assert sorted(jurisdiction.check_pack("bare", tmp_path)) == [
+        f"{where}: a rows field needs columns (a list of fields)",
+        f"{where}: min_rows (11) is more than max_rows (10)"]

@@ -9,7 +9,7 @@ from email.header import decode_header, make_header
 
 import pytest
 
-from tests.conftest import REGISTRATION
+from tests.conftest import registration
 from workflows import notify as notifications
 from workflows.errors import Invalid
 from workflows.filing.applications import submit_application
@@ -31,7 +31,7 @@ def smtp(smtp_sink):
 
 
 def register(session, person, case: str, now: datetime):
-    return submit_application(session, form_key="query_registration", data={**REGISTRATION, "case_number": case},
+    return submit_application(session, form_key="query_registration", data=registration(case_number=case),
                               actor=person("applicant"), now=now)
 
 

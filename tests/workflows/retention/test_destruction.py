@@ -9,8 +9,18 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from models import Application, ApplicationState, AuditEvent, DestructionRecord, HistoryEntry, QueryLog, TaskState
-from tests.conftest import NOW, REGISTRATION
+from models import (
+    Application,
+    ApplicationState,
+    AuditEvent,
+    DestructionRecord,
+    HistoryEntry,
+    QueryLog,
+    TaskState,
+    sealing,
+)
+from tests.conftest import NOW
+from tests.conftest import registration as registration_data
 from tests.workflows.oversight.logfiles import csv_bytes
 from workflows.demo import valid_national_id
 from workflows.errors import Conflict, Forbidden, Invalid
@@ -33,7 +43,7 @@ def clock():
 
 def registration(session, person, clock, case):
     clock.move_to(NOW)
-    app = submit_application(session, form_key="query_registration", data={**REGISTRATION, "case_number": case},
+    app = submit_application(session, form_key="query_registration", data=registration_data(case_number=case),
                              actor=person("applicant"), now=NOW)
     clock.move_to(APPROVED)
     [task] = [t for t in app.tasks if t.state == TaskState.OPEN]
@@ -69,17 +79,21 @@ def test_an_approved_list_is_carried_out_and_the_sign_offs_stay_readable(session
     decide(session, person, listing, "manager_list", "manager")
     assert destruction.carry_out_destructions(session, LIST_DAY) == []
     session.refresh(old)
-    assert old.data["subject_national_id"] == "E123456783"
+    assert old.data["rows"][0]["subject_national_id"] == "E123456783"
 
     decide(session, person, listing, "agency_head_approval", "sw_head")
     assert destruction.carry_out_destructions(session, LIST_DAY) == [listing.id]
     assert destruction.carry_out_destructions(session, LIST_DAY) == []  # once
     session.expire_all()
     erased, kept = session.get(Application, old.id), session.get(Application, held.id)
-    assert erased.data["subject_national_id"] == destruction.TOMBSTONE
-    assert erased.data["subject_name"] == destruction.TOMBSTONE
+    [line] = erased.data["rows"]
+    assert line["subject_national_id"] == line["subject_name"] == destruction.TOMBSTONE
     assert erased.data["case_number"] == "115-社救-0101" and erased.national_id_hash is None
-    assert kept.data["subject_national_id"] == "E123456783" and kept.data["subject_name"] == "陳小明"
+    # Its line in registration_row goes too: no logged query is matched to it, no search by number finds it.
+    assert [(r.subject_id, r.subject_hash) for r in erased.registration_rows] == [(destruction.TOMBSTONE, "")]
+    assert kept.data["rows"][0]["subject_national_id"] == "E123456783"
+    assert kept.data["rows"][0]["subject_name"] == "陳小明"
+    assert kept.registration_rows[0].subject_hash == sealing.digest("E123456783")
 
     # The sign-off history and the audit trail of the erased case are still there and readable.
     [signed] = session.scalars(select(HistoryEntry).where(HistoryEntry.application_id == old.id,
@@ -107,7 +121,7 @@ def test_a_rejected_list_destroys_nothing(session, person, clock):
     assert listing.state == ApplicationState.REJECTED
     assert destruction.carry_out_destructions(session, LIST_DAY) == []
     session.expire_all()
-    assert session.get(Application, old.id).data["subject_name"] == "陳小明"
+    assert session.get(Application, old.id).data["rows"][0]["subject_name"] == "陳小明"
     assert session.scalars(select(DestructionRecord)).all() == []
 
 
@@ -120,7 +134,7 @@ def test_a_hold_set_after_the_list_was_drawn_still_keeps_the_case(session, perso
     decide(session, person, listing, "agency_head_approval", "sw_head")
     destruction.carry_out_destructions(session, LIST_DAY)
     session.expire_all()
-    assert session.get(Application, old.id).data["subject_name"] == "陳小明"
+    assert session.get(Application, old.id).data["rows"][0]["subject_name"] == "陳小明"
 
 
 def test_a_case_within_its_period_is_not_listed(session, person, clock):

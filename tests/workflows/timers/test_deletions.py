@@ -9,7 +9,7 @@ import time_machine
 from sqlalchemy import select
 
 from models import Application, ApplicationState, AuditEvent, HistoryEntry, Notification, TaskState
-from tests.conftest import NOW, REGISTRATION
+from tests.conftest import NOW, REGISTRATION, registration
 from workflows.errors import Invalid
 from workflows.filing.applications import submit_application
 from workflows.filing.tasks import complete_task
@@ -109,7 +109,7 @@ def test_a_late_confirmation_reminds_the_querier_then_tells_the_unit_head(sessio
 
 
 def test_a_rejected_or_running_registration_asks_for_no_deletion(session, person, clock):
-    app = submit_application(session, form_key="query_registration", data={**REGISTRATION, "use_until": "2026-11-30"},
+    app = submit_application(session, form_key="query_registration", data=registration(use_until="2026-11-30"),
                              actor=person("applicant"), now=NOW)
     assert start_at(session, clock, taipei(date(2027, 3, 1))) == []
     session.refresh(app)
@@ -126,9 +126,9 @@ def test_one_month_after_keeps_the_day_or_takes_the_months_last(day, after):
 
 def test_the_use_cannot_end_before_the_registration(session, person, clock):
     with pytest.raises(Invalid) as refused:
-        submit_application(session, form_key="query_registration", data={**REGISTRATION, "use_until": "115/11/24"},
+        submit_application(session, form_key="query_registration", data=registration(use_until="115/11/24"),
                            actor=person("applicant"), now=NOW)
     assert refused.value.errors == {"use_until": "資料使用期限不可早於申請日期"}
-    app = submit_application(session, form_key="query_registration", data={**REGISTRATION, "use_until": "115/11/25"},
+    app = submit_application(session, form_key="query_registration", data=registration(use_until="115/11/25"),
                              actor=person("applicant"), now=NOW)
     assert app.data["use_until"] == "2026-11-25"  # a ROC date is stored as ISO

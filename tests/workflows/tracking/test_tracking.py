@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from models import Agency, Application, Delegation, HumanTask, Person, TaskState
-from tests.conftest import ITEMS_CHANGE, NOW, QUERIER_ADD, REGISTRATION
+from tests.conftest import ITEMS_CHANGE, NOW, QUERIER_ADD, REGISTRATION, SUBJECT, registration
 from workflows.calendar import TAIPEI
 from workflows.filing.applications import submit_application, withdraw_application
 from workflows.filing.tasks import complete_task
@@ -109,9 +109,8 @@ def make_world(session: Session) -> World:
     e = file("sw_staff", "querier_account", QUERIER_ADD, days_ago(6))
     decide("sw_unit_head", e, "unit_head_review", "return", days_ago(4), "請補附事由")
     g = file("manager", "query_items_change", ITEMS_CHANGE, days_ago(8))
-    f = file("ep_querier", "query_registration", {**REGISTRATION, "case_number": "115-環-0001",
-                                                   "legal_basis": "空氣污染防制法第三十二條及第六十七條"},
-             days_ago(100))
+    f = file("ep_querier", "query_registration", registration(
+        case_number="115-環-0001", legal_basis="空氣污染防制法第三十二條及第六十七條"), days_ago(100))
     rejected = file("sw_staff", "querier_account", QUERIER_ADD, days_ago(50))
     decide("sw_unit_head", rejected, "unit_head_review", "reject", days_ago(49), "無查詢需要")
     withdrawn = file("sw_staff", "querier_account", QUERIER_ADD, days_ago(45))
@@ -387,7 +386,7 @@ def test_search_by_id_number_finds_the_forms_carrying_it_within_what_one_may_see
         return set(ids(search_applications(session, person(username), Filters(national_id=number), now=T,
                                            per_page=100)))
 
-    subject = REGISTRATION["subject_national_id"]
+    subject = SUBJECT
     assert found("admin", subject) == {w.c, w.f}
     assert found("sw_head", f" {subject.lower()} ") == {w.c}  # 環保局's registration is not 社會局's to see
     assert found("sw_head", QUERIER_ADD["national_id"]) == w.by_sw_staff

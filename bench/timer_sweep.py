@@ -51,7 +51,8 @@ APPLICANT = "ep_querier"
 QUERIER_FORM = {"request_type": "change_items", "name": "洪俊傑", "job_title": "科員", "national_id": "A123456789",
                 "phone": "07-3368333#1234", "email": "peishan@demo.kcg.gov.tw", "egov_account": "peishan.wu",
                 "has_egov_account": True, "has_citizen_certificate": True, "read_pdpa": True,
-                "items": ["C0101", "C0401"], "reason": "辦理空污稽查需查詢投保資料"}
+                "items": ["C0101", "C0401"], "client_ip": "10.1.2.3",
+                "reason": "辦理空污稽查需查詢投保資料"}
 
 
 # ------------------------------------------------------------------ databases: seed once, copy per run

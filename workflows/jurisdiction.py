@@ -65,6 +65,7 @@ _DEFAULT_SETTINGS = {"retention_years": dict(SETTINGS.retention_years),
                      "password_change_months": SETTINGS.password_change_months,
                      "violation_report_days": SETTINGS.violation_report_days,
                      "contractor_rule": SETTINGS.contractor_rule,
+                     "admission_rule": SETTINGS.admission_rule,
                      "account_forms_from_cancellation": SETTINGS.account_forms_from_cancellation}
 
 _KEY = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
@@ -343,6 +344,10 @@ def _settings(value: Any, problems: list[str]) -> dict[str, Any]:
     rule = out["contractor_rule"]
     if rule is not None and (not isinstance(rule, str) or not rule.strip()):
         problems.append(f"settings.contractor_rule: the clause that forbids contractors WebIR use, or null, "
+                        f"got {rule!r}")
+    rule = out["admission_rule"]
+    if rule is not None and (not isinstance(rule, str) or not rule.strip()):
+        problems.append(f"settings.admission_rule: the clause that bars an agency never admitted, or null, "
                         f"got {rule!r}")
     if not isinstance(out["account_forms_from_cancellation"], bool):
         problems.append(f"settings.account_forms_from_cancellation: true or false, "
@@ -823,6 +828,7 @@ def activate(key: str = DEFAULT, root: Path | None = None, *, pack: Pack | None 
     SETTINGS.password_change_months = s["password_change_months"]
     SETTINGS.violation_report_days = s["violation_report_days"]
     SETTINGS.contractor_rule = s["contractor_rule"]
+    SETTINGS.admission_rule = s["admission_rule"]
     SETTINGS.account_forms_from_cancellation = s["account_forms_from_cancellation"]
     _active = pack
     for observer in _observers:

@@ -24,6 +24,10 @@ class Settings:
     # The clause that forbids WebIR use to outsourced vendors' staff (Taipei 002 §5(5)); None: no such rule, a
     # person flagged as a contractor files like anyone else (Kaohsiung).
     contractor_rule: str | None = None
+    # The clause by which only an agency the authority admitted is a requesting agency (Kaohsiung 001 §2(3)): a
+    # requesting agency never admitted (``Agency.admitted_on`` None) may file no query registration, account or item
+    # change. None: the city's rules set no such bar (Taipei, Taoyuan), only a suspension refuses.
+    admission_rule: str | None = None
     # Account application forms kept for their retention after the account they asked for is cancelled, not after
     # their own closing (Taipei 002 §7(2)); off: every application counts from its closing (Kaohsiung 001 §5(3)).
     account_forms_from_cancellation: bool = False

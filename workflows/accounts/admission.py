@@ -18,6 +18,7 @@ from models import Agency, AgencyKind, Application, LegalBasis, Person, Role, Ro
 
 from ..calendar import local_date
 from ..notify import notify
+from ..settings import SETTINGS
 
 SUSPENSION_CLAUSE = "001 第十二點第六款"
 MEASURES = {"suspend": "暫停", "terminate": "終止"}
@@ -33,6 +34,18 @@ def suspension_refusal(agency: Agency, on: date, form_key: str, data: dict[str, 
         return None
     return (f"依{SUSPENSION_CLAUSE}，勞保局已自 {agency.suspended_on.isoformat()} 起暫停或終止本機關之勞保 WebIR "
             "資料提供作業，暫停期間不得申請查詢或帳號；改善完成後由機關首長檢附佐證資料重新申請（001 第十二點第七款）")
+
+
+def unadmitted_refusal(agency: Agency, form_key: str, data: dict[str, Any]) -> str | None:
+    """Why a requesting agency the authority never admitted may not file this form, or None (001 第二點第三款:
+    a 資料需求機關 is one 權責管理機關 agreed may use WebIR). Off where the pack sets no ``admission_rule``."""
+    clause = SETTINGS.admission_rule
+    if clause is None or form_key not in BARRED_FORMS or data.get("request_type") == "delete":
+        return None
+    if agency.admitted_on is not None or not agency.has_kind(AgencyKind.REQUESTING):
+        return None
+    return (f"依{clause}，資料需求機關須經權責管理機關同意使用勞保 WebIR；本機關尚未經同意，"
+            "不得申請查詢、帳號或查調項目，請由機關首長先提出「資料需求機關申請使用勞保 WebIR」")
 
 
 def admission_errors(agency: Agency, data: dict[str, Any]) -> dict[str, str]:

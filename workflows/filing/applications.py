@@ -23,7 +23,7 @@ from models import (
 from models.sealing import digest
 
 from .. import agency_rules, audit
-from ..accounts.admission import admission_errors, suspension_errors, suspension_refusal
+from ..accounts.admission import admission_errors, suspension_errors, suspension_refusal, unadmitted_refusal
 from ..accounts.effects import active_account, agency_items, items_parts_done, with_bureau_split
 from ..accounts.records import departed_querier_errors, manager_limit_errors
 from ..accounts.transfers import transfer_errors
@@ -228,7 +228,8 @@ def submit_application(session: Session, *, form_key: str, data: dict[str, Any],
             whose = "委辦之機關" if owner.filers[form_key] == "commissioned" else ""
             raise Forbidden(f"{form.title}僅供{owner.name}{whose}人員填具")
         raise Forbidden(f"only a {form.filer_role} may file {form.title}")
-    if refusal := suspension_refusal(actor.agency, local_date(now), form_key, data):
+    if refusal := (suspension_refusal(actor.agency, local_date(now), form_key, data)
+                   or unadmitted_refusal(actor.agency, form_key, data)):
         raise Forbidden(refusal)
     if refusal := (contractor_refusal(actor, form_key, data) or auditor_refusal(actor, form_key, local_date(now))):
         raise Forbidden(refusal)

@@ -11,8 +11,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from models import Agency, LegalBasis, Notification
+from models import Agency, Application, LegalBasis, Notification
 from tests.conftest import NOW, REGISTRATION, make_person, registration
+from workflows import settings
 from workflows.errors import Forbidden, Invalid
 from workflows.filing import reads
 from workflows.filing.applications import submit_application
@@ -128,3 +129,44 @@ def test_the_api_refuses_a_suspended_agencys_query_with_the_clause(api, file, de
     response = api.as_("ep_querier").post("/api/v1/applications",
                                           {"form": "query_registration", "data": EP_REGISTRATION})
     assert response.status_code == 403 and "001 第十二點第六款" in response.get_json()["detail"]
+
+
+def test_the_api_refuses_an_agency_never_admitted_with_the_clause_until_the_labour_bureau_admits_it(
+        api, session, decide):
+    """001 第二點第三款: only an agency 勞工局 agreed may use WebIR files queries, accounts and item changes."""
+    ep = agency(session, "KHH-EP")
+    ep.admitted_on = None
+    session.commit()
+    filings = {"ep_querier": ("query_registration", EP_REGISTRATION),
+               "ep_manager": ("query_items_change", {"request_type": "change", "add_items": ["C0201"],
+                                                     "legal_basis": "空氣污染防制法第三十二條", "reason": "稽查需要"})}
+    for username, (form_key, data) in filings.items():
+        response = api.as_(username).post("/api/v1/applications", {"form": form_key, "data": data})
+        assert response.status_code == 403, response.get_json()
+        assert "001 第二點第三款" in response.get_json()["detail"]
+    # The agency head's application for admission is what opens the rest.
+    head = api.as_("ep_head")
+    response = head.post("/api/v1/applications", {"form": "agency_admission", "data": {
+        "request_type": "admit", "legal_bases": "空氣污染防制法第三十二條及第六十七條",
+        "purposes": "辦理環保違規稽查業務"}})
+    assert response.status_code == 201, response.get_json()
+    app = session.get(Application, response.get_json()["id"])
+    for username in AUTHORITY:
+        app = decide(username, app)
+    assert app.state == "completed" and agency(session, "KHH-EP").admitted_on is not None
+    response = api.as_("ep_querier").post("/api/v1/applications",
+                                          {"form": "query_registration", "data": EP_REGISTRATION})
+    assert response.status_code == 201, response.get_json()
+
+
+def test_a_city_whose_rules_set_no_admission_bar_lets_an_agency_never_admitted_file(session, file):
+    before = settings.SETTINGS.admission_rule
+    agency(session, "KHH-EP").admitted_on = None
+    session.commit()
+    with pytest.raises(Forbidden):
+        file("ep_querier", "query_registration", EP_REGISTRATION)
+    settings.configure(admission_rule=None)
+    try:
+        assert file("ep_querier", "query_registration", EP_REGISTRATION).state == "running"
+    finally:
+        settings.configure(admission_rule=before)

@@ -46,6 +46,7 @@ from ..forms import (
     row_key,
     sheet_rows,
 )
+from ..oversight import comparison
 from ..oversight.bases import bind_basis
 from ..runtime import incidents
 from ..runtime.decisions import add_history
@@ -123,6 +124,8 @@ def _context_errors(session: Session, form: FormSpec, data: dict[str, Any], acto
             errors["add_items"] = f"本機關已核准的項目不需再申請：{', '.join(already)}"
         if missing := sorted(set(data.get("remove_items") or ()) - permitted):
             errors["remove_items"] = f"本機關未核准的項目無法刪除：{', '.join(missing)}"
+    elif form.key == comparison.FORM:
+        errors.update(comparison.period_errors(data))
     elif form.key == "agency_admission":
         errors.update(admission_errors(actor.agency, data))
     elif form.key == "agency_suspension":
@@ -189,6 +192,7 @@ def _validated(session: Session, form: FormSpec, data: dict[str, Any], actor: Pe
     computed = {f.name for f in form.fields if f.computed}  # set from the records below, never as typed
     data = {k: v for k, v in data.items() if k not in computed}
     data = with_bureau_split(session, names, with_commissioning_agency(names, data, actor), actor.agency)
+    data = comparison.with_figures(session, form.key, data, actor.agency_id)
     clean, errors = clean_form(form, data)
     if not errors:
         errors = _context_errors(session, form, clean, actor, amending)

@@ -47,10 +47,12 @@ hostile = st.one_of(st.sampled_from(HOSTILE_TEXT), st.sampled_from(HOSTILE_DATES
 FILERS = {"manager_account": "sw_staff", "querier_account": "sw_staff", "query_items_change": "manager",
           "query_registration": "applicant", "role_transfer": "sw_head", "data_incident": "applicant",
           "agency_admission": "it_director", "agency_suspension": "bli_liaison",  # 資訊處 is not admitted: it may apply
-          "query_request": "fs_staff", "audit_record": "manager"}  # 社會局's layer (003 附表3, 附表4)
+          "query_request": "fs_staff", "audit_record": "manager",  # 社會局's layer (003 附表3, 附表4)
+          "log_comparison": "manager"}
 GOOD_STEP_TEXT = "已依規定辦理"
 INCIDENT = {"occurred_on": "2026-11-24", "suspected": True, "description": "查詢結果遺留於影印機",
             "data_involved": "C0101 1 筆", "people_affected": 1, "emergency_measures": "立即收回"}
+COMPARISON = {"period_from": "2026-11-01", "period_to": "2026-11-30", "conclusion": "無異常"}
 ADMISSION = {"request_type": "admit", "legal_bases": "電子治理推動方案", "purposes": "辦理帳號稽核"}
 SUSPENSION = {"agency_code": "KHH-EP", "measure": "suspend", "effective_date": "2026-11-25",
               "bureau_letter_no": "保費資字第1號", "reason": "屆期未改善"}
@@ -63,7 +65,7 @@ def good_form(form_key: str) -> dict[str, Any]:
     return dict({"manager_account": MANAGER_ADD, "querier_account": QUERIER_ADD, "query_items_change": ITEMS_CHANGE,
                  "query_registration": REGISTRATION, "role_transfer": transfer, "data_incident": INCIDENT,
                  "agency_admission": ADMISSION, "agency_suspension": SUSPENSION, "query_request": QUERY_REQUEST,
-                 "audit_record": AUDIT_RECORD}[form_key])
+                 "audit_record": AUDIT_RECORD, "log_comparison": COMPARISON}[form_key])
 
 
 def good_step_data(fields: list[dict]) -> dict[str, Any]:

@@ -112,6 +112,10 @@ def test_the_forms_are_the_ones_python_built():
     [central] = now["security_self_audit"]["fields"]
     assert (central["name"], central["type"]) == ("central_agency", "boolean")
     now["security_self_audit"]["fields"] = []
+    # 000 §6(1): the manager's comparison report to the agency head, its figures set from the records.
+    del now["log_comparison"]
+    assert [f.name for f in FORMS["log_comparison"].fields if f.computed] == [
+        "logged_queries", "flagged_queries", "flag_counts", "flags_explained", "flags_violation", "flags_unanswered"]
     assert list(now) == list(before)  # in the same order (the forms page lists them so)
     for key in before:
         assert now[key] == before[key], key
@@ -125,6 +129,7 @@ def test_the_step_forms_are_the_ones_python_built():
            for k, s in STEP_FORMS.items() if k not in LAYERED and k not in AUDIT_STEP_FIELDS}
     # Issue 18 (000 附表四 設定結果): 資訊處's clerk sets the local part with its date before 勞保局 answers.
     assert [f["name"] for f in now.pop("set_items")["fields"]] == ["set_on"]
+    assert now.pop("comparison_review")["decisions"] == ["approve"]  # 000 §6(1): the head reads the report
     assert set(now) == set(before)
     assert {k: [f.name for f in STEP_FORMS[k].fields] for k in AUDIT_STEP_FIELDS} == AUDIT_STEP_FIELDS
     for key in before:

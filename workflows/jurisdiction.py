@@ -42,8 +42,8 @@ COMMON = "common.yaml"
 # (workflows/timers/duties.py TARGETS), by name: the packs name them, the code carries them out.
 EFFECT_NAMES = frozenset({"querier_account", "manager_account", "query_items_change", "account_review",
                           "items_review", "agency_admission", "agency_suspension", "role_transfer"})
-TARGET_NAMES = frozenset({"requesting_agencies", "self_auditing_agencies", "querier_accounts", "unit_managers",
-                          "webir_account_holders", "commissioned_agencies"})
+TARGET_NAMES = frozenset({"requesting_agencies", "self_auditing_agencies", "central_agencies", "querier_accounts",
+                          "unit_managers", "webir_account_holders", "commissioned_agencies"})
 # Forms the core opens itself (a violation case and its joint audit, workflows/oversight/violations.py; the deletion
 # confirmation a month after a registration's use ends, workflows/timers/deletions.py), and the step forms it falls
 # back on (a user task without a form is a review; an amend step makes an application returned): every pack has them.

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from models import QUERY_ITEMS, Application, HumanTask, Person, Role, TaskCandidate, TaskState
 
-from ..accounts import transfers
+from ..accounts import central_audit, transfers
 from ..accounts.effects import BUREAU_ITEMS, TO_BUREAU, agency_items
 from ..accounts.records import manager_limit_errors
 from ..accounts.review import list_reviewed_accounts, review_check, review_fields, review_record
@@ -88,6 +88,10 @@ def step_fields(session: Session, app: Application, task: HumanTask, now: dateti
         accounts = list_reviewed_accounts(session, app.agency_id, now)
         return StepFields(step, review_fields(accounts) + step.fields, review_check(accounts),
                           review_record(accounts))
+    if step.key == central_audit.STEP:  # 001 §3(1)3: every agency's WebIR accounts, each kept or marked
+        audited = central_audit.city_accounts(session, app.agency.city)
+        return StepFields(step, central_audit.audit_fields(audited) + step.fields,
+                          record=central_audit.audit_record(audited))
     if step.key in (findings.AUDIT_STEP, findings.CORRECTION_STEP):  # 001 §12(3): findings tracked until closed
         asked = tuple(f for f in step.fields if f.name != findings.COMPUTED)
         if step.key == findings.AUDIT_STEP:

@@ -120,6 +120,12 @@ def self_auditing_agencies(session: Session, now: datetime) -> list[Target]:
             *(Target(agency_id, data={"central_agency": True}) for agency_id in central)]
 
 
+def central_agencies(session: Session, now: datetime) -> list[Target]:
+    """The city's central manager (資訊處): its own yearly audit of the WebIR accounts (001 §3(1)3)."""
+    return [Target(agency_id) for agency_id in session.scalars(
+        select(Agency.id).where(Agency.has_kind(AgencyKind.CENTRAL)).order_by(Agency.id))]
+
+
 def start_duty(session: Session, *, process: str, target: Target, now: datetime, run_id: int | None = None
                ) -> Application:
     """Start one duty instance (no applicant unless the duty is personal); the caller commits."""
@@ -259,6 +265,7 @@ def commissioned_agencies(session: Session, now: datetime) -> list[Target]:
 TARGETS: dict[str, Callable[[Session, datetime], list[Target]]] = {
     "requesting_agencies": requesting_agencies,
     "self_auditing_agencies": self_auditing_agencies,
+    "central_agencies": central_agencies,
     "querier_accounts": querier_accounts,
     "unit_managers": unit_managers,
     "webir_account_holders": webir_account_holders,

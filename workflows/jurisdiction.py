@@ -65,7 +65,7 @@ _DEFAULT_SETTINGS = {"retention_years": dict(SETTINGS.retention_years),
                      "password_change_months": SETTINGS.password_change_months,
                      "violation_report_days": SETTINGS.violation_report_days,
                      "contractor_rule": SETTINGS.contractor_rule,
-                     "admission_rule": SETTINGS.admission_rule,
+                     "admission_rule": None,  # a city whose pack names no clause has no such bar
                      "account_forms_from_cancellation": SETTINGS.account_forms_from_cancellation}
 
 _KEY = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")

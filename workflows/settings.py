@@ -26,8 +26,9 @@ class Settings:
     contractor_rule: str | None = None
     # The clause by which only an agency the authority admitted is a requesting agency (Kaohsiung 001 §2(3)): a
     # requesting agency never admitted (``Agency.admitted_on`` None) may file no query registration, account or item
-    # change. None: the city's rules set no such bar (Taipei, Taoyuan), only a suspension refuses.
-    admission_rule: str | None = None
+    # change. None: the city's rules set no such bar (a pack that names none: Taipei, Taoyuan), only a suspension
+    # refuses. The code's default is Kaohsiung's, as the other defaults here are.
+    admission_rule: str | None = "001 第二點第三款"
     # Account application forms kept for their retention after the account they asked for is cancelled, not after
     # their own closing (Taipei 002 §7(2)); off: every application counts from its closing (Kaohsiung 001 §5(3)).
     account_forms_from_cancellation: bool = False

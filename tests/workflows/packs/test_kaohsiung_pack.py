@@ -84,6 +84,12 @@ SELF_AUDIT_SCHEDULE = {"name": "security_self_audit", "process": "security_self_
                        "targets": "self_auditing_agencies", "off_unless_named": False}
 
 
+# 001 §3(1)3: 資訊處's own yearly audit of the WebIR accounts, after the fixture.
+CENTRAL_ACCOUNT_AUDIT = {"name": "central_account_audit", "process": "central_account_audit", "every": "year",
+                         "day": 1, "month": 4, "hour": 9, "title": "總管理機關年度稽核勞保 WebIR 帳號",
+                         "source": "001 §3(1)3", "targets": "central_agencies", "off_unless_named": False}
+
+
 def audit_with_central(forms: dict) -> dict:
     forms["agency_audit"]["title"] = "年度稽核（勞工局會同資訊處）"
     ordered = {}
@@ -114,6 +120,8 @@ def test_the_forms_are_the_ones_python_built():
     now["security_self_audit"]["fields"] = []
     # 000 §6(1): the manager's comparison report to the agency head, its figures set from the records.
     del now["log_comparison"]
+    # 001 §3(1)3: 資訊處's yearly audit of every agency's accounts, a duty's form with no field of its own.
+    assert now.pop("central_account_audit")["fields"] == []
     assert [f.name for f in FORMS["log_comparison"].fields if f.computed] == [
         "logged_queries", "flagged_queries", "flag_counts", "flags_explained", "flags_violation", "flags_unanswered"]
     assert list(now) == list(before)  # in the same order (the forms page lists them so)
@@ -130,6 +138,8 @@ def test_the_step_forms_are_the_ones_python_built():
     # Issue 18 (000 附表四 設定結果): 資訊處's clerk sets the local part with its date before 勞保局 answers.
     assert [f["name"] for f in now.pop("set_items")["fields"]] == ["set_on"]
     assert now.pop("comparison_review")["decisions"] == ["approve"]  # 000 §6(1): the head reads the report
+    assert [f["name"] for f in now.pop("central_account_audit")["fields"]] == ["findings"]  # 001 §3(1)3
+    assert now.pop("central_audit_approval")["decisions"] == ["approve"]
     assert set(now) == set(before)
     assert {k: [f.name for f in STEP_FORMS[k].fields] for k in AUDIT_STEP_FIELDS} == AUDIT_STEP_FIELDS
     for key in before:
@@ -143,6 +153,7 @@ def test_the_duties_are_the_schedules_python_built():
             "off_unless_named": s.off_unless_named} for s in duties.SCHEDULES]
     before = list(BEFORE["schedules"])
     before.insert(next(n for n, s in enumerate(before) if s["name"] == "items_review"), SELF_AUDIT_SCHEDULE)
+    before.insert(next(n for n, s in enumerate(before) if s["name"] == "items_review"), CENTRAL_ACCOUNT_AUDIT)
     assert now == before
     assert all(s.due_day is None for s in duties.SCHEDULES)  # Kaohsiung's rules set no deadline day
 

@@ -192,8 +192,8 @@ def test_kaohsiung_has_no_password_reminder_at_all():
     (001 §6(3)): no duty, no step form and no diagram of it in bpmn/kaohsiung/, and no deployment can turn it on."""
     kaohsiung = [s.name for s in duties.list_schedules({})]
     assert kaohsiung == [s.name for s in duties.SCHEDULES] == [
-        "account_review", "usage_check", "monthly_sampling", "agency_audit", "security_self_audit", "items_review",
-        "sampling_report", "destruction"]
+        "account_review", "usage_check", "monthly_sampling", "agency_audit", "security_self_audit",
+        "central_account_audit", "items_review", "sampling_report", "destruction"]
     assert "password_reminder" not in FORMS
     assert not (jurisdiction.active().directory / "password_reminder.bpmn").exists()
     with pytest.raises(ValueError, match="^unknown duty 'password_reminder'"):

@@ -103,6 +103,9 @@ EXPECTED_STEPS = {
                     "auditor_report": "joint_audit_report", "agency_head_ack": "acknowledge"},
     "data_deletion": {"confirm_deletion": "deletion_proof"},
     "destruction": {"manager_list": "destruction_list", "agency_head_approval": "destruction_approval"},
+    "log_comparison": {"head_review": "comparison_review"},  # 000 §6(1)
+    "central_account_audit": {"clerk_audit": "central_account_audit",  # 001 §3(1)3
+                              "section_head_approval": "central_audit_approval"},
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from models import Person
 
@@ -13,12 +13,8 @@ from .. import audit
 
 
 def find_signed_in(session: Session, person_id: int, generation: int) -> Person | None:
-    """The person a session or token names, if it still holds: active, and issued in the current generation.
-
-    Their roles come in the same statement: nearly every request asks who may see or do what, and a request of its
-    own (API call, page) would otherwise load them with a second statement.
-    """
-    person = session.get(Person, person_id, options=[joinedload(Person.roles)])
+    """The person a session or token names, if it still holds: active, and issued in the current generation."""
+    person = session.get(Person, person_id)
     if person is None or not person.active or person.session_generation != generation:
         return None
     return person

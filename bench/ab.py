@@ -15,7 +15,8 @@ Levels (a burst is one manager_account application, 8 approval steps, the last o
   engine   restore -> complete -> engine steps -> save, in memory
   service  workflows.filing: submit_application, then complete_task per step (one Session per application)
   http     Flask test client with bearer tokens: POST /api/v1/applications, and per step
-           GET /api/v1/applications/<id> then POST /api/v1/tasks/<id>/complete (what bench/steps.py http does)
+           GET /api/v1/applications/<id> then POST /api/v1/tasks/<id>/complete (what bench/steps.py http does);
+           each request in its own app context and database session, as under gunicorn
 """
 
 from __future__ import annotations
@@ -155,6 +156,9 @@ def worker(level: str, tmp: str) -> None:
             client = app.test_client()
             tokens = {u: client.post("/api/v1/login", json={"username": u, "password": "demo"}).get_json()["token"]
                       for u in {"sw_staff", *CHAIN}}
+            # Each request in an app context of its own, as a served one: with this one pushed, every request
+            # would share its database session, and the person and roles loaded by the first would be reused.
+            context.pop()
             burst = lambda: _http_burst(client, tokens)  # noqa: E731
     burst()  # warm-up: caches, first parse
     print("ready", flush=True)

@@ -305,3 +305,18 @@ def test_cookies_are_secure_when_the_site_is_served_over_https(database_url, mon
         assert "Secure" in cookie and "HttpOnly" in cookie
     with another_app({**config, "BASE_URL": "http://127.0.0.1:5000"}) as plain:
         assert "Secure" not in page_login(plain.test_client()).headers["Set-Cookie"]
+
+
+def test_the_signers_built_once_still_follow_a_change_of_the_secret_key(app, client, monkeypatch):
+    """The session cookie's and the API token's signers are kept between requests, but never past a key change."""
+    assert page_login(client).status_code == 302
+    token = bearer(api_login(client, "sw_unit_head"))
+    assert signed_in(client) and client.get("/api/v1/tasks", headers=token).status_code == 200
+    monkeypatch.setitem(app.config, "SECRET_KEY", "a-rotated-key")
+    monkeypatch.setitem(app.config, "SECRET_KEY_FALLBACKS", ["test-secret"])
+    assert signed_in(client)  # Flask's fallback keys still verify a cookie signed before the rotation ...
+    monkeypatch.setitem(app.config, "SECRET_KEY_FALLBACKS", [])
+    assert signed_in(client)  # ... and the answer signed it anew with the current key
+    monkeypatch.setitem(app.config, "SECRET_KEY", "another-key")
+    assert not signed_in(client)  # a cookie signed with a key no longer held is refused
+    assert client.get("/api/v1/tasks", headers=token).status_code == 401  # and so is the token

@@ -22,7 +22,12 @@ PASSWORD_FREE = {"api.password", "api.logout"}  # what a person whose password e
 
 
 def _tokens() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="api-token")
+    """The token signer, built once per app and key (building one runs a trial serialisation every time)."""
+    key = current_app.config["SECRET_KEY"]
+    cached = current_app.extensions.get("webir_api_tokens")
+    if cached is None or cached[0] != key:
+        cached = current_app.extensions["webir_api_tokens"] = (key, URLSafeTimedSerializer(key, salt="api-token"))
+    return cached[1]
 
 
 def token_required(view):

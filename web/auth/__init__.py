@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask, flash, g, make_response, redirect, render_template, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
+from itsdangerous import URLSafeTimedSerializer
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo
 
@@ -50,7 +52,24 @@ def sign_in(username: str, password: str) -> Person | None:
     return person
 
 
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed session cookie, with its signer built once per key rather than on every request.
+
+    Flask builds a new signer (which runs a trial serialisation) each time a request opens or saves its session,
+    also for API calls that carry no cookie. The keys and the signature are Flask's: a change of SECRET_KEY or
+    SECRET_KEY_FALLBACKS builds a new one.
+    """
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        cached = app.extensions.get("webir_session_signer")
+        if cached is None or cached[0] != keys:
+            cached = app.extensions["webir_session_signer"] = (keys, super().get_signing_serializer(app))
+        return cached[1]
+
+
 def init(app: Flask) -> None:
+    app.session_interface = SessionCookies()
     login_manager.login_view = "auth.login"
     login_manager.login_message = N_("請先登入")
     login_manager.localize_callback = gettext  # flashed as plain text in the UI language

@@ -1,0 +1,72 @@
+"""What an authenticated API call says to the database before its view runs (a regression guard for issue 17).
+
+The bearer token is checked by its signature (no statement); the person it names is then read once, by primary key.
+Nothing else runs before the view: no roles, session, locale or password-age statement (the view reads the roles
+it needs; joining them to the person's row was measured and gained nothing on SQLite, docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+import web.api.routes as api_routes
+from tests.conftest import MANAGER_ADD
+
+
+@contextmanager
+def statements(engine):
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def shape(statement: str) -> str:
+    """'SELECT person', 'SELECT application': the verb and the first table read."""
+    verb = statement.split(None, 1)[0].upper()
+    table = re.search(r"\bFROM\s+(\w+)", statement, re.I).group(1)
+    return f"{verb} {table}"
+
+
+def test_an_authenticated_get_reads_only_the_person_before_its_view(api, engine, monkeypatch):
+    staff = api.as_("sw_staff")
+    filed = staff.post("/api/v1/applications", json={"form": "manager_account", "data": MANAGER_ADD})
+    assert filed.status_code == 201, filed.get_json()
+    application_id = filed.get_json()["id"]
+
+    marks: list[int] = []
+    view = api_routes.get_application_view
+
+    def marked(*args, **kwargs):
+        marks.append(len(seen))  # how many statements ran before the view's use case
+        return view(*args, **kwargs)
+
+    monkeypatch.setattr(api_routes, "get_application_view", marked)
+    with statements(engine) as seen:
+        response = staff.get(f"/api/v1/applications/{application_id}")
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["id"] == application_id
+
+    assert [shape(s) for s in seen[:marks[0]]] == [
+        "SELECT person",  # the token's person: active? issued in the current generation? password age (004 §7)?
+    ]
+
+
+def test_each_call_reads_its_person_anew(api, engine):
+    """No person is kept between calls: a token revoked by log-out or deactivation is refused at the next one."""
+    staff = api.as_("sw_staff")
+    for _ in range(2):
+        with statements(engine) as seen:
+            assert staff.get("/api/v1/tasks").status_code == 200
+        assert [shape(s) for s in seen][:1] == ["SELECT person"]
+    assert staff.post("/api/v1/logout").status_code == 204
+    assert staff.get("/api/v1/tasks").status_code == 401

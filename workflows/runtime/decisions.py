@@ -54,4 +54,4 @@ def apply_decision(session: Session, task: HumanTask, run: Run, *, actor: Person
         noted["on_behalf_of"] = principal.username
     audit.record(session, "task_completed", actor=actor, subject_type="human_task", subject_id=task.id,
                  now=now, application=app.id, step=task.step, decision=decision, **noted)
-    sync(session, app, run, now)
+    sync(session, app, run, now, prepared=True)

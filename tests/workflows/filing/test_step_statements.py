@@ -74,8 +74,8 @@ def test_a_filing_and_a_decided_step_statement_by_statement(engine, session, per
         complete_task(session, task_id=task_id, actor=head, decision="approve", opinion="ok", now=NOW)
     assert step == [
         "SELECT human_task",  # the task, if the decider is one of its candidates
-        "SELECT person",  # may the decider hold the step today
-        "SELECT person",  # on whose behalf (holder, delegation or leave substitution, ranked in one UNION ALL)
+        "SELECT person",  # may the decider hold the step today, and on whose behalf (holder, delegation or leave
+        # substitution, ranked in a UNION ALL): one statement (runtime.candidates.standing), two before
         "SELECT person",  # the next step's people: 社會局's head and the delegate
         "SELECT substitution",  # is one of them the other's leave substitute (asked when a step has two or more)
         "SELECT person_setting",  # how they want to hear of it

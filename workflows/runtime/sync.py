@@ -83,6 +83,9 @@ def sync(session: Session, app: Application, run: Run, now: datetime,
     for row in app.tasks:
         if row.state == TaskState.OPEN and row.task_guid not in ready:
             close_task(row, TaskState.CANCELLED, now)
+    # A timer that fired in this run (a step filed already overdue) tells its step's holders, and a timer's
+    # action may hand the step over: both read the rows just opened, so those go through the unit of work.
+    prepared = prepared and not run.fired
     opened = [_open_task(session, app, task, now, prepared) for guid, task in ready.items() if guid not in known]
     run_timer_actions(session, app, run, now)
     app.state = outcome or _state_of(app, run)

@@ -27,6 +27,12 @@ def at_commit(session: Session, statement, rows: Rows) -> None:
     session.info.setdefault(_QUEUE, []).append((statement, rows))
 
 
+def call_at_commit(session: Session, write: Callable[[Session], None]) -> None:
+    """Run ``write(session)`` at the commit, in its place in the queue: for a write whose result (a new row's
+    id) the writes queued after it read, e.g. a step opened with its candidates (``runtime.sync``)."""
+    session.info.setdefault(_QUEUE, []).append((None, write))
+
+
 def pending(session: Session) -> bool:
     return bool(session.info.get(_QUEUE))
 
@@ -38,6 +44,9 @@ def run_queued(session: Session) -> None:
         return
     session.flush()
     for statement, rows in queued:
+        if statement is None:
+            rows(session)
+            continue
         params = rows() if callable(rows) else rows
         if params:
             session.execute(statement, params)

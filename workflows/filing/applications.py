@@ -271,7 +271,7 @@ def _received(session: Session, form_key: str, version: DefinitionVersion, clean
     # held until the commit, so the rows go out together at the flush below.
     with session.no_autoflush:
         if run is not None:
-            sync(session, app, run, now)
+            sync(session, app, run, now, prepared=True)
         add_history(session, app, step="start", step_name="提出申請", role=Role.APPLICANT, actor_id=actor.id,
                     decision="submit", created_at=now)
     if app.id is None:

@@ -36,7 +36,7 @@ from ..forms import (
 )
 from ..oversight import findings, violations
 from ..runtime import incidents
-from ..runtime.candidates import may_hold
+from ..runtime.candidates import standing
 from ..runtime.decisions import apply_decision
 from ..runtime.sync import is_amend_step, restore, single_writer
 from .applications import amend_application, withdraw_application
@@ -146,14 +146,17 @@ def get_task_for(session: Session, task_id: int, actor: Person) -> HumanTask:
     return task
 
 
-def require_holder(session: Session, task: HumanTask, actor: Person, now: datetime) -> None:
-    """403 unless the actor could hold this step today: a candidate row alone is not enough.
+def require_holder(session: Session, task: HumanTask, actor: Person, now: datetime) -> int | None:
+    """403 unless the actor could hold this step today: a candidate row alone is not enough. The id of the holder
+    the actor would decide it for (None: their own), asked in the same statement (``standing``).
 
     Candidates are resolved when a step opens; someone who has since left the role (or was handed the step
     before reassignment was limited to holders) keeps the row but may no longer act on it.
     """
-    if not may_hold(session, task.role, task.application, actor, local_date(now)):
+    may, principal_id = standing(session, task.role, task.application, actor, local_date(now))
+    if not may:
         raise Forbidden("您目前不具此步驟的角色，無法處理此案件")
+    return principal_id
 
 
 def _check_decision(fields: StepFields, decision: str, opinion: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -193,19 +196,24 @@ def _setting_errors(session: Session, app: Application, task: HumanTask) -> dict
 
 def open_step_of(session: Session, task_id: int, actor: Person, now: datetime) -> HumanTask:
     """The actor's step to act on: still open (else 409), held by them (else 403), not claimed by another (409)."""
+    return _held_step(session, task_id, actor, now)[0]
+
+
+def _held_step(session: Session, task_id: int, actor: Person, now: datetime) -> tuple[HumanTask, int | None]:
+    """``open_step_of`` with the id of the holder the actor would decide the step for (None: their own)."""
     task = get_task_for(session, task_id, actor)
     if task.state != TaskState.OPEN:
         raise Conflict("此案件已由他人處理或已結束")
-    require_holder(session, task, actor, now)
+    principal_id = require_holder(session, task, actor, now)
     if task.claimed_by_id not in (None, actor.id):
         raise Conflict("此案件已由他人認領")
-    return task
+    return task, principal_id
 
 
 def complete_task(session: Session, *, task_id: int, actor: Person, decision: str, opinion: str = "",
                   data: dict[str, Any] | None = None, now: datetime) -> Application:
     """Decide one step: approve, reject or return; then run the chain on and commit once."""
-    task = open_step_of(session, task_id, actor, now)
+    task, principal_id = _held_step(session, task_id, actor, now)
     app = task.application
     if is_amend_step(task.role, task.form):
         if decision == "withdraw":
@@ -228,7 +236,7 @@ def complete_task(session: Session, *, task_id: int, actor: Person, decision: st
     try:
         with single_writer(session, "此案件剛被其他人處理，請重新整理後再試"):
             apply_decision(session, task, restore(app), actor=actor, decision=decision, opinion=opinion, data=clean,
-                           now=now)
+                           now=now, principal_id=principal_id)
             violations.open_from_audit_record(session, app, actor, now)  # 社會局's 稽核紀錄表 (003 §8 ¶2)
             incidents.resolve_decided(session, task, actor, now)
     except Exception as exc:

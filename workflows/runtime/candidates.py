@@ -207,9 +207,9 @@ def may_hold(session: Session, role: str | None, application: Application, perso
         _holds(scope), {**_params(role, application, on), "person": person.id}) is not None
 
 
-def _ranked_principal(holder_ids, role, on):
-    """The holder the actor (``_PERSON``) stands in for: rank 0 (no one) when they hold the role, else their
-    delegation's principal (lowest id), else their leave substitution's (the earliest set). ``role`` and ``on`` as
+def _ranked(holder_ids, role, on):
+    """The holders the actor (``_PERSON``) may stand in for, ranked: 0 (no one) when they hold the role, 1 their
+    delegation's principal, 2 their leave substitution's; ``tiebreak`` orders within a rank. ``role`` and ``on`` as
     in ``_who_may``."""
     holders = select(Person.id).where(Person.id.in_(holder_ids), Person.active.is_(True))
     own = select(literal(0).label("rank"), literal(None, Integer).label("principal"),
@@ -219,8 +219,46 @@ def _ranked_principal(holder_ids, role, on):
         Delegation.valid_on(on))
     substituted = select(literal(2), Substitution.principal_id, Substitution.id).where(
         Substitution.substitute_id == _PERSON, Substitution.principal_id.in_(holders), Substitution.valid_on(on))
-    ranked = union_all(own, delegated, substituted).subquery()
+    return union_all(own, delegated, substituted).subquery()
+
+
+def _ranked_principal(holder_ids, role, on):
+    """The holder the actor (``_PERSON``) stands in for: rank 0 (no one) when they hold the role, else their
+    delegation's principal (lowest id), else their leave substitution's (the earliest set)."""
+    ranked = _ranked(holder_ids, role, on)
     return select(ranked.c.rank, ranked.c.principal).order_by(ranked.c.rank, ranked.c.tiebreak).limit(1)
+
+
+def _standing_of(holder_ids, role, on, applicant):
+    """One row: may the actor (``_PERSON``) hold the step (``_who_may``), and for whom (``_ranked_principal``)."""
+    may = _who_may(holder_ids, role, on, applicant).with_only_columns(Person.id).order_by(None).where(
+        Person.id == _PERSON).exists()
+    ranked = _ranked(holder_ids, role, on)
+    principal = select(ranked.c.principal).order_by(ranked.c.rank, ranked.c.tiebreak).limit(1).scalar_subquery()
+    return select(may.label("may"), principal.label("principal"))
+
+
+@cache
+def _standing(scope: str):
+    return _standing_of(_holders(scope), _ROLE, _ON, _APPLICANT)
+
+
+def standing(session: Session, role: str | None, application: Application, person: Person,
+             on: date) -> tuple[bool, int | None]:
+    """``may_hold`` and ``principal_of`` in one statement: whether ``person`` may hold this step today, and the
+    id of the holder they would decide it for (None when they hold it themselves, or may not hold it)."""
+    if role == Role.APPLICANT:
+        return person.id == application.applicant_id, None
+    if role in agency_rules.LANE_ROLES:
+        statement, params = (_standing_of(_lane_holder_ids(role, application, on), role, on,
+                                          application.applicant_id or 0), {})
+    else:
+        scope = _scope_of(role or "", application)
+        if scope is None:
+            return False, None
+        statement, params = _standing(scope), _params(role, application, on)
+    may, principal = session.execute(statement, {**params, "person": person.id}).one()
+    return bool(may), principal if may else None
 
 
 @cache

@@ -8,6 +8,7 @@ audit trail and inbox rows as one that went through the first time.
 from __future__ import annotations
 
 from datetime import datetime
+from types import EllipsisType
 from typing import Any
 
 from sqlalchemy import insert
@@ -37,15 +38,18 @@ def add_history(session: Session, app: Application, **entry: Any) -> None:
 
 
 def apply_decision(session: Session, task: HumanTask, run: Run, *, actor: Person, decision: str, opinion: str,
-                   data: dict[str, Any], now: datetime, **noted: Any) -> None:
+                   data: dict[str, Any], now: datetime, principal_id: int | None | EllipsisType = ...,
+                   **noted: Any) -> None:
     """Complete the step in the restored engine with this decision and run the chain on; ``noted`` goes into the
-    audit."""
+    audit. ``principal_id``: the holder the actor decides for (None: their own), when the caller has asked
+    already (``candidates.standing``)."""
     app = task.application
     run.complete(task.task_guid, {**data, "decision": decision, "opinion": opinion})
     if decision == "approve":
         apply_step_effects(session, app, task.form, {**app.data, **run.data, **data}, now)
     close_task(task, TaskState.COMPLETED, now, actor)
-    principal = acting_for(session, task.role, app, actor, local_date(now))
+    principal = (acting_for(session, task.role, app, actor, local_date(now)) if principal_id is ...
+                 else session.get(Person, principal_id) if principal_id is not None else None)
     add_history(session, app, step=task.step, step_name=task.name, role=task.role, actor_id=actor.id,
                 decision=decision, opinion=opinion or None,
                 data={k: v for k, v in data.items() if v not in (None, [], "")} or None, created_at=now,
@@ -54,4 +58,4 @@ def apply_decision(session: Session, task: HumanTask, run: Run, *, actor: Person
         noted["on_behalf_of"] = principal.username
     audit.record(session, "task_completed", actor=actor, subject_type="human_task", subject_id=task.id,
                  now=now, application=app.id, step=task.step, decision=decision, **noted)
-    sync(session, app, run, now)
+    sync(session, app, run, now, prepared=True)

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import bindparam, update
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy.orm import Session, make_transient_to_detached, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -70,21 +70,27 @@ def close_task(row: HumanTask, state: TaskState, now: datetime, actor: Person | 
 
 
 def sync(session: Session, app: Application, run: Run, now: datetime,
-         outcome: ApplicationState | None = None, actor: Person | None = None) -> None:
+         outcome: ApplicationState | None = None, actor: Person | None = None, prepared: bool = False) -> None:
     """Write the engine state back: inbox rows, state, saved workflow, next timer.
 
     ``outcome`` overrides the state read from the engine (a chain cancelled by withdrawal);
-    ``actor`` is recorded on the closing audit event when a person closed the application.
+    ``actor`` is recorded on the closing audit event when a person closed the application; ``prepared`` writes
+    the steps that open as prepared INSERTs at the commit (``_open_task``), for a use case that does not change
+    them before it commits (a filing, a decided step), while a send-back or a recall still claims or reads them.
     """
     ready = {t.guid: t for t in run.ready_tasks()}
     known = {row.task_guid for row in app.tasks}
     for row in app.tasks:
         if row.state == TaskState.OPEN and row.task_guid not in ready:
             close_task(row, TaskState.CANCELLED, now)
-    opened = [_open_task(session, app, task, now) for guid, task in ready.items() if guid not in known]
+    # A timer that fired in this run (a step filed already overdue) tells its step's holders, and a timer's
+    # action may hand the step over: both read the rows just opened, so those go through the unit of work.
+    prepared = prepared and not run.fired
+    opened = [_open_task(session, app, task, now, prepared) for guid, task in ready.items() if guid not in known]
     run_timer_actions(session, app, run, now)
     app.state = outcome or _state_of(app, run)
     waiting = [row.created_at for row in app.tasks if row.state == TaskState.OPEN]
+    waiting += [row.created_at for row, _people in opened if row not in app.tasks]  # prepared: not in it yet
     app.waiting_since = min(waiting) if waiting else None
     if not app.is_open:
         app.closed_at = now
@@ -157,16 +163,53 @@ def _due_at(task, now: datetime) -> datetime | None:
     return add_working_days(now, task.due_working_days) if task.due_working_days else None
 
 
-def _open_task(session: Session, app: Application, task, now: datetime) -> tuple[HumanTask, list[Person]]:
+_TASK = HumanTask.__table__
+_ADD_TASK = insert(_TASK).returning(_TASK.c.id)
+_ADD_CANDIDATES = insert(TaskCandidate.__table__)
+_TASK_COLUMNS = [c.name for c in _TASK.columns if c.name not in ("id", "application_id")]
+
+
+def _open_task(session: Session, app: Application, task, now: datetime,
+               prepared: bool) -> tuple[HumanTask, list[Person]]:
+    """The step's inbox row and its candidates' rows, written at the commit by two prepared INSERTs (``writes``),
+    after the session's flush, so the application's version check still comes first.
+
+    The row is an object outside the session until then: the announcement reads its name now and its id at the
+    commit; once written it joins the session as stored and, when they are loaded, the application's tasks, so
+    the use case's caller reads it back without a query.
+    """
     people = resolve_candidates(session, task.lane, app, local_date(now))
     behalf = substituted_principals(session, people, local_date(now))
-    row = HumanTask(application=app, task_guid=task.guid, step=task.step, name=task.name,
-                    role=task.lane or "", form=task.form, bulk=task.bulk, state=TaskState.OPEN, created_at=now,
-                    due_at=_due_at(task, now),
-                    candidates=[TaskCandidate(person=p, created_at=now, form_key=app.form_key, step=task.step,
-                                              step_name=task.name, on_behalf_of_id=behalf.get(p.id))
-                                for p in people])
-    session.add(row)
+    if not prepared:  # the unit of work writes it, and the use case may still change it
+        row = HumanTask(application=app, task_guid=task.guid, step=task.step, name=task.name,
+                        role=task.lane or "", form=task.form, bulk=task.bulk, state=TaskState.OPEN, created_at=now,
+                        due_at=_due_at(task, now),
+                        candidates=[TaskCandidate(person=p, created_at=now, form_key=app.form_key, step=task.step,
+                                                  step_name=task.name, on_behalf_of_id=behalf.get(p.id))
+                                    for p in people])
+        session.add(row)
+        return row, people
+    row = HumanTask(task_guid=task.guid, step=task.step, name=task.name, role=task.lane or "", form=task.form,
+                    bulk=bool(task.bulk), state=TaskState.OPEN, created_at=now, due_at=_due_at(task, now),
+                    closed_at=None, completed_by_id=None, claimed_by_id=None, claimed_at=None)
+
+    filing = app.id is None  # a new application: its steps are the ones opened now
+
+    def write(session: Session) -> None:
+        values = {name: getattr(row, name) for name in _TASK_COLUMNS}
+        row.id = session.execute(_ADD_TASK, {**values, "application_id": app.id}).scalar_one()
+        row.application_id = app.id
+        if people:
+            session.execute(_ADD_CANDIDATES, [
+                {"human_task_id": row.id, "person_id": p.id, "is_open": True, "created_at": now,
+                 "on_behalf_of_id": behalf.get(p.id), "form_key": app.form_key, "step": task.step,
+                 "step_name": task.name} for p in people])
+        make_transient_to_detached(row)
+        session.add(row)
+        if filing or "tasks" in app.__dict__:  # else not loaded: the first read loads it, this row with it
+            set_committed_value(app, "tasks", [*app.__dict__.get("tasks", ()), row])
+
+    writes.call_at_commit(session, write)
     return row, people
 
 

@@ -58,11 +58,11 @@ def test_a_filing_and_a_decided_step_statement_by_statement(engine, session, per
         "SELECT person",  # the manager it succeeds (`succeeds`)
         "SELECT definition_version",  # the live process's latest version, with its process: one statement
         "SELECT person",  # the first step's people
-        "INSERT application",  # the unit of work at the commit's flush (its number goes in the messages)
-        "INSERT human_task",
-        "INSERT task_candidate",
+        "INSERT application",  # the unit of work's one flush (its number goes in the messages)
         "SELECT person_setting",  # how the people told want to hear of it (no files named: no attachment read)
-        "INSERT notification",  # then the prepared writes queued for the commit
+        "INSERT human_task",  # the prepared writes queued for the commit: the first step (its id read back),
+        "INSERT task_candidate",  # its people (one INSERT for all), then what names the step's id
+        "INSERT notification",
         "INSERT history_entry",
         "UPDATE audit_chain",  # the audit head: locked and read, the event, the head moved on
         "INSERT audit_event",
@@ -74,19 +74,19 @@ def test_a_filing_and_a_decided_step_statement_by_statement(engine, session, per
         complete_task(session, task_id=task_id, actor=head, decision="approve", opinion="ok", now=NOW)
     assert step == [
         "SELECT human_task",  # the task, if the decider is one of its candidates
-        "SELECT person",  # may the decider hold the step today
-        "SELECT person",  # on whose behalf (holder, delegation or leave substitution, ranked in one UNION ALL)
+        "SELECT person",  # may the decider hold the step today, and on whose behalf (holder, delegation or leave
+        # substitution, ranked in a UNION ALL): one statement (runtime.candidates.standing), two before
         "SELECT person",  # the next step's people: 社會局's head and the delegate
         "SELECT substitution",  # is one of them the other's leave substitute (asked when a step has two or more)
         "SELECT person_setting",  # how they want to hear of it
         "SELECT incident",  # an open incident of this step to resolve (its id only)
         "UPDATE application",  # at the commit: the version check first (a second writer gets 409 here)
-        "INSERT human_task",  # the next step and its candidates (unit of work: read back by the use case)
-        "INSERT task_candidate",
-        "UPDATE human_task",  # the decided step closed, and its candidates' rows (prepared, queued)
+        "UPDATE human_task",  # then the queue: the decided step closed, and its candidates' rows
         "UPDATE task_candidate",
         "INSERT history_entry",
-        "INSERT notification",
+        "INSERT human_task",  # the next step (its id read back) and its people, prepared INSERTs, no unit of work
+        "INSERT task_candidate",
+        "INSERT notification",  # names the new step's id
         "UPDATE audit_chain",
         "INSERT audit_event",
         "UPDATE audit_chain",

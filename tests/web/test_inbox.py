@@ -177,3 +177,36 @@ def test_each_inbox_row_prints_its_cells_in_chinese_and_in_english(client, api, 
     assert f'aria-label="Select application {app}"' in english
     assert f'<td data-label="Received">{since:%Y-%m-%d %H:%M}</td>' in english
     assert f"{waited} days</td>" in english and f"{due:%Y-%m-%d} <strong" in english
+
+
+def test_the_header_reads_the_roles_once_for_its_links(app):
+    """調閱紀錄 and 查詢紀錄勾稽 are asked of one read of the person's holdings and delegations per page: the
+    deputy signs for the agency head (agency_head reads the agency's query logs, is no auditor); the auditor
+    reads the audit trail and the query logs; the querier neither."""
+    from sqlalchemy import event
+
+    from web.extensions import db
+
+    def header(username: str) -> tuple[str, list[str]]:
+        client = login(app.test_client(), username)
+        client.get("/")
+        seen: list[str] = []
+
+        def listen(_conn, _cursor, statement, *_args):
+            seen.append(statement)
+        with app.app_context():
+            event.listen(db.engine, "before_cursor_execute", listen)
+        try:
+            page = client.get("/").text
+        finally:
+            with app.app_context():
+                event.remove(db.engine, "before_cursor_execute", listen)
+        return page[page.index('<div class="me">'):page.index("</header>")], seen
+
+    links, seen = header("sw_deputy")
+    assert "查詢紀錄勾稽" in links and "調閱紀錄" not in links
+    assert sum("FROM delegation" in s for s in seen) == 1
+    links, seen = header("sw_auditor")
+    assert "查詢紀錄勾稽" in links and "調閱紀錄" in links and sum("FROM delegation" in s for s in seen) == 1
+    links, _seen = header("applicant")
+    assert "查詢紀錄勾稽" not in links and "調閱紀錄" not in links

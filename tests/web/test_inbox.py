@@ -139,3 +139,74 @@ def test_the_task_and_application_pages_offer_send_back_and_recall(client, api):
     response = clerk.post(f"/applications/{app}/recall", data={"reason": ""})
     assert response.status_code == 302
     assert "已取回" in clerk.get("/").get_data(as_text=True)
+
+
+def test_each_inbox_row_prints_its_cells_in_chinese_and_in_english(client, api, monkeypatch):
+    """The cells a row prints (formatted once per page in web.inbox.inbox_cells): the checkbox's label, the ask,
+    the task link, the times as ROC dates (ISO in English), the days waited and, once past due, 逾期."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from web import clock
+
+    app = registrations(api, 1)[0]
+    row = next(r for r in api.as_("sw_unit_head").get("/api/v1/tasks?form=query_registration").get_json()
+               if r["application"] == app)
+    taipei = ZoneInfo("Asia/Taipei")
+    since = datetime.fromisoformat(row["since"]).astimezone(taipei)
+    due = datetime.fromisoformat(row["due_at"]).astimezone(taipei)
+    later = datetime.fromisoformat(row["due_at"]) + timedelta(days=1, hours=1)
+    waited = (later - datetime.fromisoformat(row["since"])).days
+    monkeypatch.setattr(clock, "now", lambda: later)
+
+    def cells(page: str) -> str:
+        start = page.index(f'<tr class="inbox-row" data-task="{row["id"]}"')
+        return page[start:page.index("</tr>", start)]
+
+    login(client, "sw_unit_head")
+    chinese = cells(client.get("/?form=query_registration").get_data(as_text=True))
+    roc = f"{since.year - 1911}年{since.month:02d}月{since.day:02d}日"
+    assert f'aria-label="選取案號 {app}"' in chinese and f'<a href="/tasks/{row["id"]}" class="task-link">' in chinese
+    assert "<dt>案號</dt><dd>115-社救-0001</dd>" in chinese and "E12****783" in chinese
+    assert f'<td data-label="收件時間">{roc} {since:%H:%M}</td>' in chinese
+    assert f'<td data-label="已等待">{waited} 天</td>' in chinese
+    assert (f'<td data-label="期限">{due.year - 1911}年{due.month:02d}月{due.day:02d}日 '
+            '<strong class="late">逾期</strong></td>') in chinese
+    english = cells(client.get("/lang/en?next=/?form=query_registration", follow_redirects=True)
+                    .get_data(as_text=True))
+    assert f'aria-label="Select application {app}"' in english
+    assert f'<td data-label="Received">{since:%Y-%m-%d %H:%M}</td>' in english
+    assert f"{waited} days</td>" in english and f"{due:%Y-%m-%d} <strong" in english
+
+
+def test_the_header_reads_the_roles_once_for_its_links(app):
+    """調閱紀錄 and 查詢紀錄勾稽 are asked of one read of the person's holdings and delegations per page: the
+    deputy signs for the agency head (agency_head reads the agency's query logs, is no auditor); the auditor
+    reads the audit trail and the query logs; the querier neither."""
+    from sqlalchemy import event
+
+    from web.extensions import db
+
+    def header(username: str) -> tuple[str, list[str]]:
+        client = login(app.test_client(), username)
+        client.get("/")
+        seen: list[str] = []
+
+        def listen(_conn, _cursor, statement, *_args):
+            seen.append(statement)
+        with app.app_context():
+            event.listen(db.engine, "before_cursor_execute", listen)
+        try:
+            page = client.get("/").text
+        finally:
+            with app.app_context():
+                event.remove(db.engine, "before_cursor_execute", listen)
+        return page[page.index('<div class="me">'):page.index("</header>")], seen
+
+    links, seen = header("sw_deputy")
+    assert "查詢紀錄勾稽" in links and "調閱紀錄" not in links
+    assert sum("FROM delegation" in s for s in seen) == 1
+    links, seen = header("sw_auditor")
+    assert "查詢紀錄勾稽" in links and "調閱紀錄" in links and sum("FROM delegation" in s for s in seen) == 1
+    links, _seen = header("applicant")
+    assert "查詢紀錄勾稽" not in links and "調閱紀錄" not in links

@@ -12,6 +12,7 @@ from workflows.tracking.audit_trail import list_reveals
 
 from .. import clock
 from ..extensions import db
+from ..header import request_holdings
 from ..numbers import small_int
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -23,7 +24,7 @@ def init(app) -> None:
         """``may_audit()`` for the header link; asked only when a page renders the header."""
         def may_audit() -> bool:
             return current_user.is_authenticated and reads_audit_trail(db.session, current_user,
-                                                                       local_date(clock.now()))
+                                                                       local_date(clock.now()), request_holdings())
         return {"may_audit": may_audit}
 
 

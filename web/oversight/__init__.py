@@ -29,6 +29,7 @@ from workflows.oversight.sampling import check_sample_row, get_sample_sheet
 from .. import clock
 from ..errors import back_to
 from ..extensions import db
+from ..header import request_holdings
 from ..i18n import _, _l
 from ..inputs import body_limit
 from ..numbers import small_int
@@ -55,7 +56,8 @@ def init(app) -> None:
     def reading_logs():
         """``may_read_logs()`` for the header link; asked only when a page renders the header."""
         def may_read_logs() -> bool:
-            return current_user.is_authenticated and reads_query_logs(db.session, current_user, clock.now())
+            return current_user.is_authenticated and reads_query_logs(db.session, current_user, clock.now(),
+                                                                      request_holdings())
         return {"may_read_logs": may_read_logs}
 
 

@@ -60,10 +60,11 @@ class LogFilters:
     unexplained: bool = False  # only rows with a flag nobody has answered yet
 
 
-def reads_query_logs(session: Session, actor, now: datetime) -> bool:
-    """Whether this person reads any agency's query logs (the page's link is shown)."""
+def reads_query_logs(session: Session, actor, now: datetime, holdings: list | None = None) -> bool:
+    """Whether this person reads any agency's query logs (the page's link is shown); ``holdings``: the person's
+    roles today (``runtime.visibility.holdings_on``), when the caller has read them already."""
     try:
-        agency_scope(session, actor, local_date(now))
+        agency_scope(session, actor, local_date(now), holdings)
     except Forbidden:
         return False
     return True

@@ -72,20 +72,29 @@ def audited_agencies(session: Session, person: Person, on: date):
                                        Agency.city.in_(cities)))
 
 
-def reads_audit_trail(session: Session, person: Person, on: date) -> bool:
-    """Whether this person reads any audit records (and reveals of ID numbers) at all."""
-    return person.is_admin or any(_audit_scope(session, person, on))
+def reads_audit_trail(session: Session, person: Person, on: date,
+                      holdings: list[RoleHolding] | None = None) -> bool:
+    """Whether this person reads any audit records (and reveals of ID numbers) at all; ``holdings``: what
+    ``holdings_on`` gave for this person and day, when the caller has read it already (a page's header)."""
+    return person.is_admin or any(_audit_scope(session, person, on, holdings))
 
 
-def _audit_scope(session: Session, person: Person, on: date) -> tuple[set[int], set[str]]:
+def _audit_scope(session: Session, person: Person, on: date,
+                 holdings: list[RoleHolding] | None = None) -> tuple[set[int], set[str]]:
     """The agencies an auditor answers for, and the cities a 勞工局 / 資訊處 member does."""
     agencies, cities = set(), set()
-    for h in _holdings(session, person, on):
+    for h in holdings if holdings is not None else _holdings(session, person, on):
         if h.role == Role.AUDITOR:
             agencies.add(h.agency_id)
         elif h.role in CITY_WIDE_VIEWERS:
             cities.add(h.agency.city)
     return agencies, cities
+
+
+def holdings_on(session: Session, person: Person, on: date) -> list[RoleHolding]:
+    """The roles a person holds on ``on``, their own and those they sign for as a delegate: read once and passed
+    to several checks of one request (a page header's links) instead of each check reading them again."""
+    return _holdings(session, person, on)
 
 
 def _holdings(session: Session, person: Person, on: date) -> list[RoleHolding]:
@@ -101,16 +110,17 @@ def may_view(session: Session, application_id: int, person: Person, on: date) ->
     return session.scalar(query) is not None
 
 
-def agency_scope(session: Session, person: Person, on: date):
+def agency_scope(session: Session, person: Person, on: date, holdings: list[RoleHolding] | None = None):
     """SELECT of the agency ids whose own records (query logs) this person reads; None for all (administrators).
 
     The application rule for agencies: agency heads, managers and auditors their agency's; 勞工局 and 資訊處
-    staff their whole city. Anyone else reads none.
+    staff their whole city. Anyone else reads none. ``holdings``: ``holdings_on`` for this person and day, when
+    the caller has read it already.
     """
     if person.is_admin:
         return None
     agencies, cities = set(), set()
-    for h in _holdings(session, person, on):
+    for h in holdings if holdings is not None else _holdings(session, person, on):
         if h.role in AGENCY_ROLES:
             agencies.add(h.agency_id)
         elif h.role in CITY_WIDE_VIEWERS:

@@ -1,0 +1,21 @@
+"""What the page header's links ask of the signed-in person, read once per request."""
+
+from __future__ import annotations
+
+from flask import g
+from flask_login import current_user
+
+from workflows.runtime.visibility import holdings_on
+
+from . import clock
+from .extensions import db
+
+
+def request_holdings():
+    """The roles the signed-in person holds today (their own and as a delegate), read at the first header link
+    that asks and reused by the others (調閱紀錄, 查詢紀錄勾稽): one read of the holdings and the delegations per
+    page instead of one per link. Only the header uses it, as it renders last, after any change the request made."""
+    held = g.get("_header_holdings")
+    if held is None:
+        g._header_holdings = held = holdings_on(db.session, current_user, clock.today())
+    return held

@@ -7,34 +7,9 @@ it needs; joining them to the person's row was measured and gained nothing on SQ
 
 from __future__ import annotations
 
-import re
-from contextlib import contextmanager
-
-from sqlalchemy import event
-
 import web.api.routes as api_routes
 from tests.conftest import MANAGER_ADD
-
-
-@contextmanager
-def statements(engine):
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
-def shape(statement: str) -> str:
-    """'SELECT person', 'SELECT application': the verb and the first table read."""
-    verb = statement.split(None, 1)[0].upper()
-    table = re.search(r"\bFROM\s+(\w+)", statement, re.I).group(1)
-    return f"{verb} {table}"
+from tests.statements import shape, statements
 
 
 def test_an_authenticated_get_reads_only_the_person_before_its_view(api, engine, monkeypatch):

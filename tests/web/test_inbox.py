@@ -183,24 +183,16 @@ def test_the_header_reads_the_roles_once_for_its_links(app):
     """調閱紀錄 and 查詢紀錄勾稽 are asked of one read of the person's holdings and delegations per page: the
     deputy signs for the agency head (agency_head reads the agency's query logs, is no auditor); the auditor
     reads the audit trail and the query logs; the querier neither."""
-    from sqlalchemy import event
-
+    from tests.statements import statements
     from web.extensions import db
 
     def header(username: str) -> tuple[str, list[str]]:
         client = login(app.test_client(), username)
         client.get("/")
-        seen: list[str] = []
-
-        def listen(_conn, _cursor, statement, *_args):
-            seen.append(statement)
         with app.app_context():
-            event.listen(db.engine, "before_cursor_execute", listen)
-        try:
+            engine = db.engine
+        with statements(engine) as seen:
             page = client.get("/").text
-        finally:
-            with app.app_context():
-                event.remove(db.engine, "before_cursor_execute", listen)
         return page[page.index('<div class="me">'):page.index("</header>")], seen
 
     links, seen = header("sw_deputy")

@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from sqlalchemy import event
-
 from models import TaskCandidate, TaskState
 from tests.conftest import NOW, QUERIER_ADD, REGISTRATION
+from tests.statements import statements
 from workflows.filing import reads
 from workflows.filing.applications import submit_application
-
-
-@contextmanager
-def statements(engine):
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def test_application_reads_leave_the_saved_engine_state_in_the_database(engine, session, person):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from models import Agency, FormChain, ProcessDefinition
+from tests.statements import statements
 from workflows.editor.deploy import map_layer_chains
 from workflows.errors import NotFound
 from workflows.forms import FORMS
@@ -49,14 +50,9 @@ def test_an_agency_s_own_chain_then_the_city_s_choice_then_the_process_keyed_as_
 
 
 def test_one_statement_and_the_process_comes_with_it(engine, session):
-    seen = []
-    listen = lambda *args: seen.append(args[2])  # noqa: E731 - the statement
-    event.listen(engine, "before_cursor_execute", listen)
-    try:
+    with statements(engine) as seen:
         version = live_version(session, "manager_account", None)
         key = version.definition.key
-    finally:
-        event.remove(engine, "before_cursor_execute", listen)
     assert key == "manager_account" and len(seen) == 1
 
 

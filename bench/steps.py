@@ -65,6 +65,18 @@ def percentiles(samples: list[float]) -> tuple[float, float, float]:
     return statistics.median(s), pick(0.95), pick(0.99)
 
 
+def walk_timed(walk, seconds: float, start) -> tuple[list[float], list[float], list[float]]:
+    """One untimed application first (its steps kept apart as the cold ones), then, once every client is ready,
+    applications until the time is up: (step samples, filing samples, cold steps)."""
+    cold: list[float] = []
+    walk(cold, [])
+    start.wait()
+    samples, files, deadline = [], [], time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        walk(samples, files)
+    return samples, files, cold
+
+
 # ------------------------------------------------------------------ engine floor
 
 def engine_client(seconds: float, out, start) -> None:
@@ -72,7 +84,7 @@ def engine_client(seconds: float, out, start) -> None:
 
     diagram = parse_diagram((ROOT / "bpmn/kaohsiung/manager_account.bpmn").read_bytes())
 
-    def walk(samples: list[float]) -> None:
+    def walk(samples: list[float], _files: list[float]) -> None:
         run = Run.start(diagram, {**FORM, "reminder_days": 3, "escalation_days": 5})
         state = run.save()
         for step in range(len(CHAIN)):
@@ -83,13 +95,7 @@ def engine_client(seconds: float, out, start) -> None:
             state = run.save()
             samples.append(time.perf_counter() - t0)
 
-    cold: list[float] = []
-    walk(cold)
-    start.wait()
-    samples, deadline = [], time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        walk(samples)
-    out.put((samples, [], cold))
+    out.put(walk_timed(walk, seconds, start))
 
 
 # ------------------------------------------------------------------ service layer
@@ -123,14 +129,9 @@ def service_client(url: str, applicant: str, seconds: float, out, start) -> None
                 complete_task(session, task_id=task_id, actor=people[actor], now=datetime.now(UTC), **decision(step))
                 samples.append(time.perf_counter() - t0)
 
-    cold: list[float] = []
-    walk(cold, [])
-    start.wait()
-    samples, files, deadline = [], [], time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        walk(samples, files)
+    timed = walk_timed(walk, seconds, start)
     engine.dispose()
-    out.put((samples, files, cold))
+    out.put(timed)
 
 
 # ------------------------------------------------------------------ HTTP
@@ -163,13 +164,7 @@ def http_client(base: str, applicant: str, seconds: float, out, start) -> None:
             http_call(base, "POST", f"/api/v1/tasks/{task['id']}/complete", decision(step), token)
             samples.append(time.perf_counter() - t0)
 
-    cold: list[float] = []
-    walk(cold, [])
-    start.wait()
-    samples, files, deadline = [], [], time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        walk(samples, files)
-    out.put((samples, files, cold))
+    out.put(walk_timed(walk, seconds, start))
 
 
 def start_gunicorn(url: str) -> tuple[subprocess.Popen, str]:

@@ -22,25 +22,10 @@ from tests.workflows.timers.test_timers import (
     sweep_at,
 )
 from workflows.audit import verify_chain
-from workflows.runtime import sync as runtime_sync
 from workflows.timers import batch
 from workflows.timers import sweep as timers
 
 LATER = REMINDER_DUE + MINUTE
-
-
-@pytest.fixture
-def restores(monkeypatch):
-    """The applications whose engine was restored (the sweep restores through runtime.sync)."""
-    seen: list[int] = []
-    restore = runtime_sync.restore
-
-    def counted(app):
-        seen.append(app.id)
-        return restore(app)
-
-    monkeypatch.setattr(runtime_sync, "restore", counted)
-    return seen
 
 
 @pytest.fixture

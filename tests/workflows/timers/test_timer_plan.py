@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select, update
 
 from models import Application, Notification
@@ -17,20 +16,6 @@ from tests.workflows.timers.test_timers import (
 )
 from workflows.filing.tasks import complete_task
 from workflows.runtime import sync as runtime_sync
-
-
-@pytest.fixture
-def restores(monkeypatch):
-    """The applications whose engine was restored (the sweep restores through runtime.sync)."""
-    seen: list[int] = []
-    restore = runtime_sync.restore
-
-    def counted(app):
-        seen.append(app.id)
-        return restore(app)
-
-    monkeypatch.setattr(runtime_sync, "restore", counted)
-    return seen
 
 
 def test_reminder_and_escalation_go_out_from_the_plan_and_the_engine_does_not_repeat_them(

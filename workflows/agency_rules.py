@@ -71,7 +71,6 @@ class AgencyLayer:
     replaces: frozenset[str]  # the city forms it replaces for its own filers
     filers: dict[str, str]  # added form → "own" | "commissioned"
     step_forms: dict[str, StepForm]
-    per_item: dict[str, str]  # step form → the form's multichoice field decided item by item
     duty_sources: dict[str, str] = field(default_factory=dict)  # a city duty → the clause of this layer ordering it
 
 
@@ -156,10 +155,11 @@ def parse_layer(directory: Path, pack: jurisdiction.Pack) -> tuple[AgencyLayer |
         processes[key] = str(spec.get("process") or key)
         forms_out[key] = FormSpec(**{**form.__dict__, "requester_field": requester})
     steps_out = {k: built.step_forms[k] for k in own_steps if k in built.step_forms}
-    per_item = {k: s.per_item for k, s in steps_out.items() if s.per_item}  # the pack format's (forms.per_item_*)
-    for step, name in per_item.items():
-        if not any(f.name == name and f.type == "multichoice" for form in forms_out.values() for f in form.fields):
-            problems.append(f"{code}: step_forms.{step}: per_item {name!r} is no multichoice field of its forms")
+    for step, spec in steps_out.items():  # a step deciding item by item names a list of items of the layer's forms
+        if spec.per_item and not any(f.name == spec.per_item and f.type == "multichoice"
+                                     for form in forms_out.values() for f in form.fields):
+            problems.append(f"{code}: step_forms.{step}: per_item {spec.per_item!r} is no multichoice field of its "
+                            "forms")
     started = _lanes_and_steps(directory, code, {*pack.roles, *roles}, {*pack.step_forms, *steps_out}, problems)
     for key, process in processes.items():
         if process not in started:
@@ -174,7 +174,7 @@ def parse_layer(directory: Path, pack: jurisdiction.Pack) -> tuple[AgencyLayer |
             problems.append(f"{code}: duties.{name}: the city's pack has no such duty (a layer cites the city's)")
         duty_sources[str(name)] = str((duty or {}).get("source", ""))
     layer = AgencyLayer(code, str(raw.get("name", code)), directory, roles, settings, forms_out, processes,
-                        frozenset(replaces), filers, steps_out, per_item, duty_sources)
+                        frozenset(replaces), filers, steps_out, duty_sources)
     return layer, problems
 
 

@@ -236,15 +236,17 @@ STEP_EFFECTS: dict[tuple[str, str], tuple[str, str]] = {
 }
 
 
-def apply_step_effects(session: Session, app: Application, step_form: str | None, data: dict[str, Any],
-                       now: datetime) -> None:
+def apply_step_effects(session: Session, app: Application, step_form: str | None, now: datetime,
+                       *layers: dict[str, Any]) -> None:
     """A step that sets part of an approved change applies it when decided (once: a step decided again after a
-    send-back finds it applied), recorded with the step's date."""
+    send-back finds it applied), recorded with the step's date. ``layers``: the application's, the run's and the
+    step's, later ones winning, merged only for such a step (every other approval passes through untouched)."""
     form = FORMS.get(app.form_key)
     named = STEP_EFFECTS.get((form.effect, step_form or "")) if form and form.effect else None
     if named is None:
         return
     part, date_field = named
+    data = {k: v for layer in layers for k, v in layer.items()}
     result = apply_items_part(session, app, data, now, part, on=data.get(date_field))
     if result is not None:
         audit.record(session, "accounts_changed", actor=None, subject_type="application", subject_id=app.id,

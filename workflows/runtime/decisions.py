@@ -46,7 +46,7 @@ def apply_decision(session: Session, task: HumanTask, run: Run, *, actor: Person
     app = task.application
     run.complete(task.task_guid, {**data, "decision": decision, "opinion": opinion})
     if decision == "approve":
-        apply_step_effects(session, app, task.form, {**app.data, **run.data, **data}, now)
+        apply_step_effects(session, app, task.form, now, app.data, run.data, data)
     close_task(task, TaskState.COMPLETED, now, actor)
     principal = (acting_for(session, task.role, app, actor, local_date(now)) if principal_id is ...
                  else session.get(Person, principal_id) if principal_id is not None else None)

@@ -132,8 +132,8 @@ def test_each_part_is_applied_once_however_often_it_is_asked(session, person, se
     app = set_by_the_clerk
     before = items(session, app)
     assert apply_items_part(session, app, {**app.data, "approved_items": ["C0201", "T0101"]}, NOW, "local") is None
-    apply_step_effects(session, app, "set_items", {**app.data, "approved_items": ["C0201", "T0101"],
-                                                   "set_on": "2026-12-05"}, NOW)
+    apply_step_effects(session, app, "set_items", NOW, app.data, {"approved_items": ["C0201", "T0101"],
+                                                                  "set_on": "2026-12-05"})
     session.commit()
     assert items(session, app) == before
     assert [c["part"] for c in changes(session, app)] == ["local"]

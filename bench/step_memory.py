@@ -7,14 +7,18 @@ One process holds the Flask app, as a gunicorn worker does, and serves through i
 test client: the same request handling, no socket) what `bench/steps.py` http asks: file a manager_account
 application, read it before each step, complete the step as one of its own candidates, 8 steps to the end.
 Prints the resident set size (VmRSS), split into anonymous memory and file pages, and the Python heap's live
-blocks every `--every` steps. A leak shows as anonymous memory that keeps rising after the first thousand steps
-(caches, the identity map, engine objects); on SQLite the file pages grow with the database file, which the
-connection maps into memory (`mmap_size`), and are not the process's to keep.
+blocks every `--every` steps; on SQLite also the memory SQLite itself holds (``sqlite3_memory_used``: its page
+cache, up to `cache_size` (32 MB) per connection, and its prepared statements). A leak shows as anonymous memory
+that keeps rising beyond SQLite's own once that has reached its bound (caches, the identity map, engine
+objects); on SQLite the file pages grow with the database file, which the connection maps into memory
+(`mmap_size`), and are not the process's to keep.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import gc
 import sys
 import time
@@ -36,6 +40,17 @@ def status_mb() -> dict[str, float]:
         if name in ("VmRSS", "RssAnon", "RssFile"):
             fields[name] = int(value.split()[0]) / 1024
     return fields
+
+
+def sqlite_mb() -> float | None:
+    """What SQLite has allocated in this process (``sqlite3_memory_used``), or None without the shared library:
+    the driver (``_sqlite3``) links the system's libsqlite3, so this is the same library instance it uses."""
+    name = ctypes.util.find_library("sqlite3")
+    if not name:
+        return None
+    used = ctypes.CDLL(name).sqlite3_memory_used
+    used.restype = ctypes.c_int64
+    return used() / 2**20
 
 
 def main() -> None:
@@ -67,14 +82,16 @@ def main() -> None:
 
     print(machine(args.database_url))
     print(f"one process, Flask test client, {args.database_url.split(':')[0]}; RSS every {args.every} steps\n")
-    print("| steps | RSS MB | anonymous MB | file pages MB | live Python blocks | s since start |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print("| steps | RSS MB | anonymous MB | file pages MB | SQLite's own MB | live Python blocks | s since start |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     done, t0, applicant_turn = 0, time.perf_counter(), 0
 
     def report() -> None:
         gc.collect()
         mb = status_mb()
+        own = sqlite_mb() if args.database_url.startswith("sqlite") else None
         print(f"| {done:,} | {mb['VmRSS']:.1f} | {mb['RssAnon']:.1f} | {mb['RssFile']:.1f} | "
+              f"{'–' if own is None else f'{own:.1f}'} | "
               f"{sys.getallocatedblocks():,} | {time.perf_counter() - t0:.0f} |", flush=True)
 
     report()

@@ -46,12 +46,12 @@ def test_a_filing_and_a_decided_step_statement_by_statement(engine, session, per
     with statements(engine) as step:
         complete_task(session, task_id=task_id, actor=head, decision="approve", opinion="ok", now=NOW)
     assert [shape(s) for s in step] == [
-        "SELECT human_task",  # the task, if the decider is one of its candidates
+        "SELECT incident",  # the task, if the decider is one of its candidates, and the open decision incident of
+        # the step to resolve (its id only; the statement's first FROM is that subquery's), two before
         "SELECT person",  # may the decider hold the step today, and on whose behalf (holder, delegation or leave
         # substitution, ranked in a UNION ALL): one statement (runtime.candidates.standing), two before
         "SELECT substitution",  # the next step's people (社會局's head and the delegate), whether one of them is the
         # other's leave substitute and how they want to hear of it: one statement (resolve_told), three before
-        "SELECT incident",  # an open incident of this step to resolve (its id only)
         "UPDATE application",  # at the commit: the version check first (a second writer gets 409 here), one prepared
         # UPDATE (writes._write_versioned), not the unit of work
         "UPDATE human_task",  # then the queue: the decided step closed, and its candidates' rows

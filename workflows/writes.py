@@ -89,6 +89,9 @@ def _write_versioned(session: Session) -> bool:
     mapper, known = state.mapper, _versioned(state.mapper)
     if known is None or state.key is None or state.deleted or state.expired_attributes:
         return False
+    if (session.dispatch.before_flush or session.dispatch.after_flush or session.dispatch.after_flush_postexec
+            or mapper.dispatch.before_update or mapper.dispatch.after_update):
+        return False  # someone listens to the flush or to this mapper's updates: the unit of work tells them
     statement, columns = known
     version_key = mapper._columntoproperty[mapper.version_id_col].key
     pk_key = mapper._columntoproperty[mapper.primary_key[0]].key

@@ -29,8 +29,9 @@ _CHANNELS = select(_SETTINGS.c.person_id, _SETTINGS.c.bell, _SETTINGS.c.email).w
 
 def notify(session: Session, people: list[Person], *, kind: str, subject: str, body: str, now: datetime,
            link: str | Callable[[], str] | None = None, application: Application | None = None,
-           task: HumanTask | None = None) -> None:
+           task: HumanTask | None = None, chosen: dict[int, tuple[Delivery, Delivery]] | None = None) -> None:
     """One message per person, each channel as the person chose: at once, held for the day's digest, or off.
+    ``chosen``: those choices (``channels``) when the caller has read them already, with the people.
 
     The rows are written at the commit by a prepared INSERT (``writes``), when an application or step opened in
     the same transaction has its id: ``link`` may be a callable for a link that names one.
@@ -38,7 +39,8 @@ def notify(session: Session, people: list[Person], *, kind: str, subject: str, b
     unique = {p.id: p for p in people}
     if not unique:
         return
-    chosen = channels(session, list(unique))
+    if chosen is None:
+        chosen = channels(session, list(unique))
 
     def rows() -> list[dict]:
         common = {"kind": kind, "subject": subject, "body": body, "link": link() if callable(link) else link,

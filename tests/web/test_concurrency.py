@@ -107,10 +107,10 @@ def late_race(monkeypatch, loser: Callable[[], Any], winner: Callable[[], Any]) 
     """The loser reads the task as open; the winner then decides and commits; only then does the loser go on."""
     read, committed = threading.Event(), threading.Event()
     seen: list[TaskState] = []
-    real_get_task_for = tasks_module.get_task_for
+    real_found = tasks_module._found  # what every read of a step to act on goes through, once it has read it
 
-    def get_then_wait(session, task_id, actor):
-        task = real_get_task_for(session, task_id, actor)
+    def get_then_wait(session, task, task_id):
+        task = real_found(session, task, task_id)
         if threading.current_thread().name == "loser":
             seen.append(task.state)
             read.set()
@@ -126,7 +126,7 @@ def late_race(monkeypatch, loser: Callable[[], Any], winner: Callable[[], Any]) 
             outcome[0] = ("raised", exc)
 
     with monkeypatch.context() as m:
-        m.setattr(tasks_module, "get_task_for", get_then_wait)
+        m.setattr(tasks_module, "_found", get_then_wait)
         thread = threading.Thread(target=run_loser, name="loser")
         thread.start()
         assert read.wait(WAIT), "the loser never read the task"

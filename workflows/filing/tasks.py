@@ -136,9 +136,16 @@ _TASK_FOR = select(HumanTask).where(HumanTask.id == bindparam("task"), select(Ta
     TaskCandidate.human_task_id == HumanTask.id, TaskCandidate.person_id == bindparam("person")).exists())
 
 
+# A step to decide: with it, the open decision incident it would resolve (``incidents.resolve_decided``).
+_TASK_TO_DECIDE = _TASK_FOR.add_columns(incidents.DECIDED_INCIDENT)
+
+
 def get_task_for(session: Session, task_id: int, actor: Person) -> HumanTask:
     """A task the actor may act on (or has acted on); 404 when absent, 403 when not theirs."""
-    task = session.scalar(_TASK_FOR, {"task": task_id, "person": actor.id})
+    return _found(session, session.scalar(_TASK_FOR, {"task": task_id, "person": actor.id}), task_id)
+
+
+def _found(session: Session, task: HumanTask | None, task_id: int) -> HumanTask:
     if task is None:
         if session.get(HumanTask, task_id) is None:
             raise NotFound("no such task")
@@ -196,24 +203,34 @@ def _setting_errors(session: Session, app: Application, task: HumanTask) -> dict
 
 def open_step_of(session: Session, task_id: int, actor: Person, now: datetime) -> HumanTask:
     """The actor's step to act on: still open (else 409), held by them (else 403), not claimed by another (409)."""
-    return _held_step(session, task_id, actor, now)[0]
-
-
-def _held_step(session: Session, task_id: int, actor: Person, now: datetime) -> tuple[HumanTask, int | None]:
-    """``open_step_of`` with the id of the holder the actor would decide the step for (None: their own)."""
     task = get_task_for(session, task_id, actor)
+    _open_held(session, task, actor, now)
+    return task
+
+
+def _held_step(session: Session, task_id: int, actor: Person,
+               now: datetime) -> tuple[HumanTask, int | None, int | None]:
+    """``open_step_of`` with the id of the holder the actor would decide the step for (None: their own) and the id
+    of the open decision incident deciding it resolves (None: none), read with the step."""
+    task, incident_id = session.execute(_TASK_TO_DECIDE, {"task": task_id, "person": actor.id}).first() or (None, None)
+    task = _found(session, task, task_id)
+    return task, _open_held(session, task, actor, now), incident_id
+
+
+def _open_held(session: Session, task: HumanTask, actor: Person, now: datetime) -> int | None:
+    """The checks of ``open_step_of``; the id of the holder the actor would decide the step for (None: their own)."""
     if task.state != TaskState.OPEN:
         raise Conflict("此案件已由他人處理或已結束")
     principal_id = require_holder(session, task, actor, now)
     if task.claimed_by_id not in (None, actor.id):
         raise Conflict("此案件已由他人認領")
-    return task, principal_id
+    return principal_id
 
 
 def complete_task(session: Session, *, task_id: int, actor: Person, decision: str, opinion: str = "",
                   data: dict[str, Any] | None = None, now: datetime) -> Application:
     """Decide one step: approve, reject or return; then run the chain on and commit once."""
-    task, principal_id = _held_step(session, task_id, actor, now)
+    task, principal_id, incident_id = _held_step(session, task_id, actor, now)
     app = task.application
     if is_amend_step(task.role, task.form):
         if decision == "withdraw":
@@ -238,7 +255,7 @@ def complete_task(session: Session, *, task_id: int, actor: Person, decision: st
             apply_decision(session, task, restore(app), actor=actor, decision=decision, opinion=opinion, data=clean,
                            now=now, principal_id=principal_id)
             violations.open_from_audit_record(session, app, actor, now)  # 社會局's 稽核紀錄表 (003 §8 ¶2)
-            incidents.resolve_decided(session, task, actor, now)
+            incidents.resolve_decided(session, task, actor, now, incident_id)
     except Exception as exc:
         if not incidents.is_engine_failure(exc):
             raise

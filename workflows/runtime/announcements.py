@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from models import Application, ApplicationState, HumanTask, Person, Role
+from models.personal import Delivery
 
 from ..calendar import roc_datetime_text
 from ..forms import FORMS
@@ -33,12 +34,16 @@ def _lines(app: Application, task: HumanTask | None = None) -> list[str]:
     return lines
 
 
-def announce_tasks(session: Session, app: Application, opened: list[tuple[HumanTask, list[Person]]],
+def announce_tasks(session: Session, app: Application,
+                   opened: list[tuple[HumanTask, list[Person], dict[int, tuple[Delivery, Delivery]] | None]],
                    data: dict[str, Any], now: datetime) -> None:
-    """Tell the candidates of each step that just opened; an amend step tells the applicant what to correct."""
-    if app.id is None and any(people for _task, people in opened):
+    """Tell the candidates of each step that just opened; an amend step tells the applicant what to correct.
+
+    Each step comes with its people and the channels they chose, when the read that named them read those too.
+    """
+    if app.id is None and any(people for _task, people, _chosen in opened):
         session.flush()  # a filing: its number is in the messages (the engine's work is done by now)
-    for task, people in opened:
+    for task, people, chosen in opened:
         if not people:
             continue
         link = lambda task=task: f"/tasks/{task.id}"  # noqa: E731 - the new step's id, known at the commit
@@ -47,11 +52,11 @@ def announce_tasks(session: Session, app: Application, opened: list[tuple[HumanT
                     "請依意見修改後重新送出，或撤回申請。"]
             subject = f"【退回補正】{FORMS[app.form_key].title}（案號 {app.id}）"
             notify(session, people, kind="returned", subject=subject, body="\n".join(body), now=now, link=link,
-                   application=app, task=task)
+                   application=app, task=task, chosen=chosen)
             continue
         notify(session, people, kind="task_arrived", subject=f"【待辦】{task.name}（案號 {app.id}）",
                body="\n".join([*_lines(app, task), "此案件已送達您的待辦清單，請於期限內辦理。"]), now=now, link=link,
-               application=app, task=task)
+               application=app, task=task, chosen=chosen)
 
 
 def announce_outcome(session: Session, app: Application, now: datetime) -> None:

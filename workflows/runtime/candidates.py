@@ -26,7 +26,7 @@ from models import (
     RoleHolding,
     Unit,
 )
-from models.personal import Substitution
+from models.personal import Delivery, PersonSetting, Substitution
 
 from .. import agency_rules
 
@@ -193,6 +193,42 @@ def resolve_candidates(session: Session, role: str | None, application: Applicat
     if scope is None:
         return []
     return list(session.scalars(_candidates(scope), _params(role, application, on)))
+
+
+@cache
+def _told(scope: str):
+    """``_candidates`` with, on each person's row, the one among them they stand in for as leave substitute (as
+    ``on_behalf.substituted_principals`` gives it: the latest substitution running) and their notification
+    channels (``notify.channels``: none without a settings row)."""
+    ids = _candidates(scope).with_only_columns(Person.id).order_by(None).correlate(None)
+    principal = (select(Substitution.principal_id)
+                 .where(Substitution.substitute_id == Person.id, Substitution.principal_id != Person.id,
+                        Substitution.principal_id.in_(ids), Substitution.valid_on(_ON))
+                 .order_by(Substitution.id.desc()).limit(1).correlate(Person).scalar_subquery())
+    return (_candidates(scope).outerjoin(PersonSetting, PersonSetting.person_id == Person.id)
+            .add_columns(principal.label("principal"), PersonSetting.bell, PersonSetting.email))
+
+
+Told = tuple[list[Person], dict[int, int], dict[int, tuple[Delivery, Delivery]]]
+
+
+def resolve_told(session: Session, role: str | None, application: Application, on: date) -> Told | None:
+    """For a step opening: ``resolve_candidates``, whom each of them substitutes among them ({substitute id:
+    principal id}) and the channels they chose ({person id: (bell, e-mail)}), in one statement built once per
+    scope. None for the applicant's step and a layer's lanes (the caller asks the three ways)."""
+    if role == Role.APPLICANT or role in agency_rules.LANE_ROLES:
+        return None
+    scope = _scope_of(role or "", application)
+    if scope is None:
+        return [], {}, {}
+    people, behalf, chosen = [], {}, {}
+    for person, principal, bell, email in session.execute(_told(scope), _params(role, application, on)):
+        people.append(person)
+        if principal is not None:
+            behalf[person.id] = principal
+        if bell is not None:
+            chosen[person.id] = (bell, email)
+    return people, behalf, chosen
 
 
 def may_hold(session: Session, role: str | None, application: Application, person: Person, on: date) -> bool:

@@ -20,7 +20,7 @@ from ..calendar import add_working_days, local_date
 from ..engine import SERIALIZER_VERSION, Run
 from ..errors import Conflict
 from .announcements import announce_outcome, announce_tasks
-from .candidates import resolve_candidates
+from .candidates import resolve_candidates, resolve_told
 from .diagrams import load_diagram
 from .on_behalf import substituted_principals
 from .reminders import notify_fired_timers, notify_timer
@@ -90,7 +90,7 @@ def sync(session: Session, app: Application, run: Run, now: datetime,
     run_timer_actions(session, app, run, now)
     app.state = outcome or _state_of(app, run)
     waiting = [row.created_at for row in app.tasks if row.state == TaskState.OPEN]
-    waiting += [row.created_at for row, _people in opened if row not in app.tasks]  # prepared: not in it yet
+    waiting += [row.created_at for row, _people, _chosen in opened if row not in app.tasks]  # prepared: not in it yet
     app.waiting_since = min(waiting) if waiting else None
     if not app.is_open:
         app.closed_at = now
@@ -170,16 +170,21 @@ _TASK_COLUMNS = [c.name for c in _TASK.columns if c.name not in ("id", "applicat
 
 
 def _open_task(session: Session, app: Application, task, now: datetime,
-               prepared: bool) -> tuple[HumanTask, list[Person]]:
+               prepared: bool) -> tuple[HumanTask, list[Person], dict | None]:
     """The step's inbox row and its candidates' rows, written at the commit by two prepared INSERTs (``writes``),
     after the session's flush, so the application's version check still comes first.
 
     The row is an object outside the session until then: the announcement reads its name now and its id at the
     commit; once written it joins the session as stored and, when they are loaded, the application's tasks, so
-    the use case's caller reads it back without a query.
+    the use case's caller reads it back without a query. With the row and its people, their notification
+    channels when the statement naming them read them too (``resolve_told``; None: the announcement reads them).
     """
-    people = resolve_candidates(session, task.lane, app, local_date(now))
-    behalf = substituted_principals(session, people, local_date(now))
+    told = resolve_told(session, task.lane, app, local_date(now))
+    if told is None:
+        people, chosen = resolve_candidates(session, task.lane, app, local_date(now)), None
+        behalf = substituted_principals(session, people, local_date(now))
+    else:
+        people, behalf, chosen = told
     if not prepared:  # the unit of work writes it, and the use case may still change it
         row = HumanTask(application=app, task_guid=task.guid, step=task.step, name=task.name,
                         role=task.lane or "", form=task.form, bulk=task.bulk, state=TaskState.OPEN, created_at=now,
@@ -188,7 +193,7 @@ def _open_task(session: Session, app: Application, task, now: datetime,
                                                   step_name=task.name, on_behalf_of_id=behalf.get(p.id))
                                     for p in people])
         session.add(row)
-        return row, people
+        return row, people, chosen
     row = HumanTask(task_guid=task.guid, step=task.step, name=task.name, role=task.lane or "", form=task.form,
                     bulk=bool(task.bulk), state=TaskState.OPEN, created_at=now, due_at=_due_at(task, now),
                     closed_at=None, completed_by_id=None, claimed_by_id=None, claimed_at=None)
@@ -210,7 +215,7 @@ def _open_task(session: Session, app: Application, task, now: datetime,
             set_committed_value(app, "tasks", [*app.__dict__.get("tasks", ()), row])
 
     writes.call_at_commit(session, write)
-    return row, people
+    return row, people, chosen
 
 
 def is_amend_step(role: str | None, form: str | None) -> bool:

@@ -29,9 +29,10 @@ def test_a_filing_and_a_decided_step_statement_by_statement(engine, session, per
         "SELECT webir_account",
         "SELECT person",  # the manager it succeeds (`succeeds`)
         "SELECT definition_version",  # the live process's latest version, with its process: one statement
-        "SELECT person",  # the first step's people
-        "INSERT application",  # the unit of work's one flush (its number goes in the messages)
-        "SELECT person_setting",  # how the people told want to hear of it (no files named: no attachment read)
+        "SELECT substitution",  # the first step's people, with whom each substitutes among them and how they want
+        # to hear of it (runtime.candidates.resolve_told: one statement, its first FROM the substitution subquery)
+        "INSERT application",  # the unit of work's one flush (its number goes in the messages; no files named: no
+        # attachment read)
         "INSERT human_task",  # the prepared writes queued for the commit: the first step (its id read back),
         "INSERT task_candidate",  # its people (one INSERT for all), then what names the step's id
         "INSERT notification",
@@ -45,14 +46,14 @@ def test_a_filing_and_a_decided_step_statement_by_statement(engine, session, per
     with statements(engine) as step:
         complete_task(session, task_id=task_id, actor=head, decision="approve", opinion="ok", now=NOW)
     assert [shape(s) for s in step] == [
-        "SELECT human_task",  # the task, if the decider is one of its candidates
+        "SELECT incident",  # the task, if the decider is one of its candidates, and the open decision incident of
+        # the step to resolve (its id only; the statement's first FROM is that subquery's), two before
         "SELECT person",  # may the decider hold the step today, and on whose behalf (holder, delegation or leave
         # substitution, ranked in a UNION ALL): one statement (runtime.candidates.standing), two before
-        "SELECT person",  # the next step's people: 社會局's head and the delegate
-        "SELECT substitution",  # is one of them the other's leave substitute (asked when a step has two or more)
-        "SELECT person_setting",  # how they want to hear of it
-        "SELECT incident",  # an open incident of this step to resolve (its id only)
-        "UPDATE application",  # at the commit: the version check first (a second writer gets 409 here)
+        "SELECT substitution",  # the next step's people (社會局's head and the delegate), whether one of them is the
+        # other's leave substitute and how they want to hear of it: one statement (resolve_told), three before
+        "UPDATE application",  # at the commit: the version check first (a second writer gets 409 here), one prepared
+        # UPDATE (writes._write_versioned), not the unit of work
         "UPDATE human_task",  # then the queue: the decided step closed, and its candidates' rows
         "UPDATE task_candidate",
         "INSERT history_entry",

@@ -1,0 +1,53 @@
+"""``resolve_told`` (a step's people, whom each substitutes among them and how they want to hear of it, in one
+statement) says what ``resolve_candidates``, ``substituted_principals`` and ``notify.channels`` say, for every
+role, with leave substitutions (running, ended, two for one substitute) and notification settings in place."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from models import Delegation, Role
+from models.personal import Delivery, PersonSetting, Substitution
+from tests.conftest import NOW
+from tests.workflows.runtime.test_standing import ROLES, applications
+from workflows import agency_rules
+from workflows.notify import channels
+from workflows.runtime.candidates import resolve_candidates, resolve_told
+from workflows.runtime.on_behalf import substituted_principals
+
+
+def test_resolve_told_is_the_three_reads_for_every_role(session, person):
+    on = NOW.date()
+    head, deputy, staff, clerk = person("sw_head"), person("sw_deputy"), person("sw_staff"), person("labor_clerk")
+    # sw_staff stands in for sw_head and, set later, for sw_deputy (the latest running one names the principal),
+    # sw_head for sw_deputy (today only); one has ended; a delegation for a role the principal does not hold.
+    session.add_all([
+        Substitution(principal_id=head.id, substitute_id=staff.id, valid_from=on, valid_until=on + timedelta(days=3)),
+        Substitution(principal_id=deputy.id, substitute_id=head.id, valid_from=on, valid_until=on),
+        Substitution(principal_id=clerk.id, substitute_id=staff.id, valid_from=on - timedelta(days=9),
+                     valid_until=on - timedelta(days=1)),
+        Delegation(principal_id=clerk.id, delegate_id=deputy.id, role=Role.AGENCY_HEAD, valid_from=on,
+                   valid_until=on)])
+    session.flush()
+    session.add(Substitution(principal_id=deputy.id, substitute_id=staff.id, valid_from=on, valid_until=None))
+    session.add_all([PersonSetting(person_id=head.id, bell=Delivery.DIGEST, email=Delivery.OFF),
+                     PersonSetting(person_id=deputy.id, bell=Delivery.EVERY, email=Delivery.DIGEST),
+                     PersonSetting(person_id=person("sw_unit_head").id, bell=Delivery.OFF, email=Delivery.EVERY)])
+    session.commit()
+    seen = {"people": 0, "behalf": 0, "chosen": 0}
+    for app in applications(session):
+        for role in [*ROLES, Role.APPLICANT]:
+            told = resolve_told(session, role, app, on)
+            if told is None:  # the applicant's step and a layer's lanes: asked the three ways
+                assert role == Role.APPLICANT or role in agency_rules.LANE_ROLES
+                continue
+            people = resolve_candidates(session, role, app, on)
+            expected = (people, substituted_principals(session, people, on), channels(session, [p.id for p in people]))
+            assert told == expected, (app.agency.code, role)
+            for key, found in zip(seen, expected, strict=True):
+                seen[key] += len(found)
+    assert seen["people"] > 20 and seen["behalf"] >= 2 and seen["chosen"] >= 2  # the rules were exercised
+    assert session.scalar(select(Substitution.principal_id).where(Substitution.substitute_id == staff.id)
+                          .order_by(Substitution.id.desc())) == deputy.id

@@ -13,8 +13,8 @@
   always brings the app back.
 * Each worker, once it has loaded the app, collects and then freezes what it holds (``gc.freeze``): the
   modules, the app, the mappers and the compiled caches are never garbage, yet every full collection would
-  walk them again (~160,000 objects, every few dozen requests). Frozen, a collection walks only what the
-  requests made.
+  walk them again (~158,000 objects; one full collection every few dozen pages or few hundred API calls).
+  Frozen, a collection walks only what the requests made.
 
 gunicorn reads this file in the master before anything imports the app; it must not import ``web``
 (the package would read SCHEDULER_ENABLED, and a worker importing it before gunicorn has set up the

@@ -17,6 +17,10 @@ Levels (a burst is one manager_account application, 8 approval steps, the last o
   http     Flask test client with bearer tokens: POST /api/v1/applications, and per step
            GET /api/v1/applications/<id> then POST /api/v1/tasks/<id>/complete (what bench/steps.py http does);
            each request in its own app context and database session, as under gunicorn
+  served   the http level's calls over real HTTP to the tree's own gunicorn, started as its bench/steps.py starts
+           it (so the served process's settings, web/gunicorn_conf.py or none, are part of what is compared);
+           each call is measured as the CPU time its two workers spent on it (/proc/<pid>/task/*/schedstat,
+           nanoseconds), not as the client's process time
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ FORM = {"request_type": "add", "name": "吳佩珊", "agency_oid": "2.16.886.101.
         "has_citizen_certificate": True, "reason": "benchmark",
         # 社會局 allows one agency manager (003 §7): a second one is filed as the successor of the one there
         "succeeds": "manager"}
-MEASURES = {"engine": ["step"], "service": ["file", "step"], "http": ["file", "read", "step"]}
+MEASURES = {"engine": ["step"], "service": ["file", "step"], "http": ["file", "read", "step"],
+            "served": ["file", "read", "step"]}
 
 
 def decision(step: int) -> dict:
@@ -134,12 +139,67 @@ def _http_burst(client, tokens):
     return times
 
 
+def _workers_cpu(master: int) -> int:
+    """Nanoseconds on a CPU of every thread of the gunicorn master's children (its workers), so far."""
+    total = 0
+    for child in Path(f"/proc/{master}/task/{master}/children").read_text().split():
+        for task in Path(f"/proc/{child}/task").iterdir():
+            total += int((task / "schedstat").read_text().split()[0])
+    return total
+
+
+def _served_burst(base: str, master: int, tokens: dict[str, str]) -> dict:
+    import urllib.request
+
+    def call(measure, method, path, body=None, who="sw_staff"):
+        request = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body else None,
+                                         headers={"Content-Type": "application/json",
+                                                  "Authorization": f"Bearer {tokens[who]}"})
+        c0 = _workers_cpu(master)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answer = json.loads(response.read())
+        times[measure].append((_workers_cpu(master) - c0) / 1e9)
+        return answer
+
+    times = {"file": [], "read": [], "step": []}
+    app = call("file", "POST", "/api/v1/applications", {"form": "manager_account", "data": FORM})
+    for step in range(len(CHAIN)):
+        task = call("read", "GET", f"/api/v1/applications/{app['id']}")["current_tasks"][0]
+        call("step", "POST", f"/api/v1/tasks/{task['id']}/complete", decision(step), who=task["candidates"][0])
+    return times
+
+
+def _served(tmp: str):
+    """The tree's gunicorn (as its bench/steps.py starts it) on a migrated demo database; the burst and a stop."""
+    import urllib.request
+
+    _, url = _database(tmp)
+    sys.path.insert(0, str(Path.cwd() / "bench"))
+    import steps  # the tree's own bench/steps.py
+
+    server, base = steps.start_gunicorn(url)
+
+    def login(username):
+        request = urllib.request.Request(base + "/api/v1/login", method="POST", headers={
+            "Content-Type": "application/json"}, data=json.dumps({"username": username, "password": "demo"}).encode())
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())["token"]
+
+    tokens = {u: login(u) for u in {"sw_staff", *CHAIN}}
+    for _ in range(2):  # both workers warm: each has served every kind of call
+        _served_burst(base, server.pid, tokens)
+    return lambda: _served_burst(base, server.pid, tokens), server
+
+
 def worker(level: str, tmp: str) -> None:
     sys.path.insert(0, os.getcwd())  # the tree measured, before this script's own
     import logging
 
     logging.disable(logging.WARNING)
-    if level == "engine":
+    server = None
+    if level == "served":
+        burst, server = _served(tmp)
+    elif level == "engine":
         from workflows.engine import parse_diagram
 
         diagram = parse_diagram(Path("bpmn/kaohsiung/manager_account.bpmn").read_bytes())
@@ -160,12 +220,19 @@ def worker(level: str, tmp: str) -> None:
             # would share its database session, and the person and roles loaded by the first would be reused.
             context.pop()
             burst = lambda: _http_burst(client, tokens)  # noqa: E731
-    burst()  # warm-up: caches, first parse
-    print("ready", flush=True)
-    for line in sys.stdin:
-        if line.strip() != "go":
-            break
-        print(json.dumps(burst()), flush=True)
+    try:
+        burst()  # warm-up: caches, first parse
+        print("ready", flush=True)
+        for line in sys.stdin:
+            if line.strip() != "go":
+                break
+            print(json.dumps(burst()), flush=True)
+    finally:
+        if server is not None:
+            import signal
+
+            os.killpg(server.pid, signal.SIGTERM)  # the bench started it in a session of its own
+            server.wait(30)
 
 
 # ------------------------------------------------------------------ driver

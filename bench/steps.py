@@ -171,9 +171,12 @@ def start_gunicorn(url: str) -> tuple[subprocess.Popen, str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench"}
+    # The production settings (`make serve`: web/gunicorn_conf.py, each worker's loaded app frozen out of the
+    # collector's way) without the scheduler process and without the access log.
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "WEBIR_SCHEDULER_ENABLED": "0",
+           "SCHEDULER_ENABLED": "0"}
     gunicorn = str(Path(sys.executable).parent / "gunicorn")  # the interpreter's own virtualenv
-    server = subprocess.Popen([gunicorn, "--workers", "2", "--bind", f"127.0.0.1:{port}",
+    server = subprocess.Popen([gunicorn, "-c", "web/gunicorn_conf.py", "--workers", "2", "--bind", f"127.0.0.1:{port}",
                                "web:create_app()"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{port}"

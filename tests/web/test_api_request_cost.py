@@ -45,3 +45,16 @@ def test_each_call_reads_its_person_anew(api, engine):
         assert [shape(s) for s in seen][:1] == ["SELECT person"]
     assert staff.post("/api/v1/logout").status_code == 204
     assert staff.get("/api/v1/tasks").status_code == 401
+
+
+def test_reading_an_application_never_reads_its_saved_engine_state(api, engine):
+    """`GET /api/v1/applications/<id>` from narrow columns (issue 17): at most seven statements, none the state."""
+    staff = api.as_("sw_staff")
+    filed = staff.post("/api/v1/applications", json={"form": "manager_account", "data": MANAGER_ADD})
+    assert filed.status_code == 201, filed.get_json()
+    with statements(engine) as seen:
+        response = staff.get(f"/api/v1/applications/{filed.get_json()['id']}")
+    assert response.status_code == 200 and response.get_json()["current_tasks"], response.get_json()
+    assert not [s for s in seen if "workflow_state" in s]
+    # The person; the viewer's roles and delegations (the visibility rule); the application, its steps, history, files.
+    assert len(seen) <= 7, [shape(s) for s in seen]

@@ -200,6 +200,25 @@ def test_behind_a_proxy_each_client_address_counts_on_its_own(app):
         assert client.post("/api/v1/login", json=login, headers=other).status_code == 401
 
 
+def test_an_address_refused_log_ins_keeps_using_the_api_and_the_pages_it_is_signed_in_to(app):
+    """Only log-in attempts are limited: the rest skips the limiter (nothing counted, no limit headers)."""
+    config = {**app.config, "RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "1 per 15 minutes"}
+    with another_app(config) as limited:
+        client = limited.test_client()
+        token = bearer(api_login(client))
+        assert page_login(client).status_code == 302
+        assert api_login(client, "manager", "Passw0rd!").status_code == 401
+        assert api_login(client).status_code == 429 and page_login(client).status_code == 429
+        for _ in range(3):
+            answer = client.get("/api/v1/tasks", headers=token)
+            assert answer.status_code == 200 and "X-RateLimit-Limit" not in answer.headers
+            page = client.get("/")
+            assert page.status_code == 200 and "X-RateLimit-Limit" not in page.headers
+        assert client.post("/api/v1/logout", headers=token).status_code == 204  # not a log-in: not limited
+        refused = api_login(client)
+        assert refused.status_code == 429 and refused.headers["X-RateLimit-Limit"] == "1"
+
+
 def test_the_limit_is_off_while_testing_unless_asked_for(app):
     """The suite logs the same people in from one address all day long."""
     assert app.config["RATELIMIT_ENABLED"] is False

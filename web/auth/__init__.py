@@ -111,6 +111,9 @@ def _limit_failed_logins(app: Flask) -> None:
                       application_limits_exempt_when=lambda: not _is_login_attempt(),
                       application_limits_deduct_when=lambda _response: g.get("login_failed", False),
                       headers_enabled=True, on_breach=_too_many_failures)
+    # Its only limit is the log-in one: any other request skips the limiter's resolving of limits as well,
+    # which it would otherwise do on every call of the API and every page.
+    limiter.request_filter(lambda: not _is_login_attempt())
     limiter.init_app(app)
 
 

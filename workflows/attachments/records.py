@@ -169,7 +169,16 @@ def may_remove(a: Attachment, actor: Person) -> bool:
     """The uploader, before what it was added to is decided: a draft, or one added at a step still open."""
     if a.is_removed or a.uploaded_by_id != actor.id:
         return False
-    return a.is_draft or (a.human_task is not None and a.human_task.state == TaskState.OPEN)
+    return removable(a.uploaded_by_id, a.removed_at, a.application_id,
+                     a.human_task.state if a.human_task is not None else None, actor)
+
+
+def removable(uploaded_by_id: int, removed_at: datetime | None, application_id: int | None,
+              task_state: TaskState | None, actor: Person) -> bool:
+    """``may_remove`` over a row's columns (the state of the step it was added at, None if none), for lists."""
+    if removed_at is not None or uploaded_by_id != actor.id:
+        return False
+    return application_id is None or task_state == TaskState.OPEN
 
 
 def remove_attachment(session: Session, *, attachment_id: int, application_id: int | None, actor: Person,

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 from wtforms import RadioField, TextAreaField
 
 from models import TaskState
@@ -51,8 +52,10 @@ def index():
     query = inbox_query(request.args)
     page = search_inbox(db.session, current_user, query, clock.now())
     now = clock.now()
-    return render_template("inbox/index.html", page=page, rows=inbox_cells(page.rows, now), counts=page.counts,
-                           forms=FORMS, selected=query.form, query=query, now=now, max_bulk=MAX_BULK)
+    rows = inbox_cells(page.rows, now)
+    return render_template("inbox/index.html", page=page, rows=rows, rows_html=inbox_rows_html(rows),
+                           counts=page.counts, forms=FORMS, selected=query.form, query=query, now=now,
+                           max_bulk=MAX_BULK)
 
 
 @dataclass(slots=True)
@@ -126,6 +129,50 @@ def inbox_cells(rows, now: datetime) -> list[InboxCells]:
             r.step_name, label(r.role_label), f"{day(local)} {local:%H:%M}" if local else "",
             waited((now - r.since).days), day(r.due_at) if r.due_at else "", bool(r.due_at and r.due_at < now)))
     return cells
+
+
+# One inbox row as the page prints it (what the template's row loop printed, character for character): each
+# {value} is escaped as Jinja escapes a printed value; the column labels (data-label, for the narrow screen's
+# cards) and 逾期 are the page's translations, printed as they are, as the template prints its _() texts.
+_ROW = """
+    <tr class="inbox-row" data-task="{task}" data-application="{application}">
+      <td data-label="{l_pick}">{pick}</td>
+      <td data-label="{l_id}">{application}</td>
+      <td data-label="{l_form}">{form}</td>
+      <td data-label="{l_applicant}">{applicant}<div class="muted small">{agency}</div></td>
+      <td data-label="{l_asked}"><dl class="key-fields">{key}</dl></td>
+      <td data-label="{l_step}"><a href="{href}" class="task-link">{step}</a><div class="muted small">{role}</div></td>
+      <td data-label="{l_since}">{since}</td>
+      <td data-label="{l_waited}">{waited}</td>
+      <td data-label="{l_due}">{due}</td>
+    </tr>
+  """
+_PICK = """<input type="checkbox" name="task_ids" value="{task}" form="bulk" id="pick-{task}"
+            aria-label="{label}">"""
+_KEY = "<div><dt>{label}</dt><dd>{value}</dd></div>"
+_ROW_LABELS = {"l_pick": "選取", "l_id": "案號", "l_form": "表單", "l_applicant": "申請人", "l_asked": "申請內容",
+               "l_step": "待辦步驟", "l_since": "收件時間", "l_waited": "已等待", "l_due": "期限"}
+
+
+def inbox_rows_html(cells: list[InboxCells]) -> Markup:
+    """The table's rows as one piece of markup, built in Python: 50 rows of ~20 printed values each cost the
+    template most of its time (an escape, an attribute look-up and a write per value). Same markup and the same
+    labels as the row loop it replaces; every value from the rows is escaped."""
+    catalogue = page_translations()
+    labels = {name: catalogue.ugettext(text) for name, text in _ROW_LABELS.items()}
+    late = catalogue.ugettext("逾期")
+    out = []
+    for r in cells:
+        task = escape(r.task_id)
+        due = "—" if not r.due else f'{escape(r.due)} <strong class="late">{late}</strong>' if r.late else escape(r.due)
+        out.append(_ROW.format(
+            task=task, application=escape(r.application_id),
+            pick=_PICK.format(task=task, label=escape(r.pick_label)) if r.bulk else "",
+            form=escape(r.form_title), applicant=escape(r.applicant), agency=escape(r.agency),
+            key="".join([_KEY.format(label=escape(k), value=escape(v)) for k, v in r.key]),
+            href=escape(r.href), step=escape(r.step_name), role=escape(r.role_label), since=escape(r.since),
+            waited=escape(r.waited), due=due, **labels))
+    return Markup("".join(out))  # noqa: S704 - each value from the rows is escaped above
 
 
 @bp.post("/tasks/decisions")

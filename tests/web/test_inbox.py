@@ -142,7 +142,7 @@ def test_the_task_and_application_pages_offer_send_back_and_recall(client, api):
 
 
 def test_each_inbox_row_prints_its_cells_in_chinese_and_in_english(client, api, monkeypatch):
-    """The cells a row prints (formatted once per page in web.inbox.inbox_cells): the checkbox's label, the ask,
+    """The cells a row prints (formatted once per page in web.inbox.inbox_rows_html): the checkbox's label, the ask,
     the task link, the times as ROC dates (ISO in English), the days waited and, once past due, 逾期."""
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -52,83 +51,9 @@ def index():
     query = inbox_query(request.args)
     page = search_inbox(db.session, current_user, query, clock.now())
     now = clock.now()
-    rows = inbox_cells(page.rows, now)
-    return render_template("inbox/index.html", page=page, rows=rows, rows_html=inbox_rows_html(rows),
+    return render_template("inbox/index.html", page=page, rows=page.rows, rows_html=inbox_rows_html(page.rows, now),
                            counts=page.counts, forms=FORMS, selected=query.form, query=query, now=now,
                            max_bulk=MAX_BULK)
-
-
-@dataclass(slots=True)
-class InboxCells:
-    """One inbox row as the page prints it: every label translated and every date formatted already."""
-    task_id: int
-    application_id: int
-    bulk: bool
-    pick_label: str | None
-    form_title: Any
-    applicant: Any
-    agency: str
-    key: list[tuple[Any, Any]]
-    href: str
-    step_name: str
-    role_label: Any
-    since: str
-    waited: str
-    due: str
-    late: bool
-
-
-def inbox_cells(rows, now: datetime) -> list[InboxCells]:
-    """The page's rows formatted in Python, where the template called a filter per cell: the same labels, days
-    and day counts recur across 50 rows, so each is translated or formatted once per page (the text the filters
-    ``tr`` and ``roc_date``/``roc_datetime``, ``_()`` and ``ngettext`` give), and the task link is the route's
-    prefix and the task's number instead of one ``url_for`` per row."""
-    catalogue = page_translations()
-    labels: dict[str, Any] = {}
-    days: dict[date, str] = {}
-    waits: dict[int, str] = {}
-    pick = _("選取案號 %(id)s")  # plain text, escaped where printed (the catalogue's texts have no markup)
-    sample = url_for("inbox.task", task_id=1)
-    prefix = sample[:-1] if sample.endswith("/1") else None
-
-    def label(text):
-        if not isinstance(text, str):
-            return tr(text)
-        out = labels.get(text)
-        if out is None:
-            labels[text] = out = tr(text)
-        return out
-
-    def day(value) -> str:  # roc_date, once per calendar day of Taipei
-        if value is None or value == "":
-            return ""
-        if isinstance(value, str):
-            value = date.fromisoformat(value)
-        if isinstance(value, datetime):
-            value = value.astimezone(TAIPEI).date()
-        out = days.get(value)
-        if out is None:
-            days[value] = out = roc_date(value)
-        return out
-
-    def waited(n: int) -> str:
-        out = waits.get(n)
-        if out is None:
-            waits[n] = out = catalogue.ungettext("%(num)s 天", "%(num)s 天", n) % {"num": n}
-        return out
-
-    cells = []
-    for r in rows:
-        local = r.since.astimezone(TAIPEI) if r.since else None
-        key = [(label(k.label), day(k.value) if k.type == "date" else label(k.value) if k.type == "choice"
-                else k.value) for k in r.key]
-        cells.append(InboxCells(
-            r.task_id, r.application_id, r.bulk, pick % {"id": r.application_id} if r.bulk else None,
-            label(r.form_title), label(r.applicant), r.agency, key,
-            f"{prefix}{r.task_id}" if prefix is not None else url_for("inbox.task", task_id=r.task_id),
-            r.step_name, label(r.role_label), f"{day(local)} {local:%H:%M}" if local else "",
-            waited((now - r.since).days), day(r.due_at) if r.due_at else "", bool(r.due_at and r.due_at < now)))
-    return cells
 
 
 # One inbox row as the page prints it (what the template's row loop printed, character for character): each
@@ -154,24 +79,64 @@ _ROW_LABELS = {"l_pick": "選取", "l_id": "案號", "l_form": "表單", "l_appl
                "l_step": "待辦步驟", "l_since": "收件時間", "l_waited": "已等待", "l_due": "期限"}
 
 
-def inbox_rows_html(cells: list[InboxCells]) -> Markup:
+def inbox_rows_html(rows, now: datetime) -> Markup:
     """The table's rows as one piece of markup, built in Python: 50 rows of ~20 printed values each cost the
-    template most of its time (an escape, an attribute look-up and a write per value). Same markup and the same
-    labels as the row loop it replaces; every value from the rows is escaped."""
+    template most of its time (an escape, an attribute look-up and a write per value). Same markup and labels as
+    the row loop it replaces; every value from the rows is escaped. The same labels, days and day counts recur
+    across the rows, so each is translated or formatted once per page (the text the filters ``tr`` and
+    ``roc_date``/``roc_datetime``, ``_()`` and ``ngettext`` give), and the task link is the route's prefix and the
+    task's number instead of one ``url_for`` per row."""
     catalogue = page_translations()
-    labels = {name: catalogue.ugettext(text) for name, text in _ROW_LABELS.items()}
-    late = catalogue.ugettext("逾期")
+    columns = {name: catalogue.ugettext(text) for name, text in _ROW_LABELS.items()}
+    late = f' <strong class="late">{catalogue.ugettext("逾期")}</strong>'
+    labels: dict[str, Any] = {}
+    days: dict[date, str] = {}
+    waits: dict[int, str] = {}
+    pick = _("選取案號 %(id)s")  # plain text, escaped where printed (the catalogue's texts have no markup)
+    sample = url_for("inbox.task", task_id=1)
+    prefix = sample[:-1] if sample.endswith("/1") else None
+
+    def label(text):  # tr, escaped, once per text
+        if not isinstance(text, str):
+            return escape(tr(text))
+        out = labels.get(text)
+        if out is None:
+            labels[text] = out = escape(tr(text))
+        return out
+
+    def day(value) -> str:  # roc_date, once per calendar day of Taipei
+        if value is None or value == "":
+            return ""
+        if isinstance(value, str):
+            value = date.fromisoformat(value)
+        if isinstance(value, datetime):
+            value = value.astimezone(TAIPEI).date()
+        out = days.get(value)
+        if out is None:
+            days[value] = out = roc_date(value)
+        return out
+
+    def waited(n: int) -> str:
+        out = waits.get(n)
+        if out is None:
+            waits[n] = out = escape(catalogue.ungettext("%(num)s 天", "%(num)s 天", n) % {"num": n})
+        return out
+
     out = []
-    for r in cells:
+    for r in rows:
         task = escape(r.task_id)
-        due = "—" if not r.due else f'{escape(r.due)} <strong class="late">{late}</strong>' if r.late else escape(r.due)
+        local = r.since.astimezone(TAIPEI) if r.since else None
+        key = "".join([_KEY.format(label=label(k.label), value=escape(
+            day(k.value) if k.type == "date" else tr(k.value) if k.type == "choice" else k.value)) for k in r.key])
+        due = escape(day(r.due_at)) if r.due_at else ""
         out.append(_ROW.format(
             task=task, application=escape(r.application_id),
-            pick=_PICK.format(task=task, label=escape(r.pick_label)) if r.bulk else "",
-            form=escape(r.form_title), applicant=escape(r.applicant), agency=escape(r.agency),
-            key="".join([_KEY.format(label=escape(k), value=escape(v)) for k, v in r.key]),
-            href=escape(r.href), step=escape(r.step_name), role=escape(r.role_label), since=escape(r.since),
-            waited=escape(r.waited), due=due, **labels))
+            pick=_PICK.format(task=task, label=escape(pick % {"id": r.application_id})) if r.bulk else "",
+            form=label(r.form_title), applicant=label(r.applicant), agency=escape(r.agency), key=key,
+            href=escape(f"{prefix}{r.task_id}" if prefix is not None else url_for("inbox.task", task_id=r.task_id)),
+            step=escape(r.step_name), role=label(r.role_label),
+            since=escape(f"{day(local)} {local:%H:%M}") if local else "", waited=waited((now - r.since).days),
+            due=(f"{due}{late}" if r.due_at < now else due) if due else "—", **columns))
     return Markup("".join(out))  # noqa: S704 - each value from the rows is escaped above
 
 

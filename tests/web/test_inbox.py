@@ -219,3 +219,24 @@ def test_an_inbox_row_escapes_what_the_applicant_typed_and_keeps_its_markup(clie
             ) in row
     assert f'<td data-label="待辦步驟"><a href="/tasks/{task}" class="task-link">' in row
     assert row.endswith("</td>\n    </tr>\n  ") and row.count("<td data-label=") == 9
+
+
+def test_the_header_names_the_agency_and_the_unit_in_one_read(client, session, person, app):
+    """The name line (name（agency unit）, or name（agency） without a unit) reads both names in one statement,
+    not the agency's row, its kinds and the unit's row one by one."""
+    from tests.statements import statements
+    from web.extensions import db
+
+    login(client, "sw_unit_head")
+    client.get("/")
+    with app.app_context():
+        engine = db.engine
+    with statements(engine) as seen:
+        page = client.get("/").text
+    assert "<span>陳志明（高雄市政府社會局 社會救助科）</span>" in page
+    assert not any("FROM agency_kind" in s or s.lstrip().startswith("SELECT agency.") for s in seen)
+    clerk = person("sw_staff")
+    clerk.unit_id = None
+    session.commit()
+    page = login(app.test_client(), "sw_staff").get("/").text
+    assert f"<span>{clerk.name}（高雄市政府社會局）</span>" in page

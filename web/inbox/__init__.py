@@ -126,8 +126,8 @@ def inbox_rows_html(rows, now: datetime) -> Markup:
     for r in rows:
         task = escape(r.task_id)
         local = r.since.astimezone(TAIPEI) if r.since else None
-        key = "".join([_KEY.format(label=label(k.label), value=escape(
-            day(k.value) if k.type == "date" else tr(k.value) if k.type == "choice" else k.value)) for k in r.key])
+        key = "".join([_KEY.format(label=label(k.label), value=label(k.value) if k.type == "choice" else escape(
+            day(k.value) if k.type == "date" else k.value)) for k in r.key])
         due = escape(day(r.due_at)) if r.due_at else ""
         out.append(_ROW.format(
             task=task, application=escape(r.application_id),

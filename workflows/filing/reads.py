@@ -229,13 +229,14 @@ def _key_data(form_key: str, data: Any, process: str | None,
     return _SEALED_DATA.process_result_value({n: data[n] for n in names if n in data}, None)
 
 
-# The rows' and the total's statements per filter shape (form, step, overdue, sort): built once, bound per page.
+# The rows' and the total's statements per filter shape (form, step, overdue, sort): built once, bound per page
+# (the page's limit and offset too, so the same statement object and its cache key serve every page).
 _INBOX_STATEMENTS: dict[tuple, tuple[Any, Any]] = {}
 
 
 def _inbox_statements(filters: InboxQuery) -> tuple[Any, Any]:
-    """The rows (without their page) and the total of what matches; built once per filter shape, a text search
-    each time (its text is part of the statement)."""
+    """The rows (one page: ``limit`` and ``offset`` bound) and the total of what matches; built once per filter
+    shape, a text search each time (its text is part of the statement)."""
     key = filters.sort.lstrip("-")
     key = key if key in INBOX_SORTS else "since"
     descending = filters.sort.startswith("-")
@@ -252,7 +253,7 @@ def _inbox_statements(filters: InboxQuery) -> tuple[Any, Any]:
         HumanTask.id, Application.id, Application.form_key, HumanTask.step, HumanTask.name, HumanTask.role,
         Person.name, Agency.name, TaskCandidate.created_at, HumanTask.due_at, HumanTask.bulk, _STORED_DATA,
         ProcessDefinition.key,
-    ).order_by(*order, TaskCandidate.human_task_id)
+    ).order_by(*order, TaskCandidate.human_task_id).limit(bindparam("limit")).offset(bindparam("offset"))
     statements = (rows, base.add_columns(func.count()))
     if not text:
         _INBOX_STATEMENTS[shape] = statements
@@ -273,13 +274,12 @@ def search_inbox(session: Session, person: Person, filters: InboxQuery, now: dat
     page = max(1, filters.page)
     rows, count = _inbox_statements(filters)
     params = {"person": person.id, "form": filters.form, "step": filters.step, "now": now}
-    rows = rows.limit(per_page).offset((page - 1) * per_page)
     shown: dict[tuple[str, str], tuple[str, ...]] = {}
     found = [InboxRow(task_id, app_id, form, FORMS[form].title, step, name, role, ROLE_LABELS.get(role, role),
                       applicant or SCHEDULED, agency, since, due_at, bulk,
                       key_values(form, _key_data(form, data, process, shown), process))
              for task_id, app_id, form, step, name, role, applicant, agency, since, due_at, bulk, data, process
-             in session.execute(rows, params)]
+             in session.execute(rows, {**params, "limit": per_page, "offset": (page - 1) * per_page})]
     if not totals:
         return InboxPage(found, len(found), page, per_page, {}, [])
     # One grouped read gives the counts per form, the step list and, with no filter but the form, the total.

@@ -43,7 +43,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
     from workflows import settings
 
-    from . import auth, filters, i18n, inputs, scheduler, security
+    from . import auth, filters, header, i18n, inputs, scheduler, security
     from .accounts import bp as accounts_bp
     from .accounts import init as init_accounts
     from .admin import bp as admin_bp
@@ -67,6 +67,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     security.init_app(app)
     i18n.init_app(app)
     filters.register(app)
+    header.init_app(app)
     register_error_handlers(app)
     inputs.init_app(app)
     auth.init(app)

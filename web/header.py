@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import g
 from flask_login import current_user
 
+from workflows.identity.sessions import affiliation
 from workflows.runtime.visibility import holdings_on
 
 from . import clock
@@ -19,3 +20,12 @@ def request_holdings():
     if held is None:
         g._header_holdings = held = holdings_on(db.session, current_user, clock.today())
     return held
+
+
+def header_affiliation() -> tuple[str, str | None]:
+    """The signed-in person's agency and unit names for the header's name line (no unit: None)."""
+    return affiliation(db.session, current_user)
+
+
+def init_app(app) -> None:
+    app.jinja_env.globals.update(header_affiliation=header_affiliation)

@@ -94,14 +94,15 @@ def _person_locale() -> str | None:
 
 def current_language() -> str:
     """The request's language, worked out once per request: a page asks for every label, date and row."""
-    cached = g.get("_language") if has_request_context() else None
+    here = g._get_current_object() if has_request_context() else None  # g looked up once, not per attribute
+    cached = getattr(here, "_language", None)
     if cached is not None:
         return cached
     locale = get_locale()
     code = str(locale) if locale is not None else DEFAULT_LOCALE
     code = code if code in LANGUAGES else DEFAULT_LOCALE
-    if has_request_context() and locale is not None:
-        g._language = code
+    if here is not None and locale is not None:
+        here._language = code
     return code
 
 
@@ -116,8 +117,9 @@ def page_translations():
     refreshed locale still switches it."""
     if not has_request_context():
         return get_translations()
-    locale = getattr(g.get("_flask_babel"), "babel_locale", None)
-    cached = g.get("_page_translations")
+    here = g._get_current_object()  # one look-up of the request's g, not one per attribute (a page asks ~70 times)
+    locale = getattr(getattr(here, "_flask_babel", None), "babel_locale", None)
+    cached = getattr(here, "_page_translations", None)
     if locale is not None and cached is not None and cached[0] is locale:
         return cached[1]
     translations = get_translations()  # chooses the locale first when nothing has asked for it yet

@@ -142,7 +142,7 @@ def test_the_task_and_application_pages_offer_send_back_and_recall(client, api):
 
 
 def test_each_inbox_row_prints_its_cells_in_chinese_and_in_english(client, api, monkeypatch):
-    """The cells a row prints (formatted once per page in web.inbox.inbox_cells): the checkbox's label, the ask,
+    """The cells a row prints (formatted once per page in web.inbox.inbox_rows_html): the checkbox's label, the ask,
     the task link, the times as ROC dates (ISO in English), the days waited and, once past due, 逾期."""
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
@@ -202,3 +202,41 @@ def test_the_header_reads_the_roles_once_for_its_links(app):
     assert "查詢紀錄勾稽" in links and "調閱紀錄" in links and sum("FROM delegation" in s for s in seen) == 1
     links, _seen = header("applicant")
     assert "查詢紀錄勾稽" not in links and "調閱紀錄" not in links
+
+
+def test_an_inbox_row_escapes_what_the_applicant_typed_and_keeps_its_markup(client, api):
+    """The rows are built as markup in Python (web.inbox.inbox_rows_html): every value typed into the form is
+    escaped as the template escaped it, and the row keeps its labelled cells and the checkbox of a bulk step."""
+    typed = '115-<b>"社救"</b>&1'
+    app = file(api, "applicant", "query_registration", registration(case_number=typed))
+    task = task_of(api, "sw_unit_head", app)
+    page = login(client, "sw_unit_head").get("/?form=query_registration").get_data(as_text=True)
+    start = page.index(f'\n    <tr class="inbox-row" data-task="{task}" data-application="{app}">\n')
+    row = page[start:page.index("</tr>", start) + len("</tr>\n  ")]
+    assert typed not in page and "<dt>案號</dt><dd>115-&lt;b&gt;&#34;社救&#34;&lt;/b&gt;&amp;1</dd>" in row
+    assert (f'\n      <td data-label="選取"><input type="checkbox" name="task_ids" value="{task}" form="bulk" '
+            f'id="pick-{task}"\n            aria-label="選取案號 {app}"></td>\n      <td data-label="案號">{app}</td>\n'
+            ) in row
+    assert f'<td data-label="待辦步驟"><a href="/tasks/{task}" class="task-link">' in row
+    assert row.endswith("</td>\n    </tr>\n  ") and row.count("<td data-label=") == 9
+
+
+def test_the_header_names_the_agency_and_the_unit_in_one_read(client, session, person, app):
+    """The name line (name（agency unit）, or name（agency） without a unit) reads both names in one statement,
+    not the agency's row, its kinds and the unit's row one by one."""
+    from tests.statements import statements
+    from web.extensions import db
+
+    login(client, "sw_unit_head")
+    client.get("/")
+    with app.app_context():
+        engine = db.engine
+    with statements(engine) as seen:
+        page = client.get("/").text
+    assert "<span>陳志明（高雄市政府社會局 社會救助科）</span>" in page
+    assert not any("FROM agency_kind" in s or s.lstrip().startswith("SELECT agency.") for s in seen)
+    clerk = person("sw_staff")
+    clerk.unit_id = None
+    session.commit()
+    page = login(app.test_client(), "sw_staff").get("/").text
+    assert f"<span>{clerk.name}（高雄市政府社會局）</span>" in page

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, bindparam, cast, func, or_, select
+from sqlalchemy import JSON, String, bindparam, cast, func, or_, select, type_coerce
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from models import (
@@ -38,6 +38,7 @@ from ..forms import (
     Field,
     KeyValue,
     application_form,
+    form_for,
     form_title,
     key_values,
     masked,
@@ -162,20 +163,23 @@ def list_inbox(session: Session, person: Person, form_key: str | None = None, li
     return search_inbox(session, person, InboxQuery(form=form_key, per_page=limit), now=utcnow(), totals=False).rows
 
 
-def _my_open(person: Person):
+def _my_open():
+    """The open steps of the holder bound as ``person``."""
     return (select().select_from(TaskCandidate)
             .join(HumanTask, HumanTask.id == TaskCandidate.human_task_id)
             .join(Application, Application.id == HumanTask.application_id)
-            .where(TaskCandidate.person_id == person.id, TaskCandidate.is_open.is_(True)))
+            .where(TaskCandidate.person_id == bindparam("person"), TaskCandidate.is_open.is_(True)))
 
 
-def _inbox_filters(query, filters: InboxQuery, now: datetime):
+def _inbox_filters(query, filters: InboxQuery):
+    """The filters as bound parameters (``form``, ``step``, ``now``), so one statement serves each filter shape;
+    a text search is written into the statement (its patterns are escaped as they are built)."""
     if filters.form:
-        query = query.where(Application.form_key == filters.form)
+        query = query.where(Application.form_key == bindparam("form"))
     if filters.step:
-        query = query.where(HumanTask.step == filters.step)
+        query = query.where(HumanTask.step == bindparam("step"))
     if filters.overdue:
-        query = query.where(HumanTask.due_at < now)
+        query = query.where(HumanTask.due_at < bindparam("now"))
     text = filters.q.strip()
     if text:
         # Form data is JSON text with non-ASCII letters escaped (\uXXXX): look for the text as it is stored.
@@ -207,6 +211,55 @@ _MY_COUNTS = (select(TaskCandidate.form_key, TaskCandidate.step, TaskCandidate.s
               .order_by(TaskCandidate.step_name))
 
 
+# A row's form data read as stored, its ID numbers still sealed: a row shows only its form's key fields, so only
+# those are unsealed (``_key_data``), not every sealed number of the form (a sheet's rows hold several).
+_STORED_DATA = type_coerce(Application.data, JSON)
+_SEALED_DATA = Application.__table__.c.data.type
+
+
+def _key_data(form_key: str, data: Any, process: str | None,
+              shown: dict[tuple[str, str], tuple[str, ...]]) -> dict[str, Any] | None:
+    """The key fields of a row's stored form data, unsealed (what ``key_values`` reads of it); ``shown`` keeps
+    each form's key field names for the page."""
+    names = shown.get((form_key, process))
+    if names is None:
+        names = shown[(form_key, process)] = form_for(form_key, None, process).key_fields if form_key in FORMS else ()
+    if not isinstance(data, dict) or not names:
+        return None
+    return _SEALED_DATA.process_result_value({n: data[n] for n in names if n in data}, None)
+
+
+# The rows' and the total's statements per filter shape (form, step, overdue, sort): built once, bound per page
+# (the page's limit and offset too, so the same statement object and its cache key serve every page).
+_INBOX_STATEMENTS: dict[tuple, tuple[Any, Any]] = {}
+
+
+def _inbox_statements(filters: InboxQuery) -> tuple[Any, Any]:
+    """The rows (one page: ``limit`` and ``offset`` bound) and the total of what matches; built once per filter
+    shape, a text search each time (its text is part of the statement)."""
+    key = filters.sort.lstrip("-")
+    key = key if key in INBOX_SORTS else "since"
+    descending = filters.sort.startswith("-")
+    shape = (bool(filters.form), bool(filters.step), filters.overdue, key, descending)
+    text = filters.q.strip()
+    if not text and shape in _INBOX_STATEMENTS:
+        return _INBOX_STATEMENTS[shape]
+    order = tuple(o.desc() for o in INBOX_SORTS[key]) if descending else INBOX_SORTS[key]
+    base = _inbox_filters(_my_open().join(Agency, Agency.id == Application.agency_id)
+                          .outerjoin(Person, Person.id == Application.applicant_id), filters)
+    # The process names the form filed (an agency layer's own, e.g. 社會局's 附表2): its key fields are the row's.
+    rows = base.join(DefinitionVersion, DefinitionVersion.id == Application.definition_version_id).join(
+        ProcessDefinition, ProcessDefinition.id == DefinitionVersion.definition_id).add_columns(
+        HumanTask.id, Application.id, Application.form_key, HumanTask.step, HumanTask.name, HumanTask.role,
+        Person.name, Agency.name, TaskCandidate.created_at, HumanTask.due_at, HumanTask.bulk, _STORED_DATA,
+        ProcessDefinition.key,
+    ).order_by(*order, TaskCandidate.human_task_id).limit(bindparam("limit")).offset(bindparam("offset"))
+    statements = (rows, base.add_columns(func.count()))
+    if not text:
+        _INBOX_STATEMENTS[shape] = statements
+    return statements
+
+
 def search_inbox(session: Session, person: Person, filters: InboxQuery, now: datetime,
                  totals: bool = True) -> InboxPage:
     """One page of my open steps: filtered, searched and sorted in the database; at most three statements whatever
@@ -217,25 +270,16 @@ def search_inbox(session: Session, person: Person, filters: InboxQuery, now: dat
     Narrow columns only (never the saved workflow state); the default order follows the candidate index
     (person, open, since), so a holder with thousands of open steps reads just the first page.
     """
-    key = filters.sort.lstrip("-")
-    order = INBOX_SORTS.get(key, INBOX_SORTS["since"])
-    if filters.sort.startswith("-"):
-        order = tuple(o.desc() for o in order)
     per_page = min(MAX_INBOX_PAGE, max(1, filters.per_page))
     page = max(1, filters.page)
-    base = _inbox_filters(_my_open(person).join(Agency, Agency.id == Application.agency_id)
-                          .outerjoin(Person, Person.id == Application.applicant_id), filters, now)
-    # The process names the form filed (an agency layer's own, e.g. 社會局's 附表2): its key fields are the row's.
-    rows = base.join(DefinitionVersion, DefinitionVersion.id == Application.definition_version_id).join(
-        ProcessDefinition, ProcessDefinition.id == DefinitionVersion.definition_id).add_columns(
-        HumanTask.id, Application.id, Application.form_key, HumanTask.step, HumanTask.name, HumanTask.role,
-        Person.name, Agency.name, TaskCandidate.created_at, HumanTask.due_at, HumanTask.bulk, Application.data,
-        ProcessDefinition.key,
-    ).order_by(*order, TaskCandidate.human_task_id).limit(per_page).offset((page - 1) * per_page)
+    rows, count = _inbox_statements(filters)
+    params = {"person": person.id, "form": filters.form, "step": filters.step, "now": now}
+    shown: dict[tuple[str, str], tuple[str, ...]] = {}
     found = [InboxRow(task_id, app_id, form, FORMS[form].title, step, name, role, ROLE_LABELS.get(role, role),
-                      applicant or SCHEDULED, agency, since, due_at, bulk, key_values(form, data, process))
+                      applicant or SCHEDULED, agency, since, due_at, bulk,
+                      key_values(form, _key_data(form, data, process, shown), process))
              for task_id, app_id, form, step, name, role, applicant, agency, since, due_at, bulk, data, process
-             in session.execute(rows)]
+             in session.execute(rows, {**params, "limit": per_page, "offset": (page - 1) * per_page})]
     if not totals:
         return InboxPage(found, len(found), page, per_page, {}, [])
     # One grouped read gives the counts per form, the step list and, with no filter but the form, the total.
@@ -245,7 +289,7 @@ def search_inbox(session: Session, person: Person, filters: InboxQuery, now: dat
         counts[form] = counts.get(form, 0) + n
         names.setdefault(step, []).append(name)  # one entry per step id: the filter matches it in every form
     if filters.step or filters.overdue or filters.q.strip():
-        total = session.scalar(base.add_columns(func.count())) or 0
+        total = session.scalar(count, params) or 0
     else:
         total = counts.get(filters.form, 0) if filters.form else sum(counts.values())
     return InboxPage(found, total, page, per_page, counts,

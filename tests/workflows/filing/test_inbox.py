@@ -152,3 +152,20 @@ def test_a_candidate_row_added_without_its_step_takes_the_tasks(session, person)
     session.flush()
     assert (extra.form_key, extra.step, extra.step_name) == ("query_registration", task.step, task.name)
     assert (extra.step, extra.step_name) == ("unit_head_review", "單位主管核可")
+
+
+def test_one_statement_per_filter_shape_binds_each_pages_holder_form_step_and_time(session, person):
+    """The rows' statement is built once per filter shape and reused: the holder, the form, the step and the time
+    of each page are bound to it, never kept from the page that built it."""
+    app = register(session, person, 1)
+    other = submit_application(session, form_key="querier_account", data=QUERIER_ADD, actor=person("sw_staff"),
+                               now=NOW)
+    head, clerk = person("sw_unit_head"), person("labor_clerk")
+
+    def found(holder, now=NOW, **q):
+        return {r.application_id for r in search_inbox(session, holder, InboxQuery(**q), now).rows}
+
+    assert app.id in found(head, form="query_registration") and app.id not in found(clerk, form="query_registration")
+    assert other.id in found(head, form="querier_account") and app.id not in found(head, form="querier_account")
+    assert {app.id, other.id} <= found(head, step="unit_head_review") and found(head, step="no_such_step") == set()
+    assert app.id not in found(head, overdue=True) and app.id in found(head, NOW + timedelta(days=30), overdue=True)

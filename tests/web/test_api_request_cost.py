@@ -58,3 +58,23 @@ def test_reading_an_application_never_reads_its_saved_engine_state(api, engine):
     assert not [s for s in seen if "workflow_state" in s]
     # The person; the viewer's roles and delegations (the visibility rule); the application, its steps, history, files.
     assert len(seen) <= 7, [shape(s) for s in seen]
+
+
+def test_a_served_decision_reads_its_step_and_application_in_one_statement(api, engine):
+    """A request's session holds nothing yet: deciding a step reads the step with its application's saved state,
+    diagram version, agency and applicant in one statement, not one lazy load after another."""
+    staff = api.as_("sw_staff")
+    filed = staff.post("/api/v1/applications", json={"form": "manager_account", "data": MANAGER_ADD})
+    assert filed.status_code == 201, filed.get_json()
+    task = staff.get(f"/api/v1/applications/{filed.get_json()['id']}").get_json()["current_tasks"][0]
+    decider = api.as_(task["candidates"][0])
+    assert decider.get("/api/v1/tasks").status_code == 200  # signed in before the statements are counted
+    with statements(engine) as seen:
+        decided = decider.post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "approve", "opinion": "同意"})
+    assert decided.status_code == 200, decided.get_json()
+    reads = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
+    state_reads = [s for s in reads if "workflow_state" in s]
+    assert len(state_reads) == 1 and "FROM human_task" in state_reads[0], [shape(s) for s in reads]
+    # the step's own read brought them: none of them is read again on its own
+    assert not {"SELECT application", "SELECT definition_version", "SELECT agency"} & {shape(s) for s in reads}, (
+        [shape(s) for s in reads])

@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, undefer
+from sqlalchemy.orm.util import identity_key
 
 from models import QUERY_ITEMS, Application, HumanTask, Person, Role, TaskCandidate, TaskState
 
@@ -138,6 +139,13 @@ _TASK_FOR = select(HumanTask).where(HumanTask.id == bindparam("task"), select(Ta
 
 # A step to decide: with it, the open decision incident it would resolve (``incidents.resolve_decided``).
 _TASK_TO_DECIDE = _TASK_FOR.add_columns(incidents.DECIDED_INCIDENT)
+# The same for a session that does not hold the step's application yet (a request's): what deciding reads of the
+# application — its saved state, the diagram's version, the agency, the applicant — comes in the same statement
+# instead of one lazy load each. A session that holds it already reads only the step (joining would read it again).
+_TASK_AND_APPLICATION_TO_DECIDE = _TASK_TO_DECIDE.options(
+    joinedload(HumanTask.application).options(
+        undefer(Application.workflow_state), joinedload(Application.definition_version),
+        joinedload(Application.agency), joinedload(Application.applicant)))
 
 
 def get_task_for(session: Session, task_id: int, actor: Person) -> HumanTask:
@@ -212,7 +220,10 @@ def _held_step(session: Session, task_id: int, actor: Person,
                now: datetime) -> tuple[HumanTask, int | None, int | None]:
     """``open_step_of`` with the id of the holder the actor would decide the step for (None: their own) and the id
     of the open decision incident deciding it resolves (None: none), read with the step."""
-    task, incident_id = session.execute(_TASK_TO_DECIDE, {"task": task_id, "person": actor.id}).first() or (None, None)
+    held = session.identity_map.get(identity_key(HumanTask, task_id))
+    statement = _TASK_TO_DECIDE if held is not None and identity_key(Application, held.application_id) in (
+        session.identity_map) else _TASK_AND_APPLICATION_TO_DECIDE
+    task, incident_id = session.execute(statement, {"task": task_id, "person": actor.id}).first() or (None, None)
     task = _found(session, task, task_id)
     return task, _open_held(session, task, actor, now), incident_id
 

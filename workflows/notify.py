@@ -21,7 +21,7 @@ MAX_EMAIL_ATTEMPTS = 5
 log = logging.getLogger(__name__)
 
 
-_ADD = insert(Notification.__table__)
+ADD_NOTIFICATIONS = insert(Notification.__table__)
 _SETTINGS = PersonSetting.__table__
 _CHANNELS = select(_SETTINGS.c.person_id, _SETTINGS.c.bell, _SETTINGS.c.email).where(
     _SETTINGS.c.person_id.in_(bindparam("people", expanding=True)))
@@ -43,14 +43,24 @@ def notify(session: Session, people: list[Person], *, kind: str, subject: str, b
         chosen = channels(session, list(unique))
 
     def rows() -> list[dict]:
-        common = {"kind": kind, "subject": subject, "body": body, "link": link() if callable(link) else link,
-                  "application_id": application.id if application else None,
-                  "human_task_id": task.id if task else None, "created_at": now}
-        every = (Delivery.EVERY, Delivery.EVERY)
-        return [{**common, "person_id": pid, "bell": chosen.get(pid, every)[0], "email": chosen.get(pid, every)[1]}
-                for pid in unique]
+        return notification_rows(unique, chosen, kind=kind, subject=subject, body=body,
+                                 link=link() if callable(link) else link,
+                                 application_id=application.id if application else None,
+                                 task_id=task.id if task else None, now=now)
 
-    writes.at_commit(session, _ADD, rows)
+    writes.at_commit(session, ADD_NOTIFICATIONS, rows)
+
+
+def notification_rows(person_ids, chosen: dict[int, tuple[Delivery, Delivery]], *, kind: str, subject: str,
+                      body: str, link: str | None, application_id: int | None, task_id: int | None,
+                      now: datetime) -> list[dict]:
+    """The rows of one message to each of ``person_ids`` (once each), for ``ADD_NOTIFICATIONS``: each channel as
+    the person chose (``channels``), every event on both for those who did not."""
+    common = {"kind": kind, "subject": subject, "body": body, "link": link, "application_id": application_id,
+              "human_task_id": task_id, "created_at": now}
+    every = (Delivery.EVERY, Delivery.EVERY)
+    return [{**common, "person_id": pid, "bell": chosen.get(pid, every)[0], "email": chosen.get(pid, every)[1]}
+            for pid in dict.fromkeys(person_ids)]
 
 
 def channels(session: Session, person_ids: list[int]) -> dict[int, tuple[Delivery, Delivery]]:

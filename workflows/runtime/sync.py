@@ -246,18 +246,33 @@ def notify_due_timers(session: Session, app: Application, now: datetime) -> list
     plan = app.timer_plan
     if not plan:
         return None
-    handled = list(plan.get("handled", ()))
-    due = [(i, event) for i, event, at in plan["timers"] if i not in handled and datetime.fromisoformat(at) < now]
+    due = due_timers(plan, now)
     if not due:
         return None
     timers = load_diagram(app.definition_version).timers
-    if not all(event in timers and timers[event].notify_only for _i, event in due):
+    if not only_notify(due, timers):
         return None
     for _i, event in due:
         notify_timer(session, app, timers[event], now)
-    set_timer_plan(app, plan["timers"], handled + [i for i, _event in due])
+    app.timer_plan, app.next_timer_at = plan_after(plan, [i for i, _event in due])
     app.updated_at = now
     return [event for _i, event in due]
+
+
+def due_timers(plan: dict, now: datetime) -> list[tuple[str, str]]:
+    """The plan's timers due before ``now`` whose message the sweep has not sent yet: (timer task id, event)."""
+    handled = plan.get("handled", ())
+    return [(i, event) for i, event, at in plan["timers"] if i not in handled and datetime.fromisoformat(at) < now]
+
+
+def only_notify(due: list[tuple[str, str]], timers: dict) -> bool:
+    """Whether every due timer only tells someone (``TimerInfo.notify_only``): no engine needed to send them."""
+    return all(event in timers and timers[event].notify_only for _i, event in due)
+
+
+def plan_after(plan: dict, sent: list[str]) -> tuple[dict | None, datetime | None]:
+    """The plan, and the next wake it gives, once the timers ``sent`` (their task ids) are handled."""
+    return timer_plan(plan["timers"], [*plan.get("handled", ()), *sent])
 
 
 def fire_due_timers(session: Session, app: Application, now: datetime) -> list[str]:

@@ -23,19 +23,18 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from models import Application, DefinitionVersion, HumanTask, Notification, Person, TaskCandidate
-from models.personal import Delivery
+from models import Application, DefinitionVersion, HumanTask, Person, TaskCandidate
 
 from .. import audit, writes
 from ..engine import TimerInfo
-from ..notify import channels
+from ..notify import ADD_NOTIFICATIONS, channels, notification_rows
 from ..runtime.diagrams import load_diagram
 from ..runtime.reminders import superiors, timer_message
-from ..runtime.sync import timer_plan
+from ..runtime.sync import due_timers, only_notify, plan_after
 
 log = logging.getLogger(__name__)
 _APP = Application.__table__
@@ -43,7 +42,6 @@ _APP = Application.__table__
 _ADVANCE = (update(_APP).where(_APP.c.id == bindparam("app"), _APP.c.lock_version == bindparam("version"))
             .values(timer_plan=bindparam("plan"), next_timer_at=bindparam("next"), updated_at=bindparam("now"),
                     lock_version=bindparam("version") + 1))
-_NOTIFY = insert(Notification.__table__)
 
 
 @dataclass(frozen=True)
@@ -140,9 +138,8 @@ def _plan(session: Session, ids: list[int], now: datetime) -> tuple[list[_Wake],
         timers = diagrams[version_id]
         if timers is None:
             continue
-        handled = plan.get("handled", ())
-        due = [(i, event) for i, event, at in plan["timers"] if i not in handled and datetime.fromisoformat(at) < now]
-        if not due or not all(event in timers and timers[event].notify_only for _i, event in due):
+        due = due_timers(plan, now)
+        if not due or not only_notify(due, timers):
             continue
         wakes.append(_Wake(app_id, version, plan, [(i, timers[event]) for i, event in due]))
         rest.discard(app_id)
@@ -203,8 +200,7 @@ def _write(session: Session, wakes: list[_Wake], notes: list[list[_Message]], no
     chosen = channels(session, list({p[0] for m in messages for p in m.people}))
     advance = []
     for wake in wakes:
-        handled = list(wake.plan.get("handled", ())) + [i for i, _info in wake.due]
-        plan, next_at = timer_plan(wake.plan["timers"], handled)
+        plan, next_at = plan_after(wake.plan, [i for i, _info in wake.due])
         advance.append({"app": wake.app, "version": wake.version, "plan": plan, "next": next_at, "now": now})
     # The version check first (SQLite: the first write takes the write lock), then the rest at the commit.
     if session.get_bind().dialect.supports_sane_multi_rowcount:
@@ -213,18 +209,13 @@ def _write(session: Session, wakes: list[_Wake], notes: list[list[_Message]], no
         changed = sum(session.execute(_ADVANCE, row).rowcount for row in advance)
     if changed != len(advance):
         raise _Changed
-    every = (Delivery.EVERY, Delivery.EVERY)
     rows = []
     for m in messages:
-        unique = {p[0]: p for p in m.people}
-        for pid in unique:
-            bell, email = chosen.get(pid, every)
-            rows.append({"person_id": pid, "kind": m.kind, "subject": m.subject, "body": m.body, "link": m.link,
-                         "application_id": m.app, "human_task_id": m.task, "created_at": now, "bell": bell,
-                         "email": email})
+        rows += notification_rows([p[0] for p in m.people], chosen, kind=m.kind, subject=m.subject, body=m.body,
+                                  link=m.link, application_id=m.app, task_id=m.task, now=now)
         audit.record(session, "timer_fired", actor=None, subject_type="application", subject_id=m.app, now=now,
                      event=m.event, step=m.step, notified=[p[2] for p in m.people])
-    writes.at_commit(session, _NOTIFY, rows)
+    writes.at_commit(session, ADD_NOTIFICATIONS, rows)
     session.commit()
     # An escalation loaded its application as an object; the batch has moved that row on behind its back.
     written = {w.app for w in wakes}

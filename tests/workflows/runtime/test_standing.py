@@ -36,11 +36,11 @@ def by_the_two_statements(session, role, app, person, on):
     return may, principal_of(session, role, app, person, on) if may else None
 
 
-def test_standing_is_may_hold_and_principal_of_for_every_role_and_person(session, person):
-    on = NOW.date()
+def stand_ins(session, person, on) -> tuple[Person, Person, Person, Person]:
+    """A leave substitution beside the demo's delegation (sw_deputy for sw_head), one the other way round, one that
+    has ended, and a delegation for a role the delegate's principal does not hold; flushed. (sw_head, sw_deputy,
+    sw_staff, labor_clerk)"""
     head, deputy, staff, clerk = person("sw_head"), person("sw_deputy"), person("sw_staff"), person("labor_clerk")
-    # A leave substitution beside the demo's delegation (sw_deputy for sw_head), one the other way round, one that
-    # has ended, and a delegation for a role the delegate's principal does not hold.
     session.add_all([
         Substitution(principal_id=head.id, substitute_id=staff.id, valid_from=on, valid_until=on + timedelta(days=3)),
         Substitution(principal_id=deputy.id, substitute_id=head.id, valid_from=on, valid_until=on),
@@ -48,6 +48,13 @@ def test_standing_is_may_hold_and_principal_of_for_every_role_and_person(session
                      valid_until=on - timedelta(days=1)),
         Delegation(principal_id=clerk.id, delegate_id=deputy.id, role=Role.AGENCY_HEAD, valid_from=on,
                    valid_until=on)])
+    session.flush()
+    return head, deputy, staff, clerk
+
+
+def test_standing_is_may_hold_and_principal_of_for_every_role_and_person(session, person):
+    on = NOW.date()
+    stand_ins(session, person, on)
     session.commit()
     # Everyone who holds a role, is delegated or stands in for someone, and the applicants; active or not.
     involved = select(RoleHolding.person_id).union(select(Delegation.delegate_id), select(Substitution.substitute_id))

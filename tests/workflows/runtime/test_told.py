@@ -4,14 +4,12 @@ role, with leave substitutions (running, ended, two for one substitute) and noti
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import select
 
-from models import Delegation, Role
+from models import Role
 from models.personal import Delivery, PersonSetting, Substitution
 from tests.conftest import NOW
-from tests.workflows.runtime.test_standing import ROLES, applications
+from tests.workflows.runtime.test_standing import ROLES, applications, stand_ins
 from workflows import agency_rules
 from workflows.notify import channels
 from workflows.runtime.candidates import resolve_candidates, resolve_told
@@ -20,17 +18,9 @@ from workflows.runtime.on_behalf import substituted_principals
 
 def test_resolve_told_is_the_three_reads_for_every_role(session, person):
     on = NOW.date()
-    head, deputy, staff, clerk = person("sw_head"), person("sw_deputy"), person("sw_staff"), person("labor_clerk")
-    # sw_staff stands in for sw_head and, set later, for sw_deputy (the latest running one names the principal),
-    # sw_head for sw_deputy (today only); one has ended; a delegation for a role the principal does not hold.
-    session.add_all([
-        Substitution(principal_id=head.id, substitute_id=staff.id, valid_from=on, valid_until=on + timedelta(days=3)),
-        Substitution(principal_id=deputy.id, substitute_id=head.id, valid_from=on, valid_until=on),
-        Substitution(principal_id=clerk.id, substitute_id=staff.id, valid_from=on - timedelta(days=9),
-                     valid_until=on - timedelta(days=1)),
-        Delegation(principal_id=clerk.id, delegate_id=deputy.id, role=Role.AGENCY_HEAD, valid_from=on,
-                   valid_until=on)])
-    session.flush()
+    # stand_ins' substitutions and delegation, and sw_staff standing in, set later, for sw_deputy as well (the
+    # latest running one names the principal).
+    head, deputy, staff, _clerk = stand_ins(session, person, on)
     session.add(Substitution(principal_id=deputy.id, substitute_id=staff.id, valid_from=on, valid_until=None))
     session.add_all([PersonSetting(person_id=head.id, bell=Delivery.DIGEST, email=Delivery.OFF),
                      PersonSetting(person_id=deputy.id, bell=Delivery.EVERY, email=Delivery.DIGEST),

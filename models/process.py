@@ -254,7 +254,7 @@ class TaskCandidate(Base):
     # A person id without a foreign key, so a join from this table to person still has one obvious way.
     on_behalf_of_id: Mapped[int | None]
     # Copied from the application so the inbox's counts per form read the index alone (no join per open step).
-    # Left out, it is looked up when the row is inserted (``_fill_form_key``).
+    # ``for_task`` fills it; left out, it is looked up when the row is inserted (``_fill_form_key``).
     form_key: Mapped[str] = mapped_column(String(60))
     # Copied from the task (its step id and name) so the inbox's counts per step and its step filter read the
     # index alone too; looked up with the form key when left out.
@@ -262,6 +262,12 @@ class TaskCandidate(Base):
     step_name: Mapped[str] = mapped_column(String(200))
 
     person: Mapped[Person] = relationship()
+
+    @classmethod
+    def for_task(cls, task: HumanTask, **fields) -> TaskCandidate:
+        """A candidate row of ``task`` with its copies of the form key, step id and step name filled in (no
+        look-up when it is inserted)."""
+        return cls(form_key=task.application.form_key, step=task.step, step_name=task.name, **fields)
 
 
 @event.listens_for(TaskCandidate, "before_insert")

@@ -166,8 +166,7 @@ def _move_open_tasks(session: Session, app: Application, old: Person, successor:
         holders = {c.person_id: c for c in task.candidates}
         task.candidates.remove(holders[old.id])
         if successor.id not in holders:
-            task.candidates.append(TaskCandidate(person_id=successor.id, is_open=True, created_at=now,
-                                                 form_key=task.application.form_key))
+            task.candidates.append(TaskCandidate.for_task(task, person_id=successor.id, is_open=True, created_at=now))
         note = f"職務異動（案號 {app.id}）：由 {old.name} 改由 {successor.name} 辦理"
         session.add(HistoryEntry(application_id=task.application_id, step=task.step, step_name=task.name,
                                  role=task.role, actor_id=None, decision="reassign", opinion=note,

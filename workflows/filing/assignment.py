@@ -87,7 +87,7 @@ def reassign_task(session: Session, *, task_id: int, actor: Person, to_username:
         raise Forbidden("已是您的案件")
     with single_writer(session, "此案件剛被其他人處理，請重新整理"):
         before = [c.person.username for c in task.candidates]
-        task.candidates = [TaskCandidate(person_id=target.id, created_at=now, form_key=task.application.form_key)]
+        task.candidates = [TaskCandidate.for_task(task, person_id=target.id, created_at=now)]
         task.claimed_by_id = task.claimed_at = None
         task.application.updated_at = now
         audit.record(session, "task_reassigned", actor=actor, subject_type="human_task", subject_id=task.id,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from models import Application, HumanTask, Person, Role, TaskCandidate, TaskState
 from models.personal import Substitution
@@ -183,10 +183,11 @@ def _add_rows(session: Session, substitute_id: int, principal_id: int, now: date
     already = select(TaskCandidate.human_task_id).where(TaskCandidate.person_id == substitute_id)
     tasks = session.scalars(select(HumanTask).join(Application).where(
         HumanTask.id.in_(held), HumanTask.id.not_in(already), HumanTask.state == TaskState.OPEN,
-        HumanTask.role != Role.APPLICANT, Application.applicant_id.is_distinct_from(substitute_id))).all()
+        HumanTask.role != Role.APPLICANT, Application.applicant_id.is_distinct_from(substitute_id))
+        .options(contains_eager(HumanTask.application))).all()  # the form key copied from the joined row
     for task in tasks:
-        session.add(TaskCandidate(human_task_id=task.id, person_id=substitute_id, on_behalf_of_id=principal_id,
-                                  form_key=task.application.form_key, created_at=now))
+        session.add(TaskCandidate.for_task(task, human_task_id=task.id, person_id=substitute_id,
+                                           on_behalf_of_id=principal_id, created_at=now))
     return len(tasks)
 
 

@@ -34,8 +34,7 @@ def _hand_over(session: Session, task: HumanTask, person: Person, reason: str, n
     successors = resolve_candidates(session, task.role, task.application, local_date(now))
     for successor in successors:
         if successor.id not in holders:
-            task.candidates.append(TaskCandidate(person_id=successor.id, is_open=True, created_at=now,
-                                                 form_key=task.application.form_key))
+            task.candidates.append(TaskCandidate.for_task(task, person_id=successor.id, is_open=True, created_at=now))
     names = "、".join(p.name for p in successors) or "（目前無人擔任此角色，待系統管理者指派）"
     session.add(HistoryEntry(application_id=task.application_id, step=task.step, step_name=task.name,
                              role=task.role, actor_id=None, decision="reassign",

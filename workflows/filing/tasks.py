@@ -126,11 +126,6 @@ def _bureau_after_review(app: Application) -> Callable[[dict[str, Any]], dict[st
     return lambda clean: {**clean, TO_BUREAU: bool(lacking & set(clean.get("approved_items") or ()))}
 
 
-def is_candidate(session: Session, task: HumanTask, person: Person) -> bool:
-    return session.scalar(select(TaskCandidate.person_id).where(
-        TaskCandidate.human_task_id == task.id, TaskCandidate.person_id == person.id)) is not None
-
-
 # One query for the task and the candidate check, built once (its cache key too); the 404 / 403 tell-apart only
 # when it finds nothing.
 _TASK_FOR = select(HumanTask).where(HumanTask.id == bindparam("task"), select(TaskCandidate.person_id).where(
@@ -266,7 +261,7 @@ def complete_task(session: Session, *, task_id: int, actor: Person, decision: st
             apply_decision(session, task, restore(app), actor=actor, decision=decision, opinion=opinion, data=clean,
                            now=now, principal_id=principal_id)
             violations.open_from_audit_record(session, app, actor, now)  # 社會局's 稽核紀錄表 (003 §8 ¶2)
-            incidents.resolve_decided(session, task, actor, now, incident_id)
+            incidents.resolve_decided(session, incident_id, actor, now)
     except Exception as exc:
         if not incidents.is_engine_failure(exc):
             raise

@@ -24,9 +24,8 @@ import logging
 import traceback
 from dataclasses import dataclass
 from datetime import datetime
-from types import EllipsisType
 
-from sqlalchemy import ColumnElement, bindparam, case, exists, select
+from sqlalchemy import ColumnElement, case, exists, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
 
@@ -84,12 +83,8 @@ def find_open_incident(session: Session, application_id: int, kind: str) -> Inci
 
 
 _INCIDENTS = Incident.__table__
-# Every decided step asks; almost never is there one: the id of the oldest open one, no ORM row (built once).
-_OPEN_ID = (select(_INCIDENTS.c.id, _INCIDENTS.c.human_task_id)
-            .where(_INCIDENTS.c.application_id == bindparam("application"), _INCIDENTS.c.kind == bindparam("kind"),
-                   _INCIDENTS.c.resolved_at.is_(None)).order_by(_INCIDENTS.c.id).limit(1))
-# The same asked beside the step's own read (``filing.tasks``): the id of the oldest open decision incident of the
-# step's application when it is this step's, else NULL — what ``resolve_decided`` reads.
+# Asked beside the step's own read (``filing.tasks``): the id of the oldest open decision incident of the step's
+# application when it is this step's, else NULL — what ``resolve_decided`` closes.
 DECIDED_INCIDENT = (select(case((_INCIDENTS.c.human_task_id == HumanTask.id, _INCIDENTS.c.id)))
                     .where(_INCIDENTS.c.application_id == HumanTask.application_id, _INCIDENTS.c.kind == DECISION,
                            _INCIDENTS.c.resolved_at.is_(None))
@@ -145,15 +140,9 @@ def _tell_admins(session: Session, incident: Incident, now: datetime) -> None:
            link="/admin/incidents", application=incident.application, now=now)
 
 
-def resolve_decided(session: Session, task: HumanTask, actor: Person, now: datetime,
-                    incident_id: int | None | EllipsisType = ...) -> None:
-    """The step got decided after all: close its open decision incident in the same transaction.
-
-    ``incident_id``: that incident's id (None: there is none) when the caller read it with the step
-    (``DECIDED_INCIDENT``)."""
-    if incident_id is ...:
-        found = session.execute(_OPEN_ID, {"application": task.application_id, "kind": DECISION}).first()
-        incident_id = found.id if found is not None and found.human_task_id == task.id else None
+def resolve_decided(session: Session, incident_id: int | None, actor: Person, now: datetime) -> None:
+    """The step got decided after all: close its open decision incident (``incident_id``, read with the step by
+    ``DECIDED_INCIDENT``; None: there is none) in the same transaction."""
     if incident_id is not None:
         incident = session.get(Incident, incident_id)
         incident.resolved_at, incident.resolved_by_id = now, actor.id

@@ -49,8 +49,8 @@ def inbox_query(args, per_page: int = 50) -> InboxQuery:
 @login_required
 def index():
     query = inbox_query(request.args)
-    page = search_inbox(db.session, current_user, query, clock.now())
-    now = clock.now()
+    now = clock.now()  # one moment for the overdue filter and the rows' days waited and 逾期 marks
+    page = search_inbox(db.session, current_user, query, now)
     return render_template("inbox/index.html", page=page, rows=page.rows, rows_html=inbox_rows_html(page.rows, now),
                            counts=page.counts, forms=FORMS, selected=query.form, query=query, now=now,
                            max_bulk=MAX_BULK)

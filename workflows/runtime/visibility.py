@@ -36,7 +36,7 @@ def visible_to(session: Session, person: Person, on: date):
     involved = select(HumanTask.application_id).join(TaskCandidate).where(TaskCandidate.person_id == person.id)
     conditions = [Application.applicant_id == person.id, Application.requester_id == person.id,
                   Application.id.in_(involved)]
-    for h in _holdings(session, person, on):
+    for h in holdings_on(session, person, on):
         if h.role in UNIT_ROLES and h.unit_id:
             conditions.append(Application.unit_id == h.unit_id)
         elif h.role in AGENCY_ROLES:
@@ -83,7 +83,7 @@ def _audit_scope(session: Session, person: Person, on: date,
                  holdings: list[RoleHolding] | None = None) -> tuple[set[int], set[str]]:
     """The agencies an auditor answers for, and the cities a 勞工局 / 資訊處 member does."""
     agencies, cities = set(), set()
-    for h in holdings if holdings is not None else _holdings(session, person, on):
+    for h in holdings if holdings is not None else holdings_on(session, person, on):
         if h.role == Role.AUDITOR:
             agencies.add(h.agency_id)
         elif h.role in CITY_WIDE_VIEWERS:
@@ -92,13 +92,8 @@ def _audit_scope(session: Session, person: Person, on: date,
 
 
 def holdings_on(session: Session, person: Person, on: date) -> list[RoleHolding]:
-    """The roles a person holds on ``on``, their own and those they sign for as a delegate: read once and passed
-    to several checks of one request (a page header's links) instead of each check reading them again."""
-    return _holdings(session, person, on)
-
-
-def _holdings(session: Session, person: Person, on: date) -> list[RoleHolding]:
-    """The roles a person holds today, their own and those they sign for as a delegate."""
+    """The roles a person holds on ``on``, their own and those they sign for as a delegate; a request that makes
+    several checks (a page header's links) reads them once and passes them on."""
     holdings = [h for h in person.roles if h.valid_on(on)]
     delegated = session.scalars(select(Delegation).where(Delegation.delegate_id == person.id,
                                                          Delegation.valid_on(on))).all()
@@ -120,7 +115,7 @@ def agency_scope(session: Session, person: Person, on: date, holdings: list[Role
     if person.is_admin:
         return None
     agencies, cities = set(), set()
-    for h in holdings if holdings is not None else _holdings(session, person, on):
+    for h in holdings if holdings is not None else holdings_on(session, person, on):
         if h.role in AGENCY_ROLES:
             agencies.add(h.agency_id)
         elif h.role in CITY_WIDE_VIEWERS:

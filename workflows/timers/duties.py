@@ -115,9 +115,8 @@ def self_auditing_agencies(session: Session, now: datetime) -> list[Target]:
     """001 §12(3)a: 總管理機關、權責管理機關及各資訊需求機關 each audit their own security yearly, WebIR included: the
     requesting agencies and 勞工局 as ``requesting_agencies`` has them, and the central agency (資訊處), whose
     instance says so (``central_agency``: its clerk records it, as it has no agency manager)."""
-    central = session.scalars(select(Agency.id).where(Agency.has_kind(AgencyKind.CENTRAL)).order_by(Agency.id))
     return [*(replace(t, data={**t.data, "central_agency": False}) for t in requesting_agencies(session, now)),
-            *(Target(agency_id, data={"central_agency": True}) for agency_id in central)]
+            *(replace(t, data={**t.data, "central_agency": True}) for t in central_agencies(session, now))]
 
 
 def central_agencies(session: Session, now: datetime) -> list[Target]:

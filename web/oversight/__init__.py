@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 
 from workflows.errors import Forbidden, Invalid
 from workflows.oversight.bases import list_bases
-from workflows.oversight.flags import answer_flag
+from workflows.oversight.flags import FLAG_WORDS, answer_flag
 from workflows.oversight.imports import (
     ImportView,
     get_import,
@@ -37,13 +37,7 @@ from . import jobs
 
 bp = Blueprint("oversight", __name__, url_prefix="/query-logs")
 MAX_LOG_FILE = 1024 * 1024 * 1024
-FLAG_LABELS = {
-    "no_registration": _l("無查調登記"), "registered_after_query": _l("查詢後才登記"),
-    "item_not_granted": _l("帳號未具此查調項目"), "account_unknown": _l("帳號不明"),
-    "account_disabled": _l("帳號已停用"), "self_query": _l("查詢本人資料"),
-    "colleague_query": _l("查詢同機關同仁"), "outside_office_hours": _l("非上班時間查詢"),
-    "basis_not_listed": _l("法律依據不在附表"),
-}
+FLAG_LABELS = {name: _l(words) for name, words in FLAG_WORDS.items()}
 FIELD_LABELS = {
     "account": _l("使用者帳號"), "date": _l("查詢日期"), "time": _l("查詢時間"), "item": _l("作業代號"),
     "subject": _l("查詢條件"), "case_number": _l("案號"), "reason": _l("查詢事由"), "result": _l("查詢結果"),

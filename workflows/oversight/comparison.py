@@ -17,16 +17,10 @@ from sqlalchemy.orm import Session
 from models import FLAG_NAMES, FlagAction, QueryLog, QueryLogFlagNote
 
 from ..calendar import TAIPEI
+from .flags import FLAG_WORDS
 
 FORM = "log_comparison"
 # The flags as the report names them (the log pages' words).
-FLAG_WORDS = {
-    "no_registration": "無查調登記", "registered_after_query": "查詢後才登記", "item_not_granted": "帳號未具此查調項目",
-    "account_unknown": "帳號不明", "account_disabled": "帳號已停用", "self_query": "查詢本人資料",
-    "colleague_query": "查詢同機關同仁", "outside_office_hours": "非上班時間查詢",
-    "basis_not_listed": "法律依據不在附表",
-}
-
 
 def _day(value: Any) -> date | None:
     try:

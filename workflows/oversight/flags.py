@@ -18,6 +18,14 @@ from ..validators import text_problem
 from .imports import check_may_import
 from .violations import open_case
 
+# What each reconciliation flag means, as the log pages and 比對紀錄表 say it.
+FLAG_WORDS = {
+    "no_registration": "無查調登記", "registered_after_query": "查詢後才登記", "item_not_granted": "帳號未具此查調項目",
+    "account_unknown": "帳號不明", "account_disabled": "帳號已停用", "self_query": "查詢本人資料",
+    "colleague_query": "查詢同機關同仁", "outside_office_hours": "非上班時間查詢",
+    "basis_not_listed": "法律依據不在附表",
+}
+
 
 def answer_flag(session: Session, *, log_id: int, flag: str, action: str, reason: str, actor: Person,
                 now: datetime, major: bool = False) -> QueryLogFlagNote:

@@ -139,7 +139,7 @@ def parse_layer(directory: Path, pack: jurisdiction.Pack) -> tuple[AgencyLayer |
         where = f"{code}: forms.{key}"
         if form is None:
             continue
-        names = {f.name for f in form.fields} | {c.name for f in form.fields for c in f.columns}  # a row's too
+        names = {f.name for f in forms.with_columns(form.fields)}
         if key in pack.forms:
             replaces.add(key)
             if lost := [n for n in READS.get(key, ()) if n not in names]:

@@ -6,7 +6,7 @@ publishes them; both validate through ``clean_fields`` so a rule lives once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +68,13 @@ class Field:
         if self.type == "rows":
             out.update(columns=[c.as_dict() for c in self.columns], min_rows=self.min_rows, max_rows=self.max_rows)
         return out
+
+
+def with_columns(fields: Iterable[Field]) -> Iterator[Field]:
+    """Each field and, after a rows field, its columns: every field a form's data may hold, a line's too."""
+    for f in fields:
+        yield f
+        yield from f.columns
 
 
 @dataclass(frozen=True)
@@ -405,7 +412,7 @@ def sensitive_fields(form_key: str) -> tuple[Field, ...]:
     form = FORMS.get(form_key)
     if not form:
         return ()
-    return tuple(c for f in form.fields for c in ((f, *f.columns) if f.type == "rows" else (f,)) if c.sensitive)
+    return tuple(f for f in with_columns(form.fields) if f.sensitive)
 
 
 def _sensitive_names(form_key: str) -> set[str]:
@@ -413,7 +420,7 @@ def _sensitive_names(form_key: str) -> set[str]:
     names = {f.name for f in sensitive_fields(form_key)}
     for forms in AGENCY_FORMS.values():
         if form_key in forms:
-            names |= {f.name for f in forms[form_key][1].fields if f.sensitive}
+            names |= {f.name for f in with_columns(forms[form_key][1].fields) if f.sensitive}
     return names
 
 

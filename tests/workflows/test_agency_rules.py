@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 
 import pytest
 import yaml
@@ -84,3 +85,19 @@ def test_a_broken_layer_stops_the_start_and_the_pack_check_names_it(database_url
         patch.setitem(app.config, "PACKS_DIR", tmp_path)
         result = app.test_cli_runner().invoke(args=["pack", "check", "--key", "kaohsiung"])
     assert result.exit_code == 1 and "chief_auditor" in result.output
+
+
+def test_an_agency_layers_own_id_column_in_a_sheets_rows_is_masked(monkeypatch):
+    """An agency layer's version of a form may name its rows' ID column differently from the city's: masking reads
+    the layer's columns too, not only its top-level fields."""
+    from workflows import forms
+
+    city = FORMS["query_registration"]
+    rows = next(f for f in city.fields if f.type == "rows")
+    own = replace(rows, columns=(*rows.columns, forms.Field("spouse_national_id", "配偶身分證號", "national_id",
+                                                             sensitive=True)))
+    layer = replace(city, fields=tuple(own if f is rows else f for f in city.fields))
+    monkeypatch.setitem(forms.AGENCY_FORMS, "KHH-TEST", {"query_registration": ("query_registration_test", layer)})
+    number = "A123456789"
+    shown = forms.masked("query_registration", {"rows": [{"subject_name": "陳小明", "spouse_national_id": number}]})
+    assert shown["rows"][0]["spouse_national_id"] == forms.mask_id(number) and number not in str(shown)

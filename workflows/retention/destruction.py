@@ -33,7 +33,7 @@ from models import (
 from .. import audit
 from ..attachments.records import erase_files
 from ..calendar import TAIPEI, local_date, months_before
-from ..forms import FORMS
+from ..forms import FORMS, with_columns
 from ..settings import SETTINGS
 from .holds import held_ids
 
@@ -56,8 +56,7 @@ def personal_fields(form_key: str) -> list[str]:
     spec = FORMS.get(form_key)
     if spec is None:
         return []
-    fields = [c for f in spec.fields for c in (f, *f.columns)]  # a rows field's columns too
-    return [f.name for f in fields if f.sensitive or f.type in _PERSONAL_TYPES or f.name in _NAMES]
+    return [f.name for f in with_columns(spec.fields) if f.sensitive or f.type in _PERSONAL_TYPES or f.name in _NAMES]
 
 
 def _retention(form_key: str) -> int:

@@ -23,7 +23,7 @@ from wtforms import (
 )
 from wtforms.validators import Optional
 
-from workflows.forms import Field, row_key
+from workflows.forms import Field, parse_row_key
 
 from .i18n import tr, tr_choice, tr_message
 
@@ -132,15 +132,14 @@ def apply_errors(form: FlaskForm, errors: dict[str, str]) -> None:
 
 
 def _named(form: FlaskForm, name: str):
-    """The field an error names: a form's own, or a row's column (``rows[3].item``: line 3's item)."""
+    """The field an error names: a form's own, or a row's column (``rows[3].item``: line 3's item), else the rows
+    as a whole (``rows[3]``: the line)."""
     if name in form:
         return form[name]
-    for candidate in form:
-        if isinstance(candidate, FieldList):
-            for line, entry in enumerate(candidate.entries, start=1):
-                for sub in entry.form:
-                    if row_key(candidate.name, line, sub.short_name) == name:
-                        return sub
-            if name.startswith(f"{candidate.name}["):  # the line as a whole
-                return candidate
-    return None
+    parsed = parse_row_key(name)
+    if parsed is None or parsed[0] not in form or not isinstance(form[parsed[0]], FieldList):
+        return None
+    rows, (_field, line, column) = form[parsed[0]], parsed
+    if column is not None and 0 < line <= len(rows.entries) and column in rows.entries[line - 1].form:
+        return rows.entries[line - 1].form[column]
+    return rows

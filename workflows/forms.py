@@ -6,6 +6,7 @@ publishes them; both validate through ``clean_fields`` so a rule lives once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -279,6 +280,15 @@ def clean_fields(fields: tuple[Field, ...], data: dict[str, Any],
 def row_key(field: str, line: int, column: str | None = None) -> str:
     """Where a row's value is named in errors and reveals: ``rows[3].subject_national_id`` (lines count from 1)."""
     return f"{field}[{line}]" + (f".{column}" if column else "")
+
+
+_ROW_KEY = re.compile(r"^(\w+)\[(\d{1,3})\](?:\.(\w+))?$")
+
+
+def parse_row_key(key: str) -> tuple[str, int, str | None] | None:
+    """``row_key`` read back: (field, line, column or None for the line as a whole); None for any other name."""
+    m = _ROW_KEY.match(key)
+    return (m[1], int(m[2]), m[3]) if m else None
 
 
 def _blank_row(row: Any) -> bool:

@@ -7,7 +7,6 @@ whole after stating why; each reveal is a ``national_id_reveal`` row and an audi
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,7 +18,7 @@ from models import Application, HumanTask, NationalIdReveal, Person, TaskCandida
 from .. import audit
 from ..calendar import local_date
 from ..errors import Forbidden, Invalid, NotFound
-from ..forms import Field, sensitive_fields
+from ..forms import Field, parse_row_key, sensitive_fields
 from ..runtime.candidates import may_hold
 from ..runtime.visibility import may_view
 
@@ -85,15 +84,12 @@ def reveal_national_id(session: Session, *, application_id: int, field: str, rea
     return Revealed(app.id, field, _label(spec, field), holder[spec.name], reveal.id, now)
 
 
-_ROW_FIELD = re.compile(r"^(\w+)\[(\d{1,3})\]\.(\w+)$")
-
-
 def _addressed(data: dict, field: str, fields: dict[str, Field]) -> tuple[Field, dict] | None:
     """The sensitive field a reveal names and the mapping holding its number: the form's own field, or a column of
     one line of a sheet's rows (``rows[2].subject_national_id``, lines counted from 1); None when there is none."""
     holder, name = data, field
-    if (m := _ROW_FIELD.match(field)) is not None:
-        rows, line, name = data.get(m[1]), int(m[2]), m[3]
+    if (parsed := parse_row_key(field)) is not None:
+        rows, line, name = data.get(parsed[0]), parsed[1], parsed[2]
         holder = rows[line - 1] if isinstance(rows, list) and 0 < line <= len(rows) else None
     if name not in fields or not isinstance(holder, dict) or not holder.get(name):
         return None
@@ -101,8 +97,5 @@ def _addressed(data: dict, field: str, fields: dict[str, Field]) -> tuple[Field,
 
 
 def _label(spec: Field, field: str) -> str:
-    m = _ROW_FIELD.match(field)
-    if m is None:
-        return spec.label
-    line, label = m[2], spec.label
-    return f"第 {line} 筆 {label}"
+    parsed = parse_row_key(field)
+    return spec.label if parsed is None else f"第 {parsed[1]} 筆 {spec.label}"

@@ -185,18 +185,16 @@ def _open_task(session: Session, app: Application, task, now: datetime,
         behalf = substituted_principals(session, people, local_date(now))
     else:
         people, behalf, chosen = told
-    if not prepared:  # the unit of work writes it, and the use case may still change it
-        row = HumanTask(application=app, task_guid=task.guid, step=task.step, name=task.name,
-                        role=task.lane or "", form=task.form, bulk=task.bulk, state=TaskState.OPEN, created_at=now,
-                        due_at=_due_at(task, now),
-                        candidates=[TaskCandidate(person=p, created_at=now, form_key=app.form_key, step=task.step,
-                                                  step_name=task.name, on_behalf_of_id=behalf.get(p.id))
-                                    for p in people])
-        session.add(row)
-        return row, people, chosen
     row = HumanTask(task_guid=task.guid, step=task.step, name=task.name, role=task.lane or "", form=task.form,
                     bulk=bool(task.bulk), state=TaskState.OPEN, created_at=now, due_at=_due_at(task, now),
                     closed_at=None, completed_by_id=None, claimed_by_id=None, claimed_at=None)
+    candidates = [{"person_id": p.id, "is_open": True, "created_at": now, "on_behalf_of_id": behalf.get(p.id),
+                   "form_key": app.form_key, "step": task.step, "step_name": task.name} for p in people]
+    if not prepared:  # the unit of work writes it, and the use case may still change it
+        row.application = app
+        row.candidates = [TaskCandidate(person=p, **values) for p, values in zip(people, candidates, strict=True)]
+        session.add(row)
+        return row, people, chosen
 
     filing = app.id is None  # a new application: its steps are the ones opened now
 
@@ -204,11 +202,8 @@ def _open_task(session: Session, app: Application, task, now: datetime,
         values = {name: getattr(row, name) for name in _TASK_COLUMNS}
         row.id = session.execute(_ADD_TASK, {**values, "application_id": app.id}).scalar_one()
         row.application_id = app.id
-        if people:
-            session.execute(_ADD_CANDIDATES, [
-                {"human_task_id": row.id, "person_id": p.id, "is_open": True, "created_at": now,
-                 "on_behalf_of_id": behalf.get(p.id), "form_key": app.form_key, "step": task.step,
-                 "step_name": task.name} for p in people])
+        if candidates:
+            session.execute(_ADD_CANDIDATES, [{"human_task_id": row.id, **c} for c in candidates])
         make_transient_to_detached(row)
         session.add(row)
         if filing or "tasks" in app.__dict__:  # else not loaded: the first read loads it, this row with it

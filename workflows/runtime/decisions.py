@@ -8,7 +8,6 @@ audit trail and inbox rows as one that went through the first time.
 from __future__ import annotations
 
 from datetime import datetime
-from types import EllipsisType
 from typing import Any
 
 from sqlalchemy import insert
@@ -18,9 +17,7 @@ from models import Application, HistoryEntry, HumanTask, Person, TaskState
 
 from .. import audit, writes
 from ..accounts.effects import apply_step_effects
-from ..calendar import local_date
 from ..engine import Run
-from .on_behalf import acting_for
 from .sync import close_task, sync
 
 _ADD_HISTORY = insert(HistoryEntry.__table__)
@@ -38,18 +35,16 @@ def add_history(session: Session, app: Application, **entry: Any) -> None:
 
 
 def apply_decision(session: Session, task: HumanTask, run: Run, *, actor: Person, decision: str, opinion: str,
-                   data: dict[str, Any], now: datetime, principal_id: int | None | EllipsisType = ...,
-                   **noted: Any) -> None:
+                   data: dict[str, Any], now: datetime, principal_id: int | None, **noted: Any) -> None:
     """Complete the step in the restored engine with this decision and run the chain on; ``noted`` goes into the
-    audit. ``principal_id``: the holder the actor decides for (None: their own), when the caller has asked
-    already (``candidates.standing``)."""
+    audit. ``principal_id``: the holder the actor decides for (None: their own), as ``candidates.standing``
+    gave it when the caller checked the actor may hold the step."""
     app = task.application
     run.complete(task.task_guid, {**data, "decision": decision, "opinion": opinion})
     if decision == "approve":
         apply_step_effects(session, app, task.form, now, app.data, run.data, data)
     close_task(task, TaskState.COMPLETED, now, actor)
-    principal = (acting_for(session, task.role, app, actor, local_date(now)) if principal_id is ...
-                 else session.get(Person, principal_id) if principal_id is not None else None)
+    principal = session.get(Person, principal_id) if principal_id is not None else None
     add_history(session, app, step=task.step, step_name=task.name, role=task.role, actor_id=actor.id,
                 decision=decision, opinion=opinion or None,
                 data={k: v for k, v in data.items() if v not in (None, [], "")} or None, created_at=now,

@@ -39,7 +39,7 @@ from ..errors import Conflict, NotFound, WorkflowError
 from ..forms import FORMS, engine_values
 from ..notify import notify
 from ..settings import timer_data
-from .candidates import may_hold
+from .candidates import standing
 from .decisions import apply_decision
 from .diagrams import live_version, load_diagram
 from .sync import fire_due_timers, restore, single_writer, sync
@@ -198,11 +198,14 @@ def _retry_decision(session: Session, incident: Incident, app: Application, now:
     decider, kept = incident.decided_by, incident.decision or {}
     if task is None or task.state != TaskState.OPEN:
         return "superseded"
-    if decider is None or not may_hold(session, task.role, app, decider, local_date(now)) or \
-            task.claimed_by_id not in (None, decider.id):
+    if decider is None or task.claimed_by_id not in (None, decider.id):
+        return "superseded"
+    may, principal_id = standing(session, task.role, app, decider, local_date(now))
+    if not may:
         return "superseded"
     apply_decision(session, task, restore(app), actor=decider, decision=kept["decision"],
-                   opinion=kept.get("opinion") or "", data=kept.get("data") or {}, now=now, incident=incident.id)
+                   opinion=kept.get("opinion") or "", data=kept.get("data") or {}, now=now,
+                   principal_id=principal_id, incident=incident.id)
     return "resolved"
 
 

@@ -7,10 +7,8 @@ from datetime import date
 from sqlalchemy import Date, bindparam, select
 from sqlalchemy.orm import Session
 
-from models import Application, Person, Role
+from models import Person
 from models.personal import Substitution
-
-from .candidates import principal_of
 
 _PEOPLE = bindparam("people", expanding=True)
 _SUBSTITUTED = (select(Substitution.substitute_id, Substitution.principal_id)  # built once
@@ -25,11 +23,3 @@ def substituted_principals(session: Session, people: list[Person], on: date) -> 
         return {}
     rows = session.execute(_SUBSTITUTED, {"people": ids, "on": on})
     return {substitute: principal for substitute, principal in rows if substitute != principal}
-
-
-def acting_for(session: Session, role: str, application: Application, actor: Person, on: date) -> Person | None:
-    """The holder ``actor`` stands in for on this step, or None when the actor holds the role themselves."""
-    if role == Role.APPLICANT:
-        return None
-    principal_id = principal_of(session, role, application, actor, on)
-    return session.get(Person, principal_id) if principal_id is not None else None

@@ -97,5 +97,7 @@ def _addressed(data: dict, field: str, fields: dict[str, Field]) -> tuple[Field,
 
 
 def _label(spec: Field, field: str) -> str:
-    parsed = parse_row_key(field)
-    return spec.label if parsed is None else f"第 {parsed[1]} 筆 {spec.label}"
+    if (parsed := parse_row_key(field)) is None:
+        return spec.label
+    line = parsed[1]
+    return f"第 {line} 筆 {spec.label}"

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from models import QUERY_ITEMS, ROLE_LABELS
 from workflows import jurisdiction
+from workflows.calendar import roc_date_text
 from workflows.forms import DECISION_LABELS, mask_id
 
 from .i18n import _l, _lp, is_chinese, lazy_tr
@@ -29,7 +30,7 @@ def roc_date(value: date | datetime | str | None) -> str:
         value = value.astimezone(TAIPEI)
     if not is_chinese():
         return f"{value:%Y-%m-%d}"
-    return f"{value.year - 1911}年{value.month:02d}月{value.day:02d}日"
+    return roc_date_text(value)
 
 
 def roc_datetime(value: datetime | None) -> str:

@@ -37,10 +37,15 @@ def local_date(moment: datetime) -> date:
     return moment.astimezone(TAIPEI).date()
 
 
+def roc_date_text(day: date) -> str:
+    """115年12月03日: a day as the official forms print it (民國 year)."""
+    return f"{day.year - 1911}年{day.month:02d}月{day.day:02d}日"
+
+
 def roc_datetime_text(moment: datetime) -> str:
     """民國115年12月03日 09:00（臺北時間）: how stored messages (e-mails) name a moment."""
     local = moment.astimezone(TAIPEI)
-    return f"民國{local.year - 1911}年{local.month:02d}月{local.day:02d}日 {local:%H:%M}（臺北時間）"
+    return f"民國{roc_date_text(local)} {local:%H:%M}（臺北時間）"
 
 
 def months_before(moment: datetime, months: int) -> datetime:

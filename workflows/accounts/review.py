@@ -28,7 +28,7 @@ from models import (
     WebirAccount,
 )
 
-from ..calendar import local_date
+from ..calendar import local_date, roc_date_text
 from ..forms import Field
 from ..settings import SETTINGS
 from .records import ACCOUNT_DECISIONS, change_account
@@ -58,10 +58,6 @@ class ReviewedAccount:
     @property
     def prefix(self) -> str:
         return f"account_{self.account_id}"
-
-
-def _roc(day: date) -> str:
-    return f"{day.year - 1911}年{day.month:02d}月{day.day:02d}日"
 
 
 def last_uses(session: Session, person_ids: list[int]) -> dict[int, date]:
@@ -122,7 +118,7 @@ def list_reviewed_accounts(session: Session, agency_id: int, now: datetime) -> l
 
 def _describe(account: ReviewedAccount) -> str:
     items = "、".join(account.items) or "（無）"
-    used = _roc(account.last_used) if account.last_used else "從未使用"
+    used = roc_date_text(account.last_used) if account.last_used else "從未使用"
     flags = "、".join(FLAGS[f] for f in account.flags) or "無"
     return f"查調項目：{items}；最後使用：{used}；提示：{flags}"
 
@@ -183,7 +179,7 @@ def describe_decisions(decisions: list[dict[str, Any]]) -> list[str]:
         if d["decision"] == "narrow":
             outcome += f"為 {'、'.join(d['new_items'])}"
         flags = "、".join(FLAGS.get(f, f) for f in d.get("flags") or ())
-        used = _roc(date.fromisoformat(d["last_used"])) if d.get("last_used") else "從未使用"
+        used = roc_date_text(date.fromisoformat(d["last_used"])) if d.get("last_used") else "從未使用"
         line = f"{d['name']}（{d['username']}）原項目 {'、'.join(d['items']) or '無'}，最後使用 {used}"
         line += f"，提示 {flags}" if flags else ""
         line += f"：{outcome}" + (f"（理由：{d['reason']}）" if d.get("reason") else "")

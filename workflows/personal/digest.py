@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from models import Notification
 from models.personal import Delivery
 
-from ..calendar import is_working_day, local_date, roc_datetime_text
+from ..calendar import is_working_day, local_date, roc_date_text, roc_datetime_text
 from ..settings import SETTINGS
 
 DIGEST_HOUR, DIGEST_MINUTE = 8, 30
@@ -43,7 +43,7 @@ def _digest(session: Session, person_id: int, notes: list[Notification], now: da
         session.rollback()
         return 0
     on = local_date(now)
-    subject = f"【每日摘要】民國{on.year - 1911}年{on.month:02d}月{on.day:02d}日 共 {len(notes)} 則通知"
+    subject = f"【每日摘要】民國{roc_date_text(on)} 共 {len(notes)} 則通知"
     session.add(Notification(
         person_id=person_id, kind="digest", subject=subject, body=_body(notes), link="/inbox/", created_at=now,
         bell=Delivery.EVERY if any(n.bell == Delivery.DIGEST for n in notes) else Delivery.OFF,

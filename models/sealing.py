@@ -13,6 +13,7 @@ import binascii
 import hashlib
 import hmac
 import os
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,22 +148,23 @@ class SealedJSON(TypeDecorator):
     def process_bind_param(self, value, dialect):
         if not isinstance(value, dict):
             return value
-        return _each(value, self.fields, seal)
+        return each_named(value, self.fields, seal)
 
     def process_result_value(self, value, dialect):
         if not isinstance(value, dict):
             return value
-        return _each(value, self.fields, unseal)
+        return each_named(value, self.fields, unseal)
 
 
-def _each(value: dict, fields: tuple[str, ...], change) -> dict:
-    """The object with its ``fields`` changed, at the top and in the rows of a list of objects (a sheet's rows)."""
+def each_named(value: dict, fields: Collection[str], change: Callable[[str], str]) -> dict:
+    """A copy of the object with the text of its ``fields`` changed, at the top and in the rows of a list of objects
+    (a sheet's rows): what is sealed at rest, and what a page shows masked (``workflows.forms.masked``)."""
     out = {}
     for k, v in value.items():
         if k in fields and isinstance(v, str):
             v = change(v)
         elif isinstance(v, list) and v and all(isinstance(r, dict) for r in v):
-            v = [_each(r, fields, change) for r in v]
+            v = [each_named(r, fields, change) for r in v]
         out[k] = v
     return out
 

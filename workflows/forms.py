@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from models import QUERY_ITEMS
+from models.sealing import each_named
 
 from . import validators as v
 
@@ -434,17 +435,6 @@ def _sensitive_names(form_key: str) -> set[str]:
     return names
 
 
-def _mask_values(values: dict[str, Any], names: set[str]) -> dict[str, Any]:
-    out = {}
-    for k, x in values.items():
-        if k in names and isinstance(x, str):
-            x = mask_id(x)
-        elif isinstance(x, list) and x and all(isinstance(r, dict) for r in x):  # a rows field's rows
-            x = [_mask_values(r, names) for r in x]
-        out[k] = x
-    return out
-
-
 def masked(form_key: str, data: dict[str, Any] | None) -> dict[str, Any] | None:
     """A copy of a form's data (or a step's, filed on that form) with its personal numbers masked.
 
@@ -455,7 +445,7 @@ def masked(form_key: str, data: dict[str, Any] | None) -> dict[str, Any] | None:
     if form_key == REGISTRATION and "rows" not in data and data.get("subject_national_id") and any(
             f.type == "rows" for f in FORMS[form_key].fields):
         data = {**data, "rows": sheet_rows(data)}
-    return _mask_values(data, names)
+    return each_named(data, names, mask_id)
 
 
 def keep_masked(form_key: str, data: dict[str, Any], filed: dict[str, Any]) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from ..errors import Conflict, WorkflowError
 from .diagrams import ParsedDiagram
 from .errors import engine_message
 from .expressions import SCRIPT_ENGINE, ExpressionError
+from .tree import EngineWorkflow
 
 SERIALIZER_VERSION = "webir-2"
 _VERSION_KEY = "serializer_version"
@@ -76,6 +77,10 @@ class _SpecFreeConverter(BpmnWorkflowConverter):
 
     diagram: ParsedDiagram | None = None
 
+    def __init__(self, target_class, registry, typename=None):
+        super().__init__(target_class, registry, typename)
+        self.registry.typenames[EngineWorkflow] = self.typename  # saved as a BpmnWorkflow, as before
+
     def to_dict(self, workflow):
         if workflow.subprocesses:  # no shipped diagram has one; kept whole, in the older form
             dct = super().to_dict(workflow)
@@ -99,7 +104,7 @@ class _SpecFreeConverter(BpmnWorkflowConverter):
     def from_dict(self, dct):
         # Mirrors BpmnWorkflowConverter.from_dict, but reuses the already-parsed
         # spec objects instead of rebuilding them from JSON on every restore.
-        workflow = self.target_class(self.diagram.spec, self.diagram.subprocess_specs, deserializing=True)
+        workflow = EngineWorkflow(self.diagram.spec, self.diagram.subprocess_specs, deserializing=True)
         if isinstance(dct["tasks"], list):
             for task in dct["tasks"]:
                 _task_from_dict(task, workflow, self.registry)
@@ -297,7 +302,7 @@ class Run:
 
     @classmethod
     def start(cls, diagram: ParsedDiagram, data: dict[str, Any]) -> Run:
-        run = cls(diagram, BpmnWorkflow(diagram.spec, diagram.subprocess_specs, script_engine=SCRIPT_ENGINE))
+        run = cls(diagram, EngineWorkflow(diagram.spec, diagram.subprocess_specs, script_engine=SCRIPT_ENGINE))
         run._wf.get_next_task(state=TaskState.READY).data.update(data)
         run._advance()
         return run

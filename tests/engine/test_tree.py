@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from uuid import UUID
 
 import pytest
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 
 from workflows.engine import EngineError, Run, parse_diagram
+from workflows.engine.runtime import _TASK_FIELDS, _uuid
 from workflows.engine.tree import EngineWorkflow, walk
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
@@ -96,3 +99,34 @@ def test_filters_it_does_not_know_go_to_spiffworkflow():
     lane = [t.id for t in workflow.get_tasks(state=TaskState.READY, lane="unit_head")]
     assert lane
     assert lane == [t.id for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.lane == "unit_head"]
+
+
+def test_restored_tasks_carry_what_spiffworkflows_own_constructor_sets():
+    diagram = parse_diagram((BPMN / "kaohsiung" / "manager_account.bpmn").read_bytes())
+    run = Run.start(diagram, dict(TIMERS))
+    ready = run.ready_tasks()[0]
+    run.complete(ready.guid, {"decision": "approve", "opinion": "ok", "items": ["a"]})
+    restored = Run.restore(diagram, run.save())._wf
+    made = Task(restored, restored.spec.start, state=TaskState.FUTURE)
+    copies = 0
+    for task in restored.tasks.values():
+        if task is made:
+            continue
+        assert set(vars(task)) == set(vars(made)) == set(_TASK_FIELDS)
+        assert type(task.id) is UUID and task.id == UUID(str(task.id)) and task.id.is_safe == made.id.is_safe
+        assert restored.tasks[task.id] is task
+        parent = task.parent
+        if parent is not None and "items" in parent.data and "items" in task.data:
+            # each task its own copy of a list, as DeepMerge gives
+            assert task.data["items"] == parent.data["items"] and task.data["items"] is not parent.data["items"]
+            copies += 1
+    assert copies
+
+
+def test_ids_in_other_forms_are_read_as_uuid_reads_them():
+    ids: dict = {}
+    for text in ["12345678-1234-5678-1234-567812345678", "{12345678-1234-5678-1234-567812345678}",
+                 "urn:uuid:12345678-1234-5678-1234-567812345678", "12345678123456781234567812345678"]:
+        assert _uuid(text, ids) == UUID(text)
+    with pytest.raises(ValueError):
+        _uuid("12345678-1234-5678-1234-5678123456zz", ids)

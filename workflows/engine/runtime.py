@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from copy import copy
 from dataclasses import dataclass
 from datetime import datetime
 from types import ModuleType
 from typing import Any
-from uuid import UUID
+from uuid import UUID, SafeUUID
 
 import orjson
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -106,8 +107,9 @@ class _SpecFreeConverter(BpmnWorkflowConverter):
         # spec objects instead of rebuilding them from JSON on every restore.
         workflow = EngineWorkflow(self.diagram.spec, self.diagram.subprocess_specs, deserializing=True)
         if isinstance(dct["tasks"], list):
+            ids: dict[str, UUID] = {}
             for task in dct["tasks"]:
-                _task_from_dict(task, workflow, self.registry)
+                _task_from_dict(task, workflow, self.registry, ids)
         else:  # serializer 1.5: the whole tree, one TaskConverter dict per task
             workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
@@ -186,26 +188,77 @@ def _task_to_dict(task, root, kept: set[UUID]) -> dict:
     return dct
 
 
-def _task_from_dict(dct: dict, workflow, registry) -> None:
+def _task_from_dict(dct: dict, workflow, registry, ids: dict[str, UUID]) -> None:
     spec = workflow.spec.task_specs.get(dct["spec"])
-    task = Task(workflow, spec, state=dct["state"], id=UUID(dct["id"]))  # adds itself to workflow.tasks
     parent = dct.get("parent")
-    task._parent = UUID(parent) if parent is not None else None
-    task._children = [UUID(c) for c in dct.get("children", ())]
+    task = _new_task(workflow, spec, dct["state"], _uuid(dct["id"], ids))  # adds itself to workflow.tasks
+    task._parent = _uuid(parent, ids) if parent is not None else None
+    task._children = [_uuid(c, ids) for c in dct.get("children", ())]
     task.last_state_change = dct["at"]
     task.triggered = dct.get("triggered", False)
-    task.internal_data = registry.restore(dct.get("internal", {}))
-    if isinstance(spec, CatchingEvent) and task.has_state(TaskState.WAITING):
+    internal = dct.get("internal")
+    task.internal_data = _restored(registry, internal) if internal else {}
+    if isinstance(spec, CatchingEvent) and task._state & TaskState.WAITING:
         workflow.top_workflow.event_manager.add_task(task)
     if parent is None:
         task.data = registry.restore(dct.get("data", {}))
         return
-    data = DeepMerge.merge({}, workflow.tasks[task._parent].data)
+    # What DeepMerge.merge({}, parent's data) gives, without its per-key bookkeeping: each value of the
+    # parent's data, a mutable one copied one level down.
+    data = {k: copy(v) if isinstance(v, _MUTABLE) else v for k, v in workflow.tasks[task._parent].data.items()}
     if "updates" in dct:
-        data.update(registry.restore(dct["updates"]))
+        data.update(_restored(registry, dct["updates"]))
     for key in dct.get("deletions", ()):
         data.pop(key, None)
     task.data = data
+
+
+_MUTABLE = (dict, list, set)
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+_TASK_FIELDS = ("id", "workflow", "_parent", "_children", "_state", "triggered", "task_spec", "thread_id", "data",
+                "internal_data", "last_state_change")  # what Task.__init__ sets (tests/engine/test_tree.py holds it)
+
+
+def _new_task(workflow, spec, state: int, task_id: UUID) -> Task:
+    """``Task(workflow, spec, state=state, id=task_id)``, without its parent look-up and log line: the caller
+    sets the parent, children, time and data at once."""
+    if spec is None:  # Task() puts a StartTask in its place
+        return Task(workflow, spec, state=state, id=task_id)
+    task = Task.__new__(Task)
+    task.id = task_id
+    workflow.tasks[task_id] = task
+    task.workflow = workflow
+    task._parent = None
+    task._children = []
+    task._state = state
+    task.triggered = False
+    task.task_spec = spec
+    task.thread_id = Task.thread_id_pool
+    task.data = {}
+    task.internal_data = {}
+    return task
+
+
+def _uuid(text: str, ids: dict[str, UUID]) -> UUID:
+    """``UUID(text)``, each text parsed once per restore; the form the serializer writes read without UUID's
+    own clean-up of braces and prefixes."""
+    found = ids.get(text)
+    if found is None:
+        if len(text) == 36 and text[8] == text[13] == text[18] == text[23] == "-":
+            found = object.__new__(UUID)
+            object.__setattr__(found, "int", int(text.replace("-", ""), 16))
+            object.__setattr__(found, "is_safe", SafeUUID.unknown)
+        else:
+            found = UUID(text)
+        ids[text] = found
+    return found
+
+
+def _restored(registry, dct: dict) -> dict:
+    """``registry.restore(dct)`` for a plain dict: values of JSON's own types kept as they are."""
+    if "typename" in dct:
+        return registry.restore(dct)
+    return {k: v if type(v) in _PLAIN else registry.restore(v) for k, v in dct.items()}
 
 
 _local = threading.local()

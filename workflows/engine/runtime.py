@@ -31,7 +31,6 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
 from SpiffWorkflow.task import Task
-from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 from ..errors import Conflict, WorkflowError
@@ -89,14 +88,16 @@ class _SpecFreeConverter(BpmnWorkflowConverter):
             dct.pop("subprocess_specs")
             return dct
         kept, root = _live_part(workflow)
+        text = {tid: str(tid) for tid in kept}
         last = workflow.last_task
+        tasks = workflow.tasks
         return {
             "data": self.registry.clean(workflow.data),
             "correlations": workflow.correlations,
-            "last_task": str(last.id) if last is not None and last.id in kept else None,
+            "last_task": text[last.id] if last is not None and last.id in text else None,
             "success": workflow.success,
             "completed": workflow.completed,
-            "tasks": [_task_to_dict(t, root, kept) for t in workflow.tasks.values() if t.id in kept],
+            "tasks": [_task_to_dict(t, root, text, tasks) for tid, t in tasks.items() if tid in text],
             "root": str(root.id),
             "subprocesses": {},
             "bpmn_events": self.registry.convert(workflow.bpmn_events),
@@ -123,24 +124,31 @@ def _live_part(workflow) -> tuple[set[UUID], Task]:
     """The ids to save and the new root: the deepest finished common ancestor of every live task, the paths
     from it to each live task and each live task's whole subtree. A finished workflow is kept whole."""
     tasks = workflow.tasks
-    live = [t for t in tasks.values() if not t._state & _DONE]
+    live = [tid for tid, t in tasks.items() if not t._state & _DONE]
     if not live:
         return set(tasks), workflow.task_tree
     path = []  # root .. first live task
-    task = live[0]
+    task = tasks[live[0]]
     while task is not None:
         path.append(task.id)
         task = tasks.get(task._parent)
     path.reverse()
     depth = {tid: n for n, tid in enumerate(path)}
     common = len(path) - 1
-    kept: set[UUID] = set()
-    for task in live:
-        tid = task.id
-        while tid not in depth:
-            kept.add(tid)
+    reach: dict[UUID, int] = {}  # each task climbed through: the depth on the path where its climb ends
+    for tid in live:
+        climbed = []
+        found = depth.get(tid)
+        while found is None:
+            found = reach.get(tid)
+            if found is not None:  # an earlier climb went on from here
+                break
+            climbed.append(tid)
             tid = tasks[tid]._parent
-        common = min(common, depth[tid])
+            found = depth.get(tid)
+        for tid in climbed:
+            reach[tid] = found
+        common = min(common, found)
     # A live task may still read its parent (a waiting timer inherits its data when it fires): the root is
     # the nearest finished task at or above the common ancestor, never a live one.
     while common > 0 and not tasks[path[common]]._state & _DONE:
@@ -149,38 +157,41 @@ def _live_part(workflow) -> tuple[set[UUID], Task]:
     # step's entry, under the entry's parent, so that parent must be in the tree.
     common = max(common - 1, 0)
     root = path[common]
+    kept = set(reach)
     kept.update(path[common:])
-    for task in live:  # climbs stopped at the first task's path, at or below the common ancestor
-        kept.add(task.id)
-        kept.update(c.id for c in _descendants(task))
+    below: set[UUID] = set()  # each live task and its whole subtree; a subtree walked once
+    for tid in live:
+        if tid in below:
+            continue
+        stack = [tid]
+        while stack:
+            tid = stack.pop()
+            below.add(tid)
+            stack.extend(tasks[tid]._children)
+    kept |= below
     return kept, tasks[root]
 
 
-def _descendants(task) -> list:
-    found, stack = [], list(task.children)
-    while stack:
-        child = stack.pop()
-        found.append(child)
-        stack.extend(child.children)
-    return found
-
-
-def _task_to_dict(task, root, kept: set[UUID]) -> dict:
-    dct = {"id": str(task.id), "spec": task.task_spec.name, "state": task._state, "at": task.last_state_change}
-    children = [str(c) for c in task._children if c in kept]
+def _task_to_dict(task, root, text: dict[UUID, str], tasks: dict) -> dict:
+    """One kept task; ``text`` holds each kept task's id as text."""
+    dct = {"id": text[task.id], "spec": task.task_spec.name, "state": task._state, "at": task.last_state_change}
+    children = [text[c] for c in task._children if c in text]
     if children:
         dct["children"] = children
     if task.triggered:
         dct["triggered"] = True
     if task.internal_data:
         dct["internal"] = task.internal_data
+    data = task.data
     if task is root:
-        dct["data"] = {k: v for k, v in task.data.items() if not callable(v) and not isinstance(v, ModuleType)}
+        dct["data"] = {k: v for k, v in data.items() if not callable(v) and not isinstance(v, ModuleType)}
         return dct
-    dct["parent"] = str(task._parent)
-    parent = task.parent.data
-    updates = DeepMerge.get_updated_keys(parent, task.data)
-    deletions = DeepMerge.get_deleted_keys(parent, task.data)
+    parent_id = task._parent
+    dct["parent"] = text.get(parent_id) or str(parent_id)
+    parent = tasks[parent_id].data
+    # DeepMerge.get_updated_keys and get_deleted_keys of the parent's data and this task's
+    updates = {k: v for k, v in data.items() if k not in parent or v != parent[k]}
+    deletions = [k for k in parent if k not in data]
     if updates:
         dct["updates"] = updates
     if deletions:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
 import pytest
+import time_machine
+from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 
@@ -130,3 +133,39 @@ def test_ids_in_other_forms_are_read_as_uuid_reads_them():
         assert _uuid(text, ids) == UUID(text)
     with pytest.raises(ValueError):
         _uuid("12345678-1234-5678-1234-5678123456zz", ids)
+
+
+def _walk_chain(diagram, decisions: int) -> list[str]:
+    """Saved states along one path: start, then approve the first ready step, restoring before each step."""
+    states = []
+    run = Run.start(diagram, dict(TIMERS))
+    for _ in range(decisions):
+        states.append(run.save())
+        run = Run.restore(diagram, states[-1])
+        ready = run.ready_tasks()
+        if not ready:
+            break
+        run.complete(ready[0].guid, {"decision": "approve", "opinion": "ok"})
+        states.append(repr((run.ready_tasks(), run.trail(), run.fired, run.is_completed)))
+    states.append(run.save())
+    return states
+
+
+@pytest.mark.parametrize("name", ["kaohsiung/manager_account", "taipei/query_items_change", "kaohsiung/joint_audit",
+                                  "taoyuan/onsite_audit"])
+def test_the_same_saved_states_as_with_spiffworkflows_own_walks(name, monkeypatch):
+    diagram = parse_diagram((BPMN / f"{name}.bpmn").read_bytes())
+
+    def chain(own_walks: bool) -> list[str]:
+        counter = iter(range(1, 10_000))
+        # the same ids and clock for both (the timers' dates and each task's time of change)
+        with monkeypatch.context() as patch, time_machine.travel(datetime(2026, 11, 30, 9, tzinfo=UTC), tick=False):
+            patch.setattr("SpiffWorkflow.task.uuid4", lambda: UUID(int=next(counter)))
+            if own_walks:
+                for method in ("get_tasks_iterator", "update_waiting_tasks", "is_completed"):
+                    patch.setattr(EngineWorkflow, method, getattr(BpmnWorkflow, method))
+            return _walk_chain(diagram, 10)
+
+    theirs = chain(own_walks=True)
+    assert len(theirs) > 6
+    assert chain(own_walks=False) == theirs

@@ -43,7 +43,8 @@ class PasswordForm(FlaskForm):
 
 # What a person whose password has expired may still reach: the change itself, log-out, and the page's assets.
 PASSWORD_FREE = {"auth.password", "auth.logout", "static", "api.password", "api.logout", "api.login"}
-# Requests that change nothing: their header may show what was read with the person at the request's start.
+# A GET's page header shows the language, bell count and names read with the person at the request's start:
+# no GET changes them before its page renders (GET /lang/<code> sets the language and answers with a redirect).
 SAFE_METHODS = {"GET", "HEAD"}
 
 
@@ -82,7 +83,7 @@ def init(app: Flask) -> None:
         person_id, _sep, generation = user_id.partition(":")
         if not (person_id.isdigit() and generation.isdigit()):
             return None
-        if request.method in SAFE_METHODS:  # a page: its header's reads come with the person (nothing changes them)
+        if request.method in SAFE_METHODS:  # a page: what its header shows of the person comes with the person
             found = find_signed_in_with_header(db.session, int(person_id), int(generation))
             return keep_page_header(*found) if found else None
         return find_signed_in(db.session, int(person_id), int(generation))

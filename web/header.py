@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import g
 from flask_login import current_user
 
-from workflows.identity.sessions import affiliation
+from workflows.identity.sessions import PageHeader, affiliation
 from workflows.runtime.visibility import holdings_on
 
 from . import clock
@@ -22,8 +22,24 @@ def request_holdings():
     return held
 
 
+def keep_page_header(person, header: PageHeader):
+    """Keep what the log-in read with the person for this request's header (a GET's); the person back."""
+    g._page_header = header
+    return person
+
+
+def page_header() -> PageHeader | None:
+    """The language, bell count and names read with the signed-in person, when this request read them so (a GET:
+    nothing the request does changes them before its page renders); else None, and each is read where it is
+    shown, after what the request changed."""
+    return g.get("_page_header")
+
+
 def header_affiliation() -> tuple[str, str | None]:
     """The signed-in person's agency and unit names for the header's name line (no unit: None)."""
+    header = page_header()
+    if header is not None:
+        return header.agency, header.unit
     return affiliation(db.session, current_user)
 
 

@@ -27,6 +27,7 @@ from workflows.personal.settings import choose_locale, preferred_locale
 
 from . import clock
 from .extensions import db
+from .header import page_header
 
 log = logging.getLogger(__name__)
 DEFAULT_LOCALE = "zh_Hant_TW"
@@ -84,7 +85,10 @@ def _person_locale() -> str | None:
     if "person_locale" not in g:
         g.person_locale = None
         user = current_user._get_current_object() if request.endpoint != "static" else None
-        if user is not None and user.is_authenticated:
+        header = page_header() if user is not None and user.is_authenticated else None
+        if header is not None:  # read with the person
+            g.person_locale = header.locale
+        elif user is not None and user.is_authenticated:
             try:
                 g.person_locale = preferred_locale(db.session, user)
             except Exception:  # an error page after a failed transaction still renders, in the cookie's language

@@ -71,10 +71,14 @@ def channels(session: Session, person_ids: list[int]) -> dict[int, tuple[Deliver
     return {person_id: (bell, email) for person_id, bell, email in rows}
 
 
+def unread_in_bell(person_id):
+    """SELECT of how many notifications under ``person_id``'s bell are unread (a value, or a column to correlate)."""
+    return select(func.count()).select_from(Notification).where(
+        Notification.person_id == person_id, Notification.read_at.is_(None), Notification.bell == Delivery.EVERY)
+
+
 def unread_count(session: Session, person: Person) -> int:
-    return session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.person_id == person.id, Notification.read_at.is_(None),
-        Notification.bell == Delivery.EVERY)) or 0
+    return session.scalar(unread_in_bell(person.id)) or 0
 
 
 def list_notifications(session: Session, person: Person, limit: int = 100) -> list[Notification]:

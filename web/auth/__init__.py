@@ -17,10 +17,11 @@ from models import Person
 from workflows.errors import Invalid
 from workflows.identity.authentication import authenticate
 from workflows.identity.passwords import change_own_password, password_expired
-from workflows.identity.sessions import find_signed_in, log_out
+from workflows.identity.sessions import find_signed_in, find_signed_in_with_header, log_out
 
 from .. import clock
 from ..extensions import db, login_manager
+from ..header import keep_page_header
 from ..i18n import N_, _, _l, gettext, same_site_path, tr_message
 
 bp = Blueprint("auth", __name__)
@@ -42,6 +43,9 @@ class PasswordForm(FlaskForm):
 
 # What a person whose password has expired may still reach: the change itself, log-out, and the page's assets.
 PASSWORD_FREE = {"auth.password", "auth.logout", "static", "api.password", "api.logout", "api.login"}
+# A GET's page header shows the language, bell count and names read with the person at the request's start:
+# no GET changes them before its page renders (GET /lang/<code> sets the language and answers with a redirect).
+SAFE_METHODS = {"GET", "HEAD"}
 
 
 def sign_in(username: str, password: str) -> Person | None:
@@ -79,6 +83,9 @@ def init(app: Flask) -> None:
         person_id, _sep, generation = user_id.partition(":")
         if not (person_id.isdigit() and generation.isdigit()):
             return None
+        if request.method in SAFE_METHODS:  # a page: what its header shows of the person comes with the person
+            found = find_signed_in_with_header(db.session, int(person_id), int(generation))
+            return keep_page_header(*found) if found else None
         return find_signed_in(db.session, int(person_id), int(generation))
 
     @app.errorhandler(CSRFError)

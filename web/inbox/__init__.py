@@ -122,21 +122,25 @@ def inbox_rows_html(rows, now: datetime) -> Markup:
             waits[n] = out = escape(catalogue.ungettext("%(num)s 天", "%(num)s 天", n) % {"num": n})
         return out
 
+    # The column labels go into the row's pattern once per page, not into each row's format call.
+    row_pattern = _ROW
+    for name, text in columns.items():
+        row_pattern = row_pattern.replace(f"{{{name}}}", text.replace("{", "{{").replace("}", "}}"))
     out = []
     for r in rows:
-        task = escape(r.task_id)
+        task = str(r.task_id)  # a number: nothing to escape
         local = r.since.astimezone(TAIPEI) if r.since else None
         key = "".join([_KEY.format(label=label(k.label), value=label(k.value) if k.type == "choice" else escape(
             day(k.value) if k.type == "date" else k.value)) for k in r.key])
         due = escape(day(r.due_at)) if r.due_at else ""
-        out.append(_ROW.format(
-            task=task, application=escape(r.application_id),
+        out.append(row_pattern.format(
+            task=task, application=str(r.application_id),
             pick=_PICK.format(task=task, label=escape(pick % {"id": r.application_id})) if r.bulk else "",
             form=label(r.form_title), applicant=label(r.applicant), agency=escape(r.agency), key=key,
             href=escape(f"{prefix}{r.task_id}" if prefix is not None else url_for("inbox.task", task_id=r.task_id)),
             step=escape(r.step_name), role=label(r.role_label),
             since=escape(f"{day(local)} {local:%H:%M}") if local else "", waited=waited((now - r.since).days),
-            due=(f"{due}{late}" if r.due_at < now else due) if due else "—", **columns))
+            due=(f"{due}{late}" if r.due_at < now else due) if due else "—"))
     return Markup("".join(out))  # noqa: S704 - each value from the rows is escaped above
 
 

@@ -9,6 +9,7 @@ from workflows.notify import list_notifications, mark_read, unread_count
 
 from .. import clock
 from ..extensions import db
+from ..header import page_header
 from ..i18n import same_site_path
 from ..numbers import small_int
 
@@ -20,7 +21,9 @@ def init(app) -> None:
     def bell():
         if not current_user.is_authenticated:
             return {}
-        return {"unread_notifications": unread_count(db.session, current_user)}
+        header = page_header()
+        return {"unread_notifications": header.unread if header is not None else unread_count(db.session,
+                                                                                             current_user)}
 
 
 @bp.get("/")

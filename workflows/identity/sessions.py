@@ -2,19 +2,61 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.orm import Session
 
 from models import Agency, Person, Unit
+from models.personal import PersonSetting
 
 from .. import audit
+from ..notify import unread_in_bell
+
+# The person a session or token names, by primary key: a statement built once, where Session.get builds and
+# keys a new one on every call (each API call and page starts with it).
+_SIGNED_IN = select(Person).where(Person.id == bindparam("person"))
+
+
+@dataclass(frozen=True)
+class PageHeader:
+    """What a page's header shows of the signed-in person besides the person: their language, if they chose one,
+    their unread notifications under the bell, and their agency's and unit's names (no unit: None)."""
+
+    locale: str | None
+    unread: int
+    agency: str
+    unit: str | None
+
+
+# The person with their header, in one read: the language setting, the bell's count and the two names are
+# correlated subqueries on the person's row (what preferred_locale, unread_count and affiliation read one by one).
+_SIGNED_IN_WITH_HEADER = select(
+    Person,
+    select(PersonSetting.locale).where(PersonSetting.person_id == Person.id).scalar_subquery(),
+    unread_in_bell(Person.id).scalar_subquery(),
+    select(Agency.name).where(Agency.id == Person.agency_id).scalar_subquery(),
+    select(Unit.name).where(Unit.id == Person.unit_id).scalar_subquery(),
+).where(Person.id == bindparam("person"))
 
 
 def find_signed_in(session: Session, person_id: int, generation: int) -> Person | None:
     """The person a session or token names, if it still holds: active, and issued in the current generation."""
-    person = session.get(Person, person_id)
+    return _still_signed_in(session.execute(_SIGNED_IN, {"person": person_id}).scalar_one_or_none(), generation)
+
+
+def find_signed_in_with_header(session: Session, person_id: int,
+                               generation: int) -> tuple[Person, PageHeader] | None:
+    """``find_signed_in`` and the person's ``PageHeader`` read with it, for a page that shows the header."""
+    row = session.execute(_SIGNED_IN_WITH_HEADER, {"person": person_id}).one_or_none()
+    if row is None or _still_signed_in(row[0], generation) is None:
+        return None
+    person, locale, unread, agency, unit = row
+    return person, PageHeader(locale=locale, unread=unread or 0, agency=agency, unit=unit)
+
+
+def _still_signed_in(person: Person | None, generation: int) -> Person | None:
     if person is None or not person.active or person.session_generation != generation:
         return None
     return person

@@ -265,18 +265,41 @@ def _ranked_principal(holder_ids, role, on):
     return select(ranked.c.rank, ranked.c.principal).order_by(ranked.c.rank, ranked.c.tiebreak).limit(1)
 
 
-def _standing_of(holder_ids, role, on, applicant):
-    """One row: may the actor (``_PERSON``) hold the step (``_who_may``), and for whom (``_ranked_principal``)."""
+def _standing_columns(holder_ids, role, on, applicant):
+    """May the actor (``_PERSON``) hold the step (``_who_may``), and for whom (``_ranked_principal``): two
+    columns, uncorrelated, for a SELECT of their own or beside another read's."""
     may = _who_may(holder_ids, role, on, applicant).with_only_columns(Person.id).order_by(None).where(
         Person.id == _PERSON).exists()
     ranked = _ranked(holder_ids, role, on)
     principal = select(ranked.c.principal).order_by(ranked.c.rank, ranked.c.tiebreak).limit(1).scalar_subquery()
-    return select(may.label("may"), principal.label("principal"))
+    return may.label("may"), principal.label("principal")
+
+
+def _standing_of(holder_ids, role, on, applicant):
+    """One row: ``_standing_columns``."""
+    return select(*_standing_columns(holder_ids, role, on, applicant))
 
 
 @cache
 def _standing(scope: str):
     return _standing_of(_holders(scope), _ROLE, _ON, _APPLICANT)
+
+
+@cache
+def standing_columns(scope: str):
+    """``standing``'s two columns for a scope, built once, for a read that asks them beside its own (``may``,
+    ``principal``; parameters: those of ``standing_params`` and ``person``, the actor's id)."""
+    return _standing_columns(_holders(scope), _ROLE, _ON, _APPLICANT)
+
+
+def standing_params(role: str | None, application: Application, on: date) -> tuple[str, dict] | None:
+    """The scope whose ``standing_columns`` answer ``standing`` for a step in ``role``, and their parameters
+    (without the actor's); None when ``standing`` asks otherwise (the applicant's step, a layer's lane, no
+    scope)."""
+    if role == Role.APPLICANT or role in agency_rules.LANE_ROLES:
+        return None
+    scope = _scope_of(role or "", application)
+    return None if scope is None else (scope, _params(role, application, on))
 
 
 def standing(session: Session, role: str | None, application: Application, person: Person,

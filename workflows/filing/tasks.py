@@ -167,8 +167,9 @@ def require_holder(session: Session, task: HumanTask, actor: Person, now: dateti
     return _holder(standing(session, task.role, task.application, actor, local_date(now)))
 
 
-def _holder(standing: tuple[bool, int | None]) -> int | None:
-    may, principal_id = standing
+def _holder(answer: tuple[bool, int | None]) -> int | None:
+    """403 unless ``standing``'s ``answer`` says the actor may hold the step; the holder they decide it for."""
+    may, principal_id = answer
     if not may:
         raise Forbidden("您目前不具此步驟的角色，無法處理此案件")
     return principal_id

@@ -210,7 +210,7 @@ def _told(scope: str, ids_only: bool = False):
             .add_columns(principal.label("principal"), PersonSetting.bell, PersonSetting.email))
 
 
-Told = tuple[list[Person], dict[int, int], dict[int, tuple[Delivery, Delivery]]]
+Told = tuple[list[Person] | list[int], dict[int, int], dict[int, tuple[Delivery, Delivery]]]
 
 
 def resolve_told(session: Session, role: str | None, application: Application, on: date,

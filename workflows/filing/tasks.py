@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload, undefer
 from sqlalchemy.orm.util import identity_key
 
-from models import QUERY_ITEMS, Application, HumanTask, Person, Role, TaskCandidate, TaskState
+from models import QUERY_ITEMS, Agency, Application, HumanTask, Person, Role, TaskCandidate, TaskState
 
 from ..accounts import central_audit, transfers
 from ..accounts.effects import BUREAU_ITEMS, TO_BUREAU, agency_items
@@ -138,10 +138,11 @@ _TASK_TO_DECIDE = _TASK_FOR.add_columns(incidents.DECIDED_INCIDENT)
 # The same for a session that does not hold the step's application yet (a request's): what deciding reads of the
 # application — its saved state, the diagram's version, the agency, the applicant — comes in the same statement
 # instead of one lazy load each. A session that holds it already reads only the step (joining would read it again).
+# The agency's kinds (a selectin load of their own whenever an agency loads) are read only if a step asks them.
 _TASK_AND_APPLICATION_TO_DECIDE = _TASK_TO_DECIDE.options(
     joinedload(HumanTask.application).options(
         undefer(Application.workflow_state), joinedload(Application.definition_version),
-        joinedload(Application.agency), joinedload(Application.applicant)))
+        joinedload(Application.agency).lazyload(Agency.kind_rows), joinedload(Application.applicant)))
 
 
 def get_task_for(session: Session, task_id: int, actor: Person) -> HumanTask:

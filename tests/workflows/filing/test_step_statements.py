@@ -22,8 +22,8 @@ def test_a_filing_and_a_decided_step_statement_by_statement(engine, session, per
     with statements(engine) as filing:
         app = submit_application(session, form_key="manager_account", data=dict(MANAGER_ADD), actor=staff, now=NOW)
     assert [shape(s) for s in filing] == [
-        "SELECT agency",  # the filer's agency, for the form's rules
-        "SELECT agency_kind",
+        "SELECT agency",  # the filer's agency with its kinds (the admission rules ask them), for the form's rules:
+        # one statement (filing.applications._load_agency), the agency and then its kinds' selectin load before
         "SELECT agency_query_item",  # the items the agency holds (the form's item checks)
         "SELECT webir_account",  # the applicant's accounts and the one manager there (003 §7)
         "SELECT webir_account",

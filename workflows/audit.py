@@ -43,17 +43,25 @@ _LOCK_HEAD = (update(_HEAD).where(_HEAD.c.id == AUDIT_CHAIN_ID).values(seq=_HEAD
               .returning(_HEAD.c.seq, _HEAD.c.chain_hash))
 _MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == AUDIT_CHAIN_ID).values(seq=bindparam("head_seq"),
                                                                       chain_hash=bindparam("head_hash"))
-_COLUMNS = ("event_type", "actor_id", "subject_type", "subject_id", "payload", "created_at", "seq", "chain_hash")
 
 
 def record(session: Session, event_type: str, *, actor: Person | None, subject_type: str,
            subject_id: int | None, now: datetime, **payload: Any) -> None:
     """Add one audit event; the use case's single commit appends it to the chain and makes it durable."""
-    # Hashed as it will read back from the JSON column (e.g. tuples become lists).
-    stored = json.loads(json.dumps(payload)) if payload else None
-    session.info.setdefault(_PENDING, []).append(AuditEvent(
-        event_type=event_type, actor_id=actor.id if actor else None, subject_type=subject_type,
-        subject_id=subject_id, payload=stored, created_at=now))
+    session.info.setdefault(_PENDING, []).append({
+        "event_type": event_type, "actor_id": actor.id if actor else None, "subject_type": subject_type,
+        "subject_id": subject_id, "payload": _as_stored(payload) if payload else None, "created_at": now})
+
+
+_PLAIN = (str, int, bool, type(None))
+
+
+def _as_stored(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload as it will read back from the JSON column (e.g. tuples become lists): what is hashed. Plain
+    values (exactly str, int, bool, None) read back as they are, and are kept without the round trip."""
+    if all(type(value) in _PLAIN for value in payload.values()):
+        return payload
+    return json.loads(json.dumps(payload))
 
 
 @event.listens_for(Session, "before_commit")
@@ -73,16 +81,16 @@ def _forget_pending(session: Session, transaction) -> None:
         session.info.pop(_PENDING, None)
 
 
-def append(session: Session, events: list[AuditEvent]) -> None:
-    """Chain the events after the head, in order; the caller's transaction commits them."""
+def append(session: Session, events: list[dict[str, Any]]) -> None:
+    """Chain the events (``record``'s columns of each) after the head, in order; the caller's transaction commits
+    them."""
     session.flush()  # the caller's own writes (and their row locks) come before the head's lock
     seq, previous = _lock_head(session)
     rows = []
-    for e in events:
+    for fields in events:
         seq += 1
-        e.seq = seq
-        e.chain_hash = previous = e.hash_after(previous)
-        rows.append({c: getattr(e, c) for c in _COLUMNS})
+        previous = audit_hash(previous, seq=seq, **fields)  # as AuditEvent.hash_after gives it for the stored row
+        rows.append({**fields, "seq": seq, "chain_hash": previous})
     session.execute(_INSERT, rows)  # prepared once; nothing reads the events back as objects
     session.execute(_MOVE_HEAD, {"head_seq": seq, "head_hash": previous})
 

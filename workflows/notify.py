@@ -27,16 +27,17 @@ _CHANNELS = select(_SETTINGS.c.person_id, _SETTINGS.c.bell, _SETTINGS.c.email).w
     _SETTINGS.c.person_id.in_(bindparam("people", expanding=True)))
 
 
-def notify(session: Session, people: list[Person], *, kind: str, subject: str, body: str, now: datetime,
-           link: str | Callable[[], str] | None = None, application: Application | None = None,
+def notify(session: Session, people: list[Person] | list[int], *, kind: str, subject: str, body: str,
+           now: datetime, link: str | Callable[[], str] | None = None, application: Application | None = None,
            task: HumanTask | None = None, chosen: dict[int, tuple[Delivery, Delivery]] | None = None) -> None:
-    """One message per person, each channel as the person chose: at once, held for the day's digest, or off.
-    ``chosen``: those choices (``channels``) when the caller has read them already, with the people.
+    """One message per person (``people``: the people or their ids), each channel as the person chose: at once,
+    held for the day's digest, or off. ``chosen``: those choices (``channels``) when the caller has read them
+    already, with the people.
 
     The rows are written at the commit by a prepared INSERT (``writes``), when an application or step opened in
     the same transaction has its id: ``link`` may be a callable for a link that names one.
     """
-    unique = {p.id: p for p in people}
+    unique = dict.fromkeys(p if isinstance(p, int) else p.id for p in people)
     if not unique:
         return
     if chosen is None:

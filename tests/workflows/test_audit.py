@@ -227,3 +227,23 @@ def test_postgresql_refuses_to_change_or_remove_the_trail(engine, some_work, sta
     with pytest.raises(DBAPIError, match="append-only|only moves forward"), engine.begin() as conn:
         conn.execute(text(statement), {"zero": AUDIT_GENESIS})
     assert check(engine).intact
+
+
+def test_payloads_are_hashed_as_they_read_back_plain_or_not(engine, session, person):
+    """Events kept as plain rows until the commit (no ORM object each): plain values as given, tuples, floats, enums
+    and nested values through JSON first; each reads back as JSON gives it, and the chain over them verifies."""
+    from models import ApplicationState
+
+    staff = person("sw_staff")
+    payloads = [{"form": "querier_account", "version": 3, "bulk": True, "reason": None},
+                {"items": ("A01", "B02"), "ratio": 0.5, "state": ApplicationState.RUNNING},
+                {"nested": {"pairs": [(1, 2)], "舊值": "甲"}}]
+    for payload in payloads:
+        audit.record(session, "payload_checked", actor=staff, subject_type="person", subject_id=staff.id, now=NOW,
+                     **payload)
+    session.commit()
+    stored = session.scalars(select(AuditEvent.payload).where(AuditEvent.event_type == "payload_checked")
+                             .order_by(AuditEvent.seq)).all()
+    assert stored == [payloads[0], {"items": ["A01", "B02"], "ratio": 0.5, "state": "running"},
+                      {"nested": {"pairs": [[1, 2]], "舊值": "甲"}}]
+    assert check(engine).intact

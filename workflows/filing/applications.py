@@ -6,11 +6,14 @@ import logging
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, joinedload, object_session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from models import (
     AccountKind,
+    Agency,
     Application,
     ApplicationState,
     DefinitionVersion,
@@ -225,6 +228,7 @@ def submit_application(session: Session, *, form_key: str, data: dict[str, Any],
     """
     if form_key not in FORMS:
         raise NotFound(f"no form '{form_key}'")
+    _load_agency(session, actor)
     form = filing_form(session, form_key, actor)
     if not may_file(actor, form, local_date(now)):
         if form.filer_role is None or actor.holds(form.filer_role, local_date(now)):
@@ -251,6 +255,19 @@ def submit_application(session: Session, *, form_key: str, data: dict[str, Any],
         _start_failed(session, exc, form_key=form_key, version_id=version.id, clean=clean, actor=actor, now=now,
                       bind=lambda kept: _bind(session, kept, form, clean, extra_files, actor, now))
     return app
+
+
+# The filer's agency with its kinds (the admission rules ask them) in one statement, not a lazy load and then the
+# kinds' own selectin load.
+_AGENCY_WITH_KINDS = select(Agency).options(joinedload(Agency.kind_rows)).where(Agency.id == bindparam("agency"))
+
+
+def _load_agency(session: Session, actor: Person) -> None:
+    """The filer's agency with its kinds, as ``actor.agency``, unless the session holds it already."""
+    if ("agency" not in actor.__dict__ and object_session(actor) is session
+            and identity_key(Agency, actor.agency_id) not in session.identity_map):
+        agency = session.execute(_AGENCY_WITH_KINDS, {"agency": actor.agency_id}).unique().scalar_one()
+        set_committed_value(actor, "agency", agency)  # as its lazy load would: the session keeps it weakly
 
 
 def _received(session: Session, form_key: str, version: DefinitionVersion, clean: dict[str, Any], actor: Person,

@@ -6,13 +6,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload, undefer
 from sqlalchemy.orm.util import identity_key
 
-from models import QUERY_ITEMS, Application, HumanTask, Person, Role, TaskCandidate, TaskState
+from models import QUERY_ITEMS, Agency, Application, HumanTask, Person, Role, TaskCandidate, TaskState
 
 from ..accounts import central_audit, transfers
 from ..accounts.effects import BUREAU_ITEMS, TO_BUREAU, agency_items
@@ -37,7 +38,7 @@ from ..forms import (
 )
 from ..oversight import findings, violations
 from ..runtime import incidents
-from ..runtime.candidates import standing
+from ..runtime.candidates import standing, standing_columns, standing_params
 from ..runtime.decisions import apply_decision
 from ..runtime.sync import is_amend_step, restore, single_writer
 from .applications import amend_application, withdraw_application
@@ -137,10 +138,11 @@ _TASK_TO_DECIDE = _TASK_FOR.add_columns(incidents.DECIDED_INCIDENT)
 # The same for a session that does not hold the step's application yet (a request's): what deciding reads of the
 # application — its saved state, the diagram's version, the agency, the applicant — comes in the same statement
 # instead of one lazy load each. A session that holds it already reads only the step (joining would read it again).
+# The agency's kinds (a selectin load of their own whenever an agency loads) are read only if a step asks them.
 _TASK_AND_APPLICATION_TO_DECIDE = _TASK_TO_DECIDE.options(
     joinedload(HumanTask.application).options(
         undefer(Application.workflow_state), joinedload(Application.definition_version),
-        joinedload(Application.agency), joinedload(Application.applicant)))
+        joinedload(Application.agency).lazyload(Agency.kind_rows), joinedload(Application.applicant)))
 
 
 def get_task_for(session: Session, task_id: int, actor: Person) -> HumanTask:
@@ -163,7 +165,12 @@ def require_holder(session: Session, task: HumanTask, actor: Person, now: dateti
     Candidates are resolved when a step opens; someone who has since left the role (or was handed the step
     before reassignment was limited to holders) keeps the row but may no longer act on it.
     """
-    may, principal_id = standing(session, task.role, task.application, actor, local_date(now))
+    return _holder(standing(session, task.role, task.application, actor, local_date(now)))
+
+
+def _holder(answer: tuple[bool, int | None]) -> int | None:
+    """403 unless ``standing``'s ``answer`` says the actor may hold the step; the holder they decide it for."""
+    may, principal_id = answer
     if not may:
         raise Forbidden("您目前不具此步驟的角色，無法處理此案件")
     return principal_id
@@ -211,23 +218,43 @@ def open_step_of(session: Session, task_id: int, actor: Person, now: datetime) -
     return task
 
 
+@cache
+def _task_and_standing_to_decide(scope: str):
+    """``_TASK_TO_DECIDE`` with the decider's ``standing`` for a step of the scope's roles as two more columns."""
+    return _TASK_TO_DECIDE.add_columns(*standing_columns(scope))
+
+
 def _held_step(session: Session, task_id: int, actor: Person,
                now: datetime) -> tuple[HumanTask, int | None, int | None]:
     """``open_step_of`` with the id of the holder the actor would decide the step for (None: their own) and the id
-    of the open decision incident deciding it resolves (None: none), read with the step."""
+    of the open decision incident deciding it resolves (None: none), read with the step.
+
+    A session that holds the step and its application already knows the step's role and the application's scope
+    before reading: the decider's standing (``candidates.standing``) is asked in the same statement then.
+    """
     held = session.identity_map.get(identity_key(HumanTask, task_id))
-    statement = _TASK_TO_DECIDE if held is not None and identity_key(Application, held.application_id) in (
-        session.identity_map) else _TASK_AND_APPLICATION_TO_DECIDE
-    task, incident_id = session.execute(statement, {"task": task_id, "person": actor.id}).first() or (None, None)
+    app = session.identity_map.get(identity_key(Application, held.application_id)) if held is not None else None
+    asked = standing_params(held.role, app, local_date(now)) if app is not None else None
+    if asked is None:
+        statement = _TASK_TO_DECIDE if app is not None else _TASK_AND_APPLICATION_TO_DECIDE
+        task, incident_id = session.execute(statement, {"task": task_id, "person": actor.id}).first() or (None, None)
+        task = _found(session, task, task_id)
+        return task, _open_held(session, task, actor, now), incident_id
+    scope, params = asked
+    task, incident_id, may, principal_id = session.execute(
+        _task_and_standing_to_decide(scope), {**params, "task": task_id, "person": actor.id}).first() or (
+        None, None, False, None)
     task = _found(session, task, task_id)
-    return task, _open_held(session, task, actor, now), incident_id
+    return task, _open_held(session, task, actor, now, (bool(may), principal_id if may else None)), incident_id
 
 
-def _open_held(session: Session, task: HumanTask, actor: Person, now: datetime) -> int | None:
-    """The checks of ``open_step_of``; the id of the holder the actor would decide the step for (None: their own)."""
+def _open_held(session: Session, task: HumanTask, actor: Person, now: datetime,
+               known: tuple[bool, int | None] | None = None) -> int | None:
+    """The checks of ``open_step_of``; the id of the holder the actor would decide the step for (None: their own).
+    ``known``: the actor's ``standing`` when the step's read asked it already."""
     if task.state != TaskState.OPEN:
         raise Conflict("此案件已由他人處理或已結束")
-    principal_id = require_holder(session, task, actor, now)
+    principal_id = require_holder(session, task, actor, now) if known is None else _holder(known)
     if task.claimed_by_id not in (None, actor.id):
         raise Conflict("此案件已由他人認領")
     return principal_id

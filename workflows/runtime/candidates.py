@@ -196,38 +196,43 @@ def resolve_candidates(session: Session, role: str | None, application: Applicat
 
 
 @cache
-def _told(scope: str):
+def _told(scope: str, ids_only: bool = False):
     """``_candidates`` with, on each person's row, the one among them they stand in for as leave substitute (as
     ``on_behalf.substituted_principals`` gives it: the latest substitution running) and their notification
-    channels (``notify.channels``: none without a settings row)."""
+    channels (``notify.channels``: none without a settings row). ``ids_only``: the people's ids, not their rows."""
     ids = _candidates(scope).with_only_columns(Person.id).order_by(None).correlate(None)
     principal = (select(Substitution.principal_id)
                  .where(Substitution.substitute_id == Person.id, Substitution.principal_id != Person.id,
                         Substitution.principal_id.in_(ids), Substitution.valid_on(_ON))
                  .order_by(Substitution.id.desc()).limit(1).correlate(Person).scalar_subquery())
-    return (_candidates(scope).outerjoin(PersonSetting, PersonSetting.person_id == Person.id)
+    people = _candidates(scope).with_only_columns(Person.id) if ids_only else _candidates(scope)
+    return (people.outerjoin(PersonSetting, PersonSetting.person_id == Person.id)
             .add_columns(principal.label("principal"), PersonSetting.bell, PersonSetting.email))
 
 
-Told = tuple[list[Person], dict[int, int], dict[int, tuple[Delivery, Delivery]]]
+Told = tuple[list[Person] | list[int], dict[int, int], dict[int, tuple[Delivery, Delivery]]]
 
 
-def resolve_told(session: Session, role: str | None, application: Application, on: date) -> Told | None:
+def resolve_told(session: Session, role: str | None, application: Application, on: date,
+                 ids_only: bool = False) -> Told | None:
     """For a step opening: ``resolve_candidates``, whom each of them substitutes among them ({substitute id:
     principal id}) and the channels they chose ({person id: (bell, e-mail)}), in one statement built once per
-    scope. None for the applicant's step and a layer's lanes (the caller asks the three ways)."""
+    scope. None for the applicant's step and a layer's lanes (the caller asks the three ways). ``ids_only``: the
+    people as their ids, in the same order, for a caller that needs no more of them (no rows loaded or unsealed).
+    """
     if role == Role.APPLICANT or role in agency_rules.LANE_ROLES:
         return None
     scope = _scope_of(role or "", application)
     if scope is None:
         return [], {}, {}
     people, behalf, chosen = [], {}, {}
-    for person, principal, bell, email in session.execute(_told(scope), _params(role, application, on)):
+    for person, principal, bell, email in session.execute(_told(scope, ids_only), _params(role, application, on)):
+        person_id = person if ids_only else person.id
         people.append(person)
         if principal is not None:
-            behalf[person.id] = principal
+            behalf[person_id] = principal
         if bell is not None:
-            chosen[person.id] = (bell, email)
+            chosen[person_id] = (bell, email)
     return people, behalf, chosen
 
 
@@ -265,18 +270,41 @@ def _ranked_principal(holder_ids, role, on):
     return select(ranked.c.rank, ranked.c.principal).order_by(ranked.c.rank, ranked.c.tiebreak).limit(1)
 
 
-def _standing_of(holder_ids, role, on, applicant):
-    """One row: may the actor (``_PERSON``) hold the step (``_who_may``), and for whom (``_ranked_principal``)."""
+def _standing_columns(holder_ids, role, on, applicant):
+    """May the actor (``_PERSON``) hold the step (``_who_may``), and for whom (``_ranked_principal``): two
+    columns, uncorrelated, for a SELECT of their own or beside another read's."""
     may = _who_may(holder_ids, role, on, applicant).with_only_columns(Person.id).order_by(None).where(
         Person.id == _PERSON).exists()
     ranked = _ranked(holder_ids, role, on)
     principal = select(ranked.c.principal).order_by(ranked.c.rank, ranked.c.tiebreak).limit(1).scalar_subquery()
-    return select(may.label("may"), principal.label("principal"))
+    return may.label("may"), principal.label("principal")
+
+
+def _standing_of(holder_ids, role, on, applicant):
+    """One row: ``_standing_columns``."""
+    return select(*_standing_columns(holder_ids, role, on, applicant))
 
 
 @cache
 def _standing(scope: str):
     return _standing_of(_holders(scope), _ROLE, _ON, _APPLICANT)
+
+
+@cache
+def standing_columns(scope: str):
+    """``standing``'s two columns for a scope, built once, for a read that asks them beside its own (``may``,
+    ``principal``; parameters: those of ``standing_params`` and ``person``, the actor's id)."""
+    return _standing_columns(_holders(scope), _ROLE, _ON, _APPLICANT)
+
+
+def standing_params(role: str | None, application: Application, on: date) -> tuple[str, dict] | None:
+    """The scope whose ``standing_columns`` answer ``standing`` for a step in ``role``, and their parameters
+    (without the actor's); None when ``standing`` asks otherwise (the applicant's step, a layer's lane, no
+    scope)."""
+    if role == Role.APPLICANT or role in agency_rules.LANE_ROLES:
+        return None
+    scope = _scope_of(role or "", application)
+    return None if scope is None else (scope, _params(role, application, on))
 
 
 def standing(session: Session, role: str | None, application: Application, person: Person,

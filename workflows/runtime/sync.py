@@ -170,7 +170,7 @@ _TASK_COLUMNS = [c.name for c in _TASK.columns if c.name not in ("id", "applicat
 
 
 def _open_task(session: Session, app: Application, task, now: datetime,
-               prepared: bool) -> tuple[HumanTask, list[Person], dict | None]:
+               prepared: bool) -> tuple[HumanTask, list[Person] | list[int], dict | None]:
     """The step's inbox row and its candidates' rows, written at the commit by two prepared INSERTs (``writes``),
     after the session's flush, so the application's version check still comes first.
 
@@ -178,8 +178,9 @@ def _open_task(session: Session, app: Application, task, now: datetime,
     commit; once written it joins the session as stored and, when they are loaded, the application's tasks, so
     the use case's caller reads it back without a query. With the row and its people, their notification
     channels when the statement naming them read them too (``resolve_told``; None: the announcement reads them).
+    Prepared, the people are read as their ids (what the rows and the messages need), not as loaded rows.
     """
-    told = resolve_told(session, task.lane, app, local_date(now))
+    told = resolve_told(session, task.lane, app, local_date(now), ids_only=prepared)
     if told is None:
         people, chosen = resolve_candidates(session, task.lane, app, local_date(now)), None
         behalf = substituted_principals(session, people, local_date(now))
@@ -188,8 +189,9 @@ def _open_task(session: Session, app: Application, task, now: datetime,
     row = HumanTask(task_guid=task.guid, step=task.step, name=task.name, role=task.lane or "", form=task.form,
                     bulk=bool(task.bulk), state=TaskState.OPEN, created_at=now, due_at=_due_at(task, now),
                     closed_at=None, completed_by_id=None, claimed_by_id=None, claimed_at=None)
-    candidates = [{"person_id": p.id, "is_open": True, "created_at": now, "on_behalf_of_id": behalf.get(p.id),
-                   "form_key": app.form_key, "step": task.step, "step_name": task.name} for p in people]
+    ids = [p if isinstance(p, int) else p.id for p in people]
+    candidates = [{"person_id": pid, "is_open": True, "created_at": now, "on_behalf_of_id": behalf.get(pid),
+                   "form_key": app.form_key, "step": task.step, "step_name": task.name} for pid in ids]
     if not prepared:  # the unit of work writes it, and the use case may still change it
         row.application = app
         row.candidates = [TaskCandidate(person=p, **values) for p, values in zip(people, candidates, strict=True)]

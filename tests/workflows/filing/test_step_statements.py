@@ -22,8 +22,8 @@ def test_a_filing_and_a_decided_step_statement_by_statement(engine, session, per
     with statements(engine) as filing:
         app = submit_application(session, form_key="manager_account", data=dict(MANAGER_ADD), actor=staff, now=NOW)
     assert [shape(s) for s in filing] == [
-        "SELECT agency",  # the filer's agency, for the form's rules
-        "SELECT agency_kind",
+        "SELECT agency",  # the filer's agency with its kinds (the admission rules ask them), for the form's rules:
+        # one statement (filing.applications._load_agency), the agency and then its kinds' selectin load before
         "SELECT agency_query_item",  # the items the agency holds (the form's item checks)
         "SELECT webir_account",  # the applicant's accounts and the one manager there (003 §7)
         "SELECT webir_account",
@@ -46,10 +46,10 @@ def test_a_filing_and_a_decided_step_statement_by_statement(engine, session, per
     with statements(engine) as step:
         complete_task(session, task_id=task_id, actor=head, decision="approve", opinion="ok", now=NOW)
     assert [shape(s) for s in step] == [
-        "SELECT incident",  # the task, if the decider is one of its candidates, and the open decision incident of
-        # the step to resolve (its id only; the statement's first FROM is that subquery's), two before
-        "SELECT person",  # may the decider hold the step today, and on whose behalf (holder, delegation or leave
-        # substitution, ranked in a UNION ALL): one statement (runtime.candidates.standing), two before
+        "SELECT incident",  # the task, if the decider is one of its candidates, the open decision incident of the
+        # step to resolve (its id only; the statement's first FROM is that subquery's), and — the session holding
+        # the step and its application, so their role and scope are known before the read — may the decider hold
+        # the step today and on whose behalf (runtime.candidates.standing's two columns): one statement, two before
         "SELECT substitution",  # the next step's people (社會局's head and the delegate), whether one of them is the
         # other's leave substitute and how they want to hear of it: one statement (resolve_told), three before
         "UPDATE application",  # at the commit: the version check first (a second writer gets 409 here), one prepared

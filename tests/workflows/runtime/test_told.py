@@ -36,6 +36,8 @@ def test_resolve_told_is_the_three_reads_for_every_role(session, person):
             people = resolve_candidates(session, role, app, on)
             expected = (people, substituted_principals(session, people, on), channels(session, [p.id for p in people]))
             assert told == expected, (app.agency.code, role)
+            # A step written by prepared INSERTs reads the same people as their ids, in the same order.
+            assert resolve_told(session, role, app, on, ids_only=True) == ([p.id for p in people], *expected[1:])
             for key, found in zip(seen, expected, strict=True):
                 seen[key] += len(found)
     assert seen["people"] > 20 and seen["behalf"] >= 2 and seen["chosen"] >= 2  # the rules were exercised

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from models import Application, ApplicationState, HumanTask, Person, Role
+from models import Application, ApplicationState, HumanTask, Role
 from models.personal import Delivery
 
 from ..calendar import roc_datetime_text
@@ -35,13 +35,12 @@ def _lines(app: Application, task: HumanTask | None = None) -> list[str]:
 
 
 def announce_tasks(session: Session, app: Application,
-                   opened: list[tuple[HumanTask, list[Person] | list[int],
-                                      dict[int, tuple[Delivery, Delivery]] | None]],
+                   opened: list[tuple[HumanTask, list[int], dict[int, tuple[Delivery, Delivery]] | None]],
                    data: dict[str, Any], now: datetime) -> None:
     """Tell the candidates of each step that just opened; an amend step tells the applicant what to correct.
 
-    Each step comes with its people (or their ids) and the channels they chose, when the read that named them read
-    those too.
+    Each step comes with its people's ids and the channels they chose, when the read that named them read those
+    too.
     """
     if app.id is None and any(people for _task, people, _chosen in opened):
         session.flush()  # a filing: its number is in the messages (the engine's work is done by now)

@@ -170,15 +170,15 @@ _TASK_COLUMNS = [c.name for c in _TASK.columns if c.name not in ("id", "applicat
 
 
 def _open_task(session: Session, app: Application, task, now: datetime,
-               prepared: bool) -> tuple[HumanTask, list[Person] | list[int], dict | None]:
+               prepared: bool) -> tuple[HumanTask, list[int], dict | None]:
     """The step's inbox row and its candidates' rows, written at the commit by two prepared INSERTs (``writes``),
     after the session's flush, so the application's version check still comes first.
 
     The row is an object outside the session until then: the announcement reads its name now and its id at the
     commit; once written it joins the session as stored and, when they are loaded, the application's tasks, so
-    the use case's caller reads it back without a query. With the row and its people, their notification
-    channels when the statement naming them read them too (``resolve_told``; None: the announcement reads them).
-    Prepared, the people are read as their ids (what the rows and the messages need), not as loaded rows.
+    the use case's caller reads it back without a query. With the row, its people's ids (what the rows and the
+    messages need) and their notification channels when the statement naming them read them too (``resolve_told``;
+    None: the announcement reads them). Prepared, the people are read as ids, not as loaded rows.
     """
     told = resolve_told(session, task.lane, app, local_date(now), ids_only=prepared)
     if told is None:
@@ -196,7 +196,7 @@ def _open_task(session: Session, app: Application, task, now: datetime,
         row.application = app
         row.candidates = [TaskCandidate(person=p, **values) for p, values in zip(people, candidates, strict=True)]
         session.add(row)
-        return row, people, chosen
+        return row, ids, chosen
 
     filing = app.id is None  # a new application: its steps are the ones opened now
 
@@ -212,7 +212,7 @@ def _open_task(session: Session, app: Application, task, now: datetime,
             set_committed_value(app, "tasks", [*app.__dict__.get("tasks", ()), row])
 
     writes.call_at_commit(session, write)
-    return row, people, chosen
+    return row, ids, chosen
 
 
 def is_amend_step(role: str | None, form: str | None) -> bool:

@@ -286,11 +286,6 @@ def _standing_of(holder_ids, role, on, applicant):
 
 
 @cache
-def _standing(scope: str):
-    return _standing_of(_holders(scope), _ROLE, _ON, _APPLICANT)
-
-
-@cache
 def standing_columns(scope: str):
     """``standing``'s two columns for a scope, built once, for a read that asks them beside its own (``may``,
     ``principal``; parameters: those of ``standing_params`` and ``person``, the actor's id)."""
@@ -307,6 +302,11 @@ def standing_params(role: str | None, application: Application, on: date) -> tup
     return None if scope is None else (scope, _params(role, application, on))
 
 
+@cache
+def _standing(scope: str):
+    return select(*standing_columns(scope))
+
+
 def standing(session: Session, role: str | None, application: Application, person: Person,
              on: date) -> tuple[bool, int | None]:
     """``may_hold`` and ``principal_of`` in one statement: whether ``person`` may hold this step today, and the
@@ -316,11 +316,11 @@ def standing(session: Session, role: str | None, application: Application, perso
     if role in agency_rules.LANE_ROLES:
         statement, params = (_standing_of(_lane_holder_ids(role, application, on), role, on,
                                           application.applicant_id or 0), {})
+    elif (asked := standing_params(role, application, on)) is None:
+        return False, None
     else:
-        scope = _scope_of(role or "", application)
-        if scope is None:
-            return False, None
-        statement, params = _standing(scope), _params(role, application, on)
+        scope, params = asked
+        statement = _standing(scope)
     may, principal = session.execute(statement, {**params, "person": person.id}).one()
     return bool(may), principal if may else None
 

@@ -245,7 +245,7 @@ def _held_step(session: Session, task_id: int, actor: Person,
         _task_and_standing_to_decide(scope), {**params, "task": task_id, "person": actor.id}).first() or (
         None, None, False, None)
     task = _found(session, task, task_id)
-    return task, _open_held(session, task, actor, now, (bool(may), principal_id if may else None)), incident_id
+    return task, _open_held(session, task, actor, now, (may, principal_id)), incident_id
 
 
 def _open_held(session: Session, task: HumanTask, actor: Person, now: datetime,

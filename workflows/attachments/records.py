@@ -167,7 +167,7 @@ def read_attachment(session: Session, *, attachment_id: int, application_id: int
 
 def may_remove(a: Attachment, actor: Person) -> bool:
     """The uploader, before what it was added to is decided: a draft, or one added at a step still open."""
-    if a.is_removed or a.uploaded_by_id != actor.id:
+    if a.is_removed or a.uploaded_by_id != actor.id:  # refused before the step is loaded to ask its state
         return False
     return removable(a.uploaded_by_id, a.removed_at, a.application_id,
                      a.human_task.state if a.human_task is not None else None, actor)

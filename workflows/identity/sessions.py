@@ -30,14 +30,19 @@ class PageHeader:
     unit: str | None
 
 
+def _names(agency_id, unit_id) -> tuple:
+    """The names of an agency and a unit (a unit of None: no row, None), as two scalar subqueries."""
+    return (select(Agency.name).where(Agency.id == agency_id).scalar_subquery(),
+            select(Unit.name).where(Unit.id == unit_id).scalar_subquery())
+
+
 # The person with their header, in one read: the language setting, the bell's count and the two names are
 # correlated subqueries on the person's row (what preferred_locale, unread_count and affiliation read one by one).
 _SIGNED_IN_WITH_HEADER = select(
     Person,
     select(PersonSetting.locale).where(PersonSetting.person_id == Person.id).scalar_subquery(),
     unread_in_bell(Person.id).scalar_subquery(),
-    select(Agency.name).where(Agency.id == Person.agency_id).scalar_subquery(),
-    select(Unit.name).where(Unit.id == Person.unit_id).scalar_subquery(),
+    *_names(Person.agency_id, Person.unit_id),
 ).where(Person.id == bindparam("person"))
 
 
@@ -62,9 +67,8 @@ def _still_signed_in(person: Person | None, generation: int) -> Person | None:
     return person
 
 
-# The names of an agency and a unit in one read (a unit of None: no row, None), built once.
-_AFFILIATION = select(select(Agency.name).where(Agency.id == bindparam("agency")).scalar_subquery(),
-                      select(Unit.name).where(Unit.id == bindparam("unit")).scalar_subquery())
+# The names of an agency and a unit in one read, built once.
+_AFFILIATION = select(*_names(bindparam("agency"), bindparam("unit")))
 
 
 def affiliation(session: Session, person: Person) -> tuple[str, str | None]:

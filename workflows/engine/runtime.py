@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import ModuleType
 from typing import Any
-from uuid import UUID, SafeUUID
+from uuid import UUID
 
 import orjson
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -251,17 +251,11 @@ def _new_task(workflow, spec, state: int, task_id: UUID) -> Task:
 
 
 def _uuid(text: str, ids: dict[str, UUID]) -> UUID:
-    """``UUID(text)``, each text parsed once per restore; the form the serializer writes read without UUID's
-    own clean-up of braces and prefixes."""
+    """``UUID(text)``, each text parsed once per restore (a task's id recurs as its parent's child and its
+    children's parent)."""
     found = ids.get(text)
     if found is None:
-        if len(text) == 36 and text[8] == text[13] == text[18] == text[23] == "-":
-            found = object.__new__(UUID)
-            object.__setattr__(found, "int", int(text.replace("-", ""), 16))
-            object.__setattr__(found, "is_safe", SafeUUID.unknown)
-        else:
-            found = UUID(text)
-        ids[text] = found
+        found = ids[text] = UUID(text)
     return found
 
 

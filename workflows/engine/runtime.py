@@ -208,7 +208,7 @@ def _task_from_dict(dct: dict, workflow, registry, ids: dict[str, UUID]) -> None
     task.last_state_change = dct["at"]
     task.triggered = dct.get("triggered", False)
     internal = dct.get("internal")
-    task.internal_data = _restored(registry, internal) if internal else {}
+    task.internal_data = registry.restore(internal) if internal else {}
     if isinstance(spec, CatchingEvent) and task._state & TaskState.WAITING:
         workflow.top_workflow.event_manager.add_task(task)
     if parent is None:
@@ -218,14 +218,13 @@ def _task_from_dict(dct: dict, workflow, registry, ids: dict[str, UUID]) -> None
     # parent's data, a mutable one copied one level down.
     data = {k: copy(v) if isinstance(v, _MUTABLE) else v for k, v in workflow.tasks[task._parent].data.items()}
     if "updates" in dct:
-        data.update(_restored(registry, dct["updates"]))
+        data.update(registry.restore(dct["updates"]))
     for key in dct.get("deletions", ()):
         data.pop(key, None)
     task.data = data
 
 
 _MUTABLE = (dict, list, set)
-_PLAIN = frozenset({str, int, float, bool, type(None)})
 _TASK_FIELDS = ("id", "workflow", "_parent", "_children", "_state", "triggered", "task_spec", "thread_id", "data",
                 "internal_data", "last_state_change")  # what Task.__init__ sets (tests/engine/test_tree.py holds it)
 
@@ -257,13 +256,6 @@ def _uuid(text: str, ids: dict[str, UUID]) -> UUID:
     if found is None:
         found = ids[text] = UUID(text)
     return found
-
-
-def _restored(registry, dct: dict) -> dict:
-    """``registry.restore(dct)`` for a plain dict: values of JSON's own types kept as they are."""
-    if "typename" in dct:
-        return registry.restore(dct)
-    return {k: v if type(v) in _PLAIN else registry.restore(v) for k, v in dct.items()}
 
 
 _local = threading.local()

@@ -11,6 +11,12 @@ round gives the ratio this tree / baseline. Printed per level and measure: the m
 ratios with the interquartile range, and each tree's median CPU ms per operation (process CPU time: the
 SQLite driver runs in the process, so it is counted; the clients are in the worker too, nothing else).
 
+A process's speed also depends on its string hash seed (dict and set layouts): a tree measured against itself
+with a random seed per worker gave 0.59x for the engine step in one run of three (IQR 0.54-0.72), and
+0.98-1.03x (engine and service step) in three runs with the seed shared. So the two workers of a pair share
+one PYTHONHASHSEED, and the rounds are split over several seeds (--seeds, a fresh pair of workers each); the
+last column gives each seed's median.
+
 Levels (a burst is one manager_account application, 8 approval steps, the last one rejecting):
   engine   restore -> complete -> engine steps -> save, in memory
   service  workflows.filing: submit_application, then complete_task per step (one Session per application)
@@ -237,8 +243,8 @@ def worker(level: str, tmp: str) -> None:
 
 # ------------------------------------------------------------------ driver
 
-def start(tree: Path, level: str, tmp: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(tree), "WEBIR_SCHEDULER_ENABLED": "0"}
+def start(tree: Path, level: str, tmp: str, seed: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(tree), "WEBIR_SCHEDULER_ENABLED": "0", "PYTHONHASHSEED": seed}
     proc = subprocess.Popen([sys.executable, str(HERE), "--worker", level, "--tmp", tmp], cwd=tree, env=env,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline().strip()
@@ -262,7 +268,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base", type=Path, help="the baseline tree (a checkout of the commit to compare with)")
     parser.add_argument("--levels", default="engine,service,http")
-    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=30, help="in all, split over the seeds")
+    parser.add_argument("--seeds", default="1,2,3", help="PYTHONHASHSEED of each pair of workers")
     parser.add_argument("--worker")
     parser.add_argument("--tmp")
     args = parser.parse_args()
@@ -272,32 +279,43 @@ def main() -> None:
     if args.base is None:
         parser.error("--base is required")
     trees = {"base": args.base.resolve(), "this": HERE.parent.parent}
-    print(f"this tree {trees['this']} vs base {trees['base']}; {args.rounds} rounds; load {os.getloadavg()[0]:.1f}")
+    seeds = args.seeds.split(",")
+    each = max(1, args.rounds // len(seeds))
+    print(f"this tree {trees['this']} vs base {trees['base']}; {each} rounds x hash seeds {args.seeds}; "
+          f"load {os.getloadavg()[0]:.1f}")
     print("\n| level | measure | base CPU ms (median) | this CPU ms (median) | ratio this/base (median of rounds) "
-          "| IQR |\n|---|---|---:|---:|---:|---|")
+          "| IQR | per seed |\n|---|---|---:|---:|---:|---|---|")
     scratch = tempfile.mkdtemp(prefix="webir-ab-")
     for level in args.levels.split(","):
-        procs = {name: start(tree, level, f"{scratch}/{name}-{level}.sqlite3") for name, tree in trees.items()}
         samples = {name: {m: [] for m in MEASURES[level]} for name in trees}
         ratios = {m: [] for m in MEASURES[level]}
-        try:
-            for n in range(args.rounds):
-                order = ["base", "this"] if n % 2 == 0 else ["this", "base"]
-                got = {name: burst(procs[name]) for name in order}
-                for m in MEASURES[level]:
-                    for name in trees:
-                        samples[name][m] += got[name][m]
-                    ratios[m].append(statistics.mean(got["this"][m]) / statistics.mean(got["base"][m]))
-        finally:
-            for proc in procs.values():
-                proc.stdin.close()
-                proc.wait(timeout=30)
+        per_seed = {m: [] for m in MEASURES[level]}
+        for seed in seeds:
+            procs = {name: start(tree, level, f"{scratch}/{name}-{level}-{seed}.sqlite3", seed)
+                     for name, tree in trees.items()}
+            seed_ratios = {m: [] for m in MEASURES[level]}
+            try:
+                for n in range(each):
+                    order = ["base", "this"] if n % 2 == 0 else ["this", "base"]
+                    got = {name: burst(procs[name]) for name in order}
+                    for m in MEASURES[level]:
+                        for name in trees:
+                            samples[name][m] += got[name][m]
+                        seed_ratios[m].append(statistics.mean(got["this"][m]) / statistics.mean(got["base"][m]))
+            finally:
+                for proc in procs.values():
+                    proc.stdin.close()
+                    proc.wait(timeout=30)
+            for m in MEASURES[level]:
+                ratios[m] += seed_ratios[m]
+                per_seed[m].append(statistics.median(seed_ratios[m]))
         for m in MEASURES[level]:
             low, mid, high = quartiles(ratios[m])
             base_ms = statistics.median(samples["base"][m]) * 1000
             this_ms = statistics.median(samples["this"][m]) * 1000
-            print(f"| {level} | {m} | {base_ms:.2f} | {this_ms:.2f} | **{mid:.2f}×** | {low:.2f}–{high:.2f} |",
-                  flush=True)
+            seeded = " ".join(f"{r:.2f}" for r in per_seed[m])
+            print(f"| {level} | {m} | {base_ms:.2f} | {this_ms:.2f} | **{mid:.2f}×** | {low:.2f}–{high:.2f} "
+                  f"| {seeded} |", flush=True)
     print(f"\nload at the end {os.getloadavg()[0]:.1f}")
 
 
